@@ -1,0 +1,342 @@
+// Package helpdesk holds the domain types of helpdeskd: tickets, messages,
+// priorities, statuses and audit events, with their validation. Every other
+// package (mailbox, desk, triage, sla, templates, store) talks to the others
+// through these types, so none needs to know another's internals.
+package helpdesk
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Priority is the name of a priority level ("critical", "high", ...). The
+// set of levels and their order come from the configuration; see Levels.
+type Priority string
+
+// The default priority levels, most urgent first, and the change-request
+// category, which is ranked like the lowest level unless a policy says
+// otherwise.
+const (
+	Critical Priority = "critical"
+	High     Priority = "high"
+	Medium   Priority = "medium"
+	Low      Priority = "low"
+	Change   Priority = "change"
+)
+
+// Levels is an ordered set of priority levels, most urgent first. The
+// change-request category, when configured, is not part of the order: it is
+// ranked like the last level.
+type Levels struct {
+	Order  []Priority // most urgent first
+	Change Priority   // the change-request category; may be empty
+}
+
+// DefaultLevels are the built-in levels: critical, high, medium, low and the
+// change category.
+func DefaultLevels() Levels {
+	return Levels{Order: []Priority{Critical, High, Medium, Low}, Change: Change}
+}
+
+// Rank returns the position of p in the order (0 is the most urgent) and
+// whether p is a known level. The change category ranks like the last level.
+func (l Levels) Rank(p Priority) (int, bool) {
+	for i, q := range l.Order {
+		if q == p {
+			return i, true
+		}
+	}
+	if p != "" && p == l.Change {
+		return len(l.Order) - 1, true
+	}
+	return 0, false
+}
+
+// Valid reports whether p is one of the configured levels or the change
+// category.
+func (l Levels) Valid(p Priority) bool {
+	_, ok := l.Rank(p)
+	return ok
+}
+
+// All returns the ordered levels followed by the change category, if any.
+func (l Levels) All() []Priority {
+	all := append([]Priority(nil), l.Order...)
+	if l.Change != "" {
+		all = append(all, l.Change)
+	}
+	return all
+}
+
+// Status is the state of a ticket in its life cycle.
+type Status string
+
+// Ticket statuses. Pending means the desk waits on the customer.
+const (
+	StatusOpen     Status = "open"
+	StatusPending  Status = "pending"
+	StatusResolved Status = "resolved"
+	StatusClosed   Status = "closed"
+)
+
+// ParseStatus returns the status named by s (case-insensitive).
+func ParseStatus(s string) (Status, error) {
+	switch st := Status(strings.ToLower(strings.TrimSpace(s))); st {
+	case StatusOpen, StatusPending, StatusResolved, StatusClosed:
+		return st, nil
+	}
+	return "", fmt.Errorf("unknown status %q (want open, pending, resolved or closed)", s)
+}
+
+// Field names of the incident facts triage extracts. They are the keys of
+// the "required" lists in the configuration and of the missing list.
+const (
+	FieldStartTime  = "start_time"
+	FieldErrorText  = "error_text"
+	FieldReproSteps = "repro_steps"
+	FieldImpact     = "impact"
+	FieldService    = "service"
+)
+
+// FieldNames lists every field triage knows, in display order.
+var FieldNames = []string{FieldStartTime, FieldErrorText, FieldReproSteps, FieldImpact, FieldService}
+
+// Fields are the incident facts extracted from a customer's mails. An empty
+// string means not found.
+type Fields struct {
+	StartTime    string    `json:"start_time,omitempty"`   // the text that gave the start time
+	StartInstant time.Time `json:"start_instant,omitzero"` // the start time resolved to an instant, if it could be
+	ErrorText    string    `json:"error_text,omitempty"`   // quoted error, code, exception or stack trace
+	ReproSteps   string    `json:"repro_steps,omitempty"`  // steps or command to reproduce
+	Impact       string    `json:"impact,omitempty"`       // who or what is affected
+	Service      string    `json:"service,omitempty"`      // the affected service or component
+}
+
+// Get returns the value of the named field.
+func (f Fields) Get(name string) string {
+	switch name {
+	case FieldStartTime:
+		return f.StartTime
+	case FieldErrorText:
+		return f.ErrorText
+	case FieldReproSteps:
+		return f.ReproSteps
+	case FieldImpact:
+		return f.Impact
+	case FieldService:
+		return f.Service
+	}
+	return ""
+}
+
+// Merge fills every field of f that is empty from g and returns the result.
+// Facts already known are never overwritten by a later mail.
+func (f Fields) Merge(g Fields) Fields {
+	if f.StartTime == "" {
+		f.StartTime, f.StartInstant = g.StartTime, g.StartInstant
+	}
+	if f.ErrorText == "" {
+		f.ErrorText = g.ErrorText
+	}
+	if f.ReproSteps == "" {
+		f.ReproSteps = g.ReproSteps
+	}
+	if f.Impact == "" {
+		f.Impact = g.Impact
+	}
+	if f.Service == "" {
+		f.Service = g.Service
+	}
+	return f
+}
+
+// Missing returns the names in required whose field is empty, in order.
+func (f Fields) Missing(required []string) []string {
+	var out []string
+	for _, name := range required {
+		if strings.TrimSpace(f.Get(name)) == "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Assessment is triage's decision on one mail: the priority, what the
+// customer claimed, why, and the incident facts found.
+type Assessment struct {
+	Priority      Priority `json:"priority"`       // the level the ticket gets
+	Assessed      Priority `json:"assessed"`       // what the content alone supports
+	Claimed       Priority `json:"claimed"`        // what the customer declared; empty if nothing
+	ClaimAccepted bool     `json:"claim_accepted"` // whether the claim was taken
+	Reasons       []string `json:"reasons"`        // human-readable reasons, most important first
+	Fields        Fields   `json:"fields"`
+}
+
+// Ticket is one incident or request and its state.
+type Ticket struct {
+	ID             int64
+	Ref            string // human reference, e.g. HD-1042
+	Token          string // random token of the ticket's reply address
+	Subject        string
+	Customer       string // the customer's address (lower case)
+	CustomerName   string
+	Mailbox        string // the configured mailbox it came in through
+	Policy         string // SLA policy name
+	Plan           string // customer plan, may be empty
+	Team           string
+	Assignee       string // agent address, may be empty
+	Priority       Priority
+	PrioritySource string // "triage", "claim" or the address of the agent who set it
+	Claimed        Priority
+	Reasons        []string
+	Status         Status
+	Fields         Fields
+	Missing        []string
+	LinkedTo       string // reference of an earlier ticket this one follows
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	// SLA clocks. Zero times mean "not set" or "no target".
+	FirstResponseAt time.Time
+	ResolvedAt      time.Time
+	ClosedAt        time.Time
+	ResponseDue     time.Time
+	ResolutionDue   time.Time
+	PausedAt        time.Time     // when the clocks were paused (status pending); zero when running
+	PausedFor       time.Duration // total time paused so far, excluding the running pause
+	NextCheckAt     time.Time     // when the SLA loop next looks at the ticket; zero = never
+}
+
+// Validate reports the first inconsistency in t.
+func (t *Ticket) Validate() error {
+	switch {
+	case t.Ref == "":
+		return errors.New("ticket: empty reference")
+	case t.Customer == "":
+		return errors.New("ticket: empty customer")
+	case t.Priority == "":
+		return errors.New("ticket: empty priority")
+	}
+	if _, err := ParseStatus(string(t.Status)); err != nil {
+		return fmt.Errorf("ticket %s: %w", t.Ref, err)
+	}
+	return nil
+}
+
+// IsOpen reports whether the ticket is still being worked (open or pending).
+func (t *Ticket) IsOpen() bool { return t.Status == StatusOpen || t.Status == StatusPending }
+
+// Direction says whether a stored message came in or went out.
+type Direction string
+
+// Message directions.
+const (
+	Inbound  Direction = "in"
+	Outbound Direction = "out"
+)
+
+// MessageKind says what role a message plays on a ticket.
+type MessageKind string
+
+// Message kinds.
+const (
+	KindCustomer     MessageKind = "customer"     // mail from the customer or a participant
+	KindAgent        MessageKind = "agent"        // mail from an agent (relayed or commands)
+	KindNote         MessageKind = "note"         // internal agent note
+	KindBounce       MessageKind = "bounce"       // delivery status notification
+	KindAuto         MessageKind = "auto"         // auto-reply or other automatic mail received
+	KindAck          MessageKind = "ack"          // our acknowledgement to the customer
+	KindNotification MessageKind = "notification" // our notice to agents
+	KindRelay        MessageKind = "relay"        // an agent's reply relayed to the customer
+	KindEscalation   MessageKind = "escalation"   // escalation mail to managers
+	KindResolution   MessageKind = "resolution"   // resolution mail to the customer
+	KindSystem       MessageKind = "system"       // other mail we sent (command errors, thanks)
+)
+
+// Address is a mail address with its display name.
+type Address struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email"` // lower-cased addr-spec
+}
+
+// String formats a as "Name <email>" or just the address.
+func (a Address) String() string {
+	if a.Name == "" {
+		return a.Email
+	}
+	return fmt.Sprintf("%q <%s>", a.Name, a.Email)
+}
+
+// Attachment is a file that came with a message.
+type Attachment struct {
+	Filename    string // sanitised file name
+	ContentType string
+	ContentID   string
+	Inline      bool
+	Size        int64
+	Data        []byte // nil when the file was dropped for its size
+	Dropped     string // why the file was not kept, if it was not
+}
+
+// AuthResult is one method result from an Authentication-Results header
+// (RFC 8601), e.g. dkim=pass header.d=example.com.
+type AuthResult struct {
+	AuthServID string // the receiving server that wrote the header
+	Method     string // dkim, spf, dmarc, ...
+	Result     string // pass, fail, ...
+	Domain     string // header.d, smtp.mailfrom domain or header.from domain
+}
+
+// Message is a parsed mail: what the mailbox read off the wire, or what the
+// desk stored. Text is the whole readable body; NewText is the part written
+// for this mail, without quoted history or signature.
+type Message struct {
+	MessageID   string // without angle brackets
+	InReplyTo   []string
+	References  []string
+	From        Address
+	ReplyTo     []Address
+	To          []Address
+	Cc          []Address
+	Recipients  []string // envelope or delivery addresses (Delivered-To, X-Original-To), lower case
+	ReturnPath  string   // "" when absent; "<>" for the null return path
+	Subject     string
+	Date        time.Time
+	Text        string
+	NewText     string
+	HTML        string
+	Attachments []Attachment
+	Raw         []byte
+
+	// Loop protection (RFC 3834) and delivery reports.
+	AutoReason  string          // why this mail counts as automatic; "" for a person's mail
+	Suppress    bool            // X-Auto-Response-Suppress asks for no automatic reply
+	Bounce      *DeliveryReport // non-nil for a delivery status notification
+	AuthResults []AuthResult
+	Defects     []string // what could not be parsed cleanly
+
+	// Filled in by the desk when stored.
+	Direction Direction
+	Kind      MessageKind
+}
+
+// DeliveryReport is what a delivery status notification (RFC 3464) says.
+type DeliveryReport struct {
+	OriginalMessageID string   // Message-ID of the mail that bounced, if found
+	Recipients        []string // failed recipients
+	Action            string   // failed, delayed, ...
+	Status            string   // e.g. 5.1.1
+	Diagnostic        string
+}
+
+// Event is one entry of a ticket's audit trail.
+type Event struct {
+	ID        int64
+	TicketID  int64
+	At        time.Time
+	Kind      string // e.g. "created", "status", "priority", "ack", "escalation", "bounce", "suspicious"
+	Actor     string // who made the change: an address, "system" or "sla"
+	Detail    string
+	MessageID string // the mail that caused it, if any
+}
