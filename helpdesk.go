@@ -203,9 +203,20 @@ type Ticket struct {
 	ClosedAt        time.Time
 	ResponseDue     time.Time
 	ResolutionDue   time.Time
-	PausedAt        time.Time     // when the clocks were paused (status pending); zero when running
-	PausedFor       time.Duration // total time paused so far, excluding the running pause
-	NextCheckAt     time.Time     // when the SLA loop next looks at the ticket; zero = never
+	Pauses          []Pause   // spans the clocks were paused (waiting on the customer); the last may be open
+	NextCheckAt     time.Time // when the SLA loop next looks at the ticket; zero = never
+}
+
+// Pause is a span during which a ticket's SLA clocks stood still. To is
+// zero while the pause lasts.
+type Pause struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to,omitzero"`
+}
+
+// Paused reports whether the ticket's clocks are paused now.
+func (t *Ticket) Paused() bool {
+	return len(t.Pauses) > 0 && t.Pauses[len(t.Pauses)-1].To.IsZero()
 }
 
 // Validate reports the first inconsistency in t.
@@ -339,4 +350,32 @@ type Event struct {
 	Actor     string // who made the change: an address, "system" or "sla"
 	Detail    string
 	MessageID string // the mail that caused it, if any
+}
+
+// OutMail is one row of the outbox: a mail the desk decided to send, with
+// its Message-ID fixed when it was enqueued.
+type OutMail struct {
+	ID          int64
+	TicketID    int64 // 0 when the mail belongs to no ticket
+	Kind        MessageKind
+	MessageID   string // without angle brackets
+	From        Address
+	To          []Address
+	Cc          []Address
+	ReplyTo     []Address
+	Subject     string
+	InReplyTo   string   // Message-ID the mail answers, without brackets
+	References  []string // thread, oldest first, without brackets
+	Text        string
+	HTML        string // may be empty
+	Auto        bool   // automatic mail: Auto-Submitted: auto-replied, X-Auto-Response-Suppress: All
+	Headers     map[string]string
+	Attachments []Attachment
+
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	SentAt        time.Time
+	FailedAt      time.Time
 }
