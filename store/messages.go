@@ -1,0 +1,299 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+// MessageExists reports whether a message with this Message-ID was stored
+// before, received or sent: the dedupe check.
+func (tx *Tx) MessageExists(messageID string) (bool, error) {
+	var one int
+	err := tx.queryRow(`SELECT 1 FROM messages WHERE message_id = ?`, messageID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("message exists: %w", err)
+	}
+	return true, nil
+}
+
+// AddMessage stores m (with its raw mail and attachments) on the ticket
+// (ticketID 0: on no ticket) and returns its row id.
+func (tx *Tx) AddMessage(ticketID int64, mailbox string, m *helpdesk.Message) (int64, error) {
+	var tid any
+	if ticketID != 0 {
+		tid = ticketID
+	}
+	defects := m.Defects
+	if defects == nil {
+		defects = []string{}
+	}
+	res, err := tx.exec(`INSERT INTO messages (ticket_id, message_id, direction, kind, mailbox, from_addr,
+		from_name, to_addrs, cc_addrs, subject, date, received_at, text, new_text, html, auto_reason,
+		defects, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		tid, m.MessageID, string(m.Direction), string(m.Kind), mailbox, strings.ToLower(m.From.Email),
+		m.From.Name, mustJSON(addrList(m.To)), mustJSON(addrList(m.Cc)), m.Subject, fmtTime(m.Date),
+		fmtTime(tx.now), m.Text, m.NewText, m.HTML, m.AutoReason, mustJSON(defects), m.Raw)
+	if err != nil {
+		return 0, fmt.Errorf("insert message %s: %w", m.MessageID, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("insert message %s: %w", m.MessageID, err)
+	}
+	for _, a := range m.Attachments {
+		if _, err := tx.exec(`INSERT INTO attachments (message_id, filename, content_type, content_id,
+			inline, size, data, dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, a.Filename, a.ContentType, a.ContentID, a.Inline, a.Size, a.Data, a.Dropped); err != nil {
+			return 0, fmt.Errorf("insert attachment %s of %s: %w", a.Filename, m.MessageID, err)
+		}
+	}
+	return id, nil
+}
+
+func addrList(as []helpdesk.Address) []helpdesk.Address {
+	if as == nil {
+		return []helpdesk.Address{}
+	}
+	return as
+}
+
+// ThreadIDs returns the Message-IDs of every message stored on the ticket,
+// oldest first: the References of a mail sent into its thread.
+func (tx *Tx) ThreadIDs(ticketID int64) ([]string, error) {
+	rows, err := tx.query(`SELECT message_id FROM messages WHERE ticket_id = ? ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("thread ids: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// StoredMessage is a message as the store keeps it, for display.
+type StoredMessage struct {
+	ID          int64
+	TicketID    int64
+	MessageID   string
+	Direction   helpdesk.Direction
+	Kind        helpdesk.MessageKind
+	Mailbox     string
+	From        helpdesk.Address
+	To          []helpdesk.Address
+	Cc          []helpdesk.Address
+	Subject     string
+	Date        time.Time
+	ReceivedAt  time.Time
+	Text        string
+	NewText     string
+	AutoReason  string
+	Defects     []string
+	Attachments []AttachmentInfo
+}
+
+// AttachmentInfo describes a stored attachment without its data.
+type AttachmentInfo struct {
+	ID          int64
+	Filename    string
+	ContentType string
+	Size        int64
+	Inline      bool
+	Dropped     string
+}
+
+// Messages returns the ticket's messages, oldest first, without raw mail.
+func (tx *Tx) Messages(ticketID int64) ([]StoredMessage, error) {
+	rows, err := tx.query(`SELECT id, message_id, direction, kind, mailbox, from_addr, from_name, to_addrs,
+		cc_addrs, subject, date, received_at, text, new_text, auto_reason, defects
+		FROM messages WHERE ticket_id = ? ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredMessage
+	for rows.Next() {
+		m := StoredMessage{TicketID: ticketID}
+		var dir, kind, to, cc, defects string
+		var date, recv sql.NullString
+		if err := rows.Scan(&m.ID, &m.MessageID, &dir, &kind, &m.Mailbox, &m.From.Email, &m.From.Name,
+			&to, &cc, &m.Subject, &date, &recv, &m.Text, &m.NewText, &m.AutoReason, &defects); err != nil {
+			return nil, fmt.Errorf("scan message: %w", err)
+		}
+		m.Direction, m.Kind = helpdesk.Direction(dir), helpdesk.MessageKind(kind)
+		if err := unmarshalAll([]string{to, cc, defects}, []any{&m.To, &m.Cc, &m.Defects}); err != nil {
+			return nil, fmt.Errorf("message %s: %w", m.MessageID, err)
+		}
+		if m.Date, err = parseTime(date); err != nil {
+			return nil, err
+		}
+		if m.ReceivedAt, err = parseTime(recv); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i := range out {
+		arows, err := tx.query(`SELECT id, filename, content_type, size, inline, dropped FROM attachments
+			WHERE message_id = ? ORDER BY id`, out[i].ID)
+		if err != nil {
+			return nil, fmt.Errorf("attachments: %w", err)
+		}
+		for arows.Next() {
+			var a AttachmentInfo
+			if err := arows.Scan(&a.ID, &a.Filename, &a.ContentType, &a.Size, &a.Inline, &a.Dropped); err != nil {
+				arows.Close()
+				return nil, err
+			}
+			out[i].Attachments = append(out[i].Attachments, a)
+		}
+		arows.Close()
+		if err := arows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Attachments returns the kept attachments (with data) of a stored message,
+// for relaying an agent's files to the customer.
+func (tx *Tx) Attachments(messageRowID int64) ([]helpdesk.Attachment, error) {
+	rows, err := tx.query(`SELECT filename, content_type, content_id, inline, size, data, dropped
+		FROM attachments WHERE message_id = ? AND data IS NOT NULL ORDER BY id`, messageRowID)
+	if err != nil {
+		return nil, fmt.Errorf("attachments: %w", err)
+	}
+	defer rows.Close()
+	var out []helpdesk.Attachment
+	for rows.Next() {
+		var a helpdesk.Attachment
+		if err := rows.Scan(&a.Filename, &a.ContentType, &a.ContentID, &a.Inline, &a.Size, &a.Data, &a.Dropped); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Raw returns the raw mail of a stored message by Message-ID.
+func (tx *Tx) Raw(messageID string) ([]byte, error) {
+	var raw []byte
+	err := tx.queryRow(`SELECT raw FROM messages WHERE message_id = ?`, messageID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return raw, err
+}
+
+// Participant is someone on a ticket besides the agents' desk: the
+// customer, people in Cc, and agents who acted on it.
+type Participant struct {
+	Email string
+	Name  string
+	Role  string // "customer", "cc" or "agent"
+}
+
+// Participant roles.
+const (
+	RoleCustomer = "customer"
+	RoleCC       = "cc"
+	RoleAgent    = "agent"
+)
+
+// AddParticipant adds addr to the ticket; an existing participant keeps its
+// role. It reports whether the participant is new.
+func (tx *Tx) AddParticipant(ticketID int64, a helpdesk.Address, role string) (bool, error) {
+	res, err := tx.exec(`INSERT INTO participants (ticket_id, email, name, role, added_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (ticket_id, email) DO NOTHING`, ticketID, strings.ToLower(a.Email), a.Name, role, fmtTime(tx.now))
+	if err != nil {
+		return false, fmt.Errorf("add participant: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// Participants returns the ticket's participants in the order they joined.
+func (tx *Tx) Participants(ticketID int64) ([]Participant, error) {
+	rows, err := tx.query(`SELECT email, name, role FROM participants WHERE ticket_id = ? ORDER BY rowid`, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("participants: %w", err)
+	}
+	defer rows.Close()
+	var out []Participant
+	for rows.Next() {
+		var p Participant
+		if err := rows.Scan(&p.Email, &p.Name, &p.Role); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// IsParticipant reports whether addr is on the ticket.
+func (tx *Tx) IsParticipant(ticketID int64, addr string) (bool, error) {
+	var one int
+	err := tx.queryRow(`SELECT 1 FROM participants WHERE ticket_id = ? AND email = ?`, ticketID, strings.ToLower(addr)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("is participant: %w", err)
+	}
+	return true, nil
+}
+
+// AddEvent appends e to the audit trail; At defaults to the transaction's
+// time.
+func (tx *Tx) AddEvent(e helpdesk.Event) error {
+	if e.At.IsZero() {
+		e.At = tx.now
+	}
+	var tid any
+	if e.TicketID != 0 {
+		tid = e.TicketID
+	}
+	if _, err := tx.exec(`INSERT INTO events (ticket_id, at, kind, actor, detail, message_id) VALUES (?, ?, ?, ?, ?, ?)`,
+		tid, fmtTime(e.At), e.Kind, e.Actor, e.Detail, e.MessageID); err != nil {
+		return fmt.Errorf("add event %s: %w", e.Kind, err)
+	}
+	return nil
+}
+
+// Events returns the ticket's audit trail, oldest first.
+func (tx *Tx) Events(ticketID int64) ([]helpdesk.Event, error) {
+	rows, err := tx.query(`SELECT id, at, kind, actor, detail, message_id FROM events WHERE ticket_id = ? ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	defer rows.Close()
+	var out []helpdesk.Event
+	for rows.Next() {
+		e := helpdesk.Event{TicketID: ticketID}
+		var at sql.NullString
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Actor, &e.Detail, &e.MessageID); err != nil {
+			return nil, err
+		}
+		if e.At, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

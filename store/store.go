@@ -1,0 +1,293 @@
+// Package store keeps the desk in SQLite (modernc.org/sqlite, pure Go):
+// tickets, messages with their raw mail, attachments, participants, the
+// audit trail, the outbox and the mailbox checkpoints. It owns every line of
+// SQL in helpdeskd; the rest of the program sees domain types only.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrLocked is returned by Open when another process holds the database.
+var ErrLocked = errors.New("database is locked by another process")
+
+// timeLayout is the fixed-width UTC form every time is stored in, so that
+// times compare correctly as strings.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// Store is the SQLite database of the desk. It is safe for concurrent use.
+type Store struct {
+	db   *sql.DB // writes: BEGIN IMMEDIATE, so concurrent writers queue on busy_timeout
+	read *sql.DB // reads: deferred transactions, concurrent under WAL
+	path string
+	// Now is the clock; it defaults to time.Now.
+	Now func() time.Time
+	// RefPrefix is the prefix of ticket references ("HD" gives HD-1042).
+	RefPrefix string
+	// RefStart is the number of the first ticket.
+	RefStart int64
+}
+
+// Options tune Open.
+type Options struct {
+	RefPrefix   string        // default "HD"
+	RefStart    int64         // default 1000
+	BusyTimeout time.Duration // default 5s
+	Now         func() time.Time
+}
+
+// Open opens (creating if needed) the database at path and applies the
+// embedded migrations. It fails with ErrLocked when another process keeps
+// the database locked past the busy timeout, and refuses a database written
+// by a newer helpdeskd.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if opt.RefPrefix == "" {
+		opt.RefPrefix = "HD"
+	}
+	if opt.RefStart <= 0 {
+		opt.RefStart = 1000
+	}
+	if opt.BusyTimeout <= 0 {
+		opt.BusyTimeout = 5 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	dsn := func(txlock string) string {
+		q := url.Values{}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()))
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Set("_txlock", txlock)
+		return "file:" + abs + "?" + q.Encode()
+	}
+	db, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", abs, err)
+	}
+	read, err := sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", abs, err)
+	}
+	s := &Store{db: db, read: read, path: abs, Now: opt.Now, RefPrefix: opt.RefPrefix, RefStart: opt.RefStart}
+	if err := s.migrate(ctx, -1); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", abs, classify(err))
+	}
+	return s, nil
+}
+
+// Path returns the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.db.Close())
+}
+
+// Ping checks that the database is writable: it runs an empty write
+// transaction. /healthz uses it.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.Update(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(ctx, `UPDATE counters SET value = value WHERE name = 'healthz'`)
+		return err
+	})
+}
+
+// classify turns SQLite busy/locked and disk-full errors into clear ones.
+func classify(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%w: %v", ErrLocked, err)
+		case sqlite3.SQLITE_FULL:
+			return fmt.Errorf("disk full: %w", err)
+		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN:
+			return fmt.Errorf("cannot write the database file: %w", err)
+		}
+	}
+	return err
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration file %s: name must start with a number and _", e.Name())
+		}
+		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// SchemaVersion is the schema version this binary writes.
+func SchemaVersion() int {
+	ms, _ := migrations()
+	return len(ms)
+}
+
+// migrate applies the migrations above the database's user_version, up to
+// target (-1: all), each in its own transaction.
+func (s *Store) migrate(ctx context.Context, target int) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if target < 0 || target > len(ms) {
+		target = len(ms)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var current int
+	if err := conn.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current > len(ms) {
+		return fmt.Errorf("database schema version %d is newer than this helpdeskd understands (%d): upgrade helpdeskd", current, len(ms))
+	}
+	for _, m := range ms[current:target] {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, m.version)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	// A write proves the file is ours to write, even with nothing to migrate.
+	if _, err := conn.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('healthz', 0) ON CONFLICT (name) DO NOTHING`); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Tx is one transaction on the store. The desk does all the work of one
+// message inside a single Tx; every method runs in it.
+type Tx struct {
+	s   *Store
+	tx  *sql.Tx
+	ctx context.Context
+	now time.Time
+}
+
+// Now returns the transaction's time: one clock reading per transaction.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Update runs fn in a write transaction (BEGIN IMMEDIATE) and commits it when
+// fn returns nil.
+func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.run(ctx, s.db, fn)
+}
+
+// View runs fn in a read transaction.
+func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.run(ctx, s.read, fn)
+}
+
+func (s *Store) run(ctx context.Context, db *sql.DB, fn func(tx *Tx) error) error {
+	sqltx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(fmt.Errorf("begin: %w", err))
+	}
+	defer sqltx.Rollback()
+	tx := &Tx{s: s, tx: sqltx, ctx: ctx, now: s.Now().UTC()}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := sqltx.Commit(); err != nil {
+		return classify(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(tx.ctx, q, args...)
+}
+
+func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(tx.ctx, q, args...)
+}
+
+func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(tx.ctx, q, args...)
+}
+
+// fmtTime formats t for storage; the zero time is NULL.
+func fmtTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+// parseTime reads a stored time; NULL or "" is the zero time.
+func parseTime(v sql.NullString) (time.Time, error) {
+	if !v.Valid || v.String == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(timeLayout, v.String)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", v.String, err)
+	}
+	return t, nil
+}

@@ -1,0 +1,411 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+func openTest(t *testing.T, path string) *Store {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "helpdesk.db")
+	}
+	s, err := Open(context.Background(), path, Options{BusyTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newTicket(customer string) *helpdesk.Ticket {
+	return &helpdesk.Ticket{Subject: "Checkout down", Customer: customer, Priority: helpdesk.Critical,
+		Status: helpdesk.StatusOpen, Reasons: []string{"critical: \"down\""}, Missing: []string{"repro_steps"}}
+}
+
+func TestMigrateEmptyAndExisting(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "h.db")
+	s := openTest(t, path)
+	var v int
+	if err := s.db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := v, SchemaVersion(); got != want {
+		t.Fatalf("user_version = %d, want %d", got, want)
+	}
+	var mode string
+	if err := s.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	var fk int
+	if err := s.db.QueryRow(`PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+		t.Fatalf("foreign_keys = %d, %v; want 1", fk, err)
+	}
+	// Opening again runs no migration and keeps the version.
+	s.Close()
+	s2, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s2.Close()
+	if err := s2.db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v != SchemaVersion() {
+		t.Fatalf("after reopen user_version = %d, %v", v, err)
+	}
+}
+
+func TestMigrateUpgradesFrozenSchema(t *testing.T) {
+	// A database left at version 0 with an unrelated table (as an older or
+	// foreign tool might leave it) is upgraded in place, keeping its data.
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("open old: %v", err)
+	}
+	defer s.Close()
+	var body string
+	if err := s.db.QueryRow(`SELECT body FROM notes`).Scan(&body); err != nil || body != "kept" {
+		t.Fatalf("old data: %q, %v", body, err)
+	}
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.CreateTicket(newTicket("a@example.com")) }); err != nil {
+		t.Fatalf("create after upgrade: %v", err)
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 999`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := Open(context.Background(), path, Options{}); err == nil {
+		t.Fatal("open of a newer schema succeeded")
+	}
+}
+
+func TestOpenLockedByAnotherProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locked.db")
+	s := openTest(t, path)
+	s.Close()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), `BEGIN EXCLUSIVE`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), `ROLLBACK`)
+	_, err = Open(context.Background(), path, Options{BusyTimeout: 100 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("open of a locked database: err = %v, want ErrLocked", err)
+	}
+}
+
+func TestConcurrentReferenceAllocation(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, "")
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	refs := make(chan string, writers*each)
+	errs := make(chan error, writers*each)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				err := s.Update(ctx, func(tx *Tx) error {
+					t := newTicket("c@example.com")
+					if err := tx.CreateTicket(t); err != nil {
+						return err
+					}
+					refs <- t.Ref
+					return nil
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(refs)
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent create: %v", err)
+	}
+	seen := map[string]bool{}
+	for r := range refs {
+		if seen[r] {
+			t.Fatalf("reference %s allocated twice", r)
+		}
+		seen[r] = true
+	}
+	if got, want := len(seen), writers*each; got != want {
+		t.Fatalf("%d references, want %d", got, want)
+	}
+	for n := 1000; n < 1000+writers*each; n++ {
+		if !seen["HD-"+strconv.Itoa(n)] {
+			t.Fatalf("reference HD-%d missing: numbering has a gap", n)
+		}
+	}
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keep.db")
+	now := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
+	s, err := Open(ctx, path, Options{RefPrefix: "SUP", RefStart: 42, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref string
+	err = s.Update(ctx, func(tx *Tx) error {
+		tk := newTicket("Carol@Example.com")
+		tk.ResponseDue = now.Add(2 * time.Hour)
+		tk.Pauses = []helpdesk.Pause{{From: now.Add(time.Minute)}}
+		tk.Fields = helpdesk.Fields{ErrorText: "HTTP 502", StartInstant: now.Add(-time.Hour), StartTime: "an hour ago"}
+		if err := tx.CreateTicket(tk); err != nil {
+			return err
+		}
+		ref = tk.Ref
+		m := &helpdesk.Message{MessageID: "m1@example.com", Direction: helpdesk.Inbound, Kind: helpdesk.KindCustomer,
+			From: helpdesk.Address{Name: "Carol", Email: "carol@example.com"}, Subject: "Checkout down",
+			Text: "full", NewText: "new", Raw: []byte("raw bytes"),
+			Attachments: []helpdesk.Attachment{{Filename: "log.txt", ContentType: "text/plain", Size: 3, Data: []byte("abc")}}}
+		if _, err := tx.AddMessage(tk.ID, "support", m); err != nil {
+			return err
+		}
+		if _, err := tx.AddParticipant(tk.ID, m.From, RoleCustomer); err != nil {
+			return err
+		}
+		if err := tx.AddEvent(helpdesk.Event{TicketID: tk.ID, Kind: "created", Actor: "carol@example.com", Detail: "x"}); err != nil {
+			return err
+		}
+		if err := tx.SetCheckpoint("support", 7, 12); err != nil {
+			return err
+		}
+		return tx.Enqueue(&helpdesk.OutMail{TicketID: tk.ID, Kind: helpdesk.KindAck, MessageID: "ack1@example.com",
+			From: helpdesk.Address{Email: "support@example.com"}, To: []helpdesk.Address{m.From}, Subject: "Re: x", Auto: true})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = openTest(t, path)
+	s.Now = func() time.Time { return now }
+	if uv, uid, err := s.Checkpoint(ctx, "support"); err != nil || uv != 7 || uid != 12 {
+		t.Fatalf("checkpoint = %d %d %v", uv, uid, err)
+	}
+	err = s.View(ctx, func(tx *Tx) error {
+		tk, err := tx.TicketByRef(ref)
+		if err != nil {
+			return err
+		}
+		if got, want := tk.Ref, "SUP-42"; got != want {
+			t.Errorf("ref = %q, want %q", got, want)
+		}
+		if got, want := tk.Customer, "carol@example.com"; got != want {
+			t.Errorf("customer = %q, want %q", got, want)
+		}
+		if !tk.ResponseDue.Equal(now.Add(2*time.Hour)) || !tk.Paused() || tk.Fields.ErrorText != "HTTP 502" || !tk.Fields.StartInstant.Equal(now.Add(-time.Hour)) {
+			t.Errorf("ticket not kept: %+v", tk)
+		}
+		byMsg, err := tx.TicketByMessageID("nope", "m1@example.com")
+		if err != nil || byMsg.ID != tk.ID {
+			t.Errorf("TicketByMessageID = %v, %v", byMsg, err)
+		}
+		ms, err := tx.Messages(tk.ID)
+		if err != nil || len(ms) != 1 || ms[0].NewText != "new" || len(ms[0].Attachments) != 1 {
+			t.Errorf("messages = %+v, %v", ms, err)
+		}
+		if raw, err := tx.Raw("m1@example.com"); err != nil || string(raw) != "raw bytes" {
+			t.Errorf("raw = %q, %v", raw, err)
+		}
+		evs, err := tx.Events(tk.ID)
+		if err != nil || len(evs) != 1 || evs[0].Kind != "created" {
+			t.Errorf("events = %+v, %v", evs, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueOutbox(ctx, now, 10)
+	if err != nil || len(due) != 1 || due[0].MessageID != "ack1@example.com" || !due[0].Auto {
+		t.Fatalf("due outbox = %+v, %v", due, err)
+	}
+}
+
+func TestOutboxLifecycle(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s := openTest(t, "")
+	s.Now = func() time.Time { return now }
+	var tid int64
+	err := s.Update(ctx, func(tx *Tx) error {
+		tk := newTicket("a@example.com")
+		if err := tx.CreateTicket(tk); err != nil {
+			return err
+		}
+		tid = tk.ID
+		for _, id := range []string{"o1@x", "o2@x"} {
+			if err := tx.Enqueue(&helpdesk.OutMail{TicketID: tk.ID, Kind: helpdesk.KindAck, MessageID: id,
+				From: helpdesk.Address{Email: "s@x"}, To: []helpdesk.Address{{Email: "a@example.com"}},
+				Attachments: []helpdesk.Attachment{{Filename: "f.txt", Data: []byte("hi")}}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueOutbox(ctx, now, 10)
+	if err != nil || len(due) != 2 || len(due[0].Attachments) != 1 {
+		t.Fatalf("due = %+v, %v", due, err)
+	}
+	if err := s.MarkSent(ctx, due[0].ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkRetry(ctx, due[1].ID, 1, now.Add(time.Minute), "421 try later"); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.DueOutbox(ctx, now, 10); len(due) != 0 {
+		t.Fatalf("rows due after sent+retry: %d", len(due))
+	}
+	next, ok, err := s.NextOutboxAttempt(ctx)
+	if err != nil || !ok || !next.Equal(now.Add(time.Minute)) {
+		t.Fatalf("next attempt = %v %v %v", next, ok, err)
+	}
+	if err := s.MarkFailed(ctx, due[1].ID, now.Add(time.Minute), "550 no such user"); err != nil {
+		t.Fatal(err)
+	}
+	pending, failed, err := s.OutboxCounts(ctx)
+	if err != nil || pending != 0 || failed != 1 {
+		t.Fatalf("counts = %d %d %v", pending, failed, err)
+	}
+	err = s.View(ctx, func(tx *Tx) error {
+		evs, err := tx.Events(tid)
+		if err != nil {
+			return err
+		}
+		if len(evs) != 1 || evs[0].Kind != "delivery-failed" {
+			t.Errorf("events = %+v", evs)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDueTicketsAndSteps(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s := openTest(t, "")
+	s.Now = func() time.Time { return now }
+	err := s.Update(ctx, func(tx *Tx) error {
+		for i, off := range []time.Duration{-time.Minute, time.Hour, 0} {
+			tk := newTicket("a@example.com")
+			tk.NextCheckAt = now.Add(off)
+			if i == 2 {
+				tk.NextCheckAt = time.Time{}
+			}
+			if err := tx.CreateTicket(tk); err != nil {
+				return err
+			}
+		}
+		ids, err := tx.DueTickets(now, 10)
+		if err != nil {
+			return err
+		}
+		if len(ids) != 1 {
+			t.Errorf("due = %v, want one", ids)
+		}
+		first, err := tx.RecordStep(ids[0], "response", 0, "2 business hours")
+		if err != nil || !first {
+			t.Errorf("first RecordStep = %v %v", first, err)
+		}
+		again, err := tx.RecordStep(ids[0], "response", 0, "2 business hours")
+		if err != nil || again {
+			t.Errorf("second RecordStep = %v %v, want false", again, err)
+		}
+		if fired, _ := tx.StepFired(ids[0], "response", 0, "2 business hours"); !fired {
+			t.Error("StepFired = false after RecordStep")
+		}
+		if ok, _ := tx.RecordBreach(ids[0], "response", now); !ok {
+			t.Error("first breach not recorded")
+		}
+		if ok, _ := tx.RecordBreach(ids[0], "response", now); ok {
+			t.Error("breach recorded twice")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAgentTokensAndAutoReplies(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s := openTest(t, "")
+	s.Now = func() time.Time { return now }
+	err := s.Update(ctx, func(tx *Tx) error {
+		tok, err := tx.AgentToken("Alice@Example.com")
+		if err != nil || len(tok) < 16 {
+			t.Errorf("token = %q, %v", tok, err)
+		}
+		tok2, _ := tx.AgentToken("alice@example.com")
+		if tok2 != tok {
+			t.Errorf("token changed: %q then %q", tok, tok2)
+		}
+		if who, err := tx.AgentByToken(tok); err != nil || who != "alice@example.com" {
+			t.Errorf("AgentByToken = %q, %v", who, err)
+		}
+		if _, err := tx.AgentByToken("guess"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("AgentByToken(guess) err = %v", err)
+		}
+		for i := 0; i < 3; i++ {
+			if err := tx.RecordAutoReply("c@example.com", now.Add(-time.Hour)); err != nil {
+				return err
+			}
+		}
+		n, err := tx.AutoRepliesSince("C@example.com", now.Add(-time.Hour))
+		if err != nil || n != 3 {
+			t.Errorf("auto replies = %d, %v", n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,302 @@
+package store
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+const ticketColumns = `id, ref, token, subject, customer, customer_name, mailbox, policy, plan, team,
+	assignee, priority, priority_source, claimed, reasons, status, fields, missing, linked_to,
+	created_at, updated_at, first_response_at, resolved_at, closed_at, response_due, resolution_due,
+	pauses, next_check_at`
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanTicket(r scanner) (*helpdesk.Ticket, error) {
+	var t helpdesk.Ticket
+	var prio, prioSrc, claimed, reasons, status, fields, missing, pauses string
+	var created, updated, first, resolved, closed, respDue, resolDue, next sql.NullString
+	err := r.Scan(&t.ID, &t.Ref, &t.Token, &t.Subject, &t.Customer, &t.CustomerName, &t.Mailbox,
+		&t.Policy, &t.Plan, &t.Team, &t.Assignee, &prio, &prioSrc, &claimed, &reasons, &status,
+		&fields, &missing, &t.LinkedTo, &created, &updated, &first, &resolved, &closed, &respDue,
+		&resolDue, &pauses, &next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scan ticket: %w", err)
+	}
+	t.Priority, t.PrioritySource, t.Claimed, t.Status = helpdesk.Priority(prio), prioSrc, helpdesk.Priority(claimed), helpdesk.Status(status)
+	if err := unmarshalAll(
+		[]string{reasons, fields, missing, pauses},
+		[]any{&t.Reasons, &t.Fields, &t.Missing, &t.Pauses}); err != nil {
+		return nil, fmt.Errorf("ticket %s: %w", t.Ref, err)
+	}
+	times := []*time.Time{&t.CreatedAt, &t.UpdatedAt, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt, &t.ResponseDue, &t.ResolutionDue, &t.NextCheckAt}
+	for i, v := range []sql.NullString{created, updated, first, resolved, closed, respDue, resolDue, next} {
+		if *times[i], err = parseTime(v); err != nil {
+			return nil, fmt.Errorf("ticket %s: %w", t.Ref, err)
+		}
+	}
+	return &t, nil
+}
+
+func unmarshalAll(src []string, dst []any) error {
+	for i, s := range src {
+		if s == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(s), dst[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own plain types are marshalled here; failure is a bug.
+		panic(fmt.Sprintf("store: marshal %T: %v", v, err))
+	}
+	return string(b)
+}
+
+// newToken returns an unguessable token of n random bytes in lower-case
+// base32 (safe in the local part of an address).
+func newToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("store: crypto/rand: %v", err)) // never fails on supported platforms
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// CreateTicket allocates the next reference (HD-1000, HD-1001, ...) and a
+// random reply token, and inserts t. It sets t.ID, t.Ref, t.Token and the
+// creation times when they are unset.
+func (tx *Tx) CreateTicket(t *helpdesk.Ticket) error {
+	var n int64
+	err := tx.queryRow(`INSERT INTO counters (name, value) VALUES ('ticket', ?)
+		ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`, tx.s.RefStart).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("allocate ticket number: %w", err)
+	}
+	t.Ref = fmt.Sprintf("%s-%d", tx.s.RefPrefix, n)
+	if t.Token == "" {
+		t.Token = newToken(10)
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = tx.now
+	}
+	t.UpdatedAt = tx.now
+	if t.Status == "" {
+		t.Status = helpdesk.StatusOpen
+	}
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	res, err := tx.exec(`INSERT INTO tickets (number, ref, token, subject, customer, customer_name,
+		mailbox, policy, plan, team, assignee, priority, priority_source, claimed, reasons, status,
+		fields, missing, linked_to, created_at, updated_at, first_response_at, resolved_at, closed_at,
+		response_due, resolution_due, pauses, next_check_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		n, t.Ref, t.Token, t.Subject, strings.ToLower(t.Customer), t.CustomerName, t.Mailbox, t.Policy,
+		t.Plan, t.Team, t.Assignee, string(t.Priority), t.PrioritySource, string(t.Claimed),
+		mustJSON(nonNil(t.Reasons)), string(t.Status), mustJSON(t.Fields), mustJSON(nonNil(t.Missing)), t.LinkedTo,
+		fmtTime(t.CreatedAt), fmtTime(t.UpdatedAt), fmtTime(t.FirstResponseAt), fmtTime(t.ResolvedAt),
+		fmtTime(t.ClosedAt), fmtTime(t.ResponseDue), fmtTime(t.ResolutionDue), mustJSON(nonNilPauses(t.Pauses)),
+		fmtTime(t.NextCheckAt))
+	if err != nil {
+		return fmt.Errorf("insert ticket %s: %w", t.Ref, err)
+	}
+	if t.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("insert ticket %s: %w", t.Ref, err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilPauses(p []helpdesk.Pause) []helpdesk.Pause {
+	if p == nil {
+		return []helpdesk.Pause{}
+	}
+	return p
+}
+
+// UpdateTicket writes every mutable column of t and sets t.UpdatedAt.
+func (tx *Tx) UpdateTicket(t *helpdesk.Ticket) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	t.UpdatedAt = tx.now
+	res, err := tx.exec(`UPDATE tickets SET subject = ?, customer = ?, customer_name = ?, mailbox = ?,
+		policy = ?, plan = ?, team = ?, assignee = ?, priority = ?, priority_source = ?, claimed = ?,
+		reasons = ?, status = ?, fields = ?, missing = ?, linked_to = ?, updated_at = ?,
+		first_response_at = ?, resolved_at = ?, closed_at = ?, response_due = ?, resolution_due = ?,
+		pauses = ?, next_check_at = ? WHERE id = ?`,
+		t.Subject, strings.ToLower(t.Customer), t.CustomerName, t.Mailbox, t.Policy, t.Plan, t.Team,
+		t.Assignee, string(t.Priority), t.PrioritySource, string(t.Claimed), mustJSON(nonNil(t.Reasons)),
+		string(t.Status), mustJSON(t.Fields), mustJSON(nonNil(t.Missing)), t.LinkedTo, fmtTime(t.UpdatedAt),
+		fmtTime(t.FirstResponseAt), fmtTime(t.ResolvedAt), fmtTime(t.ClosedAt), fmtTime(t.ResponseDue),
+		fmtTime(t.ResolutionDue), mustJSON(nonNilPauses(t.Pauses)), fmtTime(t.NextCheckAt), t.ID)
+	if err != nil {
+		return fmt.Errorf("update ticket %s: %w", t.Ref, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("update ticket %s: %w", t.Ref, ErrNotFound)
+	}
+	return nil
+}
+
+// TicketByID returns the ticket with the given id.
+func (tx *Tx) TicketByID(id int64) (*helpdesk.Ticket, error) {
+	return scanTicket(tx.queryRow(`SELECT `+ticketColumns+` FROM tickets WHERE id = ?`, id))
+}
+
+// TicketByRef returns the ticket with the given reference (case-insensitive).
+func (tx *Tx) TicketByRef(ref string) (*helpdesk.Ticket, error) {
+	return scanTicket(tx.queryRow(`SELECT `+ticketColumns+` FROM tickets WHERE ref = ? COLLATE NOCASE`, ref))
+}
+
+// TicketByMessageID returns the ticket a stored message (sent or received)
+// with any of the given Message-IDs belongs to; the last id that matches
+// wins, so pass References oldest first.
+func (tx *Tx) TicketByMessageID(ids ...string) (*helpdesk.Ticket, error) {
+	for i := len(ids) - 1; i >= 0; i-- {
+		if ids[i] == "" {
+			continue
+		}
+		var tid sql.NullInt64
+		err := tx.queryRow(`SELECT ticket_id FROM messages WHERE message_id = ?`, ids[i]).Scan(&tid)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !tid.Valid) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("thread by message-id: %w", err)
+		}
+		return tx.TicketByID(tid.Int64)
+	}
+	return nil, ErrNotFound
+}
+
+// TicketFilter selects tickets for listing.
+type TicketFilter struct {
+	Status   []helpdesk.Status // empty: any
+	Customer string
+	Since    time.Time // created at or after
+	Until    time.Time // created before
+	Limit    int       // 0: no limit
+}
+
+// Tickets lists tickets matching f, newest first.
+func (tx *Tx) Tickets(f TicketFilter) ([]*helpdesk.Ticket, error) {
+	var where []string
+	var args []any
+	if len(f.Status) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?, ", len(f.Status)), ", ")
+		where = append(where, "status IN ("+ph+")")
+		for _, s := range f.Status {
+			args = append(args, string(s))
+		}
+	}
+	if f.Customer != "" {
+		where = append(where, "customer = ?")
+		args = append(args, strings.ToLower(f.Customer))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, fmtTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, fmtTime(f.Until))
+	}
+	q := `SELECT ` + ticketColumns + ` FROM tickets`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := tx.query(q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
+	defer rows.Close()
+	var out []*helpdesk.Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DueTickets returns the ids of tickets whose next SLA check is at or before
+// now, earliest first, at most limit of them. The index on next_check_at
+// keeps this proportional to the due tickets, not to all open ones.
+func (tx *Tx) DueTickets(now time.Time, limit int) ([]int64, error) {
+	rows, err := tx.query(`SELECT id FROM tickets WHERE next_check_at IS NOT NULL AND next_check_at <= ?
+		ORDER BY next_check_at, id LIMIT ?`, fmtTime(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due tickets: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// RecordBreach stores when a ticket's clock ("response" or "resolution")
+// breached, once: it reports whether this call recorded it.
+func (tx *Tx) RecordBreach(ticketID int64, clock string, at time.Time) (bool, error) {
+	col := map[string]string{"response": "response_breached_at", "resolution": "resolution_breached_at"}[clock]
+	if col == "" {
+		return false, fmt.Errorf("record breach: unknown clock %q", clock)
+	}
+	res, err := tx.exec(`UPDATE tickets SET `+col+` = ? WHERE id = ? AND `+col+` IS NULL`, fmtTime(at), ticketID)
+	if err != nil {
+		return false, fmt.Errorf("record breach: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// Breaches returns when the ticket's response and resolution clocks
+// breached (zero when they did not).
+func (tx *Tx) Breaches(ticketID int64) (response, resolution time.Time, err error) {
+	var a, b sql.NullString
+	if err := tx.queryRow(`SELECT response_breached_at, resolution_breached_at FROM tickets WHERE id = ?`, ticketID).Scan(&a, &b); err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("breaches: %w", err)
+	}
+	if response, err = parseTime(a); err != nil {
+		return
+	}
+	resolution, err = parseTime(b)
+	return
+}
