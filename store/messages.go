@@ -65,10 +65,19 @@ func addrList(as []helpdesk.Address) []helpdesk.Address {
 	return as
 }
 
-// ThreadIDs returns the Message-IDs of every message stored on the ticket,
-// oldest first: the References of a mail sent into its thread.
-func (tx *Tx) ThreadIDs(ticketID int64) ([]string, error) {
-	rows, err := tx.query(`SELECT message_id FROM messages WHERE ticket_id = ? ORDER BY id`, ticketID)
+// ThreadIDs returns the Message-IDs of the messages stored on the ticket,
+// oldest first, of the given kinds (none: all): the References of a mail
+// sent into its thread.
+func (tx *Tx) ThreadIDs(ticketID int64, kinds ...helpdesk.MessageKind) ([]string, error) {
+	q := `SELECT message_id FROM messages WHERE ticket_id = ?`
+	args := []any{ticketID}
+	if len(kinds) > 0 {
+		q += ` AND kind IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(kinds)), ", ") + `)`
+		for _, k := range kinds {
+			args = append(args, string(k))
+		}
+	}
+	rows, err := tx.query(q+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("thread ids: %w", err)
 	}
@@ -296,4 +305,14 @@ func (tx *Tx) Events(ticketID int64) ([]helpdesk.Event, error) {
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// LastEvent returns when the ticket last had an event of the given kind;
+// the zero time when never.
+func (tx *Tx) LastEvent(ticketID int64, kind string) (time.Time, error) {
+	var at sql.NullString
+	if err := tx.queryRow(`SELECT MAX(at) FROM events WHERE ticket_id = ? AND kind = ?`, ticketID, kind).Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("last event %s: %w", kind, err)
+	}
+	return parseTime(at)
 }
