@@ -1,0 +1,148 @@
+// Package ops serves what an operator watches: Prometheus metrics of the
+// desk (mail fetched, tickets opened, replies relayed, outbox backlog, SMTP
+// and IMAP errors, SLA warnings and breaches, ingest and ack latency) and a
+// /healthz that is 200 only while the store is writable.
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the desk's Prometheus metrics, registered on their own
+// registry (no global state).
+type Metrics struct {
+	Registry       *prometheus.Registry
+	MailFetched    *prometheus.CounterVec // by mailbox
+	TicketsOpened  *prometheus.CounterVec // by priority
+	RepliesRelayed prometheus.Counter     // agent replies relayed to customers
+	Quarantined    *prometheus.CounterVec // by mailbox
+	IMAPErrors     *prometheus.CounterVec // by mailbox
+	SMTPErrors     prometheus.Counter     // failed send attempts
+	MailSent       *prometheus.CounterVec // by kind
+	SLAWarnings    *prometheus.CounterVec // by priority
+	SLABreaches    *prometheus.CounterVec // by priority
+	Panics         *prometheus.CounterVec // recovered panics by component
+	IngestLatency  prometheus.Histogram   // mail arrival (IMAP INTERNALDATE) to commit
+	AckLatency     prometheus.Histogram   // commit to the ack accepted by SMTP
+	outbox         func(ctx context.Context) (pending, failed int, err error)
+}
+
+// NewMetrics creates and registers the metrics. outbox reports the outbox
+// backlog for the pending/failed gauges; it may be nil.
+func NewMetrics(outbox func(ctx context.Context) (pending, failed int, err error)) *Metrics {
+	reg := prometheus.NewRegistry()
+	latency := []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+	m := &Metrics{
+		Registry: reg,
+		MailFetched: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_mail_fetched_total",
+			Help: "Mails fetched from IMAP and handed to the desk."}, []string{"mailbox"}),
+		TicketsOpened: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_tickets_opened_total",
+			Help: "Tickets opened, by priority."}, []string{"priority"}),
+		RepliesRelayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "helpdesk_replies_relayed_total",
+			Help: "Agent replies relayed to customers."}),
+		Quarantined: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_mail_quarantined_total",
+			Help: "Unreadable mails moved to quarantine."}, []string{"mailbox"}),
+		IMAPErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_imap_errors_total",
+			Help: "IMAP connection and command errors."}, []string{"mailbox"}),
+		SMTPErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "helpdesk_smtp_errors_total",
+			Help: "Failed SMTP send attempts (temporary and permanent)."}),
+		MailSent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_mail_sent_total",
+			Help: "Mails accepted by the SMTP server, by kind."}, []string{"kind"}),
+		SLAWarnings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_sla_warnings_total",
+			Help: "Escalation steps fired before a target was missed, by priority."}, []string{"priority"}),
+		SLABreaches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_sla_breaches_total",
+			Help: "SLA targets missed, by priority."}, []string{"priority"}),
+		Panics: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_panics_total",
+			Help: "Recovered panics, by component."}, []string{"component"}),
+		IngestLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "helpdesk_ingest_seconds",
+			Help: "Time from a mail's arrival in the mailbox to its commit.", Buckets: latency}),
+		AckLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "helpdesk_ack_seconds",
+			Help: "Time from a ticket's commit to its acknowledgement accepted by SMTP.", Buckets: latency}),
+		outbox: outbox,
+	}
+	reg.MustRegister(m.MailFetched, m.TicketsOpened, m.RepliesRelayed, m.Quarantined, m.IMAPErrors, m.SMTPErrors,
+		m.MailSent, m.SLAWarnings, m.SLABreaches, m.Panics, m.IngestLatency, m.AckLatency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if outbox != nil {
+		reg.MustRegister(&backlogCollector{m: m})
+	}
+	return m
+}
+
+var (
+	pendingDesc = prometheus.NewDesc("helpdesk_outbox_pending", "Outbox mails waiting to be sent.", nil, nil)
+	failedDesc  = prometheus.NewDesc("helpdesk_outbox_failed", "Outbox mails permanently refused.", nil, nil)
+)
+
+// backlogCollector reads the outbox backlog at scrape time.
+type backlogCollector struct{ m *Metrics }
+
+func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- pendingDesc; ch <- failedDesc }
+
+func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	pending, failed, err := c.m.outbox(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(pendingDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
+	ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.GaugeValue, float64(failed))
+}
+
+// MailboxState is one mailbox's connection state for /healthz.
+type MailboxState struct {
+	Name        string    `json:"name"`
+	State       string    `json:"state"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+}
+
+// Health is what /healthz needs to know.
+type Health struct {
+	Ping      func(ctx context.Context) error                            // store writable
+	Mailboxes func() []MailboxState                                      // may be nil
+	Outbox    func(ctx context.Context) (pending, failed int, err error) // may be nil
+}
+
+// Handler serves /healthz and /metrics.
+func Handler(m *Metrics, h Health, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		body := struct {
+			Status    string         `json:"status"`
+			Store     string         `json:"store"`
+			Mailboxes []MailboxState `json:"mailboxes"`
+			Outbox    map[string]int `json:"outbox,omitempty"`
+		}{Status: "ok", Store: "writable", Mailboxes: []MailboxState{}}
+		code := http.StatusOK
+		if err := h.Ping(ctx); err != nil {
+			code, body.Status, body.Store = http.StatusServiceUnavailable, "unhealthy", err.Error()
+			log.Warn("healthz: store not writable", "err", err)
+		}
+		if h.Mailboxes != nil {
+			body.Mailboxes = h.Mailboxes()
+		}
+		if h.Outbox != nil {
+			if p, f, err := h.Outbox(ctx); err == nil {
+				body.Outbox = map[string]int{"pending": p, "failed": f}
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(body)
+	})
+	return mux
+}
