@@ -20,7 +20,7 @@ func TestBackoffDelay(t *testing.T) {
 		{1000, 0, time.Hour},
 		{0, 0.5, 30*time.Second - 7500*time.Millisecond},
 		{7, 1, 30 * time.Minute}, // the most jitter takes half of the capped delay
-		{3, -1, 4 * time.Minute},                              // r clamped to 0
+		{3, -1, 4 * time.Minute}, // r clamped to 0
 	}
 	for _, tt := range tests {
 		if got := b.Delay(tt.n, tt.r); got != tt.want {
