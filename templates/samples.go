@@ -1,0 +1,87 @@
+package templates
+
+import (
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+// sample is one Data Load renders every template against.
+type sample struct {
+	label string
+	data  Data
+}
+
+// samples returns the data Load renders template name against: one with
+// every field set, one for the out-of-hours queue and a warning step, and
+// one with only what the desk always sets for that template. Together with
+// the static field check they make a template that loads one that renders.
+func samples(name string) []sample {
+	full := fullSample()
+
+	queued := fullSample()
+	queued.Queued = true
+	queued.Ticket.LinkedTo = ""
+	queued.ClaimNote = ""
+	queued.Late = &Late{Clock: "resolution", Target: "1 business day", Due: "17:00 Wed 25 Nov, UK time",
+		By: "2h", Breached: false, Step: "75%"}
+
+	bare := Data{
+		Desk: "Example Support",
+		Ticket: helpdesk.Ticket{ID: 1, Ref: "HD-1", Customer: "someone@example.net", Priority: helpdesk.Medium,
+			Status: helpdesk.StatusOpen},
+		Customer: helpdesk.Address{Email: "someone@example.net"},
+		Priority: string(helpdesk.Medium),
+	}
+	if name == "command_error" {
+		bare.Command = &CommandError{Line: "#x", Problem: "unknown command #x"}
+	}
+	return []sample{{"every field set", full}, {"queued, warning step", queued}, {"only the fields always set", bare}}
+}
+
+func fullSample() Data {
+	created := time.Date(2026, 11, 24, 8, 25, 0, 0, time.UTC)
+	fields := helpdesk.Fields{
+		StartTime: "since 9:15 this morning", StartInstant: created.Add(-70 * time.Minute),
+		ErrorText: "502 Bad Gateway", ReproSteps: "1. Add an item to the basket\n2. Press Pay",
+		Impact: "all customers", Service: "web shop checkout",
+	}
+	t := helpdesk.Ticket{
+		ID: 1042, Ref: "HD-1042", Token: "k3x9q", Subject: "Checkout fails with 502",
+		Customer: "jane@example.com", CustomerName: "Jane Doe", Mailbox: "support", Policy: "standard",
+		Plan: "large", Team: "web", Assignee: "alice@example.com", Priority: helpdesk.High,
+		PrioritySource: "triage", Claimed: helpdesk.Critical, Reasons: []string{"high: 'some customers'"},
+		Status: helpdesk.StatusOpen, Fields: fields, Missing: []string{helpdesk.FieldReproSteps},
+		LinkedTo: "HD-0999", CreatedAt: created, UpdatedAt: created,
+		FirstResponseAt: created.Add(time.Hour), ResponseDue: created.Add(2 * time.Hour),
+		ResolutionDue: created.Add(8 * time.Hour),
+		Pauses:        []helpdesk.Pause{{From: created.Add(2 * time.Hour), To: created.Add(3 * time.Hour)}},
+		NextCheckAt:   created.Add(90 * time.Minute),
+	}
+	d := Data{
+		Desk: "Example Support", Ticket: t,
+		Customer:     helpdesk.Address{Name: "Jane Doe", Email: "jane@example.com"},
+		Agent:        helpdesk.Address{Name: "Alice", Email: "alice@example.com"},
+		Text:         "Checkout shows 502 for every customer.\n\nThanks,\nJane",
+		ReplyAddress: "support+hd-1042.k3x9q@example.com",
+		Priority:     string(helpdesk.High), Claimed: string(helpdesk.Critical),
+		ClaimNote:     "You marked this as critical; from what you describe we have filed it as high for now.",
+		Reasons:       t.Reasons,
+		ResponseDue:   "10:25 Tue 24 Nov, UK time",
+		ResolutionDue: "16:25 Tue 24 Nov, UK time",
+		NextOpen:      "08:30 Wed 25 Nov, UK time",
+		Late: &Late{Clock: "response", Target: "2h", Due: "10:25 Tue 24 Nov, UK time", By: "15m",
+			Breached: true, Step: "100%"},
+		Command:      &CommandError{Line: "#stauts resolved", Problem: "unknown command #stauts", Accepted: "#status open|pending|resolved|closed"},
+		Reason:       "customer is losing orders",
+		ReopenWindow: "7 days",
+		Age:          "2h 5m",
+	}
+	for _, name := range helpdesk.FieldNames {
+		label, why := FieldLabel(name)
+		d.Fields = append(d.Fields, Field{Name: name, Label: label, Value: fields.Get(name), Why: why})
+	}
+	label, why := FieldLabel(helpdesk.FieldReproSteps)
+	d.Missing = []Field{{Name: helpdesk.FieldReproSteps, Label: label, Why: why}}
+	return d
+}

@@ -1,0 +1,486 @@
+// Package templates holds the mails helpdeskd writes — acknowledgements,
+// agent notifications, relayed replies, escalations — as embedded default
+// templates with a text part (text/template) and, for mail to customers, an
+// HTML alternative (html/template, so everything a customer or agent wrote
+// is escaped by construction). An operator can override any of them from a
+// directory named in the configuration; Load checks every template against
+// the Data it will see, so a broken override fails check-config at start,
+// not a mail at 3 a.m.
+//
+// Each template NAME is the file NAME.txt, which may define a subject with
+// {{define "subject"}}...{{end}}, and an optional NAME.html. Files whose
+// name starts with "_" are partials, shared by every template of the same
+// kind under the name without "_" and extension: {{template "commands" .}}.
+// An override NAME.txt without a NAME.html next to it drops the default
+// HTML part, so the customer never sees wording the operator has replaced;
+// an empty NAME.html override removes the HTML part.
+//
+// The desk guarantees Data.Command for command_error; Data.Late is set for
+// SLA ladder steps only, and nil when an agent (#escalate) or the customer
+// asked to escalate. A reply to a long-closed ticket opens a new ticket
+// whose ack carries Ticket.LinkedTo; there is no separate template for it.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+//go:embed all:default
+var defaults embed.FS
+
+// Data is what every template sees. Fields a template does not need are
+// empty.
+type Data struct {
+	Desk         string           // the desk's name, e.g. "Example Support"
+	Ticket       helpdesk.Ticket  // the ticket the mail is about
+	Customer     helpdesk.Address // the ticket's customer
+	Agent        helpdesk.Address // acting agent (relay, note, command_error) or recipient (notify_*)
+	Text         string           // the new text of the mail concerned (customer's or agent's)
+	ReplyAddress string           // where replies should go (the Reply-To of the mail)
+	Priority     string           // the ticket's priority level
+	Claimed      string           // the priority the customer declared, if any
+	ClaimNote    string           // polite sentence when the claim was not accepted
+	Reasons      []string         // why the ticket has its priority
+	Fields       []Field          // extracted facts: Label and Value
+	Missing      []Field          // missing facts: Label and Why
+	// Due times formatted in the policy's calendar ("10:30 Tue 24 Nov, UK
+	// time"); "" means no target.
+	ResponseDue, ResolutionDue string
+	Queued                     bool          // the out-of-hours mailbox queued a non-critical mail
+	NextOpen                   string        // formatted time business hours next open (for Queued)
+	Late                       *Late         // SLA step details (escalation); nil for a manual escalation
+	Command                    *CommandError // the refused command (command_error)
+	Reason                     string        // escalation reason (#escalate or the customer's request)
+	ReopenWindow               string        // how long a resolved ticket can be reopened, e.g. "7 days"
+	Age                        string        // ticket age, formatted, e.g. "2h 15m"
+}
+
+// Field is one incident fact (helpdesk.Field* names): its human label, its
+// value when known and one line on why it matters when it is missing.
+type Field struct {
+	Name, Label, Value, Why string
+}
+
+// Late describes an SLA ladder step for the escalation mail.
+type Late struct {
+	Clock    string // "response" or "resolution"
+	Target   string // the target as configured, e.g. "2h" or "3 business hours"
+	Due      string // formatted due time
+	By       string // how late ("2h 15m"), or the time left before Due for a warning step
+	Breached bool   // the target was missed; false for a warning step
+	Step     string // the ladder step, e.g. "75%"
+}
+
+// CommandError is an agent's #command line the desk refused.
+type CommandError struct {
+	Line     string // the offending line as written
+	Problem  string // what is wrong with it
+	Accepted string // what would have been accepted
+}
+
+// Rendered is one rendered mail. Subject is "" when the template defines
+// none (the desk then sets its own); HTML is "" when the template has no
+// HTML part.
+type Rendered struct {
+	Subject, Text, HTML string
+}
+
+// ErrUnknownTemplate is returned (wrapped) by Render for a name that is not
+// one of Names.
+var ErrUnknownTemplate = errors.New("unknown template")
+
+// FileError is a problem with one template file: a syntax error, a
+// reference to a field its data does not have, a failure to render sample
+// data, or a file name that names no template.
+type FileError struct {
+	File string // "default/ack.txt" for an embedded default, the path on disk for an override
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Set is a loaded, checked set of templates, one per mail. It is safe for
+// concurrent use.
+type Set struct {
+	byName map[string]*pair
+}
+
+// pair is one mail's templates.
+type pair struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template // nil: no HTML part
+}
+
+// source is one template file's content and where it came from.
+type source struct {
+	file string // for messages
+	body string
+}
+
+// Names returns the names of the templates in the set, sorted.
+func (s *Set) Names() []string {
+	names := make([]string, 0, len(s.byName))
+	for n := range s.byName {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Render executes the template name with d: the text part, the subject when
+// the template defines one, and the HTML part when it has one.
+func (s *Set) Render(name string, d Data) (Rendered, error) {
+	p, ok := s.byName[name]
+	if !ok {
+		return Rendered{}, fmt.Errorf("render %q: %w", name, ErrUnknownTemplate)
+	}
+	r, err := p.render(&d)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("render %s: %w", name, err)
+	}
+	return r, nil
+}
+
+func (p *pair) render(d *Data) (Rendered, error) {
+	var r Rendered
+	var err error
+	if r.Subject, r.Text, err = p.renderText(d); err != nil {
+		return r, err
+	}
+	r.HTML, err = p.renderHTML(d)
+	return r, err
+}
+
+// renderText returns the subject ("" when the template defines none) and
+// the text part.
+func (p *pair) renderText(d *Data) (subject, text string, err error) {
+	var b bytes.Buffer
+	if err := p.text.Execute(&b, d); err != nil {
+		return "", "", err
+	}
+	text = tidyText(b.String())
+	if st := p.text.Lookup("subject"); st != nil {
+		b.Reset()
+		if err := st.Execute(&b, d); err != nil {
+			return "", "", err
+		}
+		// One line, whatever the template's layout: a header field
+		// cannot hold a line break.
+		subject = strings.Join(strings.Fields(b.String()), " ")
+	}
+	return subject, text, nil
+}
+
+// renderHTML returns the HTML part, "" when there is none.
+func (p *pair) renderHTML(d *Data) (string, error) {
+	if p.html == nil {
+		return "", nil
+	}
+	var b bytes.Buffer
+	if err := p.html.Execute(&b, d); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(b.String()) + "\n", nil
+}
+
+// Load returns the embedded default templates, each overridden by the file
+// of the same name in dir ("" for none). Every template is parsed, its field
+// references are checked against Data, and it is rendered against sample
+// data, so a template that would fail at execution time is rejected here
+// with its file name. A file in dir that names no template is an error too
+// (typo protection); hidden files are ignored. All problems are reported,
+// each as a *FileError.
+func Load(dir string) (*Set, error) {
+	def, err := readDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("templates: embedded defaults: %w", err)
+	}
+	var over map[string]source
+	if dir != "" {
+		var errs []error
+		over, errs = readDir(dir, def)
+		if len(errs) > 0 {
+			return nil, fmt.Errorf("templates in %s: %w", dir, errors.Join(errs...))
+		}
+	}
+	pick := func(file string) (source, bool) {
+		if s, ok := over[file]; ok {
+			return s, true
+		}
+		s, ok := def[file]
+		return s, ok
+	}
+
+	var errs []error
+	textPartials, e1 := partials(def, pick, ".txt")
+	htmlPartials, e2 := partials(def, pick, ".html")
+	errs = append(append(errs, e1...), e2...)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("templates: %w", errors.Join(errs...))
+	}
+
+	set := &Set{byName: map[string]*pair{}}
+	seen := map[string]bool{} // dedupes problems found in shared partials
+	report := func(err error) {
+		if !seen[err.Error()] {
+			seen[err.Error()] = true
+			errs = append(errs, err)
+		}
+	}
+	for _, name := range mainNames(def) {
+		txtFile, htmlFile := name+".txt", name+".html"
+		p := &pair{}
+		txt, _ := pick(txtFile)
+		t, err := parseText(txt, textPartials)
+		if err != nil {
+			report(err)
+			continue
+		}
+		p.text = t
+		h, hasHTML := pick(htmlFile)
+		if _, overText := over[txtFile]; overText {
+			// The default HTML says what the replaced text said: drop it
+			// unless the operator wrote an HTML part too.
+			h, hasHTML = over[htmlFile]
+		}
+		if hasHTML && strings.TrimSpace(h.body) != "" {
+			ht, err := parseHTML(h, htmlPartials)
+			if err != nil {
+				report(err)
+				continue
+			}
+			p.html = ht
+		}
+		bad := false
+		for _, err := range checkPair(p, txt, h, textPartials, htmlPartials) {
+			report(err)
+			bad = true
+		}
+		if bad {
+			continue
+		}
+		for _, smp := range samples(name) {
+			d := smp.data
+			if _, _, err := p.renderText(&d); err != nil {
+				report(&FileError{File: txt.file, Err: fmt.Errorf("render sample (%s): %w", smp.label, err)})
+				bad = true
+				break
+			}
+			if _, err := p.renderHTML(&d); err != nil {
+				report(&FileError{File: h.file, Err: fmt.Errorf("render sample (%s): %w", smp.label, err)})
+				bad = true
+				break
+			}
+		}
+		if !bad {
+			set.byName[name] = p
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("templates: %w", errors.Join(errs...))
+	}
+	return set, nil
+}
+
+// readDefaults returns the embedded templates by file name.
+func readDefaults() (map[string]source, error) {
+	entries, err := fs.ReadDir(defaults, "default")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]source{}
+	for _, e := range entries {
+		b, err := fs.ReadFile(defaults, path.Join("default", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out[e.Name()] = source{file: "default/" + e.Name(), body: string(b)}
+	}
+	return out, nil
+}
+
+// readDir reads the operator's overrides. Every visible entry must be a
+// regular file named like one of the defaults.
+func readDir(dir string, def map[string]source) (map[string]source, []error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, []error{fmt.Errorf("read template directory: %w", err)}
+	}
+	known := allowedFiles(def)
+	out := map[string]source{}
+	var errs []error
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue // editor swap files, .git, ...
+		}
+		file := filepath.Join(dir, name)
+		if !known[name] {
+			msg := "not a template file name; the names are NAME.txt or NAME.html for NAME in " + strings.Join(mainNames(def), ", ")
+			if s := closest(name, known); s != "" {
+				msg = fmt.Sprintf("not a template file name (did you mean %s?)", s)
+			}
+			errs = append(errs, &FileError{File: file, Err: errors.New(msg)})
+			continue
+		}
+		info, err := os.Stat(file) // follows symlinks
+		if err != nil {
+			errs = append(errs, &FileError{File: file, Err: err})
+			continue
+		}
+		if !info.Mode().IsRegular() {
+			errs = append(errs, &FileError{File: file, Err: errors.New("not a regular file")})
+			continue
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			errs = append(errs, &FileError{File: file, Err: err})
+			continue
+		}
+		body := strings.ReplaceAll(string(b), "\r\n", "\n")
+		if strings.HasSuffix(name, ".txt") && strings.TrimSpace(body) == "" {
+			errs = append(errs, &FileError{File: file, Err: errors.New("empty: a mail needs a text part")})
+			continue
+		}
+		out[name] = source{file: file, body: body}
+	}
+	return out, errs
+}
+
+// allowedFiles is the set of file names an override directory may hold:
+// every default, an HTML part for every template, and the partials.
+func allowedFiles(def map[string]source) map[string]bool {
+	known := map[string]bool{}
+	for f := range def {
+		known[f] = true
+	}
+	for _, n := range mainNames(def) {
+		known[n+".html"] = true
+	}
+	return known
+}
+
+// mainNames returns the names of the mails (not partials), sorted.
+func mainNames(def map[string]source) []string {
+	var names []string
+	for f := range def {
+		if n, ok := strings.CutSuffix(f, ".txt"); ok && !strings.HasPrefix(n, "_") {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// partials returns the partial sources with extension ext, keyed by the
+// name templates call them by ("_commands.txt" is "commands"). Each is
+// parsed once alone, so a syntax error is reported against its own file.
+func partials(def map[string]source, pick func(string) (source, bool), ext string) (map[string]source, []error) {
+	out := map[string]source{}
+	var errs []error
+	for f := range def {
+		n, ok := strings.CutSuffix(f, ext)
+		if !ok || !strings.HasPrefix(n, "_") {
+			continue
+		}
+		src, _ := pick(f)
+		var err error
+		if ext == ".txt" {
+			_, err = texttemplate.New(n[1:]).Funcs(funcs()).Parse(src.body)
+		} else {
+			_, err = htmltemplate.New(n[1:]).Funcs(funcs()).Parse(src.body)
+		}
+		if err != nil {
+			errs = append(errs, &FileError{File: src.file, Err: err})
+			continue
+		}
+		out[n[1:]] = src
+	}
+	return out, errs
+}
+
+// parseText parses one mail's text template with the text partials.
+func parseText(src source, parts map[string]source) (*texttemplate.Template, error) {
+	t := texttemplate.New(path.Base(filepath.ToSlash(src.file))).Option("missingkey=error").Funcs(funcs())
+	for _, n := range sortedKeys(parts) {
+		if _, err := t.New(n).Parse(parts[n].body); err != nil {
+			return nil, &FileError{File: parts[n].file, Err: err}
+		}
+	}
+	if _, err := t.Parse(src.body); err != nil {
+		return nil, &FileError{File: src.file, Err: err}
+	}
+	return t, nil
+}
+
+// parseHTML parses one mail's HTML template with the HTML partials.
+func parseHTML(src source, parts map[string]source) (*htmltemplate.Template, error) {
+	t := htmltemplate.New(path.Base(filepath.ToSlash(src.file))).Option("missingkey=error").Funcs(funcs())
+	for _, n := range sortedKeys(parts) {
+		if _, err := t.New(n).Parse(parts[n].body); err != nil {
+			return nil, &FileError{File: parts[n].file, Err: err}
+		}
+	}
+	if _, err := t.Parse(src.body); err != nil {
+		return nil, &FileError{File: src.file, Err: err}
+	}
+	return t, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// closest returns the known name nearest to name when it is a likely typo
+// (edit distance at most 2), or "".
+func closest(name string, known map[string]bool) string {
+	best, bestD := "", 3
+	for _, k := range sortedKeys(known) {
+		if d := editDistance(name, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
