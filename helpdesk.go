@@ -210,9 +210,17 @@ type Ticket struct {
 // Pause is a span during which a ticket's SLA clocks stood still. To is
 // zero while the pause lasts.
 type Pause struct {
-	From time.Time `json:"from"`
-	To   time.Time `json:"to,omitzero"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to,omitzero"`
+	Reason string    `json:"reason,omitempty"` // "" (PauseWaiting): waiting on the customer; PauseResolved: resolved, then reopened
 }
+
+// Pause reasons. A waiting pause stops the clocks only where the policy
+// says so; a resolved span always does.
+const (
+	PauseWaiting  = ""
+	PauseResolved = "resolved"
+)
 
 // Paused reports whether the ticket's clocks are paused now.
 func (t *Ticket) Paused() bool {
