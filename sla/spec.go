@@ -64,6 +64,7 @@ func parseClock(s string) (int, error) {
 // DateRange is a closed span of whole local days, From to To inclusive.
 type DateRange struct {
 	From, To time.Time // dates at midnight UTC; only year, month and day count
+	Name     string    // what the closure is, e.g. "Office move"; may be empty
 }
 
 // ParseDateRange reads "2026-12-24" or "2026-12-24..2027-01-01".
