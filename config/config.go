@@ -1,0 +1,378 @@
+// Package config loads helpdeskd's TOML configuration into a typed, fully
+// validated Config: defaults first, then the file decoded strictly (an
+// unknown key is an error), then every value checked and every reference
+// between sections resolved, with all problems reported at once as
+// "FILE:LINE: KEY: message". The result carries ready-to-use values (levels,
+// sla calendars and policies, resolved secrets, durations, byte sizes) so
+// that no other package parses configuration text.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/sla"
+)
+
+// Config is a loaded and validated configuration. Sections mirror the TOML
+// file; Levels, Calendars and Policies are the resolved SLA values built from
+// the file and the built-ins. A Config is not modified after Load and is safe
+// for concurrent reads.
+type Config struct {
+	File string // the configuration file as named to Load or Parse
+
+	Store     Store
+	SMTP      SMTP
+	Mailboxes []Mailbox
+	Agents    []Agent
+	Teams     []Team // declared teams first, then teams named only by agents
+	Customers []Customer
+	HTTP      HTTP
+	Log       Log
+	Desk      Desk
+	SLA       SLA
+	Triage    Triage
+
+	Levels    helpdesk.Levels          // [triage] levels and change_level
+	Calendars map[string]*sla.Calendar // by name: the file's [[calendar]] and the built-ins it does not redefine
+	Policies  map[string]*sla.Policy   // by name: the file's [[policy]] and the built-ins it does not redefine
+
+	byAgent    map[string]int // lower-case agent address -> index in Agents
+	byAddress  map[string]int // lower-case customer address -> index in Customers
+	byDomain   map[string]int // lower-case customer domain -> index in Customers
+	byMailbox  map[string]int // mailbox name -> index in Mailboxes
+	configured bool           // false for Default(): sections that need the operator are empty
+}
+
+// Store is the [store] section.
+type Store struct {
+	Path      string // absolute path of the SQLite database
+	RefPrefix string // ticket references are RefPrefix-Number, e.g. HD-1042
+	RefStart  int64  // number of the first ticket
+}
+
+// Security is how a mail connection is protected.
+type Security string
+
+// Connection security modes. None is only accepted towards a loopback host.
+const (
+	SecurityTLS      Security = "tls"      // implicit TLS from the first byte (RFC 8314)
+	SecurityStartTLS Security = "starttls" // plaintext upgraded with STARTTLS (RFC 3207, RFC 3501 §6.2.1)
+	SecurityNone     Security = "none"     // no TLS; loopback only
+)
+
+// SMTP is the [smtp] section: the server all outgoing mail is submitted to.
+type SMTP struct {
+	Host     string
+	Port     int
+	Security Security
+	Username string // empty: no authentication
+	Password Secret
+	From     helpdesk.Address // sender of every mail; always has a display name
+	Timeout  time.Duration
+	HELO     string // name given in EHLO; empty: the library's default
+	Batch    int    // maximum mails sent over one connection
+}
+
+// Processed modes: how a mailbox marks a message it has committed.
+const (
+	ProcessedFlag = "flag" // set Mailbox.ProcessedFlag on the message
+	ProcessedMove = "move" // move the message to Mailbox.ProcessedFolder
+)
+
+// Mailbox is one [[mailbox]]: an IMAP folder customers' mail arrives in.
+type Mailbox struct {
+	Name             string
+	Address          string   // lower-case support address, e.g. support@example.com
+	Aliases          []string // lower-case other addresses that deliver here
+	Host             string
+	Port             int
+	Security         Security
+	Username         string
+	Password         Secret
+	Folder           string
+	Policy           string            // SLA policy of tickets opened here
+	Team             string            // team notified of new tickets; may be empty
+	DefaultPriority  helpdesk.Priority // priority when triage finds nothing; empty: [triage] default_priority
+	IDLE             bool              // use IMAP IDLE (RFC 2177) when the server offers it
+	PollInterval     time.Duration
+	Processed        string // ProcessedFlag or ProcessedMove
+	ProcessedFlag    string // IMAP keyword set on processed messages
+	ProcessedFolder  string // folder processed messages are moved to
+	QuarantineFolder string // folder for messages that cannot be processed
+	CriticalOnly     bool   // out-of-hours channel: only the most urgent level is handled under Policy
+	QueuePolicy      string // policy of the other mail when CriticalOnly
+}
+
+// Addresses returns the mailbox's address followed by its aliases.
+func (m Mailbox) Addresses() []string {
+	return append([]string{m.Address}, m.Aliases...)
+}
+
+// Agent is one [[agent]]: a member of the support team.
+type Agent struct {
+	Email   string // lower case
+	Name    string
+	Team    string
+	Manager bool // receives escalations addressed to "managers"
+}
+
+// Team is a [[team]], or a team that exists only because agents name it.
+type Team struct {
+	Name     string
+	Address  string // list address receiving the team's notifications instead of each member; may be empty
+	Declared bool   // false for a team named only by agents
+}
+
+// Customer is one [[customer]]: who a sender is, by address or domain.
+type Customer struct {
+	Match  []string // lower-case domains ("example.com") and addresses ("a@example.com")
+	Plan   string
+	Policy string // policy override; empty: the mailbox's policy
+	Name   string
+}
+
+// HTTP is the [http] section.
+type HTTP struct {
+	Listen string // host:port of /healthz and /metrics; empty: no HTTP server
+}
+
+// Log is the [log] section.
+type Log struct {
+	Level  slog.Level
+	Format string // "text" or "json"
+}
+
+// Desk is the [desk] section: the workflow's settings.
+type Desk struct {
+	Name               string // shown to customers as "Alice at <Name>"
+	ReopenWindow       time.Duration
+	MaxAttachmentSize  int64 // bytes
+	AutoReplyLimit     int   // automatic replies to one sender per AutoReplyWindow
+	AutoReplyWindow    time.Duration
+	TrustedAuthServIDs []string // authserv-ids whose Authentication-Results (RFC 8601) are believed
+	EscalateKeyword    string   // word in a customer's reply that asks for escalation; empty: off
+	TemplatesDir       string   // absolute directory of template overrides; empty: embedded templates only
+	ShutdownTimeout    time.Duration
+}
+
+// SLA is the [sla] section.
+type SLA struct {
+	Schedule      string // robfig/cron spec of the SLA check
+	DefaultPolicy string // policy of mailboxes that name none
+}
+
+// Triage is the [triage] section, less the levels (see Config.Levels). Empty
+// lists mean "use the triage package's built-in lists".
+type Triage struct {
+	DefaultPriority helpdesk.Priority
+	WideScope       []string
+	NarrowScope     []string
+	Workaround      []string
+	Negation        []string
+	Phrases         map[helpdesk.Priority][]string // extra phrases per level; nil or missing level: triage defaults
+}
+
+// Secret is a password given as "${VAR}" (Env) or password_file (File). Its
+// Value is filled only when secrets are resolved. String never shows Value,
+// so a Secret can be printed or logged.
+type Secret struct {
+	Env   string // environment variable name, without ${}
+	File  string // absolute path of the file holding the secret
+	Value string // the secret; empty unless resolved
+}
+
+// IsZero reports whether no secret was configured.
+func (s Secret) IsZero() bool { return s.Env == "" && s.File == "" }
+
+// String describes where the secret comes from, never its value.
+func (s Secret) String() string {
+	switch {
+	case s.Env != "":
+		return "${" + s.Env + "}"
+	case s.File != "":
+		return "file " + s.File
+	}
+	return "none"
+}
+
+// GoString implements fmt.GoStringer so that %#v does not show the value.
+func (s Secret) GoString() string { return "config.Secret(" + s.String() + ")" }
+
+// LogValue implements slog.LogValuer so that logs do not show the value.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Options control Load and Parse.
+type Options struct {
+	// ResolveSecrets reads every password from its environment variable or
+	// file; one that cannot be read is an error. When false (check-config),
+	// secrets are checked for form only: those that could not be resolved
+	// in this environment are reported as warnings, and no Value is kept.
+	ResolveSecrets bool
+	// LookupEnv reads environment variables; nil means os.LookupEnv.
+	LookupEnv func(key string) (string, bool)
+	// ReadFile reads password files; nil means os.ReadFile limited to 64 KiB.
+	ReadFile func(name string) ([]byte, error)
+}
+
+// Problem is one error or warning about the configuration, with the file,
+// line (0 if unknown) and key path ("mailbox[0].policy") it concerns.
+type Problem struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+// String formats p as "FILE:LINE: KEY: message".
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+	}
+	b.WriteString(": ")
+	if p.Key != "" {
+		b.WriteString(p.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Error is returned by Load and Parse when the configuration is invalid. It
+// lists every problem found, in file order.
+type Error struct {
+	Problems []Problem
+}
+
+// Error formats the problems one per line.
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Load reads and validates the configuration file at path. Relative paths in
+// the file resolve against the file's directory. It returns the warnings
+// (problems that do not stop the daemon) even when it fails; a validation
+// failure is an *Error listing every problem.
+func Load(path string, opts Options) (*Config, []Problem, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse validates a configuration held in memory. name is used in problem
+// messages and, through its directory, to resolve relative paths.
+func Parse(name string, data []byte, opts Options) (*Config, []Problem, error) {
+	dir, err := filepath.Abs(filepath.Dir(name))
+	if err != nil {
+		return nil, nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	if opts.ReadFile == nil {
+		opts.ReadFile = readSecretFile
+	}
+	l := &loader{file: name, dir: dir, opts: opts}
+	cfg := l.load(data, true)
+	if len(l.errs) > 0 {
+		sortProblems(l.errs)
+		return nil, l.warns, &Error{Problems: l.errs}
+	}
+	return cfg, l.warns, nil
+}
+
+// Default returns the built-in configuration: default levels, triage
+// settings, the built-in calendars ("24x7", "business") and policy
+// ("standard"), and every section's defaults. The sections the operator must
+// supply (SMTP host and sender, mailboxes, agents) are empty; the demo mode
+// fills them in. The store path resolves against the working directory.
+func Default() *Config {
+	l := &loader{file: "(defaults)", dir: ".", opts: Options{
+		LookupEnv: func(string) (string, bool) { return "", false },
+		ReadFile:  func(string) ([]byte, error) { return nil, errors.ErrUnsupported },
+	}}
+	if d, err := filepath.Abs("."); err == nil {
+		l.dir = d
+	}
+	cfg := l.load(nil, false)
+	if len(l.errs) > 0 {
+		// The built-ins are fixed text; a problem here is a bug in this package.
+		panic((&Error{Problems: l.errs}).Error())
+	}
+	return cfg
+}
+
+// Customer returns the plan and policy override of the sender addr: the
+// [[customer]] that lists the address itself wins over one that lists its
+// domain. Subdomains do not match their parent domain. Unknown senders get
+// empty strings.
+func (c *Config) Customer(addr string) (plan, policy string) {
+	addr = normAddr(addr)
+	if i, ok := c.byAddress[addr]; ok {
+		return c.Customers[i].Plan, c.Customers[i].Policy
+	}
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		if i, ok := c.byDomain[addr[at+1:]]; ok {
+			return c.Customers[i].Plan, c.Customers[i].Policy
+		}
+	}
+	return "", ""
+}
+
+// Agent returns the agent with the address addr, compared case-insensitively.
+func (c *Config) Agent(addr string) (Agent, bool) {
+	if i, ok := c.byAgent[normAddr(addr)]; ok {
+		return c.Agents[i], true
+	}
+	return Agent{}, false
+}
+
+// Mailbox returns the mailbox called name.
+func (c *Config) Mailbox(name string) (Mailbox, bool) {
+	if i, ok := c.byMailbox[name]; ok {
+		return c.Mailboxes[i], true
+	}
+	return Mailbox{}, false
+}
+
+// PolicyFor returns the policy of a ticket opened in mailbox by the sender
+// customerAddr: the customer's policy override, else the mailbox's policy,
+// else [sla] default_policy. For a critical-only mailbox this is the policy
+// of critical mail; the caller picks mb.QueuePolicy for the rest.
+func (c *Config) PolicyFor(mb Mailbox, customerAddr string) *sla.Policy {
+	if _, name := c.Customer(customerAddr); name != "" {
+		if p, ok := c.Policies[name]; ok {
+			return p
+		}
+	}
+	if p, ok := c.Policies[mb.Policy]; ok {
+		return p
+	}
+	return c.Policies[c.SLA.DefaultPolicy]
+}
+
+// normAddr lower-cases a bare address or the address of "Name <addr>".
+func normAddr(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.ContainsAny(s, "<\"") {
+		if a, err := mail.ParseAddress(s); err == nil {
+			s = a.Address
+		}
+	}
+	return strings.ToLower(s)
+}
