@@ -104,7 +104,7 @@ func (c *checker) fail(tree *parse.Tree, n parse.Node, format string, args ...an
 	if file == "" {
 		file = tree.ParseName
 	}
-	c.errs = append(c.errs, &FileError{File: file, Err: fmt.Errorf("template: %s: %s: %s", loc, ctx, fmt.Sprintf(format, args...))})
+	c.errs = append(c.errs, &FileError{File: file, Err: fmt.Errorf("template: %s: at <%s>: %s", loc, ctx, fmt.Sprintf(format, args...))})
 }
 
 func (c *checker) list(tree *parse.Tree, l *parse.ListNode, dot reflect.Type, vars scope) {

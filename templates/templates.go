@@ -244,51 +244,21 @@ func Load(dir string) (*Set, error) {
 		}
 	}
 	for _, name := range mainNames(def) {
-		txtFile, htmlFile := name+".txt", name+".html"
-		p := &pair{}
-		txt, _ := pick(txtFile)
-		t, err := parseText(txt, textPartials)
-		if err != nil {
-			report(err)
-			continue
-		}
-		p.text = t
-		h, hasHTML := pick(htmlFile)
-		if _, overText := over[txtFile]; overText {
+		txt, _ := pick(name + ".txt")
+		h, hasHTML := pick(name + ".html")
+		if _, ok := over[name+".txt"]; ok {
 			// The default HTML says what the replaced text said: drop it
 			// unless the operator wrote an HTML part too.
-			h, hasHTML = over[htmlFile]
+			h, hasHTML = over[name+".html"]
 		}
-		if hasHTML && strings.TrimSpace(h.body) != "" {
-			ht, err := parseHTML(h, htmlPartials)
-			if err != nil {
-				report(err)
-				continue
-			}
-			p.html = ht
+		if !hasHTML || strings.TrimSpace(h.body) == "" {
+			h = source{}
 		}
-		bad := false
-		for _, err := range checkPair(p, txt, h, textPartials, htmlPartials) {
+		p, perrs := loadPair(name, txt, h, textPartials, htmlPartials)
+		for _, err := range perrs {
 			report(err)
-			bad = true
 		}
-		if bad {
-			continue
-		}
-		for _, smp := range samples(name) {
-			d := smp.data
-			if _, _, err := p.renderText(&d); err != nil {
-				report(&FileError{File: txt.file, Err: fmt.Errorf("render sample (%s): %w", smp.label, err)})
-				bad = true
-				break
-			}
-			if _, err := p.renderHTML(&d); err != nil {
-				report(&FileError{File: h.file, Err: fmt.Errorf("render sample (%s): %w", smp.label, err)})
-				bad = true
-				break
-			}
-		}
-		if !bad {
+		if p != nil {
 			set.byName[name] = p
 		}
 	}
@@ -296,6 +266,45 @@ func Load(dir string) (*Set, error) {
 		return nil, fmt.Errorf("templates: %w", errors.Join(errs...))
 	}
 	return set, nil
+}
+
+// loadPair parses, checks and test-renders one mail's text part and, when
+// h has a body, its HTML part. It returns nil and the problems when there
+// are any.
+func loadPair(name string, txt, h source, textParts, htmlParts map[string]source) (*pair, []error) {
+	var errs []error
+	p := &pair{}
+	t, err := parseText(txt, textParts)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	p.text = t
+	if h.body != "" {
+		ht, err := parseHTML(h, htmlParts)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		p.html = ht
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if errs := checkPair(p, txt, h, textParts, htmlParts); len(errs) > 0 {
+		return nil, errs
+	}
+	for _, smp := range samples(name) {
+		d := smp.data
+		if _, _, err := p.renderText(&d); err != nil {
+			errs = append(errs, &FileError{File: txt.file, Err: fmt.Errorf("render sample (%s): %w", smp.label, err)})
+		}
+		if _, err := p.renderHTML(&d); err != nil {
+			errs = append(errs, &FileError{File: h.file, Err: fmt.Errorf("render sample (%s): %w", smp.label, err)})
+		}
+		if len(errs) > 0 {
+			return nil, errs // one sample's failure is enough to read
+		}
+	}
+	return p, nil
 }
 
 // readDefaults returns the embedded templates by file name.

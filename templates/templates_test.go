@@ -374,9 +374,11 @@ func TestBrokenOverride(t *testing.T) {
 
 func TestBrokenOverridesAllReported(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"ack.txt":   "{{.Nope}}\n",
-		"note.txt":  "{{end}}\n",
-		"relay.htm": "typo",
+		"ack.txt":         "{{.Nope}}\n",
+		"note.txt":        "{{end}}\n",
+		"resolution.txt":  "{{if}}\n",
+		"resolution.html": "<p>{{.Text}</p>",
+		"relay.htm":       "typo",
 	})
 	_, err := Load(dir)
 	if err == nil {
@@ -391,7 +393,7 @@ func TestBrokenOverridesAllReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Load(dir)
-	for _, f := range []string{"ack.txt", "note.txt"} {
+	for _, f := range []string{"ack.txt", "note.txt", "resolution.txt", "resolution.html"} {
 		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, f)) {
 			t.Errorf("error %v does not name %s", err, f)
 		}
@@ -520,5 +522,30 @@ func TestParagraphs(t *testing.T) {
 func TestIndent(t *testing.T) {
 	if got, want := indent(2, "a\n\nb\n"), "  a\n\n  b"; got != want {
 		t.Errorf("indent = %q, want %q", got, want)
+	}
+}
+
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		if _, err := Load(""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRender(b *testing.B) {
+	s, err := Load("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := fullSample()
+	for _, name := range []string{"ack", "notify_new", "relay"} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Render(name, d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
