@@ -110,6 +110,7 @@ type FileError struct {
 	Err  error
 }
 
+// Error reports the file and the problem.
 func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
@@ -363,7 +364,7 @@ func readDir(dir string, def map[string]source) (map[string]source, []error) {
 			continue
 		}
 		body := strings.ReplaceAll(string(b), "\r\n", "\n")
-		if strings.HasSuffix(name, ".txt") && strings.TrimSpace(body) == "" {
+		if strings.HasSuffix(name, ".txt") && !strings.HasPrefix(name, "_") && strings.TrimSpace(body) == "" {
 			errs = append(errs, &FileError{File: file, Err: errors.New("empty: a mail needs a text part")})
 			continue
 		}

@@ -549,3 +549,14 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+func TestEmptyPartialOverride(t *testing.T) {
+	s, err := Load(writeFiles(t, map[string]string{"_footer.txt": ""}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustRender(t, s, "relay", ticketData(t))
+	if got, want := r.Text, "Some customers get 502 at checkout.\nIt comes and goes.\n\nAlice at Example Support\n"; got != want {
+		t.Errorf("relay text = %q, want %q (no footer)", got, want)
+	}
+}
