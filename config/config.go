@@ -177,7 +177,7 @@ type Triage struct {
 	NarrowScope     []string
 	Workaround      []string
 	Negation        []string
-	Phrases         map[helpdesk.Priority][]string // extra phrases per level; nil or missing level: triage defaults
+	Phrases         map[helpdesk.Priority][]string // phrases per level, replacing triage's list for that level; a missing level: triage defaults
 }
 
 // Secret is a password given as "${VAR}" (Env) or password_file (File). Its
