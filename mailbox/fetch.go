@@ -1,0 +1,257 @@
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// Delivery is one mail read off a mailbox, handed to the Handler with its
+// position, so that the desk can move the checkpoint in the transaction
+// that commits the mail.
+type Delivery struct {
+	Mailbox      string // IMAPConfig.Name
+	UIDValidity  uint32
+	UID          uint32
+	Raw          []byte    // the message exactly as the server holds it (BODY[])
+	InternalDate time.Time // when the server received it
+}
+
+// Handler takes the mails a Fetcher reads. The desk implements it.
+type Handler interface {
+	// Deliver parses and commits the mail; the checkpoint (UIDValidity, UID)
+	// advances in the same transaction. It returns nil when the mail is
+	// safely committed (or was a duplicate), an error wrapping ErrUnreadable
+	// when the mail must go to quarantine (the rejection is already
+	// recorded), or any other error for a temporary failure: the fetcher
+	// then retries the same mail later, without marking it.
+	Deliver(ctx context.Context, d Delivery) error
+}
+
+// ErrUnreadable is wrapped by a Handler's error when a mail cannot be read
+// and must be moved to the quarantine folder.
+var ErrUnreadable = errors.New("mailbox: unreadable mail")
+
+// Checkpoints reads the position up to which a mailbox is committed. The
+// Handler moves it; the fetcher only reads it.
+type Checkpoints interface {
+	Checkpoint(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error)
+}
+
+// FetcherStatus says what a Fetcher is doing.
+type FetcherStatus string
+
+// Fetcher statuses, as shown by /healthz.
+const (
+	FetcherConnecting FetcherStatus = "connecting"  // dialling, logging in
+	FetcherConnected  FetcherStatus = "connected"   // selecting, searching, delivering
+	FetcherIdle       FetcherStatus = "idle"        // waiting in IDLE
+	FetcherPolling    FetcherStatus = "polling"     // waiting for the next poll
+	FetcherBackingOff FetcherStatus = "backing-off" // waiting to reconnect after an error
+	FetcherStopped    FetcherStatus = "stopped"     // Run returned or was never called
+)
+
+// FetcherState is a snapshot of a Fetcher for health checks.
+type FetcherState struct {
+	Mailbox     string
+	Status      FetcherStatus
+	Since       time.Time // when Status was entered
+	LastError   string    // the last error, kept after recovery; see LastErrorAt and Failures
+	LastErrorAt time.Time
+	LastSuccess time.Time // end of the last complete fetch cycle
+	Failures    int       // consecutive failed sessions; 0 when healthy
+}
+
+// FetcherHooks are optional callbacks for metrics. They run on the
+// fetcher's goroutine and must not block; each may be nil.
+type FetcherHooks struct {
+	Error       func(err error)                 // a session ended with an error and will be retried
+	Quarantined func(uid uint32, reason string) // a mail was put in quarantine
+}
+
+// Fetcher reads one mailbox: it hands every new mail to the Handler and
+// marks it processed on the server once committed. See Run.
+type Fetcher struct {
+	// Now is the clock of the state timestamps; nil means time.Now. Set it
+	// before Run.
+	Now func() time.Time
+	// Hooks are called on errors and quarantines. Set them before Run.
+	Hooks FetcherHooks
+
+	cfg IMAPConfig
+	h   Handler
+	cp  Checkpoints
+	log *slog.Logger
+
+	mu    sync.Mutex
+	state FetcherState
+}
+
+// NewFetcher returns a fetcher of the mailbox cfg that delivers to h and
+// reads its checkpoint from cp. Zero fields of cfg take their defaults.
+func NewFetcher(cfg IMAPConfig, h Handler, cp Checkpoints, log *slog.Logger) *Fetcher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	return &Fetcher{
+		cfg:   cfg,
+		h:     h,
+		cp:    cp,
+		log:   log.With("mailbox", cfg.Name),
+		state: FetcherState{Mailbox: cfg.Name, Status: FetcherStopped},
+	}
+}
+
+// State returns a snapshot of what the fetcher is doing. It is safe to
+// call from any goroutine.
+func (f *Fetcher) State() FetcherState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.state
+}
+
+func (f *Fetcher) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+func (f *Fetcher) setStatus(st FetcherStatus) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.state.Status != st {
+		f.state.Status, f.state.Since = st, f.now()
+	}
+}
+
+func (f *Fetcher) setFailure(err error, failures int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.state.LastError, f.state.LastErrorAt, f.state.Failures = err.Error(), f.now(), failures
+}
+
+func (f *Fetcher) setSuccess() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.state.LastSuccess, f.state.Failures = f.now(), 0
+}
+
+// Run reads the mailbox until ctx is done, then finishes the mail in hand,
+// leaves IDLE, logs out and returns nil. It returns an error only when the
+// configuration cannot work (see IMAPConfig.Validate).
+//
+// Each cycle selects the folder, reads the checkpoint, marks mail that was
+// committed but not yet marked (a crash between commit and flag), then
+// fetches the mails above the checkpoint one at a time in UID order and
+// calls Deliver for each; only after Deliver returned nil is the mail
+// flagged or moved, so a crash at any moment loses nothing and duplicates
+// nothing. Between cycles it waits in IDLE (leaving it every IdleRefresh
+// to catch up, which also proves the connection alive) or polls. Any
+// network, server or temporary Deliver error ends the session; Run then
+// reconnects after a capped exponential backoff with jitter, logging the
+// outage once when it starts and once when it ends.
+func (f *Fetcher) Run(ctx context.Context) error {
+	if err := f.cfg.Validate(); err != nil {
+		return err
+	}
+	defer f.setStatus(FetcherStopped)
+	failures := 0
+	var outageStart time.Time
+	recovered := func() {
+		f.setSuccess()
+		if failures > 0 {
+			f.log.Info("imap mailbox reachable again", "outage", f.now().Sub(outageStart).Round(time.Millisecond), "attempts", failures)
+			failures = 0
+		}
+	}
+	for {
+		err := f.safeSession(ctx, recovered)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil { // cannot happen: a session ends on an error or ctx
+			err = errors.New("session ended")
+		}
+		if failures == 0 {
+			outageStart = f.now()
+			f.log.Warn("imap mailbox unavailable; retrying with backoff", "err", err)
+		} else {
+			f.log.Debug("imap retry failed", "attempt", failures+1, "err", err)
+		}
+		failures++
+		f.setFailure(err, failures)
+		if f.Hooks.Error != nil {
+			f.Hooks.Error(err)
+		}
+		f.setStatus(FetcherBackingOff)
+		t := time.NewTimer(f.cfg.Backoff.Delay(failures-1, rand.Float64()))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// safeSession runs one session and turns a panic into an error.
+func (f *Fetcher) safeSession(ctx context.Context, ok func()) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic in imap session: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return f.session(ctx, ok)
+}
+
+// session connects and runs cycles until an error or until ctx is done
+// (then it returns nil).
+func (f *Fetcher) session(ctx context.Context, ok func()) (err error) {
+	f.setStatus(FetcherConnecting)
+	s, err := f.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { s.close(err == nil) }()
+	for {
+		if err := s.cycle(ctx); err != nil {
+			return err
+		}
+		ok()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := s.wait(ctx); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// deliver calls the Handler with a context that survives the cancellation
+// of ctx (the mail in hand is finished at shutdown) but is bounded by
+// DeliverTimeout. A panic in the Handler is returned as errHandlerPanic.
+func (f *Fetcher) deliver(ctx context.Context, d Delivery) (err error) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.DeliverTimeout)
+	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			f.log.Error("panic in deliver", "uid", d.UID, "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: %v", errHandlerPanic, v)
+		}
+	}()
+	return f.h.Deliver(dctx, d)
+}
+
+// errHandlerPanic marks a Deliver that panicked: the mail goes to
+// quarantine rather than stopping the mailbox for ever.
+var errHandlerPanic = errors.New("deliver panicked")

@@ -1,0 +1,647 @@
+package mailbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+)
+
+// deliveryTimeout is how long a test waits for a mail that must come: far
+// above what it takes, so that a slow CI machine does not fail the test.
+const deliveryTimeout = 10 * time.Second
+
+func TestFetchIDLE(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	before := srv.appendMail(t, "INBOX", testMail("old@test"))
+	desk := newTestDesk()
+	cfg := srv.config("support") // IDLE on; polling and refresh at an hour: only IDLE can bring mail
+	f := NewFetcher(cfg, desk, desk, nil)
+	runFetcher(t, f)
+
+	if got := desk.next(t, deliveryTimeout); got.UID != before {
+		t.Fatalf("first delivery uid %d, want %d", got.UID, before)
+	}
+	waitUntil(t, deliveryTimeout, "IDLE", func() bool { return f.State().Status == FetcherIdle })
+
+	start := time.Now()
+	uid := srv.appendMail(t, "INBOX", testMail("new@test"))
+	got := desk.next(t, deliveryTimeout)
+	latency := time.Since(start)
+	t.Logf("IDLE pickup latency: %v", latency)
+	if got.UID != uid {
+		t.Fatalf("delivered uid %d, want %d", got.UID, uid)
+	}
+	if latency > time.Second {
+		t.Errorf("IDLE pickup took %v, want well under a second", latency)
+	}
+	if got, want := got.UIDValidity, srv.uidValidity(t, "INBOX"); got != want {
+		t.Errorf("UIDValidity = %d, want %d", got, want)
+	}
+	if !bytes.Equal(got.Raw, testMail("new@test")) {
+		t.Errorf("Raw differs from the appended mail:\n%q", got.Raw)
+	}
+	if got.InternalDate.IsZero() {
+		t.Error("InternalDate is zero")
+	}
+	waitUntil(t, deliveryTimeout, "both mails flagged", func() bool {
+		msgs := srv.list(t, "INBOX")
+		return len(msgs) == 2 && msgs[0].has(DefaultProcessedFlag) && msgs[1].has(DefaultProcessedFlag) &&
+			msgs[0].has(imap.FlagSeen) && msgs[1].has(imap.FlagSeen)
+	})
+	if uv, last, _ := desk.Checkpoint(context.Background(), "support"); uv != got.UIDValidity || last != uid {
+		t.Errorf("checkpoint = (%d, %d), want (%d, %d)", uv, last, got.UIDValidity, uid)
+	}
+	st := f.State()
+	if st.Mailbox != "support" || st.LastSuccess.IsZero() || st.Failures != 0 {
+		t.Errorf("state = %+v", st)
+	}
+}
+
+func TestFetchPolling(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	desk := newTestDesk()
+	cfg := srv.config("support")
+	cfg.IDLE, cfg.PollInterval = false, 20*time.Millisecond
+	f := NewFetcher(cfg, desk, desk, nil)
+	runFetcher(t, f)
+
+	waitUntil(t, deliveryTimeout, "polling", func() bool { return f.State().Status == FetcherPolling })
+	for i := range 3 {
+		uid := srv.appendMail(t, "INBOX", testMail(fmt.Sprintf("poll%d@test", i)))
+		if got := desk.next(t, deliveryTimeout); got.UID != uid {
+			t.Fatalf("delivered uid %d, want %d", got.UID, uid)
+		}
+	}
+	if got, want := desk.commitOrder(), []string{"poll0@test", "poll1@test", "poll2@test"}; !slices.Equal(got, want) {
+		t.Errorf("committed %v, want %v", got, want)
+	}
+}
+
+func TestFetchReconnect(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	desk := newTestDesk()
+	logger, logs := testLogger()
+	hooked := make(chan struct{})
+	var once sync.Once
+	f := NewFetcher(srv.config("support"), desk, desk, logger)
+	f.Hooks.Error = func(error) { once.Do(func() { close(hooked) }) }
+	runFetcher(t, f)
+	waitUntil(t, deliveryTimeout, "IDLE", func() bool { return f.State().Status == FetcherIdle })
+
+	srv.stop() // the server drops every connection and refuses new ones
+	uid := srv.appendMail(t, "INBOX", testMail("while-down@test"))
+	waitUntil(t, deliveryTimeout, "several failed retries", func() bool { return f.State().Failures >= 3 })
+	<-hooked
+	if st := f.State(); st.LastError == "" || st.LastErrorAt.IsZero() {
+		t.Errorf("state after failures = %+v, want the last error", st)
+	}
+	srv.restart(t)
+
+	if got := desk.next(t, deliveryTimeout); got.UID != uid {
+		t.Fatalf("delivered uid %d, want %d", got.UID, uid)
+	}
+	waitUntil(t, deliveryTimeout, "recovery", func() bool { return f.State().Failures == 0 })
+	if got, want := logs.count("imap mailbox unavailable"), 1; got != want {
+		t.Errorf("outage logged %d times, want %d (once per outage, not per retry)\n%s", got, want, logs)
+	}
+	if got, want := logs.count("imap mailbox reachable again"), 1; got != want {
+		t.Errorf("recovery logged %d times, want %d", got, want)
+	}
+	if got := logs.count("imap retry failed"); got < 2 {
+		t.Errorf("retries logged at debug %d times, want >= 2", got)
+	}
+}
+
+func TestFetchUIDValidityChange(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	desk := newTestDesk()
+	cfg := srv.config("support")
+	cfg.IDLE, cfg.PollInterval = false, 10*time.Millisecond
+	for _, id := range []string{"a@test", "b@test"} {
+		srv.appendMail(t, "INBOX", testMail(id))
+	}
+	f := NewFetcher(cfg, desk, desk, nil)
+	runFetcher(t, f)
+	desk.next(t, deliveryTimeout)
+	desk.next(t, deliveryTimeout)
+	oldUV := srv.uidValidity(t, "INBOX")
+
+	// The mailbox is rebuilt: same mails, new UIDVALIDITY, flags lost.
+	if err := srv.user.Delete("INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.user.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	newUV := srv.uidValidity(t, "INBOX")
+	if newUV == oldUV {
+		t.Fatal("UIDVALIDITY did not change")
+	}
+	for _, id := range []string{"a@test", "b@test"} {
+		srv.appendMail(t, "INBOX", testMail(id))
+	}
+	uidC := srv.appendMail(t, "INBOX", testMail("c@test"))
+
+	waitUntil(t, deliveryTimeout, "new mail after the rescan", func() bool {
+		return len(desk.commitOrder()) == 3
+	})
+	if got, want := desk.commitOrder(), []string{"a@test", "b@test", "c@test"}; !slices.Equal(got, want) {
+		t.Errorf("committed %v, want %v (no duplicates)", got, want)
+	}
+	waitUntil(t, deliveryTimeout, "all rescanned mails flagged", func() bool {
+		msgs := srv.list(t, "INBOX")
+		return len(msgs) == 3 && !slices.ContainsFunc(msgs, func(m testMsg) bool { return !m.has(DefaultProcessedFlag) })
+	})
+	if uv, last, _ := desk.Checkpoint(context.Background(), "support"); uv != newUV || last != uidC {
+		t.Errorf("checkpoint = (%d, %d), want (%d, %d)", uv, last, newUV, uidC)
+	}
+	desk.mu.Lock()
+	dups := desk.duplicates
+	desk.mu.Unlock()
+	if got, want := dups, 2; got != want {
+		t.Errorf("duplicates seen by the desk = %d, want %d", got, want)
+	}
+}
+
+// TestFetchCrashBetweenCommitAndFlag leaves a mail committed but not
+// marked, as a crash between the commit and the IMAP STORE/MOVE would:
+// the desk commits, then the server goes away before the fetcher can mark
+// the mail. After a restart (a new Fetcher) the mail is marked without
+// being delivered again.
+func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
+	for _, mode := range []string{ProcessedFlag, ProcessedMove} {
+		t.Run(mode, func(t *testing.T) {
+			wireLeakCheck(t)
+			srv := newIMAPTestServer(t, capsModern)
+			uid1 := srv.appendMail(t, "INBOX", testMail("one@test"))
+			desk := newTestDesk()
+			desk.after = func(d Delivery) {
+				if d.UID == uid1 {
+					srv.stop()
+				}
+			}
+			cfg := srv.config("support")
+			cfg.Processed = mode
+			f1 := NewFetcher(cfg, desk, desk, nil)
+			stop1 := runFetcher(t, f1)
+			desk.next(t, deliveryTimeout)
+			waitUntil(t, deliveryTimeout, "the mark to fail", func() bool { return f1.State().Failures > 0 })
+			stop1()
+
+			srv.restart(t)
+			msgs := srv.list(t, "INBOX")
+			if len(msgs) != 1 || msgs[0].has(DefaultProcessedFlag) {
+				t.Fatalf("before the restart INBOX = %+v, want the committed mail unmarked", msgs)
+			}
+			desk.mu.Lock()
+			desk.after = nil
+			desk.mu.Unlock()
+			uid2 := srv.appendMail(t, "INBOX", testMail("two@test"))
+
+			f2 := NewFetcher(cfg, desk, desk, nil)
+			runFetcher(t, f2)
+			if got := desk.next(t, deliveryTimeout); got.UID != uid2 {
+				t.Fatalf("delivered uid %d after restart, want %d", got.UID, uid2)
+			}
+			if got, want := desk.callsFor(uid1), 1; got != want {
+				t.Errorf("Deliver called %d times for the committed mail, want %d", got, want)
+			}
+			switch mode {
+			case ProcessedFlag:
+				waitUntil(t, deliveryTimeout, "both flagged", func() bool {
+					msgs := srv.list(t, "INBOX")
+					return len(msgs) == 2 && msgs[0].has(DefaultProcessedFlag) && msgs[1].has(DefaultProcessedFlag)
+				})
+			case ProcessedMove:
+				waitUntil(t, deliveryTimeout, "both moved", func() bool {
+					return len(srv.list(t, "INBOX")) == 0 && len(srv.list(t, DefaultProcessedFolder)) == 2
+				})
+			}
+		})
+	}
+}
+
+// TestFetchShutdownFinishesMailInHand cancels the fetcher while Deliver
+// runs: the mail in hand is still committed and flagged, the next one is
+// not started, and Run returns nil.
+func TestFetchShutdownFinishesMailInHand(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	uid1 := srv.appendMail(t, "INBOX", testMail("one@test"))
+	srv.appendMail(t, "INBOX", testMail("two@test"))
+	desk := newTestDesk()
+	ctx, cancel := context.WithCancel(context.Background())
+	desk.fail = func(d Delivery) error {
+		cancel() // SIGTERM arrives while the desk works on the mail
+		return nil
+	}
+	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+	case <-time.After(deliveryTimeout):
+		t.Fatal("Run did not return after cancel")
+	}
+	if got, want := desk.commitOrder(), []string{"one@test"}; !slices.Equal(got, want) {
+		t.Errorf("committed %v, want %v", got, want)
+	}
+	msgs := srv.list(t, "INBOX")
+	if len(msgs) != 2 || msgs[0].UID != uid1 || !msgs[0].has(DefaultProcessedFlag) || msgs[1].has(DefaultProcessedFlag) {
+		t.Errorf("INBOX = %+v, want the first mail flagged and the second untouched", msgs)
+	}
+	if got, want := f.State().Status, FetcherStopped; got != want {
+		t.Errorf("status = %s, want %s", got, want)
+	}
+}
+
+func TestFetchMoveMode(t *testing.T) {
+	tests := []struct {
+		name string
+		caps imap.CapSet
+		// expunged: the originals are gone from INBOX (MOVE, or COPY +
+		// UID EXPUNGE); otherwise they stay flagged \Deleted.
+		expunged bool
+	}{
+		{"MOVE", capsModern, true},
+		{"COPY+UIDPLUS", capsCopy, true},
+		{"COPY only", capsBare, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wireLeakCheck(t)
+			srv := newIMAPTestServer(t, tt.caps)
+			// Someone else's mail, deleted but not expunged, that our
+			// fetcher already handled: it must survive whatever we do.
+			foreign := srv.appendMail(t, "INBOX", testMail("foreign@test"), imap.FlagDeleted, DefaultProcessedFlag)
+			uids := []uint32{
+				srv.appendMail(t, "INBOX", testMail("m1@test")),
+				srv.appendMail(t, "INBOX", testMail("m2@test")),
+			}
+			desk := newTestDesk()
+			cfg := srv.config("support")
+			cfg.Processed = ProcessedMove
+			cfg.IDLE, cfg.PollInterval = false, 10*time.Millisecond
+			f := NewFetcher(cfg, desk, desk, nil)
+			runFetcher(t, f)
+			for _, uid := range uids {
+				if got := desk.next(t, deliveryTimeout); got.UID != uid {
+					t.Fatalf("delivered uid %d, want %d", got.UID, uid)
+				}
+			}
+			// One more mail proves that later cycles ran over the marked
+			// originals without moving them again.
+			uid3 := srv.appendMail(t, "INBOX", testMail("m3@test"))
+			if got := desk.next(t, deliveryTimeout); got.UID != uid3 {
+				t.Fatalf("delivered uid %d, want %d", got.UID, uid3)
+			}
+			waitUntil(t, deliveryTimeout, "three mails in the processed folder", func() bool {
+				return len(srv.list(t, DefaultProcessedFolder)) == 3
+			})
+			inbox := srv.list(t, "INBOX")
+			if !slices.ContainsFunc(inbox, func(m testMsg) bool { return m.UID == foreign }) {
+				t.Errorf("the foreign \\Deleted mail was expunged: INBOX = %+v", inbox)
+			}
+			var ours []testMsg
+			for _, m := range inbox {
+				if m.UID != foreign {
+					ours = append(ours, m)
+				}
+			}
+			if tt.expunged {
+				if len(ours) != 0 {
+					t.Errorf("INBOX still holds %+v, want our mails expunged", ours)
+				}
+			} else {
+				if len(ours) != 3 {
+					t.Fatalf("INBOX holds %+v, want our 3 mails left marked", ours)
+				}
+				for _, m := range ours {
+					if !m.has(imap.FlagDeleted) || !m.has(DefaultProcessedFlag) {
+						t.Errorf("left mail %+v, want \\Deleted and %s", m, DefaultProcessedFlag)
+					}
+				}
+			}
+			for _, m := range srv.list(t, DefaultProcessedFolder) {
+				if m.has(imap.FlagDeleted) {
+					t.Errorf("the copy %+v carries \\Deleted", m)
+				}
+			}
+			if got := len(desk.commitOrder()); got != 3 {
+				t.Errorf("committed %d mails, want 3", got)
+			}
+		})
+	}
+}
+
+func TestFetchQuarantine(t *testing.T) {
+	for _, caps := range []struct {
+		name string
+		set  imap.CapSet
+	}{{"MOVE", capsModern}, {"COPY only", capsBare}} {
+		t.Run(caps.name, func(t *testing.T) {
+			wireLeakCheck(t)
+			srv := newIMAPTestServer(t, caps.set)
+			good1 := srv.appendMail(t, "INBOX", testMail("good1@test"))
+			bad := srv.appendMail(t, "INBOX", testMail("bad@test", "X-Test-Unreadable: yes"))
+			big := srv.appendMail(t, "INBOX", testMail("big@test", "X-Padding: "+strings.Repeat("x", 4000)))
+			good2 := srv.appendMail(t, "INBOX", testMail("good2@test"))
+			desk := newTestDesk()
+			logger, logs := testLogger()
+			cfg := srv.config("support")
+			cfg.MaxMessageSize = 2000
+			f := NewFetcher(cfg, desk, desk, logger)
+			var mu sync.Mutex
+			var quarantined []uint32
+			f.Hooks.Quarantined = func(uid uint32, _ string) {
+				mu.Lock()
+				quarantined = append(quarantined, uid)
+				mu.Unlock()
+			}
+			runFetcher(t, f)
+			for _, want := range []uint32{good1, good2} {
+				if got := desk.next(t, deliveryTimeout); got.UID != want {
+					t.Fatalf("delivered uid %d, want %d", got.UID, want)
+				}
+			}
+			waitUntil(t, deliveryTimeout, "two mails in quarantine", func() bool {
+				return len(srv.list(t, DefaultQuarantineFolder)) == 2
+			})
+			mu.Lock()
+			if got, want := quarantined, []uint32{bad, big}; !slices.Equal(got, want) {
+				t.Errorf("quarantined uids %v, want %v", got, want)
+			}
+			mu.Unlock()
+			if got, want := desk.callsFor(big), 0; got != want {
+				t.Errorf("Deliver called %d times for the oversized mail, want %d", got, want)
+			}
+			for _, uid := range []uint32{bad, big} {
+				if !strings.Contains(logs.String(), fmt.Sprintf("uid=%d", uid)) {
+					t.Errorf("quarantine of uid %d not logged with its uid", uid)
+				}
+			}
+			if f.State().Failures != 0 {
+				t.Errorf("state %+v: malformed mail must not count as a failure", f.State())
+			}
+		})
+	}
+}
+
+// TestFetchTemporaryError makes the desk fail twice on the second mail:
+// the fetcher stops, backs off, and retries the same mail; nothing is
+// skipped and the order holds.
+func TestFetchTemporaryError(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	uids := []uint32{
+		srv.appendMail(t, "INBOX", testMail("t1@test")),
+		srv.appendMail(t, "INBOX", testMail("t2@test")),
+		srv.appendMail(t, "INBOX", testMail("t3@test")),
+	}
+	desk := newTestDesk()
+	failures := 0
+	desk.fail = func(d Delivery) error {
+		if d.UID == uids[1] && failures < 2 {
+			failures++
+			return errors.New("database is locked")
+		}
+		return nil
+	}
+	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	runFetcher(t, f)
+	for _, want := range uids {
+		if got := desk.next(t, deliveryTimeout); got.UID != want {
+			t.Fatalf("delivered uid %d, want %d", got.UID, want)
+		}
+	}
+	if got, want := desk.commitOrder(), []string{"t1@test", "t2@test", "t3@test"}; !slices.Equal(got, want) {
+		t.Errorf("committed %v, want %v", got, want)
+	}
+	if got, want := desk.callsFor(uids[1]), 3; got != want {
+		t.Errorf("Deliver calls for the failing mail = %d, want %d", got, want)
+	}
+	if got, want := desk.callsFor(uids[2]), 1; got != want {
+		t.Errorf("Deliver calls for the next mail = %d, want %d (not before the failing one)", got, want)
+	}
+	waitUntil(t, deliveryTimeout, "all flagged", func() bool {
+		msgs := srv.list(t, "INBOX")
+		return len(msgs) == 3 && !slices.ContainsFunc(msgs, func(m testMsg) bool { return !m.has(DefaultProcessedFlag) })
+	})
+}
+
+// TestFetchCheckpointAheadOfFlags starts with a checkpoint at the highest
+// UID and nothing flagged (every mail committed, then a crash): nothing is
+// delivered, everything is flagged. It also covers "UID n:*" matching the
+// highest UID when n is above it.
+func TestFetchCheckpointAheadOfFlags(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	var last uint32
+	for i := range 3 {
+		last = srv.appendMail(t, "INBOX", testMail(fmt.Sprintf("c%d@test", i)))
+	}
+	desk := newTestDesk()
+	desk.checkpoints["support"] = [2]uint32{srv.uidValidity(t, "INBOX"), last}
+	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	runFetcher(t, f)
+	waitUntil(t, deliveryTimeout, "all flagged", func() bool {
+		msgs := srv.list(t, "INBOX")
+		return len(msgs) == 3 && !slices.ContainsFunc(msgs, func(m testMsg) bool { return !m.has(DefaultProcessedFlag) })
+	})
+	waitUntil(t, deliveryTimeout, "IDLE", func() bool { return f.State().Status == FetcherIdle })
+	for uid := uint32(1); uid <= last; uid++ {
+		if n := desk.callsFor(uid); n != 0 {
+			t.Errorf("Deliver called %d times for committed uid %d", n, uid)
+		}
+	}
+}
+
+func TestFetchTLS(t *testing.T) {
+	for _, starttls := range []bool{false, true} {
+		t.Run(fmt.Sprintf("starttls=%v", starttls), func(t *testing.T) {
+			wireLeakCheck(t)
+			srv := newIMAPTestServer(t, capsModern, withTLS(t, starttls))
+			uid := srv.appendMail(t, "INBOX", testMail("tls@test"))
+			desk := newTestDesk()
+			cfg := srv.config("support")
+			f := NewFetcher(cfg, desk, desk, nil)
+			runFetcher(t, f)
+			if got := desk.next(t, deliveryTimeout); got.UID != uid {
+				t.Fatalf("delivered uid %d, want %d", got.UID, uid)
+			}
+		})
+	}
+}
+
+// TestFetchTLSUntrusted refuses a server whose certificate is not trusted:
+// the fetcher keeps retrying and never logs in.
+func TestFetchTLSUntrusted(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern, withTLS(t, false))
+	srv.appendMail(t, "INBOX", testMail("tls@test"))
+	desk := newTestDesk()
+	cfg := srv.config("support")
+	cfg.TLSConfig = nil // system roots: the self-signed certificate fails
+	f := NewFetcher(cfg, desk, desk, nil)
+	runFetcher(t, f)
+	waitUntil(t, deliveryTimeout, "a failure", func() bool { return f.State().Failures > 0 })
+	if !strings.Contains(f.State().LastError, "certificate") {
+		t.Errorf("last error %q, want a certificate error", f.State().LastError)
+	}
+	if n := len(desk.commitOrder()); n != 0 {
+		t.Errorf("%d mails delivered over an untrusted connection", n)
+	}
+}
+
+func TestIMAPConfigValidate(t *testing.T) {
+	ok := IMAPConfig{Name: "support", Host: "imap.example.com", Username: "u"}
+	tests := []struct {
+		name string
+		edit func(*IMAPConfig)
+		want string // substring of the error; "" for valid
+	}{
+		{"defaults", func(*IMAPConfig) {}, ""},
+		{"no name", func(c *IMAPConfig) { c.Name = "" }, "empty mailbox name"},
+		{"no host", func(c *IMAPConfig) { c.Host = "" }, "empty host"},
+		{"plaintext remote", func(c *IMAPConfig) { c.Security = SecurityNone }, "only allowed to a loopback host"},
+		{"plaintext loopback", func(c *IMAPConfig) { c.Security, c.Host = SecurityNone, "127.0.0.1" }, ""},
+		{"plaintext localhost", func(c *IMAPConfig) { c.Security, c.Host = SecurityNone, "localhost" }, ""},
+		{"plaintext ::1", func(c *IMAPConfig) { c.Security, c.Host = SecurityNone, "::1" }, ""},
+		{"bad security", func(c *IMAPConfig) { c.Security = "ssl" }, "unknown security"},
+		{"bad port", func(c *IMAPConfig) { c.Port = 70000 }, "out of range"},
+		{"bad keyword", func(c *IMAPConfig) { c.ProcessedFlag = `\Seen` }, "not an IMAP keyword"},
+		{"keyword with space", func(c *IMAPConfig) { c.ProcessedFlag = "a b" }, "not an IMAP keyword"},
+		{"move into itself", func(c *IMAPConfig) { c.Processed, c.ProcessedFolder = ProcessedMove, "inbox" }, "processed folder is the folder read"},
+		{"bad mode", func(c *IMAPConfig) { c.Processed = "delete" }, "unknown processed mode"},
+		{"quarantine into itself", func(c *IMAPConfig) { c.QuarantineFolder = "INBOX" }, "quarantine folder is the folder read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ok
+			tt.edit(&c)
+			err := c.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate() = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	// Every problem is reported at once.
+	err := IMAPConfig{Security: "x", Processed: "y"}.Validate()
+	if got := strings.Count(err.Error(), "\n") + 1; got < 5 {
+		t.Errorf("Validate of an empty config reported %d problems, want >= 5: %v", got, err)
+	}
+}
+
+func TestRunRefusesBadConfig(t *testing.T) {
+	f := NewFetcher(IMAPConfig{}, newTestDesk(), newTestDesk(), nil)
+	if err := f.Run(context.Background()); err == nil {
+		t.Fatal("Run with an empty config = nil, want an error")
+	}
+}
+
+func TestKeywordPermanent(t *testing.T) {
+	tests := []struct {
+		perm []imap.Flag
+		want bool
+	}{
+		{nil, true},
+		{[]imap.Flag{imap.FlagSeen, imap.FlagWildcard}, true},
+		{[]imap.Flag{imap.FlagSeen, "$helpdeskprocessed"}, true},
+		{[]imap.Flag{imap.FlagSeen, imap.FlagDeleted}, false},
+	}
+	for _, tt := range tests {
+		if got := keywordPermanent(tt.perm, DefaultProcessedFlag); got != tt.want {
+			t.Errorf("keywordPermanent(%v) = %v, want %v", tt.perm, got, tt.want)
+		}
+	}
+}
+
+// TestFetchCorpus passes every mail of the shared corpus (MANIFEST.tsv)
+// through a real IMAP server and checks that the desk receives exactly the
+// literal the server sent (imapmemserver re-serialises headers, so that is
+// the reference, not the file), broken MIME included: the fetcher never
+// parses. Every mail ends flagged or in quarantine.
+func TestFetchCorpus(t *testing.T) {
+	const root = "../../shared/corpus"
+	manifest, err := os.ReadFile(filepath.Join(root, "MANIFEST.tsv"))
+	if err != nil {
+		t.Skipf("corpus not available at %s: %v", root, err)
+	}
+	var files []string
+	for i, line := range strings.Split(strings.TrimSpace(string(manifest)), "\n") {
+		if i > 0 && strings.HasPrefix(line, "messages/") {
+			files = append(files, filepath.Join(root, strings.SplitN(line, "\t", 2)[0]))
+		}
+	}
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	want := map[uint32][]byte{}
+	var total int
+	for _, p := range files {
+		raw, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			t.Logf("listed in the manifest but absent: %s", p)
+			continue
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		lit := imapserver.ExtractBodySection(bytes.NewReader(raw), &imap.FetchItemBodySection{})
+		want[srv.appendMail(t, "INBOX", raw)] = lit
+		total += len(lit)
+	}
+	desk := newTestDesk()
+	// Count every Deliver call: the test desk rejects what net/mail cannot
+	// read, and the corpus repeats Message-IDs.
+	calls := make(chan Delivery, len(want))
+	desk.fail = func(d Delivery) error { calls <- d; return nil }
+	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	start := time.Now()
+	runFetcher(t, f)
+	for range len(want) {
+		var d Delivery
+		select {
+		case d = <-calls:
+		case <-time.After(deliveryTimeout):
+			t.Fatalf("no delivery within %v", deliveryTimeout)
+		}
+		if !bytes.Equal(d.Raw, want[d.UID]) {
+			t.Errorf("uid %d: delivered %d bytes differ from the %d the server sent", d.UID, len(d.Raw), len(want[d.UID]))
+		}
+	}
+	elapsed := time.Since(start)
+	t.Logf("corpus: %d mails, %d bytes fetched and delivered in %v (%.0f mails/s)",
+		len(want), total, elapsed, float64(len(want))/elapsed.Seconds())
+	waitUntil(t, deliveryTimeout, "every mail flagged or quarantined", func() bool {
+		inbox := srv.list(t, "INBOX")
+		return len(inbox)+len(srv.list(t, DefaultQuarantineFolder)) == len(want) &&
+			!slices.ContainsFunc(inbox, func(m testMsg) bool { return !m.has(DefaultProcessedFlag) })
+	})
+	desk.mu.Lock()
+	t.Logf("corpus: %d committed, %d duplicates by Message-ID, %d rejected by the test desk's net/mail",
+		len(desk.order), desk.duplicates, len(desk.rejected))
+	desk.mu.Unlock()
+}

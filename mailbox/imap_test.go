@@ -1,0 +1,496 @@
+package mailbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/mail"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+)
+
+// This file holds the test harness of the wire: a real IMAP server
+// (go-imap's imapserver + imapmemserver) on a loopback listener, a
+// map-backed desk that honours the Handler contract, a goroutine leak
+// check and a self-signed certificate.
+
+// wireLeakCheck fails the test if goroutines started during it are still
+// running once it is over. Call it first, so that its cleanup runs last.
+func wireLeakCheck(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// waitUntil polls cond until it holds, failing the test after timeout.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// wireCert returns a server TLS config with a self-signed certificate for
+// 127.0.0.1 and localhost, and a client config trusting it.
+func wireCert(t *testing.T) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "helpdeskd test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	client = &tls.Config{RootCAs: pool}
+	return server, client
+}
+
+// syncBuffer is a log sink for assertions on what was logged.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) count(s string) int { return strings.Count(b.String(), s) }
+
+// testLogger logs at debug level into a buffer the test can read.
+func testLogger() (*slog.Logger, *syncBuffer) {
+	b := &syncBuffer{}
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+const (
+	testUser = "desk@example.com"
+	testPass = "secret"
+)
+
+// imapTestServer is an in-memory IMAP server on a loopback port that can
+// be stopped (listener and connections closed) and restarted on the same
+// address with the same mailboxes.
+type imapTestServer struct {
+	mem       *imapmemserver.Server
+	user      *imapmemserver.User
+	caps      imap.CapSet
+	tlsServer *tls.Config // implicit TLS when set and !startTLS
+	startTLS  bool
+	tlsClient *tls.Config
+	addr      string
+
+	mu   sync.Mutex
+	srv  *imapserver.Server
+	done chan struct{}
+}
+
+// capsModern is a server with MOVE and UIDPLUS; capsCopy has UIDPLUS but
+// no MOVE; capsBare has neither.
+var (
+	capsModern = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapMove: {}, imap.CapUIDPlus: {}}
+	capsCopy   = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}}
+	capsBare   = imap.CapSet{imap.CapIMAP4rev1: {}}
+)
+
+type imapServerOpt func(*imapTestServer)
+
+// withTLS serves implicit TLS, or STARTTLS when starttls is set.
+func withTLS(t *testing.T, starttls bool) imapServerOpt {
+	return func(s *imapTestServer) {
+		s.tlsServer, s.tlsClient = wireCert(t)
+		s.startTLS = starttls
+	}
+}
+
+func newIMAPTestServer(t *testing.T, caps imap.CapSet, opts ...imapServerOpt) *imapTestServer {
+	t.Helper()
+	s := &imapTestServer{mem: imapmemserver.New(), caps: caps}
+	for _, o := range opts {
+		o(s)
+	}
+	s.user = imapmemserver.NewUser(testUser, testPass)
+	if err := s.user.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	s.mem.AddUser(s.user)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addr = ln.Addr().String()
+	s.serve(ln)
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *imapTestServer) serve(ln net.Listener) {
+	opts := &imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return s.mem.NewSession(), nil, nil
+		},
+		Caps:         s.caps,
+		InsecureAuth: s.tlsServer == nil,
+		Logger:       log.New(io.Discard, "", 0),
+	}
+	if s.tlsServer != nil {
+		if s.startTLS {
+			opts.TLSConfig = s.tlsServer
+		} else {
+			ln = tls.NewListener(ln, s.tlsServer)
+			opts.InsecureAuth = true // the connection is TLS from the start
+		}
+	}
+	srv := imapserver.New(opts)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	s.mu.Lock()
+	s.srv, s.done = srv, done
+	s.mu.Unlock()
+}
+
+// stop closes the listener and every connection. It may be called twice.
+func (s *imapTestServer) stop() {
+	s.mu.Lock()
+	srv, done := s.srv, s.done
+	s.srv = nil
+	s.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	srv.Close()
+	<-done
+}
+
+// restart serves again on the same address.
+func (s *imapTestServer) restart(t *testing.T) {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for range 50 {
+		if ln, err = net.Listen("tcp", s.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("restart on %s: %v", s.addr, err)
+	}
+	s.serve(ln)
+}
+
+// config returns a fetcher configuration for this server with quick
+// retries, for tests.
+func (s *imapTestServer) config(name string) IMAPConfig {
+	host, port, _ := net.SplitHostPort(s.addr)
+	var p int
+	fmt.Sscan(port, &p)
+	cfg := IMAPConfig{
+		Name: name, Host: host, Port: p, Security: SecurityNone,
+		Username: testUser, Password: testPass,
+		IDLE: true, PollInterval: time.Hour, IdleRefresh: time.Hour,
+		Backoff: Backoff{Min: 5 * time.Millisecond, Max: 40 * time.Millisecond},
+	}
+	if s.tlsServer != nil {
+		cfg.Security, cfg.TLSConfig = SecurityTLS, s.tlsClient
+		if s.startTLS {
+			cfg.Security = SecurityStartTLS
+		}
+	}
+	return cfg
+}
+
+// appendMail adds a mail to folder and returns its UID.
+func (s *imapTestServer) appendMail(t *testing.T, folder string, raw []byte, flags ...imap.Flag) uint32 {
+	t.Helper()
+	data, err := s.user.Append(folder, bytes.NewReader(raw), &imap.AppendOptions{Flags: flags})
+	if err != nil {
+		t.Fatalf("append to %s: %v", folder, err)
+	}
+	return uint32(data.UID)
+}
+
+// uidValidity returns the folder's UIDVALIDITY.
+func (s *imapTestServer) uidValidity(t *testing.T, folder string) uint32 {
+	t.Helper()
+	st, err := s.user.Status(folder, &imap.StatusOptions{UIDValidity: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.UIDValidity
+}
+
+// testMsg is what the inspecting client sees of one mail.
+type testMsg struct {
+	UID   uint32
+	Flags []imap.Flag
+}
+
+func (m testMsg) has(f imap.Flag) bool {
+	return slices.ContainsFunc(m.Flags, func(g imap.Flag) bool { return strings.EqualFold(string(f), string(g)) })
+}
+
+// list reads a folder over IMAP with a client of its own; a missing folder
+// reads as nil.
+func (s *imapTestServer) list(t *testing.T, folder string) []testMsg {
+	t.Helper()
+	var c *imapclient.Client
+	var err error
+	if s.tlsServer != nil && !s.startTLS {
+		c, err = imapclient.DialTLS(s.addr, &imapclient.Options{TLSConfig: s.tlsClient})
+	} else {
+		c, err = imapclient.DialInsecure(s.addr, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(testUser, testPass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { c.Logout().Wait() }()
+	sel, err := c.Select(folder, nil).Wait()
+	var ie *imap.Error
+	if errors.As(err, &ie) {
+		return nil
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if sel.NumMessages == 0 {
+		return nil
+	}
+	var all imap.SeqSet
+	all.AddRange(1, 0)
+	bufs, err := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []testMsg
+	for _, b := range bufs {
+		out = append(out, testMsg{UID: uint32(b.UID), Flags: b.Flags})
+	}
+	return out
+}
+
+// testMail returns a small mail with the given Message-ID (without
+// brackets) and extra header lines.
+func testMail(id string, extra ...string) []byte {
+	var b strings.Builder
+	b.WriteString("From: Customer <customer@example.org>\r\n")
+	b.WriteString("To: support@example.com\r\n")
+	fmt.Fprintf(&b, "Subject: test %s\r\n", id)
+	fmt.Fprintf(&b, "Message-ID: <%s>\r\n", id)
+	b.WriteString("Date: Mon, 02 Jun 2025 09:15:00 +0000\r\n")
+	for _, h := range extra {
+		b.WriteString(h + "\r\n")
+	}
+	fmt.Fprintf(&b, "\r\nHello, this is mail %s.\r\n", id)
+	return []byte(b.String())
+}
+
+// testDesk is a map-backed desk: it implements Handler and Checkpoints as
+// the real desk does, moving the checkpoint in the same "transaction" as
+// the mail and dropping duplicates by Message-ID. Mails with a header
+// X-Test-Unreadable are rejected with ErrUnreadable (and the checkpoint
+// moves, as the real desk does).
+type testDesk struct {
+	mu          sync.Mutex
+	checkpoints map[string][2]uint32
+	committed   map[string]Delivery // by Message-ID
+	order       []string            // Message-IDs in commit order
+	calls       map[uint32]int      // Deliver calls by UID
+	duplicates  int
+	rejected    []uint32
+
+	// fail, when set, is asked before the commit; an error is returned
+	// as a temporary failure.
+	fail func(d Delivery) error
+	// after, when set, runs after the commit, before Deliver returns.
+	after func(d Delivery)
+
+	delivered chan Delivery // every successful Deliver, buffered
+}
+
+func newTestDesk() *testDesk {
+	return &testDesk{
+		checkpoints: map[string][2]uint32{},
+		committed:   map[string]Delivery{},
+		calls:       map[uint32]int{},
+		delivered:   make(chan Delivery, 1024),
+	}
+}
+
+func (d *testDesk) Checkpoint(_ context.Context, mailbox string) (uint32, uint32, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cp := d.checkpoints[mailbox]
+	return cp[0], cp[1], nil
+}
+
+// setCheckpoint behaves like store.Tx.SetCheckpoint.
+func (d *testDesk) setCheckpoint(mailbox string, uv, uid uint32) {
+	cp := d.checkpoints[mailbox]
+	if cp[0] == uv {
+		uid = max(uid, cp[1])
+	}
+	d.checkpoints[mailbox] = [2]uint32{uv, uid}
+}
+
+func (d *testDesk) Deliver(ctx context.Context, dl Delivery) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.calls[dl.UID]++
+	fail := d.fail
+	d.mu.Unlock()
+	if fail != nil {
+		if err := fail(dl); err != nil {
+			return err
+		}
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(dl.Raw))
+	if err != nil || msg.Header.Get("X-Test-Unreadable") != "" {
+		d.mu.Lock()
+		d.rejected = append(d.rejected, dl.UID)
+		d.setCheckpoint(dl.Mailbox, dl.UIDValidity, dl.UID)
+		d.mu.Unlock()
+		return fmt.Errorf("uid %d: %w", dl.UID, ErrUnreadable)
+	}
+	id := strings.Trim(msg.Header.Get("Message-ID"), "<> ")
+	d.mu.Lock()
+	if _, seen := d.committed[id]; seen {
+		d.duplicates++
+	} else {
+		d.committed[id] = dl
+		d.order = append(d.order, id)
+	}
+	d.setCheckpoint(dl.Mailbox, dl.UIDValidity, dl.UID)
+	after := d.after
+	d.mu.Unlock()
+	if after != nil {
+		after(dl)
+	}
+	d.delivered <- dl
+	return nil
+}
+
+func (d *testDesk) callsFor(uid uint32) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.calls[uid]
+}
+
+func (d *testDesk) commitOrder() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.order)
+}
+
+// next waits for the next successful delivery.
+func (d *testDesk) next(t *testing.T, timeout time.Duration) Delivery {
+	t.Helper()
+	select {
+	case dl := <-d.delivered:
+		return dl
+	case <-time.After(timeout):
+		t.Fatalf("no delivery within %v", timeout)
+		return Delivery{}
+	}
+}
+
+// runFetcher starts f.Run and returns a stop function that cancels it and
+// waits for Run to return nil.
+func runFetcher(t *testing.T, f *Fetcher) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run returned %v, want nil", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("Run did not return after cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}

@@ -1,0 +1,488 @@
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// metaChunk is how many UIDs one size FETCH asks about.
+const metaChunk = 100
+
+// imapSession is one connection of a Fetcher.
+type imapSession struct {
+	f       *Fetcher
+	c       *imapclient.Client
+	wake    chan struct{} // new mail announced by the server (EXISTS)
+	caps    imap.CapSet
+	useIdle bool
+}
+
+// connect dials, logs in and reads the capabilities.
+func (f *Fetcher) connect(ctx context.Context) (*imapSession, error) {
+	cfg := f.cfg
+	s := &imapSession{f: f, wake: make(chan struct{}, 1)}
+	opts := &imapclient.Options{
+		TLSConfig: clientTLSConfig(cfg.TLSConfig, cfg.Host),
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			// This runs on the client's reader goroutine: calling the client
+			// from here (idle.Close, any command) would deadlock. Signal and
+			// return; the buffer of one keeps a wake-up that comes while
+			// the session is busy.
+			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+				if d.NumMessages != nil {
+					select {
+					case s.wake <- struct{}{}:
+					default:
+					}
+				}
+			},
+		},
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := dialWire(dialCtx, wireDialer(30*time.Second), cfg.Security, cfg.address(), opts.TLSConfig)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", cfg.address(), err)
+	}
+	if cfg.Security == SecurityStartTLS {
+		// NewStartTLS reads the greeting and upgrades; bound it like a command.
+		err = withDeadline(cfg.CommandTimeout, func() { conn.Close() }, "starttls", func() (err error) {
+			s.c, err = imapclient.NewStartTLS(conn, opts)
+			return err
+		})
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+	} else {
+		s.c = imapclient.New(conn, opts)
+		if err := s.do("greeting", s.c.WaitGreeting); err != nil {
+			s.c.Close()
+			return nil, err
+		}
+	}
+	if err := s.do("login", func() error { return s.c.Login(cfg.Username, cfg.Password).Wait() }); err != nil {
+		s.c.Close()
+		return nil, err
+	}
+	s.caps = s.c.Caps()
+	s.useIdle = cfg.IDLE && s.caps.Has(imap.CapIdle)
+	return s, nil
+}
+
+// close logs out when the session ends cleanly, then closes the connection.
+func (s *imapSession) close(logout bool) {
+	if logout {
+		err := withDeadline(5*time.Second, func() { s.c.Close() }, "logout", func() error { return s.c.Logout().Wait() })
+		if err != nil {
+			s.f.log.Debug("imap logout", "err", err)
+		}
+	}
+	s.c.Close()
+}
+
+// do runs one command, bounded by CommandTimeout: go-imap sets no read
+// deadline while it waits for a response, so a server that silently went
+// away would block for ever. On timeout the connection is closed, which
+// fails the command.
+func (s *imapSession) do(what string, fn func() error) error {
+	return withDeadline(s.f.cfg.CommandTimeout, func() { s.c.Close() }, what, fn)
+}
+
+// withDeadline runs fn and calls abort if it has not returned within d.
+func withDeadline(d time.Duration, abort func(), what string, fn func() error) error {
+	var fired atomic.Bool
+	t := time.AfterFunc(d, func() { fired.Store(true); abort() })
+	err := fn()
+	t.Stop()
+	if fired.Load() {
+		return fmt.Errorf("%s: no answer within %v: %w", what, d, os.ErrDeadlineExceeded)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// cycle selects the folder, settles mail committed before a crash, and
+// delivers every new mail. It returns nil early when ctx is done between
+// two mails.
+func (s *imapSession) cycle(ctx context.Context) error {
+	cfg := s.f.cfg
+	select { // any wake-up so far is covered by the search below
+	case <-s.wake:
+	default:
+	}
+	s.f.setStatus(FetcherConnected)
+	var sel *imap.SelectData
+	err := s.do("select "+cfg.Folder, func() (err error) {
+		sel, err = s.c.Select(cfg.Folder, nil).Wait()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if cfg.Processed == ProcessedFlag && !keywordPermanent(sel.PermanentFlags, cfg.ProcessedFlag) {
+		return fmt.Errorf("folder %s does not store the keyword %s (PERMANENTFLAGS %v); use processed = move", cfg.Folder, cfg.ProcessedFlag, sel.PermanentFlags)
+	}
+	uidValidity, last, err := s.f.cp.Checkpoint(ctx, cfg.Name)
+	if err != nil {
+		return fmt.Errorf("read checkpoint: %w", err)
+	}
+	if uidValidity != sel.UIDValidity {
+		if uidValidity != 0 {
+			// RFC 9051 §2.3.1.1: the UIDs above the checkpoint mean nothing
+			// now. Rescan; the desk drops what it has by Message-ID.
+			s.f.log.Info("uidvalidity changed; rescanning", "old", uidValidity, "new", sel.UIDValidity, "last_uid", last)
+		}
+		last = 0
+	}
+	if last > 0 {
+		if err := s.settleCommitted(last); err != nil {
+			return err
+		}
+	}
+	uids, err := s.searchNew(last)
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(uids); start += metaChunk {
+		chunk := uids[start:min(start+metaChunk, len(uids))]
+		sizes, err := s.sizes(chunk)
+		if err != nil {
+			return err
+		}
+		for _, uid := range chunk {
+			if ctx.Err() != nil {
+				return nil
+			}
+			size, ok := sizes[uid]
+			if !ok {
+				s.f.log.Debug("mail vanished before fetch", "uid", uid)
+				continue
+			}
+			if err := s.process(ctx, sel.UIDValidity, uid, size); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// keywordPermanent reports whether a keyword set on a mail survives the
+// session. RFC 9051 §7.1: without PERMANENTFLAGS every flag is permanent;
+// \* allows new keywords.
+func keywordPermanent(perm []imap.Flag, kw string) bool {
+	if len(perm) == 0 {
+		return true
+	}
+	for _, f := range perm {
+		if f == imap.FlagWildcard || strings.EqualFold(string(f), kw) {
+			return true
+		}
+	}
+	return false
+}
+
+// notMarked are the search criteria excluding mail already marked by us.
+func (s *imapSession) notMarked() []imap.Flag {
+	return []imap.Flag{imap.Flag(s.f.cfg.ProcessedFlag), imap.Flag(quarantineKeyword)}
+}
+
+// searchNew returns the UIDs above last that are not marked, ascending.
+func (s *imapSession) searchNew(last uint32) ([]imap.UID, error) {
+	if last == ^uint32(0) {
+		return nil, nil
+	}
+	var set imap.UIDSet
+	set.AddRange(imap.UID(last+1), 0) // last+1:*
+	crit := &imap.SearchCriteria{UID: []imap.UIDSet{set}, NotFlag: s.notMarked()}
+	uids, err := s.search("search new", crit)
+	if err != nil {
+		return nil, err
+	}
+	// RFC 9051 §6.4.4 / §9: "n:*" always includes the highest UID, even
+	// when it is below n. Keep only what is really above the checkpoint.
+	uids = slices.DeleteFunc(uids, func(u imap.UID) bool { return uint32(u) <= last })
+	return uids, nil
+}
+
+func (s *imapSession) search(what string, crit *imap.SearchCriteria) ([]imap.UID, error) {
+	var data *imap.SearchData
+	err := s.do(what, func() (err error) {
+		data, err = s.c.UIDSearch(crit, nil).Wait()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	uids := data.AllUIDs()
+	slices.Sort(uids)
+	return uids, nil
+}
+
+// settleCommitted marks the mails at or below the checkpoint that are not
+// marked yet: they were committed, and the daemon stopped before it could
+// flag or move them. They are not delivered again.
+func (s *imapSession) settleCommitted(last uint32) error {
+	cfg := s.f.cfg
+	var set imap.UIDSet
+	set.AddRange(1, imap.UID(last))
+	crit := &imap.SearchCriteria{UID: []imap.UIDSet{set}, NotFlag: s.notMarked()}
+	if cfg.Processed == ProcessedMove {
+		// Left behind by a COPY fallback without UIDPLUS, or deleted by
+		// someone: either way not ours to move again.
+		crit.NotFlag = append(crit.NotFlag, imap.FlagDeleted)
+	}
+	uids, err := s.search("search committed", crit)
+	if err != nil || len(uids) == 0 {
+		return err
+	}
+	s.f.log.Info("marking mail committed before a restart", "count", len(uids), "first_uid", uids[0])
+	return s.markProcessed(imap.UIDSetNum(uids...))
+}
+
+// sizes returns RFC822.SIZE of each UID still present.
+func (s *imapSession) sizes(uids []imap.UID) (map[imap.UID]int64, error) {
+	var bufs []*imapclient.FetchMessageBuffer
+	err := s.do("fetch sizes", func() (err error) {
+		bufs, err = s.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[imap.UID]int64, len(bufs))
+	for _, b := range bufs {
+		if b.UID != 0 {
+			out[b.UID] = b.RFC822Size
+		}
+	}
+	return out, nil
+}
+
+// fetched is one mail's body as read off the wire.
+type fetched struct {
+	raw          []byte
+	internalDate time.Time
+	found        bool   // the server returned the mail
+	unreadable   string // why the body could not be taken, if so
+}
+
+// fetchBody reads one mail (BODY.PEEK[], so \Seen is not set before the
+// commit) straight from the literal into one buffer of its size, refusing
+// literals above MaxMessageSize without reading them into memory.
+func (s *imapSession) fetchBody(uid imap.UID) (fetched, error) {
+	var out fetched
+	limit := s.f.cfg.MaxMessageSize
+	err := withDeadline(s.f.cfg.CommandTimeout*5, func() { s.c.Close() }, fmt.Sprintf("fetch uid %d", uid), func() error {
+		cmd := s.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
+			UID:          true,
+			InternalDate: true,
+			BodySection:  []*imap.FetchItemBodySection{{Peek: true}},
+		})
+		var readErr error
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			out.found = true
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				switch it := item.(type) {
+				case imapclient.FetchItemDataInternalDate:
+					out.internalDate = it.Time
+				case imapclient.FetchItemDataBodySection:
+					switch {
+					case it.Literal == nil:
+						out.unreadable = "server returned no body"
+					case it.Literal.Size() > limit:
+						out.unreadable = fmt.Sprintf("message of %d bytes exceeds the limit of %d", it.Literal.Size(), limit)
+					default:
+						buf := make([]byte, it.Literal.Size())
+						if _, err := io.ReadFull(it.Literal, buf); err != nil && readErr == nil {
+							readErr = fmt.Errorf("read body: %w", err)
+						}
+						out.raw = buf
+					}
+				}
+			}
+		}
+		if err := cmd.Close(); err != nil {
+			return err
+		}
+		return readErr
+	})
+	return out, err
+}
+
+// process fetches, delivers and marks one mail.
+func (s *imapSession) process(ctx context.Context, uidValidity uint32, uid imap.UID, size int64) error {
+	log := s.f.log.With("uid", uint32(uid))
+	if limit := s.f.cfg.MaxMessageSize; size > limit {
+		return s.quarantine(uid, fmt.Sprintf("message of %d bytes exceeds the limit of %d", size, limit))
+	}
+	m, err := s.fetchBody(uid)
+	var ie *imap.Error
+	switch {
+	case errors.As(err, &ie):
+		// The server answered NO/BAD for this one mail: do not let it stop
+		// the mailbox.
+		return s.quarantine(uid, "server could not return it: "+ie.Error())
+	case err != nil:
+		return err
+	case !m.found:
+		log.Debug("mail vanished before fetch")
+		return nil
+	case m.unreadable != "":
+		return s.quarantine(uid, m.unreadable)
+	}
+	d := Delivery{Mailbox: s.f.cfg.Name, UIDValidity: uidValidity, UID: uint32(uid), Raw: m.raw, InternalDate: m.internalDate}
+	err = s.f.deliver(ctx, d)
+	switch {
+	case err == nil:
+		log.Debug("mail delivered", "bytes", len(m.raw))
+		return s.markProcessed(imap.UIDSetNum(uid))
+	case errors.Is(err, ErrUnreadable), errors.Is(err, errHandlerPanic):
+		return s.quarantine(uid, err.Error())
+	default:
+		return fmt.Errorf("deliver uid %d: %w", uid, err)
+	}
+}
+
+// markProcessed flags (with \Seen) or moves committed mail.
+func (s *imapSession) markProcessed(set imap.UIDSet) error {
+	cfg := s.f.cfg
+	if cfg.Processed == ProcessedMove {
+		return s.move(set, cfg.ProcessedFolder, cfg.ProcessedFlag)
+	}
+	return s.addFlags("flag processed", set, imap.Flag(cfg.ProcessedFlag), imap.FlagSeen)
+}
+
+func (s *imapSession) addFlags(what string, set imap.UIDSet, flags ...imap.Flag) error {
+	return s.do(what, func() error {
+		return s.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: flags}, nil).Close()
+	})
+}
+
+// quarantine moves an unreadable mail to the quarantine folder. When the
+// server refuses (no such folder and no right to create it, ...), the mail
+// is flagged instead so that it is not read again, and the mailbox goes on.
+func (s *imapSession) quarantine(uid imap.UID, reason string) error {
+	cfg := s.f.cfg
+	log := s.f.log.With("uid", uint32(uid), "reason", reason)
+	err := s.move(imap.UIDSetNum(uid), cfg.QuarantineFolder, quarantineKeyword)
+	var ie *imap.Error
+	if errors.As(err, &ie) {
+		log.Error("cannot move mail to quarantine; flagging it instead", "folder", cfg.QuarantineFolder, "err", err)
+		err = s.addFlags("flag quarantined", imap.UIDSetNum(uid), imap.Flag(quarantineKeyword), imap.FlagSeen)
+	}
+	if err != nil {
+		return err
+	}
+	log.Warn("mail quarantined", "folder", cfg.QuarantineFolder)
+	if s.f.Hooks.Quarantined != nil {
+		s.f.Hooks.Quarantined(uint32(uid), reason)
+	}
+	return nil
+}
+
+// move moves mail to dest, creating dest when the server says it does not
+// exist (RFC 9051 §7.1: TRYCREATE).
+func (s *imapSession) move(set imap.UIDSet, dest, keyword string) error {
+	err := s.moveOnce(set, dest, keyword)
+	var ie *imap.Error
+	if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeTryCreate {
+		return err
+	}
+	s.f.log.Info("creating folder", "folder", dest)
+	err = s.do("create "+dest, func() error { return s.c.Create(dest, nil).Wait() })
+	if err != nil && (!errors.As(err, &ie) || ie.Code != imap.ResponseCodeAlreadyExists) {
+		return err
+	}
+	return s.moveOnce(set, dest, keyword)
+}
+
+// moveOnce moves with MOVE (RFC 6851) when offered. Otherwise it copies,
+// and only once the COPY succeeded marks the originals \Deleted with
+// keyword; it expunges exactly those with UID EXPUNGE (RFC 4315 §2.1) when
+// UIDPLUS is offered, and else leaves them marked: a plain EXPUNGE would
+// remove every \Deleted mail of the folder, not only ours. The keyword
+// keeps later searches from taking them again.
+func (s *imapSession) moveOnce(set imap.UIDSet, dest, keyword string) error {
+	if s.caps.Has(imap.CapMove) {
+		return s.do("move to "+dest, func() error {
+			_, err := s.c.Move(set, dest).Wait()
+			return err
+		})
+	}
+	var data *imap.CopyData
+	err := s.do("copy to "+dest, func() (err error) {
+		data, err = s.c.Copy(set, dest).Wait()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	copied := set
+	if data.UIDValidity != 0 { // COPYUID (UIDPLUS): exactly what was copied
+		copied = data.SourceUIDs
+	}
+	if len(copied) == 0 {
+		return nil
+	}
+	if err := s.addFlags("mark copied", copied, imap.FlagDeleted, imap.Flag(keyword)); err != nil {
+		return err
+	}
+	if !s.caps.Has(imap.CapUIDPlus) {
+		return nil
+	}
+	return s.do("uid expunge", func() error { return s.c.UIDExpunge(copied).Close() })
+}
+
+// wait blocks until there may be new mail: in IDLE until the server
+// announces mail, IdleRefresh passes or ctx is done; else until the next
+// poll.
+func (s *imapSession) wait(ctx context.Context) error {
+	if !s.useIdle {
+		s.f.setStatus(FetcherPolling)
+		t := time.NewTimer(s.f.cfg.PollInterval)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-s.wake:
+		case <-s.c.Closed():
+			return errors.New("connection closed")
+		}
+		return nil
+	}
+	var idle *imapclient.IdleCommand
+	if err := s.do("idle", func() (err error) { idle, err = s.c.Idle(); return err }); err != nil {
+		return err
+	}
+	s.f.setStatus(FetcherIdle)
+	// IDLE has no read deadline: leave it every IdleRefresh so that the
+	// next cycle's commands (with their timeout) prove the connection.
+	t := time.NewTimer(s.f.cfg.IdleRefresh)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-s.wake:
+	case <-t.C:
+	case <-s.c.Closed():
+		return errors.New("connection closed during IDLE")
+	}
+	return s.do("leave idle", func() error {
+		if err := idle.Close(); err != nil {
+			return err
+		}
+		return idle.Wait()
+	})
+}
