@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -50,8 +51,9 @@ type Loop struct {
 
 // NewLoop returns a loop that checks src's due tickets with chk on the cron
 // schedule (standard five-field spec or a descriptor such as "@every 1m";
-// empty means DefaultSchedule), taking the time from now (nil: time.Now)
-// and logging to log (nil: nowhere).
+// empty means DefaultSchedule; cron rounds intervals up to whole seconds),
+// taking the time from now (nil: time.Now) and logging to log (nil:
+// nowhere).
 func NewLoop(src Source, chk Checker, schedule string, now func() time.Time, log *slog.Logger) (*Loop, error) {
 	if src == nil || chk == nil {
 		return nil, errors.New("sla loop: nil source or checker")
@@ -100,8 +102,8 @@ func (e *CheckError) Unwrap() []error { return e.Errs }
 // the first tick after downtime catches up on everything that fell due
 // meanwhile. Sending each step once is the Checker's part: it records
 // fired steps in the same transaction as their mail. A ticket whose check
-// fails is skipped for the rest of the pass and reported in a *CheckError;
-// a Source failure or ctx ending stops the pass.
+// fails (or panics) is skipped for the rest of the pass and reported in a
+// *CheckError; a Source failure or ctx ending stops the pass.
 func (l *Loop) Tick(ctx context.Context) error {
 	now := l.now()
 	page := l.PageSize
@@ -134,7 +136,7 @@ func (l *Loop) Tick(ctx context.Context) error {
 			}
 			seen[id] = true
 			fresh++
-			if err := l.chk.CheckTicket(ctx, id, now); err != nil {
+			if err := l.check(ctx, id, now); err != nil {
 				failed.Tickets = append(failed.Tickets, id)
 				failed.Errs = append(failed.Errs, err)
 				continue
@@ -153,6 +155,18 @@ func (l *Loop) Tick(ctx context.Context) error {
 		return &failed
 	}
 	return nil
+}
+
+// check runs the Checker on one ticket, turning a panic into an error so
+// that one bad ticket cannot keep the others from being checked.
+func (l *Loop) check(ctx context.Context, id int64, now time.Time) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.log.Error("sla check panicked", "ticket", id, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("check ticket %d: panic: %v", id, r)
+		}
+	}()
+	return l.chk.CheckTicket(ctx, id, now)
 }
 
 // Run checks the due tickets once at once (catching up on what fell due
@@ -188,7 +202,10 @@ func (l *Loop) Run(ctx context.Context) error {
 type cronLogger struct{ log *slog.Logger }
 
 func (c cronLogger) Info(msg string, kv ...any) {
-	c.log.Info("sla loop: "+msg+" (previous tick still running)", kv...)
+	if msg == "skip" { // the only Info of SkipIfStillRunning
+		msg = "tick skipped, the previous one is still running"
+	}
+	c.log.Info("sla loop: "+msg, kv...)
 }
 
 func (c cronLogger) Error(err error, msg string, kv ...any) {
