@@ -1,0 +1,329 @@
+package mailbox
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/emersion/go-message"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+// dsnCollector gathers the parts of a delivery report during the walk.
+type dsnCollector struct {
+	isReport  bool     // multipart/report; report-type=delivery-status (RFC 6522)
+	statuses  []string // message/delivery-status bodies (RFC 3464 §2)
+	originals []string // returned message or its headers (RFC 3464 §2, third part)
+}
+
+func (c *dsnCollector) addStatus(s string) {
+	if len(c.statuses) < 8 {
+		c.statuses = append(c.statuses, s)
+	}
+}
+
+func (c *dsnCollector) addOriginal(s string) {
+	if len(c.originals) < 4 {
+		c.originals = append(c.originals, s)
+	}
+}
+
+// finishReport sets Message.Bounce for a delivery status notification:
+// a standard RFC 3464 report, or a non-standard bounce recognised by its
+// sender or subject and read with text heuristics.
+func (p *parser) finishReport(h *message.Header, body []byte) {
+	c := &p.report
+	m := p.msg
+	standard := c.isReport || len(c.statuses) > 0
+	if !standard && !dsnLooksLikeBounce(h, m) {
+		return
+	}
+	rep := &helpdesk.DeliveryReport{}
+	if standard {
+		dsnFromStatus(rep, c.statuses)
+	}
+	if len(rep.Recipients) == 0 {
+		text := dsnReportText(m.Text)
+		rcpts, temporary := dsnScanText(text, dsnExcluded(m))
+		for _, v := range hdrValues(h, "X-Failed-Recipients") {
+			for _, a := range addrParseList(v) {
+				rcpts = parseAppendUnique(rcpts, a.Email)
+			}
+		}
+		rep.Recipients = rcpts
+		if rep.Action == "" {
+			rep.Action = "failed"
+			if temporary {
+				rep.Action = "delayed"
+			}
+		}
+		if rep.Status == "" {
+			if s := dsnStatusRe.FindString(text); s != "" {
+				rep.Status = s
+			}
+		}
+		if rep.Diagnostic == "" {
+			rep.Diagnostic = dsnDiagnostic(text)
+		}
+	}
+	rep.OriginalMessageID = dsnOriginalID(c.originals, body, m.MessageID)
+	m.Bounce = rep
+}
+
+// dsnFromStatus reads message/delivery-status bodies (RFC 3464 §2.2-2.3):
+// one block of per-message fields, then one block per recipient, blocks
+// separated by empty lines. Failed recipients are listed; when none
+// failed, the delayed ones are, with Action "delayed".
+func dsnFromStatus(rep *helpdesk.DeliveryReport, statuses []string) {
+	type rcpt struct{ addr, action, status, diag string }
+	var all []rcpt
+	for _, s := range statuses {
+		rest := []byte(s)
+		for n := 0; len(rest) > 0 && n < 1000; n++ {
+			h, next, nf, _ := parseHeaderBlock(rest)
+			if nf == 0 && len(next) >= len(rest) {
+				break
+			}
+			rest = next
+			addr := dsnAddrField(h.Get("Final-Recipient"))
+			if addr == "" {
+				addr = dsnAddrField(h.Get("Original-Recipient"))
+			}
+			if addr == "" {
+				addr = dsnAddrField(h.Get("X-Actual-Recipient"))
+			}
+			if addr == "" {
+				continue // the per-message block
+			}
+			r := rcpt{
+				addr:   addr,
+				action: strings.ToLower(strings.TrimSpace(strings.SplitN(h.Get("Action"), " ", 2)[0])),
+				status: dsnStatusRe.FindString(h.Get("Status")),
+				diag:   dsnTypedValue(h.Get("Diagnostic-Code")),
+			}
+			if r.action == "" {
+				// No action: judge by the status class (RFC 3463 §3.1).
+				switch {
+				case strings.HasPrefix(r.status, "5"):
+					r.action = "failed"
+				case strings.HasPrefix(r.status, "4"):
+					r.action = "delayed"
+				}
+			}
+			all = append(all, r)
+		}
+	}
+	for _, want := range []string{"failed", "delayed"} {
+		for _, r := range all {
+			if r.action != want {
+				continue
+			}
+			rep.Recipients = parseAppendUnique(rep.Recipients, r.addr)
+			if rep.Action == "" {
+				rep.Action, rep.Status, rep.Diagnostic = r.action, r.status, r.diag
+			}
+		}
+		if len(rep.Recipients) > 0 {
+			return
+		}
+	}
+	if len(all) > 0 && rep.Action == "" {
+		// Delivered, relayed or expanded: a report, but not a failure.
+		rep.Action, rep.Status, rep.Diagnostic = all[0].action, all[0].status, all[0].diag
+	}
+}
+
+// dsnAddrField reads "address-type; address" (RFC 3464 §2.3.2).
+func dsnAddrField(v string) string {
+	v = dsnTypedValue(v)
+	v = strings.Trim(strings.TrimSpace(v), "<>\"")
+	if !addrLooksLike(v) {
+		if a, ok := addrLenient(v); ok {
+			return a.Email
+		}
+		return ""
+	}
+	return strings.ToLower(v)
+}
+
+// dsnTypedValue drops the "type;" prefix of a DSN field value.
+func dsnTypedValue(v string) string {
+	if i := strings.IndexByte(v, ';'); i >= 0 && i < 20 && !strings.ContainsAny(v[:i], " @<") {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
+}
+
+// dsnStatusRe matches an RFC 3463 enhanced status code.
+var dsnStatusRe = regexp.MustCompile(`\b[245]\.\d{1,3}\.\d{1,3}\b`)
+
+// dsnOriginalID finds the Message-ID of the mail that bounced: in the
+// returned headers, or failing that in a "Message-ID:" line of the body
+// (non-standard bounces quote the returned mail inline).
+func dsnOriginalID(originals []string, body []byte, own string) string {
+	for _, o := range originals {
+		h, _, _, _ := parseHeaderBlock([]byte(o))
+		if ids := parseMsgIDs(h.Get("Message-Id")); len(ids) > 0 {
+			return ids[0]
+		}
+	}
+	for _, m := range dsnMessageIDRe.FindAllSubmatch(body, 8) {
+		if ids := parseMsgIDs(string(m[1])); len(ids) > 0 && ids[0] != own {
+			return ids[0]
+		}
+	}
+	return ""
+}
+
+var dsnMessageIDRe = regexp.MustCompile(`(?im)^[ \t>]*Message-ID:[ \t]*(<[^>\r\n]+>)`)
+
+// dsnBounceSubjectRe matches the subjects MTAs give their bounces.
+var dsnBounceSubjectRe = regexp.MustCompile(`(?i)undeliver|undelivered|non-?deliver|delivery (status notification|failure|failed|notification|report|problem|error|has failed)|returned mail|returned to sender|failure notice|mail delivery (failed|failure|system)|could not be delivered|not delivered|mail system error|delivery error|could not send message|permanent error|delivery final failure|message status|rejected|bounced`)
+
+// dsnDaemonNameRe matches the display names of bounce senders.
+var dsnDaemonNameRe = regexp.MustCompile(`(?i)mail delivery|mailer.?daemon|postmaster|mail system|delivery subsystem|mail administrator`)
+
+// dsnLooksLikeBounce tells a non-standard bounce from other mail: it must
+// come from a mailer daemon, or carry a bounce subject together with a
+// sign of automatic mail (null return path, Auto-Submitted,
+// X-Failed-Recipients). A person's "undelivered invoice" stays a person's.
+func dsnLooksLikeBounce(h *message.Header, m *helpdesk.Message) bool {
+	if h.Has("X-Failed-Recipients") {
+		return true
+	}
+	local := loopLocalPart(m.From.Email)
+	daemon := local == "mailer-daemon" || local == "postmaster" || local == "mail-daemon" || local == "mailerdaemon" ||
+		dsnDaemonNameRe.MatchString(m.From.Name) || (m.From.Email == "" && dsnDaemonNameRe.MatchString(h.Get("From")))
+	subject := dsnBounceSubjectRe.MatchString(m.Subject)
+	if daemon {
+		return subject || dsnBodyRe.MatchString(m.Text)
+	}
+	if !subject {
+		return false
+	}
+	auto := m.ReturnPath == "<>" || strings.HasPrefix(strings.ToLower(h.Get("Auto-Submitted")), "auto-generated")
+	return auto && dsnBodyRe.MatchString(m.Text)
+}
+
+// dsnBodyRe matches the sentences of a bounce's explanation.
+var dsnBodyRe = regexp.MustCompile(`(?i)could not be delivered|couldn't be delivered|was not delivered|wasn't able to deliver|unable to deliver|undeliverable|delivery (to the following recipients? )?(has )?failed|did not reach|permanent(ly)? (fatal )?(error|failure)|fatal (delivery )?error|user unknown|unknown user|no such user|mailbox (unavailable|full|not found)|address(es)? failed|delivery status notification|failed recipient|not be delivered|returned to sender|not yet been delivered|delivery .* delayed|could not deliver`)
+
+// dsnCutRe finds where a bounce starts quoting the returned message.
+var dsnCutRe = regexp.MustCompile(`(?im)^[ \t]*(-+ ?)?(original message follows|below this line is a copy|this is a copy of the message|the original message (was received|follows|headers)|-+ ?original message ?-+|-+ ?returned message|start of returned message|undelivered message follows|unsent message below|-+ ?message header follows|your message reads|the text of your message|headers of the original message|-+ ?the header of the original message|returned mail follows)`)
+
+// dsnReportText is the explanation part of a bounce: the text before the
+// quoted original message.
+func dsnReportText(text string) string {
+	if loc := dsnCutRe.FindStringIndex(text); loc != nil {
+		return text[:loc[0]]
+	}
+	return text
+}
+
+// dsnAddrRe matches an addr-spec in bounce text. It leaves out "=" and
+// "/" so that X.400 renderings like "SMTP=user@example.com" give the
+// address.
+var dsnAddrRe = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9._%+'&!#$^{}|~-]*@[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+`)
+
+// dsnSkipLineRe matches bounce lines whose addresses are not recipients:
+// trace fields, the sender in an SMTP transcript, message ids, contacts.
+var dsnSkipLineRe = regexp.MustCompile(`(?i)^\s*(>\s*)?(received:|return-path:|message-id:|in-reply-to:|references:|x-[a-z-]+:|from:|reply-to:|sender:|errors-to:)|mail from:|message-id|\bby [^ ]+ with |contact|please (send|forward|reply)|^\s*for <`)
+
+// dsnHeaderLineRe matches header-like lines quoted in a bounce ("To:
+// list@example.com", "Subject: ..."): their addresses are only used when
+// nothing else is found, because they usually name the original
+// recipient list rather than the failed address.
+var dsnHeaderLineRe = regexp.MustCompile(`(?i)^\s*(to|cc|bcc|sent|date|subject)\s*:`)
+
+// dsnTemporaryRe matches the wording of delay warnings.
+var dsnTemporaryRe = regexp.MustCompile(`(?i)\bwarning\b|delayed|\bdelay\b|will (continue|keep|be) (trying|retried|re-?tried|attempting)|will be retried|not yet been delivered|still (trying|being retried)|has not been delivered yet|temporar(il)?y (failure|error|problem|unavailable|deferred)|deferred|could not be delivered (yet|for \d+ hours)`)
+
+// dsnPermanentRe matches the wording of final failures; it wins over
+// delay words mentioned in passing.
+var dsnPermanentRe = regexp.MustCompile(`(?i)permanent|fatal|given up|giving up|i'm not going to try again|failed permanently|could not be delivered to one or more|not be delivered|undeliverable|user unknown|no such user|doesn't have .* account|did not reach|delivery (to the following recipients? )?failed|address(es)? failed|unable to deliver|delivery failed`)
+
+// dsnScanText picks the failed recipients out of a bounce's explanation.
+// It reports whether the bounce is a delay warning rather than a failure.
+func dsnScanText(text string, excluded map[string]bool) (rcpts []string, temporary bool) {
+	var weak []string
+	lines := strings.Split(text, "\n")
+	for _, line := range lines {
+		if len(line) > 1000 || dsnSkipLineRe.MatchString(line) {
+			continue
+		}
+		header := dsnHeaderLineRe.MatchString(line)
+		for _, a := range dsnAddrRe.FindAllString(line, -1) {
+			a = strings.ToLower(strings.Trim(a, ".-'"))
+			if excluded[a] || dsnNotRecipient(a) {
+				continue
+			}
+			if header {
+				weak = parseAppendUnique(weak, a)
+			} else {
+				rcpts = parseAppendUnique(rcpts, a)
+			}
+		}
+	}
+	if len(rcpts) == 0 {
+		rcpts = weak
+	}
+	temporary = dsnTemporaryRe.MatchString(text) && !dsnPermanentRe.MatchString(text)
+	return rcpts, temporary
+}
+
+// dsnNotRecipient filters out addresses that a bounce mentions but that
+// cannot be the failed recipient: daemons and message-id-like tokens.
+func dsnNotRecipient(a string) bool {
+	local := loopLocalPart(a)
+	switch local {
+	case "postmaster", "mailer-daemon", "mail-daemon", "mailerdaemon", "abuse", "hostmaster", "webmaster":
+		return true
+	}
+	// Message-ids and queue ids: long runs of digits and dots or "$".
+	digits := 0
+	for _, c := range local {
+		if c >= '0' && c <= '9' {
+			digits++
+		}
+	}
+	return strings.ContainsAny(local, "$") || (len(local) >= 12 && digits*2 > len(local))
+}
+
+// dsnExcluded lists the addresses of the bounce itself (its sender and the
+// original sender it is addressed to), which bounce text repeats.
+func dsnExcluded(m *helpdesk.Message) map[string]bool {
+	ex := map[string]bool{}
+	if m.From.Email != "" {
+		ex[m.From.Email] = true
+	}
+	for _, a := range m.To {
+		ex[a.Email] = true
+	}
+	for _, a := range m.ReplyTo {
+		ex[a.Email] = true
+	}
+	if m.ReturnPath != "" && m.ReturnPath != "<>" {
+		ex[m.ReturnPath] = true
+	}
+	for _, r := range m.Recipients {
+		ex[r] = true
+	}
+	return ex
+}
+
+// dsnDiagnostic returns the first line of the explanation that carries an
+// SMTP reply code, as the human-readable reason.
+func dsnDiagnostic(text string) string {
+	for _, line := range strings.Split(text, "\n") {
+		l := strings.TrimSpace(line)
+		if dsnSMTPCodeRe.MatchString(l) {
+			if len(l) > 300 {
+				l = fileTruncateUTF8(l, 300)
+			}
+			return l
+		}
+	}
+	return ""
+}
+
+var dsnSMTPCodeRe = regexp.MustCompile(`\b[45]\d\d[ -][0-9A-Za-z<]`)

@@ -1,0 +1,373 @@
+package mailbox
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
+	"path"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message"
+	"golang.org/x/text/encoding/charmap"
+)
+
+// mimeMediaType parses a Content-Type or Content-Disposition value. It
+// uses mime.ParseMediaType (RFC 2045 §5.1, RFC 2231 parameters) and, when
+// that refuses the value, falls back to reading the type token and any
+// name=value pairs it can find, so that `multipart/mixed boundary="x"`
+// (missing semicolon) or an unquoted 8-bit file name still work. ok is
+// false when the strict parser failed.
+func mimeMediaType(v string) (mt string, params map[string]string, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil, true
+	}
+	mt, params, err := mime.ParseMediaType(v)
+	if err == nil {
+		for k, p := range params {
+			if strings.Contains(p, "=?") {
+				params[k] = hdrDecode(p)
+			}
+		}
+		return mt, params, true
+	}
+	return mimeLenientMediaType(v)
+}
+
+func mimeLenientMediaType(v string) (string, map[string]string, bool) {
+	end := strings.IndexAny(v, "; \t\r\n")
+	mt := v
+	rest := ""
+	if end >= 0 {
+		mt, rest = v[:end], v[end:]
+	}
+	mt = strings.ToLower(strings.Trim(mt, "\"' "))
+	params := map[string]string{}
+	// Scan name=value pairs anywhere after the type.
+	for len(rest) > 0 {
+		eq := strings.IndexByte(rest, '=')
+		if eq < 0 {
+			break
+		}
+		// The name is the token right before '='.
+		j := eq
+		for j > 0 && rest[j-1] == ' ' {
+			j--
+		}
+		k := j
+		for k > 0 && mimeIsTokenByte(rest[k-1]) {
+			k--
+		}
+		name := strings.ToLower(rest[k:j])
+		val := strings.TrimLeft(rest[eq+1:], " \t")
+		var value string
+		if strings.HasPrefix(val, "\"") {
+			q := strings.IndexByte(val[1:], '"')
+			if q < 0 {
+				value, rest = val[1:], ""
+			} else {
+				value, rest = val[1:1+q], val[2+q:]
+			}
+		} else {
+			e := strings.IndexAny(val, "; \t\r\n")
+			if e < 0 {
+				value, rest = val, ""
+			} else {
+				value, rest = val[:e], val[e:]
+			}
+		}
+		name = strings.TrimSuffix(name, "*")
+		if name != "" {
+			if _, dup := params[name]; !dup {
+				params[name] = hdrDecode(value)
+			}
+		}
+	}
+	return mt, params, false
+}
+
+func mimeIsTokenByte(c byte) bool {
+	return c > ' ' && c < 127 && !strings.ContainsRune("()<>@,;:\\\"/[]?=", rune(c))
+}
+
+// mimeSplit cuts a multipart body into its parts (RFC 2046 §5.1.1). It
+// works on the byte slice and returns sub-slices, so no part is copied.
+// A delimiter is "--" boundary at the start of a line, followed only by
+// white space (or by "--" for the close delimiter); the line break before
+// it belongs to the delimiter. found is false when no delimiter occurs at
+// all; closed is false when the close delimiter is missing, in which case
+// the last part runs to the end of the body.
+func mimeSplit(body []byte, boundary string) (parts [][]byte, found, closed bool) {
+	delim := "--" + boundary
+	start := -1 // start of the current part's content
+	pos := 0
+	for pos <= len(body) {
+		i := bytes.Index(body[pos:], []byte(delim))
+		if i < 0 {
+			break
+		}
+		i += pos
+		pos = i + len(delim)
+		if i > 0 && body[i-1] != '\n' {
+			continue // not at the start of a line
+		}
+		after := body[i+len(delim):]
+		isClose := bytes.HasPrefix(after, []byte("--"))
+		if isClose {
+			after = after[2:]
+		}
+		line, rest, _ := parseCutLine(after)
+		if len(bytes.Trim(line, " \t")) != 0 {
+			continue // a longer boundary that merely starts with ours
+		}
+		if start >= 0 {
+			end := i
+			if end > 0 && body[end-1] == '\n' {
+				end--
+				if end > start && body[end-1] == '\r' {
+					end--
+				}
+			}
+			if end < start {
+				end = start
+			}
+			parts = append(parts, body[start:end])
+		}
+		found = true
+		if isClose {
+			return parts, true, true
+		}
+		start = len(body) - len(rest)
+		pos = start
+	}
+	if start >= 0 {
+		parts = append(parts, body[start:])
+	}
+	return parts, found, false
+}
+
+// mimeGuessBoundary finds a delimiter line ("--" followed by a token) in a
+// multipart body whose Content-Type lost its boundary parameter.
+func mimeGuessBoundary(body []byte) string {
+	rest := body
+	for n := 0; len(rest) > 0 && n < 200; n++ {
+		line, next, _ := parseCutLine(rest)
+		rest = next
+		if len(line) > 2 && line[0] == '-' && line[1] == '-' {
+			b := strings.TrimRight(string(line[2:]), " \t")
+			b = strings.TrimSuffix(b, "--")
+			if b != "" && len(b) <= 200 && !strings.ContainsAny(b, " \t") {
+				return b
+			}
+		}
+	}
+	return ""
+}
+
+// mimeDecodedReader returns a reader of the part body decoded from its
+// transfer encoding (RFC 2045 §6) and, for text, converted to UTF-8 from
+// its charset, using go-message. A problem is returned as a defect and the
+// reader then yields what can be read (raw bytes for an unknown charset or
+// encoding); the caller repairs invalid UTF-8.
+func mimeDecodedReader(ctype string, params map[string]string, cte string, body []byte) (io.Reader, string) {
+	var h message.Header
+	cte = mimeNormalizeCTE(cte)
+	if cte != "" {
+		h.Set("Content-Transfer-Encoding", cte)
+	}
+	if cs := params["charset"]; cs != "" && strings.HasPrefix(ctype, "text/") {
+		h.Set("Content-Type", mime.FormatMediaType(ctype, map[string]string{"charset": mimeNormalizeCharset(cs)}))
+	}
+	e, err := message.New(h, bytes.NewReader(body))
+	switch {
+	case err == nil:
+		return e.Body, ""
+	case message.IsUnknownCharset(err):
+		return e.Body, fmt.Sprintf("unknown charset %q", params["charset"])
+	case message.IsUnknownEncoding(err):
+		return bytes.NewReader(body), fmt.Sprintf("unknown transfer encoding %q", cte)
+	}
+	return bytes.NewReader(body), fmt.Sprintf("decoding part: %v", err)
+}
+
+// mimeNormalizeCTE maps the transfer-encoding spellings seen in the wild
+// onto the RFC 2045 names.
+func mimeNormalizeCTE(v string) string {
+	v = strings.ToLower(strings.Trim(v, " \t\"'"))
+	if i := strings.IndexAny(v, "; "); i >= 0 {
+		v = v[:i]
+	}
+	switch v {
+	case "7-bit", "7bits", "ascii", "us-ascii", "none", "plain", "text":
+		return "7bit"
+	case "8-bit", "8bits":
+		return "8bit"
+	case "quoted_printable", "quotedprintable", "qp", "quoted printable":
+		return "quoted-printable"
+	case "base-64", "b64":
+		return "base64"
+	}
+	return v
+}
+
+// mimeNormalizeCharset maps common mislabelled charset names onto names
+// the IANA index knows.
+func mimeNormalizeCharset(cs string) string {
+	cs = strings.ToLower(strings.Trim(cs, " \t\"'"))
+	switch cs {
+	case "utf8", "unicode-1-1-utf-8", "x-unicode20utf8":
+		return "utf-8"
+	case "latin1", "latin-1", "iso8859-1", "iso_8859_1", "8859-1":
+		return "iso-8859-1"
+	case "cp1252", "win-1252", "x-cp1252":
+		return "windows-1252"
+	case "ascii", "ansi_x3.4-1968", "7bit":
+		return "us-ascii"
+	case "x-sjis", "sjis", "shift-jis":
+		return "shift_jis"
+	case "ks_c_5601-1987", "ks_c_5601", "x-windows-949":
+		return "euc-kr"
+	case "gb2312", "x-gbk", "cp936":
+		return "gbk"
+	}
+	return cs
+}
+
+// mimeReadText reads a decoded text part into valid UTF-8. Bytes that are
+// not UTF-8 (undeclared or wrong charset) are read as Windows-1252.
+func mimeReadText(r io.Reader, charsetKnown bool) (string, []string) {
+	var defects []string
+	b, err := io.ReadAll(r)
+	if err != nil {
+		defects = append(defects, "text truncated: "+err.Error())
+	}
+	if !utf8.Valid(b) {
+		if d, derr := charmap.Windows1252.NewDecoder().Bytes(b); derr == nil {
+			if charsetKnown {
+				defects = append(defects, "text is not valid in its declared charset; read as windows-1252")
+			}
+			b = d
+		} else {
+			b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+		}
+	}
+	return string(b), defects
+}
+
+// mimeCanonicalText turns CRLF and lone CR line endings into LF and drops
+// NUL bytes: Message.Text is for people and for the reply stripper.
+func mimeCanonicalText(s string) string {
+	if !strings.ContainsAny(s, "\r\x00") {
+		return s
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// maxFilenameBytes bounds sanitised file names; 255 is the common file
+// system limit, kept with margin for a prefix a store might add.
+const maxFilenameBytes = 200
+
+// sanitizeFilename makes a client-supplied file name safe to store and to
+// offer for download: only the last path element, no control or format
+// characters (including bidi overrides), none of <>:"|?*, no leading dots
+// or spaces, no Windows device names, at most maxFilenameBytes bytes with
+// the extension kept. It returns "" when nothing usable remains, and the
+// caller supplies a fallback name.
+func sanitizeFilename(name string) string {
+	name = parseValidUTF8(name)
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Cf, r):
+			continue
+		case strings.ContainsRune(`<>:"|?*`, r):
+			b.WriteByte('_')
+		case unicode.IsSpace(r):
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	name = strings.Join(strings.Fields(b.String()), " ")
+	name = strings.TrimLeft(name, ". ")
+	name = strings.TrimRight(name, ". ")
+	if name == "" {
+		return ""
+	}
+	stem, ext := name, path.Ext(name)
+	if len(ext) > 16 || len(ext) == len(name) {
+		ext = ""
+	}
+	stem = name[:len(name)-len(ext)]
+	if fileReservedName(stem) {
+		stem = "_" + stem
+	}
+	if len(stem)+len(ext) > maxFilenameBytes {
+		stem = fileTruncateUTF8(stem, maxFilenameBytes-len(ext))
+		stem = strings.TrimRight(stem, ". ")
+	}
+	if stem == "" {
+		return ""
+	}
+	return stem + ext
+}
+
+func fileReservedName(stem string) bool {
+	s := strings.ToUpper(stem)
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		s = s[:i]
+	}
+	switch s {
+	case "CON", "PRN", "AUX", "NUL":
+		return true
+	}
+	if len(s) == 4 && (strings.HasPrefix(s, "COM") || strings.HasPrefix(s, "LPT")) && s[3] >= '0' && s[3] <= '9' {
+		return true
+	}
+	return false
+}
+
+func fileTruncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// fileFallbackName names a file that came without a usable name, from its
+// position and content type.
+func fileFallbackName(n int, ctype string) string {
+	ext := ".bin"
+	switch ctype {
+	case "text/plain":
+		ext = ".txt"
+	case "text/html":
+		ext = ".html"
+	case "text/calendar":
+		ext = ".ics"
+	case "message/rfc822", "message/global":
+		ext = ".eml"
+	case "image/png":
+		ext = ".png"
+	case "image/jpeg", "image/jpg", "image/pjpeg":
+		ext = ".jpg"
+	case "image/gif":
+		ext = ".gif"
+	case "application/pdf":
+		ext = ".pdf"
+	case "application/zip":
+		ext = ".zip"
+	}
+	return fmt.Sprintf("attachment-%d%s", n, ext)
+}

@@ -1,0 +1,481 @@
+package mailbox
+
+import (
+	"regexp"
+	"strings"
+)
+
+// StripReply returns the new text of a plain-text mail body: the text
+// without the quoted history (Gmail, Outlook desktop and web, Apple Mail,
+// Thunderbird attribution lines and header blocks, in the languages of the
+// corpus; "> " quote blocks) and without the signature ("-- " delimiter,
+// mobile "Sent from my iPhone" lines, list footers). Inline replies, where
+// the writer answers between quoted lines, are kept whole up to the last
+// answer, because the quotes are what the answers refer to. A forwarded
+// message is kept whole: what was forwarded is the content. The result is
+// never longer than text; it is "" when the body holds nothing new.
+//
+// The approach follows mailgun/talon's: classify each line (text, empty,
+// quote marker, splitter, forward marker, signature), then cut on the
+// shape of the marker sequence.
+func StripReply(text string) string {
+	if strings.TrimSpace(text) == "" {
+		return ""
+	}
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\r", "\n")
+	lines := strings.Split(text, "\n")
+	lines = replySplitSharedLines(lines)
+	units := replyClassify(lines)
+	keep := replyDecide(units)
+	var b strings.Builder
+	for _, u := range units[:keep.end] {
+		if u.kind == replySignature || keep.drop[u.start] {
+			continue
+		}
+		for _, l := range lines[u.start:u.end] {
+			b.WriteString(strings.TrimRight(l, " \t"))
+			b.WriteByte('\n')
+		}
+	}
+	out := strings.TrimSpace(b.String())
+	if len(out) > len(text) {
+		// Cannot happen (only lines of text are written), but the
+		// contract is worth a guard.
+		out = out[:len(text)]
+	}
+	return out
+}
+
+// Line kinds; as bytes they form the marker string the decisions match.
+const (
+	replyText      = 't'
+	replyEmpty     = 'e'
+	replyQuote     = 'm'
+	replySplitter  = 's'
+	replyForward   = 'f'
+	replySignature = 'g'
+)
+
+// replyUnit is one classified line, or several lines of one splitter.
+type replyUnit struct {
+	kind       byte
+	start, end int // line range [start, end)
+}
+
+type replyKeep struct {
+	end  int          // units[:end] are kept
+	drop map[int]bool // start lines of units dropped inside the kept range
+}
+
+// replyMaxLines bounds the work on pathological bodies; lines beyond it
+// are treated as text (talon does the same with its MAX_LINES_COUNT).
+const replyMaxLines = 3000
+
+func replyClassify(lines []string) []replyUnit {
+	units := make([]replyUnit, 0, len(lines))
+	for i := 0; i < len(lines); {
+		l := lines[i]
+		trim := strings.TrimSpace(l)
+		switch {
+		case trim == "":
+			units = append(units, replyUnit{replyEmpty, i, i + 1})
+			i++
+			continue
+		case i >= replyMaxLines:
+			units = append(units, replyUnit{replyText, i, i + 1})
+			i++
+			continue
+		case strings.HasPrefix(trim, ">"):
+			units = append(units, replyUnit{replyQuote, i, i + 1})
+			i++
+			continue
+		case replyForwardRe.MatchString(l):
+			units = append(units, replyUnit{replyForward, i, i + 1})
+			i++
+			continue
+		}
+		if n := replySplitterAt(lines, i); n > 0 {
+			// A header block may be introduced by separator lines
+			// ("____", "-----Original Message-----", "Message du : ...")
+			// already classified as text or splitter: take them in.
+			for k := len(units) - 1; k >= 0; k-- {
+				u := units[k]
+				if u.kind == replyEmpty {
+					continue
+				}
+				if u.kind == replySplitter || (u.kind == replyText && replySeparatorRe.MatchString(lines[u.start])) {
+					n += i - u.start
+					i = u.start
+					units = units[:k]
+					continue
+				}
+				break
+			}
+			units = append(units, replyUnit{replySplitter, i, i + n})
+			i += n
+			continue
+		}
+		units = append(units, replyUnit{replyText, i, i + 1})
+		i++
+	}
+	replyQuoteContinuations(units, lines)
+	replyMarkSignatures(units, lines)
+	return units
+}
+
+// replyQuoteContinuations marks as quote a single text line sandwiched
+// between quote lines when the quote before it left a link open: long
+// links wrapped by the client break the quote markers (talon's
+// test_link_breaks_quotation_markers_sequence).
+func replyQuoteContinuations(units []replyUnit, lines []string) {
+	for k := 1; k+1 < len(units); k++ {
+		if units[k].kind != replyText || units[k-1].kind != replyQuote || units[k+1].kind != replyQuote {
+			continue
+		}
+		prev, cur := lines[units[k-1].start], strings.TrimSpace(lines[units[k].start])
+		if strings.Contains(prev, "(http") || strings.Contains(prev, "<http") ||
+			strings.HasPrefix(cur, "(http") || strings.HasPrefix(cur, "<http") {
+			units[k].kind = replyQuote
+		}
+	}
+}
+
+// replyMarkSignatures marks signature blocks among the unquoted text: from
+// a "-- " delimiter (RFC 3676 §4.3), a line of underscores (list footers)
+// or a mobile client's "Sent from my iPhone" up to the next quote or
+// splitter, when the block is short enough to be a signature.
+func replyMarkSignatures(units []replyUnit, lines []string) {
+	firstText := -1
+	for k := 0; k < len(units); k++ {
+		u := units[k]
+		if u.kind != replyText {
+			continue
+		}
+		if firstText < 0 {
+			firstText = k
+			continue // the first line of text is never a signature
+		}
+		l := strings.TrimRight(lines[u.start], " \t")
+		var limit int
+		switch {
+		case l == "--" || l == "-- " || strings.TrimSpace(l) == "--":
+			limit = 30
+		case replyUnderscoreRe.MatchString(l):
+			limit = 15
+		case replyMobileRe.MatchString(strings.TrimSpace(l)):
+			limit = 3
+		default:
+			continue
+		}
+		end, nonEmpty := k, 0
+		for end < len(units) && (units[end].kind == replyText || units[end].kind == replyEmpty) {
+			if units[end].kind == replyText {
+				nonEmpty++
+			}
+			end++
+		}
+		if nonEmpty > limit {
+			continue
+		}
+		for j := k; j < end; j++ {
+			units[j].kind = replySignature
+		}
+		k = end - 1
+	}
+}
+
+// replyDecide chooses which units to keep from the shape of the marker
+// sequence.
+func replyDecide(units []replyUnit) replyKeep {
+	markers := make([]byte, len(units))
+	for i, u := range units {
+		markers[i] = u.kind
+	}
+	keep := replyKeep{end: len(units)}
+
+	firstF := strings.IndexByte(string(markers), replyForward)
+	firstQS := strings.IndexAny(string(markers), "ms")
+	if firstF >= 0 && (firstQS < 0 || firstF < firstQS) {
+		// A forward with a comment above it: the forwarded mail is the
+		// content. Keep everything, signatures of the writer aside.
+		for i := range markers {
+			if markers[i] == replySignature {
+				units[i].kind = replyText
+			}
+		}
+		return keep
+	}
+	// Without a splitter, fewer than three quoted lines are text (a quoted
+	// command line, ">>> " in a log), not a quotation.
+	if !strings.ContainsRune(string(markers), replySplitter) && strings.Count(string(markers), "m") < 3 {
+		for i := range markers {
+			if markers[i] == replyQuote {
+				markers[i] = replyText
+				units[i].kind = replyText
+			}
+		}
+	}
+	// A splitter followed by unquoted text (Outlook, and every client
+	// once the quote markers are gone): everything from there is history.
+	if loc := replyCutRe.FindIndex(markers); loc != nil {
+		keep.end = loc[0]
+	}
+	// Drop the trailing quotation: quote lines, splitters, empty lines and
+	// signatures after the last line of text.
+	for keep.end > 0 && strings.IndexByte("mseg", markers[keep.end-1]) >= 0 {
+		keep.end--
+	}
+	// What is left may still hold quote blocks with text after them.
+	type block struct{ from, to int }
+	var blocks []block
+	for i := 0; i < keep.end; i++ {
+		if markers[i] != replyQuote && markers[i] != replySplitter {
+			continue
+		}
+		j := i
+		for j+1 < keep.end && strings.IndexByte("mse", markers[j+1]) >= 0 {
+			j++
+		}
+		for markers[j] == replyEmpty {
+			j--
+		}
+		blocks = append(blocks, block{i, j + 1})
+		i = j
+	}
+	if len(blocks) == 1 {
+		b := blocks[0]
+		before := strings.ContainsRune(string(markers[:b.from]), replyText)
+		after := 0
+		for i := b.to; i < keep.end; i++ {
+			if markers[i] == replyText {
+				after++
+			}
+		}
+		// A quote at the top with the answer below it (bottom posting),
+		// or a reply, the quote, and a short sign-off under it: the quote
+		// goes. A longer answer under the quote is an inline reply and
+		// keeps its quote.
+		if !before || after <= 2 {
+			keep.drop = map[int]bool{}
+			for i := b.from; i < b.to; i++ {
+				keep.drop[units[i].start] = true
+			}
+		}
+	}
+	return keep
+}
+
+// replyCutRe finds a splitter followed by unquoted text or a forward.
+var replyCutRe = regexp.MustCompile(`s[se]*[tf]`)
+
+// replySplitSharedLines splits a line in which the reply and the
+// attribution share a line ("reply On Wed, Apr 4, 2012 at 3:59 PM, bob
+// wrote:"), as some clients produce when they rewrap.
+func replySplitSharedLines(lines []string) []string {
+	var out []string
+	for i, l := range lines {
+		if m := replySharedRe.FindStringSubmatchIndex(l); m != nil && strings.TrimSpace(l[:m[2]]) != "" && !strings.HasPrefix(strings.TrimSpace(l), ">") {
+			if out == nil {
+				out = append(make([]string, 0, len(lines)+1), lines[:i]...)
+			}
+			out = append(out, strings.TrimRight(l[:m[2]], " -"), l[m[2]:])
+			continue
+		}
+		if out != nil {
+			out = append(out, l)
+		}
+	}
+	if out == nil {
+		return lines
+	}
+	return out
+}
+
+var replySharedRe = regexp.MustCompile(`\S[ \t]*-*[ \t]*(On [A-Z][a-z]{2},? .*\d.* (wrote|sent):)[ \t]*$`)
+
+// replySplitterAt reports how many lines starting at i form a splitter:
+// an attribution line ("On ... wrote:", in the corpus's languages, possibly
+// wrapped over up to four lines), an "-----Original Message-----" line, or
+// a header block ("From: / Sent: / To: / Subject:"). 0 means none.
+func replySplitterAt(lines []string, i int) int {
+	l := lines[i]
+	if replyOriginalRe.MatchString(l) {
+		return 1
+	}
+	if n := replyHeaderBlockAt(lines, i); n > 0 {
+		return n
+	}
+	return replyAttributionAt(lines, i)
+}
+
+// replyAttributionAt matches an attribution over lines[i:i+n] for the
+// smallest n.
+func replyAttributionAt(lines []string, i int) int {
+	first := strings.TrimSpace(lines[i])
+	if len(first) > 300 {
+		return 0
+	}
+	// Polymail and others break the attribution over empty lines; allow
+	// that only after an "On <date>" opening.
+	allowEmpty := strings.HasPrefix(first, "On ") && replyDateRe.MatchString(first)
+	maxLines := 4
+	if allowEmpty {
+		maxLines = 6
+	}
+	var joined strings.Builder
+	for n := 1; n <= maxLines && i+n-1 < len(lines); n++ {
+		l := strings.TrimSpace(lines[i+n-1])
+		if n > 1 {
+			switch {
+			case l == "":
+				if !allowEmpty {
+					return 0
+				}
+				continue
+			case strings.HasPrefix(l, ">") && !(len(l) <= 12 && strings.HasSuffix(l, ":")):
+				return 0
+			}
+			joined.WriteByte(' ')
+		}
+		joined.WriteString(l)
+		if joined.Len() > 500 {
+			return 0
+		}
+		if replyIsAttribution(joined.String(), lines, i+n) {
+			return n
+		}
+	}
+	return 0
+}
+
+// replyIsAttribution judges a (joined) candidate attribution line; next is
+// the index of the line after it.
+func replyIsAttribution(s string, lines []string, next int) bool {
+	dashed := strings.HasPrefix(s, "--") || strings.HasSuffix(s, "--")
+	s = strings.Trim(s, "-–— \t*")
+	if s == "" {
+		return false
+	}
+	hasAt := strings.Contains(s, "@")
+	dateish := replyDateRe.MatchString(s)
+	nextQuote := func() bool {
+		for j := next; j < len(lines) && j < next+3; j++ {
+			t := strings.TrimSpace(lines[j])
+			if t == "" {
+				continue
+			}
+			return strings.HasPrefix(t, ">")
+		}
+		return false
+	}
+	if replyVerbEndRe.MatchString(s) {
+		return hasAt || dateish || dashed || nextQuote()
+	}
+	if !strings.HasSuffix(s, ":") && !strings.HasSuffix(s, ">") {
+		return false
+	}
+	if hasAt && dateish && strings.HasSuffix(s, ":") && replyVerbRe.MatchString(s) {
+		return true
+	}
+	if hasAt && dateish && replyAddrEndRe.MatchString(s) {
+		return strings.HasSuffix(s, ":") || nextQuote()
+	}
+	return false
+}
+
+// replyHeaderBlockAt matches a quoted mail's header block as Outlook and
+// others write it: at least two different fields among From, Sent/Date,
+// To, Cc and Subject (in the corpus's languages) on consecutive lines,
+// starting with From or Sent/Date, and including From or Date with To or
+// Subject. Wrapped values may continue on up to two lines.
+func replyHeaderBlockAt(lines []string, i int) int {
+	g := replyHeaderKey(lines[i])
+	if g != 'f' && g != 'd' {
+		return 0
+	}
+	seen := map[byte]bool{g: true}
+	n, cont := 1, 0
+	for j := i + 1; j < len(lines) && j < i+12; j++ {
+		l := lines[j]
+		if strings.TrimSpace(l) == "" {
+			break
+		}
+		if k := replyHeaderKey(l); k != 0 {
+			seen[k] = true
+			cont = 0
+			n = j - i + 1
+			continue
+		}
+		cont++
+		if cont > 2 {
+			break
+		}
+	}
+	if len(seen) < 2 || !(seen['f'] || (seen['d'] && (seen['t'] || seen['s']))) {
+		return 0
+	}
+	return n
+}
+
+// replyHeaderKey classifies a header-like line by its field: 'f' from,
+// 'd' date/sent, 't' to, 'c' cc, 's' subject, 0 none.
+func replyHeaderKey(l string) byte {
+	m := replyHeaderRe.FindStringSubmatch(l)
+	if m == nil {
+		return 0
+	}
+	k := strings.ToLower(strings.Join(strings.Fields(m[1]), " "))
+	return replyHeaderKeys[k]
+}
+
+var replyHeaderKeys = func() map[string]byte {
+	m := map[string]byte{}
+	add := func(g byte, keys ...string) {
+		for _, k := range keys {
+			m[k] = g
+		}
+	}
+	add('f', "from", "de", "von", "van", "da", "fra", "från", "od", "lähettäjä", "от", "feladó", "kimden", "发件人", "寄件者", "差出人", "van:")
+	add('d', "sent", "date", "data", "datum", "dato", "fecha", "envoyé", "envoyé le", "gesendet", "verzonden", "inviato", "enviado", "enviada", "sendt", "skickat", "wysłano", "wysłane", "lähetetty", "отправлено", "дата", "elküldve", "dátum", "tarih", "gönderildi", "gönderilme", "发送时间", "日期", "送信日時", "message du", "päivämäärä")
+	add('t', "to", "à", "a", "an", "aan", "para", "til", "till", "do", "vastaanottaja", "кому", "címzett", "kime", "收件人", "宛先", "per")
+	add('c', "cc", "kopie", "copie à", "copie", "copia", "kopio", "копия", "másolat", "bilgi", "抄送", "kopi", "kopia")
+	add('s', "subject", "objet", "betreff", "onderwerp", "oggetto", "asunto", "assunto", "emne", "ämne", "temat", "aihe", "тема", "tárgy", "konu", "主题", "主旨", "件名", "sujet")
+	return m
+}()
+
+// replyHeaderRe matches "Key:" at the start of a line, with the bold
+// markers html2text and Outlook's plain rendering add ("*From:*") and the
+// French space before the colon ("De :").
+var replyHeaderRe = regexp.MustCompile(`^\s*\*{0,2}\s*([\p{L} ]{1,20}?)\s*\*{0,2}\s*:`)
+
+// replyOriginalRe matches Outlook's and others' separator lines.
+var replyOriginalRe = regexp.MustCompile(`(?i)^\s*[-_=*\s]*(original message|reply message|ursprüngliche nachricht|antwort nachricht|originalnachricht|oprindelig meddelelse|oprindelig besked|opprinnelig melding|ursprungligt meddelande|message d'origine|message original|mensaje original|messaggio originale|oorspronkelijk bericht|origineel bericht|mensagem original|wiadomość oryginalna|alkuperäinen viesti|исходное сообщение|původní zpráva|eredeti üzenet|orijinal mesaj|原始邮件|元のメッセージ)[-_=*\s]*:?\s*$`)
+
+// replyForwardRe matches forwarded-message markers.
+var replyForwardRe = regexp.MustCompile(`(?i)^\s*(-{2,}\s*(forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|videresendt meddelelse|videresendt melding|vidarebefordrat meddelande|välitetty viesti|wiadomość przekazana|пересланное сообщение|mensagem encaminhada)\s*-*|(begin forwarded message|anfang der weitergeleiteten nachricht|début du message réexpédié|inicio del mensaje reenviado)\s*:)\s*$`)
+
+// replySeparatorRe matches lines that only separate: dashes, underscores,
+// equal signs.
+var replySeparatorRe = regexp.MustCompile(`^[-_=*~ \t]*[-_=*~]{2,}[-_=*~ \t]*$`)
+
+// replyUnderscoreRe matches a line of underscores (list footers, Outlook
+// web's separator).
+var replyUnderscoreRe = regexp.MustCompile(`^\s*_{2,}\s*$`)
+
+// replyMobileRe matches the one-line signatures of mobile clients and
+// webmail ("Sent from my iPhone", "Get Outlook for iOS", "Von meinem
+// iPhone gesendet"): short, with no sentence punctuation.
+var replyMobileRe = regexp.MustCompile(`(?i)^(sent from my( [\p{L}\p{N}-]+){1,5}|sent (from|with|via) [\p{L}\p{N}]+( [\p{L}\p{N}]+){0,4}|sent from (yahoo|mail|outlook|samsung|my)\b[^,.!?]{0,40}|get outlook for (ios|android)|envoyé (de|depuis|à partir de) [^,.!?]{1,40}|gesendet (von|mit) [^,.!?]{1,40}|von meinem [^,.!?]{1,30} gesendet|enviado (desde|de) [^,.!?]{1,40}|inviato da [^,.!?]{1,40}|verstuurd (vanaf|met) [^,.!?]{1,40}|verzonden (vanaf|met) [^,.!?]{1,40}|skickat från [^,.!?]{1,40}|sendt fra [^,.!?]{1,40}|wysłane (z|ze) [^,.!?]{1,40}|отправлено (с|из) [^,.!?]{1,40})\s*(<[^>\s]*>)?\.?$`)
+
+// replyVerbs are the "wrote" of attribution lines.
+const replyVerbs = `wrote|writes|sent|schrieb|a\s+écrit|a\s+ecrit|escribió|escribio|ha\s+scritto|schreef|geschreven|napisał\(a\)|napisała|napisał|escreveu|skrev|kirjoitti|написал\(а\)|написала|написал|đã viết|yazdı|napsal\(a\)|napsala|napsal|írta|写道|のメッセージ`
+
+var (
+	replyVerbEndRe = regexp.MustCompile(`(?i)(^|[\s>)"'])(` + replyVerbs + `)\s*:?$`)
+	replyVerbRe    = regexp.MustCompile(`(?i)(^|[\s>)"'])(` + replyVerbs + `)(\s|:|$)`)
+	// replyDateRe matches a time, a numeric date or a year.
+	replyDateRe = regexp.MustCompile(`\d{1,2}[:.]\d{2}|\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\b(19|20)\d{2}\b`)
+	// replyAddrEndRe matches an attribution that ends with an address.
+	replyAddrEndRe = regexp.MustCompile(`(@[^\s]+|[>)\]"])\s*:?$`)
+)
