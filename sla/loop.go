@@ -115,7 +115,7 @@ func (l *Loop) Tick(ctx context.Context) error {
 	checked := 0
 	// Tickets seen before (failed, or left due by the checker) come back
 	// in every page; asking for that many more keeps them from crowding
-	// out the rest.
+	// out the rest: those seen again in this page plus this page's failures.
 	again := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -126,7 +126,7 @@ func (l *Loop) Tick(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sla tick: due tickets: %w", err)
 		}
-		fresh := 0
+		fresh, failedBefore := 0, len(failed.Tickets)
 		for _, id := range ids {
 			if seen[id] {
 				continue
@@ -146,7 +146,7 @@ func (l *Loop) Tick(ctx context.Context) error {
 		if fresh == 0 || len(ids) < limit {
 			break
 		}
-		again = len(ids) - fresh + len(failed.Tickets)
+		again = len(ids) - fresh + len(failed.Tickets) - failedBefore
 	}
 	if checked > 0 || len(failed.Tickets) > 0 {
 		l.log.Debug("sla tick", "now", now, "checked", checked, "failed", len(failed.Tickets))
