@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/base32"
@@ -299,4 +300,16 @@ func (tx *Tx) Breaches(ticketID int64) (response, resolution time.Time, err erro
 	}
 	resolution, err = parseTime(b)
 	return
+}
+
+// DueTickets returns the ids of tickets whose next SLA check is due at now,
+// at most limit of them: the SLA loop's source.
+func (s *Store) DueTickets(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.View(ctx, func(tx *Tx) error {
+		var err error
+		ids, err = tx.DueTickets(now, limit)
+		return err
+	})
+	return ids, err
 }
