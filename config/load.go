@@ -679,10 +679,11 @@ func (l *loader) smtp(s rawSMTP, c *Config, complete bool) {
 	// RFC 8314 §3.3: submission over implicit TLS on 465; RFC 6409: 587.
 	m.Port = l.port("smtp", s.Port, m.Security, 465, 587)
 	m.Password = l.secret("smtp", s.Password, s.PasswordFile, false)
-	if s.Username == "" && !m.Password.IsZero() {
+	hasSecret := s.Password != "" || s.PasswordFile != ""
+	if s.Username == "" && hasSecret {
 		l.errf("smtp.username", "a password is set but no username")
 	}
-	if s.Username != "" && m.Password.IsZero() {
+	if s.Username != "" && !hasSecret {
 		l.errf("smtp.password", "username %q needs password = \"${ENV_VAR}\" or password_file", s.Username)
 	}
 	if s.From != "" || complete {

@@ -34,6 +34,9 @@ func parseDuration(s string) (time.Duration, error) {
 		}
 		num, unit := rest[:i], rest[i:j]
 		rest = rest[j:]
+		if num != "" && unit == "" && total == 0 {
+			return 0, fmt.Errorf("duration %q: missing unit (e.g. \"%ss\", \"%sm\" or \"%sd\")", s, num, num, num)
+		}
 		if num == "" || unit == "" {
 			return 0, fmt.Errorf("duration %q: want e.g. \"30s\", \"15m\", \"36h\", \"7d\" or \"1w\"", s)
 		}
