@@ -19,6 +19,7 @@ import (
 	"net/mail"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -254,8 +255,7 @@ func (s *imapTestServer) restart(t *testing.T) {
 // retries, for tests.
 func (s *imapTestServer) config(name string) IMAPConfig {
 	host, port, _ := net.SplitHostPort(s.addr)
-	var p int
-	fmt.Sscan(port, &p)
+	p, _ := strconv.Atoi(port)
 	cfg := IMAPConfig{
 		Name: name, Host: host, Port: p, Security: SecurityNone,
 		Username: testUser, Password: testPass,
