@@ -436,6 +436,12 @@ func TestRejections(t *testing.T) {
 			[]string{`helpdesk.toml:33: customer[1].match[0]: |already matched by customer[0]`}},
 		{"no mailbox", "[[mailbox]]", "[[box]]", noSecrets,
 			[]string{`helpdesk.toml: mailbox: |at least one [[mailbox]]`, `helpdesk.toml:12: box: |unknown key "box"`}},
+		{"unknown key in an inline table", `listen = "127.0.0.1:8025"`, "listen = \"127.0.0.1:8025\"\n[[policy]]\nname = \"p\"\ntarget = [\n  { priority = \"high\", respons = \"2h\" },\n]", noSecrets,
+			[]string{`helpdesk.toml:33: policy[0].target[0].respons: |unknown key "respons" (did you mean "response"?)`}},
+		{"key defined twice", `port = 587`, "port = 587\nport = 25", noSecrets,
+			[]string{`helpdesk.toml:7: smtp.port: |already defined`}},
+		{"table of the wrong type", "[http]", "[[http]]", noSecrets,
+			[]string{`helpdesk.toml:28: http: |want a table, not an array of tables`}},
 		{"syntax error", `port = 993`, `port = = 993`, noSecrets,
 			[]string{`helpdesk.toml:16: |`}},
 	}

@@ -51,7 +51,7 @@ func (l *loader) decode(data []byte, raw *rawFile) (ok bool) {
 			if !found {
 				key = strings.Join(e.Key(), ".")
 			}
-			l.errs = append(l.errs, Problem{File: l.file, Line: ln, Key: key, Msg: unknownKey(e.Key())})
+			l.errs = append(l.errs, Problem{File: l.file, Line: ln, Key: key, Msg: unknownKey(strings.Split(stripIndexes(key), "."))})
 		}
 		return true
 	case errors.As(err, &de):

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -150,6 +151,10 @@ func (ps *positions) resolve(prefix string, parts []string, ln int, last unstabl
 
 func (ps *positions) record(path string, ln int, k unstable.Kind) {
 	if _, ok := ps.line[path]; ok {
+		// A redefinition, which the decoder rejects: findable by its line.
+		if !slices.Contains(ps.byLine[ln], path) {
+			ps.byLine[ln] = append(ps.byLine[ln], path)
+		}
 		return
 	}
 	ps.line[path] = ln
@@ -192,11 +197,22 @@ func (ps *positions) has(path string) bool {
 }
 
 // find returns the recorded path on line ln that spells key once element
-// indexes are removed, for naming a decoder error precisely.
+// indexes are removed, for naming a decoder error precisely. The decoder
+// names keys inside inline tables only partly, so failing an exact match,
+// a path on the line with the same last key is taken.
 func (ps *positions) find(ln int, key []string) (string, bool) {
+	if len(key) == 0 {
+		return "", false
+	}
 	want := strings.Join(key, ".")
 	for _, p := range ps.byLine[ln] {
 		if stripIndexes(p) == want {
+			return p, true
+		}
+	}
+	last := key[len(key)-1]
+	for _, p := range ps.byLine[ln] {
+		if s := stripIndexes(p); s == last || strings.HasSuffix(s, "."+last) {
 			return p, true
 		}
 	}
