@@ -44,11 +44,10 @@ type Config struct {
 	Calendars map[string]*sla.Calendar // by name: the file's [[calendar]] and the built-ins it does not redefine
 	Policies  map[string]*sla.Policy   // by name: the file's [[policy]] and the built-ins it does not redefine
 
-	byAgent    map[string]int // lower-case agent address -> index in Agents
-	byAddress  map[string]int // lower-case customer address -> index in Customers
-	byDomain   map[string]int // lower-case customer domain -> index in Customers
-	byMailbox  map[string]int // mailbox name -> index in Mailboxes
-	configured bool           // false for Default(): sections that need the operator are empty
+	byAgent   map[string]int // lower-case agent address -> index in Agents
+	byAddress map[string]int // lower-case customer address -> index in Customers
+	byDomain  map[string]int // lower-case customer domain -> index in Customers
+	byMailbox map[string]int // mailbox name -> index in Mailboxes
 }
 
 // Store is the [store] section.

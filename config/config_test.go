@@ -422,6 +422,8 @@ func TestRejections(t *testing.T) {
 			[]string{`helpdesk.toml:32: customer[0].policy: |policy "gold" is not defined`}},
 		{"required field unknown", `listen = "127.0.0.1:8025"`, "listen = \"127.0.0.1:8025\"\n[[policy]]\nname = \"p\"\n[policy.required]\ncritical = [\"start_time\", \"stacktrace\"]", noSecrets,
 			[]string{`helpdesk.toml:33: policy[0].required.critical[1]: |unknown field "stacktrace"`}},
+		{"broken calendar reported once", `listen = "127.0.0.1:8025"`, "listen = \"127.0.0.1:8025\"\n[[calendar]]\nname = \"uk\"\ntimezone = \"Europe/Londn\"\nhours.weekdays = [\"09:00-17:00\"]\n[[policy]]\nname = \"p\"\ncalendar = \"uk\"\n[[customer]]\nmatch = [\"acme.example\"]\npolicy = \"p\"", noSecrets,
+			[]string{`helpdesk.toml:32: calendar[0].timezone: |unknown time zone`}},
 		{"policy with a missing calendar", `listen = "127.0.0.1:8025"`, "listen = \"127.0.0.1:8025\"\n[[policy]]\nname = \"p\"\ncalendar = \"uk\"", noSecrets,
 			[]string{`helpdesk.toml:32: policy[0].calendar: |calendar "uk" is not defined`}},
 		{"bad cron schedule", `listen = "127.0.0.1:8025"`, "listen = \"127.0.0.1:8025\"\n[sla]\nschedule = \"every minute\"", noSecrets,

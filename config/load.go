@@ -34,6 +34,7 @@ type loader struct {
 	builtinPos *positions        // its key positions
 	policyKey  map[string]string // policy name -> key path of its [[policy]] in the file
 	suppressed []string          // key paths of values dropped for their type; no further problems about them
+	broken     map[string]bool   // "calendar:name" or "policy:name" declared with errors; references to it stay quiet
 
 	errs  []Problem
 	warns []Problem
@@ -65,11 +66,18 @@ func (l *loader) warnf(key, format string, args ...any) {
 }
 
 // sortProblems orders problems by line, keeping the order of those on the
-// same line; problems without a line come first.
+// same line; problems without a line come first, and problems of
+// builtin.toml (which would be bugs) last.
 func sortProblems(ps []Problem) {
+	rank := func(p Problem) int {
+		if p.File == "builtin.toml" {
+			return 1
+		}
+		return 0
+	}
 	sort.SliceStable(ps, func(i, j int) bool {
-		if ps[i].File != ps[j].File {
-			return ps[i].File > ps[j].File // the operator's file before builtin.toml
+		if ri, rj := rank(ps[i]), rank(ps[j]); ri != rj {
+			return ri < rj
 		}
 		return ps[i].Line < ps[j].Line
 	})
@@ -82,7 +90,7 @@ func (l *loader) load(data []byte, complete bool) *Config {
 	if !l.decode(data, &raw) {
 		return nil
 	}
-	c := &Config{File: l.file, configured: complete}
+	c := &Config{File: l.file}
 	l.triage(raw.Triage, c)
 	l.calendars(raw.Calendar, c)
 	l.policies(raw.Policy, c)
@@ -218,6 +226,8 @@ func (l *loader) calendars(list []rawCalendar, c *Config) {
 		declared[rc.Name] = key
 		if cal := l.calendar(key, rc); cal != nil {
 			c.Calendars[rc.Name] = cal
+		} else {
+			l.markBroken("calendar", rc.Name)
 		}
 	}
 	l.withBuiltin(func(raw *rawFile) {
@@ -227,6 +237,8 @@ func (l *loader) calendars(list []rawCalendar, c *Config) {
 			}
 			if cal := l.calendar(fmt.Sprintf("calendar[%d]", i), rc); cal != nil {
 				c.Calendars[rc.Name] = cal
+			} else {
+				l.markBroken("calendar", rc.Name)
 			}
 		}
 	})
@@ -330,6 +342,31 @@ func (l *loader) hoursList(key string, list []string) []sla.TimeRange {
 	return out
 }
 
+func (l *loader) markBroken(kind, name string) {
+	if l.broken == nil {
+		l.broken = map[string]bool{}
+	}
+	l.broken[kind+":"+name] = true
+}
+
+// calendarRef resolves a reference to a calendar. A calendar declared with
+// errors is not reported again.
+func (l *loader) calendarRef(key, name string, c *Config) *sla.Calendar {
+	cal := c.Calendars[name]
+	if cal == nil && !l.broken["calendar:"+name] {
+		l.errf(key, "calendar %q is not defined", name)
+	}
+	return cal
+}
+
+// policyRef checks a reference to a policy. A policy declared with errors
+// is not reported again.
+func (l *loader) policyRef(key, name string, c *Config) {
+	if c.Policies[name] == nil && !l.broken["policy:"+name] {
+		l.errf(key, "policy %q is not defined", name)
+	}
+}
+
 // escalation keywords of Step.Notify and Policy.EscalateTo.
 var notifyKeywords = []string{"assignee", "team", "managers"}
 
@@ -361,6 +398,8 @@ func (l *loader) policies(list []rawPolicy, c *Config) {
 		declared[rp.Name] = key
 		if p := l.policy(key, rp, c); p != nil {
 			c.Policies[rp.Name] = p
+		} else {
+			l.markBroken("policy", rp.Name)
 		}
 	}
 	l.withBuiltin(func(raw *rawFile) {
@@ -370,6 +409,8 @@ func (l *loader) policies(list []rawPolicy, c *Config) {
 			}
 			if p := l.policy(fmt.Sprintf("policy[%d]", i), rp, c); p != nil {
 				c.Policies[rp.Name] = p
+			} else {
+				l.markBroken("policy", rp.Name)
 			}
 		}
 	})
@@ -424,9 +465,8 @@ func (l *loader) policy(key string, rp rawPolicy, c *Config) *sla.Policy {
 	if calName == "" {
 		calName = defaultCalendarName
 	}
-	if p.Calendar = c.Calendars[calName]; p.Calendar == nil {
-		l.errf(key+".calendar", "calendar %q is not defined", calName)
-	}
+	p.Calendar = l.calendarRef(key+".calendar", calName, c)
+	bad := p.Calendar == nil
 	if l.pos.has(key + ".escalate_to") {
 		p.EscalateTo = l.recipients(key+".escalate_to", rp.EscalateTo)
 		if len(rp.EscalateTo) == 0 {
@@ -489,9 +529,8 @@ func (l *loader) policy(key string, rp rawPolicy, c *Config) *sla.Policy {
 			l.errf(tkey+".resolution", "%v", err)
 		}
 		if rt.Calendar != "" {
-			if r.Calendar = c.Calendars[rt.Calendar]; r.Calendar == nil {
-				l.errf(tkey+".calendar", "calendar %q is not defined", rt.Calendar)
-			}
+			r.Calendar = l.calendarRef(tkey+".calendar", rt.Calendar, c)
+			bad = bad || r.Calendar == nil
 		}
 		if !ok {
 			continue
@@ -540,7 +579,7 @@ func (l *loader) policy(key string, rp rawPolicy, c *Config) *sla.Policy {
 	} else {
 		p.Ladder = defaultLadder()
 	}
-	if len(l.errs) > before {
+	if bad || len(l.errs) > before {
 		return nil
 	}
 	return p
@@ -794,9 +833,7 @@ func (l *loader) sla(s rawSLA, c *Config) {
 	if err := checkSchedule(c.SLA.Schedule); err != nil {
 		l.errf("sla.schedule", "%v", err)
 	}
-	if _, ok := c.Policies[s.DefaultPolicy]; !ok {
-		l.errf("sla.default_policy", "policy %q is not defined", s.DefaultPolicy)
-	}
+	l.policyRef("sla.default_policy", s.DefaultPolicy, c)
 }
 
 // checkSchedule parses a cron spec with the standard parser and its
@@ -947,8 +984,8 @@ func (l *loader) mailboxes(list []rawMailbox, c *Config, complete bool) {
 		}
 		if m.Policy == "" {
 			m.Policy = c.SLA.DefaultPolicy
-		} else if _, ok := c.Policies[m.Policy]; !ok {
-			l.errf(key+".policy", "policy %q is not defined", m.Policy)
+		} else {
+			l.policyRef(key+".policy", m.Policy, c)
 		}
 		if m.Team != "" && !c.hasTeam(m.Team) {
 			l.errf(key+".team", "team %q is not defined (declare a [[team]] or name it on an agent)", m.Team)
@@ -992,9 +1029,7 @@ func (l *loader) mailboxes(list []rawMailbox, c *Config, complete bool) {
 		case !m.CriticalOnly && m.QueuePolicy != "":
 			l.errf(key+".queue_policy", "has no effect unless critical_only = true")
 		case m.QueuePolicy != "":
-			if _, ok := c.Policies[m.QueuePolicy]; !ok {
-				l.errf(key+".queue_policy", "policy %q is not defined", m.QueuePolicy)
-			}
+			l.policyRef(key+".queue_policy", m.QueuePolicy, c)
 		}
 		c.Mailboxes = append(c.Mailboxes, m)
 	}
@@ -1059,9 +1094,7 @@ func (l *loader) customers(list []rawCustomer, c *Config) {
 			l.warnf(key+".plan", "no policy has a target for plan %q; this customer gets the plan-less targets", cu.Plan)
 		}
 		if cu.Policy != "" {
-			if _, ok := c.Policies[cu.Policy]; !ok {
-				l.errf(key+".policy", "policy %q is not defined", cu.Policy)
-			}
+			l.policyRef(key+".policy", cu.Policy, c)
 		}
 		c.Customers = append(c.Customers, cu)
 	}
