@@ -3,6 +3,7 @@ package mailbox
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // StripReply returns the new text of a plain-text mail body: the text
@@ -125,16 +126,17 @@ func replyClassify(lines []string) []replyUnit {
 }
 
 // replyQuoteContinuations marks as quote a single text line sandwiched
-// between quote lines when the quote before it left a link open: long
-// links wrapped by the client break the quote markers (talon's
-// test_link_breaks_quotation_markers_sequence).
+// between quote lines when it continues the quote line before it: the
+// client wrapped a long quoted line (or a long link) and lost the marker
+// on the wrapped part. A one-line inline answer is told apart by the
+// quote before it being short and link-free.
 func replyQuoteContinuations(units []replyUnit, lines []string) {
 	for k := 1; k+1 < len(units); k++ {
 		if units[k].kind != replyText || units[k-1].kind != replyQuote || units[k+1].kind != replyQuote {
 			continue
 		}
 		prev, cur := lines[units[k-1].start], strings.TrimSpace(lines[units[k].start])
-		if strings.Contains(prev, "(http") || strings.Contains(prev, "<http") ||
+		if utf8.RuneCountInString(prev) >= 60 || strings.Contains(prev, "(http") || strings.Contains(prev, "<http") ||
 			strings.HasPrefix(cur, "(http") || strings.HasPrefix(cur, "<http") {
 			units[k].kind = replyQuote
 		}
@@ -142,29 +144,35 @@ func replyQuoteContinuations(units []replyUnit, lines []string) {
 }
 
 // replyMarkSignatures marks signature blocks among the unquoted text: from
-// a "-- " delimiter (RFC 3676 §4.3), a line of underscores (list footers)
-// or a mobile client's "Sent from my iPhone" up to the next quote or
-// splitter, when the block is short enough to be a signature.
+// a "-- " delimiter (RFC 3676 §4.3) or a line of underscores (list
+// footers) up to the next quote or splitter, when the block is short
+// enough to be a signature; and from a mobile client's "Sent from my
+// iPhone" line to the end, since what such clients put below it is the
+// unquoted history.
 func replyMarkSignatures(units []replyUnit, lines []string) {
-	firstText := -1
+	seenText := false
 	for k := 0; k < len(units); k++ {
 		u := units[k]
 		if u.kind != replyText {
 			continue
 		}
-		if firstText < 0 {
-			firstText = k
-			continue // the first line of text is never a signature
+		l := strings.TrimSpace(lines[u.start])
+		if replyMobileRe.MatchString(l) {
+			for j := k; j < len(units); j++ {
+				units[j].kind = replySignature
+			}
+			return
 		}
-		l := strings.TrimRight(lines[u.start], " \t")
+		if !seenText {
+			seenText = true
+			continue // a delimiter on the first line of text opens no signature
+		}
 		var limit int
 		switch {
-		case l == "--" || l == "-- " || strings.TrimSpace(l) == "--":
+		case l == "--":
 			limit = 30
 		case replyUnderscoreRe.MatchString(l):
 			limit = 15
-		case replyMobileRe.MatchString(strings.TrimSpace(l)):
-			limit = 3
 		default:
 			continue
 		}
@@ -258,7 +266,11 @@ func replyDecide(units []replyUnit) replyKeep {
 		// keeps its quote.
 		if !before || after <= 2 {
 			keep.drop = map[int]bool{}
-			for i := b.from; i < b.to; i++ {
+			to := b.to
+			for to < keep.end && markers[to] == replyEmpty {
+				to++ // and the empty lines that set it off below
+			}
+			for i := b.from; i < to; i++ {
 				keep.drop[units[i].start] = true
 			}
 		}
@@ -323,6 +335,12 @@ func replyAttributionAt(lines []string, i int) int {
 	if allowEmpty {
 		maxLines = 6
 	}
+	// Only an opening that looks like the start of an attribution (a date,
+	// or a lead word such as "On", "Am", "Le") may continue on further
+	// lines; otherwise the last line of the reply would be taken in.
+	if !replyDateRe.MatchString(first) && !replyLeadRe.MatchString(first) {
+		maxLines = 1
+	}
 	var joined strings.Builder
 	for n := 1; n <= maxLines && i+n-1 < len(lines); n++ {
 		l := strings.TrimSpace(lines[i+n-1])
@@ -333,7 +351,7 @@ func replyAttributionAt(lines []string, i int) int {
 					return 0
 				}
 				continue
-			case strings.HasPrefix(l, ">") && !(len(l) <= 12 && strings.HasSuffix(l, ":")):
+			case strings.HasPrefix(l, ">") && !replyIsTail(l):
 				return 0
 			}
 			joined.WriteByte(' ')
@@ -343,10 +361,22 @@ func replyAttributionAt(lines []string, i int) int {
 			return 0
 		}
 		if replyIsAttribution(joined.String(), lines, i+n) {
+			// The end of the attribution wrapped onto a line of its own
+			// that looks like a quote (">:", "> wrote:"): take it in.
+			if i+n < len(lines) && replyIsTail(lines[i+n]) {
+				n++
+			}
 			return n
 		}
 	}
 	return 0
+}
+
+// replyIsTail reports whether l is the wrapped end of an attribution:
+// short, starting with ">" and ending with ":".
+func replyIsTail(l string) bool {
+	l = strings.TrimSpace(l)
+	return strings.HasPrefix(l, ">") && len(l) <= 12 && strings.HasSuffix(l, ":")
 }
 
 // replyIsAttribution judges a (joined) candidate attribution line; next is
@@ -476,6 +506,8 @@ var (
 	replyVerbRe    = regexp.MustCompile(`(?i)(^|[\s>)"'])(` + replyVerbs + `)(\s|:|$)`)
 	// replyDateRe matches a time, a numeric date or a year.
 	replyDateRe = regexp.MustCompile(`\d{1,2}[:.]\d{2}|\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\b(19|20)\d{2}\b`)
+	// replyLeadRe matches the words attribution lines open with.
+	replyLeadRe = regexp.MustCompile(`^(On|Am|Le|El|Il|In data|Op|Em|Den|På|W dniu|Dnia|Vào|Dne|Στις|Em) \S`)
 	// replyAddrEndRe matches an attribution that ends with an address.
 	replyAddrEndRe = regexp.MustCompile(`(@[^\s]+|[>)\]"])\s*:?$`)
 )
