@@ -927,3 +927,16 @@ func TestRelativePaths(t *testing.T) {
 		t.Errorf("problems = %q", got)
 	}
 }
+
+func BenchmarkParseExample(b *testing.B) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Parse(examplePath, data, noSecrets); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

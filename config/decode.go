@@ -84,11 +84,17 @@ func (l *loader) typecheck() (bad []string) {
 	}
 	sort.Strings(paths)
 	isBad := map[string]bool{}
+	types := map[string]reflect.Type{} // by path with its indexes emptied: "mailbox[].aliases[]"
 	for _, p := range paths {
 		if underBad(isBad, p) {
 			continue // one complaint per wrong value
 		}
-		t := typeAt(reflect.TypeFor[rawFile](), p)
+		shape := emptyIndexes(p)
+		t, ok := types[shape]
+		if !ok {
+			t = typeAt(reflect.TypeFor[rawFile](), shape)
+			types[shape] = t
+		}
 		if t == nil {
 			continue
 		}
@@ -100,6 +106,25 @@ func (l *loader) typecheck() (bad []string) {
 		}
 	}
 	return bad
+}
+
+// emptyIndexes turns "a[0].b[12]" into "a[].b[]".
+func emptyIndexes(path string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range path {
+		switch {
+		case r == '[':
+			in = true
+			b.WriteRune(r)
+		case r == ']':
+			in = false
+			b.WriteRune(r)
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func underBad(bad map[string]bool, p string) bool {
@@ -174,7 +199,7 @@ func typeAt(t reflect.Type, path string) reflect.Type {
 			if end < 0 || (t.Kind() != reflect.Slice && t.Kind() != reflect.Array) {
 				return nil
 			}
-			if _, err := strconv.Atoi(path[1:end]); err != nil {
+			if _, err := strconv.Atoi(path[1:end]); err != nil && end > 1 {
 				return nil
 			}
 			t, path = t.Elem(), strings.TrimPrefix(path[end+1:], ".")
