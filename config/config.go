@@ -143,7 +143,7 @@ type HTTP struct {
 	Listen string // host:port of /healthz and /metrics; empty: no HTTP server
 }
 
-// Log is the [log] section.
+// Log holds the settings of the file's log table: verbosity and format.
 type Log struct {
 	Level  slog.Level
 	Format string // "text" or "json"
@@ -162,7 +162,8 @@ type Desk struct {
 	ShutdownTimeout    time.Duration
 }
 
-// SLA is the [sla] section.
+// SLA holds the settings of the file's sla table: when the SLA check runs
+// and the policy of mailboxes that name none.
 type SLA struct {
 	Schedule      string // robfig/cron spec of the SLA check
 	DefaultPolicy string // policy of mailboxes that name none
@@ -351,7 +352,7 @@ func (c *Config) Mailbox(name string) (Mailbox, bool) {
 
 // PolicyFor returns the policy of a ticket opened in mailbox by the sender
 // customerAddr: the customer's policy override, else the mailbox's policy,
-// else [sla] default_policy. For a critical-only mailbox this is the policy
+// else the sla table's default_policy. For a critical-only mailbox this is the policy
 // of critical mail; the caller picks mb.QueuePolicy for the rest.
 func (c *Config) PolicyFor(mb Mailbox, customerAddr string) *sla.Policy {
 	if _, name := c.Customer(customerAddr); name != "" {
