@@ -35,7 +35,7 @@ func (p *parser) finishReport(h *message.Header, body []byte) {
 	c := &p.report
 	m := p.msg
 	standard := c.isReport || len(c.statuses) > 0
-	if !standard && !dsnLooksLikeBounce(h, m) {
+	if !standard && !dsnLooksLikeBounce(h, m, p.returned) {
 		return
 	}
 	rep := &helpdesk.DeliveryReport{}
@@ -45,6 +45,9 @@ func (p *parser) finishReport(h *message.Header, body []byte) {
 	if len(rep.Recipients) == 0 {
 		text := dsnReportText(m.Text)
 		rcpts, temporary := dsnScanText(text, dsnExcluded(m))
+		if len(rcpts) == 0 {
+			rcpts = dsnBareLocals(text, m.From.Email)
+		}
 		for _, v := range hdrValues(h, "X-Failed-Recipients") {
 			for _, a := range addrParseList(v) {
 				rcpts = parseAppendUnique(rcpts, a.Email)
@@ -85,9 +88,12 @@ func dsnFromStatus(rep *helpdesk.DeliveryReport, statuses []string) {
 				break
 			}
 			rest = next
-			addr := dsnAddrField(h.Get("Final-Recipient"))
+			// RFC 3464 §2.3.1: Original-Recipient is the address as the
+			// sender gave it, which is the one we can match to a ticket;
+			// Final-Recipient may be a forwarding target.
+			addr := dsnAddrField(h.Get("Original-Recipient"))
 			if addr == "" {
-				addr = dsnAddrField(h.Get("Original-Recipient"))
+				addr = dsnAddrField(h.Get("Final-Recipient"))
 			}
 			if addr == "" {
 				addr = dsnAddrField(h.Get("X-Actual-Recipient"))
@@ -97,12 +103,16 @@ func dsnFromStatus(rep *helpdesk.DeliveryReport, statuses []string) {
 			}
 			r := rcpt{
 				addr:   addr,
-				action: strings.ToLower(strings.TrimSpace(strings.SplitN(h.Get("Action"), " ", 2)[0])),
+				action: dsnAction(h.Get("Action")),
 				status: dsnStatusRe.FindString(h.Get("Status")),
 				diag:   dsnTypedValue(h.Get("Diagnostic-Code")),
 			}
-			if r.action == "" {
-				// No action: judge by the status class (RFC 3463 §3.1).
+			switch r.action {
+			case "failed", "delayed", "delivered", "relayed", "expanded":
+			default:
+				// No action, or one RFC 3464 does not define ("error"):
+				// judge by the status class (RFC 3463 §3.1).
+				r.action = ""
 				switch {
 				case strings.HasPrefix(r.status, "5"):
 					r.action = "failed"
@@ -131,6 +141,21 @@ func dsnFromStatus(rep *helpdesk.DeliveryReport, statuses []string) {
 		// Delivered, relayed or expanded: a report, but not a failure.
 		rep.Action, rep.Status, rep.Diagnostic = all[0].action, all[0].status, all[0].diag
 	}
+}
+
+// dsnAction normalises an Action field (RFC 3464 §2.3.3): failed,
+// delayed, delivered, relayed or expanded; "failure" and the like are
+// mapped onto those.
+func dsnAction(v string) string {
+	a := strings.ToLower(strings.TrimSpace(strings.SplitN(strings.TrimSpace(v), " ", 2)[0]))
+	a = strings.TrimRight(a, ";,.")
+	switch {
+	case strings.HasPrefix(a, "fail"):
+		return "failed"
+	case strings.HasPrefix(a, "delay"):
+		return "delayed"
+	}
+	return a
 }
 
 // dsnAddrField reads "address-type; address" (RFC 3464 §2.3.2).
@@ -178,38 +203,43 @@ func dsnOriginalID(originals []string, body []byte, own string) string {
 var dsnMessageIDRe = regexp.MustCompile(`(?im)^[ \t>]*Message-ID:[ \t]*(<[^>\r\n]+>)`)
 
 // dsnBounceSubjectRe matches the subjects MTAs give their bounces.
-var dsnBounceSubjectRe = regexp.MustCompile(`(?i)undeliver|undelivered|non-?deliver|delivery (status notification|failure|failed|notification|report|problem|error|has failed)|returned mail|returned to sender|failure notice|mail delivery (failed|failure|system)|could not be delivered|not delivered|mail system error|delivery error|could not send message|permanent error|delivery final failure|message status|rejected|bounced`)
+var dsnBounceSubjectRe = regexp.MustCompile(`(?i)undeliver|undelivered|non-?deliver|delivery (status notification|failure|failed|notification|report|problem|error|has failed|warning)|returned mail|returned to sender|failure notice|mail delivery (failed|failure|system|problem)|could not be delivered|not delivered|mail system error|delivery error|could not send message|permanent error|delivery final failure|failed mail|mail failed|mail failure|user unknown|non remis|nicht zustellbar|unzustellbar|no entregado|non recapitabile|не доставлено|bounced`)
 
 // dsnDaemonNameRe matches the display names of bounce senders.
-var dsnDaemonNameRe = regexp.MustCompile(`(?i)mail delivery|mailer.?daemon|postmaster|mail system|delivery subsystem|mail administrator`)
+var dsnDaemonNameRe = regexp.MustCompile(`(?i)mail delivery|mailer.?daemon|postmaster|mail system|delivery subsystem|mail administrator|system administrator|antivirus|mail service|mdaemon`)
 
-// dsnLooksLikeBounce tells a non-standard bounce from other mail: it must
-// come from a mailer daemon, or carry a bounce subject together with a
-// sign of automatic mail (null return path, Auto-Submitted,
-// X-Failed-Recipients). A person's "undelivered invoice" stays a person's.
-func dsnLooksLikeBounce(h *message.Header, m *helpdesk.Message) bool {
+// dsnLooksLikeBounce tells a non-standard bounce from other mail. Mail from
+// MAILER-DAEMON is one (RFC 5321 §4.5.5 reserves the name for it). Other
+// mail must say so in its subject or text (bounce wording) and carry a
+// sign of machine origin: a daemon-like sender, the null return path,
+// Auto-Submitted, a returned message part, or SMTP reply or status codes
+// in the text. A customer's "Delivery failed: the parcel could not be
+// delivered" stays a customer's mail.
+func dsnLooksLikeBounce(h *message.Header, m *helpdesk.Message, returned bool) bool {
 	if h.Has("X-Failed-Recipients") {
 		return true
 	}
 	local := loopLocalPart(m.From.Email)
-	daemon := local == "mailer-daemon" || local == "postmaster" || local == "mail-daemon" || local == "mailerdaemon" ||
-		dsnDaemonNameRe.MatchString(m.From.Name) || (m.From.Email == "" && dsnDaemonNameRe.MatchString(h.Get("From")))
-	subject := dsnBounceSubjectRe.MatchString(m.Subject)
-	if daemon {
-		return subject || dsnBodyRe.MatchString(m.Text)
+	switch local {
+	case "mailer-daemon", "mail-daemon", "mailerdaemon", "mdaemon":
+		return true
 	}
-	if !subject {
+	wording := dsnBounceSubjectRe.MatchString(m.Subject) || dsnBodyRe.MatchString(m.Text)
+	if !wording {
 		return false
 	}
-	auto := m.ReturnPath == "<>" || strings.HasPrefix(strings.ToLower(h.Get("Auto-Submitted")), "auto-generated")
-	return auto && dsnBodyRe.MatchString(m.Text)
+	daemon := strings.HasPrefix(local, "postmaster") || dsnDaemonNameRe.MatchString(m.From.Name) ||
+		dsnDaemonNameRe.MatchString(local) || (m.From.Email == "" && dsnDaemonNameRe.MatchString(h.Get("From")))
+	auto := m.ReturnPath == "<>" || (h.Get("Auto-Submitted") != "" && !strings.EqualFold(strings.TrimSpace(h.Get("Auto-Submitted")), "no"))
+	codes := dsnStatusRe.MatchString(m.Text) || dsnSMTPCodeRe.MatchString(m.Text) || strings.Contains(m.Text, "Received: from")
+	return daemon || auto || returned || codes
 }
 
 // dsnBodyRe matches the sentences of a bounce's explanation.
-var dsnBodyRe = regexp.MustCompile(`(?i)could not be delivered|couldn't be delivered|was not delivered|wasn't able to deliver|unable to deliver|undeliverable|delivery (to the following recipients? )?(has )?failed|did not reach|permanent(ly)? (fatal )?(error|failure)|fatal (delivery )?error|user unknown|unknown user|no such user|mailbox (unavailable|full|not found)|address(es)? failed|delivery status notification|failed recipient|not be delivered|returned to sender|not yet been delivered|delivery .* delayed|could not deliver`)
+var dsnBodyRe = regexp.MustCompile(`(?i)could not be delivered|couldn't be delivered|was not delivered|wasn't able to deliver|unable to deliver|undeliverable|delivery (to the following recipients? )?(has )?failed|did not reach|permanent(ly)? (fatal )?(error|failure)|fatal (delivery )?error|user unknown|unknown user|no such user|there is no user|user not found|mailbox (unavailable|full|not found|is unavailable)|address(es)? failed|failed addresses|delivery status notification|failed recipient|not be delivered|returned to sender|not yet been delivered|delivery .* delayed|could not deliver|has been returned because|delivery of email to this address|has been postponed|message was not accepted|invalid mailbox|не может быть доставлено`)
 
 // dsnCutRe finds where a bounce starts quoting the returned message.
-var dsnCutRe = regexp.MustCompile(`(?im)^[ \t]*(-+ ?)?(original message follows|below this line is a copy|this is a copy of the message|the original message (was received|follows|headers)|-+ ?original message ?-+|-+ ?returned message|start of returned message|undelivered message follows|unsent message below|-+ ?message header follows|your message reads|the text of your message|headers of the original message|-+ ?the header of the original message|returned mail follows)`)
+var dsnCutRe = regexp.MustCompile(`(?im)^[ \t|]*(-+ ?)?(original message follows|below this line is a copy|this is a copy of (the|your) message|the original message (follows|headers)|original message ?-+|returned message|start of returned message|undelivered message follows|unsent message below|message header follows|your message reads|the text of your message|headers of the original message|the header of the original message|returned mail|message text follows|original message as received|the first \d+ lines of your original message)`)
 
 // dsnReportText is the explanation part of a bounce: the text before the
 // quoted original message.
@@ -227,7 +257,7 @@ var dsnAddrRe = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9._%+'&!#$^{}|~-]*@[A-Za
 
 // dsnSkipLineRe matches bounce lines whose addresses are not recipients:
 // trace fields, the sender in an SMTP transcript, message ids, contacts.
-var dsnSkipLineRe = regexp.MustCompile(`(?i)^\s*(>\s*)?(received:|return-path:|message-id:|in-reply-to:|references:|x-[a-z-]+:|from:|reply-to:|sender:|errors-to:)|mail from:|message-id|\bby [^ ]+ with |contact|please (send|forward|reply)|^\s*for <`)
+var dsnSkipLineRe = regexp.MustCompile(`(?i)^\s*(>\s*)?(received:|return-path:|message-id:|in-reply-to:|references:|x-[a-z-]+:|from:|reply-to:|sender:|errors-to:)|mail from\b|message-id|\bby [^ ]+ with |contact|please (send|forward|reply)|^\s*for <`)
 
 // dsnHeaderLineRe matches header-like lines quoted in a bounce ("To:
 // list@example.com", "Subject: ..."): their addresses are only used when
@@ -236,11 +266,11 @@ var dsnSkipLineRe = regexp.MustCompile(`(?i)^\s*(>\s*)?(received:|return-path:|m
 var dsnHeaderLineRe = regexp.MustCompile(`(?i)^\s*(to|cc|bcc|sent|date|subject)\s*:`)
 
 // dsnTemporaryRe matches the wording of delay warnings.
-var dsnTemporaryRe = regexp.MustCompile(`(?i)\bwarning\b|delayed|\bdelay\b|will (continue|keep|be) (trying|retried|re-?tried|attempting)|will be retried|not yet been delivered|still (trying|being retried)|has not been delivered yet|temporar(il)?y (failure|error|problem|unavailable|deferred)|deferred|could not be delivered (yet|for \d+ hours)`)
+var dsnTemporaryRe = regexp.MustCompile(`(?i)will (continue|keep) (to )?(try|trying|attempt)|attempts will continue|will be retried|will retry|will try again|not yet been delivered|has not been delivered yet|still (trying|being retried)|has been postponed|delivery (is |has been )?delayed|delayed delivery|\(delay\)|this is a warning|warning message only|advisory-only|could not be delivered (yet|for \d+ hours)`)
 
 // dsnPermanentRe matches the wording of final failures; it wins over
-// delay words mentioned in passing.
-var dsnPermanentRe = regexp.MustCompile(`(?i)permanent|fatal|given up|giving up|i'm not going to try again|failed permanently|could not be delivered to one or more|not be delivered|undeliverable|user unknown|no such user|doesn't have .* account|did not reach|delivery (to the following recipients? )?failed|address(es)? failed|unable to deliver|delivery failed`)
+// the delay wording.
+var dsnPermanentRe = regexp.MustCompile(`(?i)permanent|fatal|given up|giving up|not going to try again|failed permanently|will not be retried|no further attempts`)
 
 // dsnScanText picks the failed recipients out of a bounce's explanation.
 // It reports whether the bounce is a delay warning rather than a failure.
@@ -270,6 +300,41 @@ func dsnScanText(text string, excluded map[string]bool) (rcpts []string, tempora
 	temporary = dsnTemporaryRe.MatchString(text) && !dsnPermanentRe.MatchString(text)
 	return rcpts, temporary
 }
+
+// dsnBareLocals handles bounces that name the recipient without a domain
+// (AOL: "could not be delivered ...:" then a tab-indented screen name): a
+// lone token on the lines after such a sentence is read as a local part of
+// the bounce sender's domain.
+func dsnBareLocals(text, from string) []string {
+	at := strings.LastIndexByte(from, '@')
+	if at < 0 {
+		return nil
+	}
+	domain := from[at+1:]
+	var out []string
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if !dsnTriggerRe.MatchString(l) {
+			continue
+		}
+		for _, next := range lines[i+1 : min(i+8, len(lines))] {
+			tok := strings.TrimSpace(next)
+			if tok == "" {
+				continue
+			}
+			if !dsnLocalRe.MatchString(tok) {
+				break
+			}
+			out = parseAppendUnique(out, strings.ToLower(tok)+"@"+domain)
+		}
+	}
+	return out
+}
+
+var (
+	dsnTriggerRe = regexp.MustCompile(`(?i)following (recipients?|address(es)?|users?)`)
+	dsnLocalRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+)
 
 // dsnNotRecipient filters out addresses that a bounce mentions but that
 // cannot be the failed recipient: daemons and message-id-like tokens.

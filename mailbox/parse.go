@@ -107,6 +107,8 @@ type parser struct {
 	msg     *helpdesk.Message
 	defects []string
 	report  dsnCollector
+
+	returned bool // a message/rfc822 or headers part came with the mail
 }
 
 // parseBody collects the readable parts met during the walk.
@@ -249,15 +251,15 @@ func (p *parser) leaf(h *message.Header, ctype string, params map[string]string,
 
 	switch ctype {
 	case "message/delivery-status", "message/global-delivery-status":
-		if ctx.report {
-			p.report.addStatus(p.readAll(ctype, params, cte, body, true))
-			return
-		}
+		// RFC 3464 §2 / RFC 6533: only delivery reports carry these; some
+		// relays rewrap the report as multipart/mixed, so they are read
+		// wherever they occur.
+		p.report.addStatus(p.readAll(ctype, params, cte, body, true))
+		return
 	case "text/rfc822-headers", "message/global-headers":
-		if ctx.report {
-			p.report.addOriginal(p.readAll(ctype, nil, cte, body, false))
-			return
-		}
+		p.returned = true
+		p.report.addOriginal(p.readAll(ctype, nil, cte, body, false))
+		return
 	case "message/rfc822", "message/global":
 		if ctx.report {
 			// The returned message: keep only its header for the
@@ -278,6 +280,10 @@ func (p *parser) leaf(h *message.Header, ctype string, params map[string]string,
 			acc.texts = append(acc.texts, text)
 		}
 		return
+	}
+	switch ctype {
+	case "message/rfc822", "message/global", "text/rfc822-headers", "message/global-headers":
+		p.returned = true
 	}
 	if ctype == "message/rfc822" && filename == "" {
 		// Name a forwarded message after its subject.

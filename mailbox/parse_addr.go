@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"net/mail"
+	"regexp"
 	"strings"
 	"time"
 
@@ -49,8 +50,23 @@ func addrParseListClean(v string) (out []helpdesk.Address, clean bool) {
 			out = append(out, a)
 		}
 	}
+	// An unbalanced quote or bracket can hide later addresses from the
+	// split; pick up any addr-spec not read yet.
+	for _, f := range addrSpecRe.FindAllString(v, -1) {
+		f = strings.ToLower(strings.Trim(f, ".-"))
+		seen := false
+		for _, a := range out {
+			seen = seen || a.Email == f
+		}
+		if !seen && addrLooksLike(f) {
+			out = append(out, helpdesk.Address{Email: f})
+		}
+	}
 	return out, false
 }
+
+// addrSpecRe finds addr-specs in text (dot-atom@domain).
+var addrSpecRe = regexp.MustCompile(`[A-Za-z0-9!#$%&'*+/=?^_{|}~-][A-Za-z0-9.!#$%&'*+/=?^_{|}~-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*`)
 
 // addrSplit splits an address list at commas and semicolons that are not
 // inside quotes, angle brackets or comments.
