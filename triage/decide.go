@@ -1,0 +1,245 @@
+package triage
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+// decision is the priority the content alone supports, and why.
+type decision struct {
+	level    helpdesk.Priority
+	rank     int    // rank of level; the change category ranks like the last level
+	change   bool   // level is the change category
+	evidence string // the phrases behind the base level, quoted, for claim reasons
+	reasons  []string
+}
+
+// evidence is the non-negated hits of one mail sorted by what they say.
+type evidence struct {
+	byRank       [][]hit
+	change       []hit
+	wide         []hit
+	narrow       []hit
+	single       []hit
+	workaround   []hit
+	noWorkaround []hit
+	intermittent []hit
+}
+
+func (t *Triage) gather(an *analysis) evidence {
+	n := len(t.levels.Order)
+	ev := evidence{byRank: make([][]hit, n)}
+	var levelHits, scopeHits []hit
+	for _, h := range an.hits {
+		cat := catOf(h.kind)
+		if cat == catWorkaround && h.negated {
+			ev.noWorkaround = append(ev.noWorkaround, h)
+		}
+		if h.negated {
+			continue
+		}
+		switch cat {
+		case catLevel, catChange:
+			levelHits = append(levelHits, h)
+		case catWide, catNarrow, catSingle:
+			scopeHits = append(scopeHits, h)
+		case catWorkaround:
+			ev.workaround = append(ev.workaround, h)
+		case catIntermittent:
+			ev.intermittent = append(ev.intermittent, h)
+		}
+	}
+	// Where phrases of different levels overlap, the longer one is the more
+	// specific and wins: "partial outage" is high although "outage" alone
+	// is critical. On a tie the more urgent level wins.
+	urgency := func(h hit) int {
+		if catOf(h.kind) == catChange {
+			return n
+		}
+		return rankOf(h.kind)
+	}
+	for _, h := range longestFirst(levelHits, urgency) {
+		if catOf(h.kind) == catChange {
+			ev.change = append(ev.change, h)
+		} else {
+			ev.byRank[rankOf(h.kind)] = append(ev.byRank[rankOf(h.kind)], h)
+		}
+	}
+	// Scope phrases overlap too: "one of our users" is a single user even
+	// though "of our users" alone reads as a part of them.
+	for _, h := range longestFirst(scopeHits, func(h hit) int { return catOf(h.kind) }) {
+		switch catOf(h.kind) {
+		case catWide:
+			ev.wide = append(ev.wide, h)
+		case catNarrow:
+			ev.narrow = append(ev.narrow, h)
+		case catSingle:
+			ev.single = append(ev.single, h)
+		}
+	}
+	return ev
+}
+
+// longestFirst keeps, of overlapping hits, the longest (ties broken by
+// the lower order value), and returns the kept hits in text order.
+func longestFirst(hits []hit, order func(hit) int) []hit {
+	if len(hits) < 2 {
+		return hits
+	}
+	s := append([]hit(nil), hits...)
+	sort.SliceStable(s, func(i, j int) bool {
+		li, lj := s[i].end-s[i].start, s[j].end-s[j].start
+		if li != lj {
+			return li > lj
+		}
+		return order(s[i]) < order(s[j])
+	})
+	var kept []hit
+	for _, h := range s {
+		overlaps := false
+		for _, k := range kept {
+			if h.start < k.end && k.start < h.end {
+				overlaps = true
+				break
+			}
+		}
+		if !overlaps {
+			kept = append(kept, h)
+		}
+	}
+	sort.SliceStable(kept, func(i, j int) bool { return kept[i].start < kept[j].start })
+	return kept
+}
+
+// decide ranks the content: the most urgent of the two top levels with
+// evidence wins; otherwise a change request; otherwise, of the less urgent
+// levels, the least urgent with evidence (a typo report also says
+// "wrong", and the specific word wins over the generic one). Scope,
+// workarounds and intermittency then move the level by one step.
+func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority) decision {
+	ev := t.gather(an)
+	n := len(t.levels.Order)
+	last := n - 1
+	base := -1
+	switch {
+	case len(ev.byRank[0]) > 0:
+		base = 0
+	case n > 1 && len(ev.byRank[1]) > 0:
+		base = 1
+	case len(ev.change) > 0:
+		q := quoteHits(&an.d, ev.change, 3)
+		return decision{level: t.levels.Change, rank: last, change: true, evidence: q,
+			reasons: []string{fmt.Sprintf("%s: %s", t.levels.Change, q)}}
+	default:
+		for r := last; r >= 2; r-- {
+			if len(ev.byRank[r]) > 0 {
+				base = r
+				break
+			}
+		}
+	}
+	level := func(r int) helpdesk.Priority { return t.levels.Order[max(0, min(r, last))] }
+	if base < 0 {
+		if len(ev.intermittent) > 0 && n > 1 {
+			q := quoteHits(&an.d, ev.intermittent, 2)
+			return decision{level: level(1), rank: min(1, last), evidence: q,
+				reasons: []string{fmt.Sprintf("%s: intermittent %s", level(1), q)}}
+		}
+		def, why := t.def, "default"
+		if mailboxDefault != "" {
+			if t.levels.Valid(mailboxDefault) {
+				def, why = mailboxDefault, "mailbox default"
+			} else {
+				why = fmt.Sprintf("default (unknown mailbox default %q ignored)", mailboxDefault)
+			}
+		}
+		r, _ := t.levels.Rank(def)
+		return decision{level: def, rank: r, change: def == t.levels.Change && def != "",
+			reasons: []string{fmt.Sprintf("no rubric phrase matched: %s %s", why, def)}}
+	}
+
+	q := quoteHits(&an.d, ev.byRank[base], 3)
+	first := fmt.Sprintf("%s: %s", level(base), q)
+	if base <= 1 && len(ev.wide) > 0 {
+		first += " + scope " + quoteHits(&an.d, ev.wide, 1)
+	}
+	if base == 0 && len(ev.noWorkaround) > 0 {
+		first += " + " + quoteHits(&an.d, ev.noWorkaround, 1)
+	}
+	dec := decision{evidence: q, reasons: []string{first}}
+	r := base
+	move := func(to int, why string) {
+		to = max(0, min(to, last))
+		if to == r {
+			return
+		}
+		verb := "lowered"
+		if to < r {
+			verb = "raised"
+		}
+		dec.reasons = append(dec.reasons, fmt.Sprintf("%s to %s: %s", verb, level(to), why))
+		r = to
+	}
+	scope := func(hs []hit) string { return "scope " + quoteHits(&an.d, hs, 1) }
+	wide := len(ev.wide) > 0
+	single := !wide && len(ev.single) > 0
+	narrow := !wide && !single && len(ev.narrow) > 0
+	switch base {
+	case 0:
+		unscoped := false
+		for _, h := range ev.byRank[0] {
+			unscoped = unscoped || h.pat.unscoped
+		}
+		switch {
+		case len(ev.intermittent) > 0:
+			move(1, "intermittent "+quoteHits(&an.d, ev.intermittent, 1))
+		case single && !unscoped:
+			move(1, scope(ev.single))
+		case narrow && !unscoped:
+			move(1, scope(ev.narrow))
+		}
+		if len(ev.workaround) > 0 {
+			move(r+1, "workaround "+quoteHits(&an.d, ev.workaround, 1))
+		}
+	case 1:
+		switch {
+		case single:
+			move(2, scope(ev.single))
+		case len(ev.workaround) > 0:
+			move(2, "workaround "+quoteHits(&an.d, ev.workaround, 1))
+		}
+	case 2:
+		switch {
+		case wide:
+			move(1, scope(ev.wide))
+		case narrow:
+			move(1, scope(ev.narrow))
+		case len(ev.intermittent) > 0:
+			move(1, "intermittent "+quoteHits(&an.d, ev.intermittent, 1))
+		}
+	}
+	dec.rank, dec.level = r, level(r)
+	return dec
+}
+
+// quoteHits quotes the source text of up to max distinct hits.
+func quoteHits(d *doc, hs []hit, max int) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, h := range hs {
+		q := d.quote(h.start, h.end)
+		k := strings.ToLower(q)
+		if q == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, fmt.Sprintf("%q", q))
+		if len(out) == max {
+			break
+		}
+	}
+	return strings.Join(out, ", ")
+}

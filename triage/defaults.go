@@ -1,0 +1,295 @@
+package triage
+
+import "github.com/helpdeskd/helpdesk"
+
+// The default phrase lists, distilled from the five support policies in
+// ../shared/policies (ProspectSoft user and infrastructure support,
+// Prosper EX tiers, StoreConnect response times, Claritum severities).
+// They are written in the pattern language of pattern.go. The groups
+// below keep them readable; they are not configuration of their own.
+const (
+	// what a whole service is called
+	gWhole = "(site|website|web site|webshop|web shop|online shop|shop|store|online store|storefront|platform|system|service|application|app|portal|crm|erp|server|servers|production|live site|everything|homepage|home page|environment|instance)"
+	// states of a service that is not serving anyone
+	gDown = "(down|offline|off line|unavailable|not available|unreachable|inaccessible|not accessible|not responding|unresponsive|not loading|not load|will not load|does not load|not opening|dead|unusable|not usable|completely broken|totally broken|not working at all|not work at all|cannot be reached|cannot be accessed|gone)"
+	// who can be affected
+	gPeople = "(users|user|customers|customer|staff|employees|employee|clients|client|shoppers|shopper|visitors|visitor|members|member|people|colleagues|colleague|agents|agent|managers|manager|workers|worker|buyers|buyer|partners|consumers|guests|starters|team|teams|departments|department|reps|drivers|nurses|engineers|technicians|cashiers|estimators|planners|accountants|admins|administrators)"
+	// places and machines a scope can count
+	gPlaces   = "(offices|office|stores|branches|branch|venues|venue|locations|location|sites|shops|warehouses|warehouse)"
+	gMachines = "(pcs|pc|computers|computer|devices|device|machines|machine|laptops|laptop|tills|till|printers|printer|terminals|terminal)"
+	// failure words
+	gFail = "(fail|fails|failed|failing|failure|failures|declined|declining|rejected|not going through|not working|not work|does not work|do not work|broken|down|impossible|not possible|not processed|not being processed|stuck|error|errors)"
+	// data nouns
+	gData = "(data|records|record|orders|contacts|customers|files|entries|information|history|invoices|documents|emails|accounts|database|transactions|responses|results)"
+)
+
+// defaultPhrases are the rubric's phrase lists by level, most urgent first:
+// critical, high, medium, low. defaultChange is the change-request list.
+var defaultPhrases = [4][]string{
+	// critical: down or unusable for everyone, cannot log in, data loss,
+	// security, payments or orders failing, wrong prices, legal liability,
+	// a critical integration down.
+	append([]string{
+		gWhole + " * " + gDown,
+		"(total|complete|full|major|massive|global|platform|site|system|service|whole) (outage|downtime|down time|failure|breakdown)",
+		"(outage|downtime)",
+		"loss of service",
+		"(work|business|operations|trading|production) (cannot|can no longer|could not) (continue|proceed|go on)",
+		"(cannot|unable to|not able to|could not) (work|trade|operate|do anything|do our jobs|do our job|do their jobs|do their job)",
+		"(nothing|none of it) (works|is working|work|loads|is loading|is available)",
+		"everything (is|seems) * (down|broken|failing)",
+		"(standstill|stand still|ground to a halt|at a halt)",
+		"(sitting|standing|are|is) idle",
+		"(cannot|unable to|not able to|could not|can no longer) (log in|login|log on|logon|sign in|signin|log into|login into|sign into|get in|get into)",
+		"(cannot|unable to|not able to|could not|can no longer) (access|reach|open|load|use|connect to) * " + gWhole,
+		"(nobody|no users|no user|no staff|no employee|no employees|no customers|no customer) (can|could|is able to|are able to|was able to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase)",
+		"none of * " + gPeople + " (can|could|is able to|are able to|was able to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase)",
+		"inability to (log in|login|sign in|access)",
+		"(login|log in|sign in|logon) (is|are|has)? * (broken|down|failing|not working|does not work|impossible|not possible)",
+		"locked out",
+		"(502|503|504|bad gateway|service unavailable|service temporarily unavailable|gateway time out|gateway timeout|err_connection_timed_out|err_connection_refused|connection timed out|took too long to respond|connection refused)",
+		"(payment|payments|checkout|check out|card payments|card payment|transactions|transaction|purchases|purchase) * " + gFail,
+		"(cannot|unable to|not able to|could not|nobody can|nobody) (pay|buy|purchase|check out|checkout|order)",
+		"(cannot|unable to|not able to|could not|nobody can|nobody) (place|take|process|complete) * (orders|order|purchase|purchases|payment|payments|checkout)",
+		"(cannot|unable to|not able to|could not) (submit|take|place|process|accept|receive|enter) * orders",
+		"no (new|web|online)? orders * (transferred|received|processed|imported|coming|arriving|synced|created|placed|come|arrive|arrived|went)",
+		"(orders|order intake|order taking) * (stuck|not coming through|not being transferred|not being processed|not being received|not being imported|not arriving|not reaching|not transferred|are not reaching|not going through)",
+		"(from|stop|stops|stopping|prevents|preventing) (taking|placing|processing|accepting) * orders",
+		"(integration|interface|connector) * (stopped|failed|down|broken|not working|failing|does not work|nolonger works|no longer works|is down)",
+		"(severely|seriously|massively|badly|significantly|completely) (disrupt*|impact*|affect*|hit*) * (business|operation|operations|trading|sales)",
+		"(losing|lost|lose) (money|revenue|sales|business|thousands|hundreds|income)",
+	}, defaultUnscoped...),
+	// high: degraded, slow, intermittent, a subset of users, delayed or
+	// stale synchronisation, an important transaction blocked.
+	{
+		"(slow|slowly|slower|slowness|slowdown|slowed|slows|slowing|sluggish|laggy|lagging|latency)",
+		"(takes|taking|took|take|need|needs|needed) * (ages|forever|minutes|too long|a long time|seconds|second|hours)",
+		"(poor|bad|slow|degraded|terrible|awful|reduced) performance",
+		"performance (issue|issues|problem|problems|degradation|degraded|is slow|is poor|has dropped|slowdown|is terrible)",
+		"(degraded|degradation|degrading)",
+		"(time out|times out|timed out|timing out|timeout|timeouts)",
+		"(hangs|hanging|hung|freezes|freezing|frozen)",
+		"(spinning|loading) (wheel|forever|icon|circle)",
+		"keeps (crashing|failing|freezing|hanging|timing out|dropping)",
+		"keeps (logging|kicking|throwing) * out",
+		"(crash|crashes|crashing|crashed)",
+		"(frequent|frequently|constant|constantly|repeated|repeatedly|regular|regularly) * (error|errors|crash*|fail*|logged out|drop*|disconnect*)",
+		"(partial|intermittent) (outage|downtime|failure|failures)",
+		"partially (down|working|available|broken)",
+		"(sync|syncing|synced|synchronisation|synchronization|synchronising|synchronizing|replication|import|imports|feed|updates) * (delay*|behind|late|lagging|stuck|stale|not running|not happening|out of date)",
+		"(delay|delayed|delays|behind|late) * (sync*|synchroni*)",
+		"(receive|received|arrive|arrives|arrived|arriving|sent|come|comes) (late|delayed|with delay|hours late)",
+		"(not|nolonger|no longer|stopped) (updating|syncing|synchronising|synchronizing|refreshing|synced|updated)",
+		"(stale|outdated|out of date|old|obsolete|incorrect|wrong) (data|stock|stock levels|inventory|information|info|figures|content|descriptions|images|totals)",
+		"(data|information|stock|figures|content|inventory) * (stale|out of date|outdated|not updat*|not refresh*|behind)",
+		"(checkout|payment*|order|orders|invoice|invoices|booking*|login|api|integration*|approval*|approv*|quote|quotes|quotation*|purchase order*|transaction*|emails|email) * (not working|broken|fail|fails|failed|failing|error|errors|does not work|stopped working|not sending|not being sent|not sent|never arrive|never arrives|not arriving|not delivered)",
+		"(cannot|unable to|not able to|could not|can no longer) (approve|complete|submit|process|create|generate|save|send|post|finish|raise|book|invoice)",
+		"(major|serious|big|significant|severe) (problem|issue|impact|disruption|bug|outage)",
+		"significantly (impact*|disrupt*|affect*)",
+		"(restricted|limited) (fashion|way|mode|capacity)",
+		"(blocked|blocking|blocker)",
+		"(500|internal server error)",
+		"(lose|lost|losing) * (work|changes|progress)",
+		"productivity",
+		"key (workflow|workflows|feature|features|function|functions|process|processes)",
+		"important (feature|features|function|functions)",
+	},
+	// medium: something not fully working, limited impact, provisioning.
+	{
+		"(not working|not work|does not work|do not work|did not work|stopped working|no longer works|nolonger works|not functioning|not function|not saving|not sending|not showing|not appear|not appearing|does not appear|not displaying|not printing|not receiving|not calculating|not opening|does not do anything|not loading|not load|does not load|will not load|stopped receiving|not matching|does not match|do not match)",
+		"(error|errors|failed|fails|failing|failure|fail|broken|bug|bugs|buggy|glitch|issue|problem|wrong|incorrect|missing|disappear*|duplicate*|twice|skipped|skipping|invalid|unable to|not able to)",
+		"minor (issue|problem|bug|hiccup|hiccups|glitch|issues|problems)",
+		"limited impact",
+		"(inconvenien*|annoying|irritating)",
+		"(some|certain) (operation|operations|function|functions|feature|features)",
+		"not (fully|properly|correctly) (working|functioning|performing)",
+		"(provision|provisioning)",
+		"(new|second|another|additional) (store|site|shop|instance|environment|sandbox)",
+		"set up (a|an|the)? (new)? (store|site|shop|environment|instance)",
+	},
+	// low: cosmetic, typos, questions, how-to, training.
+	{
+		"(typo|typos|spelling|spelt|misspelt|misspelled|misspelling|grammar|wording)",
+		"(cosmetic|cosmetics)",
+		"(misaligned|misalignment|alignment|overlaps|overlapping|overlap|cut off|truncated)",
+		"(looks|look|looking) (odd|weird|wrong|off|strange|ugly|funny|broken|bad)",
+		"(display|visual|ui|layout|cosmetic|styling) (glitch|glitches|issue|issues|problem|problems|bug|bugs|inconsistency|inconsistencies|only)",
+		"only (a|the)? (display|visual|cosmetic|layout)",
+		"(wrong|incorrect) (colour|color|font|icon|logo|image|spacing)",
+		"(red|green|blue|grey|gray|black|white|orange|yellow|purple) instead of",
+		"how (do|can|should|would|could) (i|we|you|one|they|users)",
+		"how (i|we) (can|could|should)",
+		"how to",
+		"(is|are) (it|there|they) (possible|a way)",
+		"is possible to",
+		"(can|could) (i|we|you) (please)? (change|set|configure|export|find|get|use|explain)",
+		"where (can|do|should|would) (i|we|you) (find|get|see|set|change|configure|look)",
+		"what (is|are|does|do) the (best|right|correct|difference|meaning|recommended)",
+		"(question|questions|wondering|enquiry|inquiry|query)",
+		"(documentation|user guide|manual|knowledge base|help article|tutorial|tutorials|videos|webinar)",
+		"(training|train)",
+		"(no|low|minimal|without any) impact",
+		"does not (stop|block|prevent|affect) (anything|anyone|us|our work|functionality|work|the function)",
+		"(non essential|nonessential)",
+	},
+}
+
+// defaultUnscoped are critical phrases whose level a narrow scope does not
+// lower: data loss, security and exposure, wrong prices, legal liability.
+var defaultUnscoped = []string{
+	"data loss",
+	"(lost|losing|lose) * " + gData,
+	gData + " * (gone|missing|disappeared|vanished|deleted|wiped|erased|lost|overwritten|corrupt*)",
+	"(corrupt|corrupted|corruption)",
+	"(wiped|deleted|erased) * (data|database|records|files)",
+	"security (breach|incident|hole|issue|vulnerability|problem|flaw|bug|risk|leak)",
+	"(breach|breached|breaches|vulnerability|vulnerabilities|vulnerable|hacked|hacker|hackers|hacking|compromised|exploit|exploited|xss|cross site scripting|sql injection|unauthorised access|unauthorized access|data exposure|data leak|data breach)",
+	"(exposed|leaked|leaking|exposing|exposes) * (data|details|information|emails|email addresses|addresses|passwords|records|customers|personal)",
+	"(data|details|information|email addresses|addresses|passwords|records|orders|invoices|documents) (from|of|belonging to) (other|another) (customer|customers|user|users|company|companies|client|clients|account|accounts|tenant|tenants)",
+	"(data|details|information|emails|addresses|passwords|records) * (exposed|leaked|publicly visible|public|visible to everyone|visible to anyone)",
+	"anyone can (download|see|access|view|read)",
+	"(wrong|incorrect|bad|false) (price|prices|pricing)",
+	"(price|prices|pricing) * (wrong|incorrect|excluding vat|without vat|missing vat|zero|showing as 0)",
+	"(listed|selling|sold|showing|priced) * (wrong price|incorrect price|for free|below cost)",
+	"legal (liability|issue|problem|risk|exposure|requirement|requirements|action)",
+	"(liability|liabilities|lawsuit|sued|illegal|unlawful|not legal)",
+	"(risk of|face|facing|exposed to|exposes us to) (fines|penalties|legal action|a fine)",
+	"(compliance|regulatory) (issue|breach|violation|problem)",
+	"(non compliant|noncompliant|breach of contract)",
+}
+
+// defaultChange describes feature and change requests.
+var defaultChange = []string{
+	"(feature|change|enhancement|improvement) (request|requests)",
+	"request (for)? (a|an)? (new)? (feature|change|enhancement|improvement|option|field|report|column)",
+	"(new|feature) (feature|idea)",
+	"(it would|would) (be|be really|be very|be so) (great|nice|good|helpful|useful|handy|brilliant)",
+	"nice to have",
+	"(could|can|would) you (please)? (add|include|introduce|implement|build|support|allow|provide|develop)",
+	"please (add|implement|introduce|allow|include|build|develop)",
+	"(we|i) (would|d) (like|love) (to have|the ability|the option|to be able|to see|a new|an option)",
+	"(ability|option|possibility) to",
+	"(suggestion|suggest|suggesting|idea|ideas|wish|wishlist|proposal)",
+	"(roadmap|enhancement|enhancements|improvement|improvements)",
+	"(add|adding) (a|an)? (new|extra|additional|optional)? (column|field|option|button|filter|setting|feature|report|tab)",
+	"(new|extra|additional|one more) (column|field|option|button|filter|setting|report|tab|mode)",
+	"(dark mode|customisation|customization|bespoke)",
+	"(is|would) (it|this) (be)? possible to (have|add|get)",
+	"is possible to (have|add|get)",
+}
+
+// defaultWide says that everyone, or most, are affected.
+var defaultWide = []string{
+	"(all|every|each) (of)? (our|the|my|your)? " + gPeople,
+	"(all|every) (of)? (our|the)? * " + gPeople,
+	"(all|every|each) (of)? (our|the|my|your)? * " + gPlaces,
+	"(everyone|everybody|nobody)",
+	"(none|any) of (our|the|my) * " + gPeople,
+	"(any|every) (user|customer|visitor|client|one|shopper|employee)",
+	"(whole|entire|complete) * (company|team|office|organisation|organization|business|staff|workforce|department|site|store|platform|system|shop)",
+	"(company wide|companywide|organisation wide|organization wide|across the board|across the company|across the organisation)",
+	"(most|majority|bulk) (of)? (our|the)? " + gPeople,
+	"(large|huge|great) number of",
+	"(hundreds|thousands) of",
+	"(all|every) (order|orders|page|pages|request|requests|call|calls|screen|screens|channel|channels|transaction|transactions|payment|payments|attempt|attempts)",
+	"all (of)? us",
+	"(all|whole) (company|team|office)",
+}
+
+// defaultNarrow says that a part of the users is affected.
+var defaultNarrow = []string{
+	"(some|several|certain|few|a few|a number of|a handful of|handful of|a couple of|a subset of|subset of|part of|half of|a third of|a quarter of|a minority of|minority of) (of)? (our|the)? * " + gPeople,
+	"# (of)? (our|the)? " + gPeople + " (are|is|get|gets|cannot|have|report|reported|affected|see|experience)",
+	"# of (our|the|my) * " + gPeople,
+	"# (users|customers|people|employees|staff) (affected|impacted)",
+	"(only|just) (some|a few|certain|a handful)",
+	"(other|others|the other|the others|other users|the rest) * (are|is|work|works|seem|seems) (fine|ok|okay|unaffected|not affected)",
+	"most (people|users|customers|staff|employees) (are|is|seem) (fine|ok|okay|unaffected)",
+	"(some|certain) but not all",
+	"not (all|everyone|everybody)",
+	"affected out of",
+}
+
+// defaultSingle says that one user, one team or one machine is affected.
+var defaultSingle = []string{
+	"(one|1|a single|single|only one|just one) (of)? (our|my|the)? * (user|users|customer|customers|client|clients|colleague|colleagues|employee|employees|member|person|account|agent|agents|manager|managers|team|teams|department|departments)",
+	"(one|1|a single|single|only one|just one) (of)? (our|my|the)? * " + gMachines,
+	"(one|1|a single|single|only one|just one) (of)? (our|my|the)? * " + gPlaces,
+	"(only|just) (our|my|the|one)? * (team|department|office|branch|store|location|user|pc|device|laptop|computer|account)",
+	"(only|just) (me|for me|my account|mine|my user|my login|my pc|my computer|my laptop|my device)",
+	"(is|it is|it s) (only|just) me",
+	"(everyone|everybody) else",
+	"(colleagues|my colleagues) (are|have|do not|seem) * (fine|ok|okay|unaffected|no problem|problem)",
+	"only (affects|affecting|concerns|for) (me|one|my)",
+}
+
+// defaultWorkaround says that the customer can carry on another way.
+var defaultWorkaround = []string{
+	"(workaround|work around|workarounds|temporary fix|temporary solution|temp fix)",
+	"in the meantime (we|i) (can|are|will|use|have)",
+	"(we|i) can (still)? (use|add|split|email|print|enter|process|take|export|send|call|book|upload|do it|enter them)",
+	"(we|i) (are|am) (using|doing|entering|processing|taking|printing|sending) * (manually|by hand|instead|for now|by phone)",
+	"(manually|by hand) (for now|instead|meanwhile|in the meantime)",
+	"(for now|instead|meanwhile) (we|i) (use|are using|can|do)",
+	"(we|i) use * (for now|instead|meanwhile)",
+	"live with it",
+	"(when|if) (we|i|you) * it (works|work)",
+	"(alternative|another|other) way (works|to do it)",
+}
+
+// defaultIntermittent says that a failure comes and goes, or is over.
+var defaultIntermittent = []string{
+	"(intermittent|intermittently|sporadic|sporadically|occasional|occasionally|sometimes|randomly|random|flaky|flakey)",
+	"(on and off|off and on|from time to time|every now and then|now and again|now and then|at times|some of the time|up and down|comes and goes|come and go|hit and miss|hit or miss)",
+	"(few|several|many|multiple) times (a|an|per|every) (day|hour|minute|week)",
+	"times (a|an|per) (day|hour)",
+	"every (second|third|fourth|other) (time|submission|attempt|request|try|order|page)",
+	"(comes|came|come|is|are|was) back (up|online|again|after)?",
+	"back (up|online)",
+	"(working|works|work) again",
+	"(recovered|resolved itself|fixed itself|came back)",
+	"(retry|retrying|retries|refresh|refreshing|reload|reloading) (usually|often|normally|mostly)? (works|helps|fixes it)",
+}
+
+// defaultNegation are words that cancel a phrase shortly after them.
+var defaultNegation = []string{
+	"(not|no|never|without|neither|nor|non|hardly|barely|nolonger)",
+	"(prevent|prevents|preventing|avoid|avoids|avoiding)",
+	"(if|whether|in case|what if|rather than)",
+}
+
+// defaultServices name product parts; the first one mentioned is taken as
+// the affected service when no "Service:" line says it.
+var defaultServices = []string{
+	"(website|web site|webshop|web shop|online shop|shop|store|online store|storefront|site|homepage|checkout|basket|cart|portal|platform|system|mobile app|app|application|crm|erp|api|server|database)",
+	"(payment|payments|payment gateway|gateway|paypal|stripe|card payments|paying|pay with|pay by|american express|amex|visa|mastercard)",
+	"(integration|integrations|sync|synchronisation|synchronization|feed|interface|connector|webhook|webhooks)",
+	"(login|log in|sign in|login page|password)",
+	"(dashboard|dashboards|report|reports|reporting|export|exports|import|imports|search|upload|download)",
+	"(invoice|invoices|billing|email|emails|e mail|notification|notifications|calendar|newsletter|template|templates)",
+	"(form|forms|page|pages|tab|menu|button|field|fields|column|module|tooltip|widget|footer|header|dropdown|drop down|list|view|filter|filters|screen|settings|preview|icon|label|labels|feed|printing|printer|printers)",
+	"(order|orders|quote|quotes|proposal|proposals|offer|offers|job|jobs|approval|approvals|workflow|purchase orders|timesheet|timesheets|document library|documents|catalogue|catalog|products|product|prices|pricing)",
+	"(1 1s|1 1|kudos|survey|surveys|surveys|1 on 1s|one to ones|product feed|status page|documentation)",
+}
+
+// defaultLevelPhrases maps the default lists onto levels by rank: the
+// first list to the most urgent level, and so on. With fewer than four
+// levels the less urgent lists fold into the last level; a fifth or later
+// level has no default phrases.
+func defaultLevelPhrases(levels helpdesk.Levels) map[helpdesk.Priority][]string {
+	m := make(map[helpdesk.Priority][]string)
+	for i, p := range levels.Order {
+		if i < len(defaultPhrases) {
+			m[p] = append(m[p], defaultPhrases[i]...)
+		}
+	}
+	// With fewer than four levels the less urgent lists fold into the last.
+	for i := len(levels.Order); i < len(defaultPhrases) && len(levels.Order) > 0; i++ {
+		last := levels.Order[len(levels.Order)-1]
+		m[last] = append(m[last], defaultPhrases[i]...)
+	}
+	if levels.Change != "" {
+		m[levels.Change] = append([]string(nil), defaultChange...)
+	}
+	return m
+}

@@ -1,0 +1,290 @@
+package triage
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// token is one normalised word of a mail. Contractions are expanded
+// ("can't" gives "cannot", "isn't" gives "is" and "not"), so a phrase list
+// needs one spelling only; the expanded words share the span of the word
+// they came from, which is what reasons quote.
+type token struct {
+	w          string // lower-case word
+	start, end int    // byte span in the source text
+	clause     int    // sentence index: phrases and gaps never cross it
+	phrase     int    // sub-clause index (commas, brackets, colons): negation never crosses it
+}
+
+// doc is a text split into tokens.
+type doc struct {
+	src  string
+	toks []token
+}
+
+// expansions of contractions written without the apostrophe, and of the
+// few that do not follow the "n't" rule.
+var bareContractions = map[string][]string{
+	"cant": {"cannot"}, "dont": {"do", "not"}, "doesnt": {"does", "not"}, "didnt": {"did", "not"},
+	"isnt": {"is", "not"}, "arent": {"are", "not"}, "wasnt": {"was", "not"}, "werent": {"were", "not"},
+	"couldnt": {"could", "not"}, "wouldnt": {"would", "not"}, "shouldnt": {"should", "not"},
+	"havent": {"have", "not"}, "hasnt": {"has", "not"}, "hadnt": {"had", "not"}, "wont": {"will", "not"},
+	"aint": {"is", "not"},
+}
+
+// shortLine is the length under which a line is taken as a line of its
+// own rather than part of a paragraph wrapped at 72 or so characters.
+const shortLine = 45
+
+// idioms are word pairs merged into one token so that their first word is
+// not read as a negation ("no one can log in" is a scope, not a negation;
+// "no longer works" reports a failure).
+var idioms = map[[2]string]string{
+	{"no", "one"}:    "nobody",
+	{"no", "longer"}: "nolonger",
+	{"not", "only"}:  "notonly",
+	{"no", "matter"}: "nomatter",
+	{"can", "not"}:   "cannot",
+	// "slowed down" is slow, not down; a drop-down is a widget.
+	{"slow", "down"}:    "slow",
+	{"slowed", "down"}:  "slowed",
+	{"slows", "down"}:   "slows",
+	{"slowing", "down"}: "slowing",
+	{"drop", "down"}:    "dropdown",
+	{"scroll", "down"}:  "scroll",
+	{"break", "down"}:   "breakdown",
+}
+
+// clauseWords start a new sentence-level clause: what precedes "but" does
+// not qualify what follows it.
+var clauseWords = map[string]bool{"but": true, "however": true, "although": true, "though": true, "whereas": true, "except": true}
+
+// tokenize splits s into normalised tokens with clause and phrase indexes.
+// Sentence ends (. ! ? ;), blank lines, list items and labelled lines
+// ("Impact: ...") separate clauses; commas, colons, brackets, quotes and
+// dashes separate phrases.
+func tokenize(s string) doc {
+	d := doc{src: s, toks: make([]token, 0, len(s)/5)}
+	clause, phrase := 0, 0
+	newClause := func() {
+		if n := len(d.toks); n > 0 && d.toks[n-1].clause == clause {
+			clause++
+			phrase++
+		}
+	}
+	newPhrase := func() {
+		if n := len(d.toks); n > 0 && d.toks[n-1].phrase == phrase {
+			phrase++
+		}
+	}
+	lineStart := true
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if isWordRune(r) {
+			j := i + size
+			for j < len(s) {
+				r2, n2 := utf8.DecodeRuneInString(s[j:])
+				if isWordRune(r2) {
+					j += n2
+					continue
+				}
+				// An apostrophe inside a word belongs to it (can't, customer's).
+				if isApostrophe(r2) && j+n2 < len(s) {
+					r3, _ := utf8.DecodeRuneInString(s[j+n2:])
+					if unicode.IsLetter(r3) {
+						j += n2
+						continue
+					}
+				}
+				break
+			}
+			if lineStart && isListItem(s[i:]) {
+				newClause()
+			}
+			lineStart = false
+			word := strings.ToLower(s[i:j])
+			if clauseWords[word] {
+				newClause()
+			}
+			for _, w := range expand(word) {
+				d.add(token{w: w, start: i, end: j, clause: clause, phrase: phrase})
+			}
+			i = j
+			continue
+		}
+		switch {
+		case r == '\n':
+			// A blank line, a list item or a labelled line ends the clause;
+			// a single line break inside a wrapped paragraph does not.
+			k := i + 1
+			for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r') {
+				k++
+			}
+			switch {
+			case k >= len(s) || s[k] == '\n' || isListItem(s[k:]) || isLabelLine(s[k:]):
+				newClause()
+			case i-strings.LastIndexByte(s[:i], '\n') <= shortLine:
+				// A short line is a line of its own ("Regards", a name).
+				newPhrase()
+			}
+			lineStart = true
+		case r == '.' || r == '!' || r == '?' || r == ';' || r == '\u2026':
+			// A dot between two word characters (3.8.2, www.x.com) ends nothing.
+			if r == '.' && i > 0 && i+1 < len(s) && isWordByte(s[i-1]) && isWordByte(s[i+1]) {
+				break
+			}
+			newClause()
+		case r == ',' || r == ':' || r == '(' || r == ')' || r == '[' || r == ']' || r == '"' ||
+			r == '\u201c' || r == '\u201d' || r == '\u2013' || r == '\u2014' || r == '/' || r == '|' || r == '>' || r == '<':
+			if r == ':' && i > 0 && i+1 < len(s) && isDigitByte(s[i-1]) && isDigitByte(s[i+1]) {
+				break // 07:40
+			}
+			newPhrase()
+		case r == '-':
+			// A dash with spaces around it separates phrases; a hyphen does not.
+			if i > 0 && i+1 < len(s) && s[i-1] == ' ' && s[i+1] == ' ' {
+				newPhrase()
+			}
+		}
+		if r != ' ' && r != '\t' && r != '\r' && r != '\n' {
+			lineStart = false
+		}
+		i += size
+	}
+	return d
+}
+
+// add appends t, merging it with the previous token into an idiom where
+// one applies.
+func (d *doc) add(t token) {
+	if n := len(d.toks); n > 0 {
+		prev := &d.toks[n-1]
+		if m, ok := idioms[[2]string{prev.w, t.w}]; ok && prev.clause == t.clause {
+			prev.w, prev.end = m, t.end
+			return
+		}
+	}
+	d.toks = append(d.toks, t)
+}
+
+// expand normalises one lower-case word, expanding contractions.
+func expand(w string) []string {
+	if strings.ContainsAny(w, "'\u2019") {
+		w = strings.ReplaceAll(w, "\u2019", "'")
+		switch {
+		case w == "can't":
+			return []string{"cannot"}
+		case w == "won't":
+			return []string{"will", "not"}
+		case w == "ain't":
+			return []string{"is", "not"}
+		case w == "shan't":
+			return []string{"shall", "not"}
+		case strings.HasSuffix(w, "n't"):
+			return []string{w[:len(w)-3], "not"}
+		case strings.HasSuffix(w, "'s"):
+			stem := w[:len(w)-2]
+			switch stem {
+			case "it", "that", "there", "what", "here", "who", "he", "she", "where":
+				return []string{stem, "is"}
+			}
+			return []string{stem}
+		case strings.HasSuffix(w, "'re"):
+			return []string{w[:len(w)-3], "are"}
+		case strings.HasSuffix(w, "'ve"):
+			return []string{w[:len(w)-3], "have"}
+		case strings.HasSuffix(w, "'ll"):
+			return []string{w[:len(w)-3], "will"}
+		case strings.HasSuffix(w, "'d"):
+			return []string{w[:len(w)-2], "would"}
+		case strings.HasSuffix(w, "'m"):
+			return []string{w[:len(w)-2], "am"}
+		}
+		return []string{strings.ReplaceAll(w, "'", "")}
+	}
+	if e, ok := bareContractions[w]; ok {
+		return e
+	}
+	return []string{w}
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
+
+func isApostrophe(r rune) bool { return r == '\'' || r == '\u2019' }
+
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b >= 0x80
+}
+
+func isDigitByte(b byte) bool { return b >= '0' && b <= '9' }
+
+// isListItem reports whether s (the rest of a line after its indentation)
+// starts a list item: "1.", "2)", "-", "*", "•", "Step 3:".
+func isListItem(s string) bool {
+	s = strings.TrimLeft(s, " \t")
+	if s == "" {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(s, "- "), strings.HasPrefix(s, "* "), strings.HasPrefix(s, "\u2022"), strings.HasPrefix(s, "\u2013 "):
+		return true
+	}
+	i := 0
+	for i < len(s) && i < 3 && isDigitByte(s[i]) {
+		i++
+	}
+	if i > 0 && i < len(s) && (s[i] == '.' || s[i] == ')') && i+1 < len(s) && s[i+1] == ' ' {
+		return true
+	}
+	if len(s) > 5 && strings.EqualFold(s[:5], "step ") && isDigitByte(s[5]) {
+		return true
+	}
+	return false
+}
+
+// isLabelLine reports whether s starts with a short label followed by a
+// colon ("Start time: ...", "Impact:").
+func isLabelLine(s string) bool {
+	s = strings.TrimLeft(s, " \t")
+	for i := 0; i < len(s) && i < 32; i++ {
+		c := s[i]
+		switch {
+		case c == ':':
+			return i > 0 && (i+1 == len(s) || s[i+1] == ' ' || s[i+1] == '\t' || s[i+1] == '\r' || s[i+1] == '\n')
+		case c == ' ' || c == '-' || c == '/' || c == '\'' || isWordByte(c):
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// quote returns the source text of tokens [i, j) with runs of white space
+// collapsed, for reasons.
+func (d *doc) quote(i, j int) string {
+	if i >= j || j > len(d.toks) {
+		return ""
+	}
+	return collapseSpace(d.src[d.toks[i].start:d.toks[j-1].end])
+}
+
+// collapseSpace replaces every run of white space in s by one space and
+// trims it.
+func collapseSpace(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,301 @@
+// Package triage ranks an incoming support mail by impact and extracts the
+// incident facts an agent needs (start time, error text, steps to
+// reproduce, impact, affected service). It is pure: no I/O and no clock,
+// only the mail's text and Date; every decision comes with reasons an agent
+// can read.
+package triage
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/olebedev/when"
+	"github.com/olebedev/when/rules"
+	"github.com/olebedev/when/rules/common"
+	"github.com/olebedev/when/rules/en"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+// Rules is everything about triage an operator can configure. A zero or
+// empty field means the built-in default, so Rules{} is the default rubric.
+// Phrases are written in a small pattern language over lower-case words:
+// "checkout is down", "crash*" (a prefix), "site * down" (up to three words
+// in between), "(site|web shop|store)" (alternatives), "(the|our)?"
+// (optional). Contractions are expanded before matching, so write
+// "cannot" and "is not" rather than "can't" and "isn't".
+type Rules struct {
+	Levels  helpdesk.Levels                // order most urgent first + change category
+	Default helpdesk.Priority              // when nothing matches (default "medium")
+	Phrases map[helpdesk.Priority][]string // per level phrase lists (replace the defaults of that level when set)
+
+	WideScope   []string // everyone or most are affected ("all users", "nobody can")
+	NarrowScope []string // a part of the users is affected ("some users", "a few customers")
+	Workaround  []string // the customer can carry on another way
+	Negation    []string // words that cancel a phrase that follows shortly ("not", "no", "if")
+
+	SingleScope  []string // one user, team or machine is affected ("only me", "one of our users")
+	Intermittent []string // the failure comes and goes or is over ("sometimes", "back up now")
+	Unscoped     []string // phrases, from any level's list, whose level scope does not lower ("data loss")
+	Services     []string // names of product parts, to find the affected service in free text
+}
+
+// DefaultRules returns the built-in rubric with every field filled in, for
+// an operator to start from or to print.
+func DefaultRules() Rules {
+	levels := helpdesk.DefaultLevels()
+	return Rules{
+		Levels:       levels,
+		Default:      helpdesk.Medium,
+		Phrases:      defaultLevelPhrases(levels),
+		WideScope:    append([]string(nil), defaultWide...),
+		NarrowScope:  append([]string(nil), defaultNarrow...),
+		Workaround:   append([]string(nil), defaultWorkaround...),
+		Negation:     append([]string(nil), defaultNegation...),
+		SingleScope:  append([]string(nil), defaultSingle...),
+		Intermittent: append([]string(nil), defaultIntermittent...),
+		Unscoped:     append([]string(nil), defaultUnscoped...),
+		Services:     append([]string(nil), defaultServices...),
+	}
+}
+
+// Hit categories: what a phrase list says. A hit's kind is its category
+// shifted left by 8 bits, or'ed with the level rank for level and claim
+// phrases.
+const (
+	catLevel = iota
+	catChange
+	catWide
+	catNarrow
+	catSingle
+	catWorkaround
+	catIntermittent
+	catService
+	catClaim
+)
+
+// rankChange is the claim rank of the change category.
+const rankChange = 0xff
+
+func kindOf(cat, rank int) int { return cat<<8 | rank }
+func catOf(kind int) int       { return kind >> 8 }
+func rankOf(kind int) int      { return kind & 0xff }
+
+// Triage applies one set of Rules. It is immutable after New and safe for
+// concurrent use.
+type Triage struct {
+	levels helpdesk.Levels
+	def    helpdesk.Priority
+	m      matcher // level, change, scope, workaround, intermittent, service and claim phrases
+	neg    matcher // negation phrases
+	impact matcher // people named as the ones a failure hits
+	when   *when.Parser
+}
+
+// New fills the empty fields of r from the defaults, validates them and
+// compiles the phrase lists. The error lists every problem found.
+func New(r Rules) (*Triage, error) {
+	def := DefaultRules()
+	if len(r.Levels.Order) == 0 && r.Levels.Change == "" {
+		r.Levels = def.Levels
+	}
+	var errs []error
+	seen := map[helpdesk.Priority]bool{}
+	for _, p := range r.Levels.Order {
+		if p == "" {
+			errs = append(errs, errors.New("empty level name"))
+		} else if seen[p] {
+			errs = append(errs, fmt.Errorf("level %q listed twice", p))
+		}
+		seen[p] = true
+	}
+	if len(r.Levels.Order) == 0 {
+		errs = append(errs, errors.New("no priority levels"))
+	}
+	if r.Levels.Change != "" && seen[r.Levels.Change] {
+		errs = append(errs, fmt.Errorf("change category %q is also an ordered level", r.Levels.Change))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("triage rules: %w", errors.Join(errs...))
+	}
+	if r.Default == "" {
+		r.Default = helpdesk.Medium
+		if !r.Levels.Valid(r.Default) {
+			r.Default = r.Levels.Order[min(2, len(r.Levels.Order)-1)]
+		}
+	}
+	if !r.Levels.Valid(r.Default) {
+		errs = append(errs, fmt.Errorf("default priority %q is not a level", r.Default))
+	}
+	phrases := defaultLevelPhrases(r.Levels)
+	for p, list := range r.Phrases {
+		if !r.Levels.Valid(p) {
+			errs = append(errs, fmt.Errorf("phrases for unknown level %q", p))
+			continue
+		}
+		if len(list) > 0 {
+			phrases[p] = list
+		}
+	}
+	orDefault := func(list, d []string) []string {
+		if len(list) == 0 {
+			return d
+		}
+		return list
+	}
+	t := &Triage{levels: r.Levels, def: r.Default}
+	add := func(m *matcher, kind int, what string, list []string) {
+		if err := m.add(kind, list); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", what, err))
+		}
+	}
+	for rank, p := range r.Levels.Order {
+		add(&t.m, kindOf(catLevel, rank), "phrases "+string(p), phrases[p])
+	}
+	if r.Levels.Change != "" {
+		add(&t.m, kindOf(catChange, 0), "phrases "+string(r.Levels.Change), phrases[r.Levels.Change])
+	} else {
+		// Without a change category, change requests rank with the last level.
+		add(&t.m, kindOf(catLevel, len(r.Levels.Order)-1), "change phrases", defaultChange)
+	}
+	add(&t.m, kindOf(catWide, 0), "wide scope", orDefault(r.WideScope, def.WideScope))
+	add(&t.m, kindOf(catNarrow, 0), "narrow scope", orDefault(r.NarrowScope, def.NarrowScope))
+	add(&t.m, kindOf(catSingle, 0), "single scope", orDefault(r.SingleScope, def.SingleScope))
+	add(&t.m, kindOf(catWorkaround, 0), "workaround", orDefault(r.Workaround, def.Workaround))
+	add(&t.m, kindOf(catIntermittent, 0), "intermittent", orDefault(r.Intermittent, def.Intermittent))
+	add(&t.m, kindOf(catService, 0), "services", orDefault(r.Services, def.Services))
+	for _, c := range claimPhrases {
+		add(&t.m, kindOf(catClaim, c.rank), "claim", c.phrases)
+	}
+	add(&t.neg, 0, "negation", orDefault(r.Negation, def.Negation))
+	add(&t.impact, 0, "impact", impactPhrases)
+	add(&t.impact, 1, "impact", impactFor)
+	unscoped := map[string]bool{}
+	for _, u := range orDefault(r.Unscoped, def.Unscoped) {
+		unscoped[normPhrase(u)] = true
+	}
+	for _, p := range t.m.pats {
+		p.unscoped = unscoped[normPhrase(p.src)]
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("triage rules: %w", errors.Join(errs...))
+	}
+	t.when = when.New(&rules.Options{Distance: 5, MatchByOrder: true})
+	t.when.Add(en.All...)
+	t.when.Add(common.All...)
+	return t, nil
+}
+
+func normPhrase(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
+
+// Levels returns the levels t ranks into.
+func (t *Triage) Levels() helpdesk.Levels { return t.levels }
+
+// Input is one mail to triage.
+type Input struct {
+	Subject  string
+	Text     string            // the new text of the mail (quoted history already stripped by the parser)
+	Date     time.Time         // the mail's Date, for relative times; zero = unknown
+	Location *time.Location    // customer's zone if known, else nil (use Date's zone)
+	Default  helpdesk.Priority // per-mailbox/per-plan default priority, "" = Rules.Default
+}
+
+// subjectPrefix matches one "Re:" or "Fwd:" prefix of a subject, in the
+// languages mail clients commonly use.
+var subjectPrefix = regexp.MustCompile(`(?i)^\s*(re|aw|sv|vs|antw|r|ynt|odp|fw|fwd|wg|tr|rv|enc)\s*(?:\[\d+\])?\s*[:：]\s*`)
+
+// replyWords are the prefixes that mark a reply rather than a forward.
+var replyWords = map[string]bool{"re": true, "aw": true, "sv": true, "vs": true, "antw": true, "r": true, "ynt": true, "odp": true}
+
+// subjectText returns the part of the subject that describes this mail. A
+// reply's subject repeats the thread's first mail and says nothing about
+// the new text, so it is dropped; a forward's is kept without its prefix.
+func subjectText(s string) string {
+	for {
+		m := subjectPrefix.FindStringSubmatch(s)
+		if m == nil {
+			return strings.TrimSpace(s)
+		}
+		if replyWords[strings.ToLower(m[1])] {
+			return ""
+		}
+		s = s[len(m[0]):]
+	}
+}
+
+// analysis is one mail tokenized and matched against every list.
+type analysis struct {
+	d       doc
+	subject string // the subject as used (empty for replies)
+	subjEnd int    // byte offset where the body starts in d.src
+	hits    []hit
+}
+
+func (t *Triage) analyse(in Input) *analysis {
+	a := &analysis{subject: subjectText(in.Subject)}
+	src := in.Text
+	if a.subject != "" {
+		src = a.subject + "\n\n" + in.Text
+		a.subjEnd = len(a.subject) + 2
+	}
+	a.d = tokenize(src)
+	negAt := make([]bool, len(a.d.toks))
+	for _, h := range t.neg.find(&a.d) {
+		for k := h.start; k < h.end; k++ {
+			negAt[k] = true
+		}
+	}
+	a.hits = t.m.find(&a.d)
+	negate(&a.d, a.hits, negAt)
+	return a
+}
+
+// Assess ranks one mail and extracts its fields.
+func (t *Triage) Assess(in Input) helpdesk.Assessment {
+	an := t.analyse(in)
+	dec := t.decide(an, in.Default)
+	out := helpdesk.Assessment{Assessed: dec.level, Priority: dec.level}
+	reasons := dec.reasons
+	if c, ok := t.findClaim(in, an); ok {
+		claimReason := t.judgeClaim(&out, c, dec)
+		if out.ClaimAccepted && out.Priority != out.Assessed {
+			reasons = append([]string{claimReason}, reasons...)
+		} else {
+			reasons = append(reasons, claimReason)
+		}
+	}
+	out.Reasons = reasons
+	out.Fields = t.fields(in, an)
+	return out
+}
+
+// Fields extracts the incident facts of one mail without ranking it; the
+// desk uses it on later customer replies to shrink the missing list.
+func (t *Triage) Fields(in Input) helpdesk.Fields {
+	return t.fields(in, t.analyse(in))
+}
+
+// ClaimNote returns one polite sentence for the acknowledgement when the
+// customer's declared priority was not taken, and "" otherwise.
+func (t *Triage) ClaimNote(a helpdesk.Assessment) string {
+	if a.Claimed == "" || a.ClaimAccepted || a.Claimed == a.Priority {
+		return ""
+	}
+	cr, _ := t.levels.Rank(a.Claimed)
+	pr, _ := t.levels.Rank(a.Priority)
+	name := func(p helpdesk.Priority) string {
+		if p == t.levels.Change && p != "" {
+			return "a change request"
+		}
+		return string(p) + " priority"
+	}
+	if cr > pr || (cr == pr && a.Priority != t.levels.Change) {
+		return fmt.Sprintf("You marked this request as %s, but from what you describe we have given it %s so that it gets attention straight away.",
+			a.Claimed, name(a.Priority))
+	}
+	return fmt.Sprintf("Thank you for marking this request as %s; from the details in your message we have logged it as %s for now, and we will raise it at once if you tell us the impact is wider than described.",
+		a.Claimed, name(a.Priority))
+}
