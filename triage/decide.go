@@ -119,7 +119,10 @@ func longestFirst(hits []hit, order func(hit) int) []hit {
 // levels, the least urgent with evidence (a typo report also says
 // "wrong", and the specific word wins over the generic one). Scope,
 // workarounds and intermittency then move the level by one step.
-func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority) decision {
+//
+// A quoted error message with no rubric phrase around it still reports a
+// malfunction, and counts as evidence for the third level.
+func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorText string) decision {
 	ev := t.gather(an)
 	n := len(t.levels.Order)
 	last := n - 1
@@ -142,6 +145,11 @@ func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority) decision
 		}
 	}
 	level := func(r int) helpdesk.Priority { return t.levels.Order[max(0, min(r, last))] }
+	q := ""
+	if base < 0 && errorText != "" {
+		base = min(2, last)
+		q = fmt.Sprintf("error text %q", shorten(errorText, 60))
+	}
 	if base < 0 {
 		if len(ev.intermittent) > 0 && n > 1 {
 			q := quoteHits(&an.d, ev.intermittent, 2)
@@ -161,7 +169,9 @@ func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority) decision
 			reasons: []string{fmt.Sprintf("no rubric phrase matched: %s %s", why, def)}}
 	}
 
-	q := quoteHits(&an.d, ev.byRank[base], 3)
+	if q == "" {
+		q = quoteHits(&an.d, ev.byRank[base], 3)
+	}
 	first := fmt.Sprintf("%s: %s", level(base), q)
 	if base <= 1 && len(ev.wide) > 0 {
 		first += " + scope " + quoteHits(&an.d, ev.wide, 1)
@@ -242,4 +252,20 @@ func quoteHits(d *doc, hs []hit, max int) string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// shorten cuts s to at most n bytes at a word boundary, marking the cut.
+func shorten(s string, n int) string {
+	s = collapseSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	cut := strings.LastIndexByte(s[:n], ' ')
+	if cut < n/2 {
+		cut = n
+		for cut > 0 && s[cut]&0xC0 == 0x80 {
+			cut--
+		}
+	}
+	return s[:cut] + "\u2026"
 }

@@ -101,6 +101,7 @@ var defaultPhrases = [4][]string{
 		"minor (issue|problem|bug|hiccup|hiccups|glitch|issues|problems)",
 		"limited impact",
 		"(inconvenien*|annoying|irritating)",
+		"(cannot|unable to|not able to|could not|can no longer) (see|find|open|access|use|edit|save|print|download|upload|view|select|add|create|delete|change|update|export|import)",
 		"(some|certain) (operation|operations|function|functions|feature|features)",
 		"not (fully|properly|correctly) (working|functioning|performing)",
 		"(provision|provisioning)",
@@ -258,18 +259,24 @@ var defaultNegation = []string{
 	"(if|whether|in case|what if|rather than)",
 }
 
-// defaultServices name product parts; the first one mentioned is taken as
-// the affected service when no "Service:" line says it.
+// defaultServices name services and features; the first one the mail
+// mentions is taken as the affected service when no "Service:" line says
+// it.
 var defaultServices = []string{
-	"(website|web site|webshop|web shop|online shop|shop|store|online store|storefront|site|homepage|checkout|basket|cart|portal|platform|system|mobile app|app|application|crm|erp|api|server|database)",
-	"(payment|payments|payment gateway|gateway|paypal|stripe|card payments|paying|pay with|pay by|american express|amex|visa|mastercard)",
+	"(website|web site|webshop|web shop|online shop|shop|store|online store|storefront|site|homepage|checkout|basket|cart|portal|platform|system|mobile app|app|application|crm|erp|api|server|database|intranet|extranet)",
+	"(payment|payments|payment gateway|gateway|paypal|stripe|card payments|american express|amex|visa|mastercard|direct debit)",
 	"(integration|integrations|sync|synchronisation|synchronization|feed|interface|connector|webhook|webhooks)",
-	"(login|log in|sign in|login page|password)",
-	"(dashboard|dashboards|report|reports|reporting|export|exports|import|imports|search|upload|download)",
+	"(login|log in|sign in|login page|password|single sign on|sso|two factor|2fa|mfa)",
+	"(dashboard|dashboards|report|reports|reporting|export|exports|import|imports|search|upload|uploads|download|downloads)",
 	"(invoice|invoices|billing|email|emails|e mail|notification|notifications|calendar|newsletter|template|templates)",
-	"(form|forms|page|pages|tab|menu|button|field|fields|column|module|tooltip|widget|footer|header|dropdown|drop down|list|view|filter|filters|screen|settings|preview|icon|label|labels|feed|printing|printer|printers)",
-	"(order|orders|quote|quotes|proposal|proposals|offer|offers|job|jobs|approval|approvals|workflow|purchase orders|timesheet|timesheets|document library|documents|catalogue|catalog|products|product|prices|pricing)",
-	"(1 1s|1 1|kudos|survey|surveys|surveys|1 on 1s|one to ones|product feed|status page|documentation)",
+	"(order|orders|quote|quotes|proposal|proposals|job|jobs|approval|approvals|workflow|purchase orders|timesheet|timesheets|document library|documents|catalogue|catalog)",
+	"(1 1s|1 1|kudos|survey|surveys|1 on 1s|one to ones|product feed|status page|documentation)",
+}
+
+// uiParts name parts of a screen; one is taken as the service only when
+// the mail names no service or feature.
+var uiParts = []string{
+	"(form|forms|page|pages|tab|menu|button|field|fields|column|module|tooltip|widget|footer|header|dropdown|drop down|list|view|filter|filters|screen|settings|preview|icon|label|labels|printing|printer|printers|products|product|prices|pricing)",
 }
 
 // defaultLevelPhrases maps the default lists onto levels by rank: the

@@ -144,14 +144,14 @@ func findError(text string) string {
 			quotes = append(quotes, q)
 		}
 	}
-	// show returns the quoted message holding byte i, or its line.
+	// show returns the quoted message holding byte i, or its sentence.
 	show := func(i int) string {
 		for _, q := range quotes {
 			if q[2] <= i && i < q[3] {
 				return collapseSpace(text[q[2]:q[3]])
 			}
 		}
-		return lineAt(text, i)
+		return sentenceAround(text, i)
 	}
 	if loc := reStack.FindStringIndex(text); loc != nil {
 		return block(text, loc[0], 6)
@@ -194,6 +194,52 @@ func lineAt(text string, i int) string {
 		end += i
 	}
 	return strings.TrimSpace(text[start:end])
+}
+
+// sentenceAround returns the sentence of text that holds byte i, at most
+// 200 bytes, or its line when the line is shorter.
+func sentenceAround(text string, i int) string {
+	line := lineAt(text, i)
+	start := i
+	for start > 0 && i-start < 160 {
+		c := text[start-1]
+		if (c == '.' || c == '!' || c == '?') && start < len(text) && (text[start] == ' ' || text[start] == '\n') {
+			break
+		}
+		if c == '\n' && start >= 2 && text[start-2] == '\n' {
+			break
+		}
+		start--
+	}
+	end := i
+	for end < len(text) && end-i < 160 {
+		c := text[end]
+		end++
+		if (c == '.' || c == '!' || c == '?') && (end == len(text) || text[end] == ' ' || text[end] == '\n') {
+			break
+		}
+		if c == '\n' && end < len(text) && text[end] == '\n' {
+			break
+		}
+	}
+	s := collapseSpace(text[start:end])
+	if len(line) < len(s) && !strings.HasSuffix(strings.TrimSpace(line), ",") && lineIsWhole(text, i) {
+		return line
+	}
+	return s
+}
+
+// lineIsWhole reports whether the line holding byte i stands alone: it
+// is indented, or the lines around it are blank.
+func lineIsWhole(text string, i int) bool {
+	start := strings.LastIndexByte(text[:i], '\n') + 1
+	if start < len(text) && (text[start] == ' ' || text[start] == '\t') {
+		return true
+	}
+	prevBlank := start == 0 || (start >= 2 && text[start-2] == '\n')
+	end := strings.IndexByte(text[i:], '\n')
+	nextBlank := end < 0 || (i+end+1 < len(text) && text[i+end+1] == '\n') || i+end+1 == len(text)
+	return prevBlank && nextBlank
 }
 
 // block returns up to n lines from the line holding byte i, stopping at a
@@ -406,7 +452,7 @@ func sentenceOf(d *doc, i int) string {
 	for b+1 < len(d.toks) && d.toks[b+1].clause == c {
 		b++
 	}
-	s := d.quote(a, b+1)
+	s := strings.Trim(d.quote(a, b+1), "[](){}\"'\u201c\u201d ")
 	if len(s) > 200 {
 		s = s[:200]
 		for len(s) > 0 && s[len(s)-1]&0xC0 == 0x80 {
@@ -420,15 +466,16 @@ func sentenceOf(d *doc, i int) string {
 	return s
 }
 
-// findService returns the product part the mail names, with up to two
-// capitalised words before it ("Prospect 365 CRM", "Xero integration").
-// The services list goes from whole services to their parts, and the
-// earliest entry named wins: "the export on the website" is about the
-// website.
+// findService returns the first service or feature the mail names (or,
+// failing that, the first part of a screen), with up to two capitalised
+// words before it ("Prospect 365 CRM", "BambooHR integration").
 func findService(an *analysis) string {
 	best := -1
 	for i, h := range an.hits {
-		if catOf(h.kind) == catService && (best < 0 || h.pat.order < an.hits[best].pat.order) {
+		if catOf(h.kind) != catService {
+			continue
+		}
+		if best < 0 || rankOf(h.kind) < rankOf(an.hits[best].kind) {
 			best = i
 		}
 	}
@@ -439,7 +486,7 @@ func findService(an *analysis) string {
 	a := h.start
 	for k := 0; k < 2 && a > 0; k++ {
 		p := an.d.toks[a-1]
-		if p.clause != an.d.toks[h.start].clause || p.phrase != an.d.toks[h.start].phrase {
+		if p.clause != an.d.toks[h.start].clause || p.phrase != an.d.toks[h.start].phrase || inLevelHit(an, a-1) {
 			break
 		}
 		w := an.d.src[p.start:p.end]
@@ -449,6 +496,17 @@ func findService(an *analysis) string {
 		a--
 	}
 	return an.d.quote(a, h.end)
+}
+
+// inLevelHit reports whether token i is part of a rubric phrase ("Slow"
+// in "Slow report generation" describes, it does not name).
+func inLevelHit(an *analysis, i int) bool {
+	for _, h := range an.hits {
+		if (catOf(h.kind) == catLevel || catOf(h.kind) == catChange) && h.start <= i && i < h.end {
+			return true
+		}
+	}
+	return false
 }
 
 // stopCaps are capitalised words that start sentences rather than names.

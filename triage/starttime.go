@@ -64,7 +64,7 @@ var (
 	// words before a candidate that make it something else
 	reFutureCue = regexp.MustCompile(`(?i)\b(?:until|till|by|within|next|tomorrow|later|call|ring|meeting|deadline|present|presenting|board|due|expect|expecting|reply|respond|book|schedule|scheduled|appointment|launch|go-?live|every)\b`)
 	// the start word kept with the phrase: "since 07:40"
-	reCueWord = regexp.MustCompile(`(?i)\b(?:since|from|started|starting|around|about|at|as of)\s*$`)
+	reCueWord = regexp.MustCompile(`(?i)\b(?:since|from|started|starting|as of|at|around|about|approx\.?|approximately|on)(?:\s+(?:at|around|about|approx\.?|approximately))?\s*$`)
 	// a phrase about the future
 	reFutureWord = regexp.MustCompile(`(?i)\b(?:tomorrow|next)\b`)
 	// inherently past phrases
@@ -92,7 +92,7 @@ func (t *Triage) startTime(text string, base time.Time, haveBase bool) (timeCand
 		if m := reCueWord.FindStringIndex(before); m != nil {
 			cueStart = span[0] - (len(before) - m[0])
 		}
-		full := collapseSpace(text[cueStart:span[1]])
+		full := strings.TrimRight(collapseSpace(text[cueStart:span[1]]), ".,;:!?")
 		inherent := reInherent.MatchString(full) || reInherent.MatchString(collapseSpace(phrase))
 		if !inherent {
 			words := strings.Fields(before)
@@ -182,16 +182,17 @@ func (t *Triage) resolveRaw(phrase string, base time.Time) (time.Time, bool) {
 	// mail and the customer's own zone does not (a customer in Sydney
 	// writing "AEST" in summer).
 	if z, rest, ok := splitZone(s); ok {
-		if at, future := t.resolveIn(rest, base.In(z)); !at.IsZero() && !future {
+		if at, future := t.resolveIn(rest, base.In(z), false); !at.IsZero() && !future {
 			return at.In(base.Location()), false
 		}
 		s = rest
 	}
-	return t.resolveIn(s, base)
+	return t.resolveIn(s, base, true)
 }
 
-// resolveIn resolves s against base in base's zone.
-func (t *Triage) resolveIn(s string, base time.Time) (time.Time, bool) {
+// resolveIn resolves s against base in base's zone. With back, a time of
+// day after base is taken as the day before's, a weekday as last week's.
+func (t *Triage) resolveIn(s string, base time.Time, back bool) (time.Time, bool) {
 	loc := base.Location()
 	lower := strings.ToLower(s)
 	if at, ok := strictParse(s, loc); ok {
@@ -241,7 +242,7 @@ func (t *Triage) resolveIn(s string, base time.Time) (time.Time, bool) {
 	if !hasClock && !strings.Contains(clean, "ago") {
 		at = midnight(at)
 	}
-	if at.After(base.Add(skew)) {
+	if back && at.After(base.Add(skew)) {
 		switch {
 		case strings.Contains(clean, "tomorrow") || strings.Contains(clean, "next"):
 			return at, true
@@ -264,7 +265,8 @@ var (
 	reHasClock   = regexp.MustCompile(`\d[:.]\d\d|\d\s?[ap]\.?m\b|morning|afternoon|evening|night|noon|midday|midnight|tonight`)
 	reWeekday    = regexp.MustCompile(`(?i)` + dayNames)
 	reHasDate    = regexp.MustCompile(`(?i)\d{4}|` + monthNames + `|yesterday|` + dayNames)
-	reZone       = regexp.MustCompile(`^(.*\S)\s?(` + zoneAbbr + `)$`)
+	reZone       = regexp.MustCompile(`^(.*\S)\s+(` + zoneAbbr + `)$`)
+	reZoneGlued  = regexp.MustCompile(`^(.*\d)(Z|[+-]\d{2}:?\d{2})$`)
 )
 
 func midnight(t time.Time) time.Time {
@@ -351,6 +353,9 @@ var zoneOffsets = map[string]float64{
 // splitZone splits a trailing zone off s.
 func splitZone(s string) (*time.Location, string, bool) {
 	m := reZone.FindStringSubmatch(s)
+	if m == nil {
+		m = reZoneGlued.FindStringSubmatch(s)
+	}
 	if m == nil {
 		return nil, s, false
 	}

@@ -114,6 +114,9 @@ func tokenize(s string) doc {
 			continue
 		}
 		switch {
+		case r == '%':
+			// "90%" reads "90 percent": a share, not a count of users.
+			d.add(token{w: "percent", start: i, end: i + 1, clause: clause, phrase: phrase})
 		case r == '\n':
 			// A blank line, a list item or a labelled line ends the clause;
 			// a single line break inside a wrapped paragraph does not.

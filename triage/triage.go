@@ -167,6 +167,7 @@ func New(r Rules) (*Triage, error) {
 	add(&t.m, kindOf(catWorkaround, 0), "workaround", orDefault(r.Workaround, def.Workaround))
 	add(&t.m, kindOf(catIntermittent, 0), "intermittent", orDefault(r.Intermittent, def.Intermittent))
 	add(&t.m, kindOf(catService, 0), "services", orDefault(r.Services, def.Services))
+	add(&t.m, kindOf(catService, 1), "screen parts", uiParts)
 	for _, c := range claimPhrases {
 		add(&t.m, kindOf(catClaim, c.rank), "claim", c.phrases)
 	}
@@ -256,7 +257,8 @@ func (t *Triage) analyse(in Input) *analysis {
 // Assess ranks one mail and extracts its fields.
 func (t *Triage) Assess(in Input) helpdesk.Assessment {
 	an := t.analyse(in)
-	dec := t.decide(an, in.Default)
+	fields := t.fields(in, an)
+	dec := t.decide(an, in.Default, fields.ErrorText)
 	out := helpdesk.Assessment{Assessed: dec.level, Priority: dec.level}
 	reasons := dec.reasons
 	if c, ok := t.findClaim(in, an); ok {
@@ -268,7 +270,7 @@ func (t *Triage) Assess(in Input) helpdesk.Assessment {
 		}
 	}
 	out.Reasons = reasons
-	out.Fields = t.fields(in, an)
+	out.Fields = fields
 	return out
 }
 
