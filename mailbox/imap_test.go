@@ -73,7 +73,7 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 
 // wireCert returns a server TLS config with a self-signed certificate for
 // 127.0.0.1 and localhost, and a client config trusting it.
-func wireCert(t *testing.T) (server, client *tls.Config) {
+func wireCert(t testing.TB) (server, client *tls.Config) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -1,0 +1,349 @@
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/wneessen/go-mail"
+)
+
+// OutboxStore is what the outbox worker needs of the store. Rows are
+// written by the desk in the transaction of the change that caused them.
+type OutboxStore interface {
+	// DueOutbox returns up to limit pending rows due at or before now,
+	// oldest first, with their attachments.
+	DueOutbox(ctx context.Context, now time.Time, limit int) ([]helpdesk.OutMail, error)
+	// MarkSent records that the server accepted the row.
+	MarkSent(ctx context.Context, id int64, at time.Time) error
+	// MarkRetry records a temporary failure and when to try again.
+	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error
+	// MarkFailed records a permanent failure; the store adds a
+	// delivery-failure event to the row's ticket.
+	MarkFailed(ctx context.Context, id int64, at time.Time, reason string) error
+	// NextOutboxAttempt returns the earliest next attempt of a pending row.
+	NextOutboxAttempt(ctx context.Context) (time.Time, bool, error)
+}
+
+// OutboxHooks are optional callbacks for metrics. They run on the worker's
+// goroutine and must not block; each may be nil.
+type OutboxHooks struct {
+	Sent   func(m helpdesk.OutMail, at time.Time)              // the server accepted the mail
+	Failed func(m helpdesk.OutMail, err error, permanent bool) // one attempt failed
+}
+
+// Outbox is the worker that sends the outbox over SMTP. See Run.
+type Outbox struct {
+	// Hooks are called after each attempt. Set them before Run.
+	Hooks OutboxHooks
+
+	cfg  SMTPConfig
+	st   OutboxStore
+	now  func() time.Time
+	log  *slog.Logger
+	kick chan struct{}
+
+	// Owned by the Run goroutine.
+	conn    *smtpConn
+	failing bool // temporary failures since the last success: logged once
+}
+
+// markTimeout bounds the store writes that record an attempt; they use a
+// context that outlives shutdown, so that a mail handed to the server is
+// never left marked pending.
+const markTimeout = 30 * time.Second
+
+// NewOutbox returns a worker sending the rows of st through the server
+// cfg. now is the clock of due times and backoff (nil means time.Now).
+func NewOutbox(cfg SMTPConfig, st OutboxStore, now func() time.Time, log *slog.Logger) *Outbox {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Outbox{cfg: cfg.withDefaults(), st: st, now: now, log: log, kick: make(chan struct{}, 1)}
+}
+
+// Kick wakes the worker at once, e.g. after the desk enqueued mail. It
+// never blocks; kicks while the worker is busy merge into one.
+func (o *Outbox) Kick() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends due rows until ctx is done. Like mox's queue, it sleeps until
+// the earliest next attempt or a Kick, then sends every due row, Batch rows
+// at a time over one reused connection, and quits the connection when
+// nothing is left. A temporary failure (4xx, network) reschedules the row
+// with capped exponential backoff; a permanent refusal (5xx) or a mail
+// that cannot be built marks it failed, and so does a temporary failure
+// once MaxAttempts or GiveUpAfter is reached. When ctx is done the send in
+// flight finishes and is recorded, then Run returns nil. A restart resumes
+// from the store. Run returns an error only for a configuration that
+// cannot work.
+func (o *Outbox) Run(ctx context.Context) error {
+	if err := o.cfg.Validate(); err != nil {
+		return err
+	}
+	defer o.closeConn()
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	for {
+		wait := o.safeRound(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var tc <-chan time.Time
+		if wait >= 0 {
+			t.Reset(wait)
+			tc = t.C
+		}
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-o.kick:
+		case <-tc:
+		}
+		t.Stop()
+	}
+}
+
+// safeRound runs one round and turns a panic into a logged error.
+func (o *Outbox) safeRound(ctx context.Context) (wait time.Duration) {
+	defer func() {
+		if v := recover(); v != nil {
+			o.log.Error("panic in outbox", "panic", v, "stack", string(debug.Stack()))
+			o.dropConn()
+			wait = o.cfg.Retry.Min
+		}
+	}()
+	return o.round(ctx)
+}
+
+// round sends everything due and returns how long to sleep before the
+// next due row (-1: none pending).
+func (o *Outbox) round(ctx context.Context) time.Duration {
+	storeRetry := o.cfg.Retry.Min
+	seen := map[int64]bool{}
+	for ctx.Err() == nil {
+		rows, err := o.st.DueOutbox(ctx, o.now(), o.cfg.Batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				o.log.Error("read outbox", "err", err)
+			}
+			return storeRetry
+		}
+		fresh := rows[:0]
+		for _, r := range rows {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				fresh = append(fresh, r)
+			}
+		}
+		if len(fresh) == 0 {
+			break // nothing due, or only rows whose record did not change
+		}
+		if err := o.sendBatch(ctx, fresh); err != nil {
+			o.log.Error("record send attempt", "err", err)
+			return storeRetry
+		}
+	}
+	o.closeConn()
+	if ctx.Err() != nil {
+		return 0
+	}
+	next, ok, err := o.st.NextOutboxAttempt(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			o.log.Error("read next outbox attempt", "err", err)
+		}
+		return storeRetry
+	}
+	if !ok {
+		return -1
+	}
+	return max(0, next.Sub(o.now()))
+}
+
+// dialError is a failure to reach the server: no row of the batch can be
+// sent now.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// sendBatch sends rows in order over the current connection. It returns
+// only store errors; send failures are recorded on the rows.
+func (o *Outbox) sendBatch(ctx context.Context, rows []helpdesk.OutMail) error {
+	for i, row := range rows {
+		if ctx.Err() != nil {
+			return nil // shutting down: the rest stays due for the next start
+		}
+		msg, err := BuildMessage(row)
+		if err != nil {
+			if err := o.fail(ctx, row, err); err != nil {
+				return err
+			}
+			continue
+		}
+		err = o.submit(ctx, msg)
+		if err != nil && msg.IsDelivered() {
+			// The server accepted the DATA; what failed came after (the
+			// RSET go-mail sends). The mail is sent: never send it twice.
+			o.log.Debug("mail accepted, the session failed after it", append(rowAttrs(row), "err", err)...)
+			o.dropConn()
+			err = nil
+		}
+		var de *dialError
+		switch {
+		case errors.As(err, &de):
+			if ctx.Err() != nil {
+				return nil // cancelled while dialling: nothing was sent
+			}
+			for _, r := range rows[i:] {
+				if err := o.retry(ctx, r, de.err); err != nil {
+					return err
+				}
+			}
+			return nil
+		case err == nil:
+			if err := o.sent(ctx, row); err != nil {
+				return err
+			}
+		case classifySend(err) == sendPermanent:
+			if err := o.fail(ctx, row, err); err != nil {
+				return err
+			}
+		default:
+			if connBroken(err) {
+				o.dropConn()
+			}
+			if err := o.retry(ctx, row, err); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// submit sends one message, dialling when there is no connection. A
+// reused connection that the server closed while idle fails go-mail's
+// connection check before anything is sent: redial once and send again.
+func (o *Outbox) submit(ctx context.Context, msg *mail.Msg) error {
+	for try := 0; ; try++ {
+		if o.conn == nil {
+			c, err := dialSMTP(ctx, o.cfg)
+			if err != nil {
+				return &dialError{err}
+			}
+			o.conn = c
+		}
+		err := o.conn.send(msg)
+		if try == 0 && staleConn(err) {
+			o.log.Debug("smtp connection went stale; redialling", "err", err)
+			o.dropConn()
+			continue
+		}
+		return err
+	}
+}
+
+// closeConn ends the SMTP session politely, if there is one.
+func (o *Outbox) closeConn() {
+	if o.conn != nil {
+		o.conn.quit()
+		o.conn = nil
+	}
+}
+
+// dropConn closes a connection that cannot be trusted any more.
+func (o *Outbox) dropConn() {
+	if o.conn != nil {
+		o.conn.abort()
+		o.conn = nil
+	}
+}
+
+// markCtx returns a context for recording an attempt that survives the
+// cancellation of ctx.
+func markCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+}
+
+func rowAttrs(m helpdesk.OutMail) []any {
+	return []any{"outbox", m.ID, "message_id", m.MessageID, "ticket", m.TicketID, "kind", string(m.Kind)}
+}
+
+// sent records an accepted mail.
+func (o *Outbox) sent(ctx context.Context, m helpdesk.OutMail) error {
+	at := o.now()
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	if err := o.st.MarkSent(mctx, m.ID, at); err != nil {
+		return fmt.Errorf("mark %d sent: %w", m.ID, err)
+	}
+	if o.failing {
+		o.failing = false
+		o.log.Info("smtp sending works again")
+	}
+	o.log.Debug("mail sent", rowAttrs(m)...)
+	if o.Hooks.Sent != nil {
+		o.Hooks.Sent(m, at)
+	}
+	return nil
+}
+
+// fail records a permanent failure; the store adds the event to the
+// ticket.
+func (o *Outbox) fail(ctx context.Context, m helpdesk.OutMail, cause error) error {
+	return o.markFailed(ctx, m, cause.Error(), cause)
+}
+
+func (o *Outbox) markFailed(ctx context.Context, m helpdesk.OutMail, reason string, cause error) error {
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	if err := o.st.MarkFailed(mctx, m.ID, o.now(), reason); err != nil {
+		return fmt.Errorf("mark %d failed: %w", m.ID, err)
+	}
+	o.log.Warn("mail not delivered", append(rowAttrs(m), "reason", reason)...)
+	if o.Hooks.Failed != nil {
+		o.Hooks.Failed(m, cause, true)
+	}
+	return nil
+}
+
+// retry reschedules a row after a temporary failure, or gives it up when
+// it has tried long enough.
+func (o *Outbox) retry(ctx context.Context, m helpdesk.OutMail, cause error) error {
+	now := o.now()
+	attempts := m.Attempts + 1
+	age := now.Sub(m.CreatedAt)
+	if (o.cfg.MaxAttempts > 0 && attempts >= o.cfg.MaxAttempts) ||
+		(o.cfg.GiveUpAfter > 0 && !m.CreatedAt.IsZero() && age >= o.cfg.GiveUpAfter) {
+		return o.markFailed(ctx, m, fmt.Sprintf("gave up after %d attempts in %v: %v", attempts, age.Round(time.Second), cause), cause)
+	}
+	next := now.Add(o.cfg.Retry.Delay(attempts-1, rand.Float64()))
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	if err := o.st.MarkRetry(mctx, m.ID, attempts, next, cause.Error()); err != nil {
+		return fmt.Errorf("mark %d for retry: %w", m.ID, err)
+	}
+	if !o.failing {
+		o.failing = true
+		o.log.Warn("smtp sending failing; retrying with backoff", "err", cause)
+	}
+	o.log.Debug("mail deferred", append(rowAttrs(m), "attempts", attempts, "next", next, "err", cause)...)
+	if o.Hooks.Failed != nil {
+		o.Hooks.Failed(m, cause, false)
+	}
+	return nil
+}

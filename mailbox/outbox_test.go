@@ -1,0 +1,629 @@
+package mailbox
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/helpdeskd/helpdesk"
+)
+
+// testClock is the injected clock of the outbox tests: time moves only
+// when the test says so.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{t: time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// outRow is a row of the test outbox.
+type outRow struct {
+	m      helpdesk.OutMail
+	status string // pending, sent, failed
+}
+
+// testOutbox is a map-backed OutboxStore with the semantics of the real
+// store: due rows oldest first, retries only on pending rows, a failure
+// recorded as an event on the ticket.
+type testOutbox struct {
+	mu     sync.Mutex
+	clock  *testClock
+	rows   map[int64]*outRow
+	nextID int64
+	events []string // "ticket: reason" of delivery failures
+	sent   map[int64]int
+}
+
+func newTestOutbox(clock *testClock) *testOutbox {
+	return &testOutbox{clock: clock, rows: map[int64]*outRow{}, sent: map[int64]int{}}
+}
+
+// enqueue adds a row due now, as the desk's Enqueue does.
+func (s *testOutbox) enqueue(m helpdesk.OutMail) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	m.ID = s.nextID
+	m.CreatedAt = s.clock.now()
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = m.CreatedAt
+	}
+	s.rows[m.ID] = &outRow{m: m, status: "pending"}
+	return m.ID
+}
+
+func (s *testOutbox) DueOutbox(_ context.Context, now time.Time, limit int) ([]helpdesk.OutMail, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []helpdesk.OutMail
+	for _, r := range s.rows {
+		if r.status == "pending" && !r.m.NextAttemptAt.After(now) {
+			out = append(out, r.m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].NextAttemptAt.Equal(out[j].NextAttemptAt) {
+			return out[i].NextAttemptAt.Before(out[j].NextAttemptAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (s *testOutbox) MarkSent(_ context.Context, id int64, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rows[id]
+	r.status, r.m.SentAt, r.m.LastError = "sent", at, ""
+	s.sent[id]++
+	return nil
+}
+
+func (s *testOutbox) MarkRetry(_ context.Context, id int64, attempts int, next time.Time, lastErr string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.rows[id]; r.status == "pending" {
+		r.m.Attempts, r.m.NextAttemptAt, r.m.LastError = attempts, next, lastErr
+	}
+	return nil
+}
+
+func (s *testOutbox) MarkFailed(_ context.Context, id int64, at time.Time, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rows[id]
+	r.status, r.m.FailedAt, r.m.LastError = "failed", at, reason
+	r.m.Attempts++
+	s.events = append(s.events, fmt.Sprintf("%d: %s", r.m.TicketID, reason))
+	return nil
+}
+
+func (s *testOutbox) NextOutboxAttempt(context.Context) (time.Time, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var next time.Time
+	for _, r := range s.rows {
+		if r.status == "pending" && (next.IsZero() || r.m.NextAttemptAt.Before(next)) {
+			next = r.m.NextAttemptAt
+		}
+	}
+	return next, !next.IsZero(), nil
+}
+
+func (s *testOutbox) row(id int64) outRow {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return *s.rows[id]
+}
+
+// count returns how many rows have the status.
+func (s *testOutbox) count(status string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.rows {
+		if r.status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// simpleOutMail is a plain acknowledgement to one customer.
+func simpleOutMail(i int, to string) helpdesk.OutMail {
+	return helpdesk.OutMail{
+		TicketID:  int64(1000 + i),
+		Kind:      helpdesk.KindAck,
+		MessageID: fmt.Sprintf("ack-%d@support.example.com", i),
+		From:      helpdesk.Address{Name: "Support", Email: "support@example.com"},
+		To:        []helpdesk.Address{{Email: to}},
+		Subject:   fmt.Sprintf("[HD-%d] received", i),
+		Text:      fmt.Sprintf("Ticket %d received.\n", i),
+		Auto:      true,
+	}
+}
+
+// runOutbox starts o.Run and returns a stop function that cancels it and
+// waits for Run to return nil.
+func runOutbox(t *testing.T, o *Outbox) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run returned %v, want nil", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("Run did not return after cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// messageIDs returns the Message-IDs of received mails, in order.
+func messageIDs(t *testing.T, mails []smtpMail) []string {
+	t.Helper()
+	var ids []string
+	for _, m := range mails {
+		ids = append(ids, parseReceived(t, m.Data).Header.Get("Message-Id"))
+	}
+	return ids
+}
+
+func TestOutboxDelivers(t *testing.T) {
+	for _, withTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("starttls=%v", withTLS), func(t *testing.T) {
+			wireLeakCheck(t)
+			srv := newSMTPTestServer(t, withTLS)
+			clock := newTestClock()
+			st := newTestOutbox(clock)
+			id := st.enqueue(fullOutMail())
+			o := NewOutbox(srv.config(), st, clock.now, nil)
+			var hooked []int64
+			var mu sync.Mutex
+			o.Hooks.Sent = func(m helpdesk.OutMail, at time.Time) {
+				mu.Lock()
+				hooked = append(hooked, m.ID)
+				mu.Unlock()
+			}
+			runOutbox(t, o)
+			got := <-srv.got
+			if got.From != "support@example.com" {
+				t.Errorf("MAIL FROM %q, want support@example.com", got.From)
+			}
+			if want := []string{"zoe@example.org", "ops@example.org"}; !slices.Equal(got.To, want) {
+				t.Errorf("RCPT TO %v, want %v", got.To, want)
+			}
+			checkFullMail(t, got.Data, st.row(id).m.CreatedAt)
+			waitUntil(t, deliveryTimeout, "row marked sent", func() bool { return st.row(id).status == "sent" })
+			if r := st.row(id); !r.m.SentAt.Equal(clock.now()) {
+				t.Errorf("SentAt = %v, want %v", r.m.SentAt, clock.now())
+			}
+			mu.Lock()
+			if !slices.Equal(hooked, []int64{id}) {
+				t.Errorf("Sent hook for %v, want [%d]", hooked, id)
+			}
+			mu.Unlock()
+			if withTLS {
+				srv.mu.Lock()
+				if len(srv.authed) != 1 {
+					t.Errorf("authenticated %d times, want 1", len(srv.authed))
+				}
+				srv.mu.Unlock()
+			}
+		})
+	}
+}
+
+// TestOutboxServerDown sends while the server is down: the rows are
+// rescheduled with backoff, and once it is back and the (injected) clock
+// has passed the next attempt, each is delivered exactly once.
+func TestOutboxServerDown(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	srv.stop()
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	logger, logs := testLogger()
+	o := NewOutbox(srv.config(), st, clock.now, logger)
+	const n = 5
+	var ids []int64
+	for i := range n {
+		ids = append(ids, st.enqueue(simpleOutMail(i, "c@example.org")))
+	}
+	runOutbox(t, o)
+	waitUntil(t, deliveryTimeout, "first attempt recorded", func() bool {
+		for _, id := range ids {
+			if st.row(id).m.Attempts != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range ids {
+		r := st.row(id)
+		if d := r.m.NextAttemptAt.Sub(clock.now()); d < 24*time.Second || d > 30*time.Second {
+			t.Errorf("row %d: next attempt in %v, want 30s less at most 20%% jitter", id, d)
+		}
+		if r.m.LastError == "" || r.status != "pending" {
+			t.Errorf("row %d = %+v, want pending with the error", id, r)
+		}
+	}
+	// A second failed round: the delay doubles.
+	clock.advance(31 * time.Second)
+	o.Kick()
+	waitUntil(t, deliveryTimeout, "second attempt recorded", func() bool { return st.row(ids[n-1]).m.Attempts == 2 })
+	if d := st.row(ids[0]).m.NextAttemptAt.Sub(clock.now()); d < 48*time.Second || d > time.Minute {
+		t.Errorf("second delay %v, want about 1m", d)
+	}
+
+	srv.restart(t)
+	clock.advance(2 * time.Minute)
+	o.Kick()
+	waitUntil(t, deliveryTimeout, "all sent", func() bool { return st.count("sent") == n })
+	if got := len(srv.received()); got != n {
+		t.Errorf("server received %d mails, want %d (exactly once each)", got, n)
+	}
+	ids2 := messageIDs(t, srv.received())
+	slices.Sort(ids2)
+	if got := len(slices.Compact(ids2)); got != n {
+		t.Errorf("%d distinct Message-IDs received, want %d", got, n)
+	}
+	if got, want := logs.count("smtp sending failing"), 1; got != want {
+		t.Errorf("outage logged %d times, want %d", got, want)
+	}
+	if got, want := logs.count("smtp sending works again"), 1; got != want {
+		t.Errorf("recovery logged %d times, want %d", got, want)
+	}
+}
+
+// TestOutboxPermanentRefusal: a 5xx marks the row failed at once, with an
+// event on its ticket, and the other rows go on.
+func TestOutboxPermanentRefusal(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	srv.rcptErr["gone@example.org"] = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	bad := st.enqueue(simpleOutMail(1, "gone@example.org"))
+	good := st.enqueue(simpleOutMail(2, "here@example.org"))
+	o := NewOutbox(srv.config(), st, clock.now, nil)
+	var permanent []int64
+	var mu sync.Mutex
+	o.Hooks.Failed = func(m helpdesk.OutMail, err error, perm bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if perm {
+			permanent = append(permanent, m.ID)
+		}
+	}
+	runOutbox(t, o)
+	waitUntil(t, deliveryTimeout, "both rows settled", func() bool { return st.count("pending") == 0 })
+	if r := st.row(bad); r.status != "failed" || !strings.Contains(r.m.LastError, "550") {
+		t.Errorf("refused row = %+v, want failed with the 550", r)
+	}
+	if r := st.row(good); r.status != "sent" {
+		t.Errorf("other row = %+v, want sent", r)
+	}
+	st.mu.Lock()
+	if len(st.events) != 1 || !strings.HasPrefix(st.events[0], "1001: ") {
+		t.Errorf("events %v, want one on ticket 1001", st.events)
+	}
+	st.mu.Unlock()
+	mu.Lock()
+	if !slices.Equal(permanent, []int64{bad}) {
+		t.Errorf("permanent failures hooked %v, want [%d]", permanent, bad)
+	}
+	mu.Unlock()
+}
+
+// TestOutboxTemporaryRefusal: a 4xx reschedules; the next attempt after
+// the backoff delivers.
+func TestOutboxTemporaryRefusal(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	refusals := 1
+	srv.dataErr = func(smtpMail) error {
+		if refusals > 0 {
+			refusals--
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	}
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	id := st.enqueue(simpleOutMail(1, "c@example.org"))
+	o := NewOutbox(srv.config(), st, clock.now, nil)
+	runOutbox(t, o)
+	waitUntil(t, deliveryTimeout, "first attempt", func() bool { return st.row(id).m.Attempts == 1 })
+	if r := st.row(id); r.status != "pending" || !strings.Contains(r.m.LastError, "451") {
+		t.Errorf("row after 451 = %+v, want pending", r)
+	}
+	clock.advance(30 * time.Second)
+	o.Kick()
+	waitUntil(t, deliveryTimeout, "sent", func() bool { return st.row(id).status == "sent" })
+	if got := len(srv.received()); got != 1 {
+		t.Errorf("received %d mails, want 1", got)
+	}
+}
+
+// TestOutboxGiveUp: temporary failures end as failed after MaxAttempts,
+// or once the mail is older than GiveUpAfter.
+func TestOutboxGiveUp(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	srv.dataErr = func(smtpMail) error {
+		return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox full"}
+	}
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	cfg := srv.config()
+	cfg.MaxAttempts = 3
+	id := st.enqueue(simpleOutMail(1, "c@example.org"))
+	o := NewOutbox(cfg, st, clock.now, nil)
+	runOutbox(t, o)
+	for attempt := 1; attempt < 3; attempt++ {
+		waitUntil(t, deliveryTimeout, fmt.Sprintf("attempt %d", attempt), func() bool { return st.row(id).m.Attempts == attempt })
+		clock.advance(time.Hour)
+		o.Kick()
+	}
+	waitUntil(t, deliveryTimeout, "given up", func() bool { return st.row(id).status == "failed" })
+	if r := st.row(id); !strings.Contains(r.m.LastError, "gave up after 3 attempts") {
+		t.Errorf("reason %q, want the give-up", r.m.LastError)
+	}
+
+	// A mail older than GiveUpAfter fails at its first temporary error.
+	old := st.enqueue(simpleOutMail(2, "c@example.org"))
+	st.mu.Lock()
+	st.rows[old].m.CreatedAt = clock.now().Add(-73 * time.Hour)
+	st.mu.Unlock()
+	o.Kick()
+	waitUntil(t, deliveryTimeout, "old mail given up", func() bool { return st.row(old).status == "failed" })
+	if r := st.row(old); r.m.Attempts != 1 || !strings.Contains(r.m.LastError, "gave up after 1 attempts in 73h") {
+		t.Errorf("old row = %+v", r.m)
+	}
+}
+
+// TestOutboxRestart: rows left pending by one worker are sent by the next
+// one at its start, without a Kick.
+func TestOutboxRestart(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	srv.stop()
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	for i := range 3 {
+		st.enqueue(simpleOutMail(i, "c@example.org"))
+	}
+	o1 := NewOutbox(srv.config(), st, clock.now, nil)
+	stop1 := runOutbox(t, o1)
+	waitUntil(t, deliveryTimeout, "attempts recorded", func() bool {
+		return st.row(3).m.Attempts == 1
+	})
+	stop1()
+	st.enqueue(simpleOutMail(3, "c@example.org")) // enqueued while no worker runs
+
+	srv.restart(t)
+	clock.advance(time.Minute)
+	o2 := NewOutbox(srv.config(), st, clock.now, nil)
+	runOutbox(t, o2)
+	waitUntil(t, deliveryTimeout, "all sent by the new worker", func() bool { return st.count("sent") == 4 })
+	if got := len(srv.received()); got != 4 {
+		t.Errorf("received %d, want 4", got)
+	}
+}
+
+// TestOutboxConnectionReuse: a batch goes over one connection, and so do
+// several batches sent in one round.
+func TestOutboxConnectionReuse(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	o := NewOutbox(srv.config(), st, clock.now, nil)
+	runOutbox(t, o)
+	for i := range 50 {
+		st.enqueue(simpleOutMail(i, "c@example.org"))
+	}
+	o.Kick()
+	waitUntil(t, deliveryTimeout, "50 sent", func() bool { return st.count("sent") == 50 })
+	if got, want := srv.connections(), 1; got != want {
+		t.Errorf("%d connections for a batch of 50, want %d", got, want)
+	}
+	for i := 50; i < 170; i++ {
+		st.enqueue(simpleOutMail(i, "c@example.org"))
+	}
+	o.Kick()
+	waitUntil(t, deliveryTimeout, "170 sent", func() bool { return st.count("sent") == 170 })
+	if got, want := srv.connections(), 2; got != want {
+		t.Errorf("%d connections after a round of 3 batches, want %d", got, want)
+	}
+	// Order is kept: oldest first.
+	ids := messageIDs(t, srv.received())
+	for i, id := range ids {
+		if want := fmt.Sprintf("<ack-%d@support.example.com>", i); id != want {
+			t.Fatalf("mail %d is %s, want %s", i, id, want)
+		}
+	}
+}
+
+// TestOutboxKick: with nothing pending the worker sleeps without a timer;
+// only the Kick can wake it, and it does at once.
+func TestOutboxKick(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	o := NewOutbox(srv.config(), st, clock.now, nil)
+	runOutbox(t, o)
+	o.Kick() // a kick with nothing due is harmless
+	st.enqueue(simpleOutMail(1, "c@example.org"))
+	start := time.Now()
+	o.Kick()
+	select {
+	case <-srv.got:
+	case <-time.After(deliveryTimeout):
+		t.Fatal("the kicked row was not sent")
+	}
+	t.Logf("kick to DATA: %v", time.Since(start))
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("kick took %v, want at once", d)
+	}
+}
+
+// TestOutboxStaleConnection: the server drops the connection between two
+// mails of a batch; the next send fails go-mail's connection check, and the
+// worker redials and sends it, without sending anything twice.
+func TestOutboxStaleConnection(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	first := st.enqueue(simpleOutMail(1, "c@example.org"))
+	st.enqueue(simpleOutMail(2, "c@example.org"))
+	o := NewOutbox(srv.config(), st, clock.now, nil)
+	o.Hooks.Sent = func(m helpdesk.OutMail, _ time.Time) {
+		if m.ID == first {
+			srv.mu.Lock()
+			c := srv.lastConn
+			srv.mu.Unlock()
+			c.Conn().Close() // the server forgets the idle connection
+		}
+	}
+	runOutbox(t, o)
+	waitUntil(t, deliveryTimeout, "both sent", func() bool { return st.count("sent") == 2 })
+	if got := len(srv.received()); got != 2 {
+		t.Errorf("received %d, want 2", got)
+	}
+	if got, want := srv.connections(), 2; got != want {
+		t.Errorf("%d connections, want %d", got, want)
+	}
+	st.mu.Lock()
+	for id, n := range st.sent {
+		if n != 1 {
+			t.Errorf("row %d marked sent %d times", id, n)
+		}
+	}
+	st.mu.Unlock()
+}
+
+// TestOutboxDroppedAfterAccept: the server accepts a mail and drops the
+// connection before answering the RSET that follows: the mail counts as
+// sent (never sent twice), the next one goes over a new connection.
+func TestOutboxDroppedAfterAccept(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	dropped := false
+	srv.closeAfter = func(smtpMail) bool {
+		if !dropped {
+			dropped = true
+			return true
+		}
+		return false
+	}
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	a := st.enqueue(simpleOutMail(1, "c@example.org"))
+	b := st.enqueue(simpleOutMail(2, "c@example.org"))
+	o := NewOutbox(srv.config(), st, clock.now, nil)
+	runOutbox(t, o)
+	waitUntil(t, deliveryTimeout, "both settled", func() bool { return st.count("pending") == 0 })
+	if ra, rb := st.row(a), st.row(b); ra.status != "sent" || rb.status != "sent" || ra.m.Attempts != 0 {
+		t.Errorf("rows = %+v / %+v, want both sent at the first attempt", ra, rb)
+	}
+	if got := len(srv.received()); got != 2 {
+		t.Errorf("received %d, want 2", got)
+	}
+}
+
+// TestOutboxShutdownFinishesSend cancels the worker from the Sent hook of
+// the first mail: that mail is recorded, the rest stays pending.
+func TestOutboxShutdownFinishesSend(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	for i := range 3 {
+		st.enqueue(simpleOutMail(i, "c@example.org"))
+	}
+	o := NewOutbox(srv.config(), st, clock.now, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	o.Hooks.Sent = func(helpdesk.OutMail, time.Time) { cancel() }
+	if err := o.Run(ctx); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if got, want := st.count("sent"), 1; got != want {
+		t.Errorf("%d sent, want %d", got, want)
+	}
+	if got, want := st.count("pending"), 2; got != want {
+		t.Errorf("%d pending, want %d", got, want)
+	}
+}
+
+func TestClassifySend(t *testing.T) {
+	if got := classifySend(nil); got != sendOK {
+		t.Errorf("classifySend(nil) = %v", got)
+	}
+	if got := classifySend(fmt.Errorf("dial: %w", context.DeadlineExceeded)); got != sendTemporary {
+		t.Errorf("a network error is %v, want temporary", got)
+	}
+}
+
+// BenchmarkOutbox sends b.N mails through a loopback go-smtp server,
+// batch by batch over one connection per round.
+func BenchmarkOutbox(b *testing.B) {
+	srv := newSMTPTestServer(b, false)
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	o := NewOutbox(srv.config(), st, clock.now, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	b.ResetTimer()
+	for i := range b.N {
+		st.enqueue(simpleOutMail(i, "c@example.org"))
+	}
+	o.Kick()
+	for range b.N {
+		<-srv.got
+	}
+	for st.count("sent") < b.N {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "mails/s")
+	b.ReportMetric(float64(srv.connections()), "conns")
+}
