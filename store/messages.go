@@ -316,3 +316,21 @@ func (tx *Tx) LastEvent(ticketID int64, kind string) (time.Time, error) {
 	}
 	return parseTime(at)
 }
+
+// LastText returns the new text of the ticket's latest message of the given
+// kind ("" when there is none).
+func (tx *Tx) LastText(ticketID int64, kind helpdesk.MessageKind) (string, error) {
+	var text, full string
+	err := tx.queryRow(`SELECT new_text, text FROM messages WHERE ticket_id = ? AND kind = ? ORDER BY id DESC LIMIT 1`,
+		ticketID, string(kind)).Scan(&text, &full)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("last text: %w", err)
+	}
+	if strings.TrimSpace(text) == "" {
+		text = full
+	}
+	return text, nil
+}

@@ -1,0 +1,342 @@
+package desk
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/store"
+	"github.com/helpdeskd/helpdesk/templates"
+)
+
+// agentMail applies an agent's proven mail to ticket t: #commands first
+// (all or nothing), then the text is relayed to the customer, or, with
+// #note, sent to the other agents only.
+func (w *work) agentMail(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, proof string) (Result, error) {
+	m.Kind = helpdesk.KindAgent
+	cmds, rest, cerr := ParseCommands(text(m), w.d.cfg.Levels)
+	var plan *agentPlan
+	if cerr == nil {
+		plan, cerr = w.planCommands(t, agent, cmds)
+	}
+	if plan != nil && plan.note {
+		m.Kind = helpdesk.KindNote
+	}
+	rowID, err := w.tx.AddMessage(t.ID, t.Mailbox, m)
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := w.tx.AddParticipant(t.ID, helpdesk.Address{Name: agent.Name, Email: agent.Email}, store.RoleAgent); err != nil {
+		return Result{}, err
+	}
+	if cerr != nil {
+		return Result{Outcome: Joined, Ref: t.Ref}, w.commandError(t, m, agent, cerr)
+	}
+	if err := w.event(t, "agent-mail", agent.Email, "proof: "+proof, m.MessageID); err != nil {
+		return Result{}, err
+	}
+	if plan.note {
+		body := strings.TrimSpace(strings.TrimSpace(plan.noteText) + "\n\n" + rest)
+		if err := w.note(t, m, agent, body); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := w.apply(t, m, agent, plan); err != nil {
+		return Result{}, err
+	}
+	if !plan.note {
+		files, err := w.tx.Attachments(rowID)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := w.reply(t, m, agent, rest, files, plan.resolved); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := w.clocks(t); err != nil {
+		return Result{}, err
+	}
+	if err := w.tx.UpdateTicket(t); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: Joined, Ref: t.Ref}, nil
+}
+
+// agentPlan is the checked effect of an agent's commands.
+type agentPlan struct {
+	cmds     []Command
+	note     bool
+	noteText string
+	resolved bool // the mail resolves the ticket: the customer gets the resolution mail
+}
+
+// planCommands checks the values that need the desk's knowledge (agents,
+// teams, the ticket's state) before anything is applied.
+func (w *work) planCommands(t *helpdesk.Ticket, agent *Agent, cmds []Command) (*agentPlan, *CommandError) {
+	p := &agentPlan{cmds: cmds}
+	for _, c := range cmds {
+		switch c.Name {
+		case "note":
+			p.note, p.noteText = true, c.Arg
+		case "assign":
+			if w.d.findAgent(c.Arg, agent) == nil {
+				return nil, &CommandError{Line: c.Line, Problem: fmt.Sprintf("no agent %q", c.Arg),
+					Accepted: "#assign me, or one of: " + w.d.agentList()}
+			}
+		case "team":
+			if !w.d.teamExists(c.Arg) {
+				return nil, &CommandError{Line: c.Line, Problem: fmt.Sprintf("no team %q", c.Arg),
+					Accepted: "#team " + strings.Join(w.d.teamNames(), "|")}
+			}
+		case "status":
+			st, _ := helpdesk.ParseStatus(c.Arg)
+			if t.Status == helpdesk.StatusClosed && st != helpdesk.StatusClosed {
+				return nil, &CommandError{Line: c.Line, Problem: "the ticket is closed, and closed is final",
+					Accepted: "a new mail from the customer opens a new ticket"}
+			}
+			p.resolved = st == helpdesk.StatusResolved && t.Status != helpdesk.StatusResolved
+		}
+	}
+	if p.note {
+		p.resolved = false
+	}
+	return p, nil
+}
+
+func (d *Desk) findAgent(arg string, me *Agent) *Agent {
+	arg = strings.TrimSpace(arg)
+	if strings.EqualFold(arg, "me") {
+		return me
+	}
+	if a := d.agents[strings.ToLower(strings.Trim(arg, "<>"))]; a != nil {
+		return a
+	}
+	for i := range d.cfg.Agents {
+		if strings.EqualFold(d.cfg.Agents[i].Name, arg) {
+			return &d.cfg.Agents[i]
+		}
+	}
+	return nil
+}
+
+func (d *Desk) agentList() string {
+	var out []string
+	for _, a := range d.cfg.Agents {
+		out = append(out, a.Email)
+	}
+	return strings.Join(out, ", ")
+}
+
+func (d *Desk) teamNames() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range d.cfg.Teams {
+		if !seen[t.Name] {
+			seen[t.Name] = true
+			out = append(out, t.Name)
+		}
+	}
+	for _, a := range d.cfg.Agents {
+		if a.Team != "" && !seen[a.Team] {
+			seen[a.Team] = true
+			out = append(out, a.Team)
+		}
+	}
+	return out
+}
+
+func (d *Desk) teamExists(name string) bool {
+	for _, n := range d.teamNames() {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// apply carries out the planned commands, each recorded as an event.
+func (w *work) apply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, plan *agentPlan) error {
+	ev := func(kind, detail string) error { return w.event(t, kind, agent.Email, detail, m.MessageID) }
+	for _, c := range plan.cmds {
+		switch c.Name {
+		case "status":
+			st, _ := helpdesk.ParseStatus(c.Arg)
+			old := t.Status
+			if st == old {
+				continue
+			}
+			w.setStatus(t, st)
+			if err := ev("status", fmt.Sprintf("%s -> %s", old, st)); err != nil {
+				return err
+			}
+		case "priority":
+			p := helpdesk.Priority(strings.ToLower(c.Arg))
+			if p == t.Priority {
+				continue
+			}
+			old := t.Priority
+			t.Priority, t.PrioritySource = p, agent.Email
+			t.Missing = t.Fields.Missing(w.d.policy(t.Policy).Required[t.Priority])
+			if err := ev("priority", fmt.Sprintf("%s -> %s (SLA deadlines recomputed)", old, p)); err != nil {
+				return err
+			}
+		case "assign":
+			a := w.d.findAgent(c.Arg, agent)
+			t.Assignee = a.Email
+			if err := ev("assign", "assigned to "+a.Email); err != nil {
+				return err
+			}
+		case "team":
+			for _, n := range w.d.teamNames() {
+				if strings.EqualFold(n, c.Arg) {
+					t.Team = n
+				}
+			}
+			if err := ev("team", "team "+t.Team); err != nil {
+				return err
+			}
+		case "cc":
+			addr, _ := parseAddress(c.Arg)
+			if _, err := w.tx.AddParticipant(t.ID, addr, store.RoleCC); err != nil {
+				return err
+			}
+			if err := ev("cc", "added "+addr.Email); err != nil {
+				return err
+			}
+		case "escalate":
+			reason := c.Arg
+			if reason == "" {
+				reason = "escalated by " + agent.Email
+			}
+			if err := w.escalateNow(t, m, agent.Email, reason); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// setStatus moves t to st and keeps the clocks right: pending pauses them,
+// leaving pending resumes them, resolved stops resolution, reopening
+// resumes it.
+func (w *work) setStatus(t *helpdesk.Ticket, st helpdesk.Status) {
+	if t.Paused() && st != helpdesk.StatusPending {
+		endPause(t, w.now)
+	}
+	switch st {
+	case helpdesk.StatusPending:
+		if t.Status == helpdesk.StatusResolved {
+			resumeResolution(t, w.now)
+		}
+		startPause(t, w.now)
+	case helpdesk.StatusOpen:
+		if t.Status == helpdesk.StatusResolved {
+			resumeResolution(t, w.now)
+		}
+	case helpdesk.StatusResolved:
+		t.ResolvedAt = w.now
+	case helpdesk.StatusClosed:
+		if t.ResolvedAt.IsZero() {
+			t.ResolvedAt = w.now
+		}
+		t.ClosedAt = w.now
+	}
+	t.Status = st
+}
+
+// reply relays the agent's text (and files) to the customer and the people
+// in Cc, from the support address with the agent's name, threaded in the
+// customer's conversation. With resolved, the mail is the resolution mail.
+func (w *work) reply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, text string, files []helpdesk.Attachment, resolved bool) error {
+	if text == "" && !resolved {
+		return nil // commands only: nothing to relay
+	}
+	data := w.baseData(t)
+	data.Agent = helpdesk.Address{Name: agent.Name, Email: agent.Email}
+	data.Text = text
+	name := agent.Name
+	if name == "" {
+		name = agent.Email
+	}
+	o := mailOpts{kind: helpdesk.KindRelay, template: "relay", data: data, files: files, text: text,
+		fromName: name + " at " + w.d.cfg.Name}
+	if resolved {
+		o.kind, o.template = helpdesk.KindResolution, "resolution"
+	}
+	if err := w.toCustomer(t, o, true); err != nil {
+		return err
+	}
+	if text != "" && t.FirstResponseAt.IsZero() {
+		t.FirstResponseAt = w.now
+		if err := w.event(t, "first-response", agent.Email, "response clock stopped", m.MessageID); err != nil {
+			return err
+		}
+	}
+	kind := "relayed"
+	if resolved {
+		kind = "resolution-sent"
+	}
+	return w.event(t, kind, agent.Email, fmt.Sprintf("to %s (%d attachments)", t.Customer, len(files)), m.MessageID)
+}
+
+// note sends an internal note to the other agents on the ticket, never to
+// the customer.
+func (w *work) note(t *helpdesk.Ticket, m *helpdesk.Message, author *Agent, body string) error {
+	if err := w.event(t, "note", author.Email, body, m.MessageID); err != nil {
+		return err
+	}
+	var to []*Agent
+	seen := map[string]bool{author.Email: true}
+	ps, err := w.tx.Participants(t.ID)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if a := w.d.agents[p.Email]; a != nil && p.Role == store.RoleAgent && !seen[a.Email] {
+			seen[a.Email] = true
+			to = append(to, a)
+		}
+	}
+	for _, a := range w.d.recipientsFor(t) {
+		if !seen[a.Email] {
+			seen[a.Email] = true
+			to = append(to, a)
+		}
+	}
+	data := w.baseData(t)
+	data.Text = body
+	for _, a := range to {
+		addr, err := w.agentReplyAddress(t, a)
+		if err != nil {
+			return err
+		}
+		d := data
+		d.Agent = helpdesk.Address{Name: author.Name, Email: author.Email}
+		d.ReplyAddress = addr
+		if err := w.enqueue(t, mailOpts{kind: helpdesk.KindNotification, template: "note", data: d,
+			to: []helpdesk.Address{{Name: a.Name, Email: a.Email}}, replyTo: addr, auto: true, text: body,
+			subject: fmt.Sprintf("[%s] Note from %s: %s", t.Ref, author.Name, cleanSubject(t.Subject))}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commandError answers the agent that a command was refused; nothing was
+// changed or relayed.
+func (w *work) commandError(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, cerr *CommandError) error {
+	if err := w.event(t, "command-rejected", agent.Email, cerr.Error(), m.MessageID); err != nil {
+		return err
+	}
+	addr, err := w.agentReplyAddress(t, agent)
+	if err != nil {
+		return err
+	}
+	data := w.baseData(t)
+	data.Agent = helpdesk.Address{Name: agent.Name, Email: agent.Email}
+	data.ReplyAddress = addr
+	data.Command = &templates.CommandError{Line: cerr.Line, Problem: cerr.Problem, Accepted: cerr.Accepted}
+	return w.enqueue(t, mailOpts{kind: helpdesk.KindSystem, template: "command_error", data: data,
+		to: []helpdesk.Address{data.Agent}, replyTo: addr, auto: true, inReplyTo: m.MessageID, refs: []string{m.MessageID},
+		subject: fmt.Sprintf("Re: %s [%s] (command not accepted)", cleanSubject(m.Subject), t.Ref)})
+}

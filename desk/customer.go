@@ -1,0 +1,335 @@
+package desk
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/store"
+	"github.com/helpdeskd/helpdesk/triage"
+)
+
+// text is the part of m triage reads: the new text, or all of it.
+func text(m *helpdesk.Message) string {
+	if strings.TrimSpace(m.NewText) != "" {
+		return m.NewText
+	}
+	return m.Text
+}
+
+// senderOf returns the address a ticket for m belongs to.
+func senderOf(m *helpdesk.Message) helpdesk.Address {
+	if m.From.Email != "" {
+		return helpdesk.Address{Name: m.From.Name, Email: strings.ToLower(m.From.Email)}
+	}
+	if len(m.ReplyTo) > 0 {
+		return m.ReplyTo[0]
+	}
+	if rp := strings.Trim(m.ReturnPath, "<>"); rp != "" {
+		return helpdesk.Address{Email: strings.ToLower(rp)}
+	}
+	return helpdesk.Address{Email: "unknown-sender"}
+}
+
+func (w *work) mailbox() *Mailbox {
+	if mb := w.d.boxes[w.in.Mailbox]; mb != nil {
+		return mb
+	}
+	return &Mailbox{Name: w.in.Mailbox}
+}
+
+// newTicket opens a ticket for m; linked is the earlier ticket it follows
+// (a reply to a closed ticket), or nil.
+func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, suspicious bool) (Result, error) {
+	d, mb := w.d, w.mailbox()
+	from := senderOf(m)
+	plan, policy := "", ""
+	if d.cfg.Customer != nil {
+		plan, policy = d.cfg.Customer(from.Email)
+	}
+	if policy == "" {
+		policy = mb.Policy
+	}
+	if policy == "" {
+		policy = d.cfg.DefaultPolicy
+	}
+	a := d.tri.Assess(triage.Input{Subject: m.Subject, Text: text(m), Date: m.Date, Default: mb.DefaultPriority})
+	t := &helpdesk.Ticket{
+		Subject: cleanSubject(m.Subject), Customer: from.Email, CustomerName: from.Name, Mailbox: mb.Name,
+		Policy: policy, Plan: plan, Team: mb.Team, Priority: a.Priority, PrioritySource: "triage",
+		Claimed: a.Claimed, Reasons: a.Reasons, Status: helpdesk.StatusOpen, Fields: a.Fields, CreatedAt: w.now,
+	}
+	if a.Claimed != "" && a.ClaimAccepted {
+		t.PrioritySource = "claim"
+	}
+	if linked != nil {
+		t.LinkedTo = linked.Ref
+		if t.Team == "" {
+			t.Team = linked.Team
+		}
+	}
+	queued := false
+	if mb.CriticalOnly && len(d.cfg.Levels.Order) > 0 && a.Priority != d.cfg.Levels.Order[0] && mb.QueuePolicy != "" {
+		t.Policy, queued = mb.QueuePolicy, true
+	}
+	t.Missing = t.Fields.Missing(d.policy(t.Policy).Required[t.Priority])
+	if err := w.clocks(t); err != nil {
+		return Result{}, err
+	}
+	if err := w.tx.CreateTicket(t); err != nil {
+		return Result{}, err
+	}
+	m.Kind = helpdesk.KindCustomer
+	if _, err := w.tx.AddMessage(t.ID, mb.Name, m); err != nil {
+		return Result{}, err
+	}
+	if err := w.addParticipants(t, m); err != nil {
+		return Result{}, err
+	}
+	detail := fmt.Sprintf("priority %s; %s", t.Priority, strings.Join(a.Reasons, "; "))
+	if err := w.event(t, "created", from.Email, detail, m.MessageID); err != nil {
+		return Result{}, err
+	}
+	if linked != nil {
+		if err := w.event(t, "linked", "system", "follows "+linked.Ref+" ("+string(linked.Status)+")", m.MessageID); err != nil {
+			return Result{}, err
+		}
+		if err := w.event(linked, "followed-up", "system", "a later reply opened "+t.Ref, m.MessageID); err != nil {
+			return Result{}, err
+		}
+	}
+	if len(t.Missing) > 0 {
+		if err := w.event(t, "missing", "triage", strings.Join(t.Missing, ", "), m.MessageID); err != nil {
+			return Result{}, err
+		}
+	}
+	if queued {
+		if err := w.event(t, "queued", "system", "non-critical mail to a critical-only mailbox: filed under "+t.Policy, m.MessageID); err != nil {
+			return Result{}, err
+		}
+	}
+	if suspicious {
+		if err := w.suspicious(t, m); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := w.acknowledge(t, m, a, queued); err != nil {
+		return Result{}, err
+	}
+	data := w.baseData(t)
+	data.ClaimNote = d.tri.ClaimNote(a)
+	if err := w.notifyAgents(t, "notify_new", m, data); err != nil {
+		return Result{}, err
+	}
+	if h := d.hooks.TicketOpened; h != nil {
+		tt, aa := *t, a
+		w.after = append(w.after, func() { h(tt, aa) })
+	}
+	return Result{Outcome: Opened, Ref: t.Ref}, nil
+}
+
+// acknowledge sends the customer the ack of a new ticket, unless loop
+// protection or the rate limit forbids an automatic reply.
+func (w *work) acknowledge(t *helpdesk.Ticket, m *helpdesk.Message, a helpdesk.Assessment, queued bool) error {
+	if !strings.Contains(t.Customer, "@") {
+		return w.event(t, "ack-suppressed", "system", "no sender address to answer", m.MessageID)
+	}
+	why, err := w.mayAutoReply(m, t.Customer)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		return w.event(t, "ack-suppressed", "system", why, m.MessageID)
+	}
+	data := w.baseData(t)
+	data.ClaimNote = w.d.tri.ClaimNote(a)
+	data.Text = text(m)
+	if queued {
+		data.Queued = true
+		p := w.d.policy(t.Policy)
+		if p.Calendar != nil {
+			data.NextOpen = formatTime(p.Calendar.NextOpen(w.now), p.Calendar.Location())
+		}
+	}
+	if err := w.toCustomer(t, mailOpts{kind: helpdesk.KindAck, template: "ack", data: data, auto: true}, false); err != nil {
+		return err
+	}
+	return w.event(t, "ack", "system", "acknowledgement to "+t.Customer, m.MessageID)
+}
+
+// addParticipants puts the sender and the people in To/Cc (not us, not
+// agents) on the ticket.
+func (w *work) addParticipants(t *helpdesk.Ticket, m *helpdesk.Message) error {
+	from := senderOf(m)
+	role := store.RoleCC
+	if from.Email == t.Customer {
+		role = store.RoleCustomer
+	}
+	if strings.Contains(from.Email, "@") {
+		if _, err := w.tx.AddParticipant(t.ID, from, role); err != nil {
+			return err
+		}
+	}
+	for _, a := range append(append([]helpdesk.Address(nil), m.To...), m.Cc...) {
+		e := strings.ToLower(a.Email)
+		if e == "" || w.d.ours[e] || w.d.replyTag(e) != "" || w.d.agents[e] != nil {
+			continue
+		}
+		if _, err := w.tx.AddParticipant(t.ID, helpdesk.Address{Name: a.Name, Email: e}, store.RoleCC); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *work) suspicious(t *helpdesk.Ticket, m *helpdesk.Message) error {
+	return w.event(t, "suspicious", m.From.Email,
+		"mail claims an agent's From without proof (no agent reply address, no trusted DKIM/SPF pass): handled as a customer message, no command run",
+		m.MessageID)
+}
+
+// customerReply adds a customer's (or participant's) mail to ticket t:
+// reopens, resumes clocks, re-checks the incident fields, handles a
+// customer escalation and tells the agents.
+func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how string, suspicious bool) (Result, error) {
+	d := w.d
+	if t.Status == helpdesk.StatusClosed ||
+		(t.Status == helpdesk.StatusResolved && w.now.Sub(t.ResolvedAt) > d.cfg.ReopenWindow) {
+		return w.newTicket(m, t, suspicious)
+	}
+	from := senderOf(m)
+	if m.AutoReason != "" {
+		// An out-of-office or similar answer to our mail: keep it on the
+		// ticket, change nothing, answer nothing (RFC 3834 §2).
+		m.Kind = helpdesk.KindAuto
+		if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+			return Result{}, err
+		}
+		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, "auto-reply", from.Email, m.AutoReason, m.MessageID)
+	}
+	if d.staff[from.Email] && from.Email != t.Customer {
+		return w.staffReply(t, m)
+	}
+	m.Kind = helpdesk.KindCustomer
+	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+		return Result{}, err
+	}
+	if err := w.addParticipants(t, m); err != nil {
+		return Result{}, err
+	}
+	if err := w.event(t, "reply", from.Email, "customer reply (threaded by "+how+")", m.MessageID); err != nil {
+		return Result{}, err
+	}
+	if suspicious {
+		if err := w.suspicious(t, m); err != nil {
+			return Result{}, err
+		}
+	}
+	switch t.Status {
+	case helpdesk.StatusResolved:
+		resumeResolution(t, w.now)
+		t.Status = helpdesk.StatusOpen
+		if err := w.event(t, "reopened", from.Email, "customer replied within the reopen window", m.MessageID); err != nil {
+			return Result{}, err
+		}
+	case helpdesk.StatusPending:
+		endPause(t, w.now)
+		t.Status = helpdesk.StatusOpen
+		if err := w.event(t, "status", from.Email, "pending -> open: customer replied; clocks resumed", m.MessageID); err != nil {
+			return Result{}, err
+		}
+	}
+	// Re-check the incident facts: the missing list only shrinks.
+	hadMissing := len(t.Missing) > 0
+	found := d.tri.Fields(triage.Input{Subject: m.Subject, Text: text(m), Date: m.Date})
+	before := t.Missing
+	t.Fields = t.Fields.Merge(found)
+	t.Missing = t.Fields.Missing(d.policy(t.Policy).Required[t.Priority])
+	if filled := minus(before, t.Missing); len(filled) > 0 {
+		if err := w.event(t, "fields", from.Email, "now known: "+strings.Join(filled, ", "), m.MessageID); err != nil {
+			return Result{}, err
+		}
+	}
+	if hadMissing && len(t.Missing) == 0 {
+		why, err := w.mayAutoReply(m, t.Customer)
+		if err != nil {
+			return Result{}, err
+		}
+		if why == "" {
+			if err := w.toCustomer(t, mailOpts{kind: helpdesk.KindSystem, template: "fields_complete", auto: true}, false); err != nil {
+				return Result{}, err
+			}
+		}
+	}
+	if w.isCustomerEscalation(m) {
+		if err := w.customerEscalation(t, m); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := w.clocks(t); err != nil {
+		return Result{}, err
+	}
+	if err := w.tx.UpdateTicket(t); err != nil {
+		return Result{}, err
+	}
+	if err := w.notifyAgents(t, "notify_reply", m, w.baseData(t)); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: Joined, Ref: t.Ref}, nil
+}
+
+// minus returns the items of a not in b.
+func minus(a, b []string) []string {
+	in := map[string]bool{}
+	for _, s := range b {
+		in[s] = true
+	}
+	var out []string
+	for _, s := range a {
+		if !in[s] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// bounce records a delivery report on the ticket of the mail that bounced.
+func (w *work) bounce(m *helpdesk.Message) (Result, error) {
+	m.Kind = helpdesk.KindBounce
+	b := m.Bounce
+	var t *helpdesk.Ticket
+	if b.OriginalMessageID != "" {
+		var err error
+		t, err = w.tx.TicketByMessageID(b.OriginalMessageID)
+		if err != nil && err != store.ErrNotFound {
+			return Result{}, err
+		}
+	}
+	if t == nil {
+		w.d.log.Info("delivery report for no known mail", "mailbox", w.in.Mailbox, "message_id", m.MessageID,
+			"original", b.OriginalMessageID)
+		_, err := w.tx.AddMessage(0, w.in.Mailbox, m)
+		return Result{Outcome: Bounced}, err
+	}
+	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+		return Result{}, err
+	}
+	detail := fmt.Sprintf("mail %s to %s: %s %s %s", b.OriginalMessageID, strings.Join(b.Recipients, ", "),
+		b.Action, b.Status, b.Diagnostic)
+	return Result{Outcome: Bounced, Ref: t.Ref}, w.event(t, "delivery-failure", "mailer-daemon", strings.TrimSpace(detail), m.MessageID)
+}
+
+// staffReply keeps a reply from an escalation recipient who is not an agent
+// (a manager, the COO answering an escalation mail) as an internal note for
+// the agents: it is not a customer's message, relays nothing and does not
+// make its writer a participant who would receive the customer's mail.
+func (w *work) staffReply(t *helpdesk.Ticket, m *helpdesk.Message) (Result, error) {
+	m.Kind = helpdesk.KindNote
+	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+		return Result{}, err
+	}
+	if err := w.event(t, "staff-note", m.From.Email, "reply from an escalation recipient, kept as an internal note", m.MessageID); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: Joined, Ref: t.Ref}, w.notifyAgents(t, "notify_reply", m, w.baseData(t))
+}

@@ -1,0 +1,330 @@
+// Package desk is the workflow of helpdeskd: it applies one parsed mail to
+// the desk in one store transaction (dedupe, threading, agent proof and
+// #commands, triage, SLA deadlines, and every mail that must go out), and
+// runs the per-ticket SLA check the loop asks for. Nothing here speaks IMAP
+// or SMTP: mail comes in as a helpdesk.Message and leaves as outbox rows.
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/sla"
+	"github.com/helpdeskd/helpdesk/store"
+	"github.com/helpdeskd/helpdesk/templates"
+	"github.com/helpdeskd/helpdesk/triage"
+)
+
+// Mailbox is what the desk needs to know of one configured support mailbox.
+type Mailbox struct {
+	Name            string
+	Address         string   // support@example.com
+	Aliases         []string // other addresses that deliver here
+	Policy          string
+	Team            string
+	DefaultPriority helpdesk.Priority
+	CriticalOnly    bool   // out-of-hours mailbox: only critical incidents are taken now
+	QueuePolicy     string // policy of non-critical mail in a critical-only mailbox
+}
+
+// Agent is a member of the support team.
+type Agent struct {
+	Email   string
+	Name    string
+	Team    string
+	Manager bool
+}
+
+// Team is a group of agents; Address, when set, receives the team's
+// notifications instead of each member.
+type Team struct {
+	Name    string
+	Address string
+}
+
+// Config is the desk's part of the configuration, already validated.
+type Config struct {
+	Name               string           // desk name, e.g. "Example Support"
+	From               helpdesk.Address // sender of every mail
+	Mailboxes          []Mailbox
+	Agents             []Agent
+	Teams              []Team
+	Levels             helpdesk.Levels
+	Policies           map[string]*sla.Policy
+	DefaultPolicy      string
+	Customer           func(addr string) (plan, policy string) // plan and policy override of a sender; may be nil
+	ReopenWindow       time.Duration
+	AutoReplyLimit     int
+	AutoReplyWindow    time.Duration
+	TrustedAuthServIDs []string
+	EscalateKeyword    string
+}
+
+// Hooks are optional callbacks for metrics and the demo's event lines. Each
+// is called after the transaction that caused it committed.
+type Hooks struct {
+	TicketOpened func(t helpdesk.Ticket, a helpdesk.Assessment)
+	Event        func(ref string, e helpdesk.Event)
+	Enqueued     func(m helpdesk.OutMail)
+}
+
+// Desk applies mail to the store. It is safe for concurrent use.
+type Desk struct {
+	cfg    Config
+	st     *store.Store
+	tri    *triage.Triage
+	tmpl   *templates.Set
+	log    *slog.Logger
+	now    func() time.Time
+	kick   func()
+	hooks  Hooks
+	ours   map[string]bool // our own addresses, lower case
+	staff  map[string]bool // escalation recipients who are not agents (managers, a COO), lower case
+	boxes  map[string]*Mailbox
+	agents map[string]*Agent
+}
+
+// Options are the desk's collaborators besides its configuration.
+type Options struct {
+	Store     *store.Store
+	Triage    *triage.Triage
+	Templates *templates.Set
+	Log       *slog.Logger
+	Now       func() time.Time // defaults to time.Now
+	Kick      func()           // wakes the outbox worker after a commit that enqueued mail
+	Hooks     Hooks
+}
+
+// New checks cfg and returns a Desk.
+func New(cfg Config, o Options) (*Desk, error) {
+	if o.Store == nil || o.Triage == nil || o.Templates == nil {
+		return nil, errors.New("desk: store, triage and templates are required")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Kick == nil {
+		o.Kick = func() {}
+	}
+	if cfg.Name == "" {
+		cfg.Name = "Support"
+	}
+	if cfg.EscalateKeyword == "" {
+		cfg.EscalateKeyword = "escalate"
+	}
+	if cfg.AutoReplyWindow <= 0 {
+		cfg.AutoReplyWindow = time.Hour
+	}
+	if cfg.AutoReplyLimit <= 0 {
+		cfg.AutoReplyLimit = 10
+	}
+	if cfg.ReopenWindow <= 0 {
+		cfg.ReopenWindow = 7 * 24 * time.Hour
+	}
+	if _, ok := cfg.Policies[cfg.DefaultPolicy]; !ok {
+		return nil, fmt.Errorf("desk: default policy %q is not defined", cfg.DefaultPolicy)
+	}
+	d := &Desk{cfg: cfg, st: o.Store, tri: o.Triage, tmpl: o.Templates, log: o.Log, now: o.Now, kick: o.Kick,
+		hooks: o.Hooks, ours: map[string]bool{}, staff: map[string]bool{}, boxes: map[string]*Mailbox{}, agents: map[string]*Agent{}}
+	if cfg.From.Email != "" {
+		d.ours[strings.ToLower(cfg.From.Email)] = true
+	}
+	for i := range d.cfg.Mailboxes {
+		mb := &d.cfg.Mailboxes[i]
+		d.boxes[mb.Name] = mb
+		d.ours[strings.ToLower(mb.Address)] = true
+		for _, a := range mb.Aliases {
+			d.ours[strings.ToLower(a)] = true
+		}
+		for _, p := range []string{mb.Policy, mb.QueuePolicy} {
+			if _, ok := cfg.Policies[p]; p != "" && !ok {
+				return nil, fmt.Errorf("desk: mailbox %s names undefined policy %q", mb.Name, p)
+			}
+		}
+	}
+	for i := range d.cfg.Agents {
+		a := &d.cfg.Agents[i]
+		a.Email = strings.ToLower(a.Email)
+		d.agents[a.Email] = a
+	}
+	for _, p := range cfg.Policies {
+		notify := append([]string(nil), p.EscalateTo...)
+		for _, s := range p.Ladder {
+			notify = append(notify, s.Notify...)
+		}
+		for _, n := range notify {
+			if strings.Contains(n, "@") && d.agents[strings.ToLower(n)] == nil {
+				d.staff[strings.ToLower(n)] = true
+			}
+		}
+	}
+	return d, nil
+}
+
+// Incoming is one mail handed to the desk by a mailbox.
+type Incoming struct {
+	Mailbox     string // configured mailbox name
+	UIDValidity uint32 // IMAP position, for the checkpoint; 0 when not from IMAP
+	UID         uint32
+	Message     *helpdesk.Message // nil when the mail could not be read at all
+	Raw         []byte
+	ParseError  error // why Message is nil
+}
+
+// Outcome says what Ingest did with a mail.
+type Outcome string
+
+// Ingest outcomes.
+const (
+	Opened      Outcome = "opened"      // a new ticket
+	Joined      Outcome = "joined"      // added to an existing ticket
+	Duplicate   Outcome = "duplicate"   // seen before; nothing done
+	Bounced     Outcome = "bounce"      // a delivery report, recorded
+	Ignored     Outcome = "ignored"     // kept, on no ticket (e.g. our own mail come back)
+	Quarantined Outcome = "quarantined" // unreadable; kept in quarantine
+)
+
+// Result is Ingest's account of one mail.
+type Result struct {
+	Outcome Outcome
+	Ref     string // ticket reference, if any
+}
+
+// ErrUnreadable marks a mail that could not be read and was quarantined.
+var ErrUnreadable = errors.New("unreadable mail quarantined")
+
+// Ingest applies one mail in one transaction, checkpoint included, and
+// wakes the outbox when mail was enqueued. For an unreadable mail it
+// records the quarantine and returns an error wrapping ErrUnreadable.
+func (d *Desk) Ingest(ctx context.Context, in Incoming) (Result, error) {
+	var res Result
+	var after []func()
+	enqueued := false
+	err := d.st.Update(ctx, func(tx *store.Tx) error {
+		after, enqueued = nil, false
+		w := &work{d: d, tx: tx, now: tx.Now(), in: in}
+		var err error
+		res, err = w.ingest()
+		if err != nil {
+			return err
+		}
+		if in.UIDValidity != 0 {
+			if err := tx.SetCheckpoint(in.Mailbox, in.UIDValidity, in.UID); err != nil {
+				return err
+			}
+		}
+		after, enqueued = w.after, w.enqueued
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("ingest %s uid %d: %w", in.Mailbox, in.UID, err)
+	}
+	for _, f := range after {
+		f()
+	}
+	if enqueued {
+		d.kick()
+	}
+	if res.Outcome == Quarantined {
+		return res, fmt.Errorf("%s uid %d: %w: %v", in.Mailbox, in.UID, ErrUnreadable, in.ParseError)
+	}
+	return res, nil
+}
+
+// work is the state of one transaction.
+type work struct {
+	d        *Desk
+	tx       *store.Tx
+	now      time.Time
+	in       Incoming
+	after    []func() // hooks to call after commit
+	enqueued bool
+}
+
+func (w *work) ingest() (Result, error) {
+	d, in := w.d, w.in
+	if in.Message == nil {
+		reason := "unreadable"
+		if in.ParseError != nil {
+			reason = in.ParseError.Error()
+		}
+		d.log.Warn("mail quarantined", "mailbox", in.Mailbox, "uid", in.UID, "reason", reason)
+		return Result{Outcome: Quarantined}, w.tx.Quarantine(in.Mailbox, in.UIDValidity, in.UID, reason, in.Raw)
+	}
+	m := in.Message
+	if m.Raw == nil {
+		m.Raw = in.Raw
+	}
+	m.Direction = helpdesk.Inbound
+	seen, err := w.tx.MessageExists(m.MessageID)
+	if err != nil {
+		return Result{}, err
+	}
+	if seen {
+		d.log.Debug("duplicate mail", "mailbox", in.Mailbox, "uid", in.UID, "message_id", m.MessageID)
+		return Result{Outcome: Duplicate}, nil
+	}
+	if m.Bounce != nil {
+		return w.bounce(m)
+	}
+	if d.ours[strings.ToLower(m.From.Email)] {
+		// RFC 3834 §2: never answer mail that came from ourselves. Keep
+		// it, on its ticket if it threads, and do nothing else.
+		m.Kind = helpdesk.KindAuto
+		t, _, err := w.thread(m)
+		if err != nil {
+			return Result{}, err
+		}
+		var tid int64
+		ref := ""
+		if t != nil {
+			tid, ref = t.ID, t.Ref
+		}
+		_, err = w.tx.AddMessage(tid, in.Mailbox, m)
+		return Result{Outcome: Ignored, Ref: ref}, err
+	}
+	t, how, err := w.thread(m)
+	if err != nil {
+		return Result{}, err
+	}
+	agent, proof, suspicious := w.identify(m, t)
+	if t != nil && agent != nil {
+		return w.agentMail(t, m, agent, proof)
+	}
+	if t != nil {
+		return w.customerReply(t, m, how, suspicious)
+	}
+	return w.newTicket(m, nil, suspicious)
+}
+
+// policy returns the named policy, or the default one.
+func (d *Desk) policy(name string) *sla.Policy {
+	if p, ok := d.cfg.Policies[name]; ok {
+		return p
+	}
+	return d.cfg.Policies[d.cfg.DefaultPolicy]
+}
+
+// event records e on the transaction and reports it to the hook after commit.
+func (w *work) event(t *helpdesk.Ticket, kind, actor, detail, messageID string) error {
+	e := helpdesk.Event{TicketID: t.ID, At: w.now, Kind: kind, Actor: actor, Detail: detail, MessageID: messageID}
+	if err := w.tx.AddEvent(e); err != nil {
+		return err
+	}
+	ref, log, h := t.Ref, w.d.log, w.d.hooks.Event
+	w.after = append(w.after, func() {
+		log.Info("ticket event", "ticket", ref, "event", kind, "actor", actor, "detail", detail, "message_id", messageID)
+		if h != nil {
+			h(ref, e)
+		}
+	})
+	return nil
+}
