@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -644,4 +647,151 @@ func TestFetchCorpus(t *testing.T) {
 	t.Logf("corpus: %d committed, %d duplicates by Message-ID, %d rejected by the test desk's net/mail",
 		len(desk.order), desk.duplicates, len(desk.rejected))
 	desk.mu.Unlock()
+}
+
+// blackholeProxy forwards TCP connections to target until blackhole is
+// called: from then on the connections open at that moment swallow
+// everything in both directions without closing, as when a NAT silently
+// forgets a connection. New connections are forwarded again.
+type blackholeProxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	conns []*proxiedConn
+	wg    sync.WaitGroup
+}
+
+type proxiedConn struct {
+	client, server net.Conn
+	dead           atomic.Bool
+}
+
+func newBlackholeProxy(t *testing.T, target string) *blackholeProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &blackholeProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *blackholeProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		pc := &proxiedConn{client: c, server: s}
+		p.mu.Lock()
+		p.conns = append(p.conns, pc)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.pipe(pc, c, s)
+		go p.pipe(pc, s, c)
+	}
+}
+
+// pipe copies from src to dst, dropping the bytes once the connection is
+// blackholed.
+func (p *blackholeProxy) pipe(pc *proxiedConn, src, dst net.Conn) {
+	defer p.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !pc.dead.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			if !pc.dead.Load() {
+				dst.Close()
+			}
+			return
+		}
+	}
+}
+
+func (p *blackholeProxy) blackhole() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pc := range p.conns {
+		pc.dead.Store(true)
+	}
+}
+
+func (p *blackholeProxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	for _, pc := range p.conns {
+		pc.client.Close()
+		pc.server.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// TestFetchSilentDrop loses the connection silently while the fetcher
+// idles: no FIN, no RST, the server's EXISTS never arrives. The IDLE
+// refresh leaves IDLE; the unanswered DONE hits the command timeout; the
+// fetcher reconnects and catches up by UID.
+func TestFetchSilentDrop(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	proxy := newBlackholeProxy(t, srv.addr)
+	desk := newTestDesk()
+	cfg := srv.config("support")
+	_, port, _ := net.SplitHostPort(proxy.ln.Addr().String())
+	cfg.Port, _ = strconv.Atoi(port)
+	cfg.IdleRefresh, cfg.CommandTimeout = 100*time.Millisecond, 200*time.Millisecond
+	f := NewFetcher(cfg, desk, desk, nil)
+	runFetcher(t, f)
+	waitUntil(t, deliveryTimeout, "IDLE", func() bool { return f.State().Status == FetcherIdle })
+
+	proxy.blackhole()
+	uid := srv.appendMail(t, "INBOX", testMail("lost-exists@test"))
+	if got := desk.next(t, deliveryTimeout); got.UID != uid {
+		t.Fatalf("delivered uid %d, want %d", got.UID, uid)
+	}
+	if st := f.State(); !strings.Contains(st.LastError, "no answer within") {
+		t.Errorf("last error %q, want the command timeout", st.LastError)
+	}
+}
+
+// BenchmarkFetch measures how fast the fetcher moves small mails from an
+// in-process IMAP server to the Handler (fetch, deliver, flag), one at a
+// time as in production.
+func BenchmarkFetch(b *testing.B) {
+	srv := newIMAPTestServer(b, capsModern)
+	for i := range b.N {
+		srv.appendMail(b, "INBOX", testMail(fmt.Sprintf("bench%d@test", i)))
+	}
+	desk := newTestDesk()
+	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	b.ResetTimer()
+	go func() { done <- f.Run(ctx) }()
+	for range b.N {
+		select {
+		case <-desk.delivered:
+		case <-time.After(deliveryTimeout):
+			b.Fatal("delivery stalled")
+		}
+	}
+	b.StopTimer()
+	cancel()
+	<-done
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "mails/s")
 }

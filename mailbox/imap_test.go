@@ -165,14 +165,14 @@ var (
 type imapServerOpt func(*imapTestServer)
 
 // withTLS serves implicit TLS, or STARTTLS when starttls is set.
-func withTLS(t *testing.T, starttls bool) imapServerOpt {
+func withTLS(t testing.TB, starttls bool) imapServerOpt {
 	return func(s *imapTestServer) {
 		s.tlsServer, s.tlsClient = wireCert(t)
 		s.startTLS = starttls
 	}
 }
 
-func newIMAPTestServer(t *testing.T, caps imap.CapSet, opts ...imapServerOpt) *imapTestServer {
+func newIMAPTestServer(t testing.TB, caps imap.CapSet, opts ...imapServerOpt) *imapTestServer {
 	t.Helper()
 	s := &imapTestServer{mem: imapmemserver.New(), caps: caps}
 	for _, o := range opts {
@@ -272,7 +272,7 @@ func (s *imapTestServer) config(name string) IMAPConfig {
 }
 
 // appendMail adds a mail to folder and returns its UID.
-func (s *imapTestServer) appendMail(t *testing.T, folder string, raw []byte, flags ...imap.Flag) uint32 {
+func (s *imapTestServer) appendMail(t testing.TB, folder string, raw []byte, flags ...imap.Flag) uint32 {
 	t.Helper()
 	data, err := s.user.Append(folder, bytes.NewReader(raw), &imap.AppendOptions{Flags: flags})
 	if err != nil {

@@ -211,8 +211,9 @@ func (s *imapSession) searchNew(last uint32) ([]imap.UID, error) {
 	if err != nil {
 		return nil, err
 	}
-	// RFC 9051 §6.4.4 / §9: "n:*" always includes the highest UID, even
-	// when it is below n. Keep only what is really above the checkpoint.
+	// RFC 9051 §9 (seq-range): "n:*" always includes the highest UID,
+	// even when it is below n. Keep only what is really above the
+	// checkpoint.
 	uids = slices.DeleteFunc(uids, func(u imap.UID) bool { return uint32(u) <= last })
 	return uids, nil
 }

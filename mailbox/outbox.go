@@ -134,6 +134,7 @@ func (o *Outbox) safeRound(ctx context.Context) (wait time.Duration) {
 func (o *Outbox) round(ctx context.Context) time.Duration {
 	storeRetry := o.cfg.Retry.Min
 	seen := map[int64]bool{}
+	stuck := false // due rows came back unchanged after an attempt
 	for ctx.Err() == nil {
 		rows, err := o.st.DueOutbox(ctx, o.now(), o.cfg.Batch)
 		if err != nil {
@@ -150,7 +151,8 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 			}
 		}
 		if len(fresh) == 0 {
-			break // nothing due, or only rows whose record did not change
+			stuck = len(rows) > 0
+			break
 		}
 		if err := o.sendBatch(ctx, fresh); err != nil {
 			o.log.Error("record send attempt", "err", err)
@@ -171,7 +173,13 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 	if !ok {
 		return -1
 	}
-	return max(0, next.Sub(o.now()))
+	wait := max(0, next.Sub(o.now()))
+	if stuck {
+		// The store did not move rows it was told to move: do not spin.
+		o.log.Error("outbox rows stay due after an attempt", "retry_in", storeRetry)
+		wait = max(wait, storeRetry)
+	}
+	return wait
 }
 
 // dialError is a failure to reach the server: no row of the batch can be

@@ -100,12 +100,16 @@ func (c SMTPConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ownedHeaders are the fields BuildMessage writes itself; OutMail.Headers
-// may not set them.
-var ownedHeaders = []string{
-	"Auto-Submitted", "Bcc", "Cc", "Content-Disposition", "Content-Id", "Content-Transfer-Encoding",
-	"Content-Type", "Date", "From", "In-Reply-To", "Message-Id", "Mime-Version", "References",
-	"Reply-To", "Return-Path", "Sender", "Subject", "To", "X-Auto-Response-Suppress",
+// ownedHeader reports whether BuildMessage writes the field itself, so
+// that OutMail.Headers may not set it. name is in canonical form.
+func ownedHeader(name string) bool {
+	switch name {
+	case "Auto-Submitted", "Bcc", "Cc", "Content-Disposition", "Content-Id", "Content-Transfer-Encoding",
+		"Content-Type", "Date", "From", "In-Reply-To", "Message-Id", "Mime-Version", "References",
+		"Reply-To", "Return-Path", "Sender", "Subject", "To", "X-Auto-Response-Suppress":
+		return true
+	}
+	return false
 }
 
 // BuildMessage turns an outbox row into a go-mail message: the Message-ID
@@ -179,7 +183,7 @@ func BuildMessage(m helpdesk.OutMail) (*mail.Msg, error) {
 		if !validHeaderName(k) || strings.ContainsAny(v, "\r\n") {
 			return nil, fmt.Errorf("outbox %d: invalid header %q", m.ID, k)
 		}
-		if slices.Contains(ownedHeaders, name) {
+		if ownedHeader(name) {
 			return nil, fmt.Errorf("outbox %d: header %s is set by the sender, not by Headers", m.ID, name)
 		}
 		msg.SetGenHeader(mail.Header(name), v)
