@@ -187,7 +187,7 @@ func TestFetchUIDValidityChange(t *testing.T) {
 // the mail. After a restart (a new Fetcher) the mail is marked without
 // being delivered again.
 func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
-	for _, mode := range []string{ProcessedFlag, ProcessedMove} {
+	for _, mode := range []string{ModeFlag, ModeMove} {
 		t.Run(mode, func(t *testing.T) {
 			wireLeakCheck(t)
 			srv := newIMAPTestServer(t, capsModern)
@@ -225,12 +225,12 @@ func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
 				t.Errorf("Deliver called %d times for the committed mail, want %d", got, want)
 			}
 			switch mode {
-			case ProcessedFlag:
+			case ModeFlag:
 				waitUntil(t, deliveryTimeout, "both flagged", func() bool {
 					msgs := srv.list(t, "INBOX")
 					return len(msgs) == 2 && msgs[0].has(DefaultProcessedFlag) && msgs[1].has(DefaultProcessedFlag)
 				})
-			case ProcessedMove:
+			case ModeMove:
 				waitUntil(t, deliveryTimeout, "both moved", func() bool {
 					return len(srv.list(t, "INBOX")) == 0 && len(srv.list(t, DefaultProcessedFolder)) == 2
 				})
@@ -301,7 +301,7 @@ func TestFetchMoveMode(t *testing.T) {
 			}
 			desk := newTestDesk()
 			cfg := srv.config("support")
-			cfg.Processed = ProcessedMove
+			cfg.Processed = ModeMove
 			cfg.IDLE, cfg.PollInterval = false, 10*time.Millisecond
 			f := NewFetcher(cfg, desk, desk, nil)
 			runFetcher(t, f)
@@ -532,7 +532,7 @@ func TestIMAPConfigValidate(t *testing.T) {
 		{"bad port", func(c *IMAPConfig) { c.Port = 70000 }, "out of range"},
 		{"bad keyword", func(c *IMAPConfig) { c.ProcessedFlag = `\Seen` }, "not an IMAP keyword"},
 		{"keyword with space", func(c *IMAPConfig) { c.ProcessedFlag = "a b" }, "not an IMAP keyword"},
-		{"move into itself", func(c *IMAPConfig) { c.Processed, c.ProcessedFolder = ProcessedMove, "inbox" }, "processed folder is the folder read"},
+		{"move into itself", func(c *IMAPConfig) { c.Processed, c.ProcessedFolder = ModeMove, "inbox" }, "processed folder is the folder read"},
 		{"bad mode", func(c *IMAPConfig) { c.Processed = "delete" }, "unknown processed mode"},
 		{"quarantine into itself", func(c *IMAPConfig) { c.QuarantineFolder = "INBOX" }, "quarantine folder is the folder read"},
 	}

@@ -39,10 +39,10 @@ type IMAPConfig struct {
 	TLSConfig *tls.Config // optional: roots or server name for tests and private CAs
 }
 
-// Processed modes of IMAPConfig.Processed.
+// Modes of IMAPConfig.Processed.
 const (
-	ProcessedFlag = "flag"
-	ProcessedMove = "move"
+	ModeFlag = "flag" // add IMAPConfig.ProcessedFlag and \Seen
+	ModeMove = "move" // move to IMAPConfig.ProcessedFolder
 )
 
 // Security modes of IMAPConfig.Security and SMTPConfig.Security.
@@ -86,7 +86,7 @@ func (c IMAPConfig) withDefaults() IMAPConfig {
 		c.IdleRefresh = 5 * time.Minute
 	}
 	if c.Processed == "" {
-		c.Processed = ProcessedFlag
+		c.Processed = ModeFlag
 	}
 	if c.ProcessedFlag == "" {
 		c.ProcessedFlag = DefaultProcessedFlag
@@ -137,11 +137,11 @@ func (c IMAPConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("imap %s: empty username", c.Name))
 	}
 	switch c.Processed {
-	case ProcessedFlag:
+	case ModeFlag:
 		if !validKeyword(c.ProcessedFlag) {
 			errs = append(errs, fmt.Errorf("imap %s: processed flag %q is not an IMAP keyword (RFC 9051 §9: flag-keyword)", c.Name, c.ProcessedFlag))
 		}
-	case ProcessedMove:
+	case ModeMove:
 		if strings.EqualFold(c.ProcessedFolder, c.Folder) {
 			errs = append(errs, fmt.Errorf("imap %s: processed folder is the folder read", c.Name))
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 )
 
 // metaChunk is how many UIDs one size FETCH asks about.
@@ -71,7 +72,13 @@ func (f *Fetcher) connect(ctx context.Context) (*imapSession, error) {
 			return nil, err
 		}
 	}
-	if err := s.do("login", func() error { return s.c.Login(cfg.Username, cfg.Password).Wait() }); err != nil {
+	login := func() error { return s.c.Login(cfg.Username, cfg.Password).Wait() }
+	if pre := s.c.Caps(); pre.Has(imap.CapLoginDisabled) && slices.Contains(pre.AuthMechanisms(), sasl.Plain) {
+		// RFC 9051 §6.2.3: LOGINDISABLED forbids LOGIN; SASL PLAIN
+		// (RFC 4616) carries the same credentials.
+		login = func() error { return s.c.Authenticate(sasl.NewPlainClient("", cfg.Username, cfg.Password)) }
+	}
+	if err := s.do("login", login); err != nil {
 		s.c.Close()
 		return nil, err
 	}
@@ -132,7 +139,7 @@ func (s *imapSession) cycle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Processed == ProcessedFlag && !keywordPermanent(sel.PermanentFlags, cfg.ProcessedFlag) {
+	if cfg.Processed == ModeFlag && !keywordPermanent(sel.PermanentFlags, cfg.ProcessedFlag) {
 		return fmt.Errorf("folder %s does not store the keyword %s (PERMANENTFLAGS %v); use processed = move", cfg.Folder, cfg.ProcessedFlag, sel.PermanentFlags)
 	}
 	uidValidity, last, err := s.f.cp.Checkpoint(ctx, cfg.Name)
@@ -240,7 +247,7 @@ func (s *imapSession) settleCommitted(last uint32) error {
 	var set imap.UIDSet
 	set.AddRange(1, imap.UID(last))
 	crit := &imap.SearchCriteria{UID: []imap.UIDSet{set}, NotFlag: s.notMarked()}
-	if cfg.Processed == ProcessedMove {
+	if cfg.Processed == ModeMove {
 		// Left behind by a COPY fallback without UIDPLUS, or deleted by
 		// someone: either way not ours to move again.
 		crit.NotFlag = append(crit.NotFlag, imap.FlagDeleted)
@@ -360,7 +367,7 @@ func (s *imapSession) process(ctx context.Context, uidValidity uint32, uid imap.
 // markProcessed flags (with \Seen) or moves committed mail.
 func (s *imapSession) markProcessed(set imap.UIDSet) error {
 	cfg := s.f.cfg
-	if cfg.Processed == ProcessedMove {
+	if cfg.Processed == ModeMove {
 		return s.move(set, cfg.ProcessedFolder, cfg.ProcessedFlag)
 	}
 	return s.addFlags("flag processed", set, imap.Flag(cfg.ProcessedFlag), imap.FlagSeen)
