@@ -50,7 +50,7 @@ type Outbox struct {
 
 	// Owned by the Run goroutine.
 	conn    *smtpConn
-	failing bool // temporary failures since the last success: logged once
+	failing bool // in an outage (server unreachable, connections breaking): logged once
 }
 
 // markTimeout bounds the store writes that record an attempt; they use a
@@ -218,7 +218,7 @@ func (o *Outbox) sendBatch(ctx context.Context, rows []helpdesk.OutMail) error {
 				return nil // cancelled while dialling: nothing was sent
 			}
 			for _, r := range rows[i:] {
-				if err := o.retry(ctx, r, de.err); err != nil {
+				if err := o.retry(ctx, r, de.err, true); err != nil {
 					return err
 				}
 			}
@@ -232,10 +232,11 @@ func (o *Outbox) sendBatch(ctx context.Context, rows []helpdesk.OutMail) error {
 				return err
 			}
 		default:
-			if connBroken(err) {
+			broken := connBroken(err)
+			if broken {
 				o.dropConn()
 			}
-			if err := o.retry(ctx, row, err); err != nil {
+			if err := o.retry(ctx, row, err, broken); err != nil {
 				return err
 			}
 		}
@@ -301,7 +302,7 @@ func (o *Outbox) sent(ctx context.Context, m helpdesk.OutMail) error {
 	}
 	if o.failing {
 		o.failing = false
-		o.log.Info("smtp sending works again")
+		o.log.Info("smtp server reachable again")
 	}
 	o.log.Debug("mail sent", rowAttrs(m)...)
 	if o.Hooks.Sent != nil {
@@ -330,8 +331,10 @@ func (o *Outbox) markFailed(ctx context.Context, m helpdesk.OutMail, reason stri
 }
 
 // retry reschedules a row after a temporary failure, or gives it up when
-// it has tried long enough.
-func (o *Outbox) retry(ctx context.Context, m helpdesk.OutMail, cause error) error {
+// it has tried long enough. outage says the server could not be reached or
+// the connection broke (logged once until a mail goes through again), as
+// opposed to a 4xx about this one mail (logged with the mail).
+func (o *Outbox) retry(ctx context.Context, m helpdesk.OutMail, cause error, outage bool) error {
 	now := o.now()
 	attempts := m.Attempts + 1
 	age := now.Sub(m.CreatedAt)
@@ -345,11 +348,17 @@ func (o *Outbox) retry(ctx context.Context, m helpdesk.OutMail, cause error) err
 	if err := o.st.MarkRetry(mctx, m.ID, attempts, next, cause.Error()); err != nil {
 		return fmt.Errorf("mark %d for retry: %w", m.ID, err)
 	}
-	if !o.failing {
+	attrs := append(rowAttrs(m), "attempts", attempts, "next", next, "err", cause)
+	switch {
+	case !outage:
+		o.log.Info("mail deferred by the server", attrs...)
+	case !o.failing:
 		o.failing = true
-		o.log.Warn("smtp sending failing; retrying with backoff", "err", cause)
+		o.log.Warn("smtp server unavailable; retrying with backoff", "err", cause)
+		fallthrough
+	default:
+		o.log.Debug("mail deferred", attrs...)
 	}
-	o.log.Debug("mail deferred", append(rowAttrs(m), "attempts", attempts, "next", next, "err", cause)...)
 	if o.Hooks.Failed != nil {
 		o.Hooks.Failed(m, cause, false)
 	}

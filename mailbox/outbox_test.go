@@ -301,10 +301,10 @@ func TestOutboxServerDown(t *testing.T) {
 	if got := len(slices.Compact(ids2)); got != n {
 		t.Errorf("%d distinct Message-IDs received, want %d", got, n)
 	}
-	if got, want := logs.count("smtp sending failing"), 1; got != want {
+	if got, want := logs.count("smtp server unavailable"), 1; got != want {
 		t.Errorf("outage logged %d times, want %d", got, want)
 	}
-	if got, want := logs.count("smtp sending works again"), 1; got != want {
+	if got, want := logs.count("smtp server reachable again"), 1; got != want {
 		t.Errorf("recovery logged %d times, want %d", got, want)
 	}
 }
@@ -365,9 +365,13 @@ func TestOutboxTemporaryRefusal(t *testing.T) {
 	clock := newTestClock()
 	st := newTestOutbox(clock)
 	id := st.enqueue(simpleOutMail(1, "c@example.org"))
-	o := NewOutbox(srv.config(), st, clock.now, nil)
+	logger, logs := testLogger()
+	o := NewOutbox(srv.config(), st, clock.now, logger)
 	runOutbox(t, o)
 	waitUntil(t, deliveryTimeout, "first attempt", func() bool { return st.row(id).m.Attempts == 1 })
+	if !strings.Contains(logs.String(), "mail deferred by the server") || logs.count("smtp server unavailable") != 0 {
+		t.Errorf("a 4xx for one mail must be logged with the mail, not as an outage:\n%s", logs)
+	}
 	if r := st.row(id); r.status != "pending" || !strings.Contains(r.m.LastError, "451") {
 		t.Errorf("row after 451 = %+v, want pending", r)
 	}
