@@ -18,7 +18,7 @@ type Delivery struct {
 	Mailbox      string // IMAPConfig.Name
 	UIDValidity  uint32
 	UID          uint32
-	Raw          []byte    // the message exactly as the server holds it (BODY[])
+	Raw          []byte    // the message exactly as the server returned it (BODY[])
 	InternalDate time.Time // when the server received it
 }
 
