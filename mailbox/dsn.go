@@ -209,7 +209,8 @@ var dsnBounceSubjectRe = regexp.MustCompile(`(?i)undeliver|undelivered|non-?deli
 var dsnDaemonNameRe = regexp.MustCompile(`(?i)mail delivery|mailer.?daemon|postmaster|mail system|delivery subsystem|mail administrator|system administrator|antivirus|mail service|mdaemon`)
 
 // dsnLooksLikeBounce tells a non-standard bounce from other mail. Mail from
-// MAILER-DAEMON is one (RFC 5321 §4.5.5 reserves the name for it). Other
+// MAILER-DAEMON is one (the conventional sender of MTA notifications since
+// sendmail). Other
 // mail must say so in its subject or text (bounce wording) and carry a
 // sign of machine origin: a daemon-like sender, the null return path,
 // Auto-Submitted, a returned message part, or SMTP reply or status codes

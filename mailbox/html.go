@@ -80,7 +80,12 @@ func htmlNormalize(s string) string {
 					continue
 				}
 			}
-			b.WriteByte(c)
+			if c == '>' {
+				// k3a takes any '>' for the end of a tag.
+				b.WriteString("&gt;")
+			} else {
+				b.WriteByte(c)
+			}
 			i++
 			continue
 		}

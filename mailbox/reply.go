@@ -499,7 +499,7 @@ var replyUnderscoreRe = regexp.MustCompile(`^\s*_{2,}\s*$`)
 var replyMobileRe = regexp.MustCompile(`(?i)^(sent from my( [\p{L}\p{N}-]+){1,5}|sent (from|with|via) [\p{L}\p{N}]+( [\p{L}\p{N}]+){0,4}|sent from (yahoo|mail|outlook|samsung|my)\b[^,.!?]{0,40}|get outlook for (ios|android)|envoyé (de|depuis|à partir de) [^,.!?]{1,40}|gesendet (von|mit) [^,.!?]{1,40}|von meinem [^,.!?]{1,30} gesendet|enviado (desde|de) [^,.!?]{1,40}|inviato da [^,.!?]{1,40}|verstuurd (vanaf|met) [^,.!?]{1,40}|verzonden (vanaf|met) [^,.!?]{1,40}|skickat från [^,.!?]{1,40}|sendt fra [^,.!?]{1,40}|wysłane (z|ze) [^,.!?]{1,40}|отправлено (с|из) [^,.!?]{1,40})\s*(<[^>\s]*>)?\.?$`)
 
 // replyVerbs are the "wrote" of attribution lines.
-const replyVerbs = `wrote|writes|sent|schrieb|a\s+écrit|a\s+ecrit|escribió|escribio|ha\s+scritto|schreef|geschreven|napisał\(a\)|napisała|napisał|escreveu|skrev|kirjoitti|написал\(а\)|написала|написал|đã viết|yazdı|napsal\(a\)|napsala|napsal|írta|写道|のメッセージ`
+const replyVerbs = `wrote|writes|sent|pisze|пишет|schreibt|schrieb|a\s+écrit|a\s+ecrit|escribió|escribio|ha\s+scritto|schreef|geschreven|napisał\(a\)|napisała|napisał|escreveu|skrev|kirjoitti|написал\(а\)|написала|написал|đã viết|yazdı|napsal\(a\)|napsala|napsal|írta|写道|のメッセージ`
 
 var (
 	replyVerbEndRe = regexp.MustCompile(`(?i)(^|[\s>)"'])(` + replyVerbs + `)\s*:?$`)
