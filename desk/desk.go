@@ -69,7 +69,7 @@ type Config struct {
 // is called after the transaction that caused it committed.
 type Hooks struct {
 	TicketOpened func(t helpdesk.Ticket, a helpdesk.Assessment)
-	Event        func(ref string, e helpdesk.Event)
+	Event        func(ref string, priority helpdesk.Priority, e helpdesk.Event)
 	Enqueued     func(m helpdesk.OutMail)
 }
 
@@ -319,11 +319,11 @@ func (w *work) event(t *helpdesk.Ticket, kind, actor, detail, messageID string) 
 	if err := w.tx.AddEvent(e); err != nil {
 		return err
 	}
-	ref, log, h := t.Ref, w.d.log, w.d.hooks.Event
+	ref, prio, log, h := t.Ref, t.Priority, w.d.log, w.d.hooks.Event
 	w.after = append(w.after, func() {
 		log.Info("ticket event", "ticket", ref, "event", kind, "actor", actor, "detail", detail, "message_id", messageID)
 		if h != nil {
-			h(ref, e)
+			h(ref, prio, e)
 		}
 	})
 	return nil

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/store"
+)
+
+// ticketByRef reads a ticket and its events from the daemon's store.
+func ticketByRef(t *testing.T, m *Main, ref string) (*helpdesk.Ticket, []helpdesk.Event) {
+	t.Helper()
+	var tk *helpdesk.Ticket
+	var evs []helpdesk.Event
+	err := m.Store.View(context.Background(), func(tx *store.Tx) error {
+		var err error
+		if tk, err = tx.TicketByRef(ref); err != nil {
+			return err
+		}
+		evs, err = tx.Events(tk.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("ticket %s: %v", ref, err)
+	}
+	return tk, evs
+}
+
+func hasEvent(evs []helpdesk.Event, kind string) bool {
+	for _, e := range evs {
+		if e.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// waitFor polls cond (reading the store) until it holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func replyTo(t *testing.T, m capturedMail) string {
+	t.Helper()
+	a, err := mail.ParseAddress(m.header("Reply-To"))
+	if err != nil {
+		t.Fatalf("Reply-To %q: %v", m.header("Reply-To"), err)
+	}
+	return a.Address
+}
+
+func msgID(m capturedMail) string { return strings.Trim(m.header("Message-Id"), "<> ") }
+
+// TestAgentsWorkByMail runs the whole agent story of issue 6 through the
+// in-process IMAP server and the go-smtp peer.
+func TestAgentsWorkByMail(t *testing.T) {
+	imapSrv := newIMAPServer(t)
+	peer := newSMTPCapture(t)
+	cfg := testConfig(t, imapSrv.addr, peer.addr, "")
+	d := startDaemon(t, cfg, nil)
+
+	// 1. A customer reports an outage.
+	imapSrv.appendMail(t, `From: Carol Shopper <carol@shop.example>
+To: support@example.com
+Subject: Checkout is down for all customers
+Message-ID: <carol-1@shop.example>
+Date: Fri, 20 Nov 2026 09:40:00 +0000
+
+Hi,
+
+Since 09:15 this morning nobody can check out: every customer gets
+"HTTP 502 Bad Gateway" on the payment page.
+
+Steps to reproduce:
+1. Add any product to the basket
+2. Click "Pay now"
+
+Carol
+`)
+	ack := peer.wait(t, "the ack to carol", and(to("carol@shop.example"), subjectHas("Checkout is down")))
+	ref := strings.TrimSuffix(strings.TrimPrefix(ack.header("Subject")[strings.LastIndex(ack.header("Subject"), "["):], "["), "]")
+	if got, want := ack.header("Subject"), "Re: Checkout is down for all customers ["+ref+"]"; got != want {
+		t.Errorf("ack subject = %q, want %q", got, want)
+	}
+	if got := ack.header("In-Reply-To"); got != "<carol-1@shop.example>" {
+		t.Errorf("ack In-Reply-To = %q", got)
+	}
+	if !strings.Contains(ack.header("References"), "<carol-1@shop.example>") {
+		t.Errorf("ack References = %q", ack.header("References"))
+	}
+	if got := ack.header("Auto-Submitted"); got != "auto-replied" {
+		t.Errorf("ack Auto-Submitted = %q", got)
+	}
+	if got := ack.header("X-Auto-Response-Suppress"); got != "All" {
+		t.Errorf("ack X-Auto-Response-Suppress = %q", got)
+	}
+	if rt := replyTo(t, ack); !strings.HasPrefix(rt, "support+"+strings.ToLower(ref)+".") && !strings.HasPrefix(rt, "support+"+ref+".") {
+		t.Errorf("ack Reply-To = %q, want support+%s.<token>@example.com", rt, ref)
+	}
+	if !strings.Contains(ack.Body, ref) || !strings.Contains(strings.ToLower(ack.Body), "critical") {
+		t.Errorf("ack body lacks reference or priority:\n%s", ack.Body)
+	}
+	notice := peer.wait(t, "alice's notification", and(to("alice@example.com"), subjectHas(ref)))
+	peer.wait(t, "bob's notification", and(to("bob@example.com"), subjectHas(ref)))
+	aliceAddr := replyTo(t, notice)
+	if !strings.Contains(aliceAddr, "+") {
+		t.Fatalf("notification Reply-To %q is not a per-agent address", aliceAddr)
+	}
+
+	// 2. Alice answers from her mail client: commands, text, quoted history.
+	imapSrv.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+To: %s
+Subject: Re: %s
+Message-ID: <alice-1@example.com>
+In-Reply-To: <%s>
+References: <%s>
+Date: Fri, 20 Nov 2026 09:50:00 +0000
+
+#assign me
+#priority high
+
+Hello Carol, we have restarted the payment gateway. Could you try again?
+
+Alice
+
+On Fri, 20 Nov 2026 at 09:41, Example Support <support@example.com> wrote:
+> New ticket %s from carol@shop.example
+> SECRET-INTERNAL-LINE
+`, aliceAddr, notice.header("Subject"), msgID(notice), msgID(notice), ref))
+	relay := peer.wait(t, "the relayed reply to carol", and(to("carol@shop.example"), func(m capturedMail) bool {
+		return strings.Contains(m.Body, "restarted the payment gateway")
+	}))
+	if strings.Contains(relay.Body, "SECRET-INTERNAL-LINE") || strings.Contains(relay.Body, "#assign") {
+		t.Errorf("relay leaks quoted history or commands:\n%s", relay.Body)
+	}
+	from, _ := mail.ParseAddress(relay.header("From"))
+	if from == nil || from.Address != supportAddr || !strings.Contains(from.Name, "Alice") {
+		t.Errorf("relay From = %q, want Alice's name at %s", relay.header("From"), supportAddr)
+	}
+	if relay.header("Auto-Submitted") != "" {
+		t.Errorf("a relayed human reply carries Auto-Submitted %q", relay.header("Auto-Submitted"))
+	}
+	if !strings.Contains(relay.header("References"), "<carol-1@shop.example>") {
+		t.Errorf("relay References = %q: not in the customer's thread", relay.header("References"))
+	}
+	if got, want := relay.header("Subject"), "Re: Checkout is down for all customers ["+ref+"]"; got != want {
+		t.Errorf("relay subject = %q, want %q", got, want)
+	}
+	tk, evs := ticketByRef(t, d, ref)
+	if tk.Assignee != "alice@example.com" || tk.Priority != helpdesk.High || tk.FirstResponseAt.IsZero() {
+		t.Errorf("after alice's reply: assignee %q priority %q first response %v", tk.Assignee, tk.Priority, tk.FirstResponseAt)
+	}
+	if !hasEvent(evs, "assign") || !hasEvent(evs, "priority") || !hasEvent(evs, "first-response") {
+		t.Errorf("events lack assign/priority/first-response: %+v", evs)
+	}
+
+	// 3. An internal note goes to the other agents, never to the customer.
+	imapSrv.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+To: %s
+Subject: Re: note
+Message-ID: <alice-note@example.com>
+Date: Fri, 20 Nov 2026 09:55:00 +0000
+
+#note
+NOTE-FOR-AGENTS: gateway certificate expired, renewing.
+`, aliceAddr))
+	peer.wait(t, "the note to bob", and(to("bob@example.com"), func(m capturedMail) bool { return strings.Contains(m.Body, "NOTE-FOR-AGENTS") }))
+
+	// 4. A stranger's mail claiming Alice's From, with the subject tag but no
+	// proof, runs no command and is flagged.
+	imapSrv.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+To: support@example.com
+Subject: Re: [%s] close it
+Message-ID: <spoof-1@evil.example>
+Date: Fri, 20 Nov 2026 10:00:00 +0000
+
+#status closed
+SPOOFED-TEXT
+`, ref))
+	waitFor(t, "the suspicious event", func() bool {
+		_, evs := ticketByRef(t, d, ref)
+		return hasEvent(evs, "suspicious")
+	})
+	tk, _ = ticketByRef(t, d, ref)
+	if tk.Status == helpdesk.StatusClosed {
+		t.Fatal("a spoofed From closed the ticket")
+	}
+
+	// 5. An unknown command gets an explanatory reply and changes nothing.
+	imapSrv.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+To: %s
+Subject: Re: oops
+Message-ID: <alice-typo@example.com>
+Date: Fri, 20 Nov 2026 10:05:00 +0000
+
+#stauts resolved
+TYPO-TEXT-NOT-RELAYED
+`, aliceAddr))
+	cmdErr := peer.wait(t, "the command error to alice", and(to("alice@example.com"), func(m capturedMail) bool {
+		return strings.Contains(m.Body, "#stauts resolved")
+	}))
+	if !strings.Contains(cmdErr.Body, "#status open|pending|resolved|closed") {
+		t.Errorf("command error does not say what is accepted:\n%s", cmdErr.Body)
+	}
+
+	// 6. Resolved with a text; the customer gets the resolution mail.
+	imapSrv.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+To: %s
+Subject: Re: done
+Message-ID: <alice-done@example.com>
+Date: Fri, 20 Nov 2026 10:10:00 +0000
+
+#status resolved
+The certificate is renewed and checkout works again.
+`, aliceAddr))
+	res := peer.wait(t, "the resolution mail", and(to("carol@shop.example"), func(m capturedMail) bool {
+		return strings.Contains(m.Body, "certificate is renewed")
+	}))
+	if !strings.Contains(strings.ToLower(res.Body), "reopen") && !strings.Contains(strings.ToLower(res.Body), "reply") {
+		t.Errorf("resolution mail does not say how to reopen:\n%s", res.Body)
+	}
+	tk, _ = ticketByRef(t, d, ref)
+	if tk.Status != helpdesk.StatusResolved {
+		t.Fatalf("status = %s, want resolved", tk.Status)
+	}
+
+	// 7. The customer replies to the resolution: the ticket reopens.
+	imapSrv.appendMail(t, fmt.Sprintf(`From: Carol Shopper <carol@shop.example>
+To: support@example.com
+Subject: Re: Checkout is down for all customers [%s]
+Message-ID: <carol-2@shop.example>
+In-Reply-To: <%s>
+References: <carol-1@shop.example> <%s>
+Date: Fri, 20 Nov 2026 11:00:00 +0000
+
+It is failing again for some customers.
+`, ref, msgID(res), msgID(res)))
+	waitFor(t, "the reopen", func() bool {
+		tk, _ := ticketByRef(t, d, ref)
+		return tk.Status == helpdesk.StatusOpen
+	})
+	_, evs = ticketByRef(t, d, ref)
+	if !hasEvent(evs, "reopened") {
+		t.Errorf("no reopened event: %+v", evs)
+	}
+
+	// Nothing internal ever reached the customer.
+	for _, m := range peer.mails() {
+		if to("carol@shop.example")(m) && (strings.Contains(m.Body, "NOTE-FOR-AGENTS") || strings.Contains(m.Body, "TYPO-TEXT") ||
+			strings.Contains(m.Body, "SPOOFED-TEXT") && m.header("Auto-Submitted") == "") {
+			t.Errorf("internal text reached the customer: %q\n%s", m.header("Subject"), m.Body)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/helpdeskd/helpdesk/config"
+	"github.com/helpdeskd/helpdesk/store"
+	"github.com/helpdeskd/helpdesk/templates"
+)
+
+// loadConfig loads and validates a configuration; with resolve, secrets are
+// read too (the daemon), without they are only checked for form.
+func loadConfig(path string, resolve bool, stderr io.Writer) (*config.Config, error) {
+	cfg, warnings, err := config.Load(path, config.Options{ResolveSecrets: resolve})
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w.String())
+	}
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return cfg, nil
+}
+
+func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check-config", "check-config -config FILE", stderr)
+	path := fs.String("config", defaultConfigPath(), "configuration `file`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, false, stderr)
+	if err != nil {
+		return err
+	}
+	if _, err := templates.Load(cfg.Desk.TemplatesDir); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%s: templates: %w", *path, err)}
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d mailboxes, %d agents, %d policies, %d calendars)\n",
+		*path, len(cfg.Mailboxes), len(cfg.Agents), len(cfg.Policies), len(cfg.Calendars))
+	return nil
+}
+
+// openStoreFor opens the store named by -db, or by the configuration.
+func openStoreFor(ctx context.Context, configPath, dbPath string, stderr io.Writer) (*store.Store, error) {
+	if dbPath == "" {
+		cfg, err := loadConfig(configPath, false, stderr)
+		if err != nil {
+			return nil, err
+		}
+		dbPath = cfg.Store.Path
+		if _, err := os.Stat(dbPath); err != nil {
+			return nil, fmt.Errorf("no database at %s (has the daemon run?): %w", dbPath, err)
+		}
+		return store.Open(ctx, dbPath, store.Options{RefPrefix: cfg.Store.RefPrefix, RefStart: cfg.Store.RefStart})
+	}
+	if _, err := os.Stat(dbPath); err != nil {
+		return nil, fmt.Errorf("no database at %s: %w", dbPath, err)
+	}
+	return store.Open(ctx, dbPath, store.Options{})
+}
+
+func cmdTickets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("tickets", "tickets [-config FILE | -db FILE] [--json] [--status S[,S]]", stderr)
+	path := fs.String("config", defaultConfigPath(), "configuration `file`")
+	db := fs.String("db", "", "database `file` (instead of the one the configuration names)")
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	status := fs.String("status", "", "only tickets with these statuses (open,pending,resolved,closed)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := openStoreFor(ctx, *path, *db, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return listTickets(ctx, st, stdout, *status, *asJSON)
+}
+
+func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("show", "show REF [-config FILE | -db FILE] [--json]", stderr)
+	path := fs.String("config", defaultConfigPath(), "configuration `file`")
+	db := fs.String("db", "", "database `file` (instead of the one the configuration names)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return &exitError{code: 2, err: errors.New("show needs exactly one ticket reference")}
+	}
+	st, err := openStoreFor(ctx, *path, *db, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return showTicket(ctx, st, stdout, pos[0], *asJSON)
+}

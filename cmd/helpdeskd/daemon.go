@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/config"
+	"github.com/helpdeskd/helpdesk/desk"
+	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/ops"
+	"github.com/helpdeskd/helpdesk/sla"
+	"github.com/helpdeskd/helpdesk/store"
+	"github.com/helpdeskd/helpdesk/templates"
+	"github.com/helpdeskd/helpdesk/triage"
+)
+
+// Main is the daemon: every component built from one configuration. Tests
+// and the demo build it with their own clock and TLS settings and run it
+// in-process.
+type Main struct {
+	Config *config.Config
+	Log    *slog.Logger
+	// Now is the clock of the desk, the SLA loop and the outbox; nil means
+	// time.Now. The demo speeds it up.
+	Now func() time.Time
+	// TLSConfig, when set, is used for IMAP and SMTP client connections
+	// (private CAs in tests).
+	TLSConfig *tls.Config
+	// Hooks are extra desk hooks (the demo prints events); metrics are
+	// always fed.
+	Hooks desk.Hooks
+
+	Store    *store.Store
+	Desk     *desk.Desk
+	Outbox   *mailbox.Outbox
+	Fetchers []*mailbox.Fetcher
+	Loop     *sla.Loop
+	Metrics  *ops.Metrics
+	HTTPAddr string // where /healthz and /metrics listen, once Open has bound it
+
+	httpSrv *http.Server
+	httpLn  net.Listener
+}
+
+// Open builds every component: the store (migrations applied), templates,
+// triage, the desk, the outbox, one fetcher per mailbox, the SLA loop and
+// the HTTP listener. It fails fast and clearly on a locked or unwritable
+// database, a broken template or a taken port.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	if m.Log == nil {
+		m.Log = slog.New(slog.DiscardHandler)
+	}
+	if m.Now == nil {
+		m.Now = time.Now
+	}
+	st, err := store.Open(ctx, cfg.Store.Path, store.Options{RefPrefix: cfg.Store.RefPrefix, RefStart: cfg.Store.RefStart, Now: m.Now})
+	if err != nil {
+		return err
+	}
+	m.Store = st
+	tmpl, err := templates.Load(cfg.Desk.TemplatesDir)
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	tri, err := triage.New(triageRules(cfg))
+	if err != nil {
+		return fmt.Errorf("triage: %w", err)
+	}
+	m.Metrics = ops.NewMetrics(st.OutboxCounts)
+
+	m.Outbox = mailbox.NewOutbox(smtpConfig(cfg, m.TLSConfig), st, m.Now, m.Log.With("component", "outbox"))
+	m.Outbox.Hooks = mailbox.OutboxHooks{
+		Sent: func(om helpdesk.OutMail, at time.Time) {
+			m.Metrics.MailSent.WithLabelValues(string(om.Kind)).Inc()
+			if om.Kind == helpdesk.KindAck {
+				m.Metrics.AckLatency.Observe(at.Sub(om.CreatedAt).Seconds())
+			}
+		},
+		Failed: func(helpdesk.OutMail, error, bool) { m.Metrics.SMTPErrors.Inc() },
+	}
+	hooks := m.Hooks
+	m.Desk, err = desk.New(deskConfig(cfg), desk.Options{
+		Store: st, Triage: tri, Templates: tmpl, Log: m.Log.With("component", "desk"), Now: m.Now,
+		Kick: m.Outbox.Kick,
+		Hooks: desk.Hooks{
+			TicketOpened: func(t helpdesk.Ticket, a helpdesk.Assessment) {
+				m.Metrics.TicketsOpened.WithLabelValues(string(t.Priority)).Inc()
+				if hooks.TicketOpened != nil {
+					hooks.TicketOpened(t, a)
+				}
+			},
+			Event: func(ref string, p helpdesk.Priority, e helpdesk.Event) {
+				switch e.Kind {
+				case "relayed", "resolution-sent":
+					m.Metrics.RepliesRelayed.Inc()
+				case "sla-warning":
+					m.Metrics.SLAWarnings.WithLabelValues(string(p)).Inc()
+				case "breach":
+					m.Metrics.SLABreaches.WithLabelValues(string(p)).Inc()
+				}
+				if hooks.Event != nil {
+					hooks.Event(ref, p, e)
+				}
+			},
+			Enqueued: hooks.Enqueued,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	parse := mailbox.ParseOptions{MaxAttachmentSize: cfg.Desk.MaxAttachmentSize}
+	for _, mb := range cfg.Mailboxes {
+		h := &deliverer{desk: m.Desk, parse: parse, metrics: m.Metrics, now: m.Now}
+		f := mailbox.NewFetcher(imapConfig(mb, m.TLSConfig), h, st, m.Log.With("mailbox", mb.Name))
+		name := mb.Name
+		f.Hooks = mailbox.FetcherHooks{
+			Error:       func(error) { m.Metrics.IMAPErrors.WithLabelValues(name).Inc() },
+			Quarantined: func(uint32, string) { m.Metrics.Quarantined.WithLabelValues(name).Inc() },
+		}
+		m.Fetchers = append(m.Fetchers, f)
+	}
+	m.Loop, err = sla.NewLoop(st, m.Desk, cfg.SLA.Schedule, m.Now, m.Log.With("component", "sla"))
+	if err != nil {
+		return fmt.Errorf("sla loop: %w", err)
+	}
+	if cfg.HTTP.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("http listen %s: %w", cfg.HTTP.Listen, err)
+		}
+		m.httpLn, m.HTTPAddr = ln, ln.Addr().String()
+		m.httpSrv = &http.Server{Handler: ops.Handler(m.Metrics, ops.Health{
+			Ping: st.Ping, Mailboxes: m.mailboxStates, Outbox: st.OutboxCounts,
+		}, m.Log), ReadHeaderTimeout: 10 * time.Second}
+	}
+	return nil
+}
+
+func (m *Main) mailboxStates() []ops.MailboxState {
+	var out []ops.MailboxState
+	for _, f := range m.Fetchers {
+		s := f.State()
+		out = append(out, ops.MailboxState{Name: s.Mailbox, State: string(s.Status), LastError: s.LastError, LastSuccess: s.LastSuccess})
+	}
+	return out
+}
+
+// Run runs every component until ctx is cancelled, then shuts down in two
+// phases (STYLE rule 6): first nothing new is fetched and the mail in hand
+// is finished, then the SLA loop and the outbox stop after the send in
+// flight, then HTTP; all within the configured shutdown timeout.
+func (m *Main) Run(ctx context.Context) error {
+	var fetchWG, workWG sync.WaitGroup
+	fetchCtx, stopFetch := context.WithCancel(context.WithoutCancel(ctx))
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopFetch()
+	defer stopWork()
+	errs := make(chan error, len(m.Fetchers)+3)
+	goSafe := func(wg *sync.WaitGroup, name string, run func(context.Context) error, c context.Context) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					m.Metrics.Panics.WithLabelValues(name).Inc()
+					m.Log.Error("panic", "component", name, "panic", r)
+					errs <- fmt.Errorf("%s: panic: %v", name, r)
+				}
+			}()
+			if err := run(c); err != nil && !errors.Is(err, context.Canceled) {
+				m.Log.Error("component stopped", "component", name, "err", err)
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	goSafe(&workWG, "outbox", m.Outbox.Run, workCtx)
+	goSafe(&workWG, "sla", m.Loop.Run, workCtx)
+	for _, f := range m.Fetchers {
+		// One mailbox failing (it reconnects forever) never stops the others.
+		goSafe(&fetchWG, "fetch", f.Run, fetchCtx)
+	}
+	if m.httpSrv != nil {
+		workWG.Add(1)
+		go func() {
+			defer workWG.Done()
+			if err := m.httpSrv.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("http: %w", err)
+			}
+		}()
+	}
+	m.Log.Info("helpdeskd running", "mailboxes", len(m.Fetchers), "http", m.HTTPAddr, "database", m.Store.Path())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+	}
+	timeout := m.Config.Desk.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	deadline := time.After(timeout)
+	m.Log.Info("shutting down", "timeout", timeout)
+	stopFetch()
+	if !waitUntil(&fetchWG, deadline) {
+		return errors.Join(runErr, errors.New("shutdown: mailboxes did not stop in time"))
+	}
+	stopWork()
+	if m.httpSrv != nil {
+		shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		m.httpSrv.Shutdown(shutCtx)
+		cancel()
+	}
+	if !waitUntil(&workWG, deadline) {
+		return errors.Join(runErr, errors.New("shutdown: outbox or SLA loop did not stop in time"))
+	}
+	m.Log.Info("stopped")
+	return runErr
+}
+
+func waitUntil(wg *sync.WaitGroup, deadline <-chan time.Time) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-deadline:
+		return false
+	}
+}
+
+// Close releases what Open acquired, the database last.
+func (m *Main) Close() error {
+	var errs []error
+	if m.httpLn != nil && m.httpSrv == nil {
+		errs = append(errs, m.httpLn.Close())
+	}
+	if m.httpSrv != nil {
+		errs = append(errs, m.httpSrv.Close())
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// deliverer hands fetched mail to the desk: parse, then one transaction.
+type deliverer struct {
+	desk    *desk.Desk
+	parse   mailbox.ParseOptions
+	metrics *ops.Metrics
+	now     func() time.Time
+}
+
+// Deliver implements mailbox.Handler.
+func (h *deliverer) Deliver(ctx context.Context, d mailbox.Delivery) error {
+	h.metrics.MailFetched.WithLabelValues(d.Mailbox).Inc()
+	msg, perr := mailbox.Parse(d.Raw, h.parse)
+	if perr != nil {
+		msg = nil
+	}
+	_, err := h.desk.Ingest(ctx, desk.Incoming{Mailbox: d.Mailbox, UIDValidity: d.UIDValidity, UID: d.UID,
+		Message: msg, Raw: d.Raw, ParseError: perr})
+	if errors.Is(err, desk.ErrUnreadable) {
+		return fmt.Errorf("%w: %v", mailbox.ErrUnreadable, perr)
+	}
+	if err != nil {
+		return err
+	}
+	if !d.InternalDate.IsZero() {
+		if lat := time.Since(d.InternalDate); lat >= 0 {
+			h.metrics.IngestLatency.Observe(lat.Seconds())
+		}
+	}
+	return nil
+}
+
+// deskConfig maps the configuration onto the desk's.
+func deskConfig(cfg *config.Config) desk.Config {
+	dc := desk.Config{
+		Name: cfg.Desk.Name, From: cfg.SMTP.From, Levels: cfg.Levels, Policies: cfg.Policies,
+		DefaultPolicy: cfg.SLA.DefaultPolicy, Customer: cfg.Customer, ReopenWindow: cfg.Desk.ReopenWindow,
+		AutoReplyLimit: cfg.Desk.AutoReplyLimit, AutoReplyWindow: cfg.Desk.AutoReplyWindow,
+		TrustedAuthServIDs: cfg.Desk.TrustedAuthServIDs, EscalateKeyword: cfg.Desk.EscalateKeyword,
+	}
+	for _, mb := range cfg.Mailboxes {
+		dc.Mailboxes = append(dc.Mailboxes, desk.Mailbox{Name: mb.Name, Address: mb.Address, Aliases: mb.Aliases,
+			Policy: mb.Policy, Team: mb.Team, DefaultPriority: mb.DefaultPriority, CriticalOnly: mb.CriticalOnly,
+			QueuePolicy: mb.QueuePolicy})
+	}
+	for _, a := range cfg.Agents {
+		dc.Agents = append(dc.Agents, desk.Agent{Email: a.Email, Name: a.Name, Team: a.Team, Manager: a.Manager})
+	}
+	for _, t := range cfg.Teams {
+		dc.Teams = append(dc.Teams, desk.Team{Name: t.Name, Address: t.Address})
+	}
+	return dc
+}
+
+func imapConfig(mb config.Mailbox, tlsCfg *tls.Config) mailbox.IMAPConfig {
+	return mailbox.IMAPConfig{Name: mb.Name, Host: mb.Host, Port: mb.Port, Security: string(mb.Security),
+		Username: mb.Username, Password: mb.Password.Value, Folder: mb.Folder, IDLE: mb.IDLE,
+		PollInterval: mb.PollInterval, Processed: mb.Processed, ProcessedFlag: mb.ProcessedFlag,
+		ProcessedFolder: mb.ProcessedFolder, QuarantineFolder: mb.QuarantineFolder, TLSConfig: tlsCfg}
+}
+
+func smtpConfig(cfg *config.Config, tlsCfg *tls.Config) mailbox.SMTPConfig {
+	s := cfg.SMTP
+	return mailbox.SMTPConfig{Host: s.Host, Port: s.Port, Security: string(s.Security), Username: s.Username,
+		Password: s.Password.Value, HELO: s.HELO, Timeout: s.Timeout, Batch: s.Batch, TLSConfig: tlsCfg}
+}
+
+// newLogger builds the daemon's structured logger from the [log] section.
+func newLogger(w io.Writer, cfg config.Log) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "run -config FILE [-log-level LEVEL]", stderr)
+	path := fs.String("config", defaultConfigPath(), "configuration `file`")
+	level := fs.String("log-level", "", "override [log] level (debug, info, warn, error)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, true, stderr)
+	if err != nil {
+		return err
+	}
+	if *level != "" {
+		if err := cfg.Log.Level.UnmarshalText([]byte(*level)); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("-log-level: %w", err)}
+		}
+	}
+	m := &Main{Config: cfg, Log: newLogger(stderr, cfg.Log)}
+	defer m.Close()
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}

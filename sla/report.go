@@ -1,0 +1,152 @@
+package sla
+
+import (
+	"sort"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+// Standing is an open ticket's position against its nearest deadline.
+type Standing struct {
+	Ticket *helpdesk.Ticket
+	Clock  ClockKind     // the clock whose deadline is nearest
+	Due    time.Time     // zero: no running target
+	Left   time.Duration // Due - now; negative when breached
+}
+
+// Standings orders open tickets by time left on their nearest running
+// deadline, breached first; tickets with no running target come last.
+func Standings(tickets []*helpdesk.Ticket, now time.Time) []Standing {
+	var out []Standing
+	for _, t := range tickets {
+		if !t.IsOpen() {
+			continue
+		}
+		s := Standing{Ticket: t}
+		if t.FirstResponseAt.IsZero() && !t.ResponseDue.IsZero() {
+			s.Clock, s.Due = Response, t.ResponseDue
+		}
+		if !t.ResolutionDue.IsZero() && (s.Due.IsZero() || t.ResolutionDue.Before(s.Due)) {
+			s.Clock, s.Due = Resolution, t.ResolutionDue
+		}
+		if !s.Due.IsZero() {
+			s.Left = s.Due.Sub(now)
+		}
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Due.IsZero() != b.Due.IsZero() {
+			return !a.Due.IsZero()
+		}
+		return a.Left < b.Left
+	})
+	return out
+}
+
+// Compliance is how one policy and priority kept its promises over a period.
+type Compliance struct {
+	Policy   string
+	Priority helpdesk.Priority
+	Tickets  int
+	// Response and resolution: met, breached, and still running (not yet
+	// answered or resolved and not yet due); tickets without a target count
+	// in none of them.
+	ResponseMet, ResponseBreached, ResponseOpen       int
+	ResolutionMet, ResolutionBreached, ResolutionOpen int
+	// Business time (on the policy's calendar for the priority) from filing
+	// to the first response and to resolution: median and 90th percentile.
+	ResponseP50, ResponseP90     time.Duration
+	ResolutionP50, ResolutionP90 time.Duration
+}
+
+// ComplianceReport groups tickets by policy and priority and measures each
+// group against its deadlines (the tickets' ResponseDue and ResolutionDue as
+// stored: the deadlines as if the clocks still ran). policy returns the
+// policy of a name (nil: unknown; its tickets are measured in wall time).
+func ComplianceReport(tickets []*helpdesk.Ticket, policy func(name string) *Policy, now time.Time) []Compliance {
+	type key struct {
+		policy   string
+		priority helpdesk.Priority
+	}
+	groups := map[key]*Compliance{}
+	resp := map[key][]time.Duration{}
+	resol := map[key][]time.Duration{}
+	for _, t := range tickets {
+		k := key{t.Policy, t.Priority}
+		c := groups[k]
+		if c == nil {
+			c = &Compliance{Policy: t.Policy, Priority: t.Priority}
+			groups[k] = c
+		}
+		c.Tickets++
+		var cal *Calendar
+		if p := policy(t.Policy); p != nil {
+			if r, ok := p.Rule(t.Priority, t.Plan); ok {
+				cal = p.CalendarFor(r)
+			} else {
+				cal = p.Calendar
+			}
+		}
+		elapsed := func(a, b time.Time) time.Duration {
+			if cal == nil {
+				return b.Sub(a)
+			}
+			return cal.Elapsed(a, b)
+		}
+		met, breached, open := judge(t.ResponseDue, t.FirstResponseAt, now)
+		c.ResponseMet, c.ResponseBreached, c.ResponseOpen = c.ResponseMet+met, c.ResponseBreached+breached, c.ResponseOpen+open
+		if !t.FirstResponseAt.IsZero() {
+			resp[k] = append(resp[k], elapsed(t.CreatedAt, t.FirstResponseAt))
+		}
+		met, breached, open = judge(t.ResolutionDue, t.ResolvedAt, now)
+		c.ResolutionMet, c.ResolutionBreached, c.ResolutionOpen = c.ResolutionMet+met, c.ResolutionBreached+breached, c.ResolutionOpen+open
+		if !t.ResolvedAt.IsZero() {
+			resol[k] = append(resol[k], elapsed(t.CreatedAt, t.ResolvedAt))
+		}
+	}
+	out := make([]Compliance, 0, len(groups))
+	for k, c := range groups {
+		c.ResponseP50, c.ResponseP90 = percentile(resp[k], 50), percentile(resp[k], 90)
+		c.ResolutionP50, c.ResolutionP90 = percentile(resol[k], 50), percentile(resol[k], 90)
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Policy != out[j].Policy {
+			return out[i].Policy < out[j].Policy
+		}
+		return out[i].Priority < out[j].Priority
+	})
+	return out
+}
+
+// judge counts one clock: met (stopped by its deadline), breached (stopped
+// after it, or still running past it) or open (running, not yet due). A
+// clock without a deadline counts nowhere.
+func judge(due, stopped, now time.Time) (met, breached, open int) {
+	switch {
+	case due.IsZero():
+		return 0, 0, 0
+	case !stopped.IsZero() && !stopped.After(due):
+		return 1, 0, 0
+	case !stopped.IsZero() || now.After(due):
+		return 0, 1, 0
+	default:
+		return 0, 0, 1
+	}
+}
+
+// percentile returns the p-th percentile (nearest rank) of ds; 0 for none.
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	rank := (p*len(s) + 99) / 100
+	if rank < 1 {
+		rank = 1
+	}
+	return s[rank-1]
+}
