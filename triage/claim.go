@@ -58,6 +58,20 @@ var claimPhrases = []struct {
 // claimLabel finds "Priority: High", "Severity - 2", "Type: Change request".
 var claimLabel = regexp.MustCompile(`(?im)^[ \t>*\x{2022}-]*(priority|severity|sev|urgency|prio|tier|priority level|severity level|type|request type|issue type|ticket type|category)[ \t]*[:=][ \t]*([^\r\n]{1,60})`)
 
+// claimLabelStart reports whether line starts with a word claimLabel
+// looks for, so that the expression runs only on such lines.
+func claimLabelStart(line string) bool {
+	line = strings.TrimLeft(line, " \t>*-\u2022")
+	if len(line) < 3 {
+		return false
+	}
+	switch strings.ToLower(line[:3]) {
+	case "pri", "sev", "urg", "tie", "typ", "req", "iss", "tic", "cat":
+		return true
+	}
+	return false
+}
+
 // subjectTag finds a bracketed tag anywhere in a subject: "[URGENT]", "(P2)".
 var subjectTag = regexp.MustCompile(`[\[(]\s*([^\])]{1,30}?)\s*[\])]`)
 
@@ -111,7 +125,14 @@ func (t *Triage) claimValue(v string) (int, bool) {
 // findClaim returns the customer's declared priority: a labelled line
 // first, then a subject tag, then a phrase in the text.
 func (t *Triage) findClaim(in Input, an *analysis) (claim, bool) {
-	for _, m := range claimLabel.FindAllStringSubmatch(in.Text, -1) {
+	for _, line := range strings.Split(in.Text, "\n") {
+		if !strings.ContainsAny(line, ":=") || !claimLabelStart(line) {
+			continue
+		}
+		m := claimLabel.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
 		label, value := strings.ToLower(m[1]), m[2]
 		// Only the head of the value: "Critical (store down)", "1 - urgent".
 		head := value

@@ -177,7 +177,8 @@ func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorTex
 		first += " + scope " + quoteHits(&an.d, ev.wide, 1)
 	}
 	if base == 0 && len(ev.noWorkaround) > 0 {
-		first += " + " + quoteHits(&an.d, ev.noWorkaround, 1)
+		h := ev.noWorkaround[0]
+		first += fmt.Sprintf(" + %q", an.d.quote(min(h.neg, h.start), h.end))
 	}
 	dec := decision{evidence: q, reasons: []string{first}}
 	r := base

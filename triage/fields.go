@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
 )
@@ -24,12 +26,33 @@ var labelRes = []struct {
 // placeholder values mean the customer did not know.
 var placeholder = regexp.MustCompile(`(?i)^(?:n/?a|none|unknown|not sure|no idea|don'?t know|-+|\?+|tbc|tbd|\.+)$`)
 
+// labelShape reports whether line starts with a short label and a colon,
+// so that the label expressions run only on such lines.
+func labelShape(line string) bool {
+	line = strings.TrimLeft(line, " \t>*-\u2022")
+	for i, r := range line {
+		switch {
+		case r == ':' || r == '\uff1a':
+			return i > 0
+		case i > 40:
+			return false
+		case r == ' ' || r == '/' || r == '-' || r == '\'' || unicode.IsLetter(r):
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 // labelled returns the value of each labelled field in text.
 func labelled(text string) map[string]string {
 	out := map[string]string{}
 	lines := strings.Split(text, "\n")
 	for i, line := range lines {
 		line = strings.TrimRight(line, "\r")
+		if !labelShape(line) {
+			continue
+		}
 		for _, l := range labelRes {
 			if _, done := out[l.field]; done {
 				continue
@@ -73,10 +96,8 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 
 	if v := lab[helpdesk.FieldStartTime]; v != "" {
 		f.StartTime = v
-		if ok {
-			if c, found := t.firstTime(v, base, true); found {
-				f.StartInstant = c.at
-			}
+		if c, found := t.firstTime(v, base, ok); found {
+			f.StartInstant = c.at
 		}
 	} else if c, found := t.startTime(in.Text, base, ok); found {
 		f.StartTime, f.StartInstant = c.text, c.at
@@ -129,21 +150,106 @@ var (
 	reHTTP  = regexp.MustCompile(`(?i)\bHTTP(?:/\d(?:\.\d)?)?\s*(?:error\s*|status\s*)?[1-5]\d\d(?:\.\d+)?\b|\b(?:error|status|code)\s*[:#]?\s*[45]\d\d\b|\b[45]\d\d\s+(?:bad gateway|service (?:temporarily )?unavailable|gateway time-?out|internal server error|not found|forbidden|unauthori[sz]ed|request time-?out|too many requests|errors?)\b|\b[45]\d\d[ -][45]\.\d{1,3}\.\d{1,3}\b`)
 	reCode  = regexp.MustCompile(`\b(?:[A-Z][A-Z0-9]{0,7}(?:[-_][A-Z0-9]+)*[-_]\d{2,6}|ERR_[A-Z_]{3,}|0x[0-9A-Fa-f]{6,8})\b`)
 	reCue   = regexp.MustCompile(`(?i)\b(?:error|errors|code|fail\w*|exception|return(?:s|ed|ing)?|reports?|reported|message|ref|declin\w*|reject\w*|crash\w*|warning|says|shows?|showing|got|get|getting|see)\b`)
-	reQuote = regexp.MustCompile(`["\x{201C}\x{201D}\x{00AB}\x{00BB}]([^"\x{201C}\x{201D}\x{00AB}\x{00BB}]{2,240}?)["\x{201C}\x{201D}\x{00AB}\x{00BB}]`)
 	reErrW  = regexp.MustCompile(`(?i)\b(?:error|errors|fail\w*|invalid|cannot|can't|can not|could not|unable|denied|declined|missing|exceeds?|wrong|unavailable|timed? ?-?out|timeout|expired|refused|locked|forbidden|unauthori[sz]ed|not (?:found|allowed|available|configured|set|reached|be reached|responding)|no \w+ available|exception|went wrong|try again|undefined|null|problem|unexpected|rejected|disconnect\w*|too long|too many)\b`)
 	reErrQ  = regexp.MustCompile(`(?i)\b(?:error|errors|message|exception|warning|fails? with|failed with|crash\w*|returns?|returned|pop-?up|alert|prompt|dialog|notification says)\b`)
 )
+
+// findQuotes returns the double-quoted passages of text as index
+// quadruples like FindAllStringSubmatchIndex: the passage with its quote
+// marks, then without. A passage spans at most three lines.
+func findQuotes(text string) [][]int {
+	var out [][]int
+	open := -1
+	for i := 0; i < len(text); {
+		r, n := utf8.DecodeRuneInString(text[i:])
+		switch r {
+		case '"', '\u201c', '\u201d', '\u00ab', '\u00bb':
+			if open >= 0 && i-open-1 >= 2 && i-open <= 241 {
+				body := text[open+1 : i]
+				if !strings.Contains(body, "\n\n") && strings.Count(body, "\n") <= 2 {
+					out = append(out, []int{open, i + n, open + 1, i})
+					open = -1
+					i += n
+					continue
+				}
+			}
+			open = i
+		}
+		i += n
+	}
+	return out
+}
+
+// findCodes returns the spans of error codes in text: "PG-4001",
+// "E-AUTH-17", "ERR_CONNECTION_REFUSED", "0x80070005". It looks for their
+// shape by hand and checks each with reCode, which is slow to run over a
+// whole mail.
+func findCodes(text string) [][]int {
+	var out [][]int
+	last := -1
+	check := func(start int) {
+		if start <= last {
+			return
+		}
+		if m := reCode.FindStringIndex(text[start:min(len(text), start+48)]); m != nil && m[0] == 0 {
+			out = append(out, []int{start, start + m[1]})
+			last = start + m[1]
+		}
+	}
+	for i := 1; i+2 < len(text); i++ {
+		switch {
+		case (text[i] == '-' || text[i] == '_') && isDigitByte(text[i+1]) && isDigitByte(text[i+2]):
+			start := i
+			for start > 0 && (text[start-1] >= 'A' && text[start-1] <= 'Z' || isDigitByte(text[start-1]) || text[start-1] == '-' || text[start-1] == '_') {
+				start--
+			}
+			check(start)
+		case text[i] == 'E' && strings.HasPrefix(text[i:], "ERR_") && (i == 0 || !isWordByte(text[i-1])):
+			check(i)
+		case text[i] == '0' && text[i+1] == 'x' && (i == 0 || !isWordByte(text[i-1])):
+			check(i)
+		}
+	}
+	return out
+}
+
+// stackLine returns the offset of the first line of a stack trace in text,
+// or -1.
+func stackLine(text string) int {
+	for i := 0; i < len(text); {
+		end := strings.IndexByte(text[i:], '\n')
+		if end < 0 {
+			end = len(text) - i
+		}
+		line := strings.TrimLeft(text[i:i+end], " \t")
+		if strings.HasPrefix(line, "at ") || strings.HasPrefix(line, "File \"") || strings.HasPrefix(line, "Traceback") ||
+			strings.HasPrefix(line, "goroutine ") || strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "Caused by: ") {
+			if reStack.MatchString(text[i : i+end]) {
+				return i
+			}
+		}
+		i += end + 1
+	}
+	return -1
+}
+
+// hasStatusCode reports whether text holds a three-digit number starting
+// with 4 or 5 standing alone, as HTTP and SMTP statuses do.
+func hasStatusCode(text string) bool {
+	for i := 0; i+3 <= len(text); i++ {
+		if (text[i] == '4' || text[i] == '5') && isDigitByte(text[i+1]) && isDigitByte(text[i+2]) &&
+			(i == 0 || !isWordByte(text[i-1])) && (i+3 == len(text) || !isWordByte(text[i+3])) {
+			return true
+		}
+	}
+	return false
+}
 
 func findError(text string) string {
 	if text == "" {
 		return ""
 	}
-	var quotes [][]int
-	for _, q := range reQuote.FindAllStringSubmatchIndex(text, -1) {
-		if body := text[q[2]:q[3]]; !strings.Contains(body, "\n\n") && strings.Count(body, "\n") <= 2 {
-			quotes = append(quotes, q)
-		}
-	}
+	quotes := findQuotes(text)
 	// show returns the quoted message holding byte i, or its sentence.
 	show := func(i int) string {
 		for _, q := range quotes {
@@ -153,16 +259,21 @@ func findError(text string) string {
 		}
 		return sentenceAround(text, i)
 	}
-	if loc := reStack.FindStringIndex(text); loc != nil {
-		return block(text, loc[0], 6)
+	// Cheap tests first: each expression runs only where it can match.
+	if i := stackLine(text); i >= 0 {
+		return block(text, i, 6)
 	}
-	if loc := reExcep.FindStringIndex(text); loc != nil {
-		return show(loc[0])
+	if strings.Contains(text, "Exception") || strings.Contains(text, "Error") {
+		if loc := reExcep.FindStringIndex(text); loc != nil {
+			return show(loc[0])
+		}
 	}
-	if loc := reHTTP.FindStringIndex(text); loc != nil {
-		return show(loc[0])
+	if hasStatusCode(text) {
+		if loc := reHTTP.FindStringIndex(text); loc != nil {
+			return show(loc[0])
+		}
 	}
-	for _, loc := range reCode.FindAllStringIndex(text, -1) {
+	for _, loc := range findCodes(text) {
 		code := text[loc[0]:loc[1]]
 		if strings.HasPrefix(code, "ERR_") || strings.HasPrefix(code, "0x") ||
 			reCue.MatchString(sentenceBefore(text, loc[0])+lineAt(text, loc[0])) {

@@ -19,24 +19,27 @@ import (
 // "down" does not match "download".
 
 // maxGap is how many words a * gap may skip.
-const maxGap = 3
+const maxGap = 4
 
 // wordm matches one token.
 type wordm struct {
 	w      string
-	prefix bool // w is a prefix of the token
-	number bool // any token of digits
+	id     int32 // w's number in the vocabulary, for exact words
+	prefix bool  // w is a prefix of the token
+	number bool  // any token of digits
 }
 
-func (m wordm) match(w string) bool {
+func (m *wordm) match(t *token) bool {
 	switch {
 	case m.number:
-		return w != "" && strings.Trim(w, "0123456789") == ""
+		return isNumber(t.w)
 	case m.prefix:
-		return strings.HasPrefix(w, m.w)
+		return strings.HasPrefix(t.w, m.w)
 	}
-	return w == m.w
+	return t.id == m.id
 }
+
+func isNumber(w string) bool { return w != "" && strings.Trim(w, "0123456789") == "" }
 
 // elem is one position of a pattern: a gap, or a choice between
 // sequences of words.
@@ -44,6 +47,43 @@ type elem struct {
 	gap  bool
 	opt  bool
 	alts [][]wordm
+	// what the first word of an alternative can be, to reject a token
+	// without trying every alternative
+	startIDs []int32
+	prefixes []string
+	number   bool
+}
+
+// index fills e's first-word sets; the words must have their ids.
+func (e *elem) index() {
+	e.startIDs, e.prefixes, e.number = nil, nil, false
+	for _, alt := range e.alts {
+		switch w := alt[0]; {
+		case w.number:
+			e.number = true
+		case w.prefix:
+			e.prefixes = append(e.prefixes, w.w)
+		default:
+			e.startIDs = append(e.startIDs, w.id)
+		}
+	}
+}
+
+// mayStart reports whether an alternative of e can start with t.
+func (e *elem) mayStart(t *token) bool {
+	if t.id >= 0 {
+		for _, id := range e.startIDs {
+			if id == t.id {
+				return true
+			}
+		}
+	}
+	for _, p := range e.prefixes {
+		if strings.HasPrefix(t.w, p) {
+			return true
+		}
+	}
+	return e.number && isNumber(t.w)
 }
 
 // pattern is one compiled phrase.
@@ -174,33 +214,6 @@ func compileWords(s string) ([]wordm, error) {
 	return out, nil
 }
 
-// keys returns the index keys of the pattern's first words.
-func (p *pattern) keys() []string {
-	var ks []string
-	for _, alt := range p.elems[0].alts {
-		if alt[0].number {
-			for _, d := range "0123456789" {
-				ks = append(ks, string(d))
-			}
-			continue
-		}
-		ks = append(ks, indexKey(alt[0].w))
-	}
-	return ks
-}
-
-// indexKey is the key a word is indexed under: its first three bytes, or
-// its first digit for a number.
-func indexKey(w string) string {
-	if w != "" && w[0] >= '0' && w[0] <= '9' && strings.Trim(w, "0123456789") == "" {
-		return w[:1]
-	}
-	if len(w) > 3 {
-		return w[:3]
-	}
-	return w
-}
-
 // matchAt tries to match p at token i. It returns the end (exclusive) and
 // appends the indexes of tokens matched by gaps to gaps.
 func (p *pattern) matchAt(toks []token, i int, gaps []int) (int, []int, bool) {
@@ -211,7 +224,7 @@ func matchElems(elems []elem, toks []token, i, clause int, gaps []int) (int, []i
 	if len(elems) == 0 {
 		return i, gaps, true
 	}
-	e := elems[0]
+	e := &elems[0]
 	if e.gap {
 		for n := 0; n <= maxGap; n++ {
 			if n > 0 && (i+n-1 >= len(toks) || toks[i+n-1].clause != clause) {
@@ -227,8 +240,12 @@ func matchElems(elems []elem, toks []token, i, clause int, gaps []int) (int, []i
 		}
 		return 0, gaps, false
 	}
-	for _, alt := range e.alts {
-		if j, ok := matchWords(alt, toks, i, clause); ok {
+	if i < len(toks) && e.mayStart(&toks[i]) {
+		for _, alt := range e.alts {
+			j, ok := matchWords(alt, toks, i, clause)
+			if !ok {
+				continue
+			}
 			if end, g, ok := matchElems(elems[1:], toks, j, clause, gaps); ok {
 				return end, g, true
 			}
@@ -241,8 +258,8 @@ func matchElems(elems []elem, toks []token, i, clause int, gaps []int) (int, []i
 }
 
 func matchWords(ws []wordm, toks []token, i, clause int) (int, bool) {
-	for _, w := range ws {
-		if i >= len(toks) || toks[i].clause != clause || !w.match(toks[i].w) {
+	for k := range ws {
+		if i >= len(toks) || toks[i].clause != clause || !ws[k].match(&toks[i]) {
 			return 0, false
 		}
 		i++
@@ -250,17 +267,42 @@ func matchWords(ws []wordm, toks []token, i, clause int) (int, bool) {
 	return i, true
 }
 
-// matcher finds the phrases of several lists in a doc at once.
+// vocab numbers the words of the phrase lists, so that matching compares
+// integers. A word of a mail that no phrase uses gets -1.
+type vocab map[string]int32
+
+func (v vocab) intern(w string) int32 {
+	id, ok := v[w]
+	if !ok {
+		id = int32(len(v))
+		v[w] = id
+	}
+	return id
+}
+
+// ids sets the vocabulary number of every token of d.
+func (v vocab) ids(d *doc) {
+	for i := range d.toks {
+		if id, ok := v[d.toks[i].w]; ok {
+			d.toks[i].id = id
+		} else {
+			d.toks[i].id = -1
+		}
+	}
+}
+
+// matcher finds the phrases of several lists in a doc at once. After the
+// lists are added, intern numbers their words and build indexes them by
+// their first word.
 type matcher struct {
-	pats  []*pattern
-	kind  []int // list each pattern belongs to
-	index map[string][]int
+	pats     []*pattern
+	kind     []int   // list each pattern belongs to
+	byID     [][]int // patterns by the id of a first word
+	byPrefix map[string][]int
+	byNumber []int
 }
 
 func (m *matcher) add(kind int, phrases []string) error {
-	if m.index == nil {
-		m.index = make(map[string][]int)
-	}
 	var errs []string
 	for _, ph := range phrases {
 		p, err := compilePattern(ph)
@@ -268,22 +310,80 @@ func (m *matcher) add(kind int, phrases []string) error {
 			errs = append(errs, err.Error())
 			continue
 		}
-		n := len(m.pats)
-		p.order = n
+		p.order = len(m.pats)
 		m.pats = append(m.pats, p)
 		m.kind = append(m.kind, kind)
-		seen := map[string]bool{}
-		for _, k := range p.keys() {
-			if !seen[k] {
-				seen[k] = true
-				m.index[k] = append(m.index[k], n)
-			}
-		}
 	}
 	if errs != nil {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// intern numbers the exact words of m's patterns in v.
+func (m *matcher) intern(v vocab) {
+	for _, p := range m.pats {
+		for i := range p.elems {
+			for _, alt := range p.elems[i].alts {
+				for k := range alt {
+					if !alt[k].prefix && !alt[k].number {
+						alt[k].id = v.intern(alt[k].w)
+					}
+				}
+			}
+			p.elems[i].index()
+		}
+	}
+}
+
+// build indexes m's patterns by their first word; n is the vocabulary size.
+func (m *matcher) build(n int) {
+	m.byID = make([][]int, n)
+	m.byPrefix = map[string][]int{}
+	m.byNumber = nil
+	for i, p := range m.pats {
+		e := &p.elems[0]
+		for _, id := range e.startIDs {
+			if l := m.byID[id]; len(l) == 0 || l[len(l)-1] != i {
+				m.byID[id] = append(l, i)
+			}
+		}
+		for _, pre := range e.prefixes {
+			if l := m.byPrefix[pre[:3]]; len(l) == 0 || l[len(l)-1] != i {
+				m.byPrefix[pre[:3]] = append(l, i)
+			}
+		}
+		if e.number {
+			m.byNumber = append(m.byNumber, i)
+		}
+	}
+}
+
+// candidates appends to buf the patterns that may start at token t, each
+// once.
+func (m *matcher) candidates(t *token, buf []int) []int {
+	buf = buf[:0]
+	add := func(l []int) {
+	next:
+		for _, n := range l {
+			for _, have := range buf {
+				if have == n {
+					continue next
+				}
+			}
+			buf = append(buf, n)
+		}
+	}
+	if t.id >= 0 && int(t.id) < len(m.byID) {
+		buf = append(buf, m.byID[t.id]...)
+	}
+	if len(t.w) >= 3 && len(m.byPrefix) > 0 {
+		add(m.byPrefix[t.w[:3]])
+	}
+	if len(m.byNumber) > 0 && isNumber(t.w) {
+		add(m.byNumber)
+	}
+	return buf
 }
 
 // hit is one phrase found in a doc.
@@ -293,21 +393,25 @@ type hit struct {
 	start, end int   // token range
 	gaps       []int // tokens matched by gaps
 	negated    bool
+	neg        int // the negation token, when negated
 }
 
-// find returns every match of every pattern, in text order.
+// find returns every match of every pattern, in text order. The doc's
+// tokens must carry the ids of the vocabulary m was built with.
 func (m *matcher) find(d *doc) []hit {
 	var hits []hit
 	var gaps []int
+	var cands []int
 	for i := range d.toks {
-		for _, n := range m.index[indexKey(d.toks[i].w)] {
+		cands = m.candidates(&d.toks[i], cands)
+		for _, n := range cands {
 			p := m.pats[n]
 			end, g, ok := p.matchAt(d.toks, i, gaps[:0])
 			gaps = g
 			if !ok {
 				continue
 			}
-			h := hit{kind: m.kind[n], pat: p, start: i, end: end}
+			h := hit{kind: m.kind[n], pat: p, start: i, end: end, neg: -1}
 			if len(g) > 0 {
 				h.gaps = append([]int(nil), g...)
 			}
@@ -336,17 +440,20 @@ func negate(d *doc, hits []hit, negAt []bool) {
 		eff[k] = negAt[k] && !used[k]
 	}
 	for i := range hits {
-		hits[i].negated = negatedAt(d, eff, hits[i].start, hits[i].gaps)
+		hits[i].neg = negatedAt(d, eff, hits[i].start, hits[i].gaps)
+		hits[i].negated = hits[i].neg >= 0
 	}
 }
 
 // negWindow is how many words before a match a negation reaches.
 const negWindow = 3
 
-func negatedAt(d *doc, negAt []bool, start int, gaps []int) bool {
+// negatedAt returns the index of the token that negates a hit at start
+// with the given gaps, or -1.
+func negatedAt(d *doc, negAt []bool, start int, gaps []int) int {
 	for _, g := range gaps {
 		if negAt[g] {
-			return true
+			return g
 		}
 	}
 	ph := d.toks[start].phrase
@@ -355,8 +462,8 @@ func negatedAt(d *doc, negAt []bool, start int, gaps []int) bool {
 			break
 		}
 		if negAt[k] {
-			return true
+			return k
 		}
 	}
-	return false
+	return -1
 }

@@ -30,32 +30,36 @@ const (
 )
 
 var (
-	reTimeAtom = regexp.MustCompile(`(?i)` + strings.Join([]string{
+	// The time expressions, by the kind of word they start with. They are
+	// tried at the start of such a word, on lower-cased text.
+	reAtomNumber = anchored(
 		// ISO date, optional time and zone
-		`\b\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)?(?:\s?` + zoneAbbr + `\b)?`,
+		`\d{4}-\d{2}-\d{2}(?:[t ]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)?(?:\s?`+zoneLower+`\b)?`,
 		// day-first numeric date, optional time
-		`\b\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s?[ap]\.?m\.?)?)?`,
-		// textual dates
-		`\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?` + monthNames + `(?:\s+\d{4})?\b`,
-		`\b` + monthNames + `\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?\b`,
+		`\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s?[ap]\.?m\.?)?)?`,
+		// "20 November 2026", "20th of Nov"
+		`\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?`+monthNames+`(?:\s+\d{4})?\b`,
 		// clock times
-		`\b(?:[01]?\d|2[0-3])[:.][0-5]\d(?:\s?[ap]\.?m\.?)?(?:\s?` + zoneAbbr + `\b)?`,
-		`\b(?:1[0-2]|0?[1-9])\s?[ap]\.?m\.?(?:\s?` + zoneAbbr + `\b)?`,
-		`\b(?:noon|midday|midnight)\b`,
-		// durations
-		`\b` + numWords + `\s+` + units + `\s+ago\b`,
-		`\b(?:since|for)\s+(?:the\s+)?(?:(?:last|past)\s+)?` + numWords + `\s+` + units + `\b`,
-		// days
-		`\byesterday(?:'s)?(?:\s+(?:morning|afternoon|evening|night))?`,
-		`\blast\s+night\b`,
-		`\b(?:this|today|today's|this\s+past)?\s*(?:morning|afternoon|evening)(?:'s)?\b`,
-		`\bearlier\s+today\b`,
-		`\b(?:today|tonight|overnight)\b`,
-		`\b(?:last|this\s+past|past)?\s*` + dayNames + `(?:'s)?(?:\s+(?:morning|afternoon|evening|night))?\b`,
-		`\blast\s+(?:week|weekend|month)\b`,
-		`\bthe\s+weekend\b`,
-		`\bthe\s+\d{1,2}(?:st|nd|rd|th)\b`,
-	}, "|"))
+		`(?:[01]?\d|2[0-3])[:.][0-5]\d(?:\s?[ap]\.?m\.?)?(?:\s?`+zoneLower+`\b)?`,
+		`(?:1[0-2]|0?[1-9])\s?[ap]\.?m\.?(?:\s?`+zoneLower+`\b)?`,
+		// "5 minutes ago"
+		numWords+`\s+`+units+`\s+ago\b`,
+	)
+	reAtomMonth    = anchored(monthNames + `\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?\b`)
+	reAtomCount    = anchored(numWords + `\s+` + units + `\s+ago\b`)
+	reAtomDuration = anchored(`(?:since|for)\s+(?:the\s+)?(?:(?:last|past)\s+)?` + numWords + `\s+` + units + `(?:\s+ago)?\b`)
+	reAtomDay      = anchored(
+		`yesterday(?:'s)?(?:\s+(?:morning|afternoon|evening|night))?`,
+		`last\s+night\b`,
+		`(?:this|today|today's|this\s+past)?\s*(?:morning|afternoon|evening)(?:'s)?\b`,
+		`earlier\s+today\b`,
+		`(?:today|tonight|overnight)\b`,
+		`(?:last|this\s+past|past)?\s*`+dayNames+`(?:'s)?(?:\s+(?:morning|afternoon|evening|night))?\b`,
+		`last\s+(?:week|weekend|month)\b`,
+		`(?:noon|midday|midnight)\b`,
+	)
+	reAtomThe = anchored(`the\s+weekend\b`, `the\s+\d{1,2}(?:st|nd|rd|th)\b`)
+	zoneLower = strings.ToLower(zoneAbbr)
 	// what may stand between two parts of one time expression
 	reTimeGlue = regexp.MustCompile(`(?i)^[\s,]*(?:at|around|about|approx\.?|approximately|roughly|from|on|of|in the|,)?[\s,]*$`)
 	// words before a candidate that make it a start time: anywhere in the
@@ -64,7 +68,7 @@ var (
 	// words before a candidate that make it something else
 	reFutureCue = regexp.MustCompile(`(?i)\b(?:until|till|by|within|next|tomorrow|later|call|ring|meeting|deadline|present|presenting|board|due|expect|expecting|reply|respond|book|schedule|scheduled|appointment|launch|go-?live|every)\b`)
 	// the start word kept with the phrase: "since 07:40"
-	reCueWord = regexp.MustCompile(`(?i)\b(?:since|from|started|starting|as of|at|around|about|approx\.?|approximately|on)(?:\s+(?:at|around|about|approx\.?|approximately))?\s*$`)
+	reCueWord = regexp.MustCompile(`(?i)\b(?:since|from|as of|at|around|about|approx\.?|approximately|on)(?:\s+(?:at|around|about|approx\.?|approximately))?\s*$`)
 	// a phrase about the future
 	reFutureWord = regexp.MustCompile(`(?i)\b(?:tomorrow|next)\b`)
 	// inherently past phrases
@@ -82,50 +86,48 @@ func (t *Triage) startTime(text string, base time.Time, haveBase bool) (timeCand
 	if text == "" {
 		return timeCandidate{}, false
 	}
-	for _, span := range mergeTimeAtoms(text) {
-		phrase := text[span[0]:span[1]]
-		before := sentenceBefore(text, span[0])
-		if n := len(before); n > 80 {
-			before = before[n-80:]
+	var found timeCandidate
+	ok := false
+	eachTimeSpan(text, func(a, b int) bool {
+		c, accepted := t.startCandidate(text, a, b, base, haveBase)
+		if accepted {
+			found, ok = c, true
 		}
-		cueStart := span[0]
-		if m := reCueWord.FindStringIndex(before); m != nil {
-			cueStart = span[0] - (len(before) - m[0])
-		}
-		full := strings.TrimRight(collapseSpace(text[cueStart:span[1]]), ".,;:!?")
-		inherent := reInherent.MatchString(full) || reInherent.MatchString(collapseSpace(phrase))
-		if !inherent {
-			words := strings.Fields(before)
-			if len(words) > 8 {
-				words = words[len(words)-8:]
-			}
-			if !reStartCue.MatchString(strings.Join(words, " ")) {
-				continue
-			}
-		}
-		if w := strings.Fields(before); len(w) > 0 {
-			tail := strings.Join(w[max(0, len(w)-5):], " ")
-			if reFutureCue.MatchString(tail) {
-				continue
-			}
-		}
-		if reFutureWord.MatchString(phrase) {
-			continue
-		}
-		c := timeCandidate{text: full}
-		if haveBase {
-			at, ok := t.resolve(phrase, base)
-			if !ok && !inherent && !strings.HasPrefix(strings.ToLower(full), "since") {
-				// A bare time that cannot be placed before the mail is no start time.
-				if _, future := t.resolveRaw(phrase, base); future {
-					continue
-				}
-			}
-			c.at = at
-		}
-		return c, true
+		return !accepted
+	})
+	return found, ok
+}
+
+// startCandidate decides whether the time expression text[a:b] is the
+// start of the incident, and resolves it.
+func (t *Triage) startCandidate(text string, a, b int, base time.Time, haveBase bool) (timeCandidate, bool) {
+	phrase := text[a:b]
+	before := sentenceBefore(text, a)
+	if n := len(before); n > 80 {
+		before = before[n-80:]
 	}
-	return timeCandidate{}, false
+	// Keep the start word with the phrase: "since 07:40".
+	cueStart := a
+	if m := reCueWord.FindStringIndex(before); m != nil {
+		cueStart = a - (len(before) - m[0])
+	}
+	full := strings.TrimRight(collapseSpace(text[cueStart:b]), ".,;:!?")
+	inherent := reInherent.MatchString(full) || reInherent.MatchString(collapseSpace(phrase))
+	words := strings.Fields(before)
+	if !inherent && !reStartCue.MatchString(strings.Join(words[max(0, len(words)-8):], " ")) {
+		return timeCandidate{}, false
+	}
+	if reFutureCue.MatchString(strings.Join(words[max(0, len(words)-5):], " ")) || reFutureWord.MatchString(phrase) {
+		return timeCandidate{}, false
+	}
+	at, ok := t.resolve(phrase, base)
+	if haveBase && !ok && !inherent && !strings.HasPrefix(strings.ToLower(full), "since") {
+		// A bare time that cannot be placed before the mail is no start time.
+		if _, future := t.resolveRaw(phrase, base); future {
+			return timeCandidate{}, false
+		}
+	}
+	return timeCandidate{text: full, at: at}, true
 }
 
 // firstTime resolves the first time expression in s (a labelled value).
@@ -143,21 +145,182 @@ func (t *Triage) firstTime(s string, base time.Time, _ bool) (timeCandidate, boo
 // atoms merged.
 func mergeTimeAtoms(text string) [][2]int {
 	var spans [][2]int
-	for _, m := range reTimeAtom.FindAllStringIndex(text, -1) {
-		a, b := m[0], m[1]
-		for a < b && (text[a] == ' ' || text[a] == '\t' || text[a] == '\n') {
-			a++
-		}
-		if a == b {
-			continue
-		}
-		if n := len(spans); n > 0 && reTimeGlue.MatchString(text[spans[n-1][1]:a]) && !strings.Contains(text[spans[n-1][1]:a], "\n\n") {
-			spans[n-1][1] = b
-			continue
-		}
+	eachTimeSpan(text, func(a, b int) bool {
 		spans = append(spans, [2]int{a, b})
-	}
+		return true
+	})
 	return spans
+}
+
+// eachTimeSpan calls f with each time expression of text, adjacent atoms
+// merged, until f returns false. The expressions are large, so they are
+// tried only at the start of words that can begin a time (a number,
+// "since", "yesterday", "Monday", ...), on a short lower-cased slice.
+func eachTimeSpan(text string, f func(a, b int) bool) {
+	var lower []byte
+	cur := [2]int{-1, -1}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if !isASCIIAlnum(c) || (i > 0 && isWordByte(text[i-1])) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && isASCIIAlnum(text[j]) {
+			j++
+		}
+		if !(isDigitByte(c) || j-i <= 9 && timeStarts[asciiLower(text[i:j])]) || !mayBeTime(text, i, j) {
+			i = j
+			continue
+		}
+		if lower == nil {
+			lower = []byte(asciiLower(text))
+		}
+		end := min(len(text), i+80)
+		for end < len(text) && text[end] != ' ' && text[end] != '\n' {
+			end++
+		}
+		re := reAtomDay
+		switch w := asciiLower(text[i:j]); {
+		case isDigitByte(c):
+			re = reAtomNumber
+		case monthWords[w]:
+			re = reAtomMonth
+		case w == "since" || w == "for":
+			re = reAtomDuration
+		case w == "the":
+			re = reAtomThe
+		case countWords[w]:
+			re = reAtomCount
+		}
+		m := re.FindIndex(lower[i:end])
+		if m == nil || m[1] == 0 {
+			i = j
+			continue
+		}
+		a, b := i, i+m[1]
+		switch {
+		case cur[0] >= 0 && reTimeGlue.MatchString(text[cur[1]:a]) && !strings.Contains(text[cur[1]:a], "\n\n"):
+			cur[1] = b
+		case cur[0] >= 0:
+			if !f(cur[0], cur[1]) {
+				return
+			}
+			cur = [2]int{a, b}
+		default:
+			cur = [2]int{a, b}
+		}
+		i = b
+	}
+	if cur[0] >= 0 {
+		f(cur[0], cur[1])
+	}
+}
+
+// anchored compiles alternatives that must match at the start.
+func anchored(alts ...string) *regexp.Regexp {
+	return regexp.MustCompile(`^(?:` + strings.Join(alts, "|") + `)`)
+}
+
+var monthWords = map[string]bool{
+	"jan": true, "january": true, "feb": true, "february": true, "mar": true, "march": true, "apr": true, "april": true,
+	"may": true, "jun": true, "june": true, "jul": true, "july": true, "aug": true, "august": true, "sep": true,
+	"sept": true, "september": true, "oct": true, "october": true, "nov": true, "november": true, "dec": true, "december": true,
+}
+
+var countWords = map[string]bool{
+	"a": true, "an": true, "one": true, "two": true, "three": true, "four": true, "five": true, "six": true, "seven": true,
+	"eight": true, "nine": true, "ten": true, "eleven": true, "twelve": true, "fifteen": true, "twenty": true,
+	"thirty": true, "forty": true, "few": true, "several": true, "couple": true, "half": true,
+}
+
+// mayBeTime is a quick test of whether the word text[i:j] can start a
+// time expression, by the character or word that follows it: most numbers
+// and most "a"s and "the"s in a mail start none.
+func mayBeTime(text string, i, j int) bool {
+	w := asciiLower(text[i:j])
+	next := nextWord(text, j)
+	switch {
+	case isDigitByte(w[0]):
+		if j < len(text) && strings.IndexByte(":./-", text[j]) >= 0 || !isNumber(w) {
+			return true // 07:40, 24/11, 2026-11-24, 6am, 21st
+		}
+		return timeWords[next] || next == "am" || next == "pm" || next == "a" || next == "p" || next == "of" || next == "at"
+	case countWords[w]:
+		return timeWords[next] || countWords[next] || next == "of"
+	case w == "the":
+		return next == "weekend" || next != "" && isDigitByte(next[0]) || next == "last" || next == "past"
+	case w == "since" || w == "for":
+		return next != "" && (isDigitByte(next[0]) || countWords[next] || next == "the" || next == "last" || next == "past")
+	case w == "this" || w == "last" || w == "past" || w == "earlier":
+		return timeWords[next] || next == "past" || next == "today"
+	}
+	return true
+}
+
+// timeWords can follow a number or "a", "this", "last" in a time
+// expression.
+var timeWords = map[string]bool{
+	"yesterday": true, "today": true, "tonight": true, "night": true, "morning": true, "afternoon": true,
+	"evening": true, "ago": true, "week": true, "weekend": true, "month": true, "sec": true, "secs": true,
+	"second": true, "seconds": true, "min": true, "mins": true, "minute": true, "minutes": true, "h": true,
+	"hr": true, "hrs": true, "hour": true, "hours": true, "day": true, "days": true, "weeks": true, "months": true,
+	"monday": true, "tuesday": true, "wednesday": true, "thursday": true, "friday": true, "saturday": true, "sunday": true,
+	"jan": true, "january": true, "feb": true, "february": true, "mar": true, "march": true, "apr": true, "april": true,
+	"may": true, "jun": true, "june": true, "jul": true, "july": true, "aug": true, "august": true, "sep": true,
+	"sept": true, "september": true, "oct": true, "october": true, "nov": true, "november": true, "dec": true, "december": true,
+	"st": true, "nd": true, "rd": true, "th": true, "utc": true, "gmt": true,
+}
+
+// nextWord returns the lower-cased ASCII word after offset j, skipping
+// spaces and one comma.
+func nextWord(text string, j int) string {
+	for j < len(text) && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == ',') {
+		j++
+	}
+	k := j
+	for k < len(text) && isASCIIAlnum(text[k]) {
+		k++
+	}
+	if k-j > 12 {
+		return ""
+	}
+	return asciiLower(text[j:k])
+}
+
+// timeStarts are the words a time expression can start with, besides
+// numbers.
+var timeStarts = map[string]bool{
+	"since": true, "for": true, "yesterday": true, "last": true, "this": true, "today": true, "tonight": true,
+	"overnight": true, "earlier": true, "past": true, "the": true, "noon": true, "midday": true, "midnight": true,
+	"morning": true, "afternoon": true, "evening": true,
+	"monday": true, "tuesday": true, "wednesday": true, "thursday": true, "friday": true, "saturday": true, "sunday": true,
+	"jan": true, "january": true, "feb": true, "february": true, "mar": true, "march": true, "apr": true, "april": true,
+	"may": true, "jun": true, "june": true, "jul": true, "july": true, "aug": true, "august": true, "sep": true,
+	"sept": true, "september": true, "oct": true, "october": true, "nov": true, "november": true, "dec": true, "december": true,
+	"a": true, "an": true, "one": true, "two": true, "three": true, "four": true, "five": true, "six": true, "seven": true,
+	"eight": true, "nine": true, "ten": true, "eleven": true, "twelve": true, "fifteen": true, "twenty": true,
+	"thirty": true, "forty": true, "few": true, "several": true, "couple": true, "half": true,
+}
+
+func isASCIIAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// asciiLower lower-cases the ASCII letters of s, keeping every byte offset.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for k := i; k < len(b); k++ {
+				if b[k] >= 'A' && b[k] <= 'Z' {
+					b[k] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // resolve turns a time phrase into an instant not after base (plus a few
@@ -178,25 +341,34 @@ const skew = 5 * time.Minute
 // could only be read as lying after base.
 func (t *Triage) resolveRaw(phrase string, base time.Time) (time.Time, bool) {
 	s := strings.TrimRight(collapseSpace(phrase), ".,;:!?)")
-	// An explicit zone: read the time there, unless that puts it after the
-	// mail and the customer's own zone does not (a customer in Sydney
-	// writing "AEST" in summer).
+	// An explicit zone: read the time there. If that puts it after the mail
+	// but the customer's own clock does not, the customer meant their own
+	// clock (a customer in Sydney writing "AEST" in summer); otherwise a
+	// time of day after the mail is the day before's, in the zone given.
 	if z, rest, ok := splitZone(s); ok {
 		if at, future := t.resolveIn(rest, base.In(z), false); !at.IsZero() && !future {
 			return at.In(base.Location()), false
 		}
-		s = rest
+		if at, future := t.resolveIn(rest, base, false); !at.IsZero() && !future {
+			return at, false
+		}
+		at, future := t.resolveIn(rest, base.In(z), true)
+		return at.In(base.Location()), future
 	}
 	return t.resolveIn(s, base, true)
 }
 
 // resolveIn resolves s against base in base's zone. With back, a time of
 // day after base is taken as the day before's, a weekday as last week's.
+// A zero base places absolute dates only, in UTC unless s gives a zone.
 func (t *Triage) resolveIn(s string, base time.Time, back bool) (time.Time, bool) {
 	loc := base.Location()
 	lower := strings.ToLower(s)
-	if at, ok := strictParse(s, loc); ok {
-		return at, at.After(base.Add(skew))
+	if at, ok := strictParse(reDateTimeGlue.ReplaceAllString(s, "$1 $2"), loc); ok {
+		return at, !base.IsZero() && at.After(base.Add(skew))
+	}
+	if base.IsZero() {
+		return time.Time{}, false
 	}
 	// "since 2 days", "for the last 30 minutes"
 	if m := reDuration.FindStringSubmatch(lower); m != nil {
@@ -233,11 +405,17 @@ func (t *Triage) resolveIn(s string, base time.Time, back bool) (time.Time, bool
 	clean = strings.ReplaceAll(clean, "today morning", "this morning")
 	clean = strings.ReplaceAll(clean, "this past ", "last ")
 	clean = strings.TrimSpace(clean)
-	r, err := t.when.Parse(clean, base)
-	if err != nil || r == nil {
-		return time.Time{}, false
+	var at time.Time
+	if day, h, m, ok := clockOnDay(clean); ok {
+		// The common cases, without the cost of the full parser.
+		at = time.Date(base.Year(), base.Month(), base.Day()+day, h, m, 0, 0, loc)
+	} else {
+		r, err := t.when.Parse(clean, base)
+		if err != nil || r == nil {
+			return time.Time{}, false
+		}
+		at = r.Time
 	}
-	at := r.Time
 	hasClock := reHasClock.MatchString(clean)
 	if !hasClock && !strings.Contains(clean, "ago") {
 		at = midnight(at)
@@ -258,16 +436,69 @@ func (t *Triage) resolveIn(s string, base time.Time, back bool) (time.Time, bool
 }
 
 var (
-	reDuration   = regexp.MustCompile(`^(?:since|for)\s+(?:the\s+)?(?:(?:last|past)\s+)?(` + numWords + `)\s+(` + units + `)$`)
-	reOrdinalDay = regexp.MustCompile(`^the\s+(\d{1,2})(?:st|nd|rd|th)$`)
-	reFiller     = regexp.MustCompile(`\b(?:around|about|approx\.?|approximately|roughly|circa|ca\.)\s*`)
-	reDotClock   = regexp.MustCompile(`\b(\d{1,2})\.(\d{2})\b`)
-	reHasClock   = regexp.MustCompile(`\d[:.]\d\d|\d\s?[ap]\.?m\b|morning|afternoon|evening|night|noon|midday|midnight|tonight`)
-	reWeekday    = regexp.MustCompile(`(?i)` + dayNames)
-	reHasDate    = regexp.MustCompile(`(?i)\d{4}|` + monthNames + `|yesterday|` + dayNames)
-	reZone       = regexp.MustCompile(`^(.*\S)\s+(` + zoneAbbr + `)$`)
-	reZoneGlued  = regexp.MustCompile(`^(.*\d)(Z|[+-]\d{2}:?\d{2})$`)
+	reClockOnly    = regexp.MustCompile(`^(\d{1,2})(?:[:.](\d{2}))?\s?(?:([ap])\.?m\.?)?$`)
+	reDuration     = regexp.MustCompile(`^(?:since|for)\s+(?:the\s+)?(?:(?:last|past)\s+)?(` + numWords + `)\s+(` + units + `)$`)
+	reOrdinalDay   = regexp.MustCompile(`^the\s+(\d{1,2})(?:st|nd|rd|th)$`)
+	reFiller       = regexp.MustCompile(`\b(?:around|about|approx\.?|approximately|roughly|circa|ca\.)\s*`)
+	reDotClock     = regexp.MustCompile(`\b(\d{1,2})\.(\d{2})\b`)
+	reHasClock     = regexp.MustCompile(`\d[:.]\d\d|\d\s?[ap]\.?m\b|morning|afternoon|evening|night|noon|midday|midnight|tonight`)
+	reWeekday      = regexp.MustCompile(`(?i)` + dayNames)
+	reHasDate      = regexp.MustCompile(`(?i)\d{4}|` + monthNames + `|yesterday|` + dayNames)
+	reDateTimeGlue = regexp.MustCompile(`(?i)(\d)\s*(?:,|\bat\b|@)\s*(\d)`)
+	reZone         = regexp.MustCompile(`^(.*\S)\s+(` + zoneAbbr + `)$`)
+	reZoneGlued    = regexp.MustCompile(`^(.*\d)(Z|[+-]\d{2}:?\d{2})$`)
 )
+
+// clockOnDay reads a clock time alone or with the day it falls on:
+// "07:40", "07:40 this morning", "yesterday at 3pm", "11pm last night".
+// day is 0 for today and -1 for yesterday.
+func clockOnDay(s string) (day, hour, minute int, ok bool) {
+	s = strings.TrimSpace(s)
+	for _, w := range []struct {
+		word string
+		day  int
+	}{{"this morning", 0}, {"this afternoon", 0}, {"this evening", 0}, {"today", 0}, {"tonight", 0}, {"yesterday", -1}, {"last night", -1}} {
+		switch {
+		case strings.HasSuffix(s, " "+w.word):
+			day, s = w.day, strings.TrimSpace(strings.TrimSuffix(s, w.word))
+		case strings.HasPrefix(s, w.word+" "):
+			day, s = w.day, strings.TrimSpace(strings.TrimPrefix(s, w.word))
+		default:
+			continue
+		}
+		s = strings.TrimSpace(strings.TrimPrefix(s, "at "))
+		s = strings.TrimSpace(strings.TrimSuffix(s, " at"))
+		break
+	}
+	hour, minute, ok = clockOnly(s)
+	return day, hour, minute, ok
+}
+
+// clockOnly reads "07:40", "9.15", "3pm", "11:10 pm".
+func clockOnly(s string) (hour, minute int, ok bool) {
+	m := reClockOnly.FindStringSubmatch(s)
+	if m == nil {
+		return 0, 0, false
+	}
+	hour, _ = strconv.Atoi(m[1])
+	if m[2] != "" {
+		minute, _ = strconv.Atoi(m[2])
+	}
+	switch {
+	case m[3] == "" && m[2] == "":
+		return 0, 0, false
+	case m[3] != "" && (hour < 1 || hour > 12):
+		return 0, 0, false
+	case m[3] != "" && m[3][0] == 'p' && hour < 12:
+		hour += 12
+	case m[3] != "" && m[3][0] == 'a' && hour == 12:
+		hour = 0
+	}
+	if hour > 23 || minute > 59 {
+		return 0, 0, false
+	}
+	return hour, minute, true
+}
 
 func midnight(t time.Time) time.Time {
 	y, m, d := t.Date()

@@ -12,6 +12,7 @@ import (
 // they came from, which is what reasons quote.
 type token struct {
 	w          string // lower-case word
+	id         int32  // the word's number in the phrase vocabulary, -1 if no phrase uses it
 	start, end int    // byte span in the source text
 	clause     int    // sentence index: phrases and gaps never cross it
 	phrase     int    // sub-clause index (commas, brackets, colons): negation never crosses it
@@ -37,6 +38,15 @@ var bareContractions = map[string][]string{
 // own rather than part of a paragraph wrapped at 72 or so characters.
 const shortLine = 45
 
+// idiomFirst reports whether w can start an idiom.
+func idiomFirst(w string) bool {
+	switch w {
+	case "no", "not", "can", "slow", "slowed", "slows", "slowing", "drop", "scroll", "break":
+		return true
+	}
+	return false
+}
+
 // idioms are word pairs merged into one token so that their first word is
 // not read as a negation ("no one can log in" is a scope, not a negation;
 // "no longer works" reports a failure).
@@ -56,9 +66,24 @@ var idioms = map[[2]string]string{
 	{"break", "down"}:   "breakdown",
 }
 
-// clauseWords start a new sentence-level clause: what precedes "but" does
-// not qualify what follows it.
-var clauseWords = map[string]bool{"but": true, "however": true, "although": true, "though": true, "whereas": true, "except": true}
+// isClauseWord reports whether w starts a new sentence-level clause: what
+// precedes "but" does not qualify what follows it.
+func isClauseWord(w string) bool {
+	switch w {
+	case "but", "however", "although", "though", "whereas", "except":
+		return true
+	}
+	return false
+}
+
+func hasApostrophe(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if w[i] == '\'' || w[i] == 0xE2 && strings.HasPrefix(w[i:], "\u2019") {
+			return true
+		}
+	}
+	return false
+}
 
 // tokenize splits s into normalised tokens with clause and phrase indexes.
 // Sentence ends (. ! ? ;), blank lines, list items and labelled lines
@@ -104,11 +129,15 @@ func tokenize(s string) doc {
 			}
 			lineStart = false
 			word := strings.ToLower(s[i:j])
-			if clauseWords[word] {
+			if isClauseWord(word) {
 				newClause()
 			}
-			for _, w := range expand(word) {
-				d.add(token{w: w, start: i, end: j, clause: clause, phrase: phrase})
+			if !strings.HasSuffix(word, "nt") && !hasApostrophe(word) {
+				d.add(token{w: word, start: i, end: j, clause: clause, phrase: phrase})
+			} else {
+				for _, w := range expand(word) {
+					d.add(token{w: w, start: i, end: j, clause: clause, phrase: phrase})
+				}
 			}
 			i = j
 			continue
@@ -161,7 +190,7 @@ func tokenize(s string) doc {
 // add appends t, merging it with the previous token into an idiom where
 // one applies.
 func (d *doc) add(t token) {
-	if n := len(d.toks); n > 0 {
+	if n := len(d.toks); n > 0 && idiomFirst(d.toks[n-1].w) {
 		prev := &d.toks[n-1]
 		if m, ok := idioms[[2]string{prev.w, t.w}]; ok && prev.clause == t.clause {
 			prev.w, prev.end = m, t.end

@@ -23,7 +23,7 @@ import (
 // Rules is everything about triage an operator can configure. A zero or
 // empty field means the built-in default, so Rules{} is the default rubric.
 // Phrases are written in a small pattern language over lower-case words:
-// "checkout is down", "crash*" (a prefix), "site * down" (up to three words
+// "checkout is down", "crash*" (a prefix), "site * down" (up to four words
 // in between), "(site|web shop|store)" (alternatives), "(the|our)?"
 // (optional). Contractions are expanded before matching, so write
 // "cannot" and "is not" rather than "can't" and "isn't".
@@ -92,6 +92,7 @@ type Triage struct {
 	m      matcher // level, change, scope, workaround, intermittent, service and claim phrases
 	neg    matcher // negation phrases
 	impact matcher // people named as the ones a failure hits
+	vocab  vocab   // the words of all phrases
 	when   *when.Parser
 }
 
@@ -184,6 +185,13 @@ func New(r Rules) (*Triage, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("triage rules: %w", errors.Join(errs...))
 	}
+	t.vocab = vocab{}
+	for _, m := range []*matcher{&t.m, &t.neg, &t.impact} {
+		m.intern(t.vocab)
+	}
+	for _, m := range []*matcher{&t.m, &t.neg, &t.impact} {
+		m.build(len(t.vocab))
+	}
 	t.when = when.New(&rules.Options{Distance: 5, MatchByOrder: true})
 	t.when.Add(en.All...)
 	t.when.Add(common.All...)
@@ -243,6 +251,7 @@ func (t *Triage) analyse(in Input) *analysis {
 		a.subjEnd = len(a.subject) + 2
 	}
 	a.d = tokenize(src)
+	t.vocab.ids(&a.d)
 	negAt := make([]bool, len(a.d.toks))
 	for _, h := range t.neg.find(&a.d) {
 		for k := h.start; k < h.end; k++ {
