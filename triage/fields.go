@@ -17,7 +17,7 @@ var labelRes = []struct {
 	re    *regexp.Regexp
 }{
 	{helpdesk.FieldStartTime, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:incident\s+|issue\s+|problem\s+|outage\s+)?(?:start(?:ed|ing)?(?:\s+(?:time|date|date/time|datetime|at|on))?|time\s+(?:of\s+(?:the\s+)?(?:incident|issue|problem|outage)|started|it\s+started)|when(?:\s+did\s+it\s+start)?|since|first\s+(?:noticed|seen|occurred|observed)|occurred(?:\s+(?:at|on))?|date/time|date\s+and\s+time|began)\s*[:\x{FF1A}]\s*(.*)$`)},
-	{helpdesk.FieldErrorText, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:[\p{L}/]+\s+){0,2}?(?:error|errors|exception|crash|warning|fault)(?:\s+(?:message|messages|text|code|codes|shown|displayed|details|output|log|received))?\s*[:\x{FF1A}]\s*(.*)$`)},
+	{helpdesk.FieldErrorText, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:[\p{L}/]+\s+){0,2}?(?:error|errors|exception|crash|warning|fault)(?:\s+(?:message|messages|text|code|codes|shown|displayed|details|output|log|received|reported|seen))?\s*[:\x{FF1A}]\s*(.*)$`)},
 	{helpdesk.FieldReproSteps, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:steps(?:\s+to\s+(?:reproduce|repro|replicate|recreate))?|to\s+(?:reproduce|replicate|recreate)|how\s+to\s+(?:reproduce|replicate|recreate)|repro(?:duction)?(?:\s+steps)?|str)\s*[:\x{FF1A}]\s*(.*)$`)},
 	{helpdesk.FieldImpact, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:(?:business\s+)?impact(?:\s+on\s+(?:users|the\s+business|business))?|affected\s+(?:users|customers|people)|(?:users|customers|people)\s+affected|who\s+is\s+affected|number\s+of\s+(?:affected\s+)?users|scope)\s*[:\x{FF1A}]\s*(.*)$`)},
 	{helpdesk.FieldService, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:(?:which|affected)\s+)?(?:services?|system|product|application|app|module|component|platform|store|site|website|url|environment)(?:\s+affected)?\s*[:\x{FF1A}]\s*(.*)$`)},
@@ -384,7 +384,7 @@ func sentenceBefore(text string, i int) string {
 // Steps to reproduce: a list of actions, a "to reproduce" sentence, or a
 // command line.
 var (
-	reListItem = regexp.MustCompile(`^\s*(?:\d{1,2}[.)]|[-*\x{2022}\x{2013}]|step\s+\d+\s*[:.)-]?|[a-h]\))\s+(.*)$`)
+	reListItem = regexp.MustCompile(`(?i)^\s*(?:\d{1,2}[.)]|[-*\x{2022}\x{2013}]|step\s+\d+\s*[:.)-]?|[a-h]\))\s+(.*)$`)
 	reToRepro  = regexp.MustCompile(`(?i)\b(?:to reproduce|to replicate|steps to reproduce|how to reproduce|reproduc(?:e|ible) (?:it )?(?:by|with|as follows))\b[:,]?\s*(\S.*)`)
 	reCommand  = regexp.MustCompile(`(?m)^[ \t]*(?:\$\s+)?(?:curl|wget|http|https|ssh|scp|psql|mysql|sqlcmd|kubectl|docker|git|npm|yarn|pip|python3?|go|java|php|node|ruby|telnet|nc|openssl|dig|nslookup|ping|traceroute|powershell|Invoke-WebRequest)\s+\S.*$|^[ \t]*\$\s+\S.*$|^[ \t]*\./\S+.*$`)
 	rePath     = regexp.MustCompile(`\b\p{L}[\p{L} ]{0,25}\s(?:>|->|\x{2192}|»)\s\p{L}`)
@@ -446,7 +446,9 @@ func findRepro(text string) string {
 		i = j
 	}
 	if m := reToRepro.FindStringSubmatch(text); m != nil {
-		return strings.TrimSpace(m[1])
+		if v := strings.TrimSpace(m[1]); !placeholder.MatchString(v) && strings.Contains(v, " ") {
+			return v
+		}
 	}
 	if m := reCommand.FindString(text); m != "" {
 		return strings.TrimSpace(m)

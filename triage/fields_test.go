@@ -1,0 +1,181 @@
+package triage_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/triage"
+)
+
+// fieldCase gives a text and what one field must be: "" for absent, or a
+// string the extracted value must contain.
+type fieldCase struct {
+	text string
+	want string
+}
+
+func checkField(t *testing.T, name string, cases []fieldCase) {
+	t.Helper()
+	tr := newTriage(t)
+	for _, c := range cases {
+		got := tr.Fields(triage.Input{Text: c.text, Date: mailDate}).Get(name)
+		switch {
+		case c.want == "" && got != "":
+			t.Errorf("%s of %q: %q, want none", name, c.text, got)
+		case c.want != "" && !strings.Contains(got, c.want):
+			t.Errorf("%s of %q: %q, want one containing %q", name, c.text, got, c.want)
+		}
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	checkField(t, helpdesk.FieldErrorText, []fieldCase{
+		{"Error message: Invalid session", "Invalid session"},
+		{"Error:\n  Payment declined by issuer\n\nThanks", "Payment declined by issuer"},
+		{"Errors reported: timeout", "timeout"},
+		{"We get \"Something went wrong, please try again\" on save.", "Something went wrong, please try again"},
+		{"The page says \u201cAccess denied\u201d.", "Access denied"},
+		{"Checkout returns HTTP 502 since noon.", "HTTP 502"},
+		{"We see 503 Service Unavailable on every page.", "503 Service Unavailable"},
+		{"All calls fail with status 429.", "status 429"},
+		{"The database says PG-4001 when we save.", "PG-4001"},
+		{"Error code ORA-00942 in the log.", "ORA-00942"},
+		{"Chrome shows ERR_CONNECTION_REFUSED.", "ERR_CONNECTION_REFUSED"},
+		{"Windows reports 0x80070005 during the sync.", "0x80070005"},
+		{"It crashes with a NullPointerException in the export.", "NullPointerException"},
+		{"We got java.lang.IllegalStateException: closed", "java.lang.IllegalStateException"},
+		{"Traceback (most recent call last):\n  File \"app.py\", line 3, in <module>\nKeyError: 'x'", "Traceback"},
+		{"Log:\n    at com.acme.Sync.run(Sync.java:42)\n    at java.lang.Thread.run(Thread.java:750)", "at com.acme.Sync.run(Sync.java:42)"},
+		{"Bounce: 550 5.1.1 user unknown", "550 5.1.1"},
+		// no wording given
+		{"We get an error when saving.", ""},
+		{"It shows a weird error, I didn't note it.", ""},
+		{"The button says \"Save\" but nothing happens.", ""},
+		{"The footer still says \"\u00a9 2024 Ross Candles\".", ""},
+		{"Your ticket HD-1042 was closed.", ""},
+		{"Order 12345 of version 3.8.2.", ""},
+	})
+}
+
+func TestReproSteps(t *testing.T) {
+	checkField(t, helpdesk.FieldReproSteps, []fieldCase{
+		{"Steps to reproduce:\n1. Open Settings\n2. Click Save", "Open Settings"},
+		{"Steps: log in, open Reports, pick any team.", "log in, open Reports"},
+		{"To reproduce: create an invoice with two lines and open the PDF.", "create an invoice"},
+		{"1. Go to the basket\n2. Press Pay\n3. Wait 20 seconds", "Go to the basket"},
+		{"- Open the app\n- Tap Timesheets\n- Submit", "Tap Timesheets"},
+		{"\u2022 Log in as admin\n\u2022 Select Users\n\u2022 Click Export", "Select Users"},
+		{"Step 1: open the form\nStep 2: enter a date\nStep 3: save", "open the form"},
+		{"Run this:\n\n    curl -i https://api.example.com/v2/orders\n", "curl -i https://api.example.com/v2/orders"},
+		{"$ kubectl get pods -n shop", "kubectl get pods"},
+		{"Log in as a buyer, open Orders, click Approve and then confirm.", "Log in as a buyer"},
+		{"Admin > Cost centres > Bulk upload fails, then:\n1. Admin > Users\n2. Select all", "Admin > Users"},
+		// no steps
+		{"The export does not work.", ""},
+		{"How do I add a new user? I can't find the option.", ""},
+		{"We have three stores:\n- London\n- Leeds\n- York", ""},
+		{"1. The price is wrong\n2. The logo is blurry", ""},
+	})
+}
+
+func TestImpact(t *testing.T) {
+	checkField(t, helpdesk.FieldImpact, []fieldCase{
+		{"Impact: 40 users in sales", "40 users in sales"},
+		{"Affected users: all", "all"},
+		{"Nobody can log in.", "Nobody can log in"},
+		{"It affects all our customers.", "all our customers"},
+		{"Some of our users see the error.", "Some of our users"},
+		{"Only one of our agents is affected.", "one of our agents"},
+		{"About 15 of our managers cannot open it.", "15 of our managers"},
+		{"Customers cannot pay.", "Customers cannot pay"},
+		{"The shop is very slow for our customers.", "for our customers"},
+		{"It is confusing for our agents.", "confusing for our agents"},
+		{"The whole office is idle.", "whole office"},
+		// no one named
+		{"The export does not work.", ""},
+		{"Every page shows an error.", ""},
+		{"Could you add Apple Pay? A lot of our shoppers use iPhones.", ""},
+		{"Please provision a store for our Irish customers.", ""},
+	})
+}
+
+func TestService(t *testing.T) {
+	checkField(t, helpdesk.FieldService, []fieldCase{
+		{"Service: Online store checkout", "Online store checkout"},
+		{"Which service: Prospect eCommerce website", "Prospect eCommerce website"},
+		{"Affected service: CRM", "CRM"},
+		{"Prospect 365 CRM is not available.", "Prospect 365 CRM"},
+		{"The BambooHR integration failed.", "BambooHR integration"},
+		{"The export on the website fails.", "export"},
+		{"Payments fail with Amex.", "Payments"},
+		{"The Save button overlaps the field.", "button"},
+		// nothing named
+		{"Please call me back about our contract.", ""},
+		{"Who is our account manager?", ""},
+	})
+}
+
+// Labelled forms are recognised however the customer writes them, and a
+// label with nothing after it takes the lines below.
+func TestLabelledForms(t *testing.T) {
+	tr := newTriage(t)
+	text := `Service affected: Stripe payments
+Start Time: 2026-11-25 07:30 UTC
+Error Message:
+  "Card declined (PG-4001)"
+
+Steps to Reproduce:
+1. Add a product
+2. Pay by card
+
+Users affected: about 200 shoppers
+`
+	f := tr.Fields(triage.Input{Text: text, Date: mailDate})
+	for _, c := range []struct{ name, want string }{
+		{helpdesk.FieldService, "Stripe payments"},
+		{helpdesk.FieldStartTime, "2026-11-25 07:30 UTC"},
+		{helpdesk.FieldErrorText, "Card declined (PG-4001)"},
+		{helpdesk.FieldReproSteps, "1. Add a product\n2. Pay by card"},
+		{helpdesk.FieldImpact, "about 200 shoppers"},
+	} {
+		if got := f.Get(c.name); !strings.Contains(got, c.want) {
+			t.Errorf("%s: %q, want one containing %q", c.name, got, c.want)
+		}
+	}
+	if got, want := f.StartInstant, at(2026, 11, 25, 7, 30, mailDate.Location()); !got.Equal(want) {
+		t.Errorf("start instant %v, want %v", got, want)
+	}
+	// Placeholders are no answer.
+	f = tr.Fields(triage.Input{Text: "Start time: unknown\nError message: n/a\nSteps to reproduce: -\nImpact: ?"})
+	for _, name := range []string{helpdesk.FieldStartTime, helpdesk.FieldErrorText, helpdesk.FieldReproSteps, helpdesk.FieldImpact} {
+		if got := f.Get(name); got != "" {
+			t.Errorf("%s: %q, want none for a placeholder", name, got)
+		}
+	}
+}
+
+// The desk re-checks the fields on every customer reply: facts found in a
+// reply fill the gaps, and the missing list shrinks.
+func TestFieldsOnReplies(t *testing.T) {
+	tr := newTriage(t)
+	required := []string{helpdesk.FieldStartTime, helpdesk.FieldErrorText, helpdesk.FieldReproSteps}
+	first := tr.Assess(triage.Input{Subject: "Checkout broken", Text: "The checkout is broken for all customers.", Date: mailDate})
+	fields := first.Fields
+	if got, want := strings.Join(fields.Missing(required), ","), "start_time,error_text,repro_steps"; got != want {
+		t.Fatalf("missing after the first mail %q, want %q", got, want)
+	}
+	reply1 := tr.Fields(triage.Input{Subject: "Re: Checkout broken", Text: "It started at 9:15 this morning. The page says \"Gateway error 9001\".", Date: mailDate})
+	fields = fields.Merge(reply1)
+	if got, want := strings.Join(fields.Missing(required), ","), "repro_steps"; got != want {
+		t.Errorf("missing after the first reply %q, want %q", got, want)
+	}
+	reply2 := tr.Fields(triage.Input{Subject: "Re: Checkout broken", Text: "Steps:\n1. Add a product\n2. Pay by card", Date: mailDate})
+	fields = fields.Merge(reply2)
+	if got := fields.Missing(required); len(got) != 0 {
+		t.Errorf("missing after the second reply %v, want none", got)
+	}
+	if got, want := fields.StartInstant, at(2026, 11, 25, 9, 15, mailDate.Location()); !got.Equal(want) {
+		t.Errorf("start instant %v, want %v", got, want)
+	}
+}
