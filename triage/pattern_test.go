@@ -101,7 +101,7 @@ func TestPatternMatch(t *testing.T) {
 	}{
 		{"site * down", "The site is completely down today", "site is completely down"},
 		{"site * down", "The site is very very very slow and down", ""}, // gap of five
-		{"site * down", "The site works. Down the road", ""},          // two sentences
+		{"site * down", "The site works. Down the road", ""},            // two sentences
 		{"(site|web shop) down", "our web shop down", "web shop down"},
 		{"crash*", "it crashes", "crashes"},
 		{"crash*", "crush", ""},
@@ -142,11 +142,11 @@ func TestNegationWindow(t *testing.T) {
 		text, phrase string
 		negated      bool
 	}{
-		{"The site is not down", "site is not down", true},         // negation in the gap
-		{"There is no data loss", "data loss", true},               // just before
-		{"No, data loss happened", "data loss", false},             // a comma ends the reach
+		{"The site is not down", "site is not down", true},                      // negation in the gap
+		{"There is no data loss", "data loss", true},                            // just before
+		{"No, data loss happened", "data loss", false},                          // a comma ends the reach
 		{"Not that it matters much: the data loss is real", "data loss", false}, // too far
-		{"The site is not responding for any visitor", "any visitor", false},   // "not" belongs to "not responding"
+		{"The site is not responding for any visitor", "any visitor", false},    // "not" belongs to "not responding"
 		{"If the site goes down, who is told?", "site goes down", true},
 	} {
 		an := tr.analyse(Input{Text: c.text})
