@@ -20,7 +20,7 @@ const (
 	// failure words
 	gFail = "(fail|fails|failed|failing|failure|failures|declined|declining|rejected|not going through|not working|not work|does not work|do not work|broken|down|impossible|not possible|not processed|not being processed|stuck|error|errors)"
 	// data nouns
-	gData = "(data|records|record|orders|contacts|customers|files|entries|information|history|invoices|documents|emails|accounts|database|transactions|responses|results)"
+	gData = "(data|record|order|contact|customer|file|entry|information|history|invoice|document|email|account|database|transaction|response|result|name|note|timesheet|booking|appointment|ticket|job|quote|message|attachment|photo)"
 )
 
 // defaultPhrases are the rubric's phrase lists by level, most urgent first:
@@ -49,6 +49,8 @@ var defaultPhrases = [4][]string{
 		"locked out",
 		"(502 bad gateway|503 service unavailable|504 gateway time out|504 gateway timeout|502|503|504|bad gateway|service unavailable|service temporarily unavailable|gateway time out|gateway timeout|err_connection_timed_out|err_connection_refused|connection timed out|took too long to respond|connection refused)",
 		"(payment|payments|checkout|check out|card payments|card payment|transactions|transaction|purchases|purchase) * " + gFail,
+		"(charged|taken|debited|billed|charging|charge|paid) * (twice|double|two times|multiple times|several times)",
+		"(double|duplicate) (charge|charged|charging|payment|billing|debit|transaction)",
 		"(cannot|unable to|not able to|could not|nobody can|nobody) (pay|buy|purchase|check out|checkout|order)",
 		"(cannot|unable to|not able to|could not|nobody can|nobody) (place|take|process|complete) * (orders|order|purchase|purchases|payment|payments|checkout)",
 		"(cannot|unable to|not able to|could not) (take|accept|receive) * orders",
@@ -109,7 +111,7 @@ var defaultPhrases = [4][]string{
 		"not (fully|properly|correctly) (working|functioning|performing)",
 		"(provision|provisioning)",
 		"(new|second|another|additional) (store|site|shop|instance|environment|sandbox)",
-		"set up (a|an|the)? (new)? (store|site|shop|environment|instance)",
+		"set up (a|an|the)? (new)? (store|site|shop|environment|instance|space|venue|location|account|tenant|branch|workspace|sandbox)",
 	},
 	// low: cosmetic, typos, questions, how-to, training.
 	{
@@ -124,10 +126,10 @@ var defaultPhrases = [4][]string{
 		"(red|green|blue|grey|gray|black|white|orange|yellow|purple) instead of",
 		"how (do|can|should|would|could) (i|we|you|one|they|users)",
 		"how (i|we) (can|could|should)",
-		"how to",
+		"how to (change|set|add|use|configure|create|export|import|find|get|do|make|reset|delete|remove|edit|update|enable|disable|install|connect|access|setup|set up|print|send|invite|upload|download|move|merge|assign|customise|customize|learn)",
 		"(is|are) (it|there|they) (possible|a way)",
 		"is possible to",
-		"(can|could) (i|we|you) (please)? (change|set|configure|export|find|get|use|explain)",
+		"(can|could) (i|we|you) (please)? (change|configure|export|find|get|use|explain)",
 		"where (can|do|should|would) (i|we|you) (find|get|see|set|change|configure|look)",
 		"what (is|are|does|do) the (best|right|correct|difference|meaning|recommended)",
 		"(question|questions|wondering|enquiry|inquiry|query)",
@@ -144,7 +146,9 @@ var defaultPhrases = [4][]string{
 var defaultUnscoped = []string{
 	"data loss",
 	"(lost|losing|lose) * " + gData,
-	gData + " * (gone|missing|disappeared|vanished|deleted|wiped|erased|lost|overwritten|corrupt*)",
+	gData + " * (gone|missing|disappeared|vanished|deleted|wiped|erased|lost|overwritten|corrupt*|destroyed|scrambled|garbled|mixed up)",
+	"(vanished|disappeared|deleted|wiped|removed|erased|gone missing|missing) from (the|our)? (system|database|crm|platform|account|server|app|application|portal)",
+	"(restore|recover) * (data|records|backup|contacts|entries|files|from backup)",
 	"(corrupt|corrupted|corruption)",
 	"(wiped|deleted|erased) * (data|database|records|files)",
 	"security (breach|incident|hole|issue|vulnerability|problem|flaw|bug|risk|leak)",
@@ -153,6 +157,10 @@ var defaultUnscoped = []string{
 	"(data|details|information|email addresses|addresses|passwords|records|orders|invoices|documents) (from|of|belonging to) (other|another) (customer|customers|user|users|company|companies|client|clients|account|accounts|tenant|tenants)",
 	"(data|details|information|emails|addresses|passwords|records) * (exposed|leaked|publicly visible|public|visible to everyone|visible to anyone)",
 	"anyone can (download|see|access|view|read)",
+	"(plain text|plaintext|clear text|cleartext|unencrypted|unmasked) (password|credentials|card number|card details)",
+	"(password|credentials) * (plain text|plaintext|clear text|cleartext|unencrypted)",
+	"log in as (another|any|that|other|a different|someone) (user|customer|person|account|else)",
+	"(access|see|view|read) (other|another) (people|users|customers|user|customer|company) (data|details|account|record|information)",
 	"(wrong|incorrect|bad|false) (price|prices|pricing)",
 	"(price|prices|pricing) * (wrong|incorrect|excluding vat|without vat|missing vat|zero|showing as 0)",
 	"(listed|selling|sold|showing|priced) * (wrong price|incorrect price|for free|below cost)",

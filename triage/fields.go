@@ -120,7 +120,7 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 
 	f.Impact = lab[helpdesk.FieldImpact]
 	if f.Impact == "" {
-		f.Impact = t.findImpact(an)
+		f.Impact = t.findImpact(an, f.ErrorText)
 	}
 
 	f.Service = lab[helpdesk.FieldService]
@@ -148,10 +148,10 @@ var (
 	reStack = regexp.MustCompile(`(?m)^[ \t]*(?:at\s+[\w$.<>]+\(.*\)|File "[^"]+", line \d+|Traceback \(most recent call last\)|goroutine \d+ \[|panic: |Caused by: )`)
 	reExcep = regexp.MustCompile(`\b(?:[a-z_][\w]*\.)*[A-Z][A-Za-z0-9]+(?:Exception|Error)\b`)
 	reHTTP  = regexp.MustCompile(`(?i)\bHTTP(?:/\d(?:\.\d)?)?\s*(?:error\s*|status\s*)?[1-5]\d\d(?:\.\d+)?\b|\b(?:error|status|code)\s*[:#]?\s*[45]\d\d\b|\b[45]\d\d\s+(?:bad gateway|service (?:temporarily )?unavailable|gateway time-?out|internal server error|not found|forbidden|unauthori[sz]ed|request time-?out|too many requests|errors?)\b|\b[45]\d\d[ -][45]\.\d{1,3}\.\d{1,3}\b`)
-	reCode  = regexp.MustCompile(`\b(?:[A-Z][A-Z0-9]{0,7}(?:[-_][A-Z0-9]+)*[-_]\d{2,6}|ERR_[A-Z_]{3,}|0x[0-9A-Fa-f]{6,8})\b`)
+	reCode  = regexp.MustCompile(`\b(?:[A-Z][A-Z0-9]{0,7}(?:[-_][A-Z0-9]+)*[-_]\d{2,6}|ERR_[A-Z_]{3,}|0x[0-9A-Fa-f]{6,8}|[A-Z]{2,8}\d{3,6})\b`)
 	reCue   = regexp.MustCompile(`(?i)\b(?:error|errors|code|fail\w*|exception|return(?:s|ed|ing)?|reports?|reported|message|ref|declin\w*|reject\w*|crash\w*|warning|says|shows?|showing|got|get|getting|see)\b`)
 	reErrW  = regexp.MustCompile(`(?i)\b(?:error|errors|fail\w*|invalid|cannot|can't|can not|could not|unable|denied|declined|missing|exceeds?|wrong|unavailable|timed? ?-?out|timeout|expired|refused|locked|forbidden|unauthori[sz]ed|not (?:found|allowed|available|configured|set|reached|be reached|responding)|no \w+ available|exception|went wrong|try again|undefined|null|problem|unexpected|rejected|disconnect\w*|too long|too many)\b`)
-	reErrQ  = regexp.MustCompile(`(?i)\b(?:error|errors|message|exception|warning|fails? with|failed with|crash\w*|returns?|returned|pop-?up|alert|prompt|dialog|notification says)\b`)
+	reErrQ  = regexp.MustCompile(`(?i)\b(?:error|errors|message|exception|warning|fails? with|failed with|crash\w*|returns?|returned|pop-?up|alert|prompt|dialog|notification says|get|gets|got|getting|receive|receives|received)\b`)
 )
 
 // findQuotes returns the double-quoted passages of text as index
@@ -208,6 +208,15 @@ func findCodes(text string) [][]int {
 			check(i)
 		case text[i] == '0' && text[i+1] == 'x' && (i == 0 || !isWordByte(text[i-1])):
 			check(i)
+		case text[i] >= 'A' && text[i] <= 'Z' && (i == 0 || !isWordByte(text[i-1])):
+			// letters then digits: "AADSTS50011"
+			k := i
+			for k < len(text) && k-i <= 8 && text[k] >= 'A' && text[k] <= 'Z' {
+				k++
+			}
+			if k-i >= 2 && k+2 < len(text) && isDigitByte(text[k]) && isDigitByte(text[k+1]) && isDigitByte(text[k+2]) {
+				check(i)
+			}
 		}
 	}
 	return out
@@ -504,7 +513,7 @@ func sentences(text string) []string {
 var impactPhrases = []string{
 	gPeople + " * (cannot|could not|unable|get|gets|got|receive|received|see|sees|complain*|report*|lose|losing|experienc*|affected|impacted|locked|stopped|are unable|have been logged|are being logged|are getting|keep getting)",
 	"(affect|affects|affected|affecting|impact|impacts|impacted|impacting|concerns|annoying for|frustrating for|confusing for|problem for|difficult for|hard for|impossible for|issue for|idle for|blocking) (only)? (our|the|all|every|some|most|many)? * " + gPeople,
-	gPeople + " (data|details|emails|email addresses|addresses|information|records|passwords|personal data|phone numbers)",
+	gPeople + " (data|details|emails|email addresses|addresses|information|records|passwords|personal data|phone numbers|account|accounts|card|cards|money|orders|bookings)",
 }
 
 // impactFor names people after "for" or "to": "slow for our customers".
@@ -522,11 +531,17 @@ var peopleWords = func() map[string]bool {
 	return m
 }()
 
-func (t *Triage) findImpact(an *analysis) string {
+func (t *Triage) findImpact(an *analysis, errorText string) string {
+	// A scope says who is affected only in a mail that reports a problem:
+	// "send an SMS to all members" in a feature request names no one.
+	problem := errorText != ""
+	for _, h := range an.hits {
+		problem = problem || catOf(h.kind) == catLevel && rankOf(h.kind) <= 2 && !h.negated
+	}
 	for _, h := range an.hits {
 		switch catOf(h.kind) {
 		case catWide, catNarrow, catSingle:
-			if h.negated {
+			if h.negated || !problem {
 				continue
 			}
 			for k := h.start; k < h.end; k++ {

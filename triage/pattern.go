@@ -15,6 +15,9 @@ import (
 //	(the|our)?              an optional group
 //	# of our users          # is any number ("15 of our users")
 //
+// A word of four letters or more also matches its plural: "problem"
+// matches "problems", "entry" matches "entries".
+//
 // A phrase never spans two sentences. Matching is by whole words, so
 // "down" does not match "download".
 
@@ -25,6 +28,7 @@ const maxGap = 4
 type wordm struct {
 	w      string
 	id     int32 // w's number in the vocabulary, for exact words
+	plural int32 // the number of w's plural, or -1
 	prefix bool  // w is a prefix of the token
 	number bool  // any token of digits
 }
@@ -36,7 +40,22 @@ func (m *wordm) match(t *token) bool {
 	case m.prefix:
 		return strings.HasPrefix(t.w, m.w)
 	}
-	return t.id == m.id
+	return t.id == m.id || t.id == m.plural && t.id >= 0
+}
+
+// plural returns the plural of an English noun of four letters or more,
+// or "" for shorter words and words that already end in s.
+func plural(w string) string {
+	n := len(w)
+	switch {
+	case n < 4 || strings.HasSuffix(w, "s") || isNumber(w):
+		return ""
+	case strings.HasSuffix(w, "y") && !strings.ContainsRune("aeiou", rune(w[n-2])):
+		return w[:n-1] + "ies"
+	case strings.HasSuffix(w, "x") || strings.HasSuffix(w, "ch") || strings.HasSuffix(w, "sh"):
+		return w + "es"
+	}
+	return w + "s"
 }
 
 func isNumber(w string) bool { return w != "" && strings.Trim(w, "0123456789") == "" }
@@ -65,6 +84,9 @@ func (e *elem) index() {
 			e.prefixes = append(e.prefixes, w.w)
 		default:
 			e.startIDs = append(e.startIDs, w.id)
+			if w.plural >= 0 {
+				e.startIDs = append(e.startIDs, w.plural)
+			}
 		}
 	}
 }
@@ -326,8 +348,12 @@ func (m *matcher) intern(v vocab) {
 		for i := range p.elems {
 			for _, alt := range p.elems[i].alts {
 				for k := range alt {
+					alt[k].plural = -1
 					if !alt[k].prefix && !alt[k].number {
 						alt[k].id = v.intern(alt[k].w)
+						if pl := plural(alt[k].w); pl != "" {
+							alt[k].plural = v.intern(pl)
+						}
 					}
 				}
 			}

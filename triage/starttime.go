@@ -57,6 +57,7 @@ var (
 		`(?:last|this\s+past|past)?\s*`+dayNames+`(?:'s)?(?:\s+(?:morning|afternoon|evening|night))?\b`,
 		`last\s+(?:week|weekend|month)\b`,
 		`(?:noon|midday|midnight)\b`,
+		`lunch\s?time\b`,
 	)
 	reAtomThe = anchored(`the\s+weekend\b`, `the\s+\d{1,2}(?:st|nd|rd|th)\b`)
 	zoneLower = strings.ToLower(zoneAbbr)
@@ -66,7 +67,7 @@ var (
 	// last few words, or right before it
 	reStartCue = regexp.MustCompile(`(?i)\b(?:since|started|starting|start|began|begun|beginning|from|noticed|occurred|happened|happening|stopped|failed|failing|broke|crashed|went down|as of|after|first seen|first noticed|last seen)\b|\b(?:at|around|about|approx\.?|approximately|been)\s*$`)
 	// words before a candidate that make it something else
-	reFutureCue = regexp.MustCompile(`(?i)\b(?:until|till|by|within|next|tomorrow|later|call|ring|meeting|deadline|present|presenting|board|due|expect|expecting|reply|respond|book|schedule|scheduled|appointment|launch|go-?live|every)\b`)
+	reFutureCue = regexp.MustCompile(`(?i)\b(?:until|till|by|within|next|tomorrow|later|call|ring|meeting|deadline|present|presenting|board|due|expect|expecting|reply|respond|book|schedule|scheduled|appointment|launch|go-?live)\b|\b(?:every|each)\s*$`)
 	// the start word kept with the phrase: "since 07:40"
 	reCueWord = regexp.MustCompile(`(?i)\b(?:since|from|as of|at|around|about|approx\.?|approximately|on)(?:\s+(?:at|around|about|approx\.?|approximately))?\s*$`)
 	// a phrase about the future
@@ -293,6 +294,7 @@ func nextWord(text string, j int) string {
 var timeStarts = map[string]bool{
 	"since": true, "for": true, "yesterday": true, "last": true, "this": true, "today": true, "tonight": true,
 	"overnight": true, "earlier": true, "past": true, "the": true, "noon": true, "midday": true, "midnight": true,
+	"lunchtime": true, "lunch": true,
 	"morning": true, "afternoon": true, "evening": true,
 	"monday": true, "tuesday": true, "wednesday": true, "thursday": true, "friday": true, "saturday": true, "sunday": true,
 	"jan": true, "january": true, "feb": true, "february": true, "mar": true, "march": true, "apr": true, "april": true,
@@ -403,6 +405,7 @@ func (t *Triage) resolveIn(s string, base time.Time, back bool) (time.Time, bool
 	clean = reDotClock.ReplaceAllString(clean, "$1:$2")
 	clean = strings.ReplaceAll(clean, "'s", "")
 	clean = strings.ReplaceAll(clean, "today morning", "this morning")
+	clean = reLunch.ReplaceAllString(clean, "noon")
 	clean = strings.ReplaceAll(clean, "this past ", "last ")
 	clean = strings.TrimSpace(clean)
 	var at time.Time
@@ -436,12 +439,13 @@ func (t *Triage) resolveIn(s string, base time.Time, back bool) (time.Time, bool
 }
 
 var (
+	reLunch        = regexp.MustCompile(`lunch\s?time`)
 	reClockOnly    = regexp.MustCompile(`^(\d{1,2})(?:[:.](\d{2}))?\s?(?:([ap])\.?m\.?)?$`)
 	reDuration     = regexp.MustCompile(`^(?:since|for)\s+(?:the\s+)?(?:(?:last|past)\s+)?(` + numWords + `)\s+(` + units + `)$`)
 	reOrdinalDay   = regexp.MustCompile(`^the\s+(\d{1,2})(?:st|nd|rd|th)$`)
 	reFiller       = regexp.MustCompile(`\b(?:around|about|approx\.?|approximately|roughly|circa|ca\.)\s*`)
 	reDotClock     = regexp.MustCompile(`\b(\d{1,2})\.(\d{2})\b`)
-	reHasClock     = regexp.MustCompile(`\d[:.]\d\d|\d\s?[ap]\.?m\b|morning|afternoon|evening|night|noon|midday|midnight|tonight`)
+	reHasClock     = regexp.MustCompile(`\d[:.]\d\d|\d\s?[ap]\.?m\b|morning|afternoon|evening|night|noon|midday|midnight|tonight|lunch`)
 	reWeekday      = regexp.MustCompile(`(?i)` + dayNames)
 	reHasDate      = regexp.MustCompile(`(?i)\d{4}|` + monthNames + `|yesterday|` + dayNames)
 	reDateTimeGlue = regexp.MustCompile(`(?i)(\d)\s*(?:,|\bat\b|@)\s*(\d)`)
