@@ -11,7 +11,7 @@ const (
 	// what a whole service is called
 	gWhole = "(site|website|web site|webshop|web shop|online shop|shop|store|online store|storefront|platform|system|service|application|app|portal|crm|erp|server|servers|production|live site|everything|homepage|home page|environment|instance)"
 	// states of a service that is not serving anyone
-	gDown = "(down|offline|off line|unavailable|not available|unreachable|inaccessible|not accessible|not responding|unresponsive|not loading|not load|will not load|does not load|not opening|dead|unusable|not usable|completely broken|totally broken|not working at all|not work at all|cannot be reached|cannot be accessed|gone)"
+	gDown = "(down|offline|off line|unavailable|not available|unreachable|inaccessible|not accessible|not responding|unresponsive|not loading|not load|will not load|does not load|not opening|will not open|does not open|will not start|does not start|dead|unusable|not usable|completely broken|totally broken|not working at all|not work at all|cannot be reached|cannot be accessed|gone)"
 	// who can be affected
 	gPeople = "(users|user|customers|customer|staff|employees|employee|clients|client|shoppers|shopper|visitors|visitor|members|member|people|colleagues|colleague|agents|agent|managers|manager|workers|worker|buyers|buyer|partners|consumers|guests|starters|team|teams|departments|department|reps|drivers|nurses|engineers|technicians|cashiers|estimators|planners|accountants|admins|administrators)"
 	// places and machines a scope can count
@@ -45,6 +45,7 @@ var defaultPhrases = [4][]string{
 		"(nobody|no users|no user|no staff|no employee|no employees|no customers|no customer) (can|could|is able to|are able to|was able to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase)",
 		"none of * " + gPeople + " (can|could|is able to|are able to|was able to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase)",
 		"inability to (log in|login|sign in|access)",
+		"(will not|does not|cannot|could not|did not) (open|load|start|work) for (anyone|anybody|everyone|everybody|all|any of us|all of us)",
 		"(login|log in|sign in|logon) (is|are|has)? * (broken|down|failing|not working|does not work|impossible|not possible)",
 		"locked out",
 		"(502 bad gateway|503 service unavailable|504 gateway time out|504 gateway timeout|502|503|504|bad gateway|service unavailable|service temporarily unavailable|gateway time out|gateway timeout|err_connection_timed_out|err_connection_refused|connection timed out|took too long to respond|connection refused)",
@@ -106,6 +107,7 @@ var defaultPhrases = [4][]string{
 		"minor (issue|problem|bug|hiccup|hiccups|glitch|issues|problems)",
 		"limited impact",
 		"(inconvenien*|annoying|irritating)",
+		"(logged|kicked|thrown|signed) out",
 		"(cannot|unable to|not able to|could not|can no longer) (see|find|open|access|use|edit|save|print|download|upload|view|select|add|create|delete|change|update|export|import)",
 		"(some|certain) (operation|operations|function|functions|feature|features)",
 		"not (fully|properly|correctly) (working|functioning|performing)",
@@ -132,7 +134,10 @@ var defaultPhrases = [4][]string{
 		"(can|could) (i|we|you) (please)? (change|configure|export|find|get|use|explain)",
 		"where (can|do|should|would) (i|we|you) (find|get|see|set|change|configure|look)",
 		"what (is|are|does|do) the (best|right|correct|difference|meaning|recommended)",
-		"(question|questions|wondering|enquiry|inquiry|query)",
+		"(quick|small|general|simple|short|little|one|another|a) (question|query|enquiry|inquiry)",
+		"(question|questions|query|enquiry|inquiry) (about|regarding|on|concerning)",
+		"(i|we) (have|had) (a|some|few|a few)? (question|questions)",
+		"(wondering|wonder)",
 		"(documentation|user guide|manual|knowledge base|help article|tutorial|tutorials|videos|webinar)",
 		"(training|train)",
 		"(no|low|minimal|without any) impact",
@@ -151,7 +156,9 @@ var defaultUnscoped = []string{
 	"(restore|recover) * (data|records|backup|contacts|entries|files|from backup)",
 	"(corrupt|corrupted|corruption)",
 	"(wiped|deleted|erased) * (data|database|records|files)",
-	"security (breach|incident|hole|issue|vulnerability|problem|flaw|bug|risk|leak)",
+	"(security|privacy) (breach|incident|hole|issue|vulnerability|problem|flaw|bug|risk|leak|violation)",
+	"(employees|customers|clients|users|staff|data|documents|records|details|names|files|invoices) (of|from|belonging to) (another|a different|other) (company|companies|customer|customers|client|clients|organisation|organization|tenant|account|business)",
+	"(see|view|access|open|download|saw|seen|read) (each other|other people|someone else|another person|other clients|other customers|other users|other companies)",
 	"(breach|breached|breaches|vulnerability|vulnerabilities|vulnerable|hacked|hacker|hackers|hacking|compromised|exploit|exploited|xss|cross site scripting|sql injection|unauthorised access|unauthorized access|data exposure|data leak|data breach)",
 	"(exposed|leaked|leaking|exposing|exposes) * (data|details|information|emails|email addresses|addresses|passwords|records|customers|personal)",
 	"(data|details|information|email addresses|addresses|passwords|records|orders|invoices|documents) (from|of|belonging to) (other|another) (customer|customers|user|users|company|companies|client|clients|account|accounts|tenant|tenants)",
@@ -181,7 +188,9 @@ var defaultChange = []string{
 	"(could|can|would) you (please)? (add|include|introduce|implement|build|support|allow|provide|develop)",
 	"please (add|implement|introduce|allow|include|build|develop)",
 	"(we|i) (would|d) (like|love) (to have|the ability|the option|to be able|to see|a new|an option)",
-	"(ability|option|possibility) to",
+	"(like|want|need|love|request|requesting|add|adding|provide|give us|have|get) (the|an|a)? (ability|option|possibility) to",
+	"(plan|planning|plans) to (support|add|offer|introduce|build|integrate|provide|allow)",
+	"would make * (easier|simpler|faster|quicker|better|more efficient)",
 	"(suggestion|suggest|suggesting|idea|ideas|wish|wishlist|proposal)",
 	"(roadmap|enhancement|enhancements|improvement|improvements)",
 	"(add|adding) (a|an)? (new|extra|additional|optional)? (column|field|option|button|filter|setting|feature|report|tab)",
@@ -207,6 +216,8 @@ var defaultWide = []string{
 	"(all|every) (order|orders|page|pages|request|requests|call|calls|screen|screens|channel|channels|transaction|transactions|payment|payments|attempt|attempts)",
 	"all (of)? us",
 	"(all|whole) (company|team|office)",
+	"(for|by) (anyone|anybody)",
+	"(all|none|each|every one) of (our|my|us)",
 }
 
 // defaultNarrow says that a part of the users is affected.
@@ -221,6 +232,7 @@ var defaultNarrow = []string{
 	"(some|certain) but not all",
 	"not (all|everyone|everybody)",
 	"affected out of",
+	"(a few|some|several|a number|a couple|a handful|half|part|many|a minority) of (our|my)",
 }
 
 // defaultSingle says that one user, one team or one machine is affected.

@@ -377,15 +377,32 @@ func block(text string, i, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// sentenceBefore returns the text of the sentence before byte i.
+// sentenceBefore returns the text of the sentence before byte i: back to
+// the end of the previous sentence or a blank line, at most 160 bytes.
 func sentenceBefore(text string, i int) string {
 	start := max(0, i-160)
 	s := text[start:i]
-	if k := strings.LastIndexAny(s, ".!?\n"); k >= 0 && k < len(s)-1 {
-		// A line break inside a wrapped sentence does not end it.
-		if s[k] != '\n' || (k > 0 && s[k-1] == '\n') {
-			s = s[k+1:]
+	cut := -1
+	for k := len(s) - 1; k >= 0; k-- {
+		c := s[k]
+		if (c == '.' || c == '!' || c == '?') && (k+1 == len(s) || s[k+1] == ' ' || s[k+1] == '\n' || s[k+1] == '\r') {
+			cut = k + 1
+			break
 		}
+		if c == '\n' {
+			// a blank line ends a paragraph; a single line break does not
+			j := k - 1
+			for j >= 0 && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r') {
+				j--
+			}
+			if j >= 0 && s[j] == '\n' {
+				cut = k + 1
+				break
+			}
+		}
+	}
+	if cut >= 0 {
+		s = s[cut:]
 	}
 	return s
 }
@@ -521,6 +538,16 @@ var impactFor = []string{
 	"(for|to) (our|all|the|every|some|most|many|all our|all of our|any of our|some of our|our own)? * " + gPeople,
 }
 
+// dataWords are things, not people, that a scope can count.
+var dataWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Split(strings.Trim(gData, "()"), "|") {
+		m[w] = true
+		m[plural(w)] = true
+	}
+	return m
+}()
+
 // peopleWords are the words that make a scope phrase say who is affected.
 var peopleWords = func() map[string]bool {
 	m := map[string]bool{"everyone": true, "everybody": true, "nobody": true, "me": true, "us": true, "anyone": true, "anybody": true,
@@ -536,13 +563,18 @@ func (t *Triage) findImpact(an *analysis, errorText string) string {
 	// "send an SMS to all members" in a feature request names no one.
 	problem := errorText != ""
 	for _, h := range an.hits {
-		problem = problem || catOf(h.kind) == catLevel && rankOf(h.kind) <= 2 && !h.negated
+		problem = problem || (catOf(h.kind) == catLevel && rankOf(h.kind) <= 2 || catOf(h.kind) == catIntermittent) && !h.negated
 	}
 	for _, h := range an.hits {
 		switch catOf(h.kind) {
 		case catWide, catNarrow, catSingle:
 			if h.negated || !problem {
 				continue
+			}
+			// "some of our consultants": whoever follows "of our" is meant,
+			// unless it is data ("half of our contact records").
+			if w := an.d.toks[h.end-1].w; (w == "our" || w == "my") && h.end < len(an.d.toks) && !dataWords[an.d.toks[h.end].w] {
+				return sentenceOf(&an.d, h.start)
 			}
 			for k := h.start; k < h.end; k++ {
 				if peopleWords[an.d.toks[k].w] {

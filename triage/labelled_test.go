@@ -16,7 +16,7 @@ import (
 
 // label is what a person decided about one mail of testdata/labelled.
 type label struct {
-	Set      string   `json:"set"`      // "tuning" (written before the rules were tuned) or "heldout" (written after)
+	Set      string   `json:"set"`      // "tuning", "heldout" or "heldout2": see TestLabelled
 	Priority string   `json:"priority"` // the expected final priority
 	Claimed  *string  `json:"claimed"`  // the expected claimed level, null for none
 	Fields   []string `json:"fields"`   // the fields the mail gives
@@ -117,17 +117,19 @@ func runLabelled(t *testing.T) map[string]*score {
 
 // TestLabelled checks triage against the labelled mails in testdata/labelled,
 // written from the examples of the five support policies. The tuning set was
-// written before the phrase lists were tuned; the held-out set afterwards.
-// Both must reach the thresholds of the issue: priority exact match >= 90%,
-// no critical incident ranked below high, each field detected (present or
-// absent as labelled) in >= 95% of mails.
+// written before the phrase lists existed and they were tuned on it; the
+// held-out set was written after that and measured blind once, then used
+// for a second round of fixes; heldout2 was written after the second round
+// and never tuned on. Each set must reach the thresholds of the issue:
+// priority exact match >= 90%, no critical incident ranked below high, each
+// field detected (present or absent as labelled) in >= 95% of mails.
 func TestLabelled(t *testing.T) {
 	scores := runLabelled(t)
 	if len(scores) == 0 {
 		t.Fatal("no labelled mails")
 	}
 	total := 0
-	for _, set := range []string{"tuning", "heldout"} {
+	for _, set := range []string{"tuning", "heldout", "heldout2"} {
 		s := scores[set]
 		if s == nil {
 			continue

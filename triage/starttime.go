@@ -115,7 +115,10 @@ func (t *Triage) startCandidate(text string, a, b int, base time.Time, haveBase 
 	full := strings.TrimRight(collapseSpace(text[cueStart:b]), ".,;:!?")
 	inherent := reInherent.MatchString(full) || reInherent.MatchString(collapseSpace(phrase))
 	words := strings.Fields(before)
-	if !inherent && !reStartCue.MatchString(strings.Join(words[max(0, len(words)-8):], " ")) {
+	// A time of day that opens its sentence tells when something happened:
+	// "Today at 10:45 our manager exported ...".
+	opens := len(words) == 0 && reHasClock.MatchString(asciiLower(phrase))
+	if !inherent && !opens && !reStartCue.MatchString(strings.Join(words[max(0, len(words)-8):], " ")) {
 		return timeCandidate{}, false
 	}
 	if reFutureCue.MatchString(strings.Join(words[max(0, len(words)-5):], " ")) || reFutureWord.MatchString(phrase) {
