@@ -179,8 +179,10 @@ func newIMAPServer(t testing.TB) *imapTestServer {
 	t.Helper()
 	mem := imapmemserver.New()
 	user := imapmemserver.NewUser(imapUser, imapPass)
-	if err := user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
+	for _, box := range []string{"INBOX", "Sales"} {
+		if err := user.Create(box, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mem.AddUser(user)
 	srv := imapserver.New(&imapserver.Options{
@@ -203,6 +205,12 @@ func newIMAPServer(t testing.TB) *imapTestServer {
 // appendMail APPENDs a raw mail to INBOX, as a customer's MTA would deliver it.
 func (s *imapTestServer) appendMail(t testing.TB, raw string) {
 	t.Helper()
+	s.appendTo(t, "INBOX", raw)
+}
+
+// appendTo APPENDs a raw mail to a folder.
+func (s *imapTestServer) appendTo(t testing.TB, folder, raw string) {
+	t.Helper()
 	raw = strings.ReplaceAll(strings.ReplaceAll(raw, "\r\n", "\n"), "\n", "\r\n")
 	c, err := imapclient.DialInsecure(s.addr, nil)
 	if err != nil {
@@ -212,7 +220,7 @@ func (s *imapTestServer) appendMail(t testing.TB, raw string) {
 	if err := c.Login(imapUser, imapPass).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	cmd := c.Append("INBOX", int64(len(raw)), nil)
+	cmd := c.Append(folder, int64(len(raw)), nil)
 	if _, err := cmd.Write([]byte(raw)); err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +231,11 @@ func (s *imapTestServer) appendMail(t testing.TB, raw string) {
 		t.Fatal(err)
 	}
 	c.Logout().Wait()
+}
+
+func splitHostPort(addr string) (string, string) {
+	h, p, _ := net.SplitHostPort(addr)
+	return h, p
 }
 
 // testConfig is a configuration for the test servers: loopback, plaintext,
@@ -264,8 +277,6 @@ email = "maria@example.com"
 name = "Maria"
 team = "first-line"
 manager = true
-[desk]
-trusted_authserv_ids = ["mx.example.com"]
 [http]
 listen = "127.0.0.1:0"
 %s
@@ -289,7 +300,7 @@ listen = "127.0.0.1:0"
 // startDaemon opens and runs Main until the test ends.
 func startDaemon(t testing.TB, cfg *config.Config, now func() time.Time) *Main {
 	t.Helper()
-	m := &Main{Config: cfg, Now: now, Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	m := &Main{Config: cfg, Now: now, Log: startDaemonLogger(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		cancel()
@@ -313,4 +324,9 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// startDaemonLogger logs warnings and errors of the daemon to the test log.
+func startDaemonLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
