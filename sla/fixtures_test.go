@@ -7,7 +7,7 @@ import (
 	"github.com/helpdeskd/helpdesk"
 )
 
-// The calendars and policies of /tmp/hd/POLICIES.md, built exactly as
+// The calendars and policies of POLICIES.md, built exactly as
 // config.example.toml states them (targets written in the config's syntax).
 
 func mustTarget(t testing.TB, s string) Target {
