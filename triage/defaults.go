@@ -51,6 +51,12 @@ var defaultPhrases = [4][]string{
 		"(502 bad gateway|503 service unavailable|504 gateway time out|504 gateway timeout|502|503|504|bad gateway|service unavailable|service temporarily unavailable|gateway time out|gateway timeout|err_connection_timed_out|err_connection_refused|connection timed out|took too long to respond|connection refused)",
 		"(payment|payments|checkout|check out|card payments|card payment|transactions|transaction|purchases|purchase) * " + gFail,
 		"(charged|taken|debited|billed|charging|charge|paid) * (twice|double|two times|multiple times|several times)",
+		"(paying|pay|charged|billed) (more|less) than (advertised|shown|listed|they should)",
+		"(overcharg*|undercharg*)",
+		"(discount|discounts|sale price|sale prices|promotion|promo|coupon|voucher|offer price) * (not applied|not applying|not being applied|ignored|not working|missing|does not apply)",
+		"(full|normal|old|wrong) price instead of",
+		"(every|each|all) (single)? (page|pages|screen|screens|request|requests) (returns|return|shows|show|gives|give|is|are) (an|a)? (error|errors|404|500|502|503|blank)",
+		"(effectively|basically|practically|essentially) (closed|down|offline|shut|dead)",
 		"(double|duplicate) (charge|charged|charging|payment|billing|debit|transaction)",
 		"(cannot|unable to|not able to|could not|nobody can|nobody) (pay|buy|purchase|check out|checkout|order)",
 		"(cannot|unable to|not able to|could not|nobody can|nobody) (place|take|process|complete) * (orders|order|purchase|purchases|payment|payments|checkout)",
@@ -108,6 +114,7 @@ var defaultPhrases = [4][]string{
 		"limited impact",
 		"(inconvenien*|annoying|irritating)",
 		"(logged|kicked|thrown|signed) out",
+		"(is|are|comes out|come out|came out|shows|show|looks|look|stays|stay) (empty|blank)",
 		"(cannot|unable to|not able to|could not|can no longer) (see|find|open|access|use|edit|save|print|download|upload|view|select|add|create|delete|change|update|export|import)",
 		"(some|certain) (operation|operations|function|functions|feature|features)",
 		"not (fully|properly|correctly) (working|functioning|performing)",
@@ -187,7 +194,8 @@ var defaultChange = []string{
 	"nice to have",
 	"(could|can|would) you (please)? (add|include|introduce|implement|build|support|allow|provide|develop)",
 	"please (add|implement|introduce|allow|include|build|develop)",
-	"(we|i) (would|d) (like|love) (to have|the ability|the option|to be able|to see|a new|an option)",
+	"(we|i) (would|d) (like|love) (to have|the ability|the option|to be able|to see|a new|an option|to offer|to get)",
+	"you (could|can|would) (add|build|implement|support|introduce|develop|provide)",
 	"(like|want|need|love|request|requesting|add|adding|provide|give us|have|get) (the|an|a)? (ability|option|possibility) to",
 	"(plan|planning|plans) to (support|add|offer|introduce|build|integrate|provide|allow)",
 	"would make * (easier|simpler|faster|quicker|better|more efficient)",
@@ -246,6 +254,7 @@ var defaultSingle = []string{
 	"(everyone|everybody) else",
 	"(colleagues|my colleagues) (are|have|do not|seem) * (fine|ok|okay|unaffected|no problem|problem)",
 	"only (affects|affecting|concerns|for) (me|one|my)",
+	"(team|department|office|branch|store|location|user|account|pc|laptop|computer|device|machine) only",
 }
 
 // defaultWorkaround says that the customer can carry on another way.

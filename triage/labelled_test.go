@@ -16,7 +16,7 @@ import (
 
 // label is what a person decided about one mail of testdata/labelled.
 type label struct {
-	Set      string   `json:"set"`      // "tuning", "heldout" or "heldout2": see TestLabelled
+	Set      string   `json:"set"`      // "tuning", "heldout", "heldout2" or "heldout3": see testdata/labelled/README.md
 	Priority string   `json:"priority"` // the expected final priority
 	Claimed  *string  `json:"claimed"`  // the expected claimed level, null for none
 	Fields   []string `json:"fields"`   // the fields the mail gives
@@ -129,7 +129,7 @@ func TestLabelled(t *testing.T) {
 		t.Fatal("no labelled mails")
 	}
 	total := 0
-	for _, set := range []string{"tuning", "heldout", "heldout2"} {
+	for _, set := range []string{"tuning", "heldout", "heldout2", "heldout3"} {
 		s := scores[set]
 		if s == nil {
 			continue
