@@ -117,13 +117,12 @@ func htmlNormalize(s string) string {
 		switch {
 		case htmlSkipTags[name] && !closing && !strings.HasSuffix(tag, "/>"):
 			// Skip to the matching end tag.
-			lower := strings.ToLower(s[i:])
-			j := strings.Index(lower, "</"+name)
+			j := htmlIndexFold(s[i:], "</"+name)
 			if j < 0 {
 				i = len(s)
 				continue
 			}
-			k := strings.IndexByte(lower[j:], '>')
+			k := strings.IndexByte(s[i+j:], '>')
 			if k < 0 {
 				i = len(s)
 				continue
@@ -219,17 +218,39 @@ func htmlTagName(s string) (name string, closing bool, end int) {
 	return name, closing, len(s)
 }
 
+// htmlIndexFold is strings.Index with ASCII case folding; sub must be
+// lower case. Unlike searching strings.ToLower(s), its offsets are
+// offsets into s.
+func htmlIndexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+			j++
+		}
+		if j == len(sub) {
+			return i
+		}
+	}
+	return -1
+}
+
 // htmlAttr returns the value of an attribute in a start tag.
 func htmlAttr(tag, attr string) string {
-	lower := strings.ToLower(tag)
 	for from := 0; ; {
-		i := strings.Index(lower[from:], attr)
+		i := htmlIndexFold(tag[from:], attr)
 		if i < 0 {
 			return ""
 		}
 		i += from
 		from = i + len(attr)
-		if i == 0 || !(lower[i-1] == ' ' || lower[i-1] == '\t' || lower[i-1] == '\n' || lower[i-1] == '\r') {
+		if i == 0 || !(tag[i-1] == ' ' || tag[i-1] == '\t' || tag[i-1] == '\n' || tag[i-1] == '\r') {
 			continue
 		}
 		rest := strings.TrimLeft(tag[from:], " \t\r\n")

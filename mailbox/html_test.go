@@ -1,6 +1,10 @@
 package mailbox
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
 
 func TestHTMLToText(t *testing.T) {
 	tests := []struct {
@@ -30,4 +34,21 @@ func TestHTMLToText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzHTMLToText checks that HTMLToText never panics and returns valid
+// UTF-8 without the blockquote markers it uses internally.
+func FuzzHTMLToText(f *testing.F) {
+	for _, s := range []string{"<p>a</p>", "<blockquote><blockquote>x</blockquote>", "<a href='http://x'>y", "<!--", "<pre>\n x</pre>", "a > b < c", "<style>", "<a href=\"https://x\">https://x</a>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := HTMLToText(in)
+		if !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8 %q", out)
+		}
+		if strings.ContainsAny(out, string(htmlQuoteOpen)+string(htmlQuoteClose)) {
+			t.Fatalf("internal marker leaked: %q", out)
+		}
+	})
 }

@@ -45,6 +45,7 @@ type ParseError struct {
 	Reason string
 }
 
+// Error reports the reason, for logs.
 func (e *ParseError) Error() string { return "unreadable mail: " + e.Reason }
 
 // errParserPanic marks a ParseError made from a recovered panic, so tests
@@ -263,8 +264,16 @@ func (p *parser) leaf(h *message.Header, ctype string, params map[string]string,
 	case "message/rfc822", "message/global":
 		if ctx.report {
 			// The returned message: keep only its header for the
-			// original Message-ID; the whole of it is in Raw.
-			p.report.addOriginal(p.readAll(ctype, nil, cte, body, false))
+			// original Message-ID; the whole of it is in Raw. Usually
+			// it is not transfer-encoded and its header is a sub-slice.
+			switch mimeNormalizeCTE(cte) {
+			case "", "7bit", "8bit", "binary":
+				_, rest, _, _ := parseHeaderBlock(body)
+				p.report.addOriginal(string(body[:len(body)-len(rest)]))
+			default:
+				p.report.addOriginal(p.readAll(ctype, nil, cte, body, false))
+			}
+			p.returned = true
 			return
 		}
 	}
@@ -305,7 +314,7 @@ func (p *parser) readAll(ctype string, params map[string]string, cte string, bod
 	if d != "" {
 		p.defect("%s", d)
 	}
-	s, ds := mimeReadText(r, params["charset"] != "")
+	s, ds := mimeReadText(r, params["charset"] != "", len(body))
 	for _, d := range ds {
 		p.defect("%s", d)
 	}

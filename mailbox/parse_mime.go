@@ -238,9 +238,11 @@ func mimeNormalizeCharset(cs string) string {
 
 // mimeReadText reads a decoded text part into valid UTF-8. Bytes that are
 // not UTF-8 (undeclared or wrong charset) are read as Windows-1252.
-func mimeReadText(r io.Reader, charsetKnown bool) (string, []string) {
+func mimeReadText(r io.Reader, charsetKnown bool, sizeHint int) (string, []string) {
 	var defects []string
-	b, err := io.ReadAll(r)
+	buf := bytes.NewBuffer(make([]byte, 0, sizeHint+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	b := buf.Bytes()
 	if err != nil {
 		defects = append(defects, "text truncated: "+err.Error())
 	}

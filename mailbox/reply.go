@@ -3,6 +3,7 @@ package mailbox
 import (
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -157,7 +158,7 @@ func replyMarkSignatures(units []replyUnit, lines []string) {
 			continue
 		}
 		l := strings.TrimSpace(lines[u.start])
-		if replyMobileRe.MatchString(l) {
+		if len(l) <= 120 && replyMobileStart(l) && replyMobileRe.MatchString(l) {
 			for j := k; j < len(units); j++ {
 				units[j].kind = replySignature
 			}
@@ -287,6 +288,12 @@ var replyCutRe = regexp.MustCompile(`s[se]*[tf]`)
 func replySplitSharedLines(lines []string) []string {
 	var out []string
 	for i, l := range lines {
+		if !strings.Contains(l, "On ") || !(strings.HasSuffix(strings.TrimRight(l, " \t"), "wrote:") || strings.HasSuffix(strings.TrimRight(l, " \t"), "sent:")) {
+			if out != nil {
+				out = append(out, l)
+			}
+			continue
+		}
 		if m := replySharedRe.FindStringSubmatchIndex(l); m != nil && strings.TrimSpace(l[:m[2]]) != "" && !strings.HasPrefix(strings.TrimSpace(l), ">") {
 			if out == nil {
 				out = append(make([]string, 0, len(lines)+1), lines[:i]...)
@@ -399,7 +406,7 @@ func replyIsAttribution(s string, lines []string, next int) bool {
 		}
 		return false
 	}
-	if replyVerbEndRe.MatchString(s) {
+	if replyEndsWithVerb(s) {
 		return hasAt || dateish || dashed || nextQuote()
 	}
 	if !strings.HasSuffix(s, ":") && !strings.HasSuffix(s, ">") {
@@ -451,6 +458,9 @@ func replyHeaderBlockAt(lines []string, i int) int {
 // replyHeaderKey classifies a header-like line by its field: 'f' from,
 // 'd' date/sent, 't' to, 'c' cc, 's' subject, 0 none.
 func replyHeaderKey(l string) byte {
+	if i := strings.IndexByte(l, ':'); i < 0 || i > 48 {
+		return 0
+	}
 	m := replyHeaderRe.FindStringSubmatch(l)
 	if m == nil {
 		return 0
@@ -498,12 +508,54 @@ var replyUnderscoreRe = regexp.MustCompile(`^\s*_{2,}\s*$`)
 // iPhone gesendet"): short, with no sentence punctuation.
 var replyMobileRe = regexp.MustCompile(`(?i)^(sent from my( [\p{L}\p{N}-]+){1,5}|sent (from|with|via) [\p{L}\p{N}]+( [\p{L}\p{N}]+){0,4}|sent from (yahoo|mail|outlook|samsung|my)\b[^,.!?]{0,40}|get outlook for (ios|android)|envoyé (de|depuis|à partir de) [^,.!?]{1,40}|gesendet (von|mit) [^,.!?]{1,40}|von meinem [^,.!?]{1,30} gesendet|enviado (desde|de) [^,.!?]{1,40}|inviato da [^,.!?]{1,40}|verstuurd (vanaf|met) [^,.!?]{1,40}|verzonden (vanaf|met) [^,.!?]{1,40}|skickat från [^,.!?]{1,40}|sendt fra [^,.!?]{1,40}|wysłane (z|ze) [^,.!?]{1,40}|отправлено (с|из) [^,.!?]{1,40})\s*(<[^>\s]*>)?\.?$`)
 
-// replyVerbs are the "wrote" of attribution lines.
-const replyVerbs = `wrote|writes|sent|pisze|пишет|schreibt|schrieb|a\s+écrit|a\s+ecrit|escribió|escribio|ha\s+scritto|schreef|geschreven|napisał\(a\)|napisała|napisał|escreveu|skrev|kirjoitti|написал\(а\)|написала|написал|đã viết|yazdı|napsal\(a\)|napsala|napsal|írta|写道|のメッセージ`
+// replyMobileStart is a cheap filter before replyMobileRe: the first
+// letters of the signatures it knows.
+func replyMobileStart(l string) bool {
+	if len(l) < 4 {
+		return false
+	}
+	switch strings.ToLower(l[:3]) {
+	case "sen", "get", "env", "ges", "von", "inv", "ver", "ski", "wys", "\xd0\xbe\xd1", "\xd0\x9e\xd1":
+		return true
+	}
+	return false
+}
+
+// replyVerbs are the "wrote" of attribution lines, lower case; the last
+// word is what replyEndsWithVerb looks for.
+var replyVerbs = map[string]bool{
+	"wrote": true, "writes": true, "sent": true, "pisze": true, "пишет": true, "schreibt": true,
+	"schrieb": true, "écrit": true, "ecrit": true, "escribió": true, "escribio": true, "scritto": true,
+	"schreef": true, "geschreven": true, "napisał(a)": true, "napisała": true, "napisał": true,
+	"escreveu": true, "skrev": true, "kirjoitti": true, "написал(а)": true, "написала": true,
+	"написал": true, "viết": true, "yazdı": true, "napsal(a)": true, "napsala": true, "napsal": true,
+	"írta": true,
+}
+
+// replyEndsWithVerb reports whether s ends with one of replyVerbs,
+// optionally followed by a colon ("... wrote:", "...>wrote:", "写道：").
+func replyEndsWithVerb(s string) bool {
+	s = strings.TrimRight(s, " \t:：")
+	if strings.HasSuffix(s, "写道") || strings.HasSuffix(s, "のメッセージ") {
+		return true
+	}
+	i := len(s)
+	for i > 0 {
+		r, n := utf8.DecodeLastRuneInString(s[:i])
+		if !unicode.IsLetter(r) && r != '(' && r != ')' {
+			break
+		}
+		i -= n
+	}
+	return replyVerbs[strings.ToLower(s[i:])]
+}
+
+// replyVerbRe finds a verb anywhere in an attribution ("Op ... schreef
+// X <x@y>:").
+const replyVerbAlt = `wrote|writes|sent|pisze|пишет|schreibt|schrieb|a\s+écrit|a\s+ecrit|escribió|escribio|ha\s+scritto|schreef|geschreven|napisał\(a\)|napisała|napisał|escreveu|skrev|kirjoitti|написал\(а\)|написала|написал|đã viết|yazdı|napsal\(a\)|napsala|napsal|írta|写道|のメッセージ`
 
 var (
-	replyVerbEndRe = regexp.MustCompile(`(?i)(^|[\s>)"'])(` + replyVerbs + `)\s*:?$`)
-	replyVerbRe    = regexp.MustCompile(`(?i)(^|[\s>)"'])(` + replyVerbs + `)(\s|:|$)`)
+	replyVerbRe = regexp.MustCompile(`(?i)(^|[\s>)"'])(` + replyVerbAlt + `)(\s|:|$)`)
 	// replyDateRe matches a time, a numeric date or a year.
 	replyDateRe = regexp.MustCompile(`\d{1,2}[:.]\d{2}|\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\b(19|20)\d{2}\b`)
 	// replyLeadRe matches the words attribution lines open with.
