@@ -1,0 +1,474 @@
+//go:build linux
+
+// Package e2e proves helpdeskd end to end: the real binary, built once per
+// run, runs as a separate process ("helpdeskd run -config ...") against a
+// real IMAP server (Debian's Dovecot, or go-imap's in-memory server living
+// in the test process) and a go-smtp peer that captures everything it
+// sends. Besides the mail flow it injects faults: SIGKILL at random points,
+// connections cut mid-FETCH, the SMTP peer down, a locked database, a full
+// disk and a 30 MB attachment.
+//
+// The package holds tests only. It is Linux-only (/proc, Pdeathsig, tmpfs).
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// daemonBin is the helpdeskd binary TestMain builds; read-only afterwards.
+var daemonBin string
+
+// TestMain builds cmd/helpdeskd once for every test of the package.
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	flag.Parse() // for testing.Verbose; m.Run does not parse twice
+	dir, err := os.MkdirTemp("", "helpdeskd-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "helpdeskd")
+	start := time.Now()
+	cmd := exec.Command(goTool(), "build", "-o", bin, "./cmd/helpdeskd")
+	cmd.Dir = ".." // the module root, seen from the package directory
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: go build ./cmd/helpdeskd:", err)
+		return 1
+	}
+	if testing.Verbose() {
+		fmt.Fprintf(os.Stderr, "e2e: built helpdeskd in %v\n", time.Since(start).Round(time.Millisecond))
+	}
+	daemonBin = bin
+	return m.Run()
+}
+
+// goTool finds the go command that runs the tests.
+func goTool() string {
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+		return p
+	}
+	return "go"
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// inCI reports whether the tests run in CI, where a missing prerequisite
+// fails instead of skipping.
+func inCI() bool { return os.Getenv("CI") == "true" }
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// waitFor polls cond until it reports true, failing the test with cond's
+// last status after timeout.
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, status := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s; last state: %s", timeout, what, status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// --- configuration ------------------------------------------------------------
+
+// imapPassEnv is the environment variable carrying the IMAP password to the
+// daemon: the configuration says password = "${HD_E2E_IMAP_PASSWORD}".
+const imapPassEnv = "HD_E2E_IMAP_PASSWORD"
+
+// deskOpts describes one test desk.
+type deskOpts struct {
+	Dir      string // the configuration and the database go here
+	IMAP     string // host:port of the IMAP server
+	IMAPUser string
+	SMTP     string // host:port of the SMTP peer
+	HTTP     string // [http] listen; "" leaves it off
+	Agents   bool   // alice and bob (team first-line) and maria (manager, team leads)
+	Mailbox  string // more keys of the [[mailbox]]
+	Desk     string // more keys of [desk]
+	LogLevel string // default "info"
+}
+
+// writeConfig writes a helpdeskd configuration for o and returns its path.
+// The policy "e2e" runs on the 24x7 calendar with targets short enough to
+// watch escalations within seconds: critical response 15s (team warned at
+// 20%, managers at the breach); other priorities an hour.
+func writeConfig(t testing.TB, o deskOpts) string {
+	t.Helper()
+	ih, ip, err := net.SplitHostPort(o.IMAP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, sp, err := net.SplitHostPort(o.SMTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.LogLevel == "" {
+		o.LogLevel = "info"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `[store]
+path = %q
+
+[smtp]
+host = %q
+port = %s
+security = "none"
+from = "Example Support <support@example.com>"
+timeout = "10s"
+
+[[mailbox]]
+name = "support"
+address = "support@example.com"
+host = %q
+port = %s
+security = "none"
+username = %q
+password = "${%s}"
+folder = "INBOX"
+poll_interval = "1s"
+policy = "e2e"
+team = "first-line"
+%s
+
+[desk]
+auto_reply_limit = 100000
+shutdown_timeout = "10s"
+%s
+
+[log]
+level = %q
+format = "text"
+
+[sla]
+schedule = "@every 1s"
+default_policy = "e2e"
+
+[[policy]]
+name = "e2e"
+calendar = "24x7"
+pause_when_pending = false
+escalate_to = ["managers"]
+[[policy.target]]
+priority = "critical"
+response = "15s"
+resolution = "1h"
+[[policy.target]]
+priority = "high"
+response = "1h"
+resolution = "24h"
+[[policy.target]]
+priority = "medium"
+response = "1h"
+resolution = "24h"
+[[policy.target]]
+priority = "low"
+response = "1h"
+resolution = "24h"
+[[policy.escalation]]
+clock = "response"
+at = "20%%"
+notify = ["team"]
+[[policy.escalation]]
+clock = "response"
+at = "100%%"
+notify = ["managers"]
+`, filepath.Join(o.Dir, "helpdesk.db"), sh, sp, ih, ip, o.IMAPUser, imapPassEnv, o.Mailbox, o.Desk, o.LogLevel)
+	if o.HTTP != "" {
+		fmt.Fprintf(&b, "\n[http]\nlisten = %q\n", o.HTTP)
+	}
+	if o.Agents {
+		b.WriteString(`
+[[agent]]
+email = "alice@example.com"
+name = "Alice"
+team = "first-line"
+[[agent]]
+email = "bob@example.com"
+name = "Bob"
+team = "first-line"
+[[agent]]
+email = "maria@example.com"
+name = "Maria"
+team = "leads"
+manager = true
+`)
+	}
+	path := filepath.Join(o.Dir, "helpdesk.toml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// --- the daemon process -----------------------------------------------------------
+
+// daemon runs "helpdeskd run -config FILE" as a child process, restartable.
+// Its stdout and stderr go to one log file kept across restarts; the log's
+// tail is printed when the test fails.
+type daemon struct {
+	t       testing.TB
+	config  string
+	env     []string
+	logPath string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+	err  error         // cmd.Wait's result, valid after done
+	runs int
+}
+
+// newDaemon prepares (but does not start) a daemon; t.Cleanup kills it if it
+// still runs when the test ends.
+func newDaemon(t testing.TB, config string, env ...string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, config: config, env: env, logPath: filepath.Join(filepath.Dir(config), "helpdeskd.log")}
+	t.Cleanup(func() {
+		d.kill()
+		if t.Failed() {
+			d.dumpLog(80)
+		}
+	})
+	return d
+}
+
+// start runs a new helpdeskd process.
+func (d *daemon) start() {
+	d.t.Helper()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cmd != nil && !closed(d.done) {
+		d.t.Fatal("daemon: start while running")
+	}
+	logf, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.runs++
+	fmt.Fprintf(logf, "=== run %d at %s\n", d.runs, time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(daemonBin, "run", "-config", d.config)
+	cmd.Env = append(os.Environ(), d.env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Should the test binary die, the daemon dies with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		d.t.Fatalf("start helpdeskd: %v", err)
+	}
+	logf.Close() // the child has its own descriptor
+	done := make(chan struct{})
+	d.cmd, d.done = cmd, done
+	go func() {
+		err := cmd.Wait()
+		d.mu.Lock()
+		d.err = err
+		d.mu.Unlock()
+		close(done)
+	}()
+}
+
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// pid returns the process id of the running daemon.
+func (d *daemon) pid() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cmd.Process.Pid
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (d *daemon) kill() {
+	d.mu.Lock()
+	cmd, done := d.cmd, d.done
+	d.mu.Unlock()
+	if cmd == nil || closed(done) {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+}
+
+// stop sends SIGTERM and waits for a clean exit (status 0) within the
+// shutdown timeout plus a margin.
+func (d *daemon) stop() {
+	d.t.Helper()
+	d.mu.Lock()
+	cmd, done := d.cmd, d.done
+	d.mu.Unlock()
+	if cmd == nil || closed(done) {
+		d.t.Fatalf("daemon: stop, but it is not running (exit: %v)", d.exitErr())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		d.t.Fatal("helpdeskd did not stop within 20s of SIGTERM")
+	}
+	if err := d.exitErr(); err != nil {
+		d.t.Fatalf("helpdeskd exited with %v after SIGTERM, want status 0", err)
+	}
+}
+
+// wait waits up to timeout for the process to exit by itself and returns
+// its exit code.
+func (d *daemon) wait(timeout time.Duration) int {
+	d.t.Helper()
+	d.mu.Lock()
+	done := d.done
+	d.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		d.t.Fatalf("helpdeskd still runs after %v", timeout)
+	}
+	var ee *exec.ExitError
+	if err := d.exitErr(); errors.As(err, &ee) {
+		return ee.ExitCode()
+	} else if err != nil {
+		d.t.Fatal(err)
+	}
+	return 0
+}
+
+func (d *daemon) exitErr() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
+}
+
+// running reports whether the current process is alive.
+func (d *daemon) running() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cmd != nil && !closed(d.done)
+}
+
+// log returns the daemon's output so far (all runs).
+func (d *daemon) log() string {
+	b, _ := os.ReadFile(d.logPath)
+	return string(b)
+}
+
+func (d *daemon) dumpLog(lines int) {
+	all := strings.Split(strings.TrimRight(d.log(), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	d.t.Logf("last %d lines of the helpdeskd log:\n%s", len(all), strings.Join(all, "\n"))
+}
+
+// peakRSS reads the process's peak resident set size (VmHWM) in bytes.
+func (d *daemon) peakRSS() int64 {
+	d.t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.pid()))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				d.t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	d.t.Fatal("no VmHWM in /proc/PID/status")
+	return 0
+}
+
+// --- the command line ---------------------------------------------------------------
+
+// cli runs a helpdeskd subcommand to completion and returns its output and
+// exit code.
+func cli(t testing.TB, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, daemonBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("helpdeskd %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// ticket is the part of `helpdeskd tickets --json` the tests read.
+type ticket struct {
+	Ref             string    `json:"ref"`
+	Subject         string    `json:"subject"`
+	Customer        string    `json:"customer"`
+	Priority        string    `json:"priority"`
+	Status          string    `json:"status"`
+	Assignee        string    `json:"assignee"`
+	FirstResponseAt time.Time `json:"first_response_at"`
+}
+
+// tickets lists the desk's tickets with `helpdeskd tickets --json`.
+func tickets(t testing.TB, config string) []ticket {
+	t.Helper()
+	out, errOut, code := cli(t, "tickets", "-config", config, "--json")
+	if code != 0 {
+		t.Fatalf("helpdeskd tickets: exit %d: %s", code, errOut)
+	}
+	var ts []ticket
+	if err := json.Unmarshal([]byte(out), &ts); err != nil {
+		t.Fatalf("helpdeskd tickets --json: %v\n%s", err, out)
+	}
+	return ts
+}
