@@ -283,6 +283,9 @@ func (p *parser) leaf(h *message.Header, ctype string, params map[string]string,
 		(filename == "" || (disp == "inline" && len(acc.texts)+len(acc.htmls) == 0))
 	if body_ {
 		text := p.readAll(ctype, params, cte, body, true)
+		if ctype == "text/plain" && strings.EqualFold(params["format"], "flowed") {
+			text = mimeUnflow(text, strings.EqualFold(params["delsp"], "yes"))
+		}
 		if ctype == "text/html" {
 			acc.htmls = append(acc.htmls, text)
 		} else {

@@ -270,6 +270,48 @@ func mimeCanonicalText(s string) string {
 	return strings.ReplaceAll(s, "\x00", "")
 }
 
+// mimeUnflow undoes format=flowed (RFC 3676 §4): a line that ends in a
+// space continues on the next line of the same quote depth, except the
+// signature separator "-- "; space-stuffing is removed; with delsp=yes the
+// trailing space of a soft break is deleted too.
+func mimeUnflow(s string, delsp bool) string {
+	lines := strings.Split(s, "\n")
+	var b strings.Builder
+	b.Grow(len(s))
+	open, openDepth := false, 0
+	for _, l := range lines {
+		depth := 0
+		for depth < len(l) && l[depth] == '>' {
+			depth++
+		}
+		content := l[depth:]
+		content = strings.TrimPrefix(content, " ") // §4.4 space-stuffing
+		if open && depth != openDepth {
+			// §4.5: a quote depth change ends the paragraph.
+			b.WriteByte('\n')
+			open = false
+		}
+		if !open {
+			if depth > 0 {
+				b.WriteString(strings.Repeat(">", depth))
+				b.WriteByte(' ')
+			}
+		}
+		flowed := strings.HasSuffix(content, " ") && content != "-- "
+		if flowed && delsp {
+			content = content[:len(content)-1]
+		}
+		b.WriteString(content)
+		if flowed {
+			open, openDepth = true, depth
+			continue
+		}
+		b.WriteByte('\n')
+		open = false
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
 // maxFilenameBytes bounds sanitised file names; 255 is the common file
 // system limit, kept with margin for a prefix a store might add.
 const maxFilenameBytes = 200

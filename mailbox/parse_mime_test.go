@@ -162,3 +162,24 @@ func TestAddrParseList(t *testing.T) {
 		}
 	}
 }
+
+func TestMIMEUnflow(t *testing.T) {
+	tests := []struct {
+		name, in string
+		delsp    bool
+		want     string
+	}{
+		{"soft breaks joined", "This is a long \nparagraph that \nflows.\nNext line.", false, "This is a long paragraph that flows.\nNext line."},
+		{"delsp", "Lang\nwort", false, "Lang\nwort"},
+		{"delsp removes the space", "Zusammen \ngeschrieben", true, "Zusammengeschrieben"},
+		{"signature separator is not flowed", "text\n-- \nsig", false, "text\n-- \nsig"},
+		{"quotes", "> quoted \n> line\nanswer", false, "> quoted line\nanswer"},
+		{"space stuffing", " From here\n >not a quote", false, "From here\n>not a quote"},
+		{"depth change ends paragraph", "> a \n>> b\nc", false, "> a \n>> b\nc"},
+	}
+	for _, tt := range tests {
+		if got := mimeUnflow(tt.in, tt.delsp); got != tt.want {
+			t.Errorf("%s: mimeUnflow(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
+		}
+	}
+}
