@@ -81,7 +81,6 @@ func Parse(raw []byte, opts ParseOptions) (msg *helpdesk.Message, err error) {
 		return nil, &ParseError{Reason: "no header fields: not an RFC 5322 message"}
 	}
 	p := &parser{
-		opts:  opts,
 		limit: opts.MaxAttachmentSize,
 		msg:   &helpdesk.Message{Raw: raw},
 	}
@@ -103,7 +102,6 @@ func Parse(raw []byte, opts ParseOptions) (msg *helpdesk.Message, err error) {
 
 // parser holds the state of one Parse call.
 type parser struct {
-	opts    ParseOptions
 	limit   int64
 	msg     *helpdesk.Message
 	defects []string
@@ -279,9 +277,9 @@ func (p *parser) leaf(h *message.Header, ctype string, params map[string]string,
 	}
 
 	isText := ctype == "text/plain" || ctype == "text/html"
-	body_ := isText && disp != "attachment" && !ctx.resource &&
+	asBody := isText && disp != "attachment" && !ctx.resource &&
 		(filename == "" || (disp == "inline" && len(acc.texts)+len(acc.htmls) == 0))
-	if body_ {
+	if asBody {
 		text := p.readAll(ctype, params, cte, body, true)
 		if ctype == "text/plain" && strings.EqualFold(params["format"], "flowed") {
 			text = mimeUnflow(text, strings.EqualFold(params["delsp"], "yes"))

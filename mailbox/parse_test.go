@@ -2,9 +2,11 @@ package mailbox
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -434,5 +436,47 @@ func TestParseQuarantine(t *testing.T) {
 				t.Errorf("message returned with the error")
 			}
 		})
+	}
+}
+
+// TestParseLargeAttachmentNotBuffered parses a mail with an 8 MiB
+// attachment under a 1 MiB limit and checks that the file was counted
+// while streaming, not buffered: Parse allocates a small fraction of it.
+func TestParseLargeAttachmentNotBuffered(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 8<<20/16)
+	var raw bytes.Buffer
+	raw.WriteString("From: big@example.com\r\nSubject: big\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n")
+	raw.WriteString("--b\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n")
+	raw.WriteString("--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=big.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+	enc := base64.StdEncoding.EncodeToString(data)
+	for len(enc) > 76 {
+		raw.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	raw.WriteString(enc + "\r\n--b--\r\n")
+	in := raw.Bytes()
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m, err := Parse(in, ParseOptions{MaxAttachmentSize: 1 << 20})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(m.Attachments), 1; got != want {
+		t.Fatalf("%d attachments, want %d", got, want)
+	}
+	a := m.Attachments[0]
+	if a.Data != nil || a.Dropped == "" {
+		t.Errorf("attachment kept (%d bytes) or no reason (%q)", len(a.Data), a.Dropped)
+	}
+	if got, want := a.Size, int64(len(data)); got != want {
+		t.Errorf("Size = %d, want %d", got, want)
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("Parse of a %d-byte mail allocated %d bytes", len(in), alloc)
+	if alloc > 1<<20 {
+		t.Errorf("Parse allocated %d bytes for a %d-byte mail; the dropped file was buffered", alloc, len(in))
 	}
 }
