@@ -43,7 +43,7 @@ func hasEvent(evs []helpdesk.Event, kind string) bool {
 // waitFor polls cond (reading the store) until it holds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

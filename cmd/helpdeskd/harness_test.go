@@ -120,7 +120,7 @@ func (c *smtpCapture) mails() []capturedMail {
 // to the timeout for it.
 func (c *smtpCapture) wait(t testing.TB, what string, f func(capturedMail) bool) capturedMail {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
+	deadline := time.After(60 * time.Second)
 	seen := 0
 	for {
 		all := c.mails()
