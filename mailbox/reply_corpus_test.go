@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // replyCorpusDir holds the reply-stripping fixtures and expectations.
@@ -272,6 +273,18 @@ func replyRun(t *testing.T, dir, source string) (pass, total int) {
 
 func TestCorpusReplyGithub(t *testing.T) {
 	pass, total := replyRun(t, "github-email_reply_parser", "github")
+	// test_pathological_emails: upstream wants it parsed within a second.
+	for _, f := range []string{"pathological.txt", "email_long_quote.txt"} {
+		in, err := os.ReadFile(filepath.Join(replyCorpusDir, "github-email_reply_parser", "test", "emails", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		StripReply(string(in))
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s took %v, want under a second", f, d)
+		}
+	}
 	if pass*100 < total*90 {
 		t.Errorf("github-email_reply_parser: %d/%d, want >= 90%%", pass, total)
 	}
