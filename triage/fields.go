@@ -96,7 +96,7 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 
 	if v := lab[helpdesk.FieldStartTime]; v != "" {
 		f.StartTime = v
-		if c, found := t.firstTime(v, base, ok); found {
+		if c, found := t.firstTime(v, base); found {
 			f.StartInstant = c.at
 		}
 	} else if c, found := t.startTime(in.Text, base, ok); found {

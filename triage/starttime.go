@@ -12,9 +12,10 @@ import (
 // "5 minutes ago", "since 2 days", "yesterday", "last Friday", "this
 // morning", "the 21st"); adjacent ones merge ("yesterday at 3pm"). A
 // candidate counts as the start of the incident when it is inherently in
-// the past ("ago", "yesterday", "since ...") or when a start word precedes
-// it in its sentence ("started", "noticed", "at", "from"), and no future
-// word does ("until", "by", "next", "tomorrow"). Then it is resolved: a
+// the past ("ago", "yesterday", "since ..."), when a start word precedes
+// it in its sentence ("started", "noticed", "at", "from"), or when a time
+// of day opens its sentence ("Today at 10:45 ..."); and no future word
+// precedes it ("until", "by", "next", "every"). Then it is resolved: a
 // strict pass with time.ParseInLocation over ISO and day-first layouts,
 // then github.com/olebedev/when for relative phrases, against the mail's
 // Date in the customer's zone. A start time cannot lie in the future: a
@@ -135,7 +136,7 @@ func (t *Triage) startCandidate(text string, a, b int, base time.Time, haveBase 
 }
 
 // firstTime resolves the first time expression in s (a labelled value).
-func (t *Triage) firstTime(s string, base time.Time, _ bool) (timeCandidate, bool) {
+func (t *Triage) firstTime(s string, base time.Time) (timeCandidate, bool) {
 	for _, span := range mergeTimeAtoms(s) {
 		phrase := s[span[0]:span[1]]
 		if at, ok := t.resolve(phrase, base); ok {

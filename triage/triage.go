@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/olebedev/when"
 	"github.com/olebedev/when/rules"
@@ -239,7 +240,6 @@ func subjectText(s string) string {
 type analysis struct {
 	d       doc
 	subject string // the subject as used (empty for replies)
-	subjEnd int    // byte offset where the body starts in d.src
 	hits    []hit
 }
 
@@ -248,7 +248,6 @@ func (t *Triage) analyse(in Input) *analysis {
 	src := in.Text
 	if a.subject != "" {
 		src = a.subject + "\n\n" + in.Text
-		a.subjEnd = len(a.subject) + 2
 	}
 	a.d = tokenize(src)
 	t.vocab.ids(&a.d)
@@ -263,8 +262,60 @@ func (t *Triage) analyse(in Input) *analysis {
 	return a
 }
 
+// maxText and maxSubject bound how much of a mail triage reads: the
+// incident is described at the top, and the cost of a huge mail stays a
+// few milliseconds.
+const (
+	maxText    = 64 << 10
+	maxSubject = 1 << 10
+)
+
+// limit cuts in's text and subject to maxText and maxSubject bytes, at a
+// line break where there is one near the end, and never inside a UTF-8
+// sequence.
+func limit(in Input) Input {
+	cut := func(s string, n int) string {
+		if len(s) <= n {
+			return s
+		}
+		s = s[:n]
+		if i := strings.LastIndexByte(s, '\n'); i > n-n/8 {
+			return s[:i]
+		}
+		for len(s) > 0 && !utf8.RuneStart(s[len(s)-1]) {
+			s = s[:len(s)-1]
+		}
+		if len(s) > 0 && s[len(s)-1] >= 0x80 {
+			s = s[:len(s)-1] // an incomplete sequence's first byte
+		}
+		return s
+	}
+	in.Text = cut(in.Text, maxText)
+	in.Subject = cut(in.Subject, maxSubject)
+	return in
+}
+
 // Assess ranks one mail and extracts its fields.
+//
+// The content is ranked first. Phrases of the two most urgent levels win
+// over everything else, the more urgent first; failing those, a change
+// request is the change category; failing that, of the less urgent levels
+// the least urgent with a phrase wins, because "typo" is more telling
+// than the "wrong" that comes with it. A quoted error message alone counts
+// as the third level; with no evidence at all the mailbox's or the rules'
+// default applies. Then the level moves by one step: a part of the users
+// or one user affected lowers the most urgent level (except for data loss,
+// security, prices and legal phrases); one user lowers the second; a
+// workaround lowers either; a failure that comes and goes caps at the
+// second; everyone affected, a part of the users or intermittency raise
+// the third to the second. Negations ("not down", "no data was lost") and
+// hypotheticals ("if the site goes down") cancel the phrase they precede.
+//
+// Then the customer's claim, if any, is judged: it is taken when it is at
+// most one level from the content, except that content at the most urgent
+// level is never lowered.
 func (t *Triage) Assess(in Input) helpdesk.Assessment {
+	in = limit(in)
 	an := t.analyse(in)
 	fields := t.fields(in, an)
 	dec := t.decide(an, in.Default, fields.ErrorText)
@@ -286,6 +337,7 @@ func (t *Triage) Assess(in Input) helpdesk.Assessment {
 // Fields extracts the incident facts of one mail without ranking it; the
 // desk uses it on later customer replies to shrink the missing list.
 func (t *Triage) Fields(in Input) helpdesk.Fields {
+	in = limit(in)
 	return t.fields(in, t.analyse(in))
 }
 
@@ -297,16 +349,16 @@ func (t *Triage) ClaimNote(a helpdesk.Assessment) string {
 	}
 	cr, _ := t.levels.Rank(a.Claimed)
 	pr, _ := t.levels.Rank(a.Priority)
-	name := func(p helpdesk.Priority) string {
-		if p == t.levels.Change && p != "" {
-			return "a change request"
-		}
-		return string(p) + " priority"
+	isChange := func(p helpdesk.Priority) bool { return p != "" && p == t.levels.Change }
+	claimed, given := string(a.Claimed), string(a.Priority)+" priority"
+	if isChange(a.Claimed) {
+		claimed = "a change request"
 	}
-	if cr > pr || (cr == pr && a.Priority != t.levels.Change) {
-		return fmt.Sprintf("You marked this request as %s, but from what you describe we have given it %s so that it gets attention straight away.",
-			a.Claimed, name(a.Priority))
+	if isChange(a.Priority) {
+		given = "a change request"
 	}
-	return fmt.Sprintf("Thank you for marking this request as %s; from the details in your message we have logged it as %s for now, and we will raise it at once if you tell us the impact is wider than described.",
-		a.Claimed, name(a.Priority))
+	if cr > pr && !isChange(a.Priority) {
+		return fmt.Sprintf("You marked this request as %s, but from what you describe we have given it %s so that it gets attention straight away.", claimed, given)
+	}
+	return fmt.Sprintf("Thank you for marking this request as %s; from the details in your message we have logged it as %s for now, and we will raise it at once if you tell us the impact is wider than described.", claimed, given)
 }
