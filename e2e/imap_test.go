@@ -70,15 +70,24 @@ type appender struct {
 
 func dialAppender(t testing.TB, addr string) *appender {
 	t.Helper()
+	a, err := dialAppenderErr(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// dialAppenderErr is dialAppender for goroutines other than the test's.
+func dialAppenderErr(addr string) (*appender, error) {
 	c, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
-		t.Fatalf("imap dial %s: %v", addr, err)
+		return nil, fmt.Errorf("imap dial %s: %w", addr, err)
 	}
 	if err := c.Login(imapUser, imapPass).Wait(); err != nil {
 		c.Close()
-		t.Fatalf("imap login: %v", err)
+		return nil, fmt.Errorf("imap login: %w", err)
 	}
-	return &appender{c: c}
+	return &appender{c: c}, nil
 }
 
 // add APPENDs one mail.

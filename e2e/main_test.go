@@ -145,6 +145,9 @@ func writeConfig(t testing.TB, o deskOpts) string {
 	if o.LogLevel == "" {
 		o.LogLevel = "info"
 	}
+	if o.Agents {
+		o.Mailbox = "team = \"first-line\"\n" + o.Mailbox
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `[store]
 path = %q
@@ -167,7 +170,6 @@ password = "${%s}"
 folder = "INBOX"
 poll_interval = "1s"
 policy = "e2e"
-team = "first-line"
 %s
 
 [desk]

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/mail"
 	"strings"
@@ -64,6 +65,7 @@ func (p *peer) up(t testing.TB) {
 	srv.ReadTimeout = 30 * time.Second
 	srv.WriteTimeout = 30 * time.Second
 	srv.MaxMessageBytes = 64 << 20
+	srv.ErrorLog = log.New(io.Discard, "", 0) // cut sessions are part of the tests
 	p.mu.Lock()
 	p.addr, p.srv = ln.Addr().String(), srv
 	p.mu.Unlock()
@@ -245,7 +247,6 @@ func onceEach(t testing.TB, mails []captured, want map[string]string, tolerated 
 		}
 		if tolerated != nil && len(ms) == 2 && tolerated(ms[0]) {
 			repeats++
-			t.Logf("Message-ID %s arrived twice; the first copy was accepted %v before a SIGKILL (the unavoidable window between the server's 250 and the outbox's commit)", id, ms[1].At.Sub(ms[0].At).Round(time.Millisecond))
 			continue
 		}
 		t.Errorf("Message-ID <%s> arrived %d times at the peer (to %v, %q)", id, len(ms), ms[0].To, ms[0].header("Subject"))

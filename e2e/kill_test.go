@@ -1,0 +1,193 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/helpdeskd/helpdesk/store"
+)
+
+// deskCounts opens the daemon's database next to it (another process, as
+// an operator's CLI would) and counts tickets and pending outbox mail.
+func deskCounts(t testing.TB, dir string) (tickets, pending int) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(dir, "helpdesk.db"), store.Options{})
+	if err != nil {
+		t.Fatalf("open the daemon's store: %v", err)
+	}
+	defer st.Close()
+	if err := st.View(ctx, func(tx *store.Tx) error {
+		ts, err := tx.Tickets(store.TicketFilter{})
+		tickets = len(ts)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pending, _, err = st.OutboxCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tickets, pending
+}
+
+// TestKillNineWhileMailArrives SIGKILLs the daemon at random moments while
+// 1,000 mails arrive, restarting it each time, then lets it run until the
+// desk is quiet: exactly 1,000 tickets, every customer acknowledged, no
+// Message-ID twice at the peer, and every mail marked processed on the
+// server (DESIGN.md "The flow of one message", step 6).
+//
+// SMTP cannot make delivery exactly-once (RFC 1047: a client that loses
+// the reply to the end of DATA cannot know the mail arrived): a kill between the peer's 250 and the outbox's commit sends that mail
+// again on restart. Such a repeat is tolerated only when the first copy was
+// accepted just before a kill, at most one per kill; any other repeat, or
+// two different acks to one customer (a mail ingested twice), fails.
+func TestKillNineWhileMailArrives(t *testing.T) {
+	const (
+		mails = 1000
+		kills = 8
+	)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, seed>>1))
+
+	imapAddr := newMemIMAP(t)
+	p := newPeer(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr, })
+	d := newDaemon(t, cfg, imapPassEnv+"="+imapPass)
+	d.start()
+	begin := time.Now()
+
+	want := map[string]string{} // customer -> subject
+	raws := make([][]byte, mails)
+	for i := range mails {
+		from := fmt.Sprintf("customer%04d@shop%d.example", i, i%7)
+		subject := fmt.Sprintf("Question %04d about invoice INV-%04d", i, i)
+		want[from] = subject
+		raws[i] = customerMail(from, subject, fmt.Sprintf("q%04d.%d@shop.example", i, seed),
+			fmt.Sprintf("Hello,\n\nhow do I download invoice INV-%04d as a PDF?\n\nThanks", i))
+	}
+
+	// The producer delivers a mail every 10ms on average (about 10s in
+	// all), in bursts of 1 to 40 so that a backlog forms now and then.
+	bursts := make([]int, 0, mails)
+	for n := 0; n < mails; {
+		b := min(1+rng.IntN(40), mails-n)
+		bursts = append(bursts, b)
+		n += b
+	}
+	produced := make(chan error, 1)
+	go func() {
+		a, err := dialAppenderErr(imapAddr)
+		if err != nil {
+			produced <- err
+			return
+		}
+		defer a.close()
+		next := time.Now()
+		for _, b := range bursts {
+			for range b {
+				if err := a.add(raws[0]); err != nil {
+					produced <- err
+					return
+				}
+				raws = raws[1:]
+			}
+			next = next.Add(time.Duration(b) * 10 * time.Millisecond)
+			time.Sleep(time.Until(next))
+		}
+		produced <- nil
+	}()
+
+	// The killer: SIGKILL at random moments 0.3-2s apart, restart at once.
+	var killedAt []time.Time
+	for range kills {
+		// The fault schedule, not a wait for a condition.
+		time.Sleep(300*time.Millisecond + time.Duration(rng.Int64N(int64(1700*time.Millisecond))))
+		if !d.running() {
+			t.Fatalf("helpdeskd exited by itself: %v", d.exitErr())
+		}
+		d.kill()
+		killedAt = append(killedAt, time.Now())
+		n, pending := deskCounts(t, dir)
+		t.Logf("SIGKILL %d at %v: %d tickets, %d outbox mails pending", len(killedAt), time.Since(begin).Round(time.Millisecond), n, pending)
+		d.start()
+	}
+	if err := <-produced; err != nil {
+		t.Fatalf("producer: %v", err)
+	}
+	t.Logf("%d mails appended and %d kills in %v", mails, len(killedAt), time.Since(begin).Round(time.Millisecond))
+
+	// Let the last daemon run until the desk is quiet.
+	waitFor(t, "1,000 tickets, 1,000 acks at the peer and an empty outbox", 4*time.Minute, func() (bool, string) {
+		n, pending := deskCounts(t, dir)
+		acked := map[string]bool{}
+		for _, m := range p.all() {
+			for _, r := range m.To {
+				acked[strings.ToLower(r)] = true
+			}
+		}
+		got := 0
+		for c := range want {
+			if acked[c] {
+				got++
+			}
+		}
+		return n == mails && pending == 0 && got == mails, fmt.Sprintf("%d tickets, %d customers acknowledged, %d outbox mails pending", n, got, pending)
+	})
+	t.Logf("quiet %v after the start", time.Since(begin).Round(time.Millisecond))
+	d.stop()
+
+	// Exactly 1,000 tickets, one per mail.
+	ts := tickets(t, cfg)
+	if len(ts) != mails {
+		t.Errorf("helpdeskd tickets: %d tickets, want %d", len(ts), mails)
+	}
+	subjects := map[string]int{}
+	for _, tk := range ts {
+		subjects[tk.Subject]++
+	}
+	for from, s := range want {
+		if n := subjects[s]; n != 1 {
+			t.Errorf("%d tickets for %s's %q, want 1", n, from, s)
+		}
+	}
+	// Every customer acknowledged once; no Message-ID twice, but for the
+	// one mail in flight at a kill: its first copy was accepted shortly
+	// before that kill, and no other repeat is excused by the same kill.
+	excused := map[int]bool{}
+	inFlight := func(first captured) bool {
+		for i, k := range killedAt {
+			if first.At.Before(k) { // the kill of the process that sent it
+				if excused[i] || k.Sub(first.At) > 2*time.Second {
+					return false
+				}
+				excused[i] = true
+				t.Logf("Message-ID <%s> arrived twice: its first copy was accepted %v before SIGKILL %d, in the window between the peer's 250 and the outbox's commit",
+					first.messageID(), k.Sub(first.At).Round(time.Millisecond), i+1)
+				return true
+			}
+		}
+		return false
+	}
+	repeats := onceEach(t, p.all(), want, inFlight)
+	if got := len(p.all()) - repeats; got != mails {
+		t.Errorf("the peer got %d distinct mails, want %d acknowledgements", got, mails)
+	}
+	total, unprocessed := inboxState(t, imapAddr)
+	if total != mails || unprocessed != 0 {
+		t.Errorf("IMAP INBOX: %d mails, %d without %s; want %d and 0", total, unprocessed, processedFlag, mails)
+	}
+	if strings.Contains(d.log(), "panic") {
+		t.Errorf("the daemon's log shows a panic")
+	}
+	t.Logf("%d runs of the daemon, %d repeated mails at the peer", kills+1, repeats)
+}
