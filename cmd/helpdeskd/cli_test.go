@@ -43,7 +43,7 @@ password_file = "/run/secrets/imap"
 	}{
 		{"misspelt key", base + "securty = \"tls\"\n", "bad.toml:11: mailbox[0].securty"},
 		{"bad duration", base + "poll_interval = \"5 minutes\"\n", "bad.toml:11: mailbox[0].poll_interval"},
-		{"unknown zone", base + "[[calendar]]\nname = \"x\"\ntimezone = \"Mars/Olympus\"\nweekdays = [\"09:00-17:00\"]\n", "bad.toml:13: calendar[0].timezone"},
+		{"unknown zone", base + "[[calendar]]\nname = \"x\"\ntimezone = \"Mars/Olympus\"\n[calendar.hours]\nweekdays = [\"09:00-17:00\"]\n", "bad.toml:13: calendar[0].timezone"},
 		{"missing policy", base + "policy = \"gold\"\n", "bad.toml:11: mailbox[0].policy"},
 	}
 	for _, c := range cases {
