@@ -83,7 +83,9 @@ func checkCommand(c Command, levels helpdesk.Levels) *CommandError {
 	if !known {
 		return &CommandError{Line: c.Line, Problem: fmt.Sprintf("unknown command #%s", c.Name), Accepted: CommandList()}
 	}
-	bad := func(problem string) *CommandError { return &CommandError{Line: c.Line, Problem: problem, Accepted: help} }
+	bad := func(problem string) *CommandError {
+		return &CommandError{Line: c.Line, Problem: problem, Accepted: help}
+	}
 	switch c.Name {
 	case "status":
 		if _, err := helpdesk.ParseStatus(c.Arg); err != nil {
