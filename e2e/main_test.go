@@ -117,7 +117,8 @@ const imapPassEnv = "HD_E2E_IMAP_PASSWORD"
 
 // deskOpts describes one test desk.
 type deskOpts struct {
-	Dir      string // the configuration and the database go here
+	Dir      string // the configuration, the log and (by default) the database go here
+	DB       string // the database file; default Dir/helpdesk.db
 	IMAP     string // host:port of the IMAP server
 	IMAPUser string
 	SMTP     string // host:port of the SMTP peer
@@ -144,6 +145,9 @@ func writeConfig(t testing.TB, o deskOpts) string {
 	}
 	if o.LogLevel == "" {
 		o.LogLevel = "info"
+	}
+	if o.DB == "" {
+		o.DB = filepath.Join(o.Dir, "helpdesk.db")
 	}
 	if o.Agents {
 		o.Mailbox = "team = \"first-line\"\n" + o.Mailbox
@@ -214,7 +218,7 @@ notify = ["team"]
 clock = "response"
 at = "100%%"
 notify = ["managers"]
-`, filepath.Join(o.Dir, "helpdesk.db"), sh, sp, ih, ip, o.IMAPUser, imapPassEnv, o.Mailbox, o.Desk, o.LogLevel)
+`, o.DB, sh, sp, ih, ip, o.IMAPUser, imapPassEnv, o.Mailbox, o.Desk, o.LogLevel)
 	if o.HTTP != "" {
 		fmt.Fprintf(&b, "\n[http]\nlisten = %q\n", o.HTTP)
 	}
