@@ -61,7 +61,7 @@ func TestKillNineWhileMailArrives(t *testing.T) {
 	imapAddr := newMemIMAP(t)
 	p := newPeer(t)
 	dir := t.TempDir()
-	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr, })
+	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr})
 	d := newDaemon(t, cfg, imapPassEnv+"="+imapPass)
 	d.start()
 	begin := time.Now()
