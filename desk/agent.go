@@ -14,7 +14,9 @@ import (
 // #note, sent to the other agents only.
 func (w *work) agentMail(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, proof string) (Result, error) {
 	m.Kind = helpdesk.KindAgent
-	cmds, rest, cerr := ParseCommands(text(m), w.d.cfg.Levels)
+	// Only the new text counts: a reply that adds nothing to the quoted
+	// history relays nothing (never the history itself).
+	cmds, rest, cerr := ParseCommands(m.NewText, w.d.cfg.Levels)
 	var plan *agentPlan
 	if cerr == nil {
 		plan, cerr = w.planCommands(t, agent, cmds)

@@ -108,11 +108,6 @@ func checkCommand(c Command, levels helpdesk.Levels) *CommandError {
 		if _, err := mail.ParseAddress(c.Arg); err != nil {
 			return bad(fmt.Sprintf("%q is not a mail address", c.Arg))
 		}
-	case "note":
-		if c.Arg != "" {
-			// "#note some text" on one line: the text is part of the note.
-			return nil
-		}
 	}
 	return nil
 }
