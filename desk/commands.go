@@ -22,6 +22,7 @@ type CommandError struct {
 	Accepted string // what would have been accepted
 }
 
+// Error formats the refused line and the problem.
 func (e *CommandError) Error() string { return fmt.Sprintf("%q: %s", e.Line, e.Problem) }
 
 // commandHelp says what each command accepts.

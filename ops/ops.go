@@ -85,8 +85,10 @@ var (
 // backlogCollector reads the outbox backlog at scrape time.
 type backlogCollector struct{ m *Metrics }
 
+// Describe implements prometheus.Collector.
 func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- pendingDesc; ch <- failedDesc }
 
+// Collect implements prometheus.Collector: it asks the store at scrape time.
 func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
