@@ -1,0 +1,71 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestHealthz(t *testing.T) {
+	m := NewMetrics(func(context.Context) (int, int, error) { return 3, 1, nil })
+	var pingErr error
+	h := Handler(m, Health{
+		Ping:      func(context.Context) error { return pingErr },
+		Mailboxes: func() []MailboxState { return []MailboxState{{Name: "support", State: "idle"}} },
+		Outbox:    func(context.Context) (int, int, error) { return 3, 1, nil },
+	}, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/healthz")
+	if code != 200 {
+		t.Fatalf("healthz = %d, want 200: %s", code, body)
+	}
+	var got struct {
+		Status    string         `json:"status"`
+		Mailboxes []MailboxState `json:"mailboxes"`
+		Outbox    map[string]int `json:"outbox"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "ok" || len(got.Mailboxes) != 1 || got.Mailboxes[0].State != "idle" || got.Outbox["pending"] != 3 {
+		t.Fatalf("healthz body = %+v", got)
+	}
+	pingErr = errors.New("disk I/O error")
+	if code, body := get("/healthz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "disk I/O error") {
+		t.Fatalf("healthz with an unwritable store = %d %s, want 503", code, body)
+	}
+
+	m.TicketsOpened.WithLabelValues("critical").Inc()
+	m.IngestLatency.Observe(0.02)
+	_, metrics := get("/metrics")
+	for _, want := range []string{
+		`helpdesk_tickets_opened_total{priority="critical"} 1`,
+		"helpdesk_outbox_pending 3",
+		"helpdesk_outbox_failed 1",
+		"helpdesk_ingest_seconds_bucket",
+		"helpdesk_ack_seconds_bucket",
+		"go_goroutines",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
