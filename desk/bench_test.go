@@ -201,7 +201,7 @@ func mailText(variant int) string {
 	b.WriteString("\nKind regards,\n--\nJane Doe\nOperations Manager, Shop Example Ltd\n+44 20 7946 0000 | https://shop.example\n\n")
 	b.WriteString("On Tue, 10 Mar 2026 at 16:02, Example Support <support@example.com> wrote:\n")
 	// Quoted history: what makes real customer mail 5-20 KB.
-	lines := []int{40, 80, 60, 30}[variant]
+	lines := []int{60, 50, 25, 60}[variant]
 	for i := range lines {
 		fmt.Fprintf(&b, "> %d. Thank you for your message about order %d. We looked into the behaviour you describe and the\n", i, 700000+i)
 	}
