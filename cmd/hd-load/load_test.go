@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +246,44 @@ func TestRunSelf(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestRunExternal drives a daemon the test runs itself, as an operator
+// would: the IMAP server and helpdeskd are up before hd-load starts, and
+// hd-load only APPENDs and listens where the daemon's [smtp] points.
+func TestRunExternal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs helpdeskd")
+	}
+	srv, err := startIMAP("support@example.com", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpAddr := ln.Addr().String()
+	ln.Close() // the daemon only dials it once there is mail to send
+	var progress bytes.Buffer
+	ctx := context.Background()
+	d, err := startDaemon(ctx, Options{IDLE: true, Agents: 1, Progress: &progress}, srv, smtpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.stop(Options{Progress: &progress}) })
+	o := Options{N: 20, Rate: 200, Concurrency: 1, Timeout: 60 * time.Second, IMAPAddr: srv.addr, IMAPUser: srv.user,
+		IMAPPass: srv.pass, Folder: "INBOX", To: "support@example.com", SMTPListen: smtpAddr, Progress: &progress}
+	if err := o.check(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, o)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	if res.Mode != "external" || res.Sent != 20 || res.Acked != 20 || res.Lost != 0 || res.DaemonPID != 0 {
+		t.Errorf("mode %s sent %d acked %d lost %d daemon pid %d; want external, 20, 20, 0, 0", res.Mode, res.Sent, res.Acked, res.Lost, res.DaemonPID)
 	}
 }
