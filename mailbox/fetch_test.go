@@ -319,6 +319,20 @@ func TestFetchMoveMode(t *testing.T) {
 			waitUntil(t, deliveryTimeout, "three mails in the processed folder", func() bool {
 				return len(srv.list(t, DefaultProcessedFolder)) == 3
 			})
+			// The copy lands before the original is marked and expunged:
+			// wait for the fetcher to finish with the originals.
+			waitUntil(t, deliveryTimeout, "the originals handled", func() bool {
+				n := 0
+				for _, m := range srv.list(t, "INBOX") {
+					if m.UID != foreign && !(m.has(imap.FlagDeleted) && m.has(DefaultProcessedFlag)) {
+						return false
+					}
+					if m.UID != foreign {
+						n++
+					}
+				}
+				return !tt.expunged || n == 0
+			})
 			inbox := srv.list(t, "INBOX")
 			if !slices.ContainsFunc(inbox, func(m testMsg) bool { return m.UID == foreign }) {
 				t.Errorf("the foreign \\Deleted mail was expunged: INBOX = %+v", inbox)
