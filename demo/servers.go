@@ -176,7 +176,11 @@ func Start(o Options) (*Servers, error) {
 	logger := serverLog{o.Log}
 	s.imap = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
+			sess := mem.NewSession()
+			if rev2, ok := sess.(imapserver.SessionIMAP4rev2); ok {
+				return flushingIdle{rev2}, nil, nil
+			}
+			return sess, nil, nil
 		},
 		Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapMove: {}, imap.CapUIDPlus: {}},
 		// Plaintext LOGIN on loopback only: the listener above is the
@@ -205,6 +209,44 @@ func Start(o Options) (*Servers, error) {
 		s.smtp.Serve(s.smtpL)
 	}()
 	return s, nil
+}
+
+// flushingIdle works around imapserver's SessionTracker.Idle (go-imap
+// v2.0.0-beta.8), which announces only the updates that arrive once IDLE
+// has started: mail delivered between the client's last command and its
+// IDLE stayed unannounced until some later update, so the daemon saw it
+// only at its next IDLE refresh, minutes later. RFC 2177 §3 has the server
+// report new mail while the client idles; cyrus-imapd fixed the same gap
+// (issue 3668). Idle here first sends what is pending, then idles in rounds
+// of a second, sending what is pending between rounds.
+type flushingIdle struct {
+	imapserver.SessionIMAP4rev2 // keeps MOVE and NAMESPACE visible to the server
+}
+
+// Idle implements imapserver.Session.
+func (s flushingIdle) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		round := make(chan struct{})
+		done := make(chan error, 1)
+		go func() { done <- s.SessionIMAP4rev2.Idle(w, round) }()
+		select {
+		case <-stop:
+			close(round)
+			return <-done
+		case err := <-done:
+			return err
+		case <-tick.C:
+			close(round)
+			if err := <-done; err != nil {
+				return err
+			}
+		}
+	}
 }
 
 func isExists(u *imapmemserver.User, folder string) bool {
