@@ -85,13 +85,12 @@ type demoApp struct {
 	main    *Main
 	dir     string
 	tempDir bool
-	stdout  io.Writer
 }
 
 // startDemo starts the servers and opens the daemon; run runs them. On
 // error everything started is stopped again.
 func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*demoApp, error) {
-	a := &demoApp{opts: o, dir: o.dir, stdout: stdout}
+	a := &demoApp{opts: o, dir: o.dir}
 	started := false
 	defer func() {
 		if !started {

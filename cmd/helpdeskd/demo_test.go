@@ -418,3 +418,30 @@ func TestCmdDemoFlags(t *testing.T) {
 		}
 	}
 }
+
+// With -dir the database outlives the demo. A second run does not seed
+// again, and files new mail although its fresh in-memory IMAP server
+// numbers mail from UID 1 under the same UIDVALIDITY as the first.
+func TestDemoKeptDir(t *testing.T) {
+	checkGoroutines(t)
+	dir := t.TempDir()
+	first := startTestDemo(t, demoOptions{dir: dir, speed: 1, seed: false})
+	sendCustomerMail(t, first.servers.SMTPAddr(), "dana@customer.example", "support@prospectsoft.example", "Cannot log in", demoOutage)
+	first.waitMail(t, "first ack", sentTo("dana@customer.example"))
+	first.stop()
+	if err := <-first.done; err != nil {
+		t.Fatal(err)
+	}
+	first.done <- nil // for its cleanup
+
+	second := startTestDemo(t, demoOptions{dir: dir, speed: 1, seed: true})
+	second.out.wait(t, `the database already has tickets: not seeding again`)
+	sendCustomerMail(t, second.servers.SMTPAddr(), "erin@customer.example", "support@prospectsoft.example", "Invoices page typo", "A small typo on the invoices page, purely cosmetic.")
+	ack := second.waitMail(t, "second ack", sentTo("erin@customer.example"))
+	if got, want := demoRefIn(t, ack.Subject()), "HD-1001"; got != want {
+		t.Errorf("second run filed %s, want %s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "helpdesk.db")); err != nil {
+		t.Errorf("kept database: %v", err)
+	}
+}
