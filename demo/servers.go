@@ -176,11 +176,7 @@ func Start(o Options) (*Servers, error) {
 	logger := serverLog{o.Log}
 	s.imap = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			sess := mem.NewSession()
-			if rev2, ok := sess.(imapserver.SessionIMAP4rev2); ok {
-				return flushingIdle{rev2}, nil, nil
-			}
-			return sess, nil, nil
+			return FlushIdle(mem.NewSession()), nil, nil
 		},
 		Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapMove: {}, imap.CapUIDPlus: {}},
 		// Plaintext LOGIN on loopback only: the listener above is the
@@ -209,6 +205,16 @@ func Start(o Options) (*Servers, error) {
 		s.smtp.Serve(s.smtpL)
 	}()
 	return s, nil
+}
+
+// FlushIdle wraps an in-memory IMAP session so that IDLE announces mail
+// that arrived before it started (see flushingIdle). Tests that run
+// go-imap's imapmemserver use it too.
+func FlushIdle(sess imapserver.Session) imapserver.Session {
+	if rev2, ok := sess.(imapserver.SessionIMAP4rev2); ok {
+		return flushingIdle{rev2}
+	}
+	return sess
 }
 
 // flushingIdle works around imapserver's SessionTracker.Idle (go-imap

@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/helpdeskd/helpdesk/config"
+	"github.com/helpdeskd/helpdesk/demo"
 )
 
 // The test desk: one mailbox on an in-process IMAP server, a go-smtp peer
@@ -187,7 +188,7 @@ func newIMAPServer(t testing.TB) *imapTestServer {
 	mem.AddUser(user)
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
+			return demo.FlushIdle(mem.NewSession()), nil, nil
 		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapMove: {}, imap.CapUIDPlus: {}},
 		InsecureAuth: true,

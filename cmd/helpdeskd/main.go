@@ -74,6 +74,10 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdDemo(ctx, nil, stdin, stdout, stderr)
 	}
 	cmd, rest := args[0], args[1:]
+	if strings.HasPrefix(cmd, "-") && !isHelpOrVersion(cmd) {
+		// "helpdeskd --speed 100": flags without a command are the demo's.
+		return cmdDemo(ctx, args, stdin, stdout, stderr)
+	}
 	switch cmd {
 	case "demo":
 		return cmdDemo(ctx, rest, stdin, stdout, stderr)
@@ -98,6 +102,14 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	fmt.Fprint(stderr, usage)
 	return &exitError{code: 2, err: fmt.Errorf("unknown command %q", cmd)}
+}
+
+func isHelpOrVersion(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "-version", "--version":
+		return true
+	}
+	return false
 }
 
 // version reports the module version and VCS revision the binary was built
