@@ -65,11 +65,9 @@ func cmdTriage(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
 	// The same choice of policy, default priority and required fields as
-	// the daemon makes for a mail to the first mailbox.
-	var mb config.Mailbox
-	if len(cfg.Mailboxes) > 0 {
-		mb = cfg.Mailboxes[0]
-	}
+	// the daemon makes for the mailbox the mail was sent to (the first
+	// mailbox when no recipient is one of ours).
+	mb := mailboxFor(cfg, msg)
 	policy := cfg.PolicyFor(mb, msg.From.Email)
 	newText := msg.NewText
 	if strings.TrimSpace(newText) == "" {
@@ -150,4 +148,29 @@ func triageRules(cfg *config.Config) triage.Rules {
 		Workaround:  cfg.Triage.Workaround,
 		Negation:    cfg.Triage.Negation,
 	}
+}
+
+// mailboxFor returns the configured mailbox one of the mail's recipients
+// (To, Cc, Delivered-To; sub-addresses included) belongs to, else the first.
+func mailboxFor(cfg *config.Config, msg *helpdesk.Message) config.Mailbox {
+	var rcpts []string
+	for _, a := range append(append([]helpdesk.Address(nil), msg.To...), msg.Cc...) {
+		rcpts = append(rcpts, a.Email)
+	}
+	rcpts = append(rcpts, msg.Recipients...)
+	for _, r := range rcpts {
+		local, domain, _ := strings.Cut(strings.ToLower(r), "@")
+		local, _, _ = strings.Cut(local, "+")
+		for _, mb := range cfg.Mailboxes {
+			for _, a := range mb.Addresses() {
+				if a == local+"@"+domain {
+					return mb
+				}
+			}
+		}
+	}
+	if len(cfg.Mailboxes) > 0 {
+		return cfg.Mailboxes[0]
+	}
+	return config.Mailbox{}
 }
