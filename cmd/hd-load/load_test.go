@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 
 	"github.com/helpdeskd/helpdesk/mailbox"
@@ -285,5 +286,60 @@ func TestRunExternal(t *testing.T) {
 	}
 	if res.Mode != "external" || res.Sent != 20 || res.Acked != 20 || res.Lost != 0 || res.DaemonPID != 0 {
 		t.Errorf("mode %s sent %d acked %d lost %d daemon pid %d; want external, 20, 20, 0, 0", res.Mode, res.Sent, res.Acked, res.Lost, res.DaemonPID)
+	}
+}
+
+// TestIdleAnnouncesEarlierAppend is the case flushingIdle exists for: a
+// mail APPENDed after the fetcher's last command and before its IDLE must
+// be announced as soon as IDLE starts.
+func TestIdleAnnouncesEarlierAppend(t *testing.T) {
+	srv, err := startIMAP("support@example.com", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.close)
+	exists := make(chan uint32, 10)
+	c, err := imapclient.DialInsecure(srv.addr, &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				exists <- *d.NumMessages
+			}
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(srv.user, srv.pass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	target := imapTarget{addr: srv.addr, user: srv.user, pass: srv.pass, folder: "INBOX"}
+	r := &record{seq: 0, id: "early@load.example", customer: "c@load.example"}
+	if err := appendOne(context.Background(), target, r, "support@example.com", "run"); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-exists:
+		if n != 1 {
+			t.Errorf("EXISTS %d, want 1", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no EXISTS in IDLE for a mail appended before IDLE began")
+	}
+	if err := idle.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Wait(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -35,6 +35,8 @@ type Result struct {
 	Max           float64 `json:"ack_max_ms"`    //
 	DaemonPID     int     `json:"daemon_pid"`    // self mode
 	PeakRSS       int64   `json:"daemon_vmhwm"`  // self mode: the daemon's VmHWM in bytes, read after the last ack
+
+	LostIDs []string `json:"lost_message_ids,omitempty"` // Message-IDs of the first lost mails (at most 20)
 }
 
 // fill computes the figures from the records and the peer's counts.
@@ -60,7 +62,13 @@ func (r *Result) fill(recs []*record, p *peer) {
 	}
 	p.mu.Lock()
 	for _, rec := range recs {
-		if rec.err != nil || rec.start.IsZero() || rec.ack.IsZero() {
+		if rec.err != nil || rec.start.IsZero() {
+			continue
+		}
+		if rec.ack.IsZero() {
+			if len(r.LostIDs) < 20 {
+				r.LostIDs = append(r.LostIDs, rec.id)
+			}
 			continue
 		}
 		lat = append(lat, rec.ack.Sub(rec.start))
@@ -117,6 +125,9 @@ func (r *Result) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "sent           %d (APPEND errors %d; APPEND rate %.1f mails/s; APPEND p50 %.1f ms, p99 %.1f ms)\n", r.Sent, r.AppendErrors, r.AppendRate, r.AppendP50, r.AppendP99)
 	fmt.Fprintf(w, "acked          %d\n", r.Acked)
 	fmt.Fprintf(w, "lost           %d\n", r.Lost)
+	for _, id := range r.LostIDs {
+		fmt.Fprintf(w, "  lost         <%s>\n", id)
+	}
 	fmt.Fprintf(w, "duplicate acks %d\n", r.Duplicates)
 	fmt.Fprintf(w, "notifications  %d (other mail %d)\n", r.Notifications, r.Other)
 	fmt.Fprintf(w, "ack latency    p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n", r.P50, r.P90, r.P99, r.Max)
