@@ -79,8 +79,9 @@ func TestLargeAttachment(t *testing.T) {
 			p := newPeer(t)
 			dir := t.TempDir()
 			cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr, Desk: c.desk, Agents: true})
-			d := newDaemon(t, cfg, imapPassEnv+"="+imapPass)
+			d := newDaemon(t, cfg)
 			d.start()
+			d.ready()
 			id := "dump-" + strings.ReplaceAll(c.name, " ", "-") + "@bigfiles.example"
 			raw, file := bigMail(id, size)
 			start := time.Now()

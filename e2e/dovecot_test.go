@@ -199,11 +199,12 @@ func TestDovecotEndToEnd(t *testing.T) {
 	imapAddr := startDovecot(t)
 	p := newPeer(t)
 	dir := t.TempDir()
-	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr, Agents: true,
-		HTTP: fmt.Sprintf("127.0.0.1:%d", freePort(t))})
-	d := newDaemon(t, cfg, imapPassEnv+"="+imapPass)
-	d.start()
+	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr, Agents: true})
+	d := newDaemon(t, cfg)
 	begin := time.Now()
+	d.start()
+	d.ready()
+	t.Logf("helpdeskd ready in %v", time.Since(begin).Round(time.Millisecond))
 
 	// 1. A customer reports a problem.
 	appendMails(t, imapAddr, crlf(`From: Dan Reyes <dan@retail.example>

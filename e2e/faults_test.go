@@ -61,8 +61,9 @@ func TestIMAPDropsMidFetch(t *testing.T) {
 	p := newPeer(t)
 	dir := t.TempDir()
 	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: proxy.addr, IMAPUser: imapUser, SMTP: p.addr})
-	d := newDaemon(t, cfg, imapPassEnv+"="+imapPass)
+	d := newDaemon(t, cfg)
 	d.start()
+	d.ready()
 
 	cuts := []struct {
 		name string
@@ -128,10 +129,10 @@ func TestSMTPPeerDownThenBack(t *testing.T) {
 	imapAddr := newMemIMAP(t)
 	p := newPeer(t)
 	dir := t.TempDir()
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr, HTTP: httpAddr})
-	d := newDaemon(t, cfg, imapPassEnv+"="+imapPass)
+	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr})
+	d := newDaemon(t, cfg)
 	d.start()
+	d.ready()
 
 	want := map[string]string{}
 	mailFrom := func(i int) []byte {
@@ -152,7 +153,7 @@ func TestSMTPPeerDownThenBack(t *testing.T) {
 	appendMails(t, imapAddr, raws...)
 	waitFor(t, "6 tickets and 5 failed send attempts while the peer is down", time.Minute, func() (bool, string) {
 		n, pending := deskCounts(t, dir)
-		errs, _ := metric(t, httpAddr, "helpdesk_smtp_errors_total")
+		errs, _ := metric(t, cfg.HTTP, "helpdesk_smtp_errors_total")
 		return n == 6 && errs >= 5, fmt.Sprintf("%d tickets, %d pending, %v smtp errors", n, pending, errs)
 	})
 	if got := len(p.all()); got != 1 {

@@ -34,15 +34,13 @@ const processedFlag = "$HelpdeskProcessed"
 // (IDLE, MOVE, UIDPLUS). It stops with the test.
 func newMemIMAP(t testing.TB) string {
 	t.Helper()
-	mem := imapmemserver.New()
 	user := imapmemserver.NewUser(imapUser, imapPass)
 	if err := user.Create("INBOX", nil); err != nil {
 		t.Fatal(err)
 	}
-	mem.AddUser(user)
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
+			return memSession{imapmemserver.NewUserSession(user)}, nil, nil
 		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapMove: {}, imap.CapUIDPlus: {}},
 		InsecureAuth: true,
@@ -55,6 +53,32 @@ func newMemIMAP(t testing.TB) string {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
+}
+
+// memSession is imapmemserver's session of the one test user with an IDLE
+// that never sits on news. In go-imap v2.0.0-beta.8, SessionTracker.Idle
+// writes only updates queued after IDLE began: a mail APPENDed between the
+// client's last command and its IDLE stays unannounced until the next one
+// (Dovecot checks the mailbox when IDLE starts). This IDLE polls the
+// session's queue instead, so announcements are at most 50ms late.
+type memSession struct {
+	*imapmemserver.UserSession
+}
+
+// Idle implements imapserver.Session.
+func (s memSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-tick.C:
+		}
+	}
 }
 
 // crlf gives a mail CRLF line ends, as on the wire (RFC 5322 §2.1).

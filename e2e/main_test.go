@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,18 +123,24 @@ type deskOpts struct {
 	IMAP     string // host:port of the IMAP server
 	IMAPUser string
 	SMTP     string // host:port of the SMTP peer
-	HTTP     string // [http] listen; "" leaves it off
+	HTTP     string // [http] listen; default a free loopback port
 	Agents   bool   // alice and bob (team first-line) and maria (manager, team leads)
 	Mailbox  string // more keys of the [[mailbox]]
 	Desk     string // more keys of [desk]
 	LogLevel string // default "info"
 }
 
-// writeConfig writes a helpdeskd configuration for o and returns its path.
+// testDesk is a configuration written for a test.
+type testDesk struct {
+	Config string // the TOML file
+	HTTP   string // where /healthz and /metrics listen
+}
+
+// writeConfig writes a helpdeskd configuration for o.
 // The policy "e2e" runs on the 24x7 calendar with targets short enough to
 // watch escalations within seconds: critical response 15s (team warned at
 // 20%, managers at the breach); other priorities an hour.
-func writeConfig(t testing.TB, o deskOpts) string {
+func writeConfig(t testing.TB, o deskOpts) testDesk {
 	t.Helper()
 	ih, ip, err := net.SplitHostPort(o.IMAP)
 	if err != nil {
@@ -148,6 +155,9 @@ func writeConfig(t testing.TB, o deskOpts) string {
 	}
 	if o.DB == "" {
 		o.DB = filepath.Join(o.Dir, "helpdesk.db")
+	}
+	if o.HTTP == "" {
+		o.HTTP = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	}
 	if o.Agents {
 		o.Mailbox = "team = \"first-line\"\n" + o.Mailbox
@@ -219,9 +229,7 @@ clock = "response"
 at = "100%%"
 notify = ["managers"]
 `, o.DB, sh, sp, ih, ip, o.IMAPUser, imapPassEnv, o.Mailbox, o.Desk, o.LogLevel)
-	if o.HTTP != "" {
-		fmt.Fprintf(&b, "\n[http]\nlisten = %q\n", o.HTTP)
-	}
+	fmt.Fprintf(&b, "\n[http]\nlisten = %q\n", o.HTTP)
 	if o.Agents {
 		b.WriteString(`
 [[agent]]
@@ -243,7 +251,7 @@ manager = true
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return testDesk{Config: path, HTTP: o.HTTP}
 }
 
 // --- the daemon process -----------------------------------------------------------
@@ -253,8 +261,7 @@ manager = true
 // tail is printed when the test fails.
 type daemon struct {
 	t       testing.TB
-	config  string
-	env     []string
+	desk    testDesk
 	logPath string
 
 	mu   sync.Mutex
@@ -264,11 +271,12 @@ type daemon struct {
 	runs int
 }
 
-// newDaemon prepares (but does not start) a daemon; t.Cleanup kills it if it
-// still runs when the test ends.
-func newDaemon(t testing.TB, config string, env ...string) *daemon {
+// newDaemon prepares (but does not start) a daemon of the desk; the IMAP
+// password is in its environment. t.Cleanup kills it if it still runs when
+// the test ends.
+func newDaemon(t testing.TB, desk testDesk) *daemon {
 	t.Helper()
-	d := &daemon{t: t, config: config, env: env, logPath: filepath.Join(filepath.Dir(config), "helpdeskd.log")}
+	d := &daemon{t: t, desk: desk, logPath: filepath.Join(filepath.Dir(desk.Config), "helpdeskd.log")}
 	t.Cleanup(func() {
 		d.kill()
 		if t.Failed() {
@@ -292,8 +300,8 @@ func (d *daemon) start() {
 	}
 	d.runs++
 	fmt.Fprintf(logf, "=== run %d at %s\n", d.runs, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(daemonBin, "run", "-config", d.config)
-	cmd.Env = append(os.Environ(), d.env...)
+	cmd := exec.Command(daemonBin, "run", "-config", d.desk.Config)
+	cmd.Env = append(os.Environ(), imapPassEnv+"="+imapPass)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Should the test binary die, the daemon dies with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -320,6 +328,24 @@ func closed(ch chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// ready waits until the daemon answers /healthz with 200: its database is
+// open and migrated. Until then another process opening the database
+// would race the migration (see the report on store.migrate).
+func (d *daemon) ready() {
+	d.t.Helper()
+	waitFor(d.t, "helpdeskd's /healthz", 30*time.Second, func() (bool, string) {
+		if !d.running() {
+			d.t.Fatalf("helpdeskd exited while starting: %v", d.exitErr())
+		}
+		resp, err := http.Get("http://" + d.desk.HTTP + "/healthz")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
 }
 
 // pid returns the process id of the running daemon.
@@ -351,6 +377,9 @@ func (d *daemon) stop() {
 	if cmd == nil || closed(done) {
 		d.t.Fatalf("daemon: stop, but it is not running (exit: %v)", d.exitErr())
 	}
+	// Until it has started, SIGTERM would kill it before its handler is
+	// installed.
+	d.ready()
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
@@ -466,9 +495,9 @@ type ticket struct {
 }
 
 // tickets lists the desk's tickets with `helpdeskd tickets --json`.
-func tickets(t testing.TB, config string) []ticket {
+func tickets(t testing.TB, desk testDesk) []ticket {
 	t.Helper()
-	out, errOut, code := cli(t, "tickets", "-config", config, "--json")
+	out, errOut, code := cli(t, "tickets", "-config", desk.Config, "--json")
 	if code != 0 {
 		t.Fatalf("helpdeskd tickets: exit %d: %s", code, errOut)
 	}

@@ -6,8 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,9 +82,9 @@ func createStore(t testing.TB, path string) {
 // knownBug, when not empty, is the message of a reported daemon bug: the
 // test is skipped, loudly, when exactly that is printed instead, and passes
 // by itself once the bug is fixed.
-func failStart(t *testing.T, cfg string, limit time.Duration, knownBug string, wants ...string) time.Duration {
+func failStart(t *testing.T, cfg testDesk, limit time.Duration, knownBug string, wants ...string) time.Duration {
 	t.Helper()
-	d := newDaemon(t, cfg, imapPassEnv+"="+imapPass)
+	d := newDaemon(t, cfg)
 	start := time.Now()
 	d.start()
 	code := d.wait(limit)
@@ -121,8 +119,7 @@ func TestDatabaseLockedAtStart(t *testing.T) {
 	imapAddr := newMemIMAP(t)
 	p := newPeer(t)
 	dir := t.TempDir()
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr, HTTP: httpAddr})
+	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr})
 	path := filepath.Join(dir, "helpdesk.db")
 	createStore(t, path)
 
@@ -148,16 +145,9 @@ func TestDatabaseLockedAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d := newDaemon(t, cfg, imapPassEnv+"="+imapPass)
+	d := newDaemon(t, cfg) // once the lock is released, it starts
 	d.start()
-	waitFor(t, "/healthz once the lock is released", 30*time.Second, func() (bool, string) {
-		resp, err := http.Get("http://" + httpAddr + "/healthz")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
+	d.ready()
 	d.stop()
 }
 
