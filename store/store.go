@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -37,9 +38,10 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 
 // Store is the SQLite database of the desk. It is safe for concurrent use.
 type Store struct {
-	db   *sql.DB // writes: BEGIN IMMEDIATE, so concurrent writers queue on busy_timeout
-	read *sql.DB // reads: deferred transactions, concurrent under WAL
-	path string
+	db    *sql.DB // writes: BEGIN IMMEDIATE, so concurrent writers queue on busy_timeout
+	read  *sql.DB // reads: deferred transactions, concurrent under WAL
+	path  string
+	stmts stmtCache
 	// Now is the clock; it defaults to time.Now.
 	Now func() time.Time
 	// RefPrefix is the prefix of ticket references ("HD" gives HD-1042).
@@ -108,7 +110,48 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.db.Close())
+	return errors.Join(s.stmts.close(), s.read.Close(), s.db.Close())
+}
+
+// stmtCache keeps one prepared statement per query and pool: preparing is
+// a sixth of the cost of ingesting a mail, and the queries are few.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[stmtKey]*sql.Stmt
+}
+
+type stmtKey struct {
+	db *sql.DB
+	q  string
+}
+
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := stmtKey{db, q}
+	if st, ok := c.m[k]; ok {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[stmtKey]*sql.Stmt{}
+	}
+	c.m[k] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, st := range c.m {
+		errs = append(errs, st.Close())
+	}
+	c.m = nil
+	return errors.Join(errs...)
 }
 
 // Ping checks that the database is writable: it runs an empty write
@@ -225,6 +268,7 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 // message inside a single Tx; every method runs in it.
 type Tx struct {
 	s   *Store
+	db  *sql.DB // the pool the transaction runs on, for its prepared statements
 	tx  *sql.Tx
 	ctx context.Context
 	now time.Time
@@ -250,7 +294,7 @@ func (s *Store) run(ctx context.Context, db *sql.DB, fn func(tx *Tx) error) erro
 		return classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqltx.Rollback()
-	tx := &Tx{s: s, tx: sqltx, ctx: ctx, now: s.Now().UTC()}
+	tx := &Tx{s: s, db: db, tx: sqltx, ctx: ctx, now: s.Now().UTC()}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -260,16 +304,39 @@ func (s *Store) run(ctx context.Context, db *sql.DB, fn func(tx *Tx) error) erro
 	return nil
 }
 
+// stmt returns the transaction's handle on the cached statement for q.
+func (tx *Tx) stmt(q string) (*sql.Stmt, error) {
+	st, err := tx.s.stmts.get(tx.ctx, tx.db, q)
+	if err != nil {
+		return nil, err
+	}
+	return tx.tx.StmtContext(tx.ctx, st), nil
+}
+
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(tx.ctx, q, args...)
+	st, err := tx.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(tx.ctx, args...)
 }
 
 func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(tx.ctx, q, args...)
+	st, err := tx.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(tx.ctx, args...)
 }
 
 func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(tx.ctx, q, args...)
+	st, err := tx.stmt(q)
+	if err != nil {
+		// QueryRowContext on the transaction reports the same error
+		// through Scan.
+		return tx.tx.QueryRowContext(tx.ctx, q, args...)
+	}
+	return st.QueryRowContext(tx.ctx, args...)
 }
 
 // fmtTime formats t for storage; the zero time is NULL.
