@@ -143,6 +143,12 @@ func TestSMTPPeerDownThenBack(t *testing.T) {
 	}
 	appendMails(t, imapAddr, mailFrom(0))
 	p.wait(t, "the first ack, before the outage", 30*time.Second, to("buyer0@outage.example"))
+	// Not down before the daemon has the peer's 250: a reply lost in the
+	// outage rightly makes it send the mail again (RFC 1047).
+	waitFor(t, "the first ack recorded as sent", 30*time.Second, func() (bool, string) {
+		_, pending := deskCounts(t, dir)
+		return pending == 0, fmt.Sprintf("%d pending", pending)
+	})
 
 	p.down()
 	downAt := time.Now()
