@@ -109,11 +109,16 @@ func TestKillNineWhileMailArrives(t *testing.T) {
 		produced <- nil
 	}()
 
-	// The killer: SIGKILL at random moments 0.3-2s apart, restart at once.
+	// The killer: SIGKILL at random moments 0.3-2s apart, one in four
+	// within 150ms of the restart (opening the store, the first SELECT,
+	// settling mail committed before the last kill); restart at once.
 	var killedAt []time.Time
 	for range kills {
-		// The fault schedule, not a wait for a condition.
-		time.Sleep(300*time.Millisecond + time.Duration(rng.Int64N(int64(1700*time.Millisecond))))
+		delay := 300*time.Millisecond + time.Duration(rng.Int64N(int64(1700*time.Millisecond)))
+		if rng.IntN(4) == 0 {
+			delay = 20*time.Millisecond + time.Duration(rng.Int64N(int64(130*time.Millisecond)))
+		}
+		time.Sleep(delay) // the fault schedule, not a wait for a condition
 		if !d.running() {
 			t.Fatalf("helpdeskd exited by itself: %v", d.exitErr())
 		}

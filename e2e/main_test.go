@@ -19,12 +19,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +51,9 @@ func runTests(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "helpdeskd")
 	start := time.Now()
-	cmd := exec.Command(goTool(), "build", "-o", bin, "./cmd/helpdeskd")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/helpdeskd")
+	// go test puts $GOROOT/bin first in the test's PATH: this is the go
+	// command that runs the tests.
 	cmd.Dir = ".." // the module root, seen from the package directory
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -65,26 +67,32 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// goTool finds the go command that runs the tests.
-func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-		return p
-	}
-	return "go"
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
 // inCI reports whether the tests run in CI, where a missing prerequisite
 // fails instead of skipping.
 func inCI() bool { return os.Getenv("CI") == "true" }
 
-// freePort returns a loopback port that was free a moment ago.
+// freePort returns a loopback port that was free a moment ago, chosen
+// below the kernel's ephemeral range so that no outgoing connection takes
+// it before the daemon (or Dovecot) binds it, also after a restart.
 func freePort(t testing.TB) int {
 	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	if low > 11000 {
+		for range 100 {
+			port := 10000 + mathrand.IntN(low-10000)
+			if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				ln.Close()
+				return port
+			}
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -46,7 +46,7 @@ type peer struct {
 // newPeer starts a peer on a free loopback port; it stops with the test.
 func newPeer(t testing.TB) *peer {
 	t.Helper()
-	p := &peer{addr: "127.0.0.1:0", news: make(chan struct{}, 1)}
+	p := &peer{addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), news: make(chan struct{}, 1)}
 	p.up(t)
 	t.Cleanup(p.down)
 	return p
