@@ -81,8 +81,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	dsn := func(txlock string) string {
 		q := url.Values{}
-		q.Add("_pragma", "journal_mode(WAL)")
+		// busy_timeout first: switching a new file to WAL needs a lock
+		// another process may hold for a moment.
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()))
+		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Set("_txlock", txlock)
@@ -98,9 +100,25 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
 	s := &Store{db: db, read: read, path: abs, Now: opt.Now, RefPrefix: opt.RefPrefix, RefStart: opt.RefStart}
-	if err := s.migrate(ctx, -1); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open store %s: %w", abs, classify(err))
+	// SQLite does not wait on its busy handler for every lock a new file
+	// needs (switching to WAL while another process opens it too), so a
+	// busy start is retried until the busy timeout.
+	deadline := time.Now().Add(opt.BusyTimeout)
+	for {
+		err := classify(s.migrate(ctx, -1))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrLocked) || time.Now().After(deadline) {
+			s.Close()
+			return nil, fmt.Errorf("open store %s: %w", abs, err)
+		}
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return nil, fmt.Errorf("open store %s: %w", abs, ctx.Err())
+		case <-time.After(25 * time.Millisecond):
+		}
 	}
 	return s, nil
 }
@@ -165,8 +183,15 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // classify turns SQLite busy/locked and disk-full errors into clear ones.
 func classify(err error) error {
+	if err == nil {
+		return nil
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
+		if se.Code() == sqlite3.SQLITE_IOERR_SHMSIZE {
+			// The WAL index could not grow: the file system is full.
+			return fmt.Errorf("disk full: %w", err)
+		}
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return fmt.Errorf("%w: %v", ErrLocked, err)
@@ -240,10 +265,23 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 	if current > len(ms) {
 		return fmt.Errorf("database schema version %d is newer than this helpdeskd understands (%d): upgrade helpdeskd", current, len(ms))
 	}
-	for _, m := range ms[current:target] {
+	for _, m := range ms[:target] {
+		if m.version <= current {
+			continue
+		}
+		// The version is read again inside the write transaction: another
+		// process opening the same new database may have migrated it since.
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&current); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: read schema version: %w", m.name, err)
+		}
+		if current >= m.version {
+			tx.Rollback()
+			continue
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()

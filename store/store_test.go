@@ -409,3 +409,26 @@ func TestAgentTokensAndAutoReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestConcurrentOpenOfNewDatabase(t *testing.T) {
+	// Two processes starting on the same new file (the daemon and a CLI
+	// command): both must open it, one migrating, the other waiting.
+	for i := 0; i < 10; i++ {
+		path := filepath.Join(t.TempDir(), "race.db")
+		errs := make(chan error, 2)
+		for j := 0; j < 2; j++ {
+			go func() {
+				s, err := Open(context.Background(), path, Options{BusyTimeout: 10 * time.Second})
+				if err == nil {
+					s.Close()
+				}
+				errs <- err
+			}()
+		}
+		for j := 0; j < 2; j++ {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: concurrent open: %v", i, err)
+			}
+		}
+	}
+}

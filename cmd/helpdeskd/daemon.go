@@ -121,7 +121,7 @@ func (m *Main) Open(ctx context.Context) error {
 	parse := mailbox.ParseOptions{MaxAttachmentSize: cfg.Desk.MaxAttachmentSize}
 	for _, mb := range cfg.Mailboxes {
 		h := &deliverer{desk: m.Desk, parse: parse, metrics: m.Metrics, now: m.Now}
-		f := mailbox.NewFetcher(imapConfig(mb, m.TLSConfig), h, st, m.Log.With("mailbox", mb.Name))
+		f := mailbox.NewFetcher(imapConfig(mb, m.TLSConfig), h, st, m.Log)
 		name := mb.Name
 		f.Hooks = mailbox.FetcherHooks{
 			Error:       func(error) { m.Metrics.IMAPErrors.WithLabelValues(name).Inc() },
@@ -310,7 +310,7 @@ func deskConfig(cfg *config.Config) desk.Config {
 func imapConfig(mb config.Mailbox, tlsCfg *tls.Config) mailbox.IMAPConfig {
 	return mailbox.IMAPConfig{Name: mb.Name, Host: mb.Host, Port: mb.Port, Security: string(mb.Security),
 		Username: mb.Username, Password: mb.Password.Value, Folder: mb.Folder, IDLE: mb.IDLE,
-		PollInterval: mb.PollInterval, Processed: mb.Processed, ProcessedFlag: mb.ProcessedFlag,
+		PollInterval: mb.PollInterval, IdleRefresh: mb.PollInterval, Processed: mb.Processed, ProcessedFlag: mb.ProcessedFlag,
 		ProcessedFolder: mb.ProcessedFolder, QuarantineFolder: mb.QuarantineFolder, TLSConfig: tlsCfg}
 }
 
