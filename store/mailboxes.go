@@ -116,16 +116,3 @@ func (tx *Tx) AgentToken(email string) (string, error) {
 	}
 	return tok, nil
 }
-
-// AgentByToken returns the agent address that owns a reply token.
-func (tx *Tx) AgentByToken(token string) (string, error) {
-	var email string
-	err := tx.queryRow(`SELECT email FROM agent_tokens WHERE token = ?`, strings.ToLower(token)).Scan(&email)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
-	}
-	if err != nil {
-		return "", fmt.Errorf("agent by token: %w", err)
-	}
-	return email, nil
-}

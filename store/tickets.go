@@ -288,20 +288,6 @@ func (tx *Tx) RecordBreach(ticketID int64, clock string, at time.Time) (bool, er
 	return n == 1, nil
 }
 
-// Breaches returns when the ticket's response and resolution clocks
-// breached (zero when they did not).
-func (tx *Tx) Breaches(ticketID int64) (response, resolution time.Time, err error) {
-	var a, b sql.NullString
-	if err := tx.queryRow(`SELECT response_breached_at, resolution_breached_at FROM tickets WHERE id = ?`, ticketID).Scan(&a, &b); err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("breaches: %w", err)
-	}
-	if response, err = parseTime(a); err != nil {
-		return
-	}
-	resolution, err = parseTime(b)
-	return
-}
-
 // DueTickets returns the ids of tickets whose next SLA check is due at now,
 // at most limit of them: the SLA loop's source.
 func (s *Store) DueTickets(ctx context.Context, now time.Time, limit int) ([]int64, error) {
