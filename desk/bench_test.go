@@ -3,9 +3,7 @@ package desk_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
+	"github.com/helpdeskd/helpdesk/internal/loadmail"
 	"github.com/helpdeskd/helpdesk/mailbox"
 	"github.com/helpdeskd/helpdesk/sla"
 	"github.com/helpdeskd/helpdesk/store"
@@ -128,114 +127,31 @@ func newBenchDesk(b *testing.B, now func() time.Time) *benchDesk {
 }
 
 // typicalMail is customer mail as it reaches a support desk, 5-20 KB, in
-// four shapes taken in turn (variant = seq % 4): plain text with quoted
-// history and a signature; text and HTML alternatives; the same with a
-// 6 KB log attached; HTML only, as some webmail sends it. Each carries its
-// own Message-ID and sender, so none is a duplicate and no sender reaches
-// the auto-reply rate limit.
+// loadmail's four shapes taken in turn. Each carries its own Message-ID and
+// sender, so none is a duplicate and no sender reaches the auto-reply rate
+// limit.
 func typicalMail(seq int) []byte {
 	var b bytes.Buffer
-	variant := seq % 4
-	subjects := []string{
-		"Checkout is down for all users",
-		"Reports export slow since this morning",
-		"Payment failing with error PG-4001",
-		"Login page shows a typo",
-	}
 	from := fmt.Sprintf("customer%d@shop%d.example", seq, seq%97)
 	fmt.Fprintf(&b, "Return-Path: <%s>\r\n", from)
 	fmt.Fprintf(&b, "Received: from mail.shop%d.example (mail.shop%d.example [192.0.2.%d])\r\n\tby mx.example.com with ESMTPS id %08x\r\n\tfor <support@example.com>; Wed, 11 Mar 2026 11:58:%02d +0000\r\n", seq%97, seq%97, seq%250+1, seq, seq%60)
 	b.WriteString("Authentication-Results: mx.example.com; spf=pass smtp.mailfrom=shop.example; dkim=pass header.d=shop.example\r\n")
 	fmt.Fprintf(&b, "From: Customer %d <%s>\r\n", seq, from)
 	b.WriteString("To: Example Support <support@example.com>\r\n")
-	fmt.Fprintf(&b, "Subject: %s\r\n", subjects[variant])
+	fmt.Fprintf(&b, "Subject: %s\r\n", loadmail.Subject(seq))
 	b.WriteString("Date: Wed, 11 Mar 2026 11:58:00 +0000\r\n")
 	fmt.Fprintf(&b, "Message-ID: <bench.%d.%x@shop%d.example>\r\n", seq, seq*2654435761, seq%97)
-	b.WriteString("MIME-Version: 1.0\r\n")
-	text := mailText(variant)
-	switch variant {
-	case 0:
-		b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
-		b.WriteString(text)
-	case 1, 2:
-		outer := "mixed-" + fmt.Sprint(seq)
-		alt := "alt-" + fmt.Sprint(seq)
-		if variant == 2 {
-			fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=%q\r\n\r\n--%s\r\n", outer, outer)
-		}
-		fmt.Fprintf(&b, "Content-Type: multipart/alternative; boundary=%q\r\n\r\n", alt)
-		fmt.Fprintf(&b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n%s\r\n", alt, text)
-		fmt.Fprintf(&b, "--%s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n%s\r\n", alt, toHTML(text))
-		fmt.Fprintf(&b, "--%s--\r\n", alt)
-		if variant == 2 {
-			var log strings.Builder
-			for i := range 80 {
-				fmt.Fprintf(&log, "2026-03-11T11:%02d:%02dZ ERROR payment gateway PG-4001 timeout after 30000ms order=%d\n", 40+i/60, i%60, 900000+i)
-			}
-			enc := base64.StdEncoding.EncodeToString([]byte(log.String()))
-			fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: text/plain; name=\"gateway.log\"\r\nContent-Disposition: attachment; filename=\"gateway.log\"\r\nContent-Transfer-Encoding: base64\r\n\r\n", outer)
-			for len(enc) > 76 {
-				b.WriteString(enc[:76] + "\r\n")
-				enc = enc[76:]
-			}
-			fmt.Fprintf(&b, "%s\r\n--%s--\r\n", enc, outer)
-		}
-	case 3:
-		b.WriteString("Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
-		b.WriteString(toHTML(text))
-	}
+	b.Write(loadmail.Body(seq, fmt.Sprint(seq)))
 	return b.Bytes()
-}
-
-// mailText is the body of one of the four shapes: the new text, a
-// signature and the quoted history of an earlier exchange.
-func mailText(variant int) string {
-	news := []string{
-		"Hello,\n\nOur checkout is down for all users since 9:15 this morning. Every customer who tries to pay gets\n\"Error 503: upstream unavailable\" and no order goes through. We are losing sales every minute.\n\nSteps to reproduce:\n1. Open https://shop.example/cart with any product in it\n2. Click \"Pay now\"\n3. The page spins for 30 seconds and shows the 503 error\n\nPlease call me as soon as possible.\n",
-		"Hi team,\n\nSince about 8:30 today the monthly reports export is very slow for some users: what took 20 seconds\nnow takes over 10 minutes. A workaround is to export one week at a time, which works.\nThe log shows \"query timeout after 600s (REPORT-17)\".\n\nTo reproduce: Reports > Monthly > Export CSV for February.\n",
-		"Good morning,\n\nCard payments are failing for our customers since 11:40, with the gateway answering\nPG-4001 \"timeout after 30000ms\". Roughly one payment in three fails. I attach the gateway log.\n\nSteps:\n1. Add any item to the basket\n2. Pay with a Visa card\n3. About a third of the time the payment is declined with PG-4001\n",
-		"Hello,\n\nJust a small thing: the login page says \"Pasword\" instead of \"Password\". Cosmetic only,\nno rush at all.\n",
-	}
-	var b strings.Builder
-	b.WriteString(news[variant])
-	b.WriteString("\nKind regards,\n--\nJane Doe\nOperations Manager, Shop Example Ltd\n+44 20 7946 0000 | https://shop.example\n\n")
-	b.WriteString("On Tue, 10 Mar 2026 at 16:02, Example Support <support@example.com> wrote:\n")
-	// Quoted history: what makes real customer mail 5-20 KB.
-	lines := []int{60, 50, 25, 60}[variant]
-	for i := range lines {
-		fmt.Fprintf(&b, "> %d. Thank you for your message about order %d. We looked into the behaviour you describe and the\n", i, 700000+i)
-	}
-	return b.String()
-}
-
-func toHTML(text string) string {
-	var b strings.Builder
-	b.WriteString("<html><head><meta charset=\"utf-8\"><style>p{margin:0}</style></head><body><div dir=\"ltr\">")
-	quoted := false
-	for _, line := range strings.Split(text, "\n") {
-		if strings.HasPrefix(line, "> ") {
-			if !quoted {
-				b.WriteString("<blockquote class=\"gmail_quote\" style=\"margin:0 0 0 .8ex;border-left:1px #ccc solid;padding-left:1ex\">")
-				quoted = true
-			}
-			line = line[2:]
-		}
-		b.WriteString("<p>" + strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\"", "&quot;").Replace(line) + "</p>\n")
-	}
-	if quoted {
-		b.WriteString("</blockquote>")
-	}
-	b.WriteString("</div></body></html>\n")
-	return b.String()
 }
 
 // averageSize is the mean size of typicalMail over its four shapes.
 func averageSize() int64 {
 	var n int
-	for i := range 4 {
+	for i := range loadmail.Shapes {
 		n += len(typicalMail(i))
 	}
-	return int64(n / 4)
+	return int64(n / loadmail.Shapes)
 }
 
 func fixedClock() time.Time { return benchNow }
