@@ -11,6 +11,7 @@ import (
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
+	"github.com/helpdeskd/helpdesk/intake"
 	"github.com/helpdeskd/helpdesk/internal/loadmail"
 	"github.com/helpdeskd/helpdesk/mailbox"
 	"github.com/helpdeskd/helpdesk/sla"
@@ -218,6 +219,50 @@ func BenchmarkParseThreadCommit(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "mails/s")
 	bd.checkEnqueued(b, b.N)
+}
+
+// BenchmarkParseThreadCommitBatch is issue 3's path as the daemon runs it
+// when mail arrives faster than one at a time: the fetcher hands
+// intake.Deliverer a batch of up to 64 raw mails (the IMAP fetch default),
+// which parses and triages them on every core and applies the batch with
+// desk.IngestBatch in one transaction, each mail in a savepoint, the
+// checkpoint moved to the last. Every mail opens a ticket with its ack and
+// three agent notifications, as in BenchmarkParseThreadCommit.
+func BenchmarkParseThreadCommitBatch(b *testing.B) {
+	for _, size := range []int{16, 64} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			bd := newBenchDesk(b, fixedClock)
+			h := intake.New(bd.desk, mailbox.ParseOptions{}, intake.Hooks{})
+			ctx := context.Background()
+			b.SetBytes(averageSize())
+			b.ReportAllocs()
+			seq := 0
+			batch := make([]mailbox.Delivery, 0, size)
+			flush := func() {
+				for i, err := range h.Deliver(ctx, batch) {
+					if err != nil {
+						b.Fatalf("mail %d: %v", batch[i].UID, err)
+					}
+				}
+				batch = batch[:0]
+			}
+			for b.Loop() {
+				seq++
+				batch = append(batch, mailbox.Delivery{Mailbox: "support", UIDValidity: 1, UID: uint32(seq), Raw: typicalMail(seq)})
+				if len(batch) == size {
+					flush()
+				}
+			}
+			if len(batch) > 0 {
+				flush()
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "mails/s")
+			bd.checkEnqueued(b, b.N)
+			if _, last, err := bd.store.Checkpoint(ctx, "support"); err != nil || int(last) != seq {
+				b.Fatalf("checkpoint at uid %d (err %v), want %d", last, err, seq)
+			}
+		})
+	}
 }
 
 // BenchmarkParse is mailbox.Parse alone on the same mails, so that the

@@ -53,7 +53,12 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, suspiciou
 	if policy == "" {
 		policy = d.cfg.DefaultPolicy
 	}
-	a := d.tri.Assess(triage.Input{Subject: m.Subject, Text: text(m), Date: m.Date, Default: mb.DefaultPriority})
+	var a helpdesk.Assessment
+	if w.in.assessment != nil {
+		a = *w.in.assessment
+	} else {
+		a = d.assess(w.in.Mailbox, m)
+	}
 	t := &helpdesk.Ticket{
 		Subject: cleanSubject(m.Subject), Customer: from.Email, CustomerName: from.Name, Mailbox: mb.Name,
 		Policy: policy, Plan: plan, Team: mb.Team, Priority: a.Priority, PrioritySource: "triage",

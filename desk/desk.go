@@ -1,7 +1,8 @@
-// Package desk is the workflow of helpdeskd: it applies one parsed mail to
-// the desk in one store transaction (dedupe, threading, agent proof and
-// #commands, triage, SLA deadlines, and every mail that must go out), and
-// runs the per-ticket SLA check the loop asks for. Nothing here speaks IMAP
+// Package desk is the workflow of helpdeskd: it applies parsed mail to the
+// desk (dedupe, threading, agent proof and #commands, triage, SLA
+// deadlines, and every mail that must go out), a batch of mails in one
+// store transaction with each mail in a savepoint of its own, and runs the
+// per-ticket SLA check the loop asks for. Nothing here speaks IMAP
 // or SMTP: mail comes in as a helpdesk.Message and leaves as outbox rows.
 package desk
 
@@ -10,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
@@ -87,6 +90,8 @@ type Desk struct {
 	staff  map[string]bool // escalation recipients who are not agents (managers, a COO), lower case
 	boxes  map[string]*Mailbox
 	agents map[string]*Agent
+
+	secrets sync.Map // agent email -> secret token, once committed (see work.agentSecret)
 }
 
 // Options are the desk's collaborators besides its configuration.
@@ -177,6 +182,8 @@ type Incoming struct {
 	Message     *helpdesk.Message // nil when the mail could not be read at all
 	Raw         []byte
 	ParseError  error // why Message is nil
+
+	assessment *helpdesk.Assessment // triage done ahead by Prepare; nil if not
 }
 
 // Outcome says what Ingest did with a mail.
@@ -201,31 +208,131 @@ type Result struct {
 // ErrUnreadable marks a mail that could not be read and was quarantined.
 var ErrUnreadable = errors.New("unreadable mail quarantined")
 
+// ErrNotAttempted is the error of the mails of a batch after one that
+// failed: they were not applied, and must be handed in again.
+var ErrNotAttempted = errors.New("not attempted: an earlier mail of the batch failed")
+
 // Ingest applies one mail in one transaction, checkpoint included, and
 // wakes the outbox when mail was enqueued. For an unreadable mail it
 // records the quarantine and returns an error wrapping ErrUnreadable.
 func (d *Desk) Ingest(ctx context.Context, in Incoming) (Result, error) {
-	var res Result
+	res, errs := d.IngestBatch(ctx, []Incoming{in})
+	return res[0], errs[0]
+}
+
+// Prepare does the part of in's work that needs no database, the triage
+// of a mail that looks like the start of a new ticket, so that a caller
+// can run it for many mails in parallel before IngestBatch. A mail that
+// turns out to thread into a ticket wastes its triage; one that opens a
+// ticket unprepared is triaged in the transaction. Prepare only reads the
+// desk and writes in, so it is safe to call concurrently for different
+// mails.
+func (d *Desk) Prepare(in *Incoming) {
+	m := in.Message
+	if m == nil || in.assessment != nil || m.Bounce != nil || len(m.InReplyTo) > 0 || len(m.References) > 0 ||
+		refTag.MatchString(m.Subject) || d.ours[strings.ToLower(m.From.Email)] || d.agents[strings.ToLower(m.From.Email)] != nil {
+		return
+	}
+	a := d.assess(in.Mailbox, m)
+	in.assessment = &a
+}
+
+// assess triages m as mail to the named mailbox.
+func (d *Desk) assess(mailbox string, m *helpdesk.Message) helpdesk.Assessment {
+	var def helpdesk.Priority
+	if mb := d.boxes[mailbox]; mb != nil {
+		def = mb.DefaultPriority
+	}
+	return d.tri.Assess(triage.Input{Subject: m.Subject, Text: text(m), Date: m.Date, Default: def})
+}
+
+// IngestBatch applies mails of one mailbox, in order, in one transaction
+// (group commit): each mail in a savepoint of its own, with the checkpoint
+// moved to it, so that the batch costs one commit instead of one each. It
+// returns one Result and one error per mail. errs[i] is nil when ins[i] is
+// committed, wraps ErrUnreadable when ins[i] was quarantined (unreadable,
+// or the desk failed on it with a panic: the raw mail is kept), and is
+// any other error for a temporary failure: then the mails before i are
+// committed with the checkpoint at the last of them, ins[i] is not, and
+// the mails after it are not attempted (ErrNotAttempted). When the
+// transaction itself fails, every mail has its error. The outbox is woken
+// once after the commit when any mail was enqueued.
+func (d *Desk) IngestBatch(ctx context.Context, ins []Incoming) ([]Result, []error) {
+	res := make([]Result, len(ins))
+	errs := make([]error, len(ins))
+	if len(ins) == 0 {
+		return res, errs
+	}
 	var after []func()
 	enqueued := false
 	err := d.st.Update(ctx, func(tx *store.Tx) error {
 		after, enqueued = nil, false
-		w := &work{d: d, tx: tx, now: tx.Now(), in: in}
-		var err error
-		res, err = w.ingest()
-		if err != nil {
-			return err
-		}
-		if in.UIDValidity != 0 {
-			if err := tx.SetCheckpoint(in.Mailbox, in.UIDValidity, in.UID); err != nil {
-				return err
+		clear(res)
+		clear(errs)
+		// The checkpoint of each mailbox moves once, to its last mail done.
+		last := map[string]*Incoming{}
+		done := func(in *Incoming) {
+			if in.UIDValidity != 0 {
+				last[in.Mailbox] = in
 			}
 		}
-		after, enqueued = w.after, w.enqueued
-		return nil
+		checkpoint := func() error {
+			for _, in := range last {
+				if err := tx.SetCheckpoint(in.Mailbox, in.UIDValidity, in.UID); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		for i := range ins {
+			in := &ins[i]
+			w := &work{d: d, tx: tx, now: tx.Now(), in: *in}
+			var r Result
+			err := tx.Savepoint(func() error {
+				var err error
+				r, err = w.safeIngest()
+				return err
+			})
+			var p *panicError
+			switch {
+			case errors.Is(err, store.ErrSavepoint):
+				return err
+			case errors.As(err, &p):
+				// A bug of ours met this mail: keep it in quarantine rather
+				// than stop the mailbox on it for ever.
+				d.log.Error("desk failed on a mail; quarantining it", "mailbox", in.Mailbox, "uid", in.UID,
+					"panic", p.value, "stack", p.stack)
+				reason := fmt.Sprintf("internal error: %v", p.value)
+				if err := tx.Quarantine(in.Mailbox, in.UIDValidity, in.UID, reason, in.Raw); err != nil {
+					return err
+				}
+				done(in)
+				res[i] = Result{Outcome: Quarantined}
+				errs[i] = fmt.Errorf("%s uid %d: %w: %s", in.Mailbox, in.UID, ErrUnreadable, reason)
+				continue
+			case err != nil:
+				errs[i] = fmt.Errorf("ingest %s uid %d: %w", in.Mailbox, in.UID, err)
+				for j := i + 1; j < len(ins); j++ {
+					errs[j] = fmt.Errorf("ingest %s uid %d: %w", ins[j].Mailbox, ins[j].UID, ErrNotAttempted)
+				}
+				return checkpoint() // commit the mails before i
+			}
+			done(in)
+			res[i] = r
+			if r.Outcome == Quarantined {
+				errs[i] = fmt.Errorf("%s uid %d: %w: %v", in.Mailbox, in.UID, ErrUnreadable, in.ParseError)
+			}
+			after = append(after, w.after...)
+			enqueued = enqueued || w.enqueued
+		}
+		return checkpoint()
 	})
 	if err != nil {
-		return res, fmt.Errorf("ingest %s uid %d: %w", in.Mailbox, in.UID, err)
+		for i, in := range ins {
+			res[i] = Result{}
+			errs[i] = fmt.Errorf("ingest %s uid %d: %w", in.Mailbox, in.UID, err)
+		}
+		return res, errs
 	}
 	for _, f := range after {
 		f()
@@ -233,10 +340,25 @@ func (d *Desk) Ingest(ctx context.Context, in Incoming) (Result, error) {
 	if enqueued {
 		d.kick()
 	}
-	if res.Outcome == Quarantined {
-		return res, fmt.Errorf("%s uid %d: %w: %v", in.Mailbox, in.UID, ErrUnreadable, in.ParseError)
-	}
-	return res, nil
+	return res, errs
+}
+
+// panicError is a panic of the desk's own code on one mail.
+type panicError struct {
+	value any
+	stack string
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+// safeIngest runs ingest and turns a panic into a *panicError.
+func (w *work) safeIngest() (r Result, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r, err = Result{}, &panicError{value: v, stack: string(debug.Stack())}
+		}
+	}()
+	return w.ingest()
 }
 
 // work is the state of one transaction.

@@ -94,7 +94,8 @@ priority = "critical"
 response = "2h"
 `
 
-func newTestDesk(t *testing.T) *testDesk {
+// newTestDesk builds the test desk; tweaks change its configuration first.
+func newTestDesk(t *testing.T, tweaks ...func(*desk.Config)) *testDesk {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, _, err := config.Parse(filepath.Join(dir, "helpdesk.toml"), []byte(deskTOML), config.Options{})
@@ -124,6 +125,9 @@ func newTestDesk(t *testing.T) *testDesk {
 	}
 	for _, a := range cfg.Agents {
 		dc.Agents = append(dc.Agents, desk.Agent{Email: a.Email, Name: a.Name, Team: a.Team, Manager: a.Manager})
+	}
+	for _, tw := range tweaks {
+		tw(&dc)
 	}
 	td.d, err = desk.New(dc, desk.Options{Store: st, Triage: tri, Templates: tmpl, Now: func() time.Time { return td.now }})
 	if err != nil {

@@ -195,12 +195,11 @@ func (w *work) enqueue(t *helpdesk.Ticket, o mailOpts) error {
 	if err := w.tx.Enqueue(m); err != nil {
 		return err
 	}
-	text := r.Text
-	if o.text != "" {
-		text = o.text
-	}
+	// The body is stored once, in the outbox row; the message row reads it
+	// from there (store.Tx.AddMessage) unless the ticket keeps other text,
+	// e.g. a relayed reply without the history the mail quotes.
 	stored := &helpdesk.Message{MessageID: m.MessageID, Direction: helpdesk.Outbound, Kind: o.kind, From: from,
-		To: o.to, Cc: o.cc, Subject: subject, Date: w.now, Text: text, NewText: text}
+		To: o.to, Cc: o.cc, Subject: subject, Date: w.now, Text: o.text, NewText: o.text}
 	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, stored); err != nil {
 		return err
 	}
@@ -422,9 +421,12 @@ func (w *work) clocks(t *helpdesk.Ticket) error {
 			}
 		}
 	}
-	fired, err := w.firedSteps(t, p)
-	if err != nil {
-		return err
+	fired := map[sla.StepKey]bool{} // a ticket not yet stored has fired nothing
+	if t.ID != 0 {
+		var err error
+		if fired, err = w.firedSteps(t, p); err != nil {
+			return err
+		}
 	}
 	_, _, next := p.Evaluate(t, fired, w.now)
 	t.NextCheckAt = next

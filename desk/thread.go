@@ -130,7 +130,7 @@ func agentTicketToken(agentSecret, ref string) string {
 func (w *work) agentForToken(t *helpdesk.Ticket, token string) (*Agent, error) {
 	for i := range w.d.cfg.Agents {
 		a := &w.d.cfg.Agents[i]
-		secret, err := w.tx.AgentToken(a.Email)
+		secret, err := w.agentSecret(a.Email)
 		if err != nil {
 			return nil, err
 		}
@@ -141,9 +141,25 @@ func (w *work) agentForToken(t *helpdesk.Ticket, token string) (*Agent, error) {
 	return nil, nil
 }
 
+// agentSecret returns the agent's secret token, from the desk's cache or
+// the store (which creates it the first time). A token never changes once
+// stored, so the cache is filled after the commit that read or made it.
+func (w *work) agentSecret(email string) (string, error) {
+	if v, ok := w.d.secrets.Load(email); ok {
+		return v.(string), nil
+	}
+	secret, err := w.tx.AgentToken(email)
+	if err != nil {
+		return "", err
+	}
+	secrets := &w.d.secrets
+	w.after = append(w.after, func() { secrets.Store(email, secret) })
+	return secret, nil
+}
+
 // agentReplyAddress is the reply address of agent a on ticket t.
 func (w *work) agentReplyAddress(t *helpdesk.Ticket, a *Agent) (string, error) {
-	secret, err := w.tx.AgentToken(a.Email)
+	secret, err := w.agentSecret(a.Email)
 	if err != nil {
 		return "", err
 	}

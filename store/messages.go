@@ -26,10 +26,20 @@ func (tx *Tx) MessageExists(messageID string) (bool, error) {
 
 // AddMessage stores m (with its raw mail and attachments) on the ticket
 // (ticketID 0: on no ticket) and returns its row id.
+//
+// Nothing is stored twice, since every byte costs write time: the HTML
+// part is left in the raw mail (m.HTML is not stored), a new text equal to
+// the full text is stored once (it reads back the same), and an outbound
+// message stored with an empty Text reads back the text of the outbox row
+// with its Message-ID, where the desk keeps the body of a mail it sends.
 func (tx *Tx) AddMessage(ticketID int64, mailbox string, m *helpdesk.Message) (int64, error) {
 	var tid any
 	if ticketID != 0 {
 		tid = ticketID
+	}
+	newText := m.NewText
+	if newText == m.Text {
+		newText = ""
 	}
 	defects := m.Defects
 	if defects == nil {
@@ -40,7 +50,7 @@ func (tx *Tx) AddMessage(ticketID int64, mailbox string, m *helpdesk.Message) (i
 		defects, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tid, m.MessageID, string(m.Direction), string(m.Kind), mailbox, strings.ToLower(m.From.Email),
 		m.From.Name, mustJSON(addrList(m.To)), mustJSON(addrList(m.Cc)), m.Subject, fmtTime(m.Date),
-		fmtTime(tx.now), m.Text, m.NewText, m.HTML, m.AutoReason, mustJSON(defects), m.Raw)
+		fmtTime(tx.now), m.Text, newText, "", m.AutoReason, mustJSON(defects), m.Raw)
 	if err != nil {
 		return 0, fmt.Errorf("insert message %s: %w", m.MessageID, err)
 	}
@@ -107,8 +117,8 @@ type StoredMessage struct {
 	Subject     string
 	Date        time.Time
 	ReceivedAt  time.Time
-	Text        string
-	NewText     string
+	Text        string // the full text
+	NewText     string // the text without quoted history and signature; Text when there was none
 	AutoReason  string
 	Defects     []string
 	Attachments []AttachmentInfo
@@ -127,8 +137,8 @@ type AttachmentInfo struct {
 // Messages returns the ticket's messages, oldest first, without raw mail.
 func (tx *Tx) Messages(ticketID int64) ([]StoredMessage, error) {
 	rows, err := tx.query(`SELECT id, message_id, direction, kind, mailbox, from_addr, from_name, to_addrs,
-		cc_addrs, subject, date, received_at, text, new_text, auto_reason, defects
-		FROM messages WHERE ticket_id = ? ORDER BY id`, ticketID)
+		cc_addrs, subject, date, received_at, `+textColumn+`, new_text, auto_reason, defects
+		FROM messages m WHERE ticket_id = ? ORDER BY id`, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("messages: %w", err)
 	}
@@ -143,6 +153,9 @@ func (tx *Tx) Messages(ticketID int64) ([]StoredMessage, error) {
 			return nil, fmt.Errorf("scan message: %w", err)
 		}
 		m.Direction, m.Kind = helpdesk.Direction(dir), helpdesk.MessageKind(kind)
+		if m.NewText == "" {
+			m.NewText = m.Text
+		}
 		if err := unmarshalAll([]string{to, cc, defects}, []any{&m.To, &m.Cc, &m.Defects}); err != nil {
 			return nil, fmt.Errorf("message %s: %w", m.MessageID, err)
 		}
@@ -317,11 +330,17 @@ func (tx *Tx) LastEvent(ticketID int64, kind string) (time.Time, error) {
 	return parseTime(at)
 }
 
+// textColumn selects the full text of the message row m: its own, or for
+// an outbound message stored without one, its outbox row's (see
+// AddMessage).
+const textColumn = `CASE WHEN m.text = '' AND m.direction = 'out'
+		THEN coalesce((SELECT o.text FROM outbox o WHERE o.message_id = m.message_id), '') ELSE m.text END`
+
 // LastText returns the new text of the ticket's latest message of the given
 // kind ("" when there is none).
 func (tx *Tx) LastText(ticketID int64, kind helpdesk.MessageKind) (string, error) {
 	var text, full string
-	err := tx.queryRow(`SELECT new_text, text FROM messages WHERE ticket_id = ? AND kind = ? ORDER BY id DESC LIMIT 1`,
+	err := tx.queryRow(`SELECT new_text, `+textColumn+` FROM messages m WHERE ticket_id = ? AND kind = ? ORDER BY id DESC LIMIT 1`,
 		ticketID, string(kind)).Scan(&text, &full)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil

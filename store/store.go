@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -42,6 +43,7 @@ type Store struct {
 	read  *sql.DB // reads: deferred transactions, concurrent under WAL
 	path  string
 	stmts stmtCache
+	ckpt  checkpointer
 	// Now is the clock; it defaults to time.Now.
 	Now func() time.Time
 	// RefPrefix is the prefix of ticket references ("HD" gives HD-1042).
@@ -79,7 +81,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	dsn := func(txlock string) string {
+	dsn := func(txlock string, cacheKiB int) string {
 		q := url.Values{}
 		// busy_timeout first: switching a new file to WAL needs a lock
 		// another process may hold for a moment.
@@ -87,19 +89,26 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cacheKiB))
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walBackstop))
 		q.Set("_txlock", txlock)
 		return "file:" + abs + "?" + q.Encode()
 	}
-	db, err := sql.Open("sqlite", dsn("immediate"))
+	// The writer's page cache holds a whole batch of mails (group commit,
+	// see Tx.Savepoint), so that a batch is written to the WAL once, at
+	// its commit, instead of spilling pages that the batch then writes
+	// again. Readers keep SQLite's default of 2 MiB.
+	db, err := sql.Open("sqlite", dsn("immediate", 16<<10))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
-	read, err := sql.Open("sqlite", dsn("deferred"))
+	read, err := sql.Open("sqlite", dsn("deferred", 2<<10))
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
 	s := &Store{db: db, read: read, path: abs, Now: opt.Now, RefPrefix: opt.RefPrefix, RefStart: opt.RefStart}
+	s.ckpt.start(read)
 	// SQLite does not wait on its busy handler for every lock a new file
 	// needs (switching to WAL while another process opens it too), so a
 	// busy start is retried until the busy timeout.
@@ -126,9 +135,62 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 // Path returns the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the database.
+// Close stops the background checkpoints and closes the database.
 func (s *Store) Close() error {
+	s.ckpt.stop()
 	return errors.Join(s.stmts.close(), s.read.Close(), s.db.Close())
+}
+
+// walBackstop is the WAL size, in pages, at which a committing writer
+// checkpoints by itself (SQLite's automatic checkpoint). Normally the
+// checkpointer has copied the WAL back long before; the backstop bounds
+// the WAL should it fall behind or fail.
+const walBackstop = 16384 // 64 MiB of 4 KiB pages
+
+// checkpointer copies the WAL back into the database file on a goroutine
+// of its own after commits (PRAGMA wal_checkpoint(PASSIVE), which neither
+// waits for nor blocks readers and writers), so that a writer does not
+// pay for the copy inside its commit. Commits that come while it works
+// merge into one more checkpoint.
+type checkpointer struct {
+	kick chan struct{}
+	quit chan struct{}
+	done chan struct{}
+	runs atomic.Int64 // checkpoints run, for tests
+}
+
+func (c *checkpointer) start(db *sql.DB) {
+	c.kick, c.quit, c.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(c.done)
+		for {
+			select {
+			case <-c.quit:
+				return
+			case <-c.kick:
+			}
+			// An error (a busy database, a full disk) leaves the work to the
+			// next kick or to the backstop; there is nothing else to do.
+			_, _ = db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			c.runs.Add(1)
+		}
+	}()
+}
+
+// poke asks for a checkpoint; it never blocks.
+func (c *checkpointer) poke() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *checkpointer) stop() {
+	if c.quit != nil {
+		close(c.quit)
+		<-c.done
+		c.quit = nil
+	}
 }
 
 // stmtCache keeps one prepared statement per query and pool: preparing is
@@ -302,8 +364,9 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 	return nil
 }
 
-// Tx is one transaction on the store. The desk does all the work of one
-// message inside a single Tx; every method runs in it.
+// Tx is one transaction on the store. The desk does all the work of a
+// batch of messages inside a single Tx, each message in a Savepoint of its
+// own; every method runs in it.
 type Tx struct {
 	s   *Store
 	db  *sql.DB // the pool the transaction runs on, for its prepared statements
@@ -314,6 +377,36 @@ type Tx struct {
 
 // Now returns the transaction's time: one clock reading per transaction.
 func (tx *Tx) Now() time.Time { return tx.now }
+
+// Savepoint runs fn inside a savepoint of the transaction. When fn returns
+// an error, everything fn wrote is rolled back and the transaction goes on
+// as it was before fn, to commit what else it holds; Savepoint then
+// returns fn's error. A failure to roll back is returned joined with it
+// and with ErrSavepoint: the transaction then holds part of fn's writes
+// and must not be committed. A panic in fn is not caught: the whole
+// transaction rolls back.
+func (tx *Tx) Savepoint(fn func() error) error {
+	if _, err := tx.tx.ExecContext(tx.ctx, `SAVEPOINT hd_item`); err != nil {
+		return classify(fmt.Errorf("savepoint: %w", err))
+	}
+	if err := fn(); err != nil {
+		if _, rerr := tx.tx.ExecContext(tx.ctx, `ROLLBACK TO hd_item`); rerr != nil {
+			return errors.Join(err, ErrSavepoint, classify(fmt.Errorf("roll back to savepoint: %w", rerr)))
+		}
+		if _, rerr := tx.tx.ExecContext(tx.ctx, `RELEASE hd_item`); rerr != nil {
+			return errors.Join(err, ErrSavepoint, classify(fmt.Errorf("release savepoint: %w", rerr)))
+		}
+		return err
+	}
+	if _, err := tx.tx.ExecContext(tx.ctx, `RELEASE hd_item`); err != nil {
+		return errors.Join(ErrSavepoint, classify(fmt.Errorf("release savepoint: %w", err)))
+	}
+	return nil
+}
+
+// ErrSavepoint marks a Savepoint that could not be closed: the transaction
+// must be rolled back, not committed.
+var ErrSavepoint = errors.New("savepoint could not be closed; abandon the transaction")
 
 // Update runs fn in a write transaction (BEGIN IMMEDIATE) and commits it when
 // fn returns nil.
@@ -338,6 +431,9 @@ func (s *Store) run(ctx context.Context, db *sql.DB, fn func(tx *Tx) error) erro
 	}
 	if err := sqltx.Commit(); err != nil {
 		return classify(fmt.Errorf("commit: %w", err))
+	}
+	if db == s.db {
+		s.ckpt.poke()
 	}
 	return nil
 }

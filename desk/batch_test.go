@@ -1,0 +1,180 @@
+package desk_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/helpdeskd/helpdesk/desk"
+	"github.com/helpdeskd/helpdesk/mailbox"
+)
+
+// incoming parses raw mails into a batch for the support mailbox, with
+// UIDs from first on.
+func (td *testDesk) incoming(first uint32, raws ...string) []desk.Incoming {
+	td.t.Helper()
+	var ins []desk.Incoming
+	for i, raw := range raws {
+		raw = strings.ReplaceAll(raw, "\n", "\r\n")
+		in := desk.Incoming{Mailbox: "support", UIDValidity: 7, UID: first + uint32(i), Raw: []byte(raw)}
+		if msg, err := mailbox.Parse([]byte(raw), mailbox.ParseOptions{}); err != nil {
+			in.ParseError = err
+		} else {
+			in.Message = msg
+		}
+		ins = append(ins, in)
+	}
+	return ins
+}
+
+func (td *testDesk) checkpoint() uint32 {
+	td.t.Helper()
+	uv, last, err := td.st.Checkpoint(context.Background(), "support")
+	if err != nil {
+		td.t.Fatal(err)
+	}
+	if uv != 7 && last != 0 {
+		td.t.Fatalf("uidvalidity %d", uv)
+	}
+	return last
+}
+
+// TestIngestBatch: one transaction applies mails that depend on each other
+// exactly as one at a time would: a reply threads into the ticket the
+// batch opened, a duplicate inside the batch adds nothing, an unreadable
+// mail is quarantined, and the checkpoint ends at the last mail.
+func TestIngestBatch(t *testing.T) {
+	td := newTestDesk(t)
+	ins := td.incoming(1,
+		customer("b1@x", "Carol <carol@shop.example>", "Store down", outage),
+		customer("b2@x", "Dan <dan@other.example>", "Invoice question", "Where is my invoice for October?"),
+		customer("b1@x", "Carol <carol@shop.example>", "Store down", outage), // the same mail again
+		"From: Carol <carol@shop.example>\nTo: support@example.com\nSubject: Re: Store down\nMessage-ID: <b3@x>\nIn-Reply-To: <b1@x>\nReferences: <b1@x>\n\nIt is back up, thanks.\n",
+	)
+	ins = append(ins, desk.Incoming{Mailbox: "support", UIDValidity: 7, UID: 5, Raw: []byte("\x00garbage"), ParseError: errors.New("no header")})
+	for i := range ins[:2] {
+		td.d.Prepare(&ins[i]) // optional: must not change the outcome
+	}
+	res, errs := td.d.IngestBatch(context.Background(), ins)
+	want := []desk.Outcome{desk.Opened, desk.Opened, desk.Duplicate, desk.Joined, desk.Quarantined}
+	for i := range ins {
+		if res[i].Outcome != want[i] {
+			t.Errorf("mail %d: outcome %s, want %s (err %v)", i+1, res[i].Outcome, want[i], errs[i])
+		}
+		if (i == 4) != errors.Is(errs[i], desk.ErrUnreadable) || (i != 4 && errs[i] != nil) {
+			t.Errorf("mail %d: err %v", i+1, errs[i])
+		}
+	}
+	if res[3].Ref != res[0].Ref {
+		t.Errorf("reply joined %s, want %s", res[3].Ref, res[0].Ref)
+	}
+	if got := td.checkpoint(); got != 5 {
+		t.Errorf("checkpoint at uid %d, want 5", got)
+	}
+	if n := len(td.mailsTo("carol@shop.example")); n != 1 {
+		t.Errorf("%d mails to carol, want the one ack", n)
+	}
+	if n := len(td.mailsTo("alice@example.com")); n != 3 {
+		t.Errorf("%d notifications to alice, want 3 (two tickets, one reply)", n)
+	}
+}
+
+// TestIngestBatchTemporaryFailure: a mail the store refuses stops the batch
+// there: the mails before it are committed with the checkpoint at the last
+// of them, nothing of the failed mail remains, the rest are not attempted,
+// and handing in the rest again later works.
+func TestIngestBatchTemporaryFailure(t *testing.T) {
+	td := newTestDesk(t)
+	// A real refusal by SQLite for one mail, as a constraint would give.
+	db, err := sql.Open("sqlite", td.st.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.message_id = 'f2@x'
+		BEGIN SELECT RAISE(ABORT, 'refused for the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	ins := td.incoming(1,
+		customer("f1@x", "Carol <carol@shop.example>", "Store down", outage),
+		customer("f2@x", "Dan <dan@other.example>", "Invoice", "Where is my invoice?"),
+		customer("f3@x", "Eve <eve@third.example>", "Login", "I cannot log in since 9:00."),
+	)
+	res, errs := td.d.IngestBatch(context.Background(), ins)
+	if errs[0] != nil || res[0].Outcome != desk.Opened {
+		t.Fatalf("mail 1: %s %v", res[0].Outcome, errs[0])
+	}
+	if errs[1] == nil || !strings.Contains(errs[1].Error(), "refused for the test") {
+		t.Fatalf("mail 2: err %v, want the store's refusal", errs[1])
+	}
+	if !errors.Is(errs[2], desk.ErrNotAttempted) {
+		t.Fatalf("mail 3: err %v, want ErrNotAttempted", errs[2])
+	}
+	if got := td.checkpoint(); got != 1 {
+		t.Fatalf("checkpoint at uid %d, want 1", got)
+	}
+	if n := len(td.mailsTo("dan@other.example")) + len(td.mailsTo("eve@third.example")); n != 0 {
+		t.Fatalf("%d mails enqueued for mails that were not committed", n)
+	}
+	tickets := func() int {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM tickets`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := tickets(); n != 1 {
+		t.Fatalf("%d tickets, want 1", n)
+	}
+	if _, err := db.Exec(`DROP TRIGGER refuse`); err != nil {
+		t.Fatal(err)
+	}
+	res, errs = td.d.IngestBatch(context.Background(), ins[1:])
+	for i := range res {
+		if errs[i] != nil || res[i].Outcome != desk.Opened {
+			t.Fatalf("retry of mail %d: %s %v", i+2, res[i].Outcome, errs[i])
+		}
+	}
+	if n := tickets(); n != 3 {
+		t.Fatalf("%d tickets after the retry, want 3", n)
+	}
+	if got := td.checkpoint(); got != 3 {
+		t.Fatalf("checkpoint at uid %d, want 3", got)
+	}
+}
+
+// TestIngestBatchPanicQuarantines: a mail on which the desk's own code
+// panics is quarantined (kept, with the reason) and the batch goes on.
+func TestIngestBatchPanicQuarantines(t *testing.T) {
+	td := newTestDesk(t, func(c *desk.Config) {
+		c.Customer = func(addr string) (string, string) {
+			if addr == "dan@other.example" {
+				panic("bug met")
+			}
+			return "", ""
+		}
+	})
+	ins := td.incoming(1,
+		customer("p1@x", "Carol <carol@shop.example>", "Store down", outage),
+		customer("p2@x", "Dan <dan@other.example>", "Invoice", "Where is my invoice?"),
+		customer("p3@x", "Eve <eve@third.example>", "Login", "I cannot log in since 9:00."),
+	)
+	res, errs := td.d.IngestBatch(context.Background(), ins)
+	want := []desk.Outcome{desk.Opened, desk.Quarantined, desk.Opened}
+	for i := range ins {
+		if res[i].Outcome != want[i] || (i == 1) != errors.Is(errs[i], desk.ErrUnreadable) {
+			t.Fatalf("mail %d: %s %v", i+1, res[i].Outcome, errs[i])
+		}
+	}
+	if !strings.Contains(errs[1].Error(), "bug met") {
+		t.Fatalf("quarantine reason %v", errs[1])
+	}
+	if n := len(td.mailsTo("dan@other.example")); n != 0 {
+		t.Fatalf("%d mails to the sender of the mail that failed", n)
+	}
+	if got := td.checkpoint(); got != 3 {
+		t.Fatalf("checkpoint at uid %d, want 3", got)
+	}
+}

@@ -1,0 +1,106 @@
+// Package intake hands the mail a mailbox fetcher reads to the desk. It
+// parses a batch of mails and triages the ones that look new on every
+// core, then applies the whole batch in one transaction (group commit), so
+// that a busy mailbox costs one commit per batch rather than one per mail.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/helpdeskd/helpdesk/desk"
+	"github.com/helpdeskd/helpdesk/mailbox"
+)
+
+// Hooks are optional callbacks for metrics; each may be nil. They run on
+// the fetcher's goroutine and must not block.
+type Hooks struct {
+	Fetched   func(mailbox string)                      // a mail was handed in, before parsing
+	Committed func(d mailbox.Delivery, res desk.Result) // a mail is committed (not quarantined)
+}
+
+// Deliverer implements mailbox.Handler on a desk.
+type Deliverer struct {
+	desk  *desk.Desk
+	parse mailbox.ParseOptions
+	hooks Hooks
+}
+
+// New returns a Deliverer that parses with opts and applies mail to d.
+func New(d *desk.Desk, opts mailbox.ParseOptions, hooks Hooks) *Deliverer {
+	return &Deliverer{desk: d, parse: opts, hooks: hooks}
+}
+
+// Deliver implements mailbox.Handler: it parses and prepares the mails in
+// parallel, then applies them with desk.IngestBatch. A mail that cannot be
+// parsed is quarantined by the desk and its error wraps
+// mailbox.ErrUnreadable.
+func (h *Deliverer) Deliver(ctx context.Context, ds []mailbox.Delivery) []error {
+	ins := make([]desk.Incoming, len(ds))
+	h.each(len(ds), func(i int) {
+		d := ds[i]
+		if h.hooks.Fetched != nil {
+			h.hooks.Fetched(d.Mailbox)
+		}
+		ins[i] = h.prepare(d)
+	})
+	res, errs := h.desk.IngestBatch(ctx, ins)
+	for i, err := range errs {
+		switch {
+		case errors.Is(err, desk.ErrUnreadable):
+			errs[i] = fmt.Errorf("%w: %w", mailbox.ErrUnreadable, err)
+		case err == nil && h.hooks.Committed != nil:
+			h.hooks.Committed(ds[i], res[i])
+		}
+	}
+	return errs
+}
+
+// prepare parses d and triages it ahead when it looks new. A panic of the
+// parser makes the mail unreadable (it goes to quarantine, kept); a panic
+// of the triage leaves it to the desk, which triages again in its
+// transaction and quarantines the mail if it fails there too.
+func (h *Deliverer) prepare(d mailbox.Delivery) (in desk.Incoming) {
+	in = desk.Incoming{Mailbox: d.Mailbox, UIDValidity: d.UIDValidity, UID: d.UID, Raw: d.Raw}
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				in.Message, in.ParseError = nil, fmt.Errorf("parser failed: %v", v)
+			}
+		}()
+		in.Message, in.ParseError = mailbox.Parse(d.Raw, h.parse)
+		if in.ParseError != nil {
+			in.Message = nil
+		}
+	}()
+	if in.Message != nil {
+		func() {
+			defer func() { _ = recover() }()
+			h.desk.Prepare(&in)
+		}()
+	}
+	return in
+}
+
+// each calls fn(0..n-1) on up to GOMAXPROCS goroutines; a single item
+// runs on the caller's goroutine.
+func (h *Deliverer) each(n int, fn func(i int)) {
+	if n == 1 {
+		fn(0)
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
