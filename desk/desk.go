@@ -258,6 +258,15 @@ func (d *Desk) assess(mailbox string, m *helpdesk.Message) helpdesk.Assessment {
 // transaction itself fails, every mail has its error. The outbox is woken
 // once after the commit when any mail was enqueued.
 func (d *Desk) IngestBatch(ctx context.Context, ins []Incoming) ([]Result, []error) {
+	return d.IngestAsReady(ctx, ins, nil)
+}
+
+// IngestAsReady is IngestBatch for a batch that is still being parsed:
+// before it reads ins[i] beyond Mailbox, UIDValidity and UID, it calls
+// ready(i), which must block until the caller's goroutines have finished
+// filling ins[i] (Message, ParseError, Prepare). A caller thus parses
+// later mails while the desk applies earlier ones. ready may be nil.
+func (d *Desk) IngestAsReady(ctx context.Context, ins []Incoming, ready func(i int)) ([]Result, []error) {
 	res := make([]Result, len(ins))
 	errs := make([]error, len(ins))
 	if len(ins) == 0 {
@@ -285,6 +294,9 @@ func (d *Desk) IngestBatch(ctx context.Context, ins []Incoming) ([]Result, []err
 			return nil
 		}
 		for i := range ins {
+			if ready != nil {
+				ready(i)
+			}
 			in := &ins[i]
 			w := &work{d: d, tx: tx, now: tx.Now(), in: *in}
 			var r Result

@@ -35,20 +35,35 @@ func New(d *desk.Desk, opts mailbox.ParseOptions, hooks Hooks) *Deliverer {
 	return &Deliverer{desk: d, parse: opts, hooks: hooks}
 }
 
-// Deliver implements mailbox.Handler: it parses and prepares the mails in
-// parallel, then applies them with desk.IngestBatch. A mail that cannot be
-// parsed is quarantined by the desk and its error wraps
-// mailbox.ErrUnreadable.
+// Deliver implements mailbox.Handler: it applies the batch in one
+// transaction with desk.IngestAsReady while worker goroutines (one fewer
+// than GOMAXPROCS, at least one) parse and prepare the mails ahead of it.
+// A mail that cannot be parsed is quarantined by the desk and its error
+// wraps mailbox.ErrUnreadable.
 func (h *Deliverer) Deliver(ctx context.Context, ds []mailbox.Delivery) []error {
 	ins := make([]desk.Incoming, len(ds))
-	h.each(len(ds), func(i int) {
-		d := ds[i]
+	ready := make([]chan struct{}, len(ds))
+	for i, d := range ds {
+		ins[i] = desk.Incoming{Mailbox: d.Mailbox, UIDValidity: d.UIDValidity, UID: d.UID, Raw: d.Raw}
+		ready[i] = make(chan struct{})
 		if h.hooks.Fetched != nil {
 			h.hooks.Fetched(d.Mailbox)
 		}
-		ins[i] = h.prepare(d)
-	})
-	res, errs := h.desk.IngestBatch(ctx, ins)
+	}
+	// The desk applies mail i as soon as it is parsed, while the workers
+	// parse the mails after it.
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range min(max(1, runtime.GOMAXPROCS(0)-1), len(ds)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(ds); i = int(next.Add(1)) - 1 {
+				h.prepare(&ins[i])
+				close(ready[i])
+			}
+		})
+	}
+	res, errs := h.desk.IngestAsReady(ctx, ins, func(i int) { <-ready[i] })
+	wg.Wait()
 	for i, err := range errs {
 		switch {
 		case errors.Is(err, desk.ErrUnreadable):
@@ -60,19 +75,18 @@ func (h *Deliverer) Deliver(ctx context.Context, ds []mailbox.Delivery) []error 
 	return errs
 }
 
-// prepare parses d and triages it ahead when it looks new. A panic of the
+// prepare parses in.Raw into in and triages it ahead when it looks new. A panic of the
 // parser makes the mail unreadable (it goes to quarantine, kept); a panic
 // of the triage leaves it to the desk, which triages again in its
 // transaction and quarantines the mail if it fails there too.
-func (h *Deliverer) prepare(d mailbox.Delivery) (in desk.Incoming) {
-	in = desk.Incoming{Mailbox: d.Mailbox, UIDValidity: d.UIDValidity, UID: d.UID, Raw: d.Raw}
+func (h *Deliverer) prepare(in *desk.Incoming) {
 	func() {
 		defer func() {
 			if v := recover(); v != nil {
 				in.Message, in.ParseError = nil, fmt.Errorf("parser failed: %v", v)
 			}
 		}()
-		in.Message, in.ParseError = mailbox.Parse(d.Raw, h.parse)
+		in.Message, in.ParseError = mailbox.Parse(in.Raw, h.parse)
 		if in.ParseError != nil {
 			in.Message = nil
 		}
@@ -80,27 +94,7 @@ func (h *Deliverer) prepare(d mailbox.Delivery) (in desk.Incoming) {
 	if in.Message != nil {
 		func() {
 			defer func() { _ = recover() }()
-			h.desk.Prepare(&in)
+			h.desk.Prepare(in)
 		}()
 	}
-	return in
-}
-
-// each calls fn(0..n-1) on up to GOMAXPROCS goroutines; a single item
-// runs on the caller's goroutine.
-func (h *Deliverer) each(n int, fn func(i int)) {
-	if n == 1 {
-		fn(0)
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
 }
