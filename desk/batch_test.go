@@ -4,11 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/templates"
+	"github.com/helpdeskd/helpdesk/triage"
 )
 
 // incoming parses raw mails into a batch for the support mailbox, with
@@ -176,5 +181,39 @@ func TestIngestBatchPanicQuarantines(t *testing.T) {
 	}
 	if got := td.checkpoint(); got != 3 {
 		t.Fatalf("checkpoint at uid %d, want 3", got)
+	}
+}
+
+// TestNotificationPerAgentWhenTemplateReadsIt: the default notification is
+// rendered once for the whole team, but a template that greets its
+// recipient gives each agent their own mail.
+func TestNotificationPerAgentWhenTemplateReadsIt(t *testing.T) {
+	td := newTestDesk(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notify_new.txt"), []byte("Hi {{.Agent.Name}}, reply to {{.ReplyAddress}}\n{{.Text}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := templates.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tri, err := triage.New(triage.Rules{Levels: td.cfg.Levels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if td.d, err = desk.New(td.cfg, desk.Options{Store: td.st, Triage: tri, Templates: tmpl, Now: func() time.Time { return td.now }}); err != nil {
+		t.Fatal(err)
+	}
+	ref := td.mail("support", customer("g1@x", "Carol <carol@shop.example>", "Store down", outage)).Ref
+	for _, agent := range []string{"alice@example.com", "maria@example.com"} {
+		ms := td.mailsTo(agent)
+		if len(ms) != 1 {
+			t.Fatalf("%d notifications to %s", len(ms), agent)
+		}
+		addr := td.agentAddress(agent, ref)
+		name := map[string]string{"alice@example.com": "Alice", "maria@example.com": "Maria"}[agent]
+		if !strings.Contains(ms[0].Text, "Hi "+name+", reply to "+addr) {
+			t.Errorf("notification to %s reads %q", agent, ms[0].Text)
+		}
 	}
 }

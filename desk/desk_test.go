@@ -23,6 +23,7 @@ import (
 // outbox rows, read back from the store.
 type testDesk struct {
 	t   *testing.T
+	cfg desk.Config
 	d   *desk.Desk
 	st  *store.Store
 	now time.Time
@@ -129,6 +130,7 @@ func newTestDesk(t *testing.T, tweaks ...func(*desk.Config)) *testDesk {
 	for _, tw := range tweaks {
 		tw(&dc)
 	}
+	td.cfg = dc
 	td.d, err = desk.New(dc, desk.Options{Store: st, Triage: tri, Templates: tmpl, Now: func() time.Time { return td.now }})
 	if err != nil {
 		t.Fatal(err)

@@ -166,15 +166,21 @@ type mailOpts struct {
 	inReplyTo string
 	refs      []string
 	files     []helpdesk.Attachment
-	text      string // stored as the message's text when set (e.g. a relayed reply)
+	text      string              // stored as the message's text when set (e.g. a relayed reply)
+	rendered  *templates.Rendered // the template already rendered with data, if so
 }
 
 // enqueue renders a template and writes the mail to the outbox and, as an
 // outbound message, to the ticket, in the current transaction.
 func (w *work) enqueue(t *helpdesk.Ticket, o mailOpts) error {
-	r, err := w.d.tmpl.Render(o.template, o.data)
-	if err != nil {
-		return fmt.Errorf("render %s for %s: %w", o.template, t.Ref, err)
+	var r templates.Rendered
+	if o.rendered != nil {
+		r = *o.rendered
+	} else {
+		var err error
+		if r, err = w.d.tmpl.Render(o.template, o.data); err != nil {
+			return fmt.Errorf("render %s for %s: %w", o.template, t.Ref, err)
+		}
 	}
 	subject := r.Subject
 	if subject == "" {
@@ -300,6 +306,16 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 				to: []helpdesk.Address{data.Agent}, replyTo: data.ReplyAddress, subject: subject, auto: true, refs: refs, inReplyTo: m.MessageID})
 		}
 	}
+	// The mail differs between agents only in its reply address; unless
+	// the template reads the recipient, it is rendered once for all.
+	var shared *templates.Rendered
+	if !w.d.tmpl.Reads(template, "Agent") && !w.d.tmpl.Reads(template, "ReplyAddress") {
+		r, err := w.d.tmpl.Render(template, data)
+		if err != nil {
+			return fmt.Errorf("render %s for %s: %w", template, t.Ref, err)
+		}
+		shared = &r
+	}
 	for _, a := range w.d.recipientsFor(t) {
 		addr, err := w.agentReplyAddress(t, a)
 		if err != nil {
@@ -307,7 +323,7 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 		}
 		data.Agent = helpdesk.Address{Name: a.Name, Email: a.Email}
 		data.ReplyAddress = addr
-		if err := w.enqueue(t, mailOpts{kind: helpdesk.KindNotification, template: template, data: data,
+		if err := w.enqueue(t, mailOpts{kind: helpdesk.KindNotification, template: template, data: data, rendered: shared,
 			to: []helpdesk.Address{data.Agent}, replyTo: addr, subject: subject, auto: true, refs: refs, inReplyTo: m.MessageID}); err != nil {
 			return err
 		}

@@ -18,13 +18,24 @@ import (
 // be known (an interface, a variable of unknown type) the check is lenient
 // and leaves the matter to the sample renders.
 
+// The same walk records which fields of Data a template reads (pair.uses),
+// so that the desk can render a mail once for many recipients when it does
+// not read the fields that differ between them. Data itself used as a
+// value (printed, passed to a function) counts as reading every field.
+
+// wholeData is the key of pair.uses that stands for every field.
+const wholeData = "."
+
 // checkPair checks the field references of one mail's text and HTML
-// templates. txt and h name their files; the partials name theirs.
+// templates and records in p.uses the fields of Data they read. txt and h
+// name their files; the partials name theirs.
 func checkPair(p *pair, txt, h source, textParts, htmlParts map[string]source) []error {
 	root := reflect.TypeFor[*Data]()
 	var errs []error
+	p.uses = map[string]bool{}
 	{
 		c := newChecker(txt, textParts)
+		c.uses = p.uses
 		for _, t := range p.text.Templates() {
 			c.trees[t.Name()] = t.Tree
 		}
@@ -36,6 +47,7 @@ func checkPair(p *pair, txt, h source, textParts, htmlParts map[string]source) [
 	}
 	if p.html != nil {
 		c := newChecker(h, htmlParts)
+		c.uses = p.uses
 		for _, t := range p.html.Templates() {
 			c.trees[t.Name()] = t.Tree
 		}
@@ -51,6 +63,19 @@ type checker struct {
 	seen  map[string]bool   // template name + dot type already checked
 	fn    map[string]reflect.Type
 	errs  []error
+	uses  map[string]bool // fields of Data read (wholeData: all); nil: not recorded
+}
+
+// isData reports whether t is the type of the templates' root data.
+func isData(t reflect.Type) bool {
+	return t == reflect.TypeFor[*Data]() || t == reflect.TypeFor[Data]()
+}
+
+// use records that the template reads field of Data.
+func (c *checker) use(field string) {
+	if c.uses != nil {
+		c.uses[field] = true
+	}
 }
 
 func newChecker(main source, parts map[string]source) *checker {
@@ -145,7 +170,11 @@ func (c *checker) node(tree *parse.Tree, n parse.Node, dot reflect.Type, vars sc
 		c.list(tree, n.ElseList, dot, maps.Clone(vars))
 	case *parse.TemplateNode:
 		var t reflect.Type
-		if n.Pipe != nil {
+		if whole := passesWhole(n.Pipe); whole != nil {
+			// {{template "x" .}} or {{template "x" $}}: the fields are
+			// read, and recorded, inside "x".
+			t = c.arg(tree, whole, dot, vars)
+		} else if n.Pipe != nil {
 			t = c.pipe(tree, n.Pipe, dot, maps.Clone(vars))
 		}
 		c.template(n.Name, t)
@@ -182,12 +211,35 @@ func (c *checker) command(tree *parse.Tree, cmd *parse.CommandNode, dot reflect.
 		return nil
 	}
 	for _, a := range cmd.Args[1:] {
-		c.arg(tree, a, dot, vars)
+		if isData(c.arg(tree, a, dot, vars)) {
+			c.use(wholeData) // the whole of Data handed to a function
+		}
 	}
 	if id, ok := cmd.Args[0].(*parse.IdentifierNode); ok {
 		return c.fn[id.Ident] // nil for and, or, index, slice, call: unknown
 	}
-	return c.arg(tree, cmd.Args[0], dot, vars)
+	t := c.arg(tree, cmd.Args[0], dot, vars)
+	if isData(t) {
+		c.use(wholeData) // the whole of Data printed or piped on
+	}
+	return t
+}
+
+// passesWhole returns the argument of a {{template}} pipeline that is just
+// the dot or a variable ({{template "x" .}}), or nil.
+func passesWhole(p *parse.PipeNode) parse.Node {
+	if p == nil || len(p.Decl) > 0 || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+		return nil
+	}
+	switch a := p.Cmds[0].Args[0].(type) {
+	case *parse.DotNode:
+		return a
+	case *parse.VariableNode:
+		if len(a.Ident) == 1 {
+			return a
+		}
+	}
+	return nil
 }
 
 func (c *checker) arg(tree *parse.Tree, n parse.Node, dot reflect.Type, vars scope) reflect.Type {
@@ -216,6 +268,9 @@ func (c *checker) arg(tree *parse.Tree, n parse.Node, dot reflect.Type, vars sco
 // first, then a struct field or a map element) and returns the resulting
 // type, reporting the first name that cannot resolve.
 func (c *checker) field(tree *parse.Tree, n parse.Node, t reflect.Type, names []string) reflect.Type {
+	if len(names) > 0 && isData(t) {
+		c.use(names[0])
+	}
 	for _, name := range names {
 		if t == nil {
 			return nil

@@ -126,6 +126,7 @@ type Set struct {
 type pair struct {
 	text *texttemplate.Template
 	html *htmltemplate.Template // nil: no HTML part
+	uses map[string]bool        // fields of Data the templates read; see checkPair
 }
 
 // source is one template file's content and where it came from.
@@ -156,6 +157,19 @@ func (s *Set) Render(name string, d Data) (Rendered, error) {
 		return Rendered{}, fmt.Errorf("render %s: %w", name, err)
 	}
 	return r, nil
+}
+
+// Reads reports whether the template name may read the field of Data
+// (its Go name, e.g. "Agent"): false only when no branch of its text,
+// subject or HTML part does, so that a mail rendered once can go to
+// recipients who differ only in that field. An unknown name reads
+// everything.
+func (s *Set) Reads(name, field string) bool {
+	p, ok := s.byName[name]
+	if !ok || p.uses == nil {
+		return true
+	}
+	return p.uses[field] || p.uses[wholeData]
 }
 
 func (p *pair) render(d *Data) (Rendered, error) {

@@ -560,3 +560,56 @@ func TestEmptyPartialOverride(t *testing.T) {
 		t.Errorf("relay text = %q, want %q (no footer)", got, want)
 	}
 }
+
+// TestReads: the desk renders a notification once for every agent only
+// when the template cannot read the fields that differ between them, in
+// any branch, partial or part; Data used whole counts as reading all.
+func TestReads(t *testing.T) {
+	def, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"Agent", "ReplyAddress"} {
+		if def.Reads("notify_new", f) || def.Reads("notify_reply", f) {
+			t.Errorf("default notify templates read %s; the desk would render them per agent", f)
+		}
+	}
+	if !def.Reads("notify_new", "Ticket") || !def.Reads("notify_new", "Text") {
+		t.Error("notify_new reads the ticket and the text")
+	}
+	if !def.Reads("no_such_template", "Agent") {
+		t.Error("an unknown template must count as reading everything")
+	}
+	tests := []struct {
+		name, body string
+		reads      bool
+	}{
+		{"field", "Hi {{.Agent.Name}}\n", true},
+		{"root variable", "{{range .Reasons}}{{$.ReplyAddress}}{{end}}\n", true},
+		{"with", "{{with .Agent}}{{.Email}}{{end}}\n", true},
+		{"branch not taken by samples", "{{if and .Queued (not .Queued)}}{{.Agent.Email}}{{end}}\n", true},
+		{"whole data printed", "{{printf \"%v\" .}}\n", true},
+		{"whole data in a function", "{{if eq . .}}x{{end}}\n", true},
+		{"partial", "{{template \"commands\" .}}{{.Ticket.Ref}}\n", false},
+		{"partial given the ticket", "{{template \"commands\" .Ticket}}\n", false},
+		{"other fields", "{{.Ticket.Ref}} {{.Customer.Email}} {{.Text}}\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Load(writeFiles(t, map[string]string{"notify_new.txt": tt.body}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Reads("notify_new", "Agent") || s.Reads("notify_new", "ReplyAddress"); got != tt.reads {
+				t.Errorf("reads Agent or ReplyAddress = %v, want %v", got, tt.reads)
+			}
+		})
+	}
+	s, err := Load(writeFiles(t, map[string]string{"_commands.txt": "Reply to {{.ReplyAddress}}\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Reads("notify_new", "ReplyAddress") {
+		t.Error("a partial reading ReplyAddress, included with the dot, must count")
+	}
+}
