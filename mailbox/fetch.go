@@ -24,13 +24,26 @@ type Delivery struct {
 
 // Handler takes the mails a Fetcher reads. The desk implements it.
 type Handler interface {
-	// Deliver parses and commits the mail; the checkpoint (UIDValidity, UID)
-	// advances in the same transaction. It returns nil when the mail is
-	// safely committed (or was a duplicate), an error wrapping ErrUnreadable
-	// when the mail must go to quarantine (the rejection is already
-	// recorded), or any other error for a temporary failure: the fetcher
-	// then retries the same mail later, without marking it.
-	Deliver(ctx context.Context, d Delivery) error
+	// Deliver parses and commits a batch of mails of one mailbox, given in
+	// ascending UID order, and returns one error per mail: len(errs) ==
+	// len(ds), errs[i] being the fate of ds[i]. The checkpoint (UIDValidity,
+	// UID) advances in the transaction that commits a mail.
+	//
+	// errs[i] is nil when ds[i] is safely committed (or was a duplicate);
+	// it wraps ErrUnreadable when ds[i] must go to quarantine (the
+	// rejection is already recorded and counts as committed); any other
+	// error is a temporary failure, and the fetcher delivers ds[i] again
+	// later. A temporary failure of ds[i] means that no mail after it was
+	// committed either (their errors are non-nil too): the checkpoint never
+	// passes a mail that is not committed. The fetcher marks on the server
+	// only the mails before the first temporary failure.
+	//
+	// A panic fails the whole batch: the fetcher then delivers its mails
+	// again one at a time (a mail the Handler did commit before panicking
+	// comes back as a duplicate) and quarantines the one that panics.
+	// Deliver must not panic on goroutines of its own: only its caller's
+	// goroutine is covered.
+	Deliver(ctx context.Context, ds []Delivery) []error
 }
 
 // ErrUnreadable is wrapped by a Handler's error when a mail cannot be read
@@ -74,8 +87,8 @@ type FetcherHooks struct {
 	Quarantined func(uid uint32, reason string) // a mail was put in quarantine
 }
 
-// Fetcher reads one mailbox: it hands every new mail to the Handler and
-// marks it processed on the server once committed. See Run.
+// Fetcher reads one mailbox: it hands the new mails to the Handler in
+// batches and marks them processed on the server once committed. See Run.
 type Fetcher struct {
 	// Now is the clock of the state timestamps; nil means time.Now. Set it
 	// before Run.
@@ -143,20 +156,22 @@ func (f *Fetcher) setSuccess() {
 	f.state.LastSuccess, f.state.Failures = f.now(), 0
 }
 
-// Run reads the mailbox until ctx is done, then finishes the mail in hand,
-// leaves IDLE, logs out and returns nil. It returns an error only when the
-// configuration cannot work (see IMAPConfig.Validate).
+// Run reads the mailbox until ctx is done, then finishes the batch in
+// hand, leaves IDLE, logs out and returns nil. It returns an error only
+// when the configuration cannot work (see IMAPConfig.Validate).
 //
 // Each cycle selects the folder, reads the checkpoint, marks mail that was
 // committed but not yet marked (a crash between commit and flag), then
-// fetches the mails above the checkpoint one at a time in UID order and
-// calls Deliver for each; only after Deliver returned nil is the mail
-// flagged or moved, so a crash at any moment loses nothing and duplicates
-// nothing. Between cycles it waits in IDLE (leaving it every IdleRefresh
-// to catch up, which also proves the connection alive) or polls. Any
-// network, server or temporary Deliver error ends the session; Run then
-// reconnects after a capped exponential backoff with jitter, logging the
-// outage once when it starts and once when it ends.
+// takes the mails above the checkpoint in UID order, in batches of up to
+// Batch mails and BatchBytes bytes: one FETCH reads a batch's bodies, one
+// Deliver commits them, one STORE (or MOVE) marks the committed ones. Only
+// mails the Handler committed are flagged or moved, so a crash at any
+// moment loses nothing and duplicates nothing. Between cycles it waits in
+// IDLE (leaving it every IdleRefresh to catch up, which also proves the
+// connection alive) or polls. Any network, server or temporary Deliver
+// error ends the session; Run then reconnects after a capped exponential
+// backoff with jitter, logging the outage once when it starts and once
+// when it ends.
 func (f *Fetcher) Run(ctx context.Context) error {
 	if err := f.cfg.Validate(); err != nil {
 		return err
@@ -238,18 +253,45 @@ func (f *Fetcher) session(ctx context.Context, ok func()) (err error) {
 }
 
 // deliver calls the Handler with a context that survives the cancellation
-// of ctx (the mail in hand is finished at shutdown) but is bounded by
-// DeliverTimeout. A panic in the Handler is returned as errHandlerPanic.
-func (f *Fetcher) deliver(ctx context.Context, d Delivery) (err error) {
+// of ctx (the batch in hand is finished at shutdown) but is bounded by
+// DeliverTimeout. It returns one error per mail of ds, whatever the
+// Handler does: a panic gives errHandlerPanic for every mail, and a result
+// of the wrong length a temporary error for every mail (logged: it is a
+// bug of the Handler).
+func (f *Fetcher) deliver(ctx context.Context, ds []Delivery) (errs []error) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.DeliverTimeout)
 	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {
-			f.log.Error("panic in deliver", "uid", d.UID, "panic", v, "stack", string(debug.Stack()))
-			err = fmt.Errorf("%w: %v", errHandlerPanic, v)
+			f.log.Error("panic in deliver", append(batchAttrs(ds), "panic", v, "stack", string(debug.Stack()))...)
+			errs = sameErr(len(ds), fmt.Errorf("%w: %v", errHandlerPanic, v))
 		}
 	}()
-	return f.h.Deliver(dctx, d)
+	errs = f.h.Deliver(dctx, ds)
+	if len(errs) != len(ds) {
+		err := fmt.Errorf("handler returned %d results for %d mails", len(errs), len(ds))
+		f.log.Error("deliver broke its contract; the batch will be retried", append(batchAttrs(ds), "err", err)...)
+		errs = sameErr(len(ds), err)
+	}
+	return errs
+}
+
+// sameErr returns n times err.
+func sameErr(n int, err error) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
+// batchAttrs are the log attributes of a batch: its uid when it holds one
+// mail, else its first and last UIDs and its length.
+func batchAttrs(ds []Delivery) []any {
+	if len(ds) == 1 {
+		return []any{"uid", ds[0].UID}
+	}
+	return []any{"first_uid", ds[0].UID, "last_uid", ds[len(ds)-1].UID, "count", len(ds)}
 }
 
 // errHandlerPanic marks a Deliver that panicked: the mail goes to

@@ -181,35 +181,39 @@ func TestFetchUIDValidityChange(t *testing.T) {
 	}
 }
 
-// TestFetchCrashBetweenCommitAndFlag leaves a mail committed but not
+// TestFetchCrashBetweenCommitAndFlag leaves a batch committed but not
 // marked, as a crash between the commit and the IMAP STORE/MOVE would:
-// the desk commits, then the server goes away before the fetcher can mark
-// the mail. After a restart (a new Fetcher) the mail is marked without
-// being delivered again.
+// the desk commits three mails in one Deliver, then the server goes away
+// before the fetcher can mark them. After a restart (a new Fetcher) they
+// are marked without being delivered again.
 func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
 	for _, mode := range []string{ModeFlag, ModeMove} {
 		t.Run(mode, func(t *testing.T) {
 			wireLeakCheck(t)
 			srv := newIMAPTestServer(t, capsModern)
-			uid1 := srv.appendMail(t, "INBOX", testMail("one@test"))
-			desk := newTestDesk()
-			desk.after = func(d Delivery) {
-				if d.UID == uid1 {
-					srv.stop()
-				}
+			var first []uint32
+			for i := range 3 {
+				first = append(first, srv.appendMail(t, "INBOX", testMail(fmt.Sprintf("one%d@test", i))))
 			}
+			desk := newTestDesk()
+			desk.after = func(Delivery) { srv.stop() }
 			cfg := srv.config("support")
 			cfg.Processed = mode
 			f1 := NewFetcher(cfg, desk, desk, nil)
 			stop1 := runFetcher(t, f1)
-			desk.next(t, deliveryTimeout)
+			for range first {
+				desk.next(t, deliveryTimeout)
+			}
 			waitUntil(t, deliveryTimeout, "the mark to fail", func() bool { return f1.State().Failures > 0 })
 			stop1()
+			if got, want := desk.batchSizes(), []int{3}; !slices.Equal(got, want) {
+				t.Fatalf("batches %v, want %v", got, want)
+			}
 
 			srv.restart(t)
 			msgs := srv.list(t, "INBOX")
-			if len(msgs) != 1 || msgs[0].has(DefaultProcessedFlag) {
-				t.Fatalf("before the restart INBOX = %+v, want the committed mail unmarked", msgs)
+			if len(msgs) != 3 || slices.ContainsFunc(msgs, func(m testMsg) bool { return m.has(DefaultProcessedFlag) }) {
+				t.Fatalf("before the restart INBOX = %+v, want the committed mails unmarked", msgs)
 			}
 			desk.mu.Lock()
 			desk.after = nil
@@ -221,18 +225,20 @@ func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
 			if got := desk.next(t, deliveryTimeout); got.UID != uid2 {
 				t.Fatalf("delivered uid %d after restart, want %d", got.UID, uid2)
 			}
-			if got, want := desk.callsFor(uid1), 1; got != want {
-				t.Errorf("Deliver called %d times for the committed mail, want %d", got, want)
+			for _, uid := range first {
+				if got, want := desk.callsFor(uid), 1; got != want {
+					t.Errorf("Deliver called %d times for the committed uid %d, want %d", got, uid, want)
+				}
 			}
 			switch mode {
 			case ModeFlag:
-				waitUntil(t, deliveryTimeout, "both flagged", func() bool {
+				waitUntil(t, deliveryTimeout, "all flagged", func() bool {
 					msgs := srv.list(t, "INBOX")
-					return len(msgs) == 2 && msgs[0].has(DefaultProcessedFlag) && msgs[1].has(DefaultProcessedFlag)
+					return len(msgs) == 4 && !slices.ContainsFunc(msgs, func(m testMsg) bool { return !m.has(DefaultProcessedFlag) })
 				})
 			case ModeMove:
-				waitUntil(t, deliveryTimeout, "both moved", func() bool {
-					return len(srv.list(t, "INBOX")) == 0 && len(srv.list(t, DefaultProcessedFolder)) == 2
+				waitUntil(t, deliveryTimeout, "all moved", func() bool {
+					return len(srv.list(t, "INBOX")) == 0 && len(srv.list(t, DefaultProcessedFolder)) == 4
 				})
 			}
 		})
@@ -240,20 +246,23 @@ func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
 }
 
 // TestFetchShutdownFinishesMailInHand cancels the fetcher while Deliver
-// runs: the mail in hand is still committed and flagged, the next one is
-// not started, and Run returns nil.
+// works on a batch: the batch in hand is still committed and flagged, the
+// next batch is not started, and Run returns nil.
 func TestFetchShutdownFinishesMailInHand(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newIMAPTestServer(t, capsModern)
 	uid1 := srv.appendMail(t, "INBOX", testMail("one@test"))
-	srv.appendMail(t, "INBOX", testMail("two@test"))
+	uid2 := srv.appendMail(t, "INBOX", testMail("two@test"))
+	uid3 := srv.appendMail(t, "INBOX", testMail("three@test"))
 	desk := newTestDesk()
 	ctx, cancel := context.WithCancel(context.Background())
 	desk.fail = func(d Delivery) error {
-		cancel() // SIGTERM arrives while the desk works on the mail
+		cancel() // SIGTERM arrives while the desk works on the batch
 		return nil
 	}
-	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	cfg := srv.config("support")
+	cfg.Batch = 2
+	f := NewFetcher(cfg, desk, desk, nil)
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
 	select {
@@ -264,12 +273,16 @@ func TestFetchShutdownFinishesMailInHand(t *testing.T) {
 	case <-time.After(deliveryTimeout):
 		t.Fatal("Run did not return after cancel")
 	}
-	if got, want := desk.commitOrder(), []string{"one@test"}; !slices.Equal(got, want) {
+	if got, want := desk.commitOrder(), []string{"one@test", "two@test"}; !slices.Equal(got, want) {
 		t.Errorf("committed %v, want %v", got, want)
 	}
 	msgs := srv.list(t, "INBOX")
-	if len(msgs) != 2 || msgs[0].UID != uid1 || !msgs[0].has(DefaultProcessedFlag) || msgs[1].has(DefaultProcessedFlag) {
-		t.Errorf("INBOX = %+v, want the first mail flagged and the second untouched", msgs)
+	if len(msgs) != 3 || msgs[0].UID != uid1 || msgs[1].UID != uid2 || msgs[2].UID != uid3 ||
+		!msgs[0].has(DefaultProcessedFlag) || !msgs[1].has(DefaultProcessedFlag) || msgs[2].has(DefaultProcessedFlag) {
+		t.Errorf("INBOX = %+v, want the first batch (two mails) flagged and the third untouched", msgs)
+	}
+	if got, want := desk.callsFor(uid3), 0; got != want {
+		t.Errorf("Deliver calls for the mail of the next batch = %d, want %d", got, want)
 	}
 	if got, want := f.State().Status, FetcherStopped; got != want {
 		t.Errorf("status = %s, want %s", got, want)
@@ -462,6 +475,491 @@ func TestFetchTemporaryError(t *testing.T) {
 		msgs := srv.list(t, "INBOX")
 		return len(msgs) == 3 && !slices.ContainsFunc(msgs, func(m testMsg) bool { return !m.has(DefaultProcessedFlag) })
 	})
+}
+
+// appendMails appends n test mails with Message-IDs prefix0@test,
+// prefix1@test, ... and returns their UIDs and Message-IDs.
+func appendMails(t *testing.T, srv *imapTestServer, prefix string, n int) (uids []uint32, ids []string) {
+	t.Helper()
+	for i := range n {
+		id := fmt.Sprintf("%s%d@test", prefix, i)
+		ids = append(ids, id)
+		uids = append(uids, srv.appendMail(t, "INBOX", testMail(id)))
+	}
+	return uids, ids
+}
+
+// allFlagged reports whether folder holds n mails, all marked processed.
+func allFlagged(t *testing.T, srv *imapTestServer, folder string, n int) bool {
+	t.Helper()
+	msgs := srv.list(t, folder)
+	return len(msgs) == n && !slices.ContainsFunc(msgs, func(m testMsg) bool { return !m.has(DefaultProcessedFlag) })
+}
+
+// quarantineLog records the fetcher's quarantine hook.
+type quarantineLog struct {
+	mu      sync.Mutex
+	uids    []uint32
+	reasons []string
+}
+
+func (q *quarantineLog) hook(uid uint32, reason string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.uids = append(q.uids, uid)
+	q.reasons = append(q.reasons, reason)
+}
+
+// wait waits until the hook was called n times: the mail lands in the
+// quarantine folder just before.
+func (q *quarantineLog) wait(t *testing.T, n int) {
+	t.Helper()
+	waitUntil(t, deliveryTimeout, "the quarantine hook", func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return len(q.uids) >= n
+	})
+}
+
+func (q *quarantineLog) get() ([]uint32, []string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.uids), slices.Clone(q.reasons)
+}
+
+// TestFetchBatches delivers 200 mails that wait before the start: they
+// come in batches of Batch mails (across the chunks of metaChunk sizes),
+// each exactly once and in UID order, and all end flagged.
+func TestFetchBatches(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	uids, ids := appendMails(t, srv, "b", 200)
+	desk := newTestDesk()
+	cfg := srv.config("support")
+	cfg.Batch = 32
+	f := NewFetcher(cfg, desk, desk, nil)
+	runFetcher(t, f)
+	for i, want := range uids {
+		if got := desk.next(t, deliveryTimeout); got.UID != want {
+			t.Fatalf("delivery %d: uid %d, want %d", i, got.UID, want)
+		}
+	}
+	waitUntil(t, deliveryTimeout, "all flagged", func() bool { return allFlagged(t, srv, "INBOX", len(uids)) })
+
+	if got, want := desk.commitOrder(), ids; !slices.Equal(got, want) {
+		t.Errorf("committed %v,\nwant %v", got, want)
+	}
+	for _, uid := range uids {
+		if got := desk.callsFor(uid); got != 1 {
+			t.Errorf("uid %d delivered %d times, want once", uid, got)
+		}
+	}
+	// Every mail was there at the first cycle: full batches, then the rest.
+	if got, want := desk.batchSizes(), []int{32, 32, 32, 32, 32, 32, 8}; !slices.Equal(got, want) {
+		t.Errorf("batch sizes %v, want %v", got, want)
+	}
+	var seen []uint32
+	for _, b := range desk.batchLog() {
+		seen = append(seen, b.uids...)
+	}
+	if !slices.Equal(seen, uids) {
+		t.Errorf("the batches hold uids %v, want %v in this order", seen, uids)
+	}
+}
+
+// TestFetchBatchBytes bounds batches by size: a mail larger than
+// BatchBytes (but within MaxMessageSize) goes alone, the others share
+// batches within BatchBytes, and everything arrives.
+func TestFetchBatchBytes(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	small := len(testMail("s00@test"))
+	const batchBytes = 1000
+	var uids []uint32
+	var ids []string
+	var big uint32
+	for i := range 12 {
+		id := fmt.Sprintf("s%02d@test", i)
+		raw := testMail(id)
+		if i == 5 {
+			raw = testMail(id, "X-Padding: "+strings.Repeat("x", 3*batchBytes))
+		}
+		uid := srv.appendMail(t, "INBOX", raw)
+		if i == 5 {
+			big = uid
+		}
+		uids, ids = append(uids, uid), append(ids, id)
+	}
+	if small*2 > batchBytes {
+		t.Fatalf("test mails of %d bytes are too large for batches of %d bytes", small, batchBytes)
+	}
+	desk := newTestDesk()
+	cfg := srv.config("support")
+	cfg.BatchBytes = batchBytes
+	f := NewFetcher(cfg, desk, desk, nil)
+	runFetcher(t, f)
+	for _, want := range uids {
+		if got := desk.next(t, deliveryTimeout); got.UID != want {
+			t.Fatalf("delivered uid %d, want %d", got.UID, want)
+		}
+	}
+	waitUntil(t, deliveryTimeout, "all flagged", func() bool { return allFlagged(t, srv, "INBOX", len(uids)) })
+	if got, want := desk.commitOrder(), ids; !slices.Equal(got, want) {
+		t.Errorf("committed %v, want %v", got, want)
+	}
+	shared := false
+	for _, b := range desk.batchLog() {
+		switch {
+		case slices.Contains(b.uids, big):
+			if len(b.uids) != 1 {
+				t.Errorf("the mail above BatchBytes came in batch %v, want alone", b.uids)
+			}
+		case b.bytes > batchBytes:
+			t.Errorf("batch %v holds %d bytes, above BatchBytes %d", b.uids, b.bytes, batchBytes)
+		case len(b.uids) > 1:
+			shared = true
+		}
+	}
+	if !shared {
+		t.Errorf("batches %v: no batch of several small mails", desk.batchSizes())
+	}
+}
+
+// TestFetchTemporaryErrorInBatch fails mail k in the middle of a batch
+// until the test allows it: the mails before k are committed and flagged
+// at once, k and the mails after it are neither; after reconnecting they
+// are all committed exactly once.
+func TestFetchTemporaryErrorInBatch(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	uids, ids := appendMails(t, srv, "t", 10)
+	const k = 4
+	desk := newTestDesk()
+	var locked atomic.Bool
+	locked.Store(true)
+	desk.fail = func(d Delivery) error {
+		if d.UID == uids[k] && locked.Load() {
+			return errors.New("database is locked")
+		}
+		return nil
+	}
+	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	runFetcher(t, f)
+
+	waitUntil(t, deliveryTimeout, "the mails before k flagged", func() bool {
+		msgs := srv.list(t, "INBOX")
+		return len(msgs) == len(uids) && !slices.ContainsFunc(msgs[:k], func(m testMsg) bool { return !m.has(DefaultProcessedFlag) })
+	})
+	waitUntil(t, deliveryTimeout, "a failure", func() bool { return f.State().Failures > 0 })
+	if got, want := f.State().LastError, fmt.Sprintf("deliver uid %d: database is locked", uids[k]); !strings.Contains(got, want) {
+		t.Errorf("last error %q, want it to contain %q", got, want)
+	}
+	for _, m := range srv.list(t, "INBOX")[k:] {
+		if m.has(DefaultProcessedFlag) {
+			t.Errorf("uid %d flagged while mail k (uid %d) is not committed", m.UID, uids[k])
+		}
+	}
+	if got, want := desk.commitOrder(), ids[:k]; !slices.Equal(got, want) {
+		t.Errorf("committed %v while k fails, want %v", got, want)
+	}
+	if got := desk.batchSizes(); len(got) == 0 || got[0] != len(uids) {
+		t.Errorf("batch sizes %v, want a first batch of %d", got, len(uids))
+	}
+
+	locked.Store(false)
+	waitUntil(t, deliveryTimeout, "all flagged", func() bool { return allFlagged(t, srv, "INBOX", len(uids)) })
+	if got, want := desk.commitOrder(), ids; !slices.Equal(got, want) {
+		t.Errorf("committed %v, want %v", got, want)
+	}
+	desk.mu.Lock()
+	dups := desk.duplicates
+	desk.mu.Unlock()
+	if dups != 0 {
+		t.Errorf("%d duplicates, want none", dups)
+	}
+	for i, uid := range uids {
+		if i == k {
+			continue
+		}
+		// The mails after k were never tried while k failed.
+		if got := desk.callsFor(uid); got != 1 {
+			t.Errorf("uid %d worked on %d times, want once", uid, got)
+		}
+	}
+}
+
+// TestFetchUnreadableInBatch rejects one mail in the middle of a batch:
+// only that mail goes to quarantine, the others are marked with one
+// command over a set with a hole.
+func TestFetchUnreadableInBatch(t *testing.T) {
+	for _, mode := range []string{ModeFlag, ModeMove} {
+		t.Run(mode, func(t *testing.T) {
+			wireLeakCheck(t)
+			srv := newIMAPTestServer(t, capsModern)
+			var uids []uint32
+			var good []string
+			for i := range 5 {
+				id := fmt.Sprintf("u%d@test", i)
+				var extra []string
+				if i == 2 {
+					extra = append(extra, "X-Test-Unreadable: yes")
+				} else {
+					good = append(good, id)
+				}
+				uids = append(uids, srv.appendMail(t, "INBOX", testMail(id, extra...)))
+			}
+			desk := newTestDesk()
+			cfg := srv.config("support")
+			cfg.Processed = mode
+			f := NewFetcher(cfg, desk, desk, nil)
+			var q quarantineLog
+			f.Hooks.Quarantined = q.hook
+			runFetcher(t, f)
+
+			waitUntil(t, deliveryTimeout, "one mail in quarantine", func() bool {
+				return len(srv.list(t, DefaultQuarantineFolder)) == 1
+			})
+			switch mode {
+			case ModeFlag:
+				waitUntil(t, deliveryTimeout, "the others flagged", func() bool { return allFlagged(t, srv, "INBOX", 4) })
+			case ModeMove:
+				waitUntil(t, deliveryTimeout, "the others moved", func() bool {
+					return len(srv.list(t, "INBOX")) == 0 && len(srv.list(t, DefaultProcessedFolder)) == 4
+				})
+			}
+			q.wait(t, 1)
+			if got, _ := q.get(); !slices.Equal(got, []uint32{uids[2]}) {
+				t.Errorf("quarantined uids %v, want [%d]", got, uids[2])
+			}
+			if got, want := desk.commitOrder(), good; !slices.Equal(got, want) {
+				t.Errorf("committed %v, want %v", got, want)
+			}
+			if got, want := desk.batchSizes(), []int{5}; !slices.Equal(got, want) {
+				t.Errorf("batch sizes %v, want %v", got, want)
+			}
+			if st := f.State(); st.Failures != 0 {
+				t.Errorf("state %+v: an unreadable mail must not count as a failure", st)
+			}
+		})
+	}
+}
+
+// TestFetchPanicInBatch makes the Handler panic on one mail of a batch:
+// the batch is delivered again one mail at a time, only the mail that
+// panics goes to quarantine, and the others are committed once.
+func TestFetchPanicInBatch(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	uids, ids := appendMails(t, srv, "p", 5)
+	desk := newTestDesk()
+	desk.fail = func(d Delivery) error {
+		if d.UID == uids[2] {
+			panic("boom")
+		}
+		return nil
+	}
+	logger, logs := testLogger()
+	f := NewFetcher(srv.config("support"), desk, desk, logger)
+	var q quarantineLog
+	f.Hooks.Quarantined = q.hook
+	runFetcher(t, f)
+
+	waitUntil(t, deliveryTimeout, "one mail in quarantine", func() bool {
+		return len(srv.list(t, DefaultQuarantineFolder)) == 1
+	})
+	waitUntil(t, deliveryTimeout, "the others flagged", func() bool { return allFlagged(t, srv, "INBOX", 4) })
+	q.wait(t, 1)
+	got, reasons := q.get()
+	if !slices.Equal(got, []uint32{uids[2]}) {
+		t.Errorf("quarantined uids %v, want [%d]", got, uids[2])
+	} else if !strings.Contains(reasons[0], "boom") {
+		t.Errorf("quarantine reason %q, want the panic", reasons[0])
+	}
+	want := slices.Concat(ids[:2], ids[3:])
+	if got := desk.commitOrder(); !slices.Equal(got, want) {
+		t.Errorf("committed %v, want %v", got, want)
+	}
+	desk.mu.Lock()
+	dups := desk.duplicates
+	desk.mu.Unlock()
+	if dups != 0 {
+		t.Errorf("%d duplicates, want none", dups)
+	}
+	if got, want := desk.batchSizes(), []int{5, 1, 1, 1, 1, 1}; !slices.Equal(got, want) {
+		t.Errorf("batch sizes %v, want %v (the batch, then its mails one at a time)", got, want)
+	}
+	if got, want := logs.count("delivering its mails one at a time"), 1; got != want {
+		t.Errorf("fallback logged %d times, want %d", got, want)
+	}
+	if st := f.State(); st.Failures != 0 {
+		t.Errorf("state %+v: a panic on one mail must not count as a failure", st)
+	}
+}
+
+// shortHandler returns one result too few while short is set.
+type shortHandler struct {
+	*testDesk
+	short atomic.Bool
+}
+
+func (h *shortHandler) Deliver(ctx context.Context, ds []Delivery) []error {
+	errs := h.testDesk.Deliver(ctx, ds)
+	if h.short.Load() {
+		return errs[:len(errs)-1]
+	}
+	return errs
+}
+
+// TestFetchHandlerWrongLength has the Handler commit a batch but return
+// one result too few: the fetcher marks nothing, logs the broken contract
+// and ends the session; the next session marks the batch as committed
+// before a restart, without delivering it again.
+func TestFetchHandlerWrongLength(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	uids, ids := appendMails(t, srv, "w", 3)
+	desk := newTestDesk()
+	h := &shortHandler{testDesk: desk}
+	h.short.Store(true)
+	logger, logs := testLogger()
+	f := NewFetcher(srv.config("support"), h, desk, logger)
+	errc := make(chan error)
+	release := make(chan struct{})
+	var once sync.Once
+	// Hold the fetcher after its first failed session, while the test
+	// looks at the server.
+	f.Hooks.Error = func(err error) { once.Do(func() { errc <- err; <-release }) }
+	runFetcher(t, f)
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) }) // runs before the fetcher's stop
+
+	var err error
+	select {
+	case err = <-errc:
+	case <-time.After(deliveryTimeout):
+		t.Fatal("no failed session")
+	}
+	if want := "handler returned 2 results for 3 mails"; !strings.Contains(err.Error(), want) {
+		t.Errorf("session error %q, want it to contain %q", err, want)
+	}
+	for _, m := range srv.list(t, "INBOX") {
+		if m.has(DefaultProcessedFlag) {
+			t.Errorf("uid %d marked after a result of the wrong length", m.UID)
+		}
+	}
+	h.short.Store(false)
+	releaseOnce.Do(func() { close(release) })
+
+	waitUntil(t, deliveryTimeout, "all flagged", func() bool { return allFlagged(t, srv, "INBOX", len(uids)) })
+	if got := desk.commitOrder(); !slices.Equal(got, ids) {
+		t.Errorf("committed %v, want %v", got, ids)
+	}
+	for _, uid := range uids {
+		if got := desk.callsFor(uid); got != 1 {
+			t.Errorf("uid %d worked on %d times, want once", uid, got)
+		}
+	}
+	if got, want := logs.count("deliver broke its contract"), 1; got != want {
+		t.Errorf("broken contract logged %d times, want %d", got, want)
+	}
+}
+
+// TestFetchBatchRefused has the server answer NO to any body FETCH that
+// includes one mail, after returning the others (as Dovecot does with
+// UNAVAILABLE): the fetcher takes that batch one mail at a time, the mail
+// the server cannot return goes to quarantine, and the others are
+// committed once.
+func TestFetchBatchRefused(t *testing.T) {
+	wireLeakCheck(t)
+	var bad atomic.Uint32
+	srv := newIMAPTestServer(t, capsModern, withFetchHook(func(sess imapserver.Session, w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+		set, ok := numSet.(imap.UIDSet)
+		if !ok || len(options.BodySection) == 0 || !set.Contains(imap.UID(bad.Load())) {
+			return sess.Fetch(w, numSet, options)
+		}
+		if nums, ok := set.Nums(); ok {
+			var rest imap.UIDSet
+			for _, uid := range nums {
+				if uid != imap.UID(bad.Load()) {
+					rest.AddNum(uid)
+				}
+			}
+			if len(rest) > 0 {
+				if err := sess.Fetch(w, rest, options); err != nil {
+					return err
+				}
+			}
+		}
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "Some messages could not be FETCHed"}
+	}))
+	uids, ids := appendMails(t, srv, "r", 5)
+	bad.Store(uids[2])
+	desk := newTestDesk()
+	logger, logs := testLogger()
+	f := NewFetcher(srv.config("support"), desk, desk, logger)
+	var q quarantineLog
+	f.Hooks.Quarantined = q.hook
+	runFetcher(t, f)
+
+	waitUntil(t, deliveryTimeout, "one mail in quarantine", func() bool {
+		return len(srv.list(t, DefaultQuarantineFolder)) == 1
+	})
+	waitUntil(t, deliveryTimeout, "the others flagged", func() bool { return allFlagged(t, srv, "INBOX", 4) })
+	q.wait(t, 1)
+	got, reasons := q.get()
+	if !slices.Equal(got, []uint32{uids[2]}) {
+		t.Errorf("quarantined uids %v, want [%d]", got, uids[2])
+	} else if !strings.Contains(reasons[0], "server could not return it") {
+		t.Errorf("quarantine reason %q", reasons[0])
+	}
+	if got, want := desk.commitOrder(), slices.Concat(ids[:2], ids[3:]); !slices.Equal(got, want) {
+		t.Errorf("committed %v, want %v", got, want)
+	}
+	if got, want := desk.batchSizes(), []int{1, 1, 1, 1}; !slices.Equal(got, want) {
+		t.Errorf("batch sizes %v, want %v", got, want)
+	}
+	if got, want := logs.count("server refused a batch fetch"), 1; got != want {
+		t.Errorf("fallback logged %d times, want %d", got, want)
+	}
+	if st := f.State(); st.Failures != 0 {
+		t.Errorf("state %+v: a mail the server cannot return must not count as a failure", st)
+	}
+}
+
+// TestFetchOutOfOrder has the server return the mails of a body FETCH in
+// descending UID order (RFC 9051 §7.5.2 fixes no order): the Handler still
+// gets them in ascending order.
+func TestFetchOutOfOrder(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern, withFetchHook(func(sess imapserver.Session, w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+		set, ok := numSet.(imap.UIDSet)
+		nums, static := set.Nums()
+		if !ok || !static || len(options.BodySection) == 0 {
+			return sess.Fetch(w, numSet, options)
+		}
+		for _, uid := range slices.Backward(nums) {
+			if err := sess.Fetch(w, imap.UIDSetNum(uid), options); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	uids, ids := appendMails(t, srv, "o", 6)
+	desk := newTestDesk()
+	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	runFetcher(t, f)
+	for _, want := range uids {
+		if got := desk.next(t, deliveryTimeout); got.UID != want {
+			t.Fatalf("delivered uid %d, want %d", got.UID, want)
+		}
+	}
+	waitUntil(t, deliveryTimeout, "all flagged", func() bool { return allFlagged(t, srv, "INBOX", len(uids)) })
+	if got := desk.commitOrder(); !slices.Equal(got, ids) {
+		t.Errorf("committed %v, want %v", got, ids)
+	}
+	if got, want := desk.batchSizes(), []int{len(uids)}; !slices.Equal(got, want) {
+		t.Errorf("batch sizes %v, want %v", got, want)
+	}
 }
 
 // TestFetchCheckpointAheadOfFlags starts with a checkpoint at the highest
@@ -784,8 +1282,8 @@ func TestFetchSilentDrop(t *testing.T) {
 }
 
 // BenchmarkFetch measures how fast the fetcher moves small mails from an
-// in-process IMAP server to the Handler (fetch, deliver, flag), one at a
-// time as in production.
+// in-process IMAP server to the Handler in batches, as in production: one
+// FETCH, one Deliver and one STORE per batch of up to the default Batch.
 func BenchmarkFetch(b *testing.B) {
 	srv := newIMAPTestServer(b, capsModern)
 	for i := range b.N {
@@ -808,4 +1306,5 @@ func BenchmarkFetch(b *testing.B) {
 	cancel()
 	<-done
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "mails/s")
+	b.ReportMetric(float64(b.N)/float64(len(desk.batchLog())), "mails/batch")
 }

@@ -32,8 +32,10 @@ type IMAPConfig struct {
 	QuarantineFolder string // where unreadable mail goes, created when missing; default Quarantine
 
 	MaxMessageSize int64         // larger mails are quarantined unread; default 50 MiB
+	Batch          int           // most mails read with one FETCH and committed with one Handler.Deliver; default 64
+	BatchBytes     int64         // most bytes (by RFC822.SIZE) in one batch; a larger mail goes alone; default 16 MiB
 	CommandTimeout time.Duration // an IMAP command without answer for this long drops the connection; default 2m
-	DeliverTimeout time.Duration // bound on one Handler.Deliver, also when finishing at shutdown; default 2m
+	DeliverTimeout time.Duration // bound on one Handler.Deliver (one batch), also when finishing at shutdown; default 2m
 	Backoff        Backoff       // between reconnections; default 1s doubling to 5m, 20% jitter
 
 	TLSConfig *tls.Config // optional: roots or server name for tests and private CAs
@@ -99,6 +101,12 @@ func (c IMAPConfig) withDefaults() IMAPConfig {
 	}
 	if c.MaxMessageSize <= 0 {
 		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.Batch <= 0 {
+		c.Batch = 64
+	}
+	if c.BatchBytes <= 0 {
+		c.BatchBytes = 16 << 20
 	}
 	if c.CommandTimeout <= 0 {
 		c.CommandTimeout = 2 * time.Minute

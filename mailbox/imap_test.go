@@ -147,6 +147,7 @@ type imapTestServer struct {
 	tlsServer *tls.Config // implicit TLS when set and !startTLS
 	startTLS  bool
 	tlsClient *tls.Config
+	fetchHook fetchHook // serves FETCH when set
 	addr      string
 
 	mu   sync.Mutex
@@ -170,6 +171,25 @@ func withTLS(t testing.TB, starttls bool) imapServerOpt {
 		s.tlsServer, s.tlsClient = wireCert(t)
 		s.startTLS = starttls
 	}
+}
+
+// fetchHook serves a FETCH in place of the session's own Fetch, which it
+// may call.
+type fetchHook func(sess imapserver.Session, w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error
+
+// withFetchHook serves every FETCH through fn.
+func withFetchHook(fn fetchHook) imapServerOpt {
+	return func(s *imapTestServer) { s.fetchHook = fn }
+}
+
+// hookedSession is a memserver session whose FETCH goes through a hook.
+type hookedSession struct {
+	imapserver.SessionMove
+	hook fetchHook
+}
+
+func (s hookedSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	return s.hook(s.SessionMove, w, numSet, options)
 }
 
 func newIMAPTestServer(t testing.TB, caps imap.CapSet, opts ...imapServerOpt) *imapTestServer {
@@ -196,7 +216,11 @@ func newIMAPTestServer(t testing.TB, caps imap.CapSet, opts ...imapServerOpt) *i
 func (s *imapTestServer) serve(ln net.Listener) {
 	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return s.mem.NewSession(), nil, nil
+			sess := s.mem.NewSession()
+			if s.fetchHook != nil {
+				sess = hookedSession{SessionMove: sess.(imapserver.SessionMove), hook: s.fetchHook}
+			}
+			return sess, nil, nil
 		},
 		Caps:         s.caps,
 		InsecureAuth: s.tlsServer == nil,
@@ -360,27 +384,40 @@ func testMail(id string, extra ...string) []byte {
 }
 
 // testDesk is a map-backed desk: it implements Handler and Checkpoints as
-// the real desk does, moving the checkpoint in the same "transaction" as
-// the mail and dropping duplicates by Message-ID. Mails with a header
-// X-Test-Unreadable are rejected with ErrUnreadable (and the checkpoint
-// moves, as the real desk does).
+// the real desk does, applying each batch as one transaction (the mails
+// before a temporary failure are committed, nothing after it is tried, a
+// panic commits nothing), moving the checkpoint with the mails and dropping
+// duplicates by Message-ID. Mails with a header X-Test-Unreadable are
+// rejected with ErrUnreadable (and the checkpoint moves, as the real desk
+// does).
 type testDesk struct {
 	mu          sync.Mutex
 	checkpoints map[string][2]uint32
 	committed   map[string]Delivery // by Message-ID
 	order       []string            // Message-IDs in commit order
-	calls       map[uint32]int      // Deliver calls by UID
+	calls       map[uint32]int      // mails the desk worked on, by UID
+	batches     []testBatch         // every Deliver call, in order
 	duplicates  int
 	rejected    []uint32
 
-	// fail, when set, is asked before the commit; an error is returned
-	// as a temporary failure.
+	// fail, when set, is asked before each mail; an error is returned as a
+	// temporary failure of that mail, and a panic fails the batch.
 	fail func(d Delivery) error
-	// after, when set, runs after the commit, before Deliver returns.
+	// after, when set, runs for each committed mail after the commit,
+	// before Deliver returns.
 	after func(d Delivery)
 
-	delivered chan Delivery // every successful Deliver, buffered
+	delivered chan Delivery // every committed mail, buffered
 }
+
+// testBatch is what one Deliver call was given.
+type testBatch struct {
+	uids  []uint32
+	bytes int // the sum of len(Raw)
+}
+
+// errNotAttempted is the error of the mails after a temporary failure.
+var errNotAttempted = errors.New("not attempted after a temporary failure")
 
 func newTestDesk() *testDesk {
 	return &testDesk{
@@ -407,43 +444,92 @@ func (d *testDesk) setCheckpoint(mailbox string, uv, uid uint32) {
 	d.checkpoints[mailbox] = [2]uint32{uv, uid}
 }
 
-func (d *testDesk) Deliver(ctx context.Context, dl Delivery) error {
-	if err := ctx.Err(); err != nil {
-		return err
+func (d *testDesk) Deliver(ctx context.Context, ds []Delivery) []error {
+	b := testBatch{}
+	for _, dl := range ds {
+		b.uids = append(b.uids, dl.UID)
+		b.bytes += len(dl.Raw)
 	}
 	d.mu.Lock()
-	d.calls[dl.UID]++
-	fail := d.fail
+	d.batches = append(d.batches, b)
+	fail, after := d.fail, d.after
 	d.mu.Unlock()
-	if fail != nil {
-		if err := fail(dl); err != nil {
-			return err
+
+	// The transaction: what the batch does is staged in tx and applied at
+	// the end, up to the first temporary failure.
+	type staged struct {
+		dl Delivery
+		id string // Message-ID; "" when rejected
+	}
+	var tx []staged
+	errs := make([]error, len(ds))
+	for i, dl := range ds {
+		err := ctx.Err()
+		if err == nil {
+			d.mu.Lock()
+			d.calls[dl.UID]++
+			d.mu.Unlock()
+			if fail != nil {
+				err = fail(dl)
+			}
+		}
+		if err != nil {
+			errs[i] = err
+			for j := i + 1; j < len(ds); j++ {
+				errs[j] = errNotAttempted
+			}
+			break
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(dl.Raw))
+		if err != nil || msg.Header.Get("X-Test-Unreadable") != "" {
+			errs[i] = fmt.Errorf("uid %d: %w", dl.UID, ErrUnreadable)
+			tx = append(tx, staged{dl: dl})
+			continue
+		}
+		tx = append(tx, staged{dl: dl, id: strings.Trim(msg.Header.Get("Message-ID"), "<> ")})
+	}
+
+	d.mu.Lock()
+	var committed []Delivery
+	for _, st := range tx {
+		d.setCheckpoint(st.dl.Mailbox, st.dl.UIDValidity, st.dl.UID)
+		switch _, seen := d.committed[st.id]; {
+		case st.id == "":
+			d.rejected = append(d.rejected, st.dl.UID)
+		case seen:
+			d.duplicates++
+		default:
+			d.committed[st.id] = st.dl
+			d.order = append(d.order, st.id)
+		}
+		if st.id != "" {
+			committed = append(committed, st.dl)
 		}
 	}
-	msg, err := mail.ReadMessage(bytes.NewReader(dl.Raw))
-	if err != nil || msg.Header.Get("X-Test-Unreadable") != "" {
-		d.mu.Lock()
-		d.rejected = append(d.rejected, dl.UID)
-		d.setCheckpoint(dl.Mailbox, dl.UIDValidity, dl.UID)
-		d.mu.Unlock()
-		return fmt.Errorf("uid %d: %w", dl.UID, ErrUnreadable)
-	}
-	id := strings.Trim(msg.Header.Get("Message-ID"), "<> ")
-	d.mu.Lock()
-	if _, seen := d.committed[id]; seen {
-		d.duplicates++
-	} else {
-		d.committed[id] = dl
-		d.order = append(d.order, id)
-	}
-	d.setCheckpoint(dl.Mailbox, dl.UIDValidity, dl.UID)
-	after := d.after
 	d.mu.Unlock()
-	if after != nil {
-		after(dl)
+	for _, dl := range committed {
+		if after != nil {
+			after(dl)
+		}
+		d.delivered <- dl
 	}
-	d.delivered <- dl
-	return nil
+	return errs
+}
+
+// batchLog returns the Deliver calls so far.
+func (d *testDesk) batchLog() []testBatch {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.batches)
+}
+
+// batchSizes returns the number of mails of each Deliver call so far.
+func (d *testDesk) batchSizes() []int {
+	var n []int
+	for _, b := range d.batchLog() {
+		n = append(n, len(b.uids))
+	}
+	return n
 }
 
 func (d *testDesk) callsFor(uid uint32) int {

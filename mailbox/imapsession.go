@@ -122,8 +122,8 @@ func withDeadline(d time.Duration, abort func(), what string, fn func() error) e
 }
 
 // cycle selects the folder, settles mail committed before a crash, and
-// delivers every new mail. It returns nil early when ctx is done between
-// two mails.
+// delivers every new mail in batches. It returns nil early when ctx is
+// done between two batches.
 func (s *imapSession) cycle(ctx context.Context) error {
 	cfg := s.f.cfg
 	select { // any wake-up so far is covered by the search below
@@ -163,6 +163,15 @@ func (s *imapSession) cycle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Batches follow UID order across the size chunks. A mail above
+	// MaxMessageSize ends the batch before it and is quarantined unread,
+	// so that everything happens in UID order.
+	var b batch
+	flush := func() error {
+		err := s.processBatch(ctx, sel.UIDValidity, b)
+		b = batch{}
+		return err
+	}
 	for start := 0; start < len(uids); start += metaChunk {
 		chunk := uids[start:min(start+metaChunk, len(uids))]
 		sizes, err := s.sizes(chunk)
@@ -175,15 +184,56 @@ func (s *imapSession) cycle(ctx context.Context) error {
 			}
 			size, ok := sizes[uid]
 			if !ok {
-				s.f.log.Debug("mail vanished before fetch", "uid", uid)
+				s.f.log.Debug("mail vanished before fetch", "uid", uint32(uid))
 				continue
 			}
-			if err := s.process(ctx, sel.UIDValidity, uid, size); err != nil {
-				return err
+			oversized := size > cfg.MaxMessageSize
+			if len(b.uids) > 0 && (oversized || !b.fits(size, cfg)) {
+				if err := flush(); err != nil {
+					return err
+				}
+				if ctx.Err() != nil {
+					return nil
+				}
 			}
+			if oversized {
+				if err := s.quarantine(uid, fmt.Sprintf("message of %d bytes exceeds the limit of %d", size, cfg.MaxMessageSize)); err != nil {
+					return err
+				}
+				continue
+			}
+			b.add(uid, size)
 		}
 	}
-	return nil
+	if len(b.uids) == 0 || ctx.Err() != nil {
+		return nil
+	}
+	return flush()
+}
+
+// batch is a run of new mails in ascending UID order, read with one FETCH
+// and handed to one Deliver.
+type batch struct {
+	uids  []imap.UID
+	sizes []int64 // RFC822.SIZE of each
+	bytes int64   // their sum
+}
+
+// fits reports whether a mail of size bytes may join b within Batch and
+// BatchBytes. The first mail always fits, however large.
+func (b *batch) fits(size int64, cfg IMAPConfig) bool {
+	return len(b.uids) == 0 || len(b.uids) < cfg.Batch && b.bytes+size <= cfg.BatchBytes
+}
+
+func (b *batch) add(uid imap.UID, size int64) {
+	b.uids = append(b.uids, uid)
+	b.sizes = append(b.sizes, size)
+	b.bytes += size
+}
+
+// one returns the batch of the i-th mail of b alone.
+func (b batch) one(i int) batch {
+	return batch{uids: b.uids[i : i+1], sizes: b.sizes[i : i+1], bytes: b.sizes[i]}
 }
 
 // keywordPermanent reports whether a keyword set on a mail survives the
@@ -283,43 +333,68 @@ func (s *imapSession) sizes(uids []imap.UID) (map[imap.UID]int64, error) {
 type fetched struct {
 	raw          []byte
 	internalDate time.Time
-	found        bool   // the server returned the mail
 	unreadable   string // why the body could not be taken, if so
 }
 
-// fetchBody reads one mail (BODY.PEEK[], so \Seen is not set before the
-// commit) straight from the literal into one buffer of its size, refusing
-// literals above MaxMessageSize without reading them into memory.
-func (s *imapSession) fetchBody(uid imap.UID) (fetched, error) {
-	var out fetched
+// fetchTimeout bounds a body FETCH of size bytes (the sum of RFC822.SIZE):
+// five command timeouts per MaxMessageSize started. A batch within the
+// default BatchBytes (below the default MaxMessageSize) thus has the bound
+// one mail always had, and so does a single mail larger than BatchBytes;
+// only a BatchBytes configured above MaxMessageSize gets more time.
+func (s *imapSession) fetchTimeout(size int64) time.Duration {
+	cfg := s.f.cfg
+	n := max(1, (size+cfg.MaxMessageSize-1)/cfg.MaxMessageSize)
+	return cfg.CommandTimeout * 5 * time.Duration(n)
+}
+
+// fetchBodies reads the mails of b with one UID FETCH (BODY.PEEK[], so
+// \Seen is not set before the commit), each straight from its literal into
+// one buffer of its size, refusing literals above MaxMessageSize without
+// reading them into memory. The server may answer in any order; the result
+// is keyed by UID and lacks the mails the server did not return.
+func (s *imapSession) fetchBodies(b batch) (map[imap.UID]fetched, error) {
 	limit := s.f.cfg.MaxMessageSize
-	err := withDeadline(s.f.cfg.CommandTimeout*5, func() { s.c.Close() }, fmt.Sprintf("fetch uid %d", uid), func() error {
-		cmd := s.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
+	out := make(map[imap.UID]fetched, len(b.uids))
+	what := fmt.Sprintf("fetch uid %d", b.uids[0])
+	if len(b.uids) > 1 {
+		what = fmt.Sprintf("fetch uids %d-%d (%d mails)", b.uids[0], b.uids[len(b.uids)-1], len(b.uids))
+	}
+	err := withDeadline(s.fetchTimeout(b.bytes), func() { s.c.Close() }, what, func() error {
+		cmd := s.c.Fetch(imap.UIDSetNum(b.uids...), &imap.FetchOptions{
 			UID:          true,
 			InternalDate: true,
 			BodySection:  []*imap.FetchItemBodySection{{Peek: true}},
 		})
 		var readErr error
 		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-			out.found = true
+			// imapclient hands a UID FETCH only the responses whose UID,
+			// sent before any literal, is in the set asked for; the
+			// UID is still read wherever it comes.
+			var uid imap.UID
+			m := fetched{unreadable: "server returned no body"}
 			for item := msg.Next(); item != nil; item = msg.Next() {
 				switch it := item.(type) {
+				case imapclient.FetchItemDataUID:
+					uid = it.UID
 				case imapclient.FetchItemDataInternalDate:
-					out.internalDate = it.Time
+					m.internalDate = it.Time
 				case imapclient.FetchItemDataBodySection:
 					switch {
 					case it.Literal == nil:
-						out.unreadable = "server returned no body"
+						m.unreadable = "server returned no body"
 					case it.Literal.Size() > limit:
-						out.unreadable = fmt.Sprintf("message of %d bytes exceeds the limit of %d", it.Literal.Size(), limit)
+						m.unreadable = fmt.Sprintf("message of %d bytes exceeds the limit of %d", it.Literal.Size(), limit)
 					default:
 						buf := make([]byte, it.Literal.Size())
 						if _, err := io.ReadFull(it.Literal, buf); err != nil && readErr == nil {
-							readErr = fmt.Errorf("read body: %w", err)
+							readErr = fmt.Errorf("read body of uid %d: %w", uid, err)
 						}
-						out.raw = buf
+						m.raw, m.unreadable = buf, ""
 					}
 				}
+			}
+			if uid != 0 {
+				out[uid] = m
 			}
 		}
 		if err := cmd.Close(); err != nil {
@@ -330,38 +405,105 @@ func (s *imapSession) fetchBody(uid imap.UID) (fetched, error) {
 	return out, err
 }
 
-// process fetches, delivers and marks one mail.
-func (s *imapSession) process(ctx context.Context, uidValidity uint32, uid imap.UID, size int64) error {
-	log := s.f.log.With("uid", uint32(uid))
-	if limit := s.f.cfg.MaxMessageSize; size > limit {
-		return s.quarantine(uid, fmt.Sprintf("message of %d bytes exceeds the limit of %d", size, limit))
-	}
-	m, err := s.fetchBody(uid)
+// processBatch fetches, delivers and marks the mails of b. When the server
+// refuses the batch FETCH (NO or BAD), it takes the mails one at a time, so
+// that the one the server cannot return is quarantined and the mailbox
+// goes on.
+func (s *imapSession) processBatch(ctx context.Context, uidValidity uint32, b batch) error {
+	got, err := s.fetchBodies(b)
 	var ie *imap.Error
 	switch {
+	case errors.As(err, &ie) && len(b.uids) > 1:
+		s.f.log.Info("server refused a batch fetch; fetching its mails one at a time",
+			"first_uid", uint32(b.uids[0]), "last_uid", uint32(b.uids[len(b.uids)-1]), "count", len(b.uids), "err", err)
+		for i := range b.uids {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err := s.processBatch(ctx, uidValidity, b.one(i)); err != nil {
+				return err
+			}
+		}
+		return nil
 	case errors.As(err, &ie):
 		// The server answered NO/BAD for this one mail: do not let it stop
 		// the mailbox.
-		return s.quarantine(uid, "server could not return it: "+ie.Error())
+		return s.quarantine(b.uids[0], "server could not return it: "+ie.Error())
 	case err != nil:
 		return err
-	case !m.found:
-		log.Debug("mail vanished before fetch")
+	}
+	ds := make([]Delivery, 0, len(b.uids))
+	for _, uid := range b.uids {
+		m, ok := got[uid]
+		switch {
+		case !ok:
+			s.f.log.Debug("mail vanished before fetch", "uid", uint32(uid))
+		case m.unreadable != "":
+			// Quarantine never moves the checkpoint: doing it before the
+			// mails below it are committed skips nothing.
+			if err := s.quarantine(uid, m.unreadable); err != nil {
+				return err
+			}
+		default:
+			ds = append(ds, Delivery{Mailbox: s.f.cfg.Name, UIDValidity: uidValidity, UID: uint32(uid), Raw: m.raw, InternalDate: m.internalDate})
+		}
+	}
+	return s.deliverBatch(ctx, ds)
+}
+
+// deliverBatch hands ds to the Handler in one call, marks every mail it
+// committed with one command, quarantines every mail it rejected, and
+// returns its first temporary failure, which ends the session. Only the
+// results before that failure count: a mail reported committed after it
+// would break the Handler's contract, and is left unmarked to be delivered
+// again (a duplicate) rather than marked ahead of the checkpoint. When the
+// Handler panics on several mails, they are delivered again one at a
+// time, so that only the one that panics goes to quarantine.
+func (s *imapSession) deliverBatch(ctx context.Context, ds []Delivery) error {
+	if len(ds) == 0 {
 		return nil
-	case m.unreadable != "":
-		return s.quarantine(uid, m.unreadable)
 	}
-	d := Delivery{Mailbox: s.f.cfg.Name, UIDValidity: uidValidity, UID: uint32(uid), Raw: m.raw, InternalDate: m.internalDate}
-	err = s.f.deliver(ctx, d)
-	switch {
-	case err == nil:
-		log.Debug("mail delivered", "bytes", len(m.raw))
-		return s.markProcessed(imap.UIDSetNum(uid))
-	case errors.Is(err, ErrUnreadable), errors.Is(err, errHandlerPanic):
-		return s.quarantine(uid, err.Error())
-	default:
-		return fmt.Errorf("deliver uid %d: %w", uid, err)
+	errs := s.f.deliver(ctx, ds)
+	if len(ds) > 1 && errors.Is(errs[0], errHandlerPanic) {
+		s.f.log.Warn("deliver panicked on a batch; delivering its mails one at a time", batchAttrs(ds)...)
+		for i := range ds {
+			if err := s.deliverBatch(ctx, ds[i:i+1]); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
+	var committed, rejected []imap.UID
+	var reasons []string
+	var failed error
+	size := 0
+	for i, err := range errs {
+		uid := imap.UID(ds[i].UID)
+		switch {
+		case err == nil:
+			committed = append(committed, uid)
+			size += len(ds[i].Raw)
+		case errors.Is(err, ErrUnreadable), errors.Is(err, errHandlerPanic):
+			rejected, reasons = append(rejected, uid), append(reasons, err.Error())
+		default:
+			failed = fmt.Errorf("deliver uid %d: %w", uid, err)
+		}
+		if failed != nil {
+			break
+		}
+	}
+	if len(committed) > 0 {
+		s.f.log.Debug("mails delivered", "count", len(committed), "first_uid", uint32(committed[0]), "last_uid", uint32(committed[len(committed)-1]), "bytes", size)
+		if err := s.markProcessed(imap.UIDSetNum(committed...)); err != nil {
+			return err
+		}
+	}
+	for i, uid := range rejected {
+		if err := s.quarantine(uid, reasons[i]); err != nil {
+			return err
+		}
+	}
+	return failed
 }
 
 // markProcessed flags (with \Seen) or moves committed mail.

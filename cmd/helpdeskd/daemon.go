@@ -15,6 +15,7 @@ import (
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
+	"github.com/helpdeskd/helpdesk/intake"
 	"github.com/helpdeskd/helpdesk/mailbox"
 	"github.com/helpdeskd/helpdesk/ops"
 	"github.com/helpdeskd/helpdesk/sla"
@@ -119,8 +120,17 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	parse := mailbox.ParseOptions{MaxAttachmentSize: cfg.Desk.MaxAttachmentSize}
+	h := intake.New(m.Desk, parse, intake.Hooks{
+		Fetched: func(box string) { m.Metrics.MailFetched.WithLabelValues(box).Inc() },
+		Committed: func(d mailbox.Delivery, _ desk.Result) {
+			if !d.InternalDate.IsZero() {
+				if lat := time.Since(d.InternalDate); lat >= 0 {
+					m.Metrics.IngestLatency.Observe(lat.Seconds())
+				}
+			}
+		},
+	})
 	for _, mb := range cfg.Mailboxes {
-		h := &deliverer{desk: m.Desk, parse: parse, metrics: m.Metrics, now: m.Now}
 		f := mailbox.NewFetcher(imapConfig(mb, m.TLSConfig), h, st, m.Log)
 		name := mb.Name
 		f.Hooks = mailbox.FetcherHooks{
@@ -252,37 +262,6 @@ func (m *Main) Close() error {
 		errs = append(errs, m.Store.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// deliverer hands fetched mail to the desk: parse, then one transaction.
-type deliverer struct {
-	desk    *desk.Desk
-	parse   mailbox.ParseOptions
-	metrics *ops.Metrics
-	now     func() time.Time
-}
-
-// Deliver implements mailbox.Handler.
-func (h *deliverer) Deliver(ctx context.Context, d mailbox.Delivery) error {
-	h.metrics.MailFetched.WithLabelValues(d.Mailbox).Inc()
-	msg, perr := mailbox.Parse(d.Raw, h.parse)
-	if perr != nil {
-		msg = nil
-	}
-	_, err := h.desk.Ingest(ctx, desk.Incoming{Mailbox: d.Mailbox, UIDValidity: d.UIDValidity, UID: d.UID,
-		Message: msg, Raw: d.Raw, ParseError: perr})
-	if errors.Is(err, desk.ErrUnreadable) {
-		return fmt.Errorf("%w: %v", mailbox.ErrUnreadable, perr)
-	}
-	if err != nil {
-		return err
-	}
-	if !d.InternalDate.IsZero() {
-		if lat := time.Since(d.InternalDate); lat >= 0 {
-			h.metrics.IngestLatency.Observe(lat.Seconds())
-		}
-	}
-	return nil
 }
 
 // deskConfig maps the configuration onto the desk's.
