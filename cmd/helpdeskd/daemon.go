@@ -166,7 +166,7 @@ func (m *Main) mailboxStates() []ops.MailboxState {
 }
 
 // Run runs every component until ctx is cancelled, then shuts down in two
-// phases (STYLE rule 6): first nothing new is fetched and the mail in hand
+// phases (STYLE rule 6): first nothing new is fetched and the batch of mail in hand
 // is finished, then the SLA loop and the outbox stop after the send in
 // flight, then HTTP; all within the configured shutdown timeout.
 func (m *Main) Run(ctx context.Context) error {
