@@ -508,8 +508,8 @@ func TestOutboxKick(t *testing.T) {
 }
 
 // TestOutboxStaleConnection: the server drops the connection between two
-// mails of a batch; the next send fails go-mail's connection check, and the
-// worker redials and sends it, without sending anything twice.
+// mails of a batch; the next send fails at MAIL FROM (no NOOP first), and
+// the worker redials and sends it, without sending anything twice.
 func TestOutboxStaleConnection(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newSMTPTestServer(t, false)

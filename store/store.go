@@ -147,11 +147,17 @@ func (s *Store) Close() error {
 // the WAL should it fall behind or fail.
 const walBackstop = 16384 // 64 MiB of 4 KiB pages
 
+// checkpointInterval is the least time between two background
+// checkpoints. A checkpoint syncs the WAL and the database file to disk,
+// which costs milliseconds; under load one a second keeps the WAL to a
+// second's writes.
+const checkpointInterval = time.Second
+
 // checkpointer copies the WAL back into the database file on a goroutine
 // of its own after commits (PRAGMA wal_checkpoint(PASSIVE), which neither
 // waits for nor blocks readers and writers), so that a writer does not
-// pay for the copy inside its commit. Commits that come while it works
-// merge into one more checkpoint.
+// pay for the copy inside its commit. It runs at most once per
+// checkpointInterval; the commits in between merge into the next run.
 type checkpointer struct {
 	kick chan struct{}
 	quit chan struct{}
@@ -163,12 +169,23 @@ func (c *checkpointer) start(db *sql.DB) {
 	c.kick, c.quit, c.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(c.done)
+		var last time.Time
 		for {
 			select {
 			case <-c.quit:
 				return
 			case <-c.kick:
 			}
+			if wait := checkpointInterval - time.Since(last); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-c.quit:
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
+			last = time.Now()
 			// An error (a busy database, a full disk) leaves the work to the
 			// next kick or to the backstop; there is nothing else to do.
 			_, _ = db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
