@@ -118,7 +118,10 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, suspiciou
 			return Result{}, err
 		}
 	}
-	if err := w.acknowledge(t, m, a, queued); err != nil {
+	w.opened.ticket, w.opened.messageID = t.ID, m.MessageID
+	err := w.acknowledge(t, m, a, queued)
+	w.opened.ticket = 0
+	if err != nil {
 		return Result{}, err
 	}
 	data := w.baseData(t)

@@ -381,6 +381,10 @@ type work struct {
 	in       Incoming
 	after    []func() // hooks to call after commit
 	enqueued bool
+	opened   struct { // the ticket this mail opened and the mail, until the ack is out
+		ticket    int64
+		messageID string
+	}
 }
 
 func (w *work) ingest() (Result, error) {

@@ -220,6 +220,10 @@ func (w *work) enqueue(t *helpdesk.Ticket, o mailOpts) error {
 // customerThread returns In-Reply-To and References for a mail to the
 // customer: under the latest customer-visible message of the ticket.
 func (w *work) customerThread(t *helpdesk.Ticket) (string, []string, error) {
+	if t.ID != 0 && t.ID == w.opened.ticket {
+		// The ticket this mail opened holds this mail alone so far.
+		return w.opened.messageID, []string{w.opened.messageID}, nil
+	}
 	ids, err := w.tx.ThreadIDs(t.ID, helpdesk.KindCustomer, helpdesk.KindAck, helpdesk.KindRelay,
 		helpdesk.KindResolution, helpdesk.KindSystem)
 	if err != nil {

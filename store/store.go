@@ -385,11 +385,12 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 // batch of messages inside a single Tx, each message in a Savepoint of its
 // own; every method runs in it.
 type Tx struct {
-	s   *Store
-	db  *sql.DB // the pool the transaction runs on, for its prepared statements
-	tx  *sql.Tx
-	ctx context.Context
-	now time.Time
+	s     *Store
+	db    *sql.DB // the pool the transaction runs on, for its prepared statements
+	tx    *sql.Tx
+	ctx   context.Context
+	now   time.Time
+	stmts map[string]*sql.Stmt // the cached statements bound to this transaction
 }
 
 // Now returns the transaction's time: one clock reading per transaction.
@@ -455,13 +456,22 @@ func (s *Store) run(ctx context.Context, db *sql.DB, fn func(tx *Tx) error) erro
 	return nil
 }
 
-// stmt returns the transaction's handle on the cached statement for q.
+// stmt returns the transaction's handle on the cached statement for q,
+// bound once per transaction (a batch runs each query many times).
 func (tx *Tx) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := tx.stmts[q]; ok {
+		return st, nil
+	}
 	st, err := tx.s.stmts.get(tx.ctx, tx.db, q)
 	if err != nil {
 		return nil, err
 	}
-	return tx.tx.StmtContext(tx.ctx, st), nil
+	bound := tx.tx.StmtContext(tx.ctx, st)
+	if tx.stmts == nil {
+		tx.stmts = map[string]*sql.Stmt{}
+	}
+	tx.stmts[q] = bound
+	return bound, nil
 }
 
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
