@@ -48,12 +48,16 @@ var (
 
 // htmlNormalize rewrites HTML into the small tag set k3a/html2text knows.
 func htmlNormalize(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == htmlQuoteOpen || r == htmlQuoteClose {
-			return -1
-		}
-		return r
-	}, s)
+	// strings.Map would go through s rune by rune only to find, nearly
+	// always, nothing to drop.
+	if strings.ContainsRune(s, htmlQuoteOpen) || strings.ContainsRune(s, htmlQuoteClose) {
+		s = strings.Map(func(r rune) rune {
+			if r == htmlQuoteOpen || r == htmlQuoteClose {
+				return -1
+			}
+			return r
+		}, s)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	pre := 0
@@ -83,10 +87,22 @@ func htmlNormalize(s string) string {
 			if c == '>' {
 				// k3a takes any '>' for the end of a tag.
 				b.WriteString("&gt;")
-			} else {
-				b.WriteByte(c)
+				i++
+				continue
 			}
-			i++
+			if pre > 0 {
+				b.WriteByte(c)
+				i++
+				continue
+			}
+			// Outside <pre>, text is copied as it is up to the next
+			// '<' or '>'.
+			j := i + 1
+			for j < len(s) && s[j] != '<' && s[j] != '>' {
+				j++
+			}
+			b.WriteString(s[i:j])
+			i = j
 			continue
 		}
 		rest := s[i:]
@@ -277,28 +293,20 @@ func htmlAttr(tag, attr string) string {
 
 // htmlFinish tidies k3a's output: no-break spaces to spaces, lines trimmed,
 // runs of empty lines collapsed to one, and blockquote markers turned into
-// "> " prefixes on the lines between them.
+// "> " prefixes on the lines between them. A marker ends the line it is
+// on, as a line break would.
 func htmlFinish(text string) string {
-	text = strings.ReplaceAll(text, "\u00a0", " ")
-	text = strings.ReplaceAll(text, string(htmlQuoteOpen), "\n"+string(htmlQuoteOpen)+"\n")
-	text = strings.ReplaceAll(text, string(htmlQuoteClose), "\n"+string(htmlQuoteClose)+"\n")
 	var b strings.Builder
 	b.Grow(len(text))
 	depth, blank := 0, false
-	for _, line := range strings.Split(text, "\n") {
+	emit := func(line string) {
+		if strings.Contains(line, "\u00a0") {
+			line = strings.ReplaceAll(line, "\u00a0", " ")
+		}
 		line = strings.TrimSpace(line)
-		switch line {
-		case "":
+		if line == "" {
 			blank = true
-			continue
-		case string(htmlQuoteOpen):
-			depth++
-			blank = true
-			continue
-		case string(htmlQuoteClose):
-			depth = max(depth-1, 0)
-			blank = true
-			continue
+			return
 		}
 		if b.Len() > 0 {
 			b.WriteByte('\n')
@@ -307,8 +315,52 @@ func htmlFinish(text string) string {
 			}
 		}
 		blank = false
-		b.WriteString(strings.Repeat("> ", depth))
+		for range depth {
+			b.WriteString("> ")
+		}
 		b.WriteString(line)
 	}
+	for rest, more := text, true; more; {
+		var line string
+		line, rest, more = strings.Cut(rest, "\n")
+		for {
+			i, open := htmlNextMarker(line)
+			if i < 0 {
+				break
+			}
+			emit(line[:i])
+			if open {
+				depth++
+			} else {
+				depth = max(depth-1, 0)
+			}
+			blank = true
+			line = line[i+len(string(htmlQuoteOpen)):]
+		}
+		emit(line)
+	}
 	return b.String()
+}
+
+// htmlNextMarker finds the first blockquote marker in s and tells which
+// one it is; i is -1 when there is none.
+func htmlNextMarker(s string) (i int, open bool) {
+	// Both markers are three bytes that start alike.
+	const lead = "\xee\x80" // "\ue000" and "\ue001" without their last byte
+	for from := 0; ; {
+		j := strings.Index(s[from:], lead)
+		if j < 0 {
+			return -1, false
+		}
+		j += from
+		if j+2 < len(s) {
+			switch s[j : j+3] {
+			case string(htmlQuoteOpen):
+				return j, true
+			case string(htmlQuoteClose):
+				return j, false
+			}
+		}
+		from = j + 1
+	}
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	// RFC 2047 headers and text parts come in every charset; this import
@@ -311,15 +313,15 @@ func (p *parser) readAll(ctype string, params map[string]string, cte string, bod
 	if !convert {
 		params = nil
 	}
-	r, d := mimeDecodedReader(ctype, params, cte, body)
+	b, d, err := mimeDecodedText(ctype, params, cte, body)
 	if d != "" {
 		p.defect("%s", d)
 	}
-	s, ds := mimeReadText(r, params["charset"] != "", len(body))
+	s, ds := mimeTextFromBytes(b, err, params["charset"] != "")
 	for _, d := range ds {
 		p.defect("%s", d)
 	}
-	return mimeCanonicalText(s)
+	return s
 }
 
 // attach adds a file, streaming it through the decoder: a file over the
@@ -533,3 +535,60 @@ func parseClip(s string) string {
 	}
 	return s
 }
+
+// parseAlternation joins literal words into a regexp alternation.
+func parseAlternation(words []string) string {
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		quoted[i] = regexp.QuoteMeta(w)
+	}
+	return strings.Join(quoted, "|")
+}
+
+// parseIsASCII reports whether s is all ASCII.
+func parseIsASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// parseASCIILower returns s with its letters lower-cased, as
+// strings.ToLower does, when s is all ASCII; ok is false otherwise.
+func parseASCIILower(s string) (lower string, ok bool) {
+	upper := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return "", false
+		}
+		upper = upper || ('A' <= c && c <= 'Z')
+	}
+	if !upper {
+		return s, true
+	}
+	b := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		b[i] = parseLowerASCII[s[i]]
+	}
+	return string(b), true
+}
+
+// parseIsWordByte reports whether c is an ASCII word character, as \b in
+// a regexp sees it ([0-9A-Za-z_]); the bytes of other UTF-8 characters
+// are not.
+func parseIsWordByte(c byte) bool { return parseIsDigit(c) || parseIsLetter(c) || c == '_' }
+
+// parseLowerASCII maps each byte to itself, ASCII capitals to their small
+// letters.
+var parseLowerASCII = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			t[i] += 'a' - 'A'
+		}
+	}
+	return t
+}()

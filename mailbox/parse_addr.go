@@ -160,6 +160,9 @@ func addrReturnPath(v string) string {
 // common junk (doubled spaces, "GMT+0200", trailing text) with a few
 // layouts seen in the wild. It reports false when nothing fits.
 func parseDate(v string) (time.Time, bool) {
+	if t, ok := parseDateCanonical(v); ok {
+		return t, true
+	}
 	if t, err := mail.ParseDate(v); err == nil {
 		return t, true
 	}
@@ -216,3 +219,65 @@ func parseDate(v string) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// parseDateLayout is the layout of a Date field as nearly every mail
+// program writes it (RFC 5322 §3.3 with the day of the week).
+const parseDateLayout = "Mon, 2 Jan 2006 15:04:05 -0700"
+
+// parseDateCanonical reads a Date field written exactly in
+// parseDateLayout, "Wed, 11 Mar 2026 11:58:00 +0000" with nothing before
+// or after it, and reports false for anything else. It gives what
+// mail.ParseDate gives: that keeps such a value whole (no line break,
+// leading space or text after the zone to cut) and parses it with the
+// first of its layouts that succeeds, where those without a day of the
+// week fail on the letter the value starts with and parseDateLayout
+// comes first of the others. mail.ParseDate gets there only after two
+// dozen failed attempts, each allocating its error.
+func parseDateCanonical(v string) (time.Time, bool) {
+	// "Www, " then a day of 1 or 2 digits.
+	if len(v) < len("Mon, 2 Jan 2006 15:04:05 -0700") || v[3] != ',' || v[4] != ' ' {
+		return time.Time{}, false
+	}
+	for i := 0; i < 3; i++ {
+		if !parseIsLetter(v[i]) {
+			return time.Time{}, false
+		}
+	}
+	rest := v[5:]
+	switch {
+	case len(rest) > 1 && parseIsDigit(rest[0]) && rest[1] == ' ':
+		rest = rest[2:]
+	case len(rest) > 2 && parseIsDigit(rest[0]) && parseIsDigit(rest[1]) && rest[2] == ' ':
+		rest = rest[3:]
+	default:
+		return time.Time{}, false
+	}
+	// "Mmm YYYY HH:MM:SS +ZZZZ", letters and digits where the shape says.
+	const shape = "aaa dddd dd:dd:dd sdddd"
+	if len(rest) != len(shape) {
+		return time.Time{}, false
+	}
+	for i := 0; i < len(shape); i++ {
+		c := rest[i]
+		var ok bool
+		switch shape[i] {
+		case 'a':
+			ok = parseIsLetter(c)
+		case 'd':
+			ok = parseIsDigit(c)
+		case 's':
+			ok = c == '+' || c == '-'
+		default:
+			ok = c == shape[i]
+		}
+		if !ok {
+			return time.Time{}, false
+		}
+	}
+	t, err := time.Parse(parseDateLayout, v)
+	return t, err == nil
+}
+
+func parseIsLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+func parseIsDigit(c byte) bool { return '0' <= c && c <= '9' }

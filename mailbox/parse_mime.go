@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -236,15 +237,166 @@ func mimeNormalizeCharset(cs string) string {
 	return cs
 }
 
-// mimeReadText reads a decoded text part into valid UTF-8. Bytes that are
-// not UTF-8 (undeclared or wrong charset) are read as Windows-1252.
-func mimeReadText(r io.Reader, charsetKnown bool, sizeHint int) (string, []string) {
+// mimeDecodedText decodes a text part as mimeDecodedReader's reader would
+// yield it, up to the first error, which is returned with what came
+// before it. A defect is returned as by mimeDecodedReader. The common
+// cases (no transfer encoding or quoted-printable, in UTF-8, US-ASCII or
+// no declared charset) are decoded directly from body; data is then body
+// itself when there is nothing to decode, and must not be modified.
+func mimeDecodedText(ctype string, params map[string]string, cte string, body []byte) (data []byte, defect string, err error) {
+	if mimeIdentityCharset(ctype, params) {
+		switch mimeNormalizeCTE(cte) {
+		case "", "7bit", "8bit", "binary":
+			return body, "", nil
+		case "quoted-printable":
+			data, err = mimeDecodeQP(body)
+			return data, "", err
+		}
+	}
+	r, defect := mimeDecodedReader(ctype, params, cte, body)
+	buf := bytes.NewBuffer(make([]byte, 0, len(body)+bytes.MinRead))
+	_, err = buf.ReadFrom(r)
+	return buf.Bytes(), defect, err
+}
+
+// mimeIdentityCharset reports whether mimeDecodedReader leaves the bytes
+// of a part as they are after the transfer decoding: the part is not
+// text, or declares no charset, or declares UTF-8 or US-ASCII, which
+// go-message passes through.
+func mimeIdentityCharset(ctype string, params map[string]string) bool {
+	cs := params["charset"]
+	if cs == "" || !strings.HasPrefix(ctype, "text/") {
+		return true
+	}
+	switch mimeNormalizeCharset(cs) {
+	case "utf-8", "us-ascii":
+		return true
+	}
+	return false
+}
+
+// mimeQPBufferSize is the line buffer of the quoted-printable decoder
+// mimeDecodeQP stands in for (mime/quotedprintable reads lines through a
+// default bufio.Reader): a longer line ends the text.
+const mimeQPBufferSize = 4096
+
+// mimeDecodeQP decodes a quoted-printable body (RFC 2045 §6.7) exactly as
+// reading mime/quotedprintable.NewReader(bytes.NewReader(body)) to its
+// end does, lenient deviations and errors included: soft line breaks
+// "=\n" and "=\r\n" with white space before the line end, a literal "="
+// where no two hex digits follow (but not at the end of a line), a
+// trailing "=" at the end of the body, 8-bit bytes passed through; a
+// control character, a broken soft break or a line longer than the
+// buffer end the decoding with an error. It returns the decoded bytes
+// before the first error and the error, nil at the end of the body.
+//
+// It exists because mime/quotedprintable decodes a byte at a time
+// through its reader state, which made it the largest single cost of
+// parsing a typical mail from a webmail client.
+func mimeDecodeQP(body []byte) ([]byte, error) {
+	out := make([]byte, 0, len(body))
+	var lineBuf []byte
+	rest := body
+	for {
+		// The next line as bufio.Reader.ReadSlice('\n') returns it.
+		var whole []byte
+		var rerr error
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 && i < mimeQPBufferSize {
+			whole, rest = rest[:i+1], rest[i+1:]
+		} else if len(rest) >= mimeQPBufferSize {
+			whole, rest, rerr = rest[:mimeQPBufferSize], rest[mimeQPBufferSize:], bufio.ErrBufferFull
+		} else {
+			whole, rest, rerr = rest, nil, io.EOF
+		}
+		hasLF := bytes.HasSuffix(whole, []byte("\n"))
+		hasCR := bytes.HasSuffix(whole, []byte("\r\n"))
+		line := bytes.TrimRight(whole, "\n\r \t")
+		if bytes.HasSuffix(line, []byte("=")) {
+			after := bytes.TrimLeft(whole[len(line):], " \t")
+			line = line[:len(line)-1]
+			if !bytes.HasPrefix(after, []byte("\n")) && !bytes.HasPrefix(after, []byte("\r\n")) &&
+				!(len(after) == 0 && len(line) > 0 && rerr == io.EOF) {
+				rerr = fmt.Errorf("quotedprintable: invalid bytes after =: %q", after)
+			}
+		} else if hasLF {
+			// The line keeps its line ending without the white space
+			// before it.
+			lineBuf = append(lineBuf[:0], line...)
+			if hasCR {
+				lineBuf = append(lineBuf, '\r', '\n')
+			} else {
+				lineBuf = append(lineBuf, '\n')
+			}
+			line = lineBuf
+		}
+		for len(line) > 0 {
+			b := line[0]
+			switch {
+			case b == '=':
+				v, err := mimeQPHexByte(line[1:])
+				if err != nil {
+					if len(line) >= 2 && line[1] != '\r' && line[1] != '\n' {
+						break // a literal "="
+					}
+					return out, err
+				}
+				b = v
+				line = line[2:]
+			case b == '\t' || b == '\r' || b == '\n' || b >= 0x80:
+			case b < ' ' || b > '~':
+				return out, fmt.Errorf("quotedprintable: invalid unescaped byte 0x%02x in body", b)
+			}
+			out = append(out, b)
+			line = line[1:]
+		}
+		if rerr == io.EOF {
+			return out, nil
+		}
+		if rerr != nil {
+			return out, rerr
+		}
+	}
+}
+
+// mimeQPHexByte reads the two hex digits after "=", with the errors
+// mime/quotedprintable gives.
+func mimeQPHexByte(v []byte) (byte, error) {
+	if len(v) < 2 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	hi, ok := mimeQPHex(v[0])
+	if !ok {
+		return 0, fmt.Errorf("quotedprintable: invalid hex byte 0x%02x", v[0])
+	}
+	lo, ok := mimeQPHex(v[1])
+	if !ok {
+		return 0, fmt.Errorf("quotedprintable: invalid hex byte 0x%02x", v[1])
+	}
+	return hi<<4 | lo, nil
+}
+
+// mimeQPHex reads one hex digit; lower case is accepted, as badly encoded
+// mail uses it.
+func mimeQPHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// mimeTextFromBytes makes valid UTF-8 text with LF line endings and no
+// NUL bytes of a decoded text part; readErr is the error that ended the
+// decoding, if any. Bytes that are not UTF-8 (undeclared or wrong
+// charset) are read as Windows-1252.
+func mimeTextFromBytes(b []byte, readErr error, charsetKnown bool) (string, []string) {
 	var defects []string
-	buf := bytes.NewBuffer(make([]byte, 0, sizeHint+bytes.MinRead))
-	_, err := buf.ReadFrom(r)
-	b := buf.Bytes()
-	if err != nil {
-		defects = append(defects, "text truncated: "+err.Error())
+	if readErr != nil {
+		defects = append(defects, "text truncated: "+readErr.Error())
 	}
 	if !utf8.Valid(b) {
 		if d, derr := charmap.Windows1252.NewDecoder().Bytes(b); derr == nil {
@@ -256,18 +408,46 @@ func mimeReadText(r io.Reader, charsetKnown bool, sizeHint int) (string, []strin
 			b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
 		}
 	}
-	return string(b), defects
+	return mimeCanonicalText(b), defects
 }
 
 // mimeCanonicalText turns CRLF and lone CR line endings into LF and drops
-// NUL bytes: Message.Text is for people and for the reply stripper.
-func mimeCanonicalText(s string) string {
-	if !strings.ContainsAny(s, "\r\x00") {
-		return s
+// NUL bytes: Message.Text is for people and for the reply stripper. It
+// copies b once.
+func mimeCanonicalText(b []byte) string {
+	cr, nul := bytes.IndexByte(b, '\r'), bytes.IndexByte(b, 0)
+	if cr < 0 && nul < 0 {
+		return string(b)
 	}
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = strings.ReplaceAll(s, "\r", "\n")
-	return strings.ReplaceAll(s, "\x00", "")
+	var s strings.Builder
+	s.Grow(len(b))
+	if nul < 0 {
+		// Only line endings to change: copy the runs between CRs.
+		for cr >= 0 {
+			s.Write(b[:cr])
+			s.WriteByte('\n')
+			b = b[cr+1:]
+			if len(b) > 0 && b[0] == '\n' {
+				b = b[1:]
+			}
+			cr = bytes.IndexByte(b, '\r')
+		}
+		s.Write(b)
+		return s.String()
+	}
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '\r':
+			if i+1 < len(b) && b[i+1] == '\n' {
+				i++
+			}
+			s.WriteByte('\n')
+		case 0:
+		default:
+			s.WriteByte(c)
+		}
+	}
+	return s.String()
 }
 
 // mimeUnflow undoes format=flowed (RFC 3676 §4): a line that ends in a

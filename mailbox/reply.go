@@ -92,7 +92,7 @@ func replyClassify(lines []string) []replyUnit {
 			units = append(units, replyUnit{replyQuote, i, i + 1})
 			i++
 			continue
-		case replyForwardRe.MatchString(l):
+		case replyMayBeForward(l) && replyForwardRe.MatchString(l):
 			units = append(units, replyUnit{replyForward, i, i + 1})
 			i++
 			continue
@@ -172,7 +172,7 @@ func replyMarkSignatures(units []replyUnit, lines []string) {
 		switch {
 		case l == "--":
 			limit = 30
-		case replyUnderscoreRe.MatchString(l):
+		case strings.Contains(l, "__") && replyUnderscoreRe.MatchString(l):
 			limit = 15
 		default:
 			continue
@@ -294,6 +294,12 @@ func replySplitSharedLines(lines []string) []string {
 			}
 			continue
 		}
+		if !replyMayShare(l) {
+			if out != nil {
+				out = append(out, l)
+			}
+			continue
+		}
 		if m := replySharedRe.FindStringSubmatchIndex(l); m != nil && strings.TrimSpace(l[:m[2]]) != "" && !strings.HasPrefix(strings.TrimSpace(l), ">") {
 			if out == nil {
 				out = append(make([]string, 0, len(lines)+1), lines[:i]...)
@@ -311,6 +317,25 @@ func replySplitSharedLines(lines []string) []string {
 	return out
 }
 
+// replyMayShare is a cheap test that must pass for replySharedRe to match
+// l: some "On " in it has a character other than white space before it
+// (the \S the regexp starts with). An attribution at the start of its
+// own line, the usual case, fails it and is spared the regexp, whose
+// ".*\d.*" backtracks over the whole line.
+func replyMayShare(l string) bool {
+	for from := 0; ; {
+		i := strings.Index(l[from:], "On ")
+		if i < 0 {
+			return false
+		}
+		i += from
+		if strings.TrimLeft(l[:i], "\t\n\f\r ") != "" {
+			return true
+		}
+		from = i + 1
+	}
+}
+
 var replySharedRe = regexp.MustCompile(`\S[ \t]*-*[ \t]*(On [A-Z][a-z]{2},? .*\d.* (wrote|sent):)[ \t]*$`)
 
 // replySplitterAt reports how many lines starting at i form a splitter:
@@ -319,7 +344,7 @@ var replySharedRe = regexp.MustCompile(`\S[ \t]*-*[ \t]*(On [A-Z][a-z]{2},? .*\d
 // a header block ("From: / Sent: / To: / Subject:"). 0 means none.
 func replySplitterAt(lines []string, i int) int {
 	l := lines[i]
-	if replyOriginalRe.MatchString(l) {
+	if replyMayBeOriginal(l) && replyOriginalRe.MatchString(l) {
 		return 1
 	}
 	if n := replyHeaderBlockAt(lines, i); n > 0 {
@@ -337,7 +362,8 @@ func replyAttributionAt(lines []string, i int) int {
 	}
 	// Polymail and others break the attribution over empty lines; allow
 	// that only after an "On <date>" opening.
-	allowEmpty := strings.HasPrefix(first, "On ") && replyDateRe.MatchString(first)
+	dated := replyHasDate(first)
+	allowEmpty := dated && strings.HasPrefix(first, "On ")
 	maxLines := 4
 	if allowEmpty {
 		maxLines = 6
@@ -345,13 +371,15 @@ func replyAttributionAt(lines []string, i int) int {
 	// Only an opening that looks like the start of an attribution (a date,
 	// or a lead word such as "On", "Am", "Le") may continue on further
 	// lines; otherwise the last line of the reply would be taken in.
-	if !replyDateRe.MatchString(first) && !replyLeadRe.MatchString(first) {
+	if !dated && !replyHasLead(first) {
 		maxLines = 1
 	}
-	var joined strings.Builder
+	// joined is the candidate so far, its lines joined by spaces; most
+	// candidates are one line, which needs no copy.
+	joined := first
 	for n := 1; n <= maxLines && i+n-1 < len(lines); n++ {
-		l := strings.TrimSpace(lines[i+n-1])
 		if n > 1 {
+			l := strings.TrimSpace(lines[i+n-1])
 			switch {
 			case l == "":
 				if !allowEmpty {
@@ -361,13 +389,12 @@ func replyAttributionAt(lines []string, i int) int {
 			case strings.HasPrefix(l, ">") && !replyIsTail(l):
 				return 0
 			}
-			joined.WriteByte(' ')
+			joined += " " + l
 		}
-		joined.WriteString(l)
-		if joined.Len() > 500 {
+		if len(joined) > 500 {
 			return 0
 		}
-		if replyIsAttribution(joined.String(), lines, i+n) {
+		if replyIsAttribution(joined, lines, i+n) {
 			// The end of the attribution wrapped onto a line of its own
 			// that looks like a quote (">:", "> wrote:"): take it in.
 			if i+n < len(lines) && replyIsTail(lines[i+n]) {
@@ -395,7 +422,7 @@ func replyIsAttribution(s string, lines []string, next int) bool {
 		return false
 	}
 	hasAt := strings.Contains(s, "@")
-	dateish := replyDateRe.MatchString(s)
+	dateish := replyHasDate(s)
 	nextQuote := func() bool {
 		for j := next; j < len(lines) && j < next+3; j++ {
 			t := strings.TrimSpace(lines[j])
@@ -458,8 +485,20 @@ func replyHeaderBlockAt(lines []string, i int) int {
 // replyHeaderKey classifies a header-like line by its field: 'f' from,
 // 'd' date/sent, 't' to, 'c' cc, 's' subject, 0 none.
 func replyHeaderKey(l string) byte {
-	if i := strings.IndexByte(l, ':'); i < 0 || i > 48 {
+	i := strings.IndexByte(l, ':')
+	if i < 0 || i > 48 {
 		return 0
+	}
+	// replyHeaderRe allows only letters, white space and "*" before the
+	// colon (the first one, as none of those is a colon): a digit or
+	// punctuation there, as in most lines with a colon, rules it out.
+	for j := 0; j < i; j++ {
+		switch c := l[j]; {
+		case c >= utf8.RuneSelf, 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case c == ' ', c == '\t', c == '\n', c == '\f', c == '\r', c == '*':
+		default:
+			return 0
+		}
 	}
 	m := replyHeaderRe.FindStringSubmatch(l)
 	if m == nil {
@@ -489,11 +528,125 @@ var replyHeaderKeys = func() map[string]byte {
 // French space before the colon ("De :").
 var replyHeaderRe = regexp.MustCompile(`^\s*\*{0,2}\s*([\p{L} ]{1,20}?)\s*\*{0,2}\s*:`)
 
-// replyOriginalRe matches Outlook's and others' separator lines.
-var replyOriginalRe = regexp.MustCompile(`(?i)^\s*[-_=*\s]*(original message|reply message|ursprüngliche nachricht|antwort nachricht|originalnachricht|oprindelig meddelelse|oprindelig besked|opprinnelig melding|ursprungligt meddelande|message d'origine|message original|mensaje original|messaggio originale|oorspronkelijk bericht|origineel bericht|mensagem original|wiadomość oryginalna|alkuperäinen viesti|исходное сообщение|původní zpráva|eredeti üzenet|orijinal mesaj|原始邮件|元のメッセージ)[-_=*\s]*:?\s*$`)
+// replyOriginalPhrases are the words of the separator lines Outlook and
+// others put above a quoted mail ("-----Original Message-----").
+var replyOriginalPhrases = []string{
+	"original message", "reply message", "ursprüngliche nachricht", "antwort nachricht", "originalnachricht",
+	"oprindelig meddelelse", "oprindelig besked", "opprinnelig melding", "ursprungligt meddelande",
+	"message d'origine", "message original", "mensaje original", "messaggio originale",
+	"oorspronkelijk bericht", "origineel bericht", "mensagem original", "wiadomość oryginalna",
+	"alkuperäinen viesti", "исходное сообщение", "původní zpráva", "eredeti üzenet", "orijinal mesaj",
+	"原始邮件", "元のメッセージ",
+}
 
-// replyForwardRe matches forwarded-message markers.
-var replyForwardRe = regexp.MustCompile(`(?i)^\s*(-{2,}\s*(forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|videresendt meddelelse|videresendt melding|vidarebefordrat meddelande|välitetty viesti|wiadomość przekazana|пересланное сообщение|mensagem encaminhada)\s*-*|(begin forwarded message|anfang der weitergeleiteten nachricht|début du message réexpédié|inicio del mensaje reenviado)\s*:)\s*$`)
+// replyOriginalRe matches Outlook's and others' separator lines: one of
+// replyOriginalPhrases, in any case, between separator characters.
+var replyOriginalRe = regexp.MustCompile(`(?i)^\s*[-_=*\s]*(` + parseAlternation(replyOriginalPhrases) + `)[-_=*\s]*:?\s*$`)
+
+// replyOriginalFirst holds the runes a line that replyOriginalRe matches
+// can start with once its leading separators are skipped: the first
+// letters of the phrases in every case (the case folding of (?i)).
+var replyOriginalFirst = replyFoldSet(replyOriginalPhrases)
+
+// replyOriginalLast holds the runes such a line can end with once its
+// trailing separators, and a colon among them, are cut off: the last
+// letters of the phrases in every case.
+var replyOriginalLast = func() map[rune]bool {
+	last := make([]string, len(replyOriginalPhrases))
+	for i, p := range replyOriginalPhrases {
+		_, n := utf8.DecodeLastRuneInString(p)
+		last[i] = p[len(p)-n:]
+	}
+	return replyFoldSet(last)
+}()
+
+// replyMayBeOriginal is a cheap test that must pass for replyOriginalRe
+// to match l: past the leading white space and separator characters the
+// line starts with the first letter of a phrase, and before the trailing
+// ones (`[-_=*\s]*:?\s*$`) it ends with the last letter of one. Most
+// lines fail it and are spared the regexp.
+func replyMayBeOriginal(l string) bool {
+	i := 0
+	for i < len(l) && replyIsSeparatorByte(l[i]) {
+		i++
+	}
+	if i == len(l) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(l[i:])
+	if !replyOriginalFirst[r] {
+		return false
+	}
+	t := strings.TrimRight(l, "\t\n\f\r ")
+	t = strings.TrimSuffix(t, ":")
+	t = strings.TrimRight(t, "-_=*\t\n\f\r ")
+	r, _ = utf8.DecodeLastRuneInString(t)
+	return replyOriginalLast[r]
+}
+
+// replyIsSeparatorByte reports whether c is in the class [-_=*\s] of
+// replyOriginalRe (\s being [\t\n\f\r ]).
+func replyIsSeparatorByte(c byte) bool {
+	switch c {
+	case '-', '_', '=', '*', '\t', '\n', '\f', '\r', ' ':
+		return true
+	}
+	return false
+}
+
+// replyFoldSet returns the first runes of phrases with every rune they
+// match under simple case folding, as (?i) in a regexp does.
+func replyFoldSet(phrases []string) map[rune]bool {
+	set := map[rune]bool{}
+	for _, p := range phrases {
+		r, _ := utf8.DecodeRuneInString(p)
+		set[r] = true
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			set[f] = true
+		}
+	}
+	return set
+}
+
+// replyForwardDashed are the forwarded-message markers written between
+// dashes ("---------- Forwarded message ---------"), replyForwardBegin
+// those ending in a colon ("Begin forwarded message:").
+var (
+	replyForwardDashed = []string{
+		"forwarded message", "weitergeleitete nachricht", "message transféré", "mensaje reenviado",
+		"messaggio inoltrato", "doorgestuurd bericht", "videresendt meddelelse", "videresendt melding",
+		"vidarebefordrat meddelande", "välitetty viesti", "wiadomość przekazana", "пересланное сообщение",
+		"mensagem encaminhada",
+	}
+	replyForwardBegin = []string{
+		"begin forwarded message", "anfang der weitergeleiteten nachricht", "début du message réexpédié",
+		"inicio del mensaje reenviado",
+	}
+)
+
+// replyForwardRe matches forwarded-message markers, in any case.
+var replyForwardRe = regexp.MustCompile(`(?i)^\s*(-{2,}\s*(` + parseAlternation(replyForwardDashed) + `)\s*-*|(` +
+	parseAlternation(replyForwardBegin) + `)\s*:)\s*$`)
+
+// replyForwardFirst holds the runes a replyForwardBegin marker can start
+// with, in every case.
+var replyForwardFirst = replyFoldSet(replyForwardBegin)
+
+// replyMayBeForward is a cheap test that must pass for replyForwardRe to
+// match l: without the white space around it, the line starts with two
+// dashes, or it ends with a colon and starts with the first letter of a
+// replyForwardBegin marker.
+func replyMayBeForward(l string) bool {
+	t := strings.Trim(l, "\t\n\f\r ")
+	if strings.HasPrefix(t, "--") {
+		return true
+	}
+	if !strings.HasSuffix(t, ":") {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(t)
+	return replyForwardFirst[r]
+}
 
 // replySeparatorRe matches lines that only separate: dashes, underscores,
 // equal signs.
@@ -556,10 +709,64 @@ const replyVerbAlt = `wrote|writes|sent|pisze|пишет|schreibt|schrieb|a\s+é
 
 var (
 	replyVerbRe = regexp.MustCompile(`(?i)(^|[\s>)"'])(` + replyVerbAlt + `)(\s|:|$)`)
-	// replyDateRe matches a time, a numeric date or a year.
-	replyDateRe = regexp.MustCompile(`\d{1,2}[:.]\d{2}|\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\b(19|20)\d{2}\b`)
-	// replyLeadRe matches the words attribution lines open with.
-	replyLeadRe = regexp.MustCompile(`^(On|Am|Le|El|Il|In data|Op|Em|Den|På|W dniu|Dnia|Vào|Dne|Στις|Em) \S`)
 	// replyAddrEndRe matches an attribution that ends with an address.
 	replyAddrEndRe = regexp.MustCompile(`(@[^\s]+|[>)\]"])\s*:?$`)
 )
+
+// replyHasDate reports whether s holds a time ("9:02", "16.30"), a numeric
+// date ("04/03/2024", "2024-03-04") or a year ("2024" on its own): in
+// regexp terms `\d{1,2}[:.]\d{2}|\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\b(19|20)\d{2}\b`.
+// It is written out because it runs on every line of text that might
+// open an attribution, several times.
+func replyHasDate(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !parseIsDigit(s[i]) {
+			continue
+		}
+		// Where a time or a date matches, it also matches from the last
+		// digit of its first number, as a first number of one digit is
+		// allowed and nothing before it is asked for: trying each digit
+		// as a one-digit first number finds every match. A year needs a
+		// word boundary before it.
+		rest := s[i+1:]
+		if len(rest) >= 3 && (rest[0] == ':' || rest[0] == '.') && parseIsDigit(rest[1]) && parseIsDigit(rest[2]) {
+			return true // time
+		}
+		if len(rest) >= 3 && replyDateSep(rest[0]) && parseIsDigit(rest[1]) {
+			// Day or month of one or two digits, a separator, a digit.
+			if replyDateSep(rest[2]) && len(rest) >= 4 && parseIsDigit(rest[3]) {
+				return true
+			}
+			if len(rest) >= 5 && parseIsDigit(rest[2]) && replyDateSep(rest[3]) && parseIsDigit(rest[4]) {
+				return true
+			}
+		}
+		if (s[i] == '1' || s[i] == '2') && len(rest) >= 3 && (i == 0 || !parseIsWordByte(s[i-1])) &&
+			(s[i] == '1' && rest[0] == '9' || s[i] == '2' && rest[0] == '0') &&
+			parseIsDigit(rest[1]) && parseIsDigit(rest[2]) && (len(rest) == 3 || !parseIsWordByte(rest[3])) {
+			return true // year
+		}
+	}
+	return false
+}
+
+func replyDateSep(c byte) bool { return c == '/' || c == '.' || c == '-' }
+
+// replyLeadWords are the words attribution lines open with.
+var replyLeadWords = []string{"On", "Am", "Le", "El", "Il", "In data", "Op", "Em", "Den", "På", "W dniu", "Dnia", "Vào", "Dne", "Στις"}
+
+// replyHasLead reports whether s opens with one of replyLeadWords, a
+// space and a character other than white space: in regexp terms
+// `^(On|Am|...) \S`, with \S anything but [\t\n\f\r ].
+func replyHasLead(s string) bool {
+	for _, w := range replyLeadWords {
+		if len(s) > len(w)+1 && strings.HasPrefix(s, w) && s[len(w)] == ' ' {
+			switch s[len(w)+1] {
+			case ' ', '\t', '\n', '\f', '\r':
+			default:
+				return true
+			}
+		}
+	}
+	return false
+}
