@@ -81,7 +81,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	dsn := func(txlock string, cacheKiB int) string {
+	dsn := func(txlock string, cacheKiB int, extra ...string) string {
 		q := url.Values{}
 		// busy_timeout first: switching a new file to WAL needs a lock
 		// another process may hold for a moment.
@@ -91,14 +91,19 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cacheKiB))
 		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walBackstop))
+		for _, p := range extra {
+			q.Add("_pragma", p)
+		}
 		q.Set("_txlock", txlock)
 		return "file:" + abs + "?" + q.Encode()
 	}
 	// The writer's page cache holds a whole batch of mails (group commit,
 	// see Tx.Savepoint), so that a batch is written to the WAL once, at
 	// its commit, instead of spilling pages that the batch then writes
-	// again. Readers keep SQLite's default of 2 MiB.
-	db, err := sql.Open("sqlite", dsn("immediate", 16<<10))
+	// again. Its savepoint journals (the pages one mail changed, to undo
+	// them) stay in memory rather than in a temp file written page by
+	// page. Readers keep SQLite's defaults (2 MiB cache, temp files).
+	db, err := sql.Open("sqlite", dsn("immediate", 16<<10, "temp_store(MEMORY)"))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
