@@ -77,7 +77,10 @@ type SMTP struct {
 	From     helpdesk.Address // sender of every mail; always has a display name
 	Timeout  time.Duration
 	HELO     string // name given in EHLO; empty: the library's default
-	Batch    int    // maximum mails sent over one connection
+	Batch    int    // maximum mails read from the outbox per round, shared among the connections
+	// Connections is how many SMTP sessions send at once when several
+	// mails are due (the mails of one ticket always over the same one).
+	Connections int
 }
 
 // Processed modes: how a mailbox marks a message it has committed.

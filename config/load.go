@@ -708,7 +708,7 @@ func (l *loader) port(key string, p int, s Security, tlsDefault, plainDefault in
 }
 
 func (l *loader) smtp(s rawSMTP, c *Config, complete bool) {
-	m := SMTP{Host: strings.TrimSpace(s.Host), Username: s.Username, HELO: s.HELO, Batch: s.Batch}
+	m := SMTP{Host: strings.TrimSpace(s.Host), Username: s.Username, HELO: s.HELO, Batch: s.Batch, Connections: s.Connections}
 	if m.Host != "" || complete {
 		if err := checkHost(m.Host); err != nil {
 			l.errf("smtp.host", "%v", err)
@@ -740,6 +740,9 @@ func (l *loader) smtp(s rawSMTP, c *Config, complete bool) {
 	}
 	if s.Batch < 1 {
 		l.errf("smtp.batch", "%d: must be at least 1", s.Batch)
+	}
+	if s.Connections < 1 || s.Connections > 16 {
+		l.errf("smtp.connections", "%d: must be between 1 and 16", s.Connections)
 	}
 	c.SMTP = m
 }

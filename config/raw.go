@@ -53,6 +53,7 @@ type rawSMTP struct {
 	Timeout      text   `toml:"timeout"`
 	HELO         string `toml:"helo"`
 	Batch        int    `toml:"batch"`
+	Connections  int    `toml:"connections"`
 }
 
 type rawMailbox struct {
@@ -188,6 +189,7 @@ const (
 	defaultRefStart        = 1000
 	defaultSMTPTimeout     = "30s"
 	defaultSMTPBatch       = 100
+	defaultSMTPConnections = 2
 	defaultReopenWindow    = "7d"
 	defaultMaxAttachment   = "25MB"
 	defaultAutoReplyLimit  = 10
@@ -211,7 +213,7 @@ const (
 func rawDefaults() rawFile {
 	return rawFile{
 		Store: rawStore{Path: defaultStorePath, RefPrefix: defaultRefPrefix, RefStart: defaultRefStart},
-		SMTP:  rawSMTP{Timeout: defaultSMTPTimeout, Batch: defaultSMTPBatch},
+		SMTP:  rawSMTP{Timeout: defaultSMTPTimeout, Batch: defaultSMTPBatch, Connections: defaultSMTPConnections},
 		Log:   rawLog{Level: defaultLogLevel, Format: defaultLogFormat},
 		Desk: rawDesk{
 			ReopenWindow:      defaultReopenWindow,

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
@@ -31,7 +33,8 @@ type OutboxStore interface {
 }
 
 // OutboxHooks are optional callbacks for metrics. They run on the worker's
-// goroutine and must not block; each may be nil.
+// goroutines (one per connection sending at the time) and must not block;
+// each may be nil.
 type OutboxHooks struct {
 	Sent   func(m helpdesk.OutMail, at time.Time)              // the server accepted the mail
 	Failed func(m helpdesk.OutMail, err error, permanent bool) // one attempt failed
@@ -48,9 +51,13 @@ type Outbox struct {
 	log  *slog.Logger
 	kick chan struct{}
 
-	// Owned by the Run goroutine.
-	conn    *smtpConn
-	failing bool // in an outage (server unreachable, connections breaking): logged once
+	lanes   []*lane     // one per connection; each owned by the goroutine sending on it
+	failing atomic.Bool // in an outage (server unreachable, connections breaking): logged once
+}
+
+// lane is one SMTP connection of the outbox and the rows sent over it.
+type lane struct {
+	conn *smtpConn
 }
 
 // markTimeout bounds the store writes that record an attempt; they use a
@@ -67,7 +74,11 @@ func NewOutbox(cfg SMTPConfig, st OutboxStore, now func() time.Time, log *slog.L
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Outbox{cfg: cfg.withDefaults(), st: st, now: now, log: log, kick: make(chan struct{}, 1)}
+	o := &Outbox{cfg: cfg.withDefaults(), st: st, now: now, log: log, kick: make(chan struct{}, 1)}
+	for range o.cfg.Connections {
+		o.lanes = append(o.lanes, &lane{})
+	}
+	return o
 }
 
 // Kick wakes the worker at once, e.g. after the desk enqueued mail. It
@@ -81,8 +92,9 @@ func (o *Outbox) Kick() {
 
 // Run sends due rows until ctx is done. Like mox's queue, it sleeps until
 // the earliest next attempt or a Kick, then sends every due row, Batch rows
-// at a time over one reused connection, and quits the connection when
-// nothing is left. A temporary failure (4xx, network) reschedules the row
+// at a time over up to Connections reused connections at once (the rows of
+// one ticket always over the same one, in order), and quits the
+// connections when nothing is left. A temporary failure (4xx, network) reschedules the row
 // with capped exponential backoff; a permanent refusal (5xx) or a mail
 // that cannot be built marks it failed, and so does a temporary failure
 // once MaxAttempts or GiveUpAfter is reached. When ctx is done the send in
@@ -93,7 +105,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 	if err := o.cfg.Validate(); err != nil {
 		return err
 	}
-	defer o.closeConn()
+	defer o.closeConns()
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	for {
@@ -122,7 +134,9 @@ func (o *Outbox) safeRound(ctx context.Context) (wait time.Duration) {
 	defer func() {
 		if v := recover(); v != nil {
 			o.log.Error("panic in outbox", "panic", v, "stack", string(debug.Stack()))
-			o.dropConn()
+			for _, l := range o.lanes {
+				l.dropConn()
+			}
 			wait = o.cfg.Retry.Min
 		}
 	}()
@@ -154,12 +168,12 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 			stuck = len(rows) > 0
 			break
 		}
-		if err := o.sendBatch(ctx, fresh); err != nil {
+		if err := o.sendLanes(ctx, fresh); err != nil {
 			o.log.Error("record send attempt", "err", err)
 			return storeRetry
 		}
 	}
-	o.closeConn()
+	o.closeConns()
 	if ctx.Err() != nil {
 		return 0
 	}
@@ -189,9 +203,43 @@ type dialError struct{ err error }
 func (e *dialError) Error() string { return e.err.Error() }
 func (e *dialError) Unwrap() error { return e.err }
 
-// sendBatch sends rows in order over the current connection. It returns
+// sendLanes shares rows among the lanes by ticket, so that the mails of
+// one ticket go over one connection in order, and sends the lanes at once.
+// It returns the first store error; send failures are recorded on the
+// rows. A panic on a lane is logged, drops that lane's connection and
+// leaves its rows due.
+func (o *Outbox) sendLanes(ctx context.Context, rows []helpdesk.OutMail) error {
+	if len(o.lanes) == 1 || len(rows) == 1 {
+		return o.sendBatch(ctx, o.lanes[0], rows)
+	}
+	parts := make([][]helpdesk.OutMail, len(o.lanes))
+	for _, r := range rows {
+		i := int(uint64(r.TicketID) % uint64(len(o.lanes)))
+		parts[i] = append(parts[i], r)
+	}
+	errs := make([]error, len(o.lanes))
+	var wg sync.WaitGroup
+	for i, l := range o.lanes {
+		if len(parts[i]) == 0 {
+			continue
+		}
+		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					o.log.Error("panic in outbox", "panic", v, "stack", string(debug.Stack()))
+					l.dropConn()
+				}
+			}()
+			errs[i] = o.sendBatch(ctx, l, parts[i])
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// sendBatch sends rows in order over the lane's connection. It returns
 // only store errors; send failures are recorded on the rows.
-func (o *Outbox) sendBatch(ctx context.Context, rows []helpdesk.OutMail) error {
+func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail) error {
 	for i, row := range rows {
 		if ctx.Err() != nil {
 			return nil // shutting down: the rest stays due for the next start
@@ -203,12 +251,12 @@ func (o *Outbox) sendBatch(ctx context.Context, rows []helpdesk.OutMail) error {
 			}
 			continue
 		}
-		err = o.submit(ctx, msg)
+		err = o.submit(ctx, l, msg)
 		if err != nil && msg.IsDelivered() {
 			// The server accepted the DATA; what failed came after (the
 			// RSET go-mail sends). The mail is sent: never send it twice.
 			o.log.Debug("mail accepted, the session failed after it", append(rowAttrs(row), "err", err)...)
-			o.dropConn()
+			l.dropConn()
 			err = nil
 		}
 		var de *dialError
@@ -234,7 +282,7 @@ func (o *Outbox) sendBatch(ctx context.Context, rows []helpdesk.OutMail) error {
 		default:
 			broken := connBroken(err)
 			if broken {
-				o.dropConn()
+				l.dropConn()
 			}
 			if err := o.retry(ctx, row, err, broken); err != nil {
 				return err
@@ -247,38 +295,40 @@ func (o *Outbox) sendBatch(ctx context.Context, rows []helpdesk.OutMail) error {
 // submit sends one message, dialling when there is no connection. A
 // reused connection that the server closed while idle fails go-mail's
 // connection check before anything is sent: redial once and send again.
-func (o *Outbox) submit(ctx context.Context, msg *mail.Msg) error {
+func (o *Outbox) submit(ctx context.Context, l *lane, msg *mail.Msg) error {
 	for try := 0; ; try++ {
-		if o.conn == nil {
+		if l.conn == nil {
 			c, err := dialSMTP(ctx, o.cfg)
 			if err != nil {
 				return &dialError{err}
 			}
-			o.conn = c
+			l.conn = c
 		}
-		err := o.conn.send(msg)
+		err := l.conn.send(msg)
 		if try == 0 && staleConn(err) {
 			o.log.Debug("smtp connection went stale; redialling", "err", err)
-			o.dropConn()
+			l.dropConn()
 			continue
 		}
 		return err
 	}
 }
 
-// closeConn ends the SMTP session politely, if there is one.
-func (o *Outbox) closeConn() {
-	if o.conn != nil {
-		o.conn.quit()
-		o.conn = nil
+// closeConns ends the SMTP sessions politely.
+func (o *Outbox) closeConns() {
+	for _, l := range o.lanes {
+		if l.conn != nil {
+			l.conn.quit()
+			l.conn = nil
+		}
 	}
 }
 
 // dropConn closes a connection that cannot be trusted any more.
-func (o *Outbox) dropConn() {
-	if o.conn != nil {
-		o.conn.abort()
-		o.conn = nil
+func (l *lane) dropConn() {
+	if l.conn != nil {
+		l.conn.abort()
+		l.conn = nil
 	}
 }
 
@@ -300,8 +350,7 @@ func (o *Outbox) sent(ctx context.Context, m helpdesk.OutMail) error {
 	if err := o.st.MarkSent(mctx, m.ID, at); err != nil {
 		return fmt.Errorf("mark %d sent: %w", m.ID, err)
 	}
-	if o.failing {
-		o.failing = false
+	if o.failing.CompareAndSwap(true, false) {
 		o.log.Info("smtp server reachable again")
 	}
 	o.log.Debug("mail sent", rowAttrs(m)...)
@@ -352,8 +401,7 @@ func (o *Outbox) retry(ctx context.Context, m helpdesk.OutMail, cause error, out
 	switch {
 	case !outage:
 		o.log.Info("mail deferred by the server", attrs...)
-	case !o.failing:
-		o.failing = true
+	case o.failing.CompareAndSwap(false, true):
 		o.log.Warn("smtp server unavailable; retrying with backoff", "err", cause)
 		fallthrough
 	default:

@@ -449,14 +449,16 @@ func TestOutboxRestart(t *testing.T) {
 	}
 }
 
-// TestOutboxConnectionReuse: a batch goes over one connection, and so do
-// several batches sent in one round.
+// TestOutboxConnectionReuse: with one connection, a batch goes over one
+// connection, and so do several batches sent in one round.
 func TestOutboxConnectionReuse(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newSMTPTestServer(t, false)
 	clock := newTestClock()
 	st := newTestOutbox(clock)
-	o := NewOutbox(srv.config(), st, clock.now, nil)
+	cfg := srv.config()
+	cfg.Connections = 1
+	o := NewOutbox(cfg, st, clock.now, nil)
 	runOutbox(t, o)
 	for i := range 50 {
 		st.enqueue(simpleOutMail(i, "c@example.org"))
@@ -582,7 +584,9 @@ func TestOutboxShutdownFinishesSend(t *testing.T) {
 	for i := range 3 {
 		st.enqueue(simpleOutMail(i, "c@example.org"))
 	}
-	o := NewOutbox(srv.config(), st, clock.now, nil)
+	cfg := srv.config()
+	cfg.Connections = 1
+	o := NewOutbox(cfg, st, clock.now, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	o.Hooks.Sent = func(helpdesk.OutMail, time.Time) { cancel() }
 	if err := o.Run(ctx); err != nil {
@@ -593,6 +597,49 @@ func TestOutboxShutdownFinishesSend(t *testing.T) {
 	}
 	if got, want := st.count("pending"), 2; got != want {
 		t.Errorf("%d pending, want %d", got, want)
+	}
+}
+
+// TestOutboxLanes: with three connections, many due mails go out over
+// three sessions at once, each mail once, and the mails of one ticket in
+// the order they were enqueued.
+func TestOutboxLanes(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	cfg := srv.config()
+	cfg.Connections, cfg.Batch = 3, 60
+	o := NewOutbox(cfg, st, clock.now, nil)
+	for i := range 150 {
+		m := simpleOutMail(i, fmt.Sprintf("c%d@example.org", i%10))
+		m.TicketID = int64(2000 + i%10)
+		st.enqueue(m)
+	}
+	runOutbox(t, o)
+	waitUntil(t, deliveryTimeout, "150 sent", func() bool { return st.count("sent") == 150 })
+	if got := srv.connections(); got != 3 {
+		t.Errorf("%d connections, want 3 (one per lane)", got)
+	}
+	last := map[string]int{}
+	seen := map[string]bool{}
+	for _, id := range messageIDs(t, srv.received()) {
+		if seen[id] {
+			t.Errorf("%s received twice", id)
+		}
+		seen[id] = true
+		var i int
+		if _, err := fmt.Sscanf(id, "<ack-%d@support.example.com>", &i); err != nil {
+			t.Fatalf("message-id %s: %v", id, err)
+		}
+		ticket := fmt.Sprint(i % 10)
+		if prev, ok := last[ticket]; ok && prev > i {
+			t.Errorf("ticket %s: mail %d after mail %d", ticket, i, prev)
+		}
+		last[ticket] = i
+	}
+	if len(seen) != 150 {
+		t.Errorf("%d distinct mails received, want 150", len(seen))
 	}
 }
 

@@ -29,7 +29,11 @@ type SMTPConfig struct {
 	Password string
 	HELO     string        // name given in EHLO; default the host name of the machine
 	Timeout  time.Duration // connect and per-command timeout; default 30s
-	Batch    int           // rows read and sent over one connection per round; default 50
+	Batch    int           // rows read per round, shared among the connections; default 50
+	// Connections is how many SMTP sessions send at once when several
+	// mails are due: the mails of one ticket always go over the same one,
+	// in order. Default 2.
+	Connections int
 
 	// Retry spaces the attempts of one mail after temporary failures (4xx,
 	// network): 30s, 1m, 2m ... capped at 1h by default, with 20% jitter.
@@ -65,6 +69,9 @@ func (c SMTPConfig) withDefaults() SMTPConfig {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 50
+	}
+	if c.Connections <= 0 {
+		c.Connections = 2
 	}
 	c.Retry = c.Retry.orDefault(Backoff{Min: 30 * time.Second, Max: time.Hour})
 	if c.GiveUpAfter == 0 {
