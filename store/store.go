@@ -44,6 +44,10 @@ type Store struct {
 	path  string
 	stmts stmtCache
 	ckpt  checkpointer
+	// writer admits one write transaction of this process at a time. SQLite
+	// would serialise them too, but its busy handler polls with sleeps of
+	// up to 100 ms; this lock hands over as soon as the writer commits.
+	writer chan struct{}
 	// Now is the clock; it defaults to time.Now.
 	Now func() time.Time
 	// RefPrefix is the prefix of ticket references ("HD" gives HD-1042).
@@ -112,7 +116,8 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
-	s := &Store{db: db, read: read, path: abs, Now: opt.Now, RefPrefix: opt.RefPrefix, RefStart: opt.RefStart}
+	s := &Store{db: db, read: read, path: abs, Now: opt.Now, RefPrefix: opt.RefPrefix, RefStart: opt.RefStart,
+		writer: make(chan struct{}, 1)}
 	s.ckpt.start(read)
 	// SQLite does not wait on its busy handler for every lock a new file
 	// needs (switching to WAL while another process opens it too), so a
@@ -434,6 +439,12 @@ var ErrSavepoint = errors.New("savepoint could not be closed; abandon the transa
 // Update runs fn in a write transaction (BEGIN IMMEDIATE) and commits it when
 // fn returns nil.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("begin: %w", ctx.Err())
+	}
+	defer func() { <-s.writer }()
 	return s.run(ctx, s.db, fn)
 }
 
