@@ -51,6 +51,18 @@ func (td *testDesk) checkpoint() uint32 {
 // batch opened, a duplicate inside the batch adds nothing, an unreadable
 // mail is quarantined, and the checkpoint ends at the last mail.
 func TestIngestBatch(t *testing.T) {
+	for _, parts := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one transaction", true: "a transaction per mail"}[parts], func(t *testing.T) {
+			if parts {
+				old := desk.SetMaxTxTime(0)
+				t.Cleanup(func() { desk.SetMaxTxTime(old) })
+			}
+			testIngestBatch(t)
+		})
+	}
+}
+
+func testIngestBatch(t *testing.T) {
 	td := newTestDesk(t)
 	ins := td.incoming(1,
 		customer("b1@x", "Carol <carol@shop.example>", "Store down", outage),
@@ -91,6 +103,18 @@ func TestIngestBatch(t *testing.T) {
 // of them, nothing of the failed mail remains, the rest are not attempted,
 // and handing in the rest again later works.
 func TestIngestBatchTemporaryFailure(t *testing.T) {
+	for _, parts := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one transaction", true: "a transaction per mail"}[parts], func(t *testing.T) {
+			if parts {
+				old := desk.SetMaxTxTime(0)
+				t.Cleanup(func() { desk.SetMaxTxTime(old) })
+			}
+			testIngestBatchTemporaryFailure(t)
+		})
+	}
+}
+
+func testIngestBatchTemporaryFailure(t *testing.T) {
 	td := newTestDesk(t)
 	// A real refusal by SQLite for one mail, as a constraint would give.
 	db, err := sql.Open("sqlite", td.st.Path())

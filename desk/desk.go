@@ -247,16 +247,17 @@ func (d *Desk) assess(mailbox string, m *helpdesk.Message) helpdesk.Assessment {
 }
 
 // IngestBatch applies mails of one mailbox, in order, in one transaction
-// (group commit): each mail in a savepoint of its own, with the checkpoint
-// moved to it, so that the batch costs one commit instead of one each. It
+// (group commit; in several when it would hold the database longer than
+// maxTxTime): each mail in a savepoint of its own, the checkpoint moved to
+// the last, so that the batch costs one commit instead of one each. It
 // returns one Result and one error per mail. errs[i] is nil when ins[i] is
 // committed, wraps ErrUnreadable when ins[i] was quarantined (unreadable,
 // or the desk failed on it with a panic: the raw mail is kept), and is
 // any other error for a temporary failure: then the mails before i are
 // committed with the checkpoint at the last of them, ins[i] is not, and
-// the mails after it are not attempted (ErrNotAttempted). When the
-// transaction itself fails, every mail has its error. The outbox is woken
-// once after the commit when any mail was enqueued.
+// the mails after it are not attempted (ErrNotAttempted). When a
+// transaction itself fails, every mail from its first on has the error.
+// The outbox is woken after each commit that enqueued mail.
 func (d *Desk) IngestBatch(ctx context.Context, ins []Incoming) ([]Result, []error) {
 	return d.IngestAsReady(ctx, ins, nil)
 }
@@ -269,15 +270,35 @@ func (d *Desk) IngestBatch(ctx context.Context, ins []Incoming) ([]Result, []err
 func (d *Desk) IngestAsReady(ctx context.Context, ins []Incoming, ready func(i int)) ([]Result, []error) {
 	res := make([]Result, len(ins))
 	errs := make([]error, len(ins))
-	if len(ins) == 0 {
-		return res, errs
+	for start := 0; start < len(ins); {
+		next, stop := d.ingestChunk(ctx, ins, start, ready, res, errs)
+		if stop {
+			break
+		}
+		start = next
 	}
+	return res, errs
+}
+
+// maxTxTime bounds how long one ingest transaction holds the database: a
+// batch that takes longer is committed in parts, so that the outbox and
+// the SLA loop can write between them. A part still carries the commit of
+// dozens of mails.
+var maxTxTime = 25 * time.Millisecond
+
+// ingestChunk applies ins[start:] in one transaction until they are done
+// or maxTxTime has passed, filling res and errs, then runs the hooks and
+// wakes the outbox. It returns where the next transaction starts, and stop
+// when the batch must not go on (a temporary failure: the rest have their
+// errors).
+func (d *Desk) ingestChunk(ctx context.Context, ins []Incoming, start int, ready func(i int), res []Result, errs []error) (next int, stop bool) {
 	var after []func()
 	enqueued := false
+	began := time.Now()
 	err := d.st.Update(ctx, func(tx *store.Tx) error {
-		after, enqueued = nil, false
-		clear(res)
-		clear(errs)
+		after, enqueued, next, stop = nil, false, start, false
+		clear(res[start:])
+		clear(errs[start:])
 		// The checkpoint of each mailbox moves once, to its last mail done.
 		last := map[string]*Incoming{}
 		done := func(in *Incoming) {
@@ -293,7 +314,11 @@ func (d *Desk) IngestAsReady(ctx context.Context, ins []Incoming, ready func(i i
 			}
 			return nil
 		}
-		for i := range ins {
+		for i := start; i < len(ins); i++ {
+			if i > start && time.Since(began) > maxTxTime {
+				break // commit this part; the rest goes in the next transaction
+			}
+			next = i + 1
 			if ready != nil {
 				ready(i)
 			}
@@ -327,6 +352,7 @@ func (d *Desk) IngestAsReady(ctx context.Context, ins []Incoming, ready func(i i
 				for j := i + 1; j < len(ins); j++ {
 					errs[j] = fmt.Errorf("ingest %s uid %d: %w", ins[j].Mailbox, ins[j].UID, ErrNotAttempted)
 				}
+				stop = true
 				return checkpoint() // commit the mails before i
 			}
 			done(in)
@@ -340,11 +366,11 @@ func (d *Desk) IngestAsReady(ctx context.Context, ins []Incoming, ready func(i i
 		return checkpoint()
 	})
 	if err != nil {
-		for i, in := range ins {
+		for i := start; i < len(ins); i++ {
 			res[i] = Result{}
-			errs[i] = fmt.Errorf("ingest %s uid %d: %w", in.Mailbox, in.UID, err)
+			errs[i] = fmt.Errorf("ingest %s uid %d: %w", ins[i].Mailbox, ins[i].UID, err)
 		}
-		return res, errs
+		return len(ins), true
 	}
 	for _, f := range after {
 		f()
@@ -352,7 +378,7 @@ func (d *Desk) IngestAsReady(ctx context.Context, ins []Incoming, ready func(i i
 	if enqueued {
 		d.kick()
 	}
-	return res, errs
+	return next, stop
 }
 
 // panicError is a panic of the desk's own code on one mail.
