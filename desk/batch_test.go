@@ -4,14 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
 	"github.com/helpdeskd/helpdesk/triage"
 )
@@ -238,6 +241,36 @@ func TestNotificationPerAgentWhenTemplateReadsIt(t *testing.T) {
 		name := map[string]string{"alice@example.com": "Alice", "maria@example.com": "Maria"}[agent]
 		if !strings.Contains(ms[0].Text, "Hi "+name+", reply to "+addr) {
 			t.Errorf("notification to %s reads %q", agent, ms[0].Text)
+		}
+	}
+}
+
+// TestCheckTicketsPage: the SLA loop's page of due tickets is checked in
+// one transaction, and a ticket that fails leaves the others checked.
+func TestCheckTicketsPage(t *testing.T) {
+	td := newTestDesk(t)
+	var ids []int64
+	for i, from := range []string{"Carol <carol@shop.example>", "Dan <dan@other.example>"} {
+		ref := td.mail("support", customer(fmt.Sprintf("s%d@x", i), from, "Store down", outage)).Ref
+		tk, _ := td.ticket(ref)
+		ids = append(ids, tk.ID)
+	}
+	page := []int64{ids[0], 999999, ids[1]} // a ticket that does not exist
+	errs := td.d.CheckTickets(context.Background(), page, td.now.Add(26*time.Hour))
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], store.ErrNotFound) {
+		t.Fatalf("errors %v, want only the missing ticket's", errs)
+	}
+	for _, id := range ids {
+		var evs []helpdesk.Event
+		if err := td.st.View(context.Background(), func(tx *store.Tx) error {
+			var err error
+			evs, err = tx.Events(id)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if events(evs, "breach") == 0 {
+			t.Errorf("ticket %d: no breach recorded by the page's check", id)
 		}
 	}
 }

@@ -2,9 +2,11 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -120,61 +122,112 @@ func resumeResolution(t *helpdesk.Ticket, now time.Time) {
 // breach once, mails each due escalation step once, and stores when to
 // look again.
 func (d *Desk) CheckTicket(ctx context.Context, id int64, now time.Time) error {
-	var after []func()
-	enqueued := false
-	err := d.st.Update(ctx, func(tx *store.Tx) error {
-		w := &work{d: d, tx: tx, now: now.UTC()}
-		t, err := tx.TicketByID(id)
-		if err != nil {
-			return err
-		}
-		if !t.IsOpen() {
-			t.NextCheckAt = time.Time{}
-			return tx.UpdateTicket(t)
-		}
-		p := d.policy(t.Policy)
-		fired, err := w.firedSteps(t, p)
-		if err != nil {
-			return err
-		}
-		due, breaches, next := p.Evaluate(t, fired, w.now)
-		for _, c := range breaches {
-			deadline := t.ResponseDue
-			if c == sla.Resolution {
-				deadline = t.ResolutionDue
-			}
-			recorded, err := tx.RecordBreach(t.ID, string(c), deadline)
-			if err != nil {
-				return err
-			}
-			if recorded {
-				if err := w.event(t, "breach", "sla", fmt.Sprintf("%s target missed at %s (%s)", c, deadline.Format(time.RFC3339), t.Priority), ""); err != nil {
+	return d.CheckTickets(ctx, []int64{id}, now)[0]
+}
+
+// CheckTickets is CheckTicket for a page of due tickets (sla.BatchChecker):
+// one transaction for the page (several when it would hold the database
+// longer than maxTxTime), each ticket in a savepoint of its own, so that a
+// ticket that fails (an error, or a panic of ours) is rolled back alone
+// and the others are checked. It returns one error per id.
+func (d *Desk) CheckTickets(ctx context.Context, ids []int64, now time.Time) []error {
+	errs := make([]error, len(ids))
+	for start := 0; start < len(ids); {
+		var after []func()
+		enqueued := false
+		next := start
+		began := time.Now()
+		err := d.st.Update(ctx, func(tx *store.Tx) error {
+			after, enqueued, next = nil, false, start
+			clear(errs[start:])
+			for i := start; i < len(ids); i++ {
+				if i > start && time.Since(began) > maxTxTime {
+					break // commit this part; the rest goes in the next transaction
+				}
+				next = i + 1
+				w := &work{d: d, tx: tx, now: now.UTC()}
+				err := tx.Savepoint(func() error { return w.safeCheck(ids[i]) })
+				switch {
+				case errors.Is(err, store.ErrSavepoint):
 					return err
+				case err != nil:
+					errs[i] = fmt.Errorf("sla check of ticket %d: %w", ids[i], err)
+				default:
+					after = append(after, w.after...)
+					enqueued = enqueued || w.enqueued
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			for i := start; i < len(ids); i++ {
+				errs[i] = fmt.Errorf("sla check of ticket %d: %w", ids[i], err)
+			}
+			return errs
 		}
-		for _, s := range due {
-			if err := w.fireStep(t, s); err != nil {
+		for _, f := range after {
+			f()
+		}
+		if enqueued {
+			d.kick()
+		}
+		start = next
+	}
+	return errs
+}
+
+// safeCheck runs check and turns a panic into an error, logged with its
+// stack.
+func (w *work) safeCheck(id int64) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			stack := string(debug.Stack())
+			w.d.log.Error("sla check panicked", "ticket", id, "panic", v, "stack", stack)
+			err = &panicError{value: v, stack: stack}
+		}
+	}()
+	return w.check(id)
+}
+
+// check evaluates one ticket in the work's transaction (see CheckTicket).
+func (w *work) check(id int64) error {
+	tx := w.tx
+	t, err := tx.TicketByID(id)
+	if err != nil {
+		return err
+	}
+	if !t.IsOpen() {
+		t.NextCheckAt = time.Time{}
+		return tx.UpdateTicket(t)
+	}
+	p := w.d.policy(t.Policy)
+	fired, err := w.firedSteps(t, p)
+	if err != nil {
+		return err
+	}
+	due, breaches, next := p.Evaluate(t, fired, w.now)
+	for _, c := range breaches {
+		deadline := t.ResponseDue
+		if c == sla.Resolution {
+			deadline = t.ResolutionDue
+		}
+		recorded, err := tx.RecordBreach(t.ID, string(c), deadline)
+		if err != nil {
+			return err
+		}
+		if recorded {
+			if err := w.event(t, "breach", "sla", fmt.Sprintf("%s target missed at %s (%s)", c, deadline.Format(time.RFC3339), t.Priority), ""); err != nil {
 				return err
 			}
 		}
-		t.NextCheckAt = next
-		if err := tx.UpdateTicket(t); err != nil {
+	}
+	for _, s := range due {
+		if err := w.fireStep(t, s); err != nil {
 			return err
 		}
-		after, enqueued = w.after, w.enqueued
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sla check of ticket %d: %w", id, err)
 	}
-	for _, f := range after {
-		f()
-	}
-	if enqueued {
-		d.kick()
-	}
-	return nil
+	t.NextCheckAt = next
+	return tx.UpdateTicket(t)
 }
 
 // fireStep mails one ladder step, once per ticket, clock, step and target.

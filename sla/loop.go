@@ -35,6 +35,15 @@ type Checker interface {
 	CheckTicket(ctx context.Context, id int64, now time.Time) error
 }
 
+// BatchChecker is a Checker that can also check a page of tickets at once
+// (the desk does it in one transaction, each ticket rolled back alone on
+// failure) and returns one error per id. A Loop whose Checker has it uses
+// it for each page.
+type BatchChecker interface {
+	Checker
+	CheckTickets(ctx context.Context, ids []int64, now time.Time) []error
+}
+
 // Loop runs the SLA check over the due tickets on a cron schedule.
 type Loop struct {
 	// PageSize is how many due tickets a Tick asks for at once; set it
@@ -126,18 +135,21 @@ func (l *Loop) Tick(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sla tick: due tickets: %w", err)
 		}
-		fresh, failedBefore := 0, len(failed.Tickets)
+		failedBefore := len(failed.Tickets)
+		var todo []int64
 		for _, id := range ids {
-			if seen[id] {
-				continue
+			if !seen[id] {
+				seen[id] = true
+				todo = append(todo, id)
 			}
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("sla tick: %w", err)
-			}
-			seen[id] = true
-			fresh++
-			if err := l.check(ctx, id, now); err != nil {
-				failed.Tickets = append(failed.Tickets, id)
+		}
+		fresh := len(todo)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("sla tick: %w", err)
+		}
+		for i, err := range l.checkPage(ctx, todo, now) {
+			if err != nil {
+				failed.Tickets = append(failed.Tickets, todo[i])
 				failed.Errs = append(failed.Errs, err)
 				continue
 			}
@@ -155,6 +167,48 @@ func (l *Loop) Tick(ctx context.Context) error {
 		return &failed
 	}
 	return nil
+}
+
+// checkPage checks ids and returns one error per id: all at once when the
+// Checker is a BatchChecker, else one at a time (stopping when ctx is
+// done). A batch that panics or answers with the wrong number of errors
+// is checked again one ticket at a time, so that one bad ticket cannot
+// keep the others from being checked.
+func (l *Loop) checkPage(ctx context.Context, ids []int64, now time.Time) []error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if bc, ok := l.chk.(BatchChecker); ok {
+		if errs, ok := l.checkBatch(ctx, bc, ids, now); ok {
+			return errs
+		}
+	}
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		if err := ctx.Err(); err != nil {
+			errs[i] = fmt.Errorf("check ticket %d: %w", id, err)
+			continue
+		}
+		errs[i] = l.check(ctx, id, now)
+	}
+	return errs
+}
+
+// checkBatch runs the BatchChecker; ok is false when it panicked or broke
+// its contract.
+func (l *Loop) checkBatch(ctx context.Context, bc BatchChecker, ids []int64, now time.Time) (errs []error, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.log.Error("sla batch check panicked; checking its tickets one at a time", "tickets", len(ids), "panic", r, "stack", string(debug.Stack()))
+			errs, ok = nil, false
+		}
+	}()
+	errs = bc.CheckTickets(ctx, ids, now)
+	if len(errs) != len(ids) {
+		l.log.Error("sla batch check answered for the wrong number of tickets; checking them one at a time", "tickets", len(ids), "errors", len(errs))
+		return nil, false
+	}
+	return errs, true
 }
 
 // check runs the Checker on one ticket, turning a panic into an error so

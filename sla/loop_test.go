@@ -437,3 +437,54 @@ func TestRun(t *testing.T) {
 		t.Errorf("panic not logged; logs:\n%s", logs.String())
 	}
 }
+
+// batchDesk is memDesk with CheckTickets: the Loop hands it each page.
+type batchDesk struct {
+	*memDesk
+	batches    int
+	panicBatch bool // the next batch panics before checking anything
+}
+
+func (b *batchDesk) CheckTickets(ctx context.Context, ids []int64, now time.Time) []error {
+	b.mu.Lock()
+	b.batches++
+	p := b.panicBatch
+	b.panicBatch = false
+	b.mu.Unlock()
+	if p {
+		panic("batch exploded")
+	}
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		errs[i] = b.CheckTicket(ctx, id, now)
+	}
+	return errs
+}
+
+// TestTickBatches: a BatchChecker gets each page at once, its failures are
+// reported per ticket, and a batch that panics is checked again one
+// ticket at a time.
+func TestTickBatches(t *testing.T) {
+	m := &batchDesk{memDesk: newMemDesk(newFixtures(t).policies["prospectsoft"])}
+	start := criticalTickets(t, m.memDesk, 7)
+	errBroken := errors.New("broken ticket")
+	m.fail[5] = errBroken
+	clk := &testClock{now: start.Add(48 * time.Hour)}
+	l, err := NewLoop(m, m, "", clk.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.PageSize = 3
+	m.panicBatch = true
+	err = l.Tick(context.Background())
+	var ce *CheckError
+	if !errors.As(err, &ce) || !slices.Equal(ce.Tickets, []int64{5}) {
+		t.Fatalf("Tick error = %v, want ticket 5 failed", err)
+	}
+	if m.batches < 3 {
+		t.Errorf("%d batches for 7 tickets in pages of 3, want at least 3", m.batches)
+	}
+	if got, want := len(m.sent()), 12; got != want {
+		t.Errorf("mails = %d, want %d (6 healthy tickets x 2 steps, the panicked page checked one by one)", got, want)
+	}
+}
