@@ -220,6 +220,10 @@ func TestNotificationPerAgentWhenTemplateReadsIt(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "notify_new.txt"), []byte("Hi {{.Agent.Name}}, reply to {{.ReplyAddress}}\n{{.Text}}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "escalation.txt"), []byte("Escalated; reply to {{.ReplyAddress}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	td.cfg.Policies["office"].EscalateTo = []string{"managers", "coo@example.com"}
 	tmpl, err := templates.Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +245,27 @@ func TestNotificationPerAgentWhenTemplateReadsIt(t *testing.T) {
 		name := map[string]string{"alice@example.com": "Alice", "maria@example.com": "Maria"}[agent]
 		if !strings.Contains(ms[0].Text, "Hi "+name+", reply to "+addr) {
 			t.Errorf("notification to %s reads %q", agent, ms[0].Text)
+		}
+	}
+	// An escalation to several people that names the reply address is
+	// rendered for each: the manager's names her own, the COO's the
+	// ticket's.
+	td.mail("support", agentMail("e1@example.com", td.agentAddress("alice@example.com", ref), "#escalate losing orders"))
+	tk, _ := td.ticket(ref)
+	want := map[string]string{"maria@example.com": td.agentAddress("maria@example.com", ref),
+		"coo@example.com": "support+" + ref + "." + tk.Token + "@example.com"}
+	for to, addr := range want {
+		var found bool
+		for _, m := range td.mailsTo(to) {
+			if strings.HasPrefix(m.Text, "Escalated") {
+				found = true
+				if !strings.Contains(m.Text, "reply to "+addr) {
+					t.Errorf("escalation to %s reads %q, want its reply address %s", to, m.Text, addr)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no escalation mail to %s", to)
 		}
 	}
 }

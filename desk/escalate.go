@@ -270,6 +270,15 @@ func (w *work) fireStep(t *helpdesk.Ticket, s sla.DueStep) error {
 // the ticket's reply address (a reply is added to the ticket for agents to
 // see).
 func (w *work) mailStaff(t *helpdesk.Ticket, to []helpdesk.Address, o mailOpts) error {
+	if o.rendered == nil && len(to) > 1 && !w.d.tmpl.Reads(o.template, "ReplyAddress") {
+		// Only the reply address differs between the recipients: render
+		// the mail once for all of them.
+		r, err := w.d.tmpl.Render(o.template, o.data)
+		if err != nil {
+			return fmt.Errorf("render %s for %s: %w", o.template, t.Ref, err)
+		}
+		o.rendered = &r
+	}
 	for _, r := range to {
 		oo := o
 		oo.to = []helpdesk.Address{r}
