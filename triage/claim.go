@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
 )
@@ -61,11 +62,19 @@ var claimLabel = regexp.MustCompile(`(?im)^[ \t>*\x{2022}-]*(priority|severity|s
 // claimLabelStart reports whether line starts with a word claimLabel
 // looks for, so that the expression runs only on such lines.
 func claimLabelStart(line string) bool {
-	line = strings.TrimLeft(line, " \t>*-\u2022")
+	line = trimMarks(line)
 	if len(line) < 3 {
 		return false
 	}
-	switch strings.ToLower(line[:3]) {
+	// Only ASCII lower-cases to three ASCII letters.
+	var w [3]byte
+	for i := range w {
+		w[i] = line[i]
+		if w[i] >= 'A' && w[i] <= 'Z' {
+			w[i] += 'a' - 'A'
+		}
+	}
+	switch string(w[:]) {
 	case "pri", "sev", "urg", "tie", "typ", "req", "iss", "tic", "cat":
 		return true
 	}
@@ -81,6 +90,36 @@ var (
 	subjectLead  = regexp.MustCompile(`^\W*([\p{L}0-9][\p{L}0-9 ]{0,24}?)\s*(?:[:!|\x{2013}\x{2014}]|\s-\s|$)`)
 	subjectTrail = regexp.MustCompile(`(?:[:!|\x{2013}\x{2014}(]|\s-\s)\s*([\p{L}0-9][\p{L}0-9 ]{0,24}?)\W*$`)
 )
+
+// hasSeparator reports whether s holds a separator subjectLead and
+// subjectTrail know: one of ":!|", an en or em dash, or a "-" with white
+// space on both sides.
+func hasSeparator(s string) bool {
+	if strings.ContainsAny(s, ":!|\u2013\u2014") {
+		return true
+	}
+	for i := 1; i+1 < len(s); i++ {
+		if s[i] == '-' && isRegexpSpace(s[i-1]) && isRegexpSpace(s[i+1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// shortLead reports whether subjectLead may match s without a separator,
+// that is up to its end: then s, from its first letter or digit and but
+// for white space at its end, is at most 25 bytes long. Beyond ASCII,
+// where \W takes letters too, it always reports true.
+func shortLead(s string) bool {
+	if !isASCII(s) {
+		return true
+	}
+	first := 0
+	for first < len(s) && !isASCIIAlnum(s[first]) {
+		first++
+	}
+	return first < len(s) && len(strings.TrimRight(s, " \t\n\f\r"))-first <= 25
+}
 
 // claimValue reads a whole value as a claim: "critical", "P1", "Tier 3",
 // "high priority", "1", "Sev 2", "change request" or a configured level
@@ -122,11 +161,48 @@ func (t *Triage) claimValue(v string) (int, bool) {
 	return 0, false
 }
 
+// claimKeys are words one of which every value claimValue takes holds
+// (besides a level's name and a digit from 1 to 4): the words of
+// claimWord.
+var claimKeys = []string{"critical", "urgent", "emergency", "blocker", "showstopper", "top", "high", "major", "serious",
+	"medium", "normal", "moderate", "minor", "standard", "low", "trivial", "change"}
+
+// mayClaim is a quick test of whether a part of the subject s can be a
+// claim, before the subject expressions run: claimValue takes a value
+// only if it holds a digit from 1 to 4, a word of claimKeys or a level's
+// name, and every value the expressions find is a part of s. A subject
+// beyond ASCII, or levels named beyond ASCII, always pass, for case
+// folding beyond ASCII ("\u017f" is an "s").
+func (t *Triage) mayClaim(s string) bool {
+	if !t.asciiLevels {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || c >= '1' && c <= '4' {
+			return true
+		}
+	}
+	// claimValue collapses white space, so a level's name is looked for
+	// in the subject with its white space collapsed.
+	lower := asciiLower(collapseSpace(s))
+	for _, k := range claimKeys {
+		if strings.Contains(lower, k) {
+			return true
+		}
+	}
+	for _, p := range t.levels.Order {
+		if strings.Contains(lower, asciiLower(string(p))) {
+			return true
+		}
+	}
+	return t.levels.Change != "" && strings.Contains(lower, asciiLower(string(t.levels.Change)))
+}
+
 // findClaim returns the customer's declared priority: a labelled line
 // first, then a subject tag, then a phrase in the text.
 func (t *Triage) findClaim(in Input, an *analysis) (claim, bool) {
-	for _, line := range strings.Split(in.Text, "\n") {
-		if !strings.ContainsAny(line, ":=") || !claimLabelStart(line) {
+	for _, line := range an.textLines() { // the lines of in.Text
+		if !claimLabelStart(line) || !strings.ContainsAny(line, ":=") {
 			continue
 		}
 		m := claimLabel.FindStringSubmatch(line)
@@ -153,14 +229,27 @@ func (t *Triage) findClaim(in Input, an *analysis) (claim, bool) {
 		}
 		return claim{rank: r, text: strings.TrimSpace(m[0][strings.Index(m[0], m[1]):])}, true
 	}
-	if s := an.subject; s != "" {
-		for _, m := range subjectTag.FindAllStringSubmatch(s, -1) {
-			if r, ok := t.claimValue(m[1]); ok {
-				return claim{rank: r, text: m[1]}, true
+	if s := an.subject; s != "" && t.mayClaim(s) {
+		// Each expression runs only on a subject it can match.
+		if strings.ContainsAny(s, "[(") {
+			for _, m := range subjectTag.FindAllStringSubmatch(s, -1) {
+				if r, ok := t.claimValue(m[1]); ok {
+					return claim{rank: r, text: m[1]}, true
+				}
 			}
 		}
-		for _, re := range []*regexp.Regexp{subjectLead, subjectTrail} {
-			if m := re.FindStringSubmatch(s); m != nil {
+		sep := hasSeparator(s)
+		for _, e := range []struct {
+			re       *regexp.Regexp
+			mayMatch bool
+		}{
+			{subjectLead, sep || shortLead(s)},
+			{subjectTrail, sep || strings.ContainsRune(s, '(')},
+		} {
+			if !e.mayMatch {
+				continue
+			}
+			if m := e.re.FindStringSubmatch(s); m != nil {
 				if r, ok := t.claimValue(m[1]); ok {
 					return claim{rank: r, text: strings.TrimSpace(m[1])}, true
 				}

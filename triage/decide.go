@@ -1,8 +1,10 @@
 package triage
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/helpdeskd/helpdesk"
@@ -32,7 +34,8 @@ type evidence struct {
 func (t *Triage) gather(an *analysis) evidence {
 	n := len(t.levels.Order)
 	ev := evidence{byRank: make([][]hit, n)}
-	var levelHits, scopeHits []hit
+	levelHits := make([]hit, 0, len(an.hits))
+	var scopeHits []hit
 	for _, h := range an.hits {
 		cat := catOf(h.kind)
 		if cat == catWorkaround && h.negated {
@@ -89,29 +92,39 @@ func longestFirst(hits []hit, order func(hit) int) []hit {
 	if len(hits) < 2 {
 		return hits
 	}
-	s := append([]hit(nil), hits...)
-	sort.SliceStable(s, func(i, j int) bool {
-		li, lj := s[i].end-s[i].start, s[j].end-s[j].start
-		if li != lj {
-			return li > lj
+	// Sorting the indexes of the hits, stably, orders them as sorting
+	// the hits would, without moving them.
+	s := make([]int, len(hits))
+	for i := range s {
+		s[i] = i
+	}
+	slices.SortStableFunc(s, func(a, b int) int {
+		ha, hb := &hits[a], &hits[b]
+		if la, lb := ha.end-ha.start, hb.end-hb.start; la != lb {
+			return cmp.Compare(lb, la)
 		}
-		return order(s[i]) < order(s[j])
+		return cmp.Compare(order(*ha), order(*hb))
 	})
-	var kept []hit
-	for _, h := range s {
+	kept := s[:0] // s[k] is read before kept can grow to k
+	for _, i := range s {
+		h := &hits[i]
 		overlaps := false
 		for _, k := range kept {
-			if h.start < k.end && k.start < h.end {
+			if h.start < hits[k].end && hits[k].start < h.end {
 				overlaps = true
 				break
 			}
 		}
 		if !overlaps {
-			kept = append(kept, h)
+			kept = append(kept, i)
 		}
 	}
-	sort.SliceStable(kept, func(i, j int) bool { return kept[i].start < kept[j].start })
-	return kept
+	slices.SortStableFunc(kept, func(a, b int) int { return cmp.Compare(hits[a].start, hits[b].start) })
+	out := make([]hit, len(kept))
+	for k, i := range kept {
+		out[k] = hits[i]
+	}
+	return out
 }
 
 // decide ranks the content: the most urgent of the two top levels with
@@ -238,16 +251,15 @@ func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorTex
 
 // quoteHits quotes the source text of up to max distinct hits.
 func quoteHits(d *doc, hs []hit, max int) string {
-	var out []string
-	seen := map[string]bool{}
+	var out, seen []string
 	for _, h := range hs {
 		q := d.quote(h.start, h.end)
 		k := strings.ToLower(q)
-		if q == "" || seen[k] {
+		if q == "" || slices.Contains(seen, k) {
 			continue
 		}
-		seen[k] = true
-		out = append(out, fmt.Sprintf("%q", q))
+		seen = append(seen, k)
+		out = append(out, strconv.Quote(q)) // as %q writes it
 		if len(out) == max {
 			break
 		}

@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 	"time"
@@ -15,12 +16,18 @@ import (
 var labelRes = []struct {
 	field string
 	re    *regexp.Regexp
+	keys  []string // every label the expression takes holds one of these
 }{
-	{helpdesk.FieldStartTime, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:incident\s+|issue\s+|problem\s+|outage\s+)?(?:start(?:ed|ing)?(?:\s+(?:time|date|date/time|datetime|at|on))?|time\s+(?:of\s+(?:the\s+)?(?:incident|issue|problem|outage)|started|it\s+started)|when(?:\s+did\s+it\s+start)?|since|first\s+(?:noticed|seen|occurred|observed)|occurred(?:\s+(?:at|on))?|date/time|date\s+and\s+time|began)\s*[:\x{FF1A}]\s*(.*)$`)},
-	{helpdesk.FieldErrorText, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:[\p{L}/]+\s+){0,2}?(?:error|errors|exception|crash|warning|fault)(?:\s+(?:message|messages|text|code|codes|shown|displayed|details|output|log|received|reported|seen))?\s*[:\x{FF1A}]\s*(.*)$`)},
-	{helpdesk.FieldReproSteps, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:steps(?:\s+to\s+(?:reproduce|repro|replicate|recreate))?|to\s+(?:reproduce|replicate|recreate)|how\s+to\s+(?:reproduce|replicate|recreate)|repro(?:duction)?(?:\s+steps)?|str)\s*[:\x{FF1A}]\s*(.*)$`)},
-	{helpdesk.FieldImpact, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:(?:business\s+)?impact(?:\s+on\s+(?:users|the\s+business|business))?|affected\s+(?:users|customers|people)|(?:users|customers|people)\s+affected|who\s+is\s+affected|number\s+of\s+(?:affected\s+)?users|scope)\s*[:\x{FF1A}]\s*(.*)$`)},
-	{helpdesk.FieldService, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:(?:which|affected)\s+)?(?:services?|system|product|application|app|module|component|platform|store|site|website|url|environment)(?:\s+affected)?\s*[:\x{FF1A}]\s*(.*)$`)},
+	{helpdesk.FieldStartTime, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:incident\s+|issue\s+|problem\s+|outage\s+)?(?:start(?:ed|ing)?(?:\s+(?:time|date|date/time|datetime|at|on))?|time\s+(?:of\s+(?:the\s+)?(?:incident|issue|problem|outage)|started|it\s+started)|when(?:\s+did\s+it\s+start)?|since|first\s+(?:noticed|seen|occurred|observed)|occurred(?:\s+(?:at|on))?|date/time|date\s+and\s+time|began)\s*[:\x{FF1A}]\s*(.*)$`),
+		[]string{"start", "time", "when", "since", "first", "occurred", "date", "began"}},
+	{helpdesk.FieldErrorText, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:[\p{L}/]+\s+){0,2}?(?:error|errors|exception|crash|warning|fault)(?:\s+(?:message|messages|text|code|codes|shown|displayed|details|output|log|received|reported|seen))?\s*[:\x{FF1A}]\s*(.*)$`),
+		[]string{"error", "exception", "crash", "warning", "fault"}},
+	{helpdesk.FieldReproSteps, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:steps(?:\s+to\s+(?:reproduce|repro|replicate|recreate))?|to\s+(?:reproduce|replicate|recreate)|how\s+to\s+(?:reproduce|replicate|recreate)|repro(?:duction)?(?:\s+steps)?|str)\s*[:\x{FF1A}]\s*(.*)$`),
+		[]string{"step", "repro", "replicat", "recreat", "str"}},
+	{helpdesk.FieldImpact, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:(?:business\s+)?impact(?:\s+on\s+(?:users|the\s+business|business))?|affected\s+(?:users|customers|people)|(?:users|customers|people)\s+affected|who\s+is\s+affected|number\s+of\s+(?:affected\s+)?users|scope)\s*[:\x{FF1A}]\s*(.*)$`),
+		[]string{"impact", "affected", "number", "scope"}},
+	{helpdesk.FieldService, regexp.MustCompile(`(?i)^[\s>*\x{2022}-]*(?:(?:which|affected)\s+)?(?:services?|system|product|application|app|module|component|platform|store|site|website|url|environment)(?:\s+affected)?\s*[:\x{FF1A}]\s*(.*)$`),
+		[]string{"service", "system", "product", "app", "module", "component", "platform", "store", "site", "url", "environment"}},
 }
 
 // placeholder values mean the customer did not know.
@@ -29,7 +36,7 @@ var placeholder = regexp.MustCompile(`(?i)^(?:n/?a|none|unknown|not sure|no idea
 // labelShape reports whether line starts with a short label and a colon,
 // so that the label expressions run only on such lines.
 func labelShape(line string) bool {
-	line = strings.TrimLeft(line, " \t>*-\u2022")
+	line = trimMarks(line)
 	for i, r := range line {
 		switch {
 		case r == ':' || r == '\uff1a':
@@ -44,17 +51,78 @@ func labelShape(line string) bool {
 	return false
 }
 
-// labelled returns the value of each labelled field in text.
-func labelled(text string) map[string]string {
+// trimMarks returns line without the blanks, quote marks and bullets
+// that start it: strings.TrimLeft(line, " \t>*-\u2022"), without building
+// the cut set on every line.
+func trimMarks(line string) string {
+	for len(line) > 0 {
+		switch c := line[0]; {
+		case c == ' ' || c == '\t' || c == '>' || c == '*' || c == '-':
+			line = line[1:]
+		case strings.HasPrefix(line, "\u2022"):
+			line = line[len("\u2022"):]
+		default:
+			return line
+		}
+	}
+	return line
+}
+
+// labelOf returns, lower-cased into buf, the part of line before its
+// first colon, where the label expressions find their label; ascii is
+// false when that part is not all ASCII (or too long for buf), and then
+// label says nothing. In ASCII, lower-casing is all the case folding of
+// (?i) expressions does.
+func labelOf(line string, buf []byte) (label []byte, ascii bool) {
+	end := len(line)
+	if k := strings.IndexByte(line, ':'); k >= 0 {
+		end = k
+	}
+	if k := strings.Index(line[:end], "\uff1a"); k >= 0 {
+		end = k
+	}
+	if end > cap(buf) {
+		return nil, false
+	}
+	for i := 0; i < end; i++ {
+		c := line[i]
+		if c >= utf8.RuneSelf {
+			return nil, false
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf, true
+}
+
+// containsAny reports whether s holds one of words.
+func containsAny(s []byte, words []string) bool {
+	for _, w := range words {
+		if bytes.Contains(s, []byte(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+// labelled returns the value of each labelled field in a text split
+// into lines.
+func labelled(lines []string) map[string]string {
 	out := map[string]string{}
-	lines := strings.Split(text, "\n")
+	var buf [64]byte
 	for i, line := range lines {
 		line = strings.TrimRight(line, "\r")
 		if !labelShape(line) {
 			continue
 		}
+		label, ascii := labelOf(line, buf[:0])
 		for _, l := range labelRes {
 			if _, done := out[l.field]; done {
+				continue
+			}
+			if ascii && !containsAny(label, l.keys) {
 				continue
 			}
 			m := l.re.FindStringSubmatch(line)
@@ -91,7 +159,7 @@ func labelled(text string) map[string]string {
 // fields extracts the incident facts: labelled lines first, then free text.
 func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 	var f helpdesk.Fields
-	lab := labelled(in.Text)
+	lab := labelled(an.textLines())
 	base, ok := reference(in)
 
 	if v := lab[helpdesk.FieldStartTime]; v != "" {
@@ -99,9 +167,9 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 		if c, found := t.firstTime(v, base); found {
 			f.StartInstant = c.at
 		}
-	} else if c, found := t.startTime(in.Text, base, ok); found {
+	} else if c, found := t.startTime(in.Text, an.textLower, base, ok); found {
 		f.StartTime, f.StartInstant = c.text, c.at
-	} else if c, found := t.startTime(an.subject, base, ok); found {
+	} else if c, found := t.startTime(an.subject, an.subjectLower, base, ok); found {
 		f.StartTime, f.StartInstant = c.text, c.at
 	}
 
@@ -115,7 +183,7 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 
 	f.ReproSteps = lab[helpdesk.FieldReproSteps]
 	if f.ReproSteps == "" {
-		f.ReproSteps = findRepro(in.Text)
+		f.ReproSteps = findRepro(in.Text, an.textLower, an.textLines())
 	}
 
 	f.Impact = lab[helpdesk.FieldImpact]
@@ -154,6 +222,107 @@ var (
 	reErrQ  = regexp.MustCompile(`(?i)\b(?:error|errors|message|exception|warning|fails? with|failed with|crash\w*|returns?|returned|pop-?up|alert|prompt|dialog|notification says|get|gets|got|getting|receive|receives|received)\b`)
 )
 
+// reHTTPAt is reHTTP anchored at the start of its input, for findHTTP.
+var reHTTPAt = regexp.MustCompile(`(?i)^(?:` + strings.TrimPrefix(reHTTP.String(), "(?i)") + `)`)
+
+// findException returns where reExcep first matches in text, or -1. A
+// match is made of ASCII letters, digits, '_' and '.' and ends in
+// "Exception" or "Error", so the expression runs only on the runs of
+// such bytes that hold one of the two words: the bytes around a run
+// are not word characters, which makes the \b at its edges read the
+// same there as in the whole text.
+func findException(text string) int {
+	for i := 0; i < len(text); {
+		k := indexErrorWord(text[i:])
+		if k < 0 {
+			return -1
+		}
+		k += i
+		a, b := k, k
+		for a > 0 && isDottedNameByte(text[a-1]) {
+			a--
+		}
+		for b < len(text) && isDottedNameByte(text[b]) {
+			b++
+		}
+		if loc := reExcep.FindStringIndex(text[a:b]); loc != nil {
+			return a + loc[0]
+		}
+		i = b
+	}
+	return -1
+}
+
+// indexErrorWord returns the index of the first "Error" or "Exception"
+// in s, or -1.
+func indexErrorWord(s string) int {
+	e := strings.Index(s, "Error")
+	x := strings.Index(s, "Exception")
+	if e < 0 || x >= 0 && x < e {
+		return x
+	}
+	return e
+}
+
+func isDottedNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.'
+}
+
+// findHTTP returns where reHTTP first matches in text, or -1. Every
+// match starts at a word boundary with "http", "error", "status", "code"
+// (in any case) or a digit 4 or 5, so reHTTPAt runs only there. The
+// expression folds case the Unicode way, where "\u017f" is an "s": a
+// text that holds one is searched with reHTTP itself.
+func findHTTP(text string) int {
+	if strings.Contains(text, "\u017f") {
+		if loc := reHTTP.FindStringIndex(text); loc != nil {
+			return loc[0]
+		}
+		return -1
+	}
+	for i := 0; i < len(text); i++ {
+		c := text[i] | 0x20
+		if c != 'h' && c != 'e' && c != 's' && c != 'c' && text[i] != '4' && text[i] != '5' {
+			continue
+		}
+		if i > 0 && isASCIIWordByte(text[i-1]) {
+			continue
+		}
+		if !(hasPrefixFold(text[i:], "http") || hasPrefixFold(text[i:], "error") || hasPrefixFold(text[i:], "status") ||
+			hasPrefixFold(text[i:], "code") || text[i] == '4' || text[i] == '5') {
+			continue
+		}
+		if reHTTPAt.MatchString(text[i:]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// isASCIIWordByte reports whether c is a word character as \b and \w
+// of package regexp see it.
+func isASCIIWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII word
+// prefix, in any ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // findQuotes returns the double-quoted passages of text as index
 // quadruples like FindAllStringSubmatchIndex: the passage with its quote
 // marks, then without. A passage spans at most three lines.
@@ -161,6 +330,10 @@ func findQuotes(text string) [][]int {
 	var out [][]int
 	open := -1
 	for i := 0; i < len(text); {
+		if c := text[i]; c < utf8.RuneSelf && c != '"' {
+			i++
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(text[i:])
 		switch r {
 		case '"', '\u201c', '\u201d', '\u00ab', '\u00bb':
@@ -186,28 +359,64 @@ func findQuotes(text string) [][]int {
 // whole mail.
 func findCodes(text string) [][]int {
 	var out [][]int
-	last := -1
-	check := func(start int) {
-		if start <= last {
-			return
+	for c := (codeScanner{text: text, last: -1}); c.next(); {
+		out = append(out, []int{c.loc[0], c.loc[1]})
+	}
+	return out
+}
+
+// codeScanner finds the error codes of text one after the other, as
+// findCodes lists them, so that a caller can stop at the first it takes.
+type codeScanner struct {
+	text string
+	i    int    // where the scan goes on
+	last int    // the end of the last code found, -1 at first
+	loc  [2]int // the code found by the last call of next
+}
+
+// codeStart holds the bytes an error code can be found at.
+var codeStart = func() (t [256]bool) {
+	t['-'], t['_'], t['0'] = true, true, true
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
+// next finds the next code and reports whether there was one.
+func (c *codeScanner) next() bool {
+	text := c.text
+	if c.i == 0 {
+		c.i = 1
+	}
+	check := func(start int) bool {
+		if start <= c.last {
+			return false
 		}
 		if m := reCode.FindStringIndex(text[start:min(len(text), start+48)]); m != nil && m[0] == 0 {
-			out = append(out, []int{start, start + m[1]})
-			last = start + m[1]
+			c.loc = [2]int{start, start + m[1]}
+			c.last = start + m[1]
+			return true
 		}
+		return false
 	}
-	for i := 1; i+2 < len(text); i++ {
+	for ; c.i+2 < len(text); c.i++ {
+		i := c.i
+		if !codeStart[text[i]] {
+			continue
+		}
+		found := false
 		switch {
 		case (text[i] == '-' || text[i] == '_') && isDigitByte(text[i+1]) && isDigitByte(text[i+2]):
 			start := i
 			for start > 0 && (text[start-1] >= 'A' && text[start-1] <= 'Z' || isDigitByte(text[start-1]) || text[start-1] == '-' || text[start-1] == '_') {
 				start--
 			}
-			check(start)
+			found = check(start)
 		case text[i] == 'E' && strings.HasPrefix(text[i:], "ERR_") && (i == 0 || !isWordByte(text[i-1])):
-			check(i)
+			found = check(i)
 		case text[i] == '0' && text[i+1] == 'x' && (i == 0 || !isWordByte(text[i-1])):
-			check(i)
+			found = check(i)
 		case text[i] >= 'A' && text[i] <= 'Z' && (i == 0 || !isWordByte(text[i-1])):
 			// letters then digits: "AADSTS50011"
 			k := i
@@ -215,11 +424,66 @@ func findCodes(text string) [][]int {
 				k++
 			}
 			if k-i >= 2 && k+2 < len(text) && isDigitByte(text[k]) && isDigitByte(text[k+1]) && isDigitByte(text[k+2]) {
-				check(i)
+				found = check(i)
 			}
 		}
+		if found {
+			c.i++
+			return true
+		}
 	}
-	return out
+	return false
+}
+
+// cueWords are the words reCue finds, and cuePrefixes the starts of
+// words it finds.
+var (
+	cueWordSet = map[string]bool{
+		"error": true, "errors": true, "code": true, "exception": true, "return": true, "returns": true, "returned": true,
+		"returning": true, "report": true, "reports": true, "reported": true, "message": true, "ref": true, "warning": true,
+		"says": true, "show": true, "shows": true, "showing": true, "got": true, "get": true, "getting": true, "see": true,
+	}
+	cuePrefixes = []string{"fail", "declin", "reject", "crash"}
+)
+
+// hasCue reports whether reCue matches s. Every word reCue finds is a
+// whole run of \w, so on ASCII text it compares the runs, lower-cased,
+// with cueWordSet and cuePrefixes; other text goes to reCue, whose case
+// folding reaches beyond ASCII ("\u017f" is an "s").
+func hasCue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return reCue.MatchString(s)
+		}
+	}
+	var buf [16]byte
+	for i := 0; i < len(s); {
+		if !isASCIIWordByte(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isASCIIWordByte(s[j]) {
+			j++
+		}
+		w := buf[:min(j-i, len(buf))]
+		for k := range w {
+			w[k] = s[i+k]
+			if w[k] >= 'A' && w[k] <= 'Z' {
+				w[k] += 'a' - 'A'
+			}
+		}
+		if j-i <= len(buf) && cueWordSet[string(w)] {
+			return true
+		}
+		for _, p := range cuePrefixes {
+			if bytes.HasPrefix(w, []byte(p)) {
+				return true
+			}
+		}
+		i = j
+	}
+	return false
 }
 
 // stackLine returns the offset of the first line of a stack trace in text,
@@ -230,7 +494,11 @@ func stackLine(text string) int {
 		if end < 0 {
 			end = len(text) - i
 		}
-		line := strings.TrimLeft(text[i:i+end], " \t")
+		k := i
+		for k < i+end && (text[k] == ' ' || text[k] == '\t') {
+			k++
+		}
+		line := text[k : i+end]
 		if strings.HasPrefix(line, "at ") || strings.HasPrefix(line, "File \"") || strings.HasPrefix(line, "Traceback") ||
 			strings.HasPrefix(line, "goroutine ") || strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "Caused by: ") {
 			if reStack.MatchString(text[i : i+end]) {
@@ -272,21 +540,19 @@ func findError(text string) string {
 	if i := stackLine(text); i >= 0 {
 		return block(text, i, 6)
 	}
-	if strings.Contains(text, "Exception") || strings.Contains(text, "Error") {
-		if loc := reExcep.FindStringIndex(text); loc != nil {
-			return show(loc[0])
-		}
+	if i := findException(text); i >= 0 {
+		return show(i)
 	}
 	if hasStatusCode(text) {
-		if loc := reHTTP.FindStringIndex(text); loc != nil {
-			return show(loc[0])
+		if i := findHTTP(text); i >= 0 {
+			return show(i)
 		}
 	}
-	for _, loc := range findCodes(text) {
-		code := text[loc[0]:loc[1]]
+	for c := (codeScanner{text: text, last: -1}); c.next(); {
+		code := text[c.loc[0]:c.loc[1]]
 		if strings.HasPrefix(code, "ERR_") || strings.HasPrefix(code, "0x") ||
-			reCue.MatchString(sentenceBefore(text, loc[0])+lineAt(text, loc[0])) {
-			return show(loc[0])
+			hasCue(sentenceBefore(text, c.loc[0])+lineAt(text, c.loc[0])) {
+			return show(c.loc[0])
 		}
 	}
 	for _, q := range quotes {
@@ -412,7 +678,7 @@ func sentenceBefore(text string, i int) string {
 var (
 	reListItem = regexp.MustCompile(`(?i)^\s*(?:\d{1,2}[.)]|[-*\x{2022}\x{2013}]|step\s+\d+\s*[:.)-]?|[a-h]\))\s+(.*)$`)
 	reToRepro  = regexp.MustCompile(`(?i)\b(?:to reproduce|to replicate|steps to reproduce|how to reproduce|reproduc(?:e|ible) (?:it )?(?:by|with|as follows))\b[:,]?\s*(\S.*)`)
-	reCommand  = regexp.MustCompile(`(?m)^[ \t]*(?:\$\s+)?(?:curl|wget|http|https|ssh|scp|psql|mysql|sqlcmd|kubectl|docker|git|npm|yarn|pip|python3?|go|java|php|node|ruby|telnet|nc|openssl|dig|nslookup|ping|traceroute|powershell|Invoke-WebRequest)\s+\S.*$|^[ \t]*\$\s+\S.*$|^[ \t]*\./\S+.*$`)
+	reCommand  = regexp.MustCompile(`(?m)^[ \t]*(?:\$\s+)?(?:` + programs + `)\s+\S.*$|^[ \t]*\$\s+\S.*$|^[ \t]*\./\S+.*$`)
 	rePath     = regexp.MustCompile(`\b\p{L}[\p{L} ]{0,25}\s(?:>|->|\x{2192}|»)\s\p{L}`)
 )
 
@@ -439,17 +705,22 @@ func firstWord(s string) string {
 	return strings.ToLower(s[:end])
 }
 
-func findRepro(text string) string {
+// findRepro finds steps to reproduce in text; lower is asciiLower(text)
+// and lines are its lines.
+func findRepro(text, lower string, lines []string) string {
 	if text == "" {
 		return ""
 	}
-	lines := strings.Split(text, "\n")
 	// A list of two or more items, most of them actions (or a menu path).
 	for i := 0; i < len(lines); {
 		var items []string
 		j := i
 		for ; j < len(lines); j++ {
-			m := reListItem.FindStringSubmatch(strings.TrimRight(lines[j], "\r"))
+			line := strings.TrimRight(lines[j], "\r")
+			if !mayBeListItem(line) {
+				break
+			}
+			m := reListItem.FindStringSubmatch(line)
 			if m == nil {
 				break
 			}
@@ -471,29 +742,154 @@ func findRepro(text string) string {
 		}
 		i = j
 	}
-	if m := reToRepro.FindStringSubmatch(text); m != nil {
-		if v := strings.TrimSpace(m[1]); !placeholder.MatchString(v) && strings.Contains(v, " ") {
-			return v
+	// Every match of reToRepro holds "reproduc" or "replicat" (no letter
+	// of which folds to a non-ASCII one).
+	if strings.Contains(lower, "reproduc") || strings.Contains(lower, "replicat") {
+		if m := reToRepro.FindStringSubmatch(text); m != nil {
+			if v := strings.TrimSpace(m[1]); !placeholder.MatchString(v) && strings.Contains(v, " ") {
+				return v
+			}
 		}
 	}
-	if m := reCommand.FindString(text); m != "" {
+	if m := findCommand(text); m != "" {
 		return strings.TrimSpace(m)
 	}
 	// A sentence of three or more actions: "log in as X, open Y, click Z".
 	for _, s := range sentences(text) {
-		n := 0
-		for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-			return !(r >= 'a' && r <= 'z')
-		}) {
-			if actionVerbs[w] && w != "then" && w != "check" && w != "use" && w != "try" && w != "update" && w != "change" && w != "set" {
-				n++
-			}
-		}
-		if n >= 3 && (strings.Contains(s, ",") || strings.Contains(s, " then ")) {
+		if n := countActions(s); n >= 3 && (strings.Contains(s, ",") || strings.Contains(s, " then ")) {
 			return collapseSpace(s)
 		}
 	}
 	return ""
+}
+
+// countActions counts the words of s that start steps, not counting the
+// words that start other sentences as often ("then", "check", "use",
+// "try", "update", "change", "set"). Words are the runs of a-z of s
+// lower-cased.
+func countActions(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			// strings.ToLower may turn some letters into ASCII ones (the
+			// Kelvin sign into "k").
+			for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+				return !(r >= 'a' && r <= 'z')
+			}) {
+				if actionVerbs[w] && !uncounted[w] {
+					n++
+				}
+			}
+			return n
+		}
+	}
+	var buf [16]byte
+	for i := 0; i < len(s); {
+		if !isASCIILetter(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isASCIILetter(s[j]) {
+			j++
+		}
+		// No action verb is longer than buf; a longer word is none.
+		if j-i <= len(buf) {
+			w := buf[:j-i]
+			for k := range w {
+				w[k] = s[i+k] | 0x20
+			}
+			if actionVerbs[string(w)] && !uncounted[string(w)] {
+				n++
+			}
+		}
+		i = j
+	}
+	return n
+}
+
+// uncounted are the action verbs that start other sentences as often as
+// steps.
+var uncounted = map[string]bool{"then": true, "check": true, "use": true, "try": true, "update": true, "change": true, "set": true}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// mayBeListItem is a quick test of whether reListItem can match line: a
+// list item starts, after white space, with a digit, a dash, a star, a
+// letter from a to h, "step", or a character beyond ASCII.
+func mayBeListItem(line string) bool {
+	i := 0
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n' || line[i] == '\f' || line[i] == '\r') {
+		i++
+	}
+	if i == len(line) {
+		return false
+	}
+	c := line[i]
+	switch {
+	case c >= utf8.RuneSelf, isDigitByte(c), c == '-', c == '*':
+		return true
+	}
+	c |= 0x20
+	return c >= 'a' && c <= 'h' || c == 's'
+}
+
+// programs are the programs whose command lines reCommand finds, as
+// alternatives of a regular expression.
+const programs = `curl|wget|http|https|ssh|scp|psql|mysql|sqlcmd|kubectl|docker|git|npm|yarn|pip|python3?|go|java|php|node|ruby|telnet|nc|openssl|dig|nslookup|ping|traceroute|powershell|Invoke-WebRequest`
+
+// reCommandAt is reCommand anchored at the start of its input, for
+// findCommand.
+var reCommandAt = regexp.MustCompile(`(?m)\A(?:` + strings.TrimPrefix(reCommand.String(), "(?m)") + `)`)
+
+// commandWords are the names programs matches.
+var commandWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Split(programs, "|") {
+		if base, ok := strings.CutSuffix(w, "3?"); ok {
+			m[base], m[base+"3"] = true, true
+			continue
+		}
+		m[w] = true
+	}
+	return m
+}()
+
+// findCommand returns what reCommand.FindString(text) does. Every match
+// starts a line, with a program's name, "$" or "./" after blanks, so
+// reCommandAt runs only on such lines.
+func findCommand(text string) string {
+	for p := 0; p < len(text); {
+		q := p
+		for q < len(text) && (text[q] == ' ' || text[q] == '\t') {
+			q++
+		}
+		if q < len(text) && mayStartCommand(text[q:]) {
+			if m := reCommandAt.FindString(text[p:]); m != "" {
+				return m
+			}
+		}
+		nl := strings.IndexByte(text[p:], '\n')
+		if nl < 0 {
+			break
+		}
+		p += nl + 1
+	}
+	return ""
+}
+
+// mayStartCommand reports whether s starts with "$", "./" or the name of
+// a program of reCommand followed by something other than a letter,
+// digit or dash.
+func mayStartCommand(s string) bool {
+	if s[0] == '$' || strings.HasPrefix(s, "./") {
+		return true
+	}
+	k := 0
+	for k < len(s) && (isASCIIAlnum(s[k]) || s[k] == '-') {
+		k++
+	}
+	return k > 0 && commandWords[s[:k]]
 }
 
 // sentences splits text into sentences at . ! ? and blank lines.

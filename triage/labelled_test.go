@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -69,7 +70,13 @@ func runLabelled(t *testing.T) map[string]*score {
 		if strings.TrimSpace(text) == "" {
 			text = msg.Text
 		}
-		a := tr.Assess(triage.Input{Subject: msg.Subject, Text: text, Date: msg.Date})
+		in := triage.Input{Subject: msg.Subject, Text: text, Date: msg.Date}
+		a := tr.Assess(in)
+		// The same Assessment as before triage was made faster, on the
+		// very text this test scores.
+		if ref := tr.RefAssess(in); !reflect.DeepEqual(a, ref) {
+			t.Errorf("%s: Assess differs from the implementation before the speed-ups:\n got  %+v\n want %+v", name, a, ref)
+		}
 		s := scores[l.Set]
 		if s == nil {
 			s = &score{fieldRight: map[string]int{}}

@@ -58,7 +58,18 @@ func plural(w string) string {
 	return w + "s"
 }
 
-func isNumber(w string) bool { return w != "" && strings.Trim(w, "0123456789") == "" }
+// isNumber reports whether w is a run of ASCII digits.
+func isNumber(w string) bool {
+	if w == "" {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if w[i] < '0' || w[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // elem is one position of a pattern: a gap, or a choice between
 // sequences of words.
@@ -71,6 +82,43 @@ type elem struct {
 	startIDs []int32
 	prefixes []string
 	number   bool
+	// set by build: startIDs as a set over the vocabulary, and the first
+	// word of each alternative, to skip the alternatives a token cannot
+	// start without trying them
+	startSet []uint64
+	first    []altStart
+}
+
+// altStart is what the first word of an alternative can be: a word
+// (id) or its plural, or, when other, a prefix or a number.
+type altStart struct {
+	id, plural int32
+	other      bool
+}
+
+// mayStartAlt reports whether alternative k of e can start with a token
+// of vocabulary number id. It is only a quick test: it passes every
+// alternative whose first word is a prefix or a number.
+func (e *elem) mayStartAlt(k int, id int32) bool {
+	a := &e.first[k]
+	return a.other || id >= 0 && (id == a.id || id == a.plural)
+}
+
+// setStarts fills startSet and first from startIDs and the alternatives;
+// n is the vocabulary size.
+func (e *elem) setStarts(n int) {
+	if e.gap {
+		return
+	}
+	e.startSet = make([]uint64, (n+63)/64)
+	for _, id := range e.startIDs {
+		e.startSet[id>>6] |= 1 << (id & 63)
+	}
+	e.first = make([]altStart, len(e.alts))
+	for k, alt := range e.alts {
+		w := alt[0]
+		e.first[k] = altStart{id: w.id, plural: w.plural, other: w.prefix || w.number}
+	}
 }
 
 // index fills e's first-word sets; the words must have their ids.
@@ -93,12 +141,8 @@ func (e *elem) index() {
 
 // mayStart reports whether an alternative of e can start with t.
 func (e *elem) mayStart(t *token) bool {
-	if t.id >= 0 {
-		for _, id := range e.startIDs {
-			if id == t.id {
-				return true
-			}
-		}
+	if t.id >= 0 && int(t.id>>6) < len(e.startSet) && e.startSet[t.id>>6]&(1<<(t.id&63)) != 0 {
+		return true
 	}
 	for _, p := range e.prefixes {
 		if strings.HasPrefix(t.w, p) {
@@ -231,7 +275,7 @@ func compileWords(s string) ([]wordm, error) {
 	}
 	out := make([]wordm, len(d.toks))
 	for i, t := range d.toks {
-		out[i] = wordm{w: t.w, prefix: prefixEnds[t.end] && (i == len(d.toks)-1 || d.toks[i+1].start != t.start), number: numberAt[t.start]}
+		out[i] = wordm{w: t.w, prefix: prefixEnds[int(t.end)] && (i == len(d.toks)-1 || d.toks[i+1].start != t.start), number: numberAt[int(t.start)]}
 	}
 	return out, nil
 }
@@ -242,7 +286,7 @@ func (p *pattern) matchAt(toks []token, i int, gaps []int) (int, []int, bool) {
 	return matchElems(p.elems, toks, i, toks[i].clause, gaps)
 }
 
-func matchElems(elems []elem, toks []token, i, clause int, gaps []int) (int, []int, bool) {
+func matchElems(elems []elem, toks []token, i int, clause int32, gaps []int) (int, []int, bool) {
 	if len(elems) == 0 {
 		return i, gaps, true
 	}
@@ -263,7 +307,11 @@ func matchElems(elems []elem, toks []token, i, clause int, gaps []int) (int, []i
 		return 0, gaps, false
 	}
 	if i < len(toks) && e.mayStart(&toks[i]) {
-		for _, alt := range e.alts {
+		id := toks[i].id
+		for k, alt := range e.alts {
+			if !e.mayStartAlt(k, id) {
+				continue
+			}
 			j, ok := matchWords(alt, toks, i, clause)
 			if !ok {
 				continue
@@ -279,7 +327,7 @@ func matchElems(elems []elem, toks []token, i, clause int, gaps []int) (int, []i
 	return 0, gaps, false
 }
 
-func matchWords(ws []wordm, toks []token, i, clause int) (int, bool) {
+func matchWords(ws []wordm, toks []token, i int, clause int32) (int, bool) {
 	for k := range ws {
 		if i >= len(toks) || toks[i].clause != clause || !ws[k].match(&toks[i]) {
 			return 0, false
@@ -322,6 +370,19 @@ type matcher struct {
 	byID     [][]int // patterns by the id of a first word
 	byPrefix map[string][]int
 	byNumber []int
+	// What candidates returns for a token of each vocabulary word,
+	// computed once by build: the patterns of word id are
+	// cands[candAt[id]:candAt[id+1]]. prefixKeys are byPrefix's keys.
+	candAt     []int32
+	cands      []int32
+	prefixKeys []string
+	// prefixFirst holds the first bytes of prefixKeys; numberCands is
+	// what candidates returns for a number no phrase names.
+	prefixFirst [256]bool
+	numberCands []int32
+	// tokensPerHit is roughly how many tokens of a mail there are for
+	// each hit, to make room for the hits at once; 0 lets them grow.
+	tokensPerHit int
 }
 
 func (m *matcher) add(kind int, phrases []string) error {
@@ -362,8 +423,10 @@ func (m *matcher) intern(v vocab) {
 	}
 }
 
-// build indexes m's patterns by their first word; n is the vocabulary size.
-func (m *matcher) build(n int) {
+// build indexes m's patterns by their first word; v is the vocabulary,
+// complete.
+func (m *matcher) build(v vocab) {
+	n := len(v)
 	m.byID = make([][]int, n)
 	m.byPrefix = map[string][]int{}
 	m.byNumber = nil
@@ -383,25 +446,85 @@ func (m *matcher) build(n int) {
 			m.byNumber = append(m.byNumber, i)
 		}
 	}
+	for _, p := range m.pats {
+		for i := range p.elems {
+			p.elems[i].setStarts(n)
+		}
+	}
+	m.prefixKeys = m.prefixKeys[:0]
+	m.prefixFirst = [256]bool{}
+	for pre := range m.byPrefix {
+		m.prefixKeys = append(m.prefixKeys, pre)
+		m.prefixFirst[pre[0]] = true
+	}
+	m.numberCands = m.lookup(&token{w: "0", id: -1}, nil)
+	words := make([]string, n)
+	for w, id := range v {
+		words[id] = w
+	}
+	m.candAt = make([]int32, n+1)
+	m.cands = m.cands[:0]
+	var buf []int32
+	for id, w := range words {
+		buf = m.lookup(&token{w: w, id: int32(id)}, buf[:0])
+		m.cands = append(m.cands, buf...)
+		m.candAt[id+1] = int32(len(m.cands))
+	}
 }
 
-// candidates appends to buf the patterns that may start at token t, each
-// once.
-func (m *matcher) candidates(t *token, buf []int) []int {
-	buf = buf[:0]
+// candidates returns the patterns that may start at token t, each once,
+// in the order lookup gives them. The result may be m's own (read only)
+// or *buf.
+func (m *matcher) candidates(t *token, buf *[]int32) []int32 {
+	if t.id >= 0 && int(t.id) < len(m.candAt)-1 {
+		return m.cands[m.candAt[t.id]:m.candAt[t.id+1]]
+	}
+	switch pk := m.hasPrefixKey(t.w); {
+	case pk:
+	case len(m.byNumber) == 0 || !isNumber(t.w):
+		return nil
+	default:
+		// A number with no prefix key: only the number patterns, as
+		// lookup lists them for any such number.
+		return m.numberCands
+	}
+	*buf = m.lookup(t, (*buf)[:0])
+	return *buf
+}
+
+// hasPrefixKey reports whether byPrefix has patterns for w's first three
+// bytes; comparing with its few keys is quicker than the map.
+func (m *matcher) hasPrefixKey(w string) bool {
+	if len(w) < 3 || !m.prefixFirst[w[0]] {
+		return false
+	}
+	for _, k := range m.prefixKeys {
+		if w[:3] == k {
+			return true
+		}
+	}
+	return false
+}
+
+// lookup appends to buf the patterns that may start at token t, each
+// once: those of its word, then those of its prefix, then those of a
+// number.
+func (m *matcher) lookup(t *token, buf []int32) []int32 {
 	add := func(l []int) {
 	next:
 		for _, n := range l {
 			for _, have := range buf {
-				if have == n {
+				if int(have) == n {
 					continue next
 				}
 			}
-			buf = append(buf, n)
+			buf = append(buf, int32(n))
 		}
 	}
 	if t.id >= 0 && int(t.id) < len(m.byID) {
-		buf = append(buf, m.byID[t.id]...)
+		for _, n := range m.byID[t.id] {
+			buf = append(buf, int32(n))
+		}
 	}
 	if len(t.w) >= 3 && len(m.byPrefix) > 0 {
 		add(m.byPrefix[t.w[:3]])
@@ -426,11 +549,10 @@ type hit struct {
 // tokens must carry the ids of the vocabulary m was built with.
 func (m *matcher) find(d *doc) []hit {
 	var hits []hit
-	var gaps []int
-	var cands []int
+	gaps := make([]int, 0, 16)
+	var scratch []int32
 	for i := range d.toks {
-		cands = m.candidates(&d.toks[i], cands)
-		for _, n := range cands {
+		for _, n := range m.candidates(&d.toks[i], &scratch) {
 			p := m.pats[n]
 			end, g, ok := p.matchAt(d.toks, i, gaps[:0])
 			gaps = g
@@ -440,6 +562,9 @@ func (m *matcher) find(d *doc) []hit {
 			h := hit{kind: m.kind[n], pat: p, start: i, end: end, neg: -1}
 			if len(g) > 0 {
 				h.gaps = append([]int(nil), g...)
+			}
+			if hits == nil && m.tokensPerHit > 0 {
+				hits = make([]hit, 0, len(d.toks)/m.tokensPerHit+1)
 			}
 			hits = append(hits, h)
 		}

@@ -45,7 +45,7 @@ func TestClauses(t *testing.T) {
 	clause := map[string]int{}
 	for _, tk := range d.toks {
 		if _, ok := clause[tk.w]; !ok {
-			clause[tk.w] = tk.clause
+			clause[tk.w] = int(tk.clause)
 		}
 	}
 	for _, c := range []struct {
@@ -119,7 +119,7 @@ func TestPatternMatch(t *testing.T) {
 		}
 		v := vocab{}
 		m.intern(v)
-		m.build(len(v))
+		m.build(v)
 		d := tokenize(c.text)
 		v.ids(&d)
 		hits := m.find(&d)

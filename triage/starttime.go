@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Start times are found in two steps. First, candidate expressions are
@@ -30,22 +31,35 @@ const (
 	units      = `(?:sec(?:ond)?s?|min(?:ute)?s?|mins|h|hrs?|hours?|days?|weeks?|months?)`
 )
 
+// The expressions of times that start with a number.
+var (
+	// ISO date, optional time and zone
+	numISO = `\d{4}-\d{2}-\d{2}(?:[t ]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)?(?:\s?` + zoneLower + `\b)?`
+	// day-first numeric date, optional time
+	numDate = `\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s?[ap]\.?m\.?)?)?`
+	// "20 November 2026", "20th of Nov"
+	numDayMonth = `\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?` + monthNames + `(?:\s+\d{4})?\b`
+	// clock times
+	numClock = `(?:[01]?\d|2[0-3])[:.][0-5]\d(?:\s?[ap]\.?m\.?)?(?:\s?` + zoneLower + `\b)?`
+	numAmPm  = `(?:1[0-2]|0?[1-9])\s?[ap]\.?m\.?(?:\s?` + zoneLower + `\b)?`
+	// "5 minutes ago"
+	numAgo = numWords + `\s+` + units + `\s+ago\b`
+)
+
 var (
 	// The time expressions, by the kind of word they start with. They are
 	// tried at the start of such a word, on lower-cased text.
-	reAtomNumber = anchored(
-		// ISO date, optional time and zone
-		`\d{4}-\d{2}-\d{2}(?:[t ]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)?(?:\s?`+zoneLower+`\b)?`,
-		// day-first numeric date, optional time
-		`\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s?[ap]\.?m\.?)?)?`,
-		// "20 November 2026", "20th of Nov"
-		`\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?`+monthNames+`(?:\s+\d{4})?\b`,
-		// clock times
-		`(?:[01]?\d|2[0-3])[:.][0-5]\d(?:\s?[ap]\.?m\.?)?(?:\s?`+zoneLower+`\b)?`,
-		`(?:1[0-2]|0?[1-9])\s?[ap]\.?m\.?(?:\s?`+zoneLower+`\b)?`,
-		// "5 minutes ago"
-		numWords+`\s+`+units+`\s+ago\b`,
-	)
+	reAtomNumber = anchored(numISO, numDate, numDayMonth, numClock, numAmPm, numAgo)
+	// reAtomNumber's alternatives by what follows the digits they start
+	// with, for atomNumber; each keeps the alternatives that can match
+	// there, in their order.
+	reNumDash      = anchored(numISO)
+	reNumSlash     = anchored(numDate)
+	reNumDot       = anchored(numDate, numClock)
+	reNumColon     = anchored(numClock)
+	reNumSpace     = anchored(numDayMonth, numAmPm, numAgo)
+	reNumSuffix    = anchored(numDayMonth)
+	reNumAmPm      = anchored(numAmPm)
 	reAtomMonth    = anchored(monthNames + `\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?\b`)
 	reAtomCount    = anchored(numWords + `\s+` + units + `\s+ago\b`)
 	reAtomDuration = anchored(`(?:since|for)\s+(?:the\s+)?(?:(?:last|past)\s+)?` + numWords + `\s+` + units + `(?:\s+ago)?\b`)
@@ -83,14 +97,15 @@ type timeCandidate struct {
 	at   time.Time // the instant it resolves to; zero if it could not be
 }
 
-// startTime finds the start of the incident in free text.
-func (t *Triage) startTime(text string, base time.Time, haveBase bool) (timeCandidate, bool) {
+// startTime finds the start of the incident in free text; lower is
+// asciiLower(text).
+func (t *Triage) startTime(text, lower string, base time.Time, haveBase bool) (timeCandidate, bool) {
 	if text == "" {
 		return timeCandidate{}, false
 	}
 	var found timeCandidate
 	ok := false
-	eachTimeSpan(text, func(a, b int) bool {
+	eachTimeSpan(text, lower, func(a, b int) bool {
 		c, accepted := t.startCandidate(text, a, b, base, haveBase)
 		if accepted {
 			found, ok = c, true
@@ -110,8 +125,10 @@ func (t *Triage) startCandidate(text string, a, b int, base time.Time, haveBase 
 	}
 	// Keep the start word with the phrase: "since 07:40".
 	cueStart := a
-	if m := reCueWord.FindStringIndex(before); m != nil {
-		cueStart = a - (len(before) - m[0])
+	if mayEndWithCue(before) {
+		if m := reCueWord.FindStringIndex(before); m != nil {
+			cueStart = a - (len(before) - m[0])
+		}
 	}
 	full := strings.TrimRight(collapseSpace(text[cueStart:b]), ".,;:!?")
 	inherent := reInherent.MatchString(full) || reInherent.MatchString(collapseSpace(phrase))
@@ -122,17 +139,106 @@ func (t *Triage) startCandidate(text string, a, b int, base time.Time, haveBase 
 	if !inherent && !opens && !reStartCue.MatchString(strings.Join(words[max(0, len(words)-8):], " ")) {
 		return timeCandidate{}, false
 	}
-	if reFutureCue.MatchString(strings.Join(words[max(0, len(words)-5):], " ")) || reFutureWord.MatchString(phrase) {
+	if futureCue(strings.Join(words[max(0, len(words)-5):], " ")) || reFutureWord.MatchString(phrase) {
 		return timeCandidate{}, false
 	}
-	at, ok := t.resolve(phrase, base)
+	// What resolve does, keeping future for the test below.
+	at, future := t.resolveRaw(phrase, base)
+	ok := !at.IsZero() && !future
+	if !ok {
+		at = time.Time{}
+	}
 	if haveBase && !ok && !inherent && !strings.HasPrefix(strings.ToLower(full), "since") {
 		// A bare time that cannot be placed before the mail is no start time.
-		if _, future := t.resolveRaw(phrase, base); future {
+		if future {
 			return timeCandidate{}, false
 		}
 	}
 	return timeCandidate{text: full, at: at}, true
+}
+
+// cueWords are the last words reCueWord can match.
+var cueWords = map[string]bool{"since": true, "from": true, "of": true, "at": true, "around": true, "about": true, "approx": true, "approximately": true, "on": true}
+
+// mayEndWithCue is a quick test of whether reCueWord can match s: s must
+// end, but for white space and a dot, with one of cueWords. A word with
+// bytes beyond ASCII before it passes, as "\u017f" folds to "s".
+func mayEndWithCue(s string) bool {
+	s = strings.TrimRight(s, " \t\n\f\r")
+	s = strings.TrimSuffix(s, ".")
+	k := len(s)
+	for k > 0 && isASCIIWordByte(s[k-1]) {
+		k--
+	}
+	if k > 0 && s[k-1] >= utf8.RuneSelf {
+		return true
+	}
+	if len(s)-k > len("approximately") {
+		return false
+	}
+	var buf [16]byte
+	w := buf[:len(s)-k]
+	for i := range w {
+		w[i] = s[k+i]
+		if w[i] >= 'A' && w[i] <= 'Z' {
+			w[i] += 'a' - 'A'
+		}
+	}
+	return cueWords[string(w)]
+}
+
+// futureWords are the words reFutureCue finds anywhere.
+var futureWords = map[string]bool{
+	"until": true, "till": true, "by": true, "within": true, "next": true, "tomorrow": true, "later": true, "call": true,
+	"ring": true, "meeting": true, "deadline": true, "present": true, "presenting": true, "board": true, "due": true,
+	"expect": true, "expecting": true, "reply": true, "respond": true, "book": true, "schedule": true, "scheduled": true,
+	"appointment": true, "launch": true, "golive": true,
+}
+
+// futureCue reports whether reFutureCue matches s. On ASCII text it
+// compares the words of s (runs of \w) with futureWords, "go-live" and,
+// at the end, "every" and "each"; other text goes to reFutureCue, whose
+// case folding reaches beyond ASCII ("\u212a" is a "k").
+func futureCue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return reFutureCue.MatchString(s)
+		}
+	}
+	var buf [16]byte
+	last, lastEnd := "", 0
+	prev, prevEnd := "", -1
+	for i := 0; i < len(s); {
+		if !isASCIIWordByte(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isASCIIWordByte(s[j]) {
+			j++
+		}
+		w := ""
+		if j-i <= len(buf) {
+			b := buf[:j-i]
+			for k := range b {
+				b[k] = s[i+k]
+				if b[k] >= 'A' && b[k] <= 'Z' {
+					b[k] += 'a' - 'A'
+				}
+			}
+			w = string(b)
+		}
+		if futureWords[w] || w == "live" && prev == "go" && prevEnd == i-1 && s[i-1] == '-' {
+			return true
+		}
+		prev, prevEnd = w, j
+		last, lastEnd = w, j
+		i = j
+	}
+	if last == "every" || last == "each" {
+		return strings.TrimRight(s[lastEnd:], " \t\n\f\r") == ""
+	}
+	return false
 }
 
 // firstTime resolves the first time expression in s (a labelled value).
@@ -150,7 +256,7 @@ func (t *Triage) firstTime(s string, base time.Time) (timeCandidate, bool) {
 // atoms merged.
 func mergeTimeAtoms(text string) [][2]int {
 	var spans [][2]int
-	eachTimeSpan(text, func(a, b int) bool {
+	eachTimeSpan(text, asciiLower(text), func(a, b int) bool {
 		spans = append(spans, [2]int{a, b})
 		return true
 	})
@@ -158,11 +264,11 @@ func mergeTimeAtoms(text string) [][2]int {
 }
 
 // eachTimeSpan calls f with each time expression of text, adjacent atoms
-// merged, until f returns false. The expressions are large, so they are
-// tried only at the start of words that can begin a time (a number,
-// "since", "yesterday", "Monday", ...), on a short lower-cased slice.
-func eachTimeSpan(text string, f func(a, b int) bool) {
-	var lower []byte
+// merged, until f returns false; lower is asciiLower(text). The
+// expressions are large, so they are tried only at the start of words
+// that can begin a time (a number, "since", "yesterday", "Monday", ...),
+// on a short lower-cased slice.
+func eachTimeSpan(text, lower string, f func(a, b int) bool) {
 	cur := [2]int{-1, -1}
 	for i := 0; i < len(text); {
 		c := text[i]
@@ -174,21 +280,34 @@ func eachTimeSpan(text string, f func(a, b int) bool) {
 		for j < len(text) && isASCIIAlnum(text[j]) {
 			j++
 		}
-		if !(isDigitByte(c) || j-i <= 9 && timeStarts[asciiLower(text[i:j])]) || !mayBeTime(text, i, j) {
+		// mayBeTime reads the same on lower as on text.
+		if !(isDigitByte(c) || j-i <= 9 && timeStarts[lower[i:j]]) || !mayBeTime(lower, i, j) {
 			i = j
 			continue
 		}
-		if lower == nil {
-			lower = []byte(asciiLower(text))
+		// Only the glue between two atoms joins them, and no word that
+		// starts a time is glue but "the" ("yesterday in the 10:30"):
+		// unless this word is "the" or the text up to it is glue, no atom
+		// from here on joins cur, and cur can go to f before the
+		// expressions run, which f may make needless.
+		if cur[0] >= 0 && lower[i:j] != "the" && !isTimeGlue(text[cur[1]:i]) {
+			if !f(cur[0], cur[1]) {
+				return
+			}
+			cur = [2]int{-1, -1}
 		}
 		end := min(len(text), i+80)
 		for end < len(text) && text[end] != ' ' && text[end] != '\n' {
 			end++
 		}
+		if !mayBeWordAtom(lower, i, j, end) {
+			i = j
+			continue
+		}
 		re := reAtomDay
-		switch w := asciiLower(text[i:j]); {
+		switch w := lower[i:j]; {
 		case isDigitByte(c):
-			re = reAtomNumber
+			re = atomNumber(lower[i:end])
 		case monthWords[w]:
 			re = reAtomMonth
 		case w == "since" || w == "for":
@@ -198,14 +317,17 @@ func eachTimeSpan(text string, f func(a, b int) bool) {
 		case countWords[w]:
 			re = reAtomCount
 		}
-		m := re.FindIndex(lower[i:end])
+		var m []int
+		if re != nil {
+			m = re.FindStringIndex(lower[i:end])
+		}
 		if m == nil || m[1] == 0 {
 			i = j
 			continue
 		}
 		a, b := i, i+m[1]
 		switch {
-		case cur[0] >= 0 && reTimeGlue.MatchString(text[cur[1]:a]) && !strings.Contains(text[cur[1]:a], "\n\n"):
+		case cur[0] >= 0 && isTimeGlue(text[cur[1]:a]):
 			cur[1] = b
 		case cur[0] >= 0:
 			if !f(cur[0], cur[1]) {
@@ -220,6 +342,89 @@ func eachTimeSpan(text string, f func(a, b int) bool) {
 	if cur[0] >= 0 {
 		f(cur[0], cur[1])
 	}
+}
+
+// mayBeWordAtom is a quick test of whether the expression for the word
+// lower[i:j] can match lower[i:end]: after a month name, white space and
+// a digit must follow ("may 21"); a count ("a", "two", "several") starts
+// a time only in "... ago". Other words pass.
+func mayBeWordAtom(lower string, i, j, end int) bool {
+	w := lower[i:j]
+	switch {
+	case isDigitByte(w[0]):
+		return true
+	case monthWords[w]:
+		k := j
+		if k < end && lower[k] == '.' {
+			k++
+		}
+		if k >= end || !isRegexpSpace(lower[k]) {
+			return false
+		}
+		for k < end && isRegexpSpace(lower[k]) {
+			k++
+		}
+		return k < end && isDigitByte(lower[k])
+	case w == "since" || w == "for" || w == "the":
+		return true
+	case countWords[w]:
+		return strings.Contains(lower[j:end], "ago")
+	}
+	return true
+}
+
+// isRegexpSpace reports whether c is white space as \s of package regexp
+// sees it.
+func isRegexpSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// atomNumber returns the part of reAtomNumber that can match w, a
+// lower-cased text that starts with a digit, or nil if none can. Which
+// alternatives can match follows from what comes after the digits: white
+// space ("20 november", "3 pm", "5 minutes ago"), a dash after four
+// digits (2026-11-24), or after one or two digits a date or clock
+// separator and a digit (24/11, 07:40) or the letter of a suffix (21st,
+// 6am). With the others left out, the first alternative that matches,
+// and how it matches, stay the same.
+func atomNumber(w string) *regexp.Regexp {
+	n := 0
+	for n < len(w) && isDigitByte(w[n]) {
+		n++
+	}
+	if n == len(w) {
+		return nil
+	}
+	switch c := w[n]; {
+	case isRegexpSpace(c):
+		return reNumSpace
+	case n == 4 && c == '-':
+		return reNumDash
+	case n > 2:
+		return nil
+	case c == '/' || c == '.' || c == ':':
+		if n+1 == len(w) || !isDigitByte(w[n+1]) {
+			return nil
+		}
+		switch c {
+		case '/':
+			return reNumSlash
+		case '.':
+			return reNumDot
+		}
+		return reNumColon
+	case c == 's' || c == 'n' || c == 'r' || c == 't':
+		return reNumSuffix
+	case c == 'a' || c == 'p':
+		return reNumAmPm
+	}
+	return nil
+}
+
+// isTimeGlue reports whether s, the text between two time atoms, joins
+// them into one expression.
+func isTimeGlue(s string) bool {
+	return reTimeGlue.MatchString(s) && !strings.Contains(s, "\n\n")
 }
 
 // anchored compiles alternatives that must match at the start.
@@ -370,7 +575,12 @@ func (t *Triage) resolveRaw(phrase string, base time.Time) (time.Time, bool) {
 func (t *Triage) resolveIn(s string, base time.Time, back bool) (time.Time, bool) {
 	loc := base.Location()
 	lower := strings.ToLower(s)
-	if at, ok := strictParse(reDateTimeGlue.ReplaceAllString(s, "$1 $2"), loc); ok {
+	glued := s
+	// Every match of reDateTimeGlue holds ",", "@" or "at".
+	if strings.ContainsAny(s, ",@") || strings.Contains(lower, "at") {
+		glued = reDateTimeGlue.ReplaceAllString(s, "$1 $2")
+	}
+	if at, ok := strictParse(glued, loc); ok {
 		return at, !base.IsZero() && at.After(base.Add(skew))
 	}
 	if base.IsZero() {
@@ -405,11 +615,19 @@ func (t *Triage) resolveIn(s string, base time.Time, back bool) (time.Time, bool
 	case lower == "overnight":
 		return midnight(base), false
 	}
-	clean := reFiller.ReplaceAllString(lower, "")
-	clean = reDotClock.ReplaceAllString(clean, "$1:$2")
+	// Each expression runs only on text that holds a word it needs.
+	clean := lower
+	if mayHoldFiller(clean) {
+		clean = reFiller.ReplaceAllString(clean, "")
+	}
+	if strings.IndexByte(clean, '.') >= 0 {
+		clean = reDotClock.ReplaceAllString(clean, "$1:$2")
+	}
 	clean = strings.ReplaceAll(clean, "'s", "")
 	clean = strings.ReplaceAll(clean, "today morning", "this morning")
-	clean = reLunch.ReplaceAllString(clean, "noon")
+	if strings.Contains(clean, "lunch") {
+		clean = reLunch.ReplaceAllString(clean, "noon")
+	}
 	clean = strings.ReplaceAll(clean, "this past ", "last ")
 	clean = strings.TrimSpace(clean)
 	var at time.Time
@@ -456,6 +674,16 @@ var (
 	reZone         = regexp.MustCompile(`^(.*\S)\s+(` + zoneAbbr + `)$`)
 	reZoneGlued    = regexp.MustCompile(`^(.*\d)(Z|[+-]\d{2}:?\d{2})$`)
 )
+
+// mayHoldFiller reports whether s holds a word reFiller removes.
+func mayHoldFiller(s string) bool {
+	for _, w := range []string{"around", "about", "approx", "roughly", "circa", "ca."} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
 
 // clockOnDay reads a clock time alone or with the day it falls on:
 // "07:40", "07:40 this morning", "yesterday at 3pm", "11pm last night".
@@ -591,6 +819,11 @@ var zoneOffsets = map[string]float64{
 
 // splitZone splits a trailing zone off s.
 func splitZone(s string) (*time.Location, string, bool) {
+	// Both expressions need s to end with a capital (a zone's name) or a
+	// digit (an offset).
+	if s == "" || !(s[len(s)-1] >= 'A' && s[len(s)-1] <= 'Z' || isDigitByte(s[len(s)-1])) {
+		return nil, s, false
+	}
 	m := reZone.FindStringSubmatch(s)
 	if m == nil {
 		m = reZoneGlued.FindStringSubmatch(s)
@@ -628,9 +861,39 @@ var strictLayouts = []string{
 func strictParse(s string, loc *time.Location) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	for _, layout := range strictLayouts {
+		if !mayFitLayout(layout, s) {
+			continue
+		}
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t, true
 		}
 	}
 	return time.Time{}, false
+}
+
+// mayFitLayout is a quick test of whether time.Parse can read s with
+// layout, one of strictLayouts, by how s starts. Each layout starts with
+// a year of four digits, a day or month of exactly two digits ("02",
+// "01") or of one or two ("2", "1"), followed by a separator, or with a
+// month name, which time.Parse reads in any ASCII case.
+func mayFitLayout(layout, s string) bool {
+	d := 0
+	for d < len(s) && isDigitByte(s[d]) {
+		d++
+	}
+	switch {
+	case strings.HasPrefix(layout, "2006"):
+		return d == 4 && len(s) > 4 && s[4] == layout[4]
+	case strings.HasPrefix(layout, "02"), strings.HasPrefix(layout, "01"):
+		return d == 2 && len(s) > 2 && s[2] == layout[2]
+	case layout[0] == '2' || layout[0] == '1':
+		return (d == 1 || d == 2) && len(s) > d && s[d] == layout[1]
+	}
+	return len(s) >= 3 && monthAbbrevs[asciiLower(s[:3])]
+}
+
+// monthAbbrevs are the three-letter month names time.Parse reads.
+var monthAbbrevs = map[string]bool{
+	"jan": true, "feb": true, "mar": true, "apr": true, "may": true, "jun": true,
+	"jul": true, "aug": true, "sep": true, "oct": true, "nov": true, "dec": true,
 }

@@ -13,9 +13,9 @@ import (
 type token struct {
 	w          string // lower-case word
 	id         int32  // the word's number in the phrase vocabulary, -1 if no phrase uses it
-	start, end int    // byte span in the source text
-	clause     int    // sentence index: phrases and gaps never cross it
-	phrase     int    // sub-clause index (commas, brackets, colons): negation never crosses it
+	start, end int32  // byte span in the source text (a mail's text is cut to maxText)
+	clause     int32  // sentence index: phrases and gaps never cross it
+	phrase     int32  // sub-clause index (commas, brackets, colons): negation never crosses it
 }
 
 // doc is a text split into tokens.
@@ -76,22 +76,22 @@ func isClauseWord(w string) bool {
 	return false
 }
 
-func hasApostrophe(w string) bool {
-	for i := 0; i < len(w); i++ {
-		if w[i] == '\'' || w[i] == 0xE2 && strings.HasPrefix(w[i:], "\u2019") {
-			return true
-		}
-	}
-	return false
-}
-
 // tokenize splits s into normalised tokens with clause and phrase indexes.
 // Sentence ends (. ! ? ;), blank lines, list items and labelled lines
 // ("Impact: ...") separate clauses; commas, colons, brackets, quotes and
 // dashes separate phrases.
-func tokenize(s string) doc {
-	d := doc{src: s, toks: make([]token, 0, len(s)/5)}
-	clause, phrase := 0, 0
+func tokenize(s string) doc { return tokenizeLower(s, asciiLower(s), nil) }
+
+// tokenizeLower is tokenize with asciiLower(s) given, so that a caller
+// that needs the lower-cased text too makes it once, and with a buffer
+// for the tokens (nil for a new one). An ASCII word's lower-case form is
+// a slice of lower, which saves an allocation per word.
+func tokenizeLower(s, lower string, buf []token) doc {
+	if buf == nil || cap(buf) < len(s)/5 {
+		buf = make([]token, 0, len(s)/5)
+	}
+	d := doc{src: s, toks: buf[:0]}
+	var clause, phrase int32
 	newClause := func() {
 		if n := len(d.toks); n > 0 && d.toks[n-1].clause == clause {
 			clause++
@@ -105,12 +105,24 @@ func tokenize(s string) doc {
 	}
 	lineStart := true
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if isWordRune(r) {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		if r < utf8.RuneSelf && asciiWord[r] || r >= utf8.RuneSelf && isWordRune(r) {
+			ascii, apostrophe := size == 1, false
 			j := i + size
 			for j < len(s) {
-				r2, n2 := utf8.DecodeRuneInString(s[j:])
+				if c := s[j]; c < utf8.RuneSelf && asciiWord[c] {
+					j++
+					continue
+				}
+				r2, n2 := rune(s[j]), 1
+				if r2 >= utf8.RuneSelf {
+					r2, n2 = utf8.DecodeRuneInString(s[j:])
+				}
 				if isWordRune(r2) {
+					ascii = ascii && n2 == 1
 					j += n2
 					continue
 				}
@@ -118,6 +130,7 @@ func tokenize(s string) doc {
 				if isApostrophe(r2) && j+n2 < len(s) {
 					r3, _ := utf8.DecodeRuneInString(s[j+n2:])
 					if unicode.IsLetter(r3) {
+						ascii, apostrophe = ascii && n2 == 1, true
 						j += n2
 						continue
 					}
@@ -128,15 +141,22 @@ func tokenize(s string) doc {
 				newClause()
 			}
 			lineStart = false
-			word := strings.ToLower(s[i:j])
+			var word string
+			if ascii {
+				word = lower[i:j]
+			} else {
+				word = strings.ToLower(s[i:j])
+			}
 			if isClauseWord(word) {
 				newClause()
 			}
-			if !strings.HasSuffix(word, "nt") && !hasApostrophe(word) {
-				d.add(token{w: word, start: i, end: j, clause: clause, phrase: phrase})
+			// Apostrophes are in the word only where the loop above took
+			// them, and lower-casing makes none.
+			if !strings.HasSuffix(word, "nt") && !apostrophe {
+				d.add(token{w: word, start: int32(i), end: int32(j), clause: clause, phrase: phrase})
 			} else {
 				for _, w := range expand(word) {
-					d.add(token{w: w, start: i, end: j, clause: clause, phrase: phrase})
+					d.add(token{w: w, start: int32(i), end: int32(j), clause: clause, phrase: phrase})
 				}
 			}
 			i = j
@@ -145,7 +165,7 @@ func tokenize(s string) doc {
 		switch {
 		case r == '%':
 			// "90%" reads "90 percent": a share, not a count of users.
-			d.add(token{w: "percent", start: i, end: i + 1, clause: clause, phrase: phrase})
+			d.add(token{w: "percent", start: int32(i), end: int32(i + 1), clause: clause, phrase: phrase})
 		case r == '\n':
 			// A blank line, a list item or a labelled line ends the clause;
 			// a single line break inside a wrapped paragraph does not.
@@ -241,7 +261,20 @@ func expand(w string) []string {
 	return []string{w}
 }
 
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
+// asciiWord holds the ASCII characters isWordRune takes.
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
+	}
+	return t
+}()
+
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
 
 func isApostrophe(r rune) bool { return r == '\'' || r == '\u2019' }
 
@@ -251,10 +284,19 @@ func isWordByte(b byte) bool {
 
 func isDigitByte(b byte) bool { return b >= '0' && b <= '9' }
 
+// trimBlanks returns s without the spaces and tabs that start it:
+// strings.TrimLeft(s, " \t") without building the cut set at every line.
+func trimBlanks(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
+}
+
 // isListItem reports whether s (the rest of a line after its indentation)
 // starts a list item: "1.", "2)", "-", "*", "•", "Step 3:".
 func isListItem(s string) bool {
-	s = strings.TrimLeft(s, " \t")
+	s = trimBlanks(s)
 	if s == "" {
 		return false
 	}
@@ -278,7 +320,7 @@ func isListItem(s string) bool {
 // isLabelLine reports whether s starts with a short label followed by a
 // colon ("Start time: ...", "Impact:").
 func isLabelLine(s string) bool {
-	s = strings.TrimLeft(s, " \t")
+	s = trimBlanks(s)
 	for i := 0; i < len(s) && i < 32; i++ {
 		c := s[i]
 		switch {
@@ -304,6 +346,9 @@ func (d *doc) quote(i, j int) string {
 // collapseSpace replaces every run of white space in s by one space and
 // trims it.
 func collapseSpace(s string) string {
+	if isASCII(s) {
+		return collapseASCIISpace(s)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -319,4 +364,29 @@ func collapseSpace(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// collapseASCIISpace is collapseSpace for ASCII s, where unicode.IsSpace
+// takes the six of isASCIISpace.
+func collapseASCIISpace(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isASCIISpace(c) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isASCIISpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }

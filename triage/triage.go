@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -95,6 +96,9 @@ type Triage struct {
 	impact matcher // people named as the ones a failure hits
 	vocab  vocab   // the words of all phrases
 	when   *when.Parser
+	// asciiLevels is set when every level's name is ASCII, which lets
+	// mayClaim skip the subject expressions
+	asciiLevels bool
 }
 
 // New fills the empty fields of r from the defaults, validates them and
@@ -149,6 +153,7 @@ func New(r Rules) (*Triage, error) {
 		return list
 	}
 	t := &Triage{levels: r.Levels, def: r.Default}
+	t.m.tokensPerHit = 8
 	add := func(m *matcher, kind int, what string, list []string) {
 		if err := m.add(kind, list); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", what, err))
@@ -191,12 +196,25 @@ func New(r Rules) (*Triage, error) {
 		m.intern(t.vocab)
 	}
 	for _, m := range []*matcher{&t.m, &t.neg, &t.impact} {
-		m.build(len(t.vocab))
+		m.build(t.vocab)
+	}
+	t.asciiLevels = isASCII(string(r.Levels.Change))
+	for _, p := range r.Levels.Order {
+		t.asciiLevels = t.asciiLevels && isASCII(string(p))
 	}
 	t.when = when.New(&rules.Options{Distance: 5, MatchByOrder: true})
 	t.when.Add(en.All...)
 	t.when.Add(common.All...)
 	return t, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func normPhrase(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
@@ -241,15 +259,36 @@ type analysis struct {
 	d       doc
 	subject string // the subject as used (empty for replies)
 	hits    []hit
+	// asciiLower of the subject and of the text, made once for every
+	// phase that reads lower-case text
+	subjectLower, textLower string
+	text                    string   // the text analysed
+	lines                   []string // the text's lines, once one phase needs them
+}
+
+// textLines returns the lines of the text, split once for every phase.
+func (a *analysis) textLines() []string {
+	if a.lines == nil {
+		a.lines = strings.Split(a.text, "\n")
+	}
+	return a.lines
 }
 
 func (t *Triage) analyse(in Input) *analysis {
-	a := &analysis{subject: subjectText(in.Subject)}
+	a := &analysis{subject: subjectText(in.Subject), text: in.Text}
 	src := in.Text
 	if a.subject != "" {
 		src = a.subject + "\n\n" + in.Text
 	}
-	a.d = tokenize(src)
+	// src ends with the text and starts with the subject, and asciiLower
+	// keeps every offset.
+	lower := asciiLower(src)
+	a.subjectLower, a.textLower = lower[:len(a.subject)], lower[len(src)-len(in.Text):]
+	var buf []token
+	if p, ok := tokenPool.Get().(*[]token); ok {
+		buf = *p
+	}
+	a.d = tokenizeLower(src, lower, buf)
 	t.vocab.ids(&a.d)
 	negAt := make([]bool, len(a.d.toks))
 	for _, h := range t.neg.find(&a.d) {
@@ -260,6 +299,20 @@ func (t *Triage) analyse(in Input) *analysis {
 	a.hits = t.m.find(&a.d)
 	negate(&a.d, a.hits, negAt)
 	return a
+}
+
+// tokenPool keeps token buffers between mails: a mail's tokens are by
+// far the largest thing triage allocates.
+var tokenPool sync.Pool
+
+// release hands a's token buffer back to tokenPool. Nothing may use a
+// afterwards; what Assess and Fields return holds no token.
+func (a *analysis) release() {
+	toks := a.d.toks
+	clear(toks) // drop the words, which point into the mail's text
+	toks = toks[:0]
+	a.d.toks = nil
+	tokenPool.Put(&toks)
 }
 
 // maxText and maxSubject bound how much of a mail triage reads: the
@@ -331,6 +384,7 @@ func (t *Triage) Assess(in Input) helpdesk.Assessment {
 	}
 	out.Reasons = reasons
 	out.Fields = fields
+	an.release()
 	return out
 }
 
@@ -338,7 +392,10 @@ func (t *Triage) Assess(in Input) helpdesk.Assessment {
 // desk uses it on later customer replies to shrink the missing list.
 func (t *Triage) Fields(in Input) helpdesk.Fields {
 	in = limit(in)
-	return t.fields(in, t.analyse(in))
+	an := t.analyse(in)
+	f := t.fields(in, an)
+	an.release()
+	return f
 }
 
 // ClaimNote returns one polite sentence for the acknowledgement when the
