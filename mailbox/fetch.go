@@ -160,18 +160,21 @@ func (f *Fetcher) setSuccess() {
 // hand, leaves IDLE, logs out and returns nil. It returns an error only
 // when the configuration cannot work (see IMAPConfig.Validate).
 //
-// Each cycle selects the folder, reads the checkpoint, marks mail that was
-// committed but not yet marked (a crash between commit and flag), then
-// takes the mails above the checkpoint in UID order, in batches of up to
-// Batch mails and BatchBytes bytes: one FETCH reads a batch's bodies, one
-// Deliver commits them, one STORE (or MOVE) marks the committed ones. Only
-// mails the Handler committed are flagged or moved, so a crash at any
+// Each cycle reads the checkpoint and takes the mails above it in UID
+// order. The first cycle of a session, and every cycle after a poll or an
+// IDLE refresh, first selects the folder and marks mail that was committed
+// but not yet marked (a crash between commit and flag); a cycle woken by
+// the server's announcement of new mail in IDLE skips both, so that a busy
+// mailbox costs one search per cycle. The mails are taken in batches of up
+// to Batch mails and BatchBytes bytes: one FETCH reads a batch's bodies,
+// one Deliver commits them, one STORE (or MOVE) marks the committed ones.
+// Only mails the Handler committed are flagged or moved, so a crash at any
 // moment loses nothing and duplicates nothing. Between cycles it waits in
 // IDLE (leaving it every IdleRefresh to catch up, which also proves the
 // connection alive) or polls. Any network, server or temporary Deliver
 // error ends the session; Run then reconnects after a capped exponential
-// backoff with jitter, logging the outage once when it starts and once
-// when it ends.
+// backoff with jitter, logging the outage once when it starts and once when
+// it ends.
 func (f *Fetcher) Run(ctx context.Context) error {
 	if err := f.cfg.Validate(); err != nil {
 		return err
@@ -235,20 +238,24 @@ func (f *Fetcher) session(ctx context.Context, ok func()) (err error) {
 		return err
 	}
 	defer func() { s.close(err == nil) }()
-	for {
-		if err := s.cycle(ctx); err != nil {
+	for full := true; ; {
+		if err := s.cycle(ctx, full); err != nil {
 			return err
 		}
 		ok()
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := s.wait(ctx); err != nil {
+		announced, err := s.wait(ctx)
+		if err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
+		// New mail announced in IDLE: a light cycle. A poll or an IDLE
+		// refresh: a full one, which also proves the folder unchanged.
+		full = !announced
 	}
 }
 

@@ -72,6 +72,33 @@ func TestFetchIDLE(t *testing.T) {
 	}
 }
 
+// TestFetchIDLELightCycles: mail announced in IDLE is taken without
+// selecting the folder again or searching for unmarked old mail; only the
+// session's first cycle does that.
+func TestFetchIDLELightCycles(t *testing.T) {
+	wireLeakCheck(t)
+	var selects atomic.Int64
+	srv := newIMAPTestServer(t, capsModern, withSelectCount(&selects))
+	desk := newTestDesk()
+	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	runFetcher(t, f)
+	waitUntil(t, deliveryTimeout, "IDLE", func() bool { return f.State().Status == FetcherIdle })
+	for i := range 10 {
+		uid := srv.appendMail(t, "INBOX", testMail(fmt.Sprintf("m%d@test", i)))
+		if got := desk.next(t, deliveryTimeout); got.UID != uid {
+			t.Fatalf("delivered uid %d, want %d", got.UID, uid)
+		}
+		waitUntil(t, deliveryTimeout, "IDLE again", func() bool { return f.State().Status == FetcherIdle })
+	}
+	if n := selects.Load(); n != 1 {
+		t.Errorf("%d SELECTs for one session and 10 announced mails, want 1", n)
+	}
+	waitUntil(t, deliveryTimeout, "all flagged", func() bool {
+		msgs := srv.list(t, "INBOX")
+		return len(msgs) == 10 && !slices.ContainsFunc(msgs, func(m testMsg) bool { return !m.has(DefaultProcessedFlag) })
+	})
+}
+
 func TestFetchPolling(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newIMAPTestServer(t, capsModern)

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,7 +148,8 @@ type imapTestServer struct {
 	tlsServer *tls.Config // implicit TLS when set and !startTLS
 	startTLS  bool
 	tlsClient *tls.Config
-	fetchHook fetchHook // serves FETCH when set
+	fetchHook fetchHook     // serves FETCH when set
+	selects   *atomic.Int64 // counts SELECT commands when set
 	addr      string
 
 	mu   sync.Mutex
@@ -180,6 +182,22 @@ type fetchHook func(sess imapserver.Session, w *imapserver.FetchWriter, numSet i
 // withFetchHook serves every FETCH through fn.
 func withFetchHook(fn fetchHook) imapServerOpt {
 	return func(s *imapTestServer) { s.fetchHook = fn }
+}
+
+// withSelectCount counts the SELECT commands of every session in n.
+func withSelectCount(n *atomic.Int64) imapServerOpt {
+	return func(s *imapTestServer) { s.selects = n }
+}
+
+// countingSession is a memserver session that counts its SELECTs.
+type countingSession struct {
+	imapserver.SessionMove
+	n *atomic.Int64
+}
+
+func (s countingSession) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	s.n.Add(1)
+	return s.SessionMove.Select(mailbox, options)
 }
 
 // hookedSession is a memserver session whose FETCH goes through a hook.
@@ -219,6 +237,9 @@ func (s *imapTestServer) serve(ln net.Listener) {
 			sess := s.mem.NewSession()
 			if s.fetchHook != nil {
 				sess = hookedSession{SessionMove: sess.(imapserver.SessionMove), hook: s.fetchHook}
+			}
+			if s.selects != nil {
+				sess = countingSession{SessionMove: sess.(imapserver.SessionMove), n: s.selects}
 			}
 			return sess, nil, nil
 		},

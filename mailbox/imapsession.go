@@ -26,6 +26,9 @@ type imapSession struct {
 	wake    chan struct{} // new mail announced by the server (EXISTS)
 	caps    imap.CapSet
 	useIdle bool
+
+	// Of the last full cycle: the folder's UIDVALIDITY (0: none yet).
+	uidValidity uint32
 }
 
 // connect dials, logs in and reads the capabilities.
@@ -121,40 +124,47 @@ func withDeadline(d time.Duration, abort func(), what string, fn func() error) e
 	return nil
 }
 
-// cycle selects the folder, settles mail committed before a crash, and
-// delivers every new mail in batches. It returns nil early when ctx is
-// done between two batches.
-func (s *imapSession) cycle(ctx context.Context) error {
+// cycle delivers every new mail in batches. A full cycle first selects
+// the folder (reading its UIDVALIDITY) and settles mail committed before a
+// crash; a light one, run when the server has just announced new mail to
+// a session whose last cycle was full or light, goes straight to the
+// search: the folder is still selected and every mail this session
+// committed is marked. It returns nil early when ctx is done between two
+// batches.
+func (s *imapSession) cycle(ctx context.Context, full bool) error {
 	cfg := s.f.cfg
 	select { // any wake-up so far is covered by the search below
 	case <-s.wake:
 	default:
 	}
 	s.f.setStatus(FetcherConnected)
-	var sel *imap.SelectData
-	err := s.do("select "+cfg.Folder, func() (err error) {
-		sel, err = s.c.Select(cfg.Folder, nil).Wait()
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if cfg.Processed == ModeFlag && !keywordPermanent(sel.PermanentFlags, cfg.ProcessedFlag) {
-		return fmt.Errorf("folder %s does not store the keyword %s (PERMANENTFLAGS %v); use processed = move", cfg.Folder, cfg.ProcessedFlag, sel.PermanentFlags)
+	if full || s.uidValidity == 0 {
+		var sel *imap.SelectData
+		err := s.do("select "+cfg.Folder, func() (err error) {
+			sel, err = s.c.Select(cfg.Folder, nil).Wait()
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if cfg.Processed == ModeFlag && !keywordPermanent(sel.PermanentFlags, cfg.ProcessedFlag) {
+			return fmt.Errorf("folder %s does not store the keyword %s (PERMANENTFLAGS %v); use processed = move", cfg.Folder, cfg.ProcessedFlag, sel.PermanentFlags)
+		}
+		s.uidValidity, full = sel.UIDValidity, true
 	}
 	uidValidity, last, err := s.f.cp.Checkpoint(ctx, cfg.Name)
 	if err != nil {
 		return fmt.Errorf("read checkpoint: %w", err)
 	}
-	if uidValidity != sel.UIDValidity {
+	if uidValidity != s.uidValidity {
 		if uidValidity != 0 {
 			// RFC 9051 §2.3.1.1: the UIDs above the checkpoint mean nothing
 			// now. Rescan; the desk drops what it has by Message-ID.
-			s.f.log.Info("uidvalidity changed; rescanning", "old", uidValidity, "new", sel.UIDValidity, "last_uid", last)
+			s.f.log.Info("uidvalidity changed; rescanning", "old", uidValidity, "new", s.uidValidity, "last_uid", last)
 		}
 		last = 0
 	}
-	if last > 0 {
+	if full && last > 0 {
 		if err := s.settleCommitted(last); err != nil {
 			return err
 		}
@@ -168,7 +178,7 @@ func (s *imapSession) cycle(ctx context.Context) error {
 	// so that everything happens in UID order.
 	var b batch
 	flush := func() error {
-		err := s.processBatch(ctx, sel.UIDValidity, b)
+		err := s.processBatch(ctx, s.uidValidity, b)
 		b = batch{}
 		return err
 	}
@@ -599,7 +609,7 @@ func (s *imapSession) moveOnce(set imap.UIDSet, dest, keyword string) error {
 // wait blocks until there may be new mail: in IDLE until the server
 // announces mail, IdleRefresh passes or ctx is done; else until the next
 // poll.
-func (s *imapSession) wait(ctx context.Context) error {
+func (s *imapSession) wait(ctx context.Context) (announced bool, err error) {
 	if !s.useIdle {
 		s.f.setStatus(FetcherPolling)
 		t := time.NewTimer(s.f.cfg.PollInterval)
@@ -609,13 +619,13 @@ func (s *imapSession) wait(ctx context.Context) error {
 		case <-t.C:
 		case <-s.wake:
 		case <-s.c.Closed():
-			return errors.New("connection closed")
+			return false, errors.New("connection closed")
 		}
-		return nil
+		return false, nil
 	}
 	var idle *imapclient.IdleCommand
 	if err := s.do("idle", func() (err error) { idle, err = s.c.Idle(); return err }); err != nil {
-		return err
+		return false, err
 	}
 	s.f.setStatus(FetcherIdle)
 	// IDLE has no read deadline: leave it every IdleRefresh so that the
@@ -625,11 +635,12 @@ func (s *imapSession) wait(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case <-s.wake:
+		announced = true
 	case <-t.C:
 	case <-s.c.Closed():
-		return errors.New("connection closed during IDLE")
+		return false, errors.New("connection closed during IDLE")
 	}
-	return s.do("leave idle", func() error {
+	return announced, s.do("leave idle", func() error {
 		if err := idle.Close(); err != nil {
 			return err
 		}
