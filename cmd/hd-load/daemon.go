@@ -113,7 +113,7 @@ type daemon struct {
 // daemonConfig is the generated configuration: one mailbox on the
 // in-process IMAP server, SMTP to the peer, a team of agents, and an
 // auto-reply limit no load run reaches.
-func daemonConfig(dir, imapAddr, smtpAddr, support string, idle bool, agents int) (string, error) {
+func daemonConfig(dir, imapAddr, smtpAddr, support string, idle bool, agents, smtpConns int) (string, error) {
 	ih, ip, err := net.SplitHostPort(imapAddr)
 	if err != nil {
 		return "", err
@@ -136,6 +136,7 @@ host = %q
 port = %s
 security = "none"
 from = "Load Support <%s>"
+connections = %d
 
 [[mailbox]]
 name = "support"
@@ -156,7 +157,7 @@ auto_reply_limit = 1000000
 
 [log]
 level = "warn"
-`, filepath.Join(dir, "helpdesk.db"), sh, sp, support, support, ih, ip, support, idle, poll)
+`, filepath.Join(dir, "helpdesk.db"), sh, sp, support, smtpConns, support, ih, ip, support, idle, poll)
 	for i := range agents {
 		fmt.Fprintf(&b, "\n[[agent]]\nemail = \"agent%d@example.com\"\nname = \"Agent %d\"\nteam = \"first-line\"\nmanager = %t\n", i+1, i+1, i == agents-1)
 	}
@@ -185,7 +186,7 @@ func startDaemon(ctx context.Context, o Options, srv *imapServer, smtpAddr strin
 			return nil, fmt.Errorf("go build helpdeskd (run hd-load inside the module, or pass -helpdeskd): %w\n%s", err, out)
 		}
 	}
-	cfg, err := daemonConfig(dir, srv.addr, smtpAddr, srv.user, o.IDLE, o.Agents)
+	cfg, err := daemonConfig(dir, srv.addr, smtpAddr, srv.user, o.IDLE, o.Agents, o.SMTPConns)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

@@ -28,6 +28,7 @@ type Options struct {
 	Helpdeskd string // daemon binary for Self; "" builds it
 	IDLE      bool   // Self: the daemon waits with IDLE (false: polls every second)
 	Agents    int    // Self: agents notified of each new ticket
+	SMTPConns int    // Self: the daemon's [smtp] connections
 	Keep      bool   // Self: keep the temp dir
 
 	IMAPAddr   string
@@ -66,8 +67,13 @@ func (o *Options) check() error {
 		if o.IMAPPass == "" {
 			errs = append(errs, errors.New("without -self, $HD_LOAD_IMAP_PASSWORD must hold the IMAP password"))
 		}
-	} else if o.Agents < 0 {
-		errs = append(errs, errors.New("-agents must not be negative"))
+	} else {
+		if o.Agents < 0 {
+			errs = append(errs, errors.New("-agents must not be negative"))
+		}
+		if o.SMTPConns < 1 || o.SMTPConns > 16 {
+			errs = append(errs, errors.New("-smtp-connections must be between 1 and 16"))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -220,7 +220,7 @@ func TestRunSelf(t *testing.T) {
 		t.Skip("builds and runs helpdeskd")
 	}
 	var progress bytes.Buffer
-	o := Options{N: 40, Concurrency: 2, Timeout: 60 * time.Second, Self: true, IDLE: true, Agents: 2,
+	o := Options{N: 40, Concurrency: 2, Timeout: 60 * time.Second, Self: true, IDLE: true, Agents: 2, SMTPConns: 4,
 		IMAPUser: "support@example.com", Folder: "INBOX", To: "support@example.com", Progress: &progress}
 	res, err := Run(context.Background(), o)
 	if err != nil {
@@ -270,7 +270,7 @@ func TestRunExternal(t *testing.T) {
 	ln.Close() // the daemon only dials it once there is mail to send
 	var progress bytes.Buffer
 	ctx := context.Background()
-	d, err := startDaemon(ctx, Options{IDLE: true, Agents: 1, Progress: &progress}, srv, smtpAddr)
+	d, err := startDaemon(ctx, Options{IDLE: true, Agents: 1, SMTPConns: 2, Progress: &progress}, srv, smtpAddr)
 	if err != nil {
 		t.Fatal(err)
 	}

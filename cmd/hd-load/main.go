@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Helpdeskd, "helpdeskd", "", "helpdeskd `binary` for -self; empty: go build it into a temp dir")
 	fs.BoolVar(&o.IDLE, "idle", true, "-self: let the daemon use IMAP IDLE (false: poll every second)")
 	fs.IntVar(&o.Agents, "agents", 3, "-self: agents in the team notified of each new ticket")
+	fs.IntVar(&o.SMTPConns, "smtp-connections", 8, "-self: the daemon's [smtp] connections (its default is 2; a relay on the same machine takes 8 easily)")
 	fs.BoolVar(&o.Keep, "keep", false, "-self: keep the temp dir (database, configuration, daemon log)")
 	fs.StringVar(&o.IMAPAddr, "imap", "", "IMAP server `host:port` to APPEND to (external mode)")
 	fs.StringVar(&o.IMAPUser, "imap-user", "support@example.com", "IMAP user name (external mode)")
