@@ -1,7 +1,8 @@
-// Package intake hands the mail a mailbox fetcher reads to the desk. It
-// parses a batch of mails and triages the ones that look new on every
-// core, then applies the whole batch in one transaction (group commit), so
-// that a busy mailbox costs one commit per batch rather than one per mail.
+// Package intake hands the mail a mailbox fetcher reads to the desk. A
+// worker goroutine parses a fetched batch and triages the mails that look
+// new while the desk applies the ones before them, the batch in one
+// transaction (group commit), so that a busy mailbox costs one commit per
+// batch rather than one per mail and uses both cores.
 package intake
 
 import (
@@ -75,10 +76,10 @@ func (h *Deliverer) Deliver(ctx context.Context, ds []mailbox.Delivery) []error 
 	return errs
 }
 
-// prepare parses in.Raw into in and triages it ahead when it looks new. A panic of the
-// parser makes the mail unreadable (it goes to quarantine, kept); a panic
-// of the triage leaves it to the desk, which triages again in its
-// transaction and quarantines the mail if it fails there too.
+// prepare parses in.Raw into in and triages it ahead when it looks new. A
+// panic of the parser makes the mail unreadable (it goes to quarantine,
+// kept); a panic of the triage leaves it to the desk, which triages again
+// in its transaction and quarantines the mail if it fails there too.
 func (h *Deliverer) prepare(in *desk.Incoming) {
 	func() {
 		defer func() {

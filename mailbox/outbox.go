@@ -93,14 +93,14 @@ func (o *Outbox) Kick() {
 // Run sends due rows until ctx is done. Like mox's queue, it sleeps until
 // the earliest next attempt or a Kick, then sends every due row, Batch rows
 // at a time over up to Connections reused connections at once (the rows of
-// one ticket always over the same one, in order), and quits the
-// connections when nothing is left. A temporary failure (4xx, network) reschedules the row
-// with capped exponential backoff; a permanent refusal (5xx) or a mail
+// one ticket always over the same one, in order), and quits the connections
+// when nothing is left. A temporary failure (4xx, network) reschedules the
+// row with capped exponential backoff; a permanent refusal (5xx) or a mail
 // that cannot be built marks it failed, and so does a temporary failure
-// once MaxAttempts or GiveUpAfter is reached. When ctx is done the send in
-// flight finishes and is recorded, then Run returns nil. A restart resumes
-// from the store. Run returns an error only for a configuration that
-// cannot work.
+// once MaxAttempts or GiveUpAfter is reached. When ctx is done the sends
+// in flight finish and are recorded, then Run returns nil. A restart resumes
+// from the store. Run returns an error only for a configuration that cannot
+// work.
 func (o *Outbox) Run(ctx context.Context) error {
 	if err := o.cfg.Validate(); err != nil {
 		return err
