@@ -53,16 +53,17 @@ func (td *testDesk) checkpoint() uint32 {
 // exactly as one at a time would: a reply threads into the ticket the
 // batch opened, a duplicate inside the batch adds nothing, an unreadable
 // mail is quarantined, and the checkpoint ends at the last mail.
-func TestIngestBatch(t *testing.T) {
-	for _, parts := range []bool{false, true} {
-		t.Run(map[bool]string{false: "one transaction", true: "a transaction per mail"}[parts], func(t *testing.T) {
-			if parts {
-				old := desk.SetMaxTxTime(0)
-				t.Cleanup(func() { desk.SetMaxTxTime(old) })
-			}
-			testIngestBatch(t)
-		})
-	}
+func TestIngestBatch(t *testing.T) { inOneAndInParts(t, testIngestBatch) }
+
+// inOneAndInParts runs test with the batch in one transaction, then with
+// a transaction per mail (a batch committed in parts).
+func inOneAndInParts(t *testing.T, test func(t *testing.T)) {
+	t.Run("one transaction", test)
+	t.Run("a transaction per mail", func(t *testing.T) {
+		old := desk.SetMaxTxTime(0)
+		t.Cleanup(func() { desk.SetMaxTxTime(old) })
+		test(t)
+	})
 }
 
 func testIngestBatch(t *testing.T) {
@@ -106,15 +107,7 @@ func testIngestBatch(t *testing.T) {
 // of them, nothing of the failed mail remains, the rest are not attempted,
 // and handing in the rest again later works.
 func TestIngestBatchTemporaryFailure(t *testing.T) {
-	for _, parts := range []bool{false, true} {
-		t.Run(map[bool]string{false: "one transaction", true: "a transaction per mail"}[parts], func(t *testing.T) {
-			if parts {
-				old := desk.SetMaxTxTime(0)
-				t.Cleanup(func() { desk.SetMaxTxTime(old) })
-			}
-			testIngestBatchTemporaryFailure(t)
-		})
-	}
+	inOneAndInParts(t, testIngestBatchTemporaryFailure)
 }
 
 func testIngestBatchTemporaryFailure(t *testing.T) {
