@@ -81,6 +81,9 @@ type SMTP struct {
 	// Connections is how many SMTP sessions send at once when several
 	// mails are due (the mails of one ticket always over the same one).
 	Connections int
+	// RetryMin and RetryMax space the attempts of a mail after temporary
+	// failures: RetryMin doubling up to RetryMax, with jitter.
+	RetryMin, RetryMax time.Duration
 }
 
 // Processed modes: how a mailbox marks a message it has committed.

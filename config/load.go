@@ -735,6 +735,13 @@ func (l *loader) smtp(s rawSMTP, c *Config, complete bool) {
 		}
 	}
 	m.Timeout = l.duration("smtp.timeout", s.Timeout, defaultSMTPTimeout)
+	m.RetryMin = l.duration("smtp.retry_min", s.RetryMin, defaultSMTPRetryMin)
+	m.RetryMax = l.duration("smtp.retry_max", s.RetryMax, defaultSMTPRetryMax)
+	if m.RetryMin <= 0 {
+		l.errf("smtp.retry_min", "%v: must be positive", m.RetryMin)
+	} else if m.RetryMax < m.RetryMin {
+		l.errf("smtp.retry_max", "%v: must be at least retry_min (%v)", m.RetryMax, m.RetryMin)
+	}
 	if s.HELO != "" && !validHostname(s.HELO) && !isAddressLiteral(s.HELO) {
 		l.errf("smtp.helo", "%q is not a host name or address literal", s.HELO)
 	}

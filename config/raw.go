@@ -54,6 +54,8 @@ type rawSMTP struct {
 	HELO         string `toml:"helo"`
 	Batch        int    `toml:"batch"`
 	Connections  int    `toml:"connections"`
+	RetryMin     text   `toml:"retry_min"`
+	RetryMax     text   `toml:"retry_max"`
 }
 
 type rawMailbox struct {
@@ -190,6 +192,8 @@ const (
 	defaultSMTPTimeout     = "30s"
 	defaultSMTPBatch       = 100
 	defaultSMTPConnections = 2
+	defaultSMTPRetryMin    = "30s"
+	defaultSMTPRetryMax    = "1h"
 	defaultReopenWindow    = "7d"
 	defaultMaxAttachment   = "25MB"
 	defaultAutoReplyLimit  = 10

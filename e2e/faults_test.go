@@ -122,14 +122,14 @@ func TestIMAPDropsMidFetch(t *testing.T) {
 // TestSMTPPeerDownThenBack stops the SMTP peer (listener and connections
 // closed) while mail arrives and restarts it on the same port: the desk
 // keeps filing tickets meanwhile, and once the peer is back every ack
-// arrives exactly once. The outbox retries after its backoff, whose first
-// step is 30s (minus up to 20% jitter) and is not configurable from TOML,
-// so the test waits that long.
+// arrives exactly once. The outbox retries after its backoff, here
+// [smtp] retry_min = "2s" doubling up to 4s.
 func TestSMTPPeerDownThenBack(t *testing.T) {
 	imapAddr := newMemIMAP(t)
 	p := newPeer(t)
 	dir := t.TempDir()
-	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr})
+	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr,
+		SMTPKeys: "retry_min = \"2s\"\nretry_max = \"4s\""})
 	d := newDaemon(t, cfg)
 	d.start()
 	d.ready()

@@ -135,6 +135,7 @@ type deskOpts struct {
 	Agents   bool   // alice and bob (team first-line) and maria (manager, team leads)
 	Mailbox  string // more keys of the [[mailbox]]
 	Desk     string // more keys of [desk]
+	SMTPKeys string // more keys of [smtp]
 	LogLevel string // default "info"
 }
 
@@ -180,6 +181,7 @@ port = %s
 security = "none"
 from = "Example Support <support@example.com>"
 timeout = "10s"
+%s
 
 [[mailbox]]
 name = "support"
@@ -236,7 +238,7 @@ notify = ["team"]
 clock = "response"
 at = "100%%"
 notify = ["managers"]
-`, o.DB, sh, sp, ih, ip, o.IMAPUser, imapPassEnv, o.Mailbox, o.Desk, o.LogLevel)
+`, o.DB, sh, sp, o.SMTPKeys, ih, ip, o.IMAPUser, imapPassEnv, o.Mailbox, o.Desk, o.LogLevel)
 	fmt.Fprintf(&b, "\n[http]\nlisten = %q\n", o.HTTP)
 	if o.Agents {
 		b.WriteString(`

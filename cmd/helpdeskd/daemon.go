@@ -296,7 +296,8 @@ func imapConfig(mb config.Mailbox, tlsCfg *tls.Config) mailbox.IMAPConfig {
 func smtpConfig(cfg *config.Config, tlsCfg *tls.Config) mailbox.SMTPConfig {
 	s := cfg.SMTP
 	return mailbox.SMTPConfig{Host: s.Host, Port: s.Port, Security: string(s.Security), Username: s.Username,
-		Password: s.Password.Value, HELO: s.HELO, Timeout: s.Timeout, Batch: s.Batch, Connections: s.Connections, TLSConfig: tlsCfg}
+		Password: s.Password.Value, HELO: s.HELO, Timeout: s.Timeout, Batch: s.Batch, Connections: s.Connections,
+		Retry: mailbox.Backoff{Min: s.RetryMin, Max: s.RetryMax}, TLSConfig: tlsCfg}
 }
 
 // newLogger builds the daemon's structured logger from the [log] section.
