@@ -519,7 +519,9 @@ func TestOutboxStaleConnection(t *testing.T) {
 	st := newTestOutbox(clock)
 	first := st.enqueue(simpleOutMail(1, "c@example.org"))
 	st.enqueue(simpleOutMail(2, "c@example.org"))
-	o := NewOutbox(srv.config(), st, clock.now, nil)
+	cfg := srv.config()
+	cfg.Connections = 1 // both mails over one session, which the server drops between them
+	o := NewOutbox(cfg, st, clock.now, nil)
 	o.Hooks.Sent = func(m helpdesk.OutMail, _ time.Time) {
 		if m.ID == first {
 			srv.mu.Lock()
@@ -563,7 +565,9 @@ func TestOutboxDroppedAfterAccept(t *testing.T) {
 	st := newTestOutbox(clock)
 	a := st.enqueue(simpleOutMail(1, "c@example.org"))
 	b := st.enqueue(simpleOutMail(2, "c@example.org"))
-	o := NewOutbox(srv.config(), st, clock.now, nil)
+	cfg := srv.config()
+	cfg.Connections = 1 // the second mail must need a new session
+	o := NewOutbox(cfg, st, clock.now, nil)
 	runOutbox(t, o)
 	waitUntil(t, deliveryTimeout, "both settled", func() bool { return st.count("pending") == 0 })
 	if ra, rb := st.row(a), st.row(b); ra.status != "sent" || rb.status != "sent" || ra.m.Attempts != 0 {

@@ -46,6 +46,7 @@ type smtpTestServer struct {
 	dataErr    func(m smtpMail) error     // answer to DATA; nil accepts
 	closeAfter func(m smtpMail) bool      // drop the connection once the mail is accepted
 	authed     []string
+	hookMu     sync.Mutex // one hook call at a time: the outbox sends over several sessions at once
 
 	srv  *smtp.Server
 	ln   net.Listener
@@ -206,6 +207,8 @@ func (ss *smtpTestSession) Data(r io.Reader) error {
 	ss.s.mu.Lock()
 	dataErr, closeAfter := ss.s.dataErr, ss.s.closeAfter
 	ss.s.mu.Unlock()
+	ss.s.hookMu.Lock()
+	defer ss.s.hookMu.Unlock()
 	if dataErr != nil {
 		if err := dataErr(m); err != nil {
 			return err
