@@ -5,6 +5,11 @@ package mailbox
 // regexps got written-out equivalents, kept verbatim with its names
 // prefixed "ref" as the reference the tests of dsn_equiv_test.go hold the
 // new code to. Do not change it to follow dsn.go.
+//
+// When the behaviour is meant to change (a rule tuned, a case fixed),
+// delete this reference and the equivalence tests and fuzz target that use
+// it (and their line in .ci/fuzz) rather than editing both: they exist to
+// show that the speed-ups of 2026-11-22 changed no result.
 
 import (
 	"regexp"
