@@ -22,8 +22,9 @@ import (
 //
 // When the behaviour is meant to change, delete this reference and the
 // tests that use it rather than editing both: they exist to show that the
-// speed-ups of 2026-11-22 changed no result. FuzzMimeDecodeQP holds
-// mimeDecodeQP to mime/quotedprintable and stays useful on its own.
+// speed-ups of 2026-11-22 changed no result. Keep FuzzMimeDecodeQP, below,
+// which holds mimeDecodeQP to mime/quotedprintable: move it to a file of
+// its own first.
 func refMimeReadText(r io.Reader, charsetKnown bool, sizeHint int) (string, []string) {
 	var defects []string
 	buf := bytes.NewBuffer(make([]byte, 0, sizeHint+bytes.MinRead))
