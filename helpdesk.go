@@ -73,21 +73,24 @@ func (l Levels) All() []Priority {
 // Status is the state of a ticket in its life cycle.
 type Status string
 
-// Ticket statuses. Pending means the desk waits on the customer.
+// Ticket statuses. Pending means the desk waits on the customer. Spam is
+// mail the receiving server judged to be spam: filed, answered by nobody,
+// no clocks running, until an agent opens it.
 const (
 	StatusOpen     Status = "open"
 	StatusPending  Status = "pending"
 	StatusResolved Status = "resolved"
 	StatusClosed   Status = "closed"
+	StatusSpam     Status = "spam"
 )
 
 // ParseStatus returns the status named by s (case-insensitive).
 func ParseStatus(s string) (Status, error) {
 	switch st := Status(strings.ToLower(strings.TrimSpace(s))); st {
-	case StatusOpen, StatusPending, StatusResolved, StatusClosed:
+	case StatusOpen, StatusPending, StatusResolved, StatusClosed, StatusSpam:
 		return st, nil
 	}
-	return "", fmt.Errorf("unknown status %q (want open, pending, resolved or closed)", s)
+	return "", fmt.Errorf("unknown status %q (want open, pending, resolved, closed or spam)", s)
 }
 
 // Field names of the incident facts triage extracts. They are the keys of
@@ -261,6 +264,7 @@ type MessageKind string
 // Message kinds.
 const (
 	KindCustomer     MessageKind = "customer"     // mail from the customer or a participant
+	KindOutsider     MessageKind = "outsider"     // mail from someone not on the ticket: kept for the agents, relayed nowhere
 	KindAgent        MessageKind = "agent"        // mail from an agent (relayed or commands)
 	KindNote         MessageKind = "note"         // internal agent note
 	KindBounce       MessageKind = "bounce"       // delivery status notification
@@ -305,6 +309,18 @@ type AuthResult struct {
 	Method     string // dkim, spf, dmarc, ...
 	Result     string // pass, fail, ...
 	Domain     string // header.d, smtp.mailfrom domain or header.from domain
+	// Policy is, for dmarc, the policy the From domain publishes (none,
+	// quarantine or reject) when the field states it; "" otherwise.
+	Policy string
+	// Where the field stood in the header: its name
+	// ("Authentication-Results" or "ARC-Authentication-Results"), its
+	// position among all the header's fields (0 = topmost) and how many
+	// Received: fields were above it. Whether our own servers wrote it
+	// follows from that position (see package trust), never from the
+	// field's own words.
+	Header        string
+	Field         int
+	ReceivedAbove int
 }
 
 // Message is a parsed mail: what the mailbox read off the wire, or what the
@@ -333,7 +349,14 @@ type Message struct {
 	Suppress    bool            // X-Auto-Response-Suppress asks for no automatic reply
 	Bounce      *DeliveryReport // non-nil for a delivery status notification
 	AuthResults []AuthResult
-	Defects     []string // what could not be parsed cleanly
+	// Received holds the "by" host of each Received: field, topmost
+	// (most recent) first; "" where a field names none. Its length is the
+	// number of hops the mail recorded.
+	Received []string
+	// Spam says why the receiving server marked the mail as spam
+	// (X-Spam-Flag, X-Spam-Status, rspamd's action); "" when it did not.
+	Spam    string
+	Defects []string // what could not be parsed cleanly
 
 	// Filled in by the desk when stored.
 	Direction Direction

@@ -19,6 +19,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/sla"
+	"github.com/helpdeskd/helpdesk/trust"
 )
 
 // Config is a loaded and validated configuration. Sections mirror the TOML
@@ -157,15 +158,18 @@ type Log struct {
 
 // Desk is the [desk] section: the workflow's settings.
 type Desk struct {
-	Name               string // shown to customers as "Alice at <Name>"
-	ReopenWindow       time.Duration
-	MaxAttachmentSize  int64 // bytes
-	AutoReplyLimit     int   // automatic replies to one sender per AutoReplyWindow
-	AutoReplyWindow    time.Duration
-	TrustedAuthServIDs []string // authserv-ids whose Authentication-Results (RFC 8601) are believed
-	EscalateKeyword    string   // word in a customer's reply that asks for escalation; empty: off
-	TemplatesDir       string   // absolute directory of template overrides; empty: embedded templates only
-	ShutdownTimeout    time.Duration
+	Name              string // shown to customers as "Alice at <Name>"
+	ReopenWindow      time.Duration
+	MaxAttachmentSize int64 // bytes
+	AutoReplyLimit    int   // automatic replies to one sender per AutoReplyWindow
+	AutoReplyWindow   time.Duration
+	// Trust says which Authentication-Results (RFC 8601) our own servers
+	// wrote: their authserv-ids and where in the header they write them.
+	Trust           trust.Policy
+	MaxCc           int    // people in Cc a ticket takes from mail; a relayed mail goes to no more
+	EscalateKeyword string // word in a customer's reply that asks for escalation; empty: off
+	TemplatesDir    string // absolute directory of template overrides; empty: embedded templates only
+	ShutdownTimeout time.Duration
 }
 
 // SLA holds the settings of the file's sla table: when the SLA check runs

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -912,10 +913,29 @@ func (l *loader) desk(d rawDesk, c *Config) {
 	for i, id := range d.TrustedAuthServIDs {
 		id = strings.TrimSpace(id)
 		if id == "" || strings.ContainsAny(id, " \t;") {
-			l.errf(fmt.Sprintf("desk.trusted_authserv_ids[%d]", i), "%q is not an authserv-id (RFC 8601 §2.5, e.g. \"mx.example.com\")", id)
+			l.errf(fmt.Sprintf("desk.trusted_authserv_ids[%d]", i), "%q is not an authserv-id (RFC 8601 §2.5, e.g. \"mx.example.com\"); for results without one (Microsoft 365) set trust_unnamed_results = true", id)
 			continue
 		}
-		k.TrustedAuthServIDs = append(k.TrustedAuthServIDs, strings.ToLower(id))
+		k.Trust.AuthServIDs = append(k.Trust.AuthServIDs, strings.ToLower(id))
+	}
+	if d.TrustUnnamed {
+		k.Trust.AuthServIDs = append(k.Trust.AuthServIDs, "")
+	}
+	k.Trust.Hops, k.Trust.Below = d.ReceivedHops, d.ResultsBelow
+	if d.ReceivedHops < 1 || d.ReceivedHops > 50 {
+		l.errf("desk.received_hops", "%d: must be from 1 to 50 (the Received: fields our own servers add, counting the one that takes mail from the outside)", d.ReceivedHops)
+	}
+	for i, h := range d.BoundaryHosts {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if _, err := path.Match(h, ""); err != nil || h == "" || strings.ContainsAny(h, " \t;") {
+			l.errf(fmt.Sprintf("desk.boundary_hosts[%d]", i), "%q is not a host name pattern (e.g. \"*.mail.protection.outlook.com\")", h)
+			continue
+		}
+		k.Trust.BoundaryHosts = append(k.Trust.BoundaryHosts, h)
+	}
+	k.MaxCc = d.MaxCc
+	if d.MaxCc < 1 || d.MaxCc > 100 {
+		l.errf("desk.max_cc", "%d: must be from 1 to 100", d.MaxCc)
 	}
 	if d.TemplatesDir != "" {
 		k.TemplatesDir = l.abs(d.TemplatesDir)

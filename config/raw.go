@@ -117,6 +117,11 @@ type rawDesk struct {
 	AutoReplyLimit     int      `toml:"auto_reply_limit"`
 	AutoReplyWindow    text     `toml:"auto_reply_window"`
 	TrustedAuthServIDs []string `toml:"trusted_authserv_ids"`
+	TrustUnnamed       bool     `toml:"trust_unnamed_results"`
+	ReceivedHops       int      `toml:"received_hops"`
+	BoundaryHosts      []string `toml:"boundary_hosts"`
+	ResultsBelow       bool     `toml:"results_below_boundary"`
+	MaxCc              int      `toml:"max_cc"`
 	EscalateKeyword    string   `toml:"escalate_keyword"`
 	TemplatesDir       string   `toml:"templates_dir"`
 	ShutdownTimeout    text     `toml:"shutdown_timeout"`
@@ -197,6 +202,8 @@ const (
 	defaultReopenWindow    = "7d"
 	defaultMaxAttachment   = "25MB"
 	defaultAutoReplyLimit  = 10
+	defaultReceivedHops    = 1
+	defaultMaxCc           = 10
 	defaultAutoReplyWindow = "1h"
 	defaultEscalateKeyword = "escalate"
 	defaultShutdownTimeout = "10s"
@@ -224,6 +231,8 @@ func rawDefaults() rawFile {
 			MaxAttachmentSize: defaultMaxAttachment,
 			AutoReplyLimit:    defaultAutoReplyLimit,
 			AutoReplyWindow:   defaultAutoReplyWindow,
+			ReceivedHops:      defaultReceivedHops,
+			MaxCc:             defaultMaxCc,
 			EscalateKeyword:   defaultEscalateKeyword,
 			ShutdownTimeout:   defaultShutdownTimeout,
 		},

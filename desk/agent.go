@@ -46,6 +46,13 @@ func (w *work) agentMail(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, 
 	if err := w.apply(t, m, agent, plan); err != nil {
 		return Result{}, err
 	}
+	if t.Status == helpdesk.StatusSpam && !plan.setsStatus {
+		// An agent who works a ticket filed as spam says it is not.
+		w.setStatus(t, helpdesk.StatusOpen)
+		if err := w.event(t, "status", agent.Email, "spam -> open: an agent worked the ticket", m.MessageID); err != nil {
+			return Result{}, err
+		}
+	}
 	if !plan.note {
 		files, err := w.tx.Attachments(rowID)
 		if err != nil {
@@ -66,10 +73,11 @@ func (w *work) agentMail(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, 
 
 // agentPlan is the checked effect of an agent's commands.
 type agentPlan struct {
-	cmds     []Command
-	note     bool
-	noteText string
-	resolved bool // the mail resolves the ticket: the customer gets the resolution mail
+	cmds       []Command
+	note       bool
+	noteText   string
+	resolved   bool // the mail resolves the ticket: the customer gets the resolution mail
+	setsStatus bool // the mail has a #status command
 }
 
 // planCommands checks the values that need the desk's knowledge (agents,
@@ -90,7 +98,17 @@ func (w *work) planCommands(t *helpdesk.Ticket, agent *Agent, cmds []Command) (*
 				return nil, &CommandError{Line: c.Line, Problem: fmt.Sprintf("no team %q", c.Arg),
 					Accepted: "#team " + strings.Join(w.d.teamNames(), "|")}
 			}
+		case "cc":
+			n, err := w.ccCount(t)
+			if err != nil {
+				return nil, &CommandError{Line: c.Line, Problem: err.Error()}
+			}
+			if n >= w.d.cfg.MaxCc {
+				return nil, &CommandError{Line: c.Line, Problem: fmt.Sprintf("the ticket has %d people in Cc, the most it takes", n),
+					Accepted: "#cc once a participant fewer is on the ticket (the limit is [desk] max_cc)"}
+			}
 		case "status":
+			p.setsStatus = true
 			st, _ := helpdesk.ParseStatus(c.Arg)
 			if t.Status == helpdesk.StatusClosed && st != helpdesk.StatusClosed {
 				return nil, &CommandError{Line: c.Line, Problem: "the ticket is closed, and closed is final",
@@ -341,4 +359,60 @@ func (w *work) commandError(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agen
 	return w.enqueue(t, mailOpts{kind: helpdesk.KindSystem, template: "command_error", data: data,
 		to: []helpdesk.Address{data.Agent}, replyTo: addr, auto: true, inReplyTo: m.MessageID, refs: []string{m.MessageID},
 		subject: fmt.Sprintf("Re: %s [%s] (command not accepted)", cleanSubject(m.Subject), t.Ref)})
+}
+
+// ccCount returns how many people ticket t has in Cc.
+func (w *work) ccCount(t *helpdesk.Ticket) (int, error) {
+	ps, err := w.tx.Participants(t.ID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range ps {
+		if p.Role == store.RoleCC {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// leakedAddress keeps a mail sent to an agent's reply address for ticket t
+// from another From: the address proves that agent only together with
+// their own From. The mail runs nothing and relays nothing; it is kept as
+// an internal note, and the agent is told (within the automatic-reply
+// limit, so a flood of such mails is not a flood of warnings) that the
+// address may have leaked.
+func (w *work) leakedAddress(t *helpdesk.Ticket, m *helpdesk.Message, s sender) (Result, error) {
+	owner := s.leaked
+	m.Kind = helpdesk.KindNote
+	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+		return Result{}, err
+	}
+	from := strings.ToLower(m.From.Email)
+	notice := fmt.Sprintf("a mail from %s to %s's reply address for %s: kept as an internal note, nothing run or relayed; the address may have leaked (helpdeskd agent rotate %s)",
+		from, owner.Email, t.Ref, owner.Email)
+	if err := w.event(t, "address-leak", from, notice, m.MessageID); err != nil {
+		return Result{}, err
+	}
+	if s.doubt != "" {
+		if err := w.suspicious(t, m, s.doubt); err != nil {
+			return Result{}, err
+		}
+	}
+	why, err := w.mayAutoReply(nil, owner.Email)
+	if err != nil || why != "" {
+		return Result{Outcome: Joined, Ref: t.Ref}, err
+	}
+	addr, err := w.agentReplyAddress(t, owner)
+	if err != nil {
+		return Result{}, err
+	}
+	data := w.baseData(t)
+	data.Agent = helpdesk.Address{Name: owner.Name, Email: owner.Email}
+	data.ReplyAddress = addr
+	data.Notice = fmt.Sprintf("From: %s, Subject: %s", clip(from, 100), clip(m.Subject, 100))
+	data.Text = clip(text(m), 4000)
+	return Result{Outcome: Joined, Ref: t.Ref}, w.enqueue(t, mailOpts{kind: helpdesk.KindSystem, template: "address_leak", data: data,
+		to: []helpdesk.Address{data.Agent}, replyTo: addr, auto: true,
+		subject: fmt.Sprintf("[%s] Your reply address was used by %s", t.Ref, clip(from, 100))})
 }

@@ -104,7 +104,7 @@ func newBenchDesk(b *testing.B, now func() time.Time) *benchDesk {
 	dc := desk.Config{Name: cfg.Desk.Name, From: cfg.SMTP.From, Levels: cfg.Levels, Policies: cfg.Policies,
 		DefaultPolicy: cfg.SLA.DefaultPolicy, Customer: cfg.Customer, ReopenWindow: cfg.Desk.ReopenWindow,
 		AutoReplyLimit: cfg.Desk.AutoReplyLimit, AutoReplyWindow: cfg.Desk.AutoReplyWindow,
-		TrustedAuthServIDs: cfg.Desk.TrustedAuthServIDs, EscalateKeyword: cfg.Desk.EscalateKeyword}
+		Trust: cfg.Desk.Trust, MaxCc: cfg.Desk.MaxCc, EscalateKeyword: cfg.Desk.EscalateKeyword}
 	for _, mb := range cfg.Mailboxes {
 		dc.Mailboxes = append(dc.Mailboxes, desk.Mailbox{Name: mb.Name, Address: mb.Address, Aliases: mb.Aliases,
 			Policy: mb.Policy, Team: mb.Team, DefaultPriority: mb.DefaultPriority})

@@ -39,8 +39,10 @@ func (w *work) mailbox() *Mailbox {
 }
 
 // newTicket opens a ticket for m; linked is the earlier ticket it follows
-// (a reply to a closed ticket), or nil.
-func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, suspicious bool) (Result, error) {
+// (a reply to a closed ticket), or nil. doubt is why the mail is
+// suspicious, spam why it is spam ("" when not): a spam ticket is filed in
+// the spam state, with no acknowledgement and no notification.
+func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, doubt, spam string) (Result, error) {
 	d, mb := w.d, w.mailbox()
 	from := senderOf(m)
 	plan, policy := "", ""
@@ -73,8 +75,11 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, suspiciou
 			t.Team = linked.Team
 		}
 	}
+	if spam != "" {
+		t.Status = helpdesk.StatusSpam
+	}
 	queued := false
-	if mb.CriticalOnly && len(d.cfg.Levels.Order) > 0 && a.Priority != d.cfg.Levels.Order[0] && mb.QueuePolicy != "" {
+	if spam == "" && mb.CriticalOnly && len(d.cfg.Levels.Order) > 0 && a.Priority != d.cfg.Levels.Order[0] && mb.QueuePolicy != "" {
 		t.Policy, queued = mb.QueuePolicy, true
 	}
 	t.Missing = t.Fields.Missing(d.policy(t.Policy).Required[t.Priority])
@@ -113,10 +118,16 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, suspiciou
 			return Result{}, err
 		}
 	}
-	if suspicious {
-		if err := w.suspicious(t, m); err != nil {
+	if doubt != "" {
+		if err := w.suspicious(t, m, doubt); err != nil {
 			return Result{}, err
 		}
+	}
+	if spam != "" {
+		// Spam gets no answer (it would go to a forged sender) and bothers
+		// no agent; it waits in the spam state for someone to look.
+		return Result{Outcome: Opened, Ref: t.Ref}, w.event(t, "spam", "system",
+			spam+": filed as spam; no acknowledgement, no notification", m.MessageID)
 	}
 	w.opened.ticket, w.opened.messageID = t.ID, m.MessageID
 	err := w.acknowledge(t, m, a, queued)
@@ -151,7 +162,6 @@ func (w *work) acknowledge(t *helpdesk.Ticket, m *helpdesk.Message, a helpdesk.A
 	}
 	data := w.baseData(t)
 	data.ClaimNote = w.d.tri.ClaimNote(a)
-	data.Text = text(m)
 	if queued {
 		data.Queued = true
 		p := w.d.policy(t.Policy)
@@ -166,44 +176,145 @@ func (w *work) acknowledge(t *helpdesk.Ticket, m *helpdesk.Message, a helpdesk.A
 }
 
 // addParticipants puts the sender and the people in To/Cc (not us, not
-// agents) on the ticket.
+// agents) on the ticket, up to MaxCc people in Cc: the rest are listed in a
+// cc-limit event and receive nothing (a mail with 300 Cc must not make the
+// desk mail 300 strangers on every reply).
 func (w *work) addParticipants(t *helpdesk.Ticket, m *helpdesk.Message) error {
 	from := senderOf(m)
 	role := store.RoleCC
 	if from.Email == t.Customer {
 		role = store.RoleCustomer
 	}
+	ps, err := w.tx.Participants(t.ID)
+	if err != nil {
+		return err
+	}
+	on := map[string]bool{}
+	ccs := 0
+	for _, p := range ps {
+		on[p.Email] = true
+		if p.Role == store.RoleCC {
+			ccs++
+		}
+	}
+	var over []string
+	add := func(a helpdesk.Address, role string) error {
+		if on[a.Email] {
+			return nil
+		}
+		if role == store.RoleCC {
+			if ccs >= w.d.cfg.MaxCc {
+				over = append(over, a.Email)
+				return nil
+			}
+			ccs++
+		}
+		on[a.Email] = true
+		_, err := w.tx.AddParticipant(t.ID, a, role)
+		return err
+	}
 	if strings.Contains(from.Email, "@") {
-		if _, err := w.tx.AddParticipant(t.ID, from, role); err != nil {
+		if err := add(from, role); err != nil {
 			return err
 		}
 	}
 	for _, a := range append(append([]helpdesk.Address(nil), m.To...), m.Cc...) {
 		e := strings.ToLower(a.Email)
-		if e == "" || w.d.ours[e] || w.d.replyTag(e) != "" || w.d.agents[e] != nil {
+		if e == "" || !strings.Contains(e, "@") || w.d.ours[e] || w.d.replyTag(e) != "" || w.d.agents[e] != nil {
 			continue
 		}
-		if _, err := w.tx.AddParticipant(t.ID, helpdesk.Address{Name: a.Name, Email: e}, store.RoleCC); err != nil {
+		if err := add(helpdesk.Address{Name: a.Name, Email: e}, store.RoleCC); err != nil {
 			return err
 		}
+	}
+	if len(over) > 0 {
+		return w.event(t, "cc-limit", from.Email, fmt.Sprintf("%d addresses not added (a ticket takes at most %d people in Cc; an agent can #cc one in place of another): %s",
+			len(over), w.d.cfg.MaxCc, strings.Join(over, ", ")), m.MessageID)
 	}
 	return nil
 }
 
-func (w *work) suspicious(t *helpdesk.Ticket, m *helpdesk.Message) error {
-	return w.event(t, "suspicious", m.From.Email,
-		"mail claims an agent's From without proof (no agent reply address, no trusted DKIM/SPF pass): handled as a customer message, no command run",
-		m.MessageID)
+func (w *work) suspicious(t *helpdesk.Ticket, m *helpdesk.Message, why string) error {
+	return w.event(t, "suspicious", m.From.Email, why+": no command run", m.MessageID)
+}
+
+// onTicket reports whether m's sender belongs on ticket t: its customer or
+// someone the ticket took in Cc. An agent's address without proof does
+// not: whoever wrote it is a stranger.
+func (w *work) onTicket(t *helpdesk.Ticket, m *helpdesk.Message) (bool, error) {
+	from := senderOf(m).Email
+	if from == t.Customer {
+		return true, nil
+	}
+	if w.d.agents[from] != nil {
+		return false, nil
+	}
+	ps, err := w.tx.Participants(t.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range ps {
+		if p.Email == from && (p.Role == store.RoleCC || p.Role == store.RoleCustomer) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// outsiderMail keeps the mail of someone who is not on ticket t (a copied
+// References, a forwarded thread, a spoofed agent From) on the ticket for
+// the agents to see. It changes nothing, answers nothing and does not make
+// its sender a participant: they receive no later mail unless an agent
+// adds them with #cc. A reply from an escalation recipient is an internal
+// note (staffReply); mail to a closed ticket opens a ticket of its own.
+func (w *work) outsiderMail(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt, spam string) (Result, error) {
+	d := w.d
+	if t.Status == helpdesk.StatusClosed ||
+		(t.Status == helpdesk.StatusResolved && w.now.Sub(t.ResolvedAt) > d.cfg.ReopenWindow) {
+		return w.newTicket(m, nil, doubt, spam) // unlinked: a stranger learns nothing of the old ticket
+	}
+	from := senderOf(m)
+	if m.AutoReason != "" {
+		m.Kind = helpdesk.KindAuto
+		if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+			return Result{}, err
+		}
+		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, "auto-reply", from.Email, m.AutoReason, m.MessageID)
+	}
+	if d.staff[from.Email] && doubt == "" {
+		return w.staffReply(t, m)
+	}
+	m.Kind = helpdesk.KindOutsider
+	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+		return Result{}, err
+	}
+	notice := fmt.Sprintf("%s is not on this ticket (the mail joined it by %s). It was kept for you and changed nothing; the sender was not added and gets no mail from the ticket. #cc %s adds them.",
+		from.Email, how, from.Email)
+	if err := w.event(t, "outsider", from.Email, notice, m.MessageID); err != nil {
+		return Result{}, err
+	}
+	if doubt != "" {
+		if err := w.suspicious(t, m, doubt); err != nil {
+			return Result{}, err
+		}
+		notice = "Suspicious: " + doubt + ". " + notice
+	}
+	if spam != "" {
+		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, "spam", "system", spam+": kept, no notification", m.MessageID)
+	}
+	data := w.baseData(t)
+	data.Notice = notice
+	return Result{Outcome: Joined, Ref: t.Ref}, w.notifyAgents(t, "notify_reply", m, data)
 }
 
 // customerReply adds a customer's (or participant's) mail to ticket t:
 // reopens, resumes clocks, re-checks the incident fields, handles a
 // customer escalation and tells the agents.
-func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how string, suspicious bool) (Result, error) {
+func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt, spam string) (Result, error) {
 	d := w.d
 	if t.Status == helpdesk.StatusClosed ||
 		(t.Status == helpdesk.StatusResolved && w.now.Sub(t.ResolvedAt) > d.cfg.ReopenWindow) {
-		return w.newTicket(m, t, suspicious)
+		return w.newTicket(m, t, doubt, spam)
 	}
 	from := senderOf(m)
 	if m.AutoReason != "" {
@@ -222,14 +333,21 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how string
 	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
 		return Result{}, err
 	}
+	if spam != "" || t.Status == helpdesk.StatusSpam {
+		// Kept on the ticket; it changes nothing and tells nobody.
+		if spam == "" {
+			spam = "reply on a ticket filed as spam"
+		}
+		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, "spam", "system", spam+": kept, no notification", m.MessageID)
+	}
 	if err := w.addParticipants(t, m); err != nil {
 		return Result{}, err
 	}
 	if err := w.event(t, "reply", from.Email, "customer reply (threaded by "+how+")", m.MessageID); err != nil {
 		return Result{}, err
 	}
-	if suspicious {
-		if err := w.suspicious(t, m); err != nil {
+	if doubt != "" {
+		if err := w.suspicious(t, m, doubt); err != nil {
 			return Result{}, err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
@@ -21,6 +22,7 @@ import (
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
 	"github.com/helpdeskd/helpdesk/triage"
+	"github.com/helpdeskd/helpdesk/trust"
 )
 
 // Mailbox is what the desk needs to know of one configured support mailbox.
@@ -52,20 +54,21 @@ type Team struct {
 
 // Config is the desk's part of the configuration, already validated.
 type Config struct {
-	Name               string           // desk name, e.g. "Example Support"
-	From               helpdesk.Address // sender of every mail
-	Mailboxes          []Mailbox
-	Agents             []Agent
-	Teams              []Team
-	Levels             helpdesk.Levels
-	Policies           map[string]*sla.Policy
-	DefaultPolicy      string
-	Customer           func(addr string) (plan, policy string) // plan and policy override of a sender; may be nil
-	ReopenWindow       time.Duration
-	AutoReplyLimit     int
-	AutoReplyWindow    time.Duration
-	TrustedAuthServIDs []string
-	EscalateKeyword    string
+	Name            string           // desk name, e.g. "Example Support"
+	From            helpdesk.Address // sender of every mail
+	Mailboxes       []Mailbox
+	Agents          []Agent
+	Teams           []Team
+	Levels          helpdesk.Levels
+	Policies        map[string]*sla.Policy
+	DefaultPolicy   string
+	Customer        func(addr string) (plan, policy string) // plan and policy override of a sender; may be nil
+	ReopenWindow    time.Duration
+	AutoReplyLimit  int
+	AutoReplyWindow time.Duration
+	Trust           trust.Policy // which Authentication-Results our own servers wrote
+	MaxCc           int          // people in Cc a ticket takes from mail (default 10); a relayed mail goes to no more
+	EscalateKeyword string
 }
 
 // Hooks are optional callbacks for metrics and the demo's event lines. Each
@@ -91,7 +94,8 @@ type Desk struct {
 	boxes  map[string]*Mailbox
 	agents map[string]*Agent
 
-	secrets sync.Map // agent email -> secret token, once committed (see work.agentSecret)
+	secrets    sync.Map     // agent email -> secret token, once committed (see work.agentSecret)
+	secretsGen atomic.Int64 // the store's agent token generation the cache was read under
 }
 
 // Options are the desk's collaborators besides its configuration.
@@ -130,6 +134,9 @@ func New(cfg Config, o Options) (*Desk, error) {
 	}
 	if cfg.AutoReplyLimit <= 0 {
 		cfg.AutoReplyLimit = 10
+	}
+	if cfg.MaxCc <= 0 {
+		cfg.MaxCc = 10
 	}
 	if cfg.ReopenWindow <= 0 {
 		cfg.ReopenWindow = 7 * 24 * time.Hour
@@ -407,7 +414,10 @@ type work struct {
 	in       Incoming
 	after    []func() // hooks to call after commit
 	enqueued bool
-	opened   struct { // the ticket this mail opened and the mail, until the ack is out
+	// secretsChecked: the desk's cache of agent secrets was checked
+	// against the store's rotation generation in this transaction.
+	secretsChecked bool
+	opened         struct { // the ticket this mail opened and the mail, until the ack is out
 		ticket    int64
 		messageID string
 	}
@@ -459,14 +469,37 @@ func (w *work) ingest() (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	agent, proof, suspicious := w.identify(m, t)
-	if t != nil && agent != nil {
-		return w.agentMail(t, m, agent, proof)
+	v := d.cfg.Trust.Judge(m)
+	s := w.identify(m, t, v)
+	switch {
+	case t != nil && s.agent != nil:
+		return w.agentMail(t, m, s.agent, s.proof)
+	case t != nil && s.leaked != nil:
+		return w.leakedAddress(t, m, s)
+	case t != nil:
+		on, err := w.onTicket(t, m)
+		if err != nil {
+			return Result{}, err
+		}
+		if !on {
+			return w.outsiderMail(t, m, how, s.doubt, spamReason(m, v))
+		}
+		return w.customerReply(t, m, how, s.doubt, spamReason(m, v))
 	}
-	if t != nil {
-		return w.customerReply(t, m, how, suspicious)
+	return w.newTicket(m, nil, s.doubt, spamReason(m, v))
+}
+
+// spamReason says why m counts as spam: the receiving server's verdict, or
+// a DMARC failure our own server found for a domain that asks for such
+// mail to be rejected or quarantined. "" when it does not.
+func spamReason(m *helpdesk.Message, v trust.Verdict) string {
+	if m.Spam != "" {
+		return m.Spam
 	}
-	return w.newTicket(m, nil, suspicious)
+	if r, ok := v.DMARCRejected(); ok {
+		return fmt.Sprintf("dmarc=fail for %s, which publishes p=%s (result of %s)", r.Domain, r.Policy, r.AuthServID)
+	}
+	return ""
 }
 
 // policy returns the named policy, or the default one.

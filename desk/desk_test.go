@@ -119,7 +119,7 @@ func newTestDesk(t *testing.T, tweaks ...func(*desk.Config)) *testDesk {
 	}
 	dc := desk.Config{Name: "Example Support", From: cfg.SMTP.From, Levels: cfg.Levels, Policies: cfg.Policies,
 		DefaultPolicy: cfg.SLA.DefaultPolicy, Customer: cfg.Customer, ReopenWindow: 7 * 24 * time.Hour,
-		AutoReplyLimit: 10, AutoReplyWindow: time.Hour, TrustedAuthServIDs: cfg.Desk.TrustedAuthServIDs, EscalateKeyword: "escalate"}
+		AutoReplyLimit: 10, AutoReplyWindow: time.Hour, Trust: cfg.Desk.Trust, MaxCc: cfg.Desk.MaxCc, EscalateKeyword: "escalate"}
 	for _, mb := range cfg.Mailboxes {
 		dc.Mailboxes = append(dc.Mailboxes, desk.Mailbox{Name: mb.Name, Address: mb.Address, Policy: mb.Policy, Team: mb.Team,
 			CriticalOnly: mb.CriticalOnly, QueuePolicy: mb.QueuePolicy})
@@ -192,6 +192,17 @@ func (td *testDesk) ticket(ref string) (*helpdesk.Ticket, []helpdesk.Event) {
 		td.t.Fatal(err)
 	}
 	return tk, evs
+}
+
+// detail returns the details of the events of a kind, joined.
+func detail(evs []helpdesk.Event, kind string) string {
+	var out []string
+	for _, e := range evs {
+		if e.Kind == kind {
+			out = append(out, e.Detail)
+		}
+	}
+	return strings.Join(out, " | ")
 }
 
 func events(evs []helpdesk.Event, kind string) int {
@@ -435,22 +446,57 @@ func TestDuplicateAddsNothing(t *testing.T) {
 	}
 }
 
-func TestAgentProvenByDKIM(t *testing.T) {
-	td := newTestDesk(t)
-	ref := td.mail("support", customer("k1@x", "kim@shop.example", "Store down", outage)).Ref
-	body := "#status pending\nPlease confirm the error."
-	mk := func(id, authserv, result string) string {
-		return fmt.Sprintf("Authentication-Results: %s; dkim=%s header.d=example.com\nFrom: Alice <alice@example.com>\nTo: support@example.com\nSubject: Re: Store down [%s]\nMessage-ID: <%s>\nDate: Wed, 18 Nov 2026 10:30:00 +0000\n\n%s\n",
-			authserv, result, ref, id, body)
+// TestAgentProofByPosition: an Authentication-Results field proves an
+// agent only where our own server writes it, above the Received: field with
+// which it took the mail from the outside (RFC 8601 §5, §7.1). Every other
+// mail claiming an agent's From runs nothing and is flagged.
+func TestAgentProofByPosition(t *testing.T) {
+	const ours = "Received: from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.com (Postfix) with ESMTPS id 4ZQ; Wed, 18 Nov 2026 10:30:00 +0000\n"
+	theirs := func(authserv, result string) string {
+		return fmt.Sprintf("Authentication-Results: %s; dkim=%s header.d=example.com\n", authserv, result)
 	}
-	td.mail("support", mk("k2@example.com", "evil.example", "pass")) // untrusted server
-	td.mail("support", mk("k3@example.com", "mx.example.com", "fail"))
-	tk, evs := td.ticket(ref)
-	if tk.Status != helpdesk.StatusOpen || events(evs, "suspicious") != 2 {
-		t.Fatalf("unproven agent mail: status %s, suspicious %d", tk.Status, events(evs, "suspicious"))
+	tests := []struct {
+		name    string
+		trace   string // the header above From
+		applied bool
+		forged  bool
+	}{
+		{"a pass from a server we do not trust", theirs("evil.example", "pass") + ours, false, false},
+		{"our server says fail", theirs("mx.example.com", "fail") + ours, false, false},
+		{"a pass forged below our Received line", ours + theirs("mx.example.com", "pass"), false, true},
+		{"our fail on top, a forged pass below", theirs("mx.example.com", "fail") + ours + theirs("mx.example.com", "pass"), false, true},
+		{"our pass on top, a forged one below too", theirs("mx.example.com", "pass") + ours + theirs("mx.example.com", "pass"), false, true},
+		{"a pass in a mail that never passed our server", theirs("mx.example.com", "pass"), false, true},
+		{"our genuine pass on top", theirs("mx.example.com", "pass") + ours, true, false},
 	}
-	td.mail("support", mk("k4@example.com", "mx.example.com", "pass"))
-	if tk, _ = td.ticket(ref); tk.Status != helpdesk.StatusPending {
-		t.Fatalf("DKIM-proven agent command not applied: status %s", tk.Status)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			td := newTestDesk(t)
+			ref := td.mail("support", customer(fmt.Sprintf("k%d@x", i), "kim@shop.example", "Store down", outage)).Ref
+			n := len(td.outbox())
+			raw := fmt.Sprintf("%sFrom: Alice <alice@example.com>\nTo: support@example.com\nSubject: Re: Store down [%s]\nMessage-ID: <k%d@example.com>\nDate: Wed, 18 Nov 2026 10:30:00 +0000\n\n#status pending\nPlease confirm the error. ATTACKER-TEXT\n",
+				tt.trace, ref, i)
+			td.mail("support", raw)
+			tk, evs := td.ticket(ref)
+			if got := tk.Status == helpdesk.StatusPending; got != tt.applied {
+				t.Fatalf("command applied = %v, want %v (status %s)", got, tt.applied, tk.Status)
+			}
+			if tt.applied {
+				return
+			}
+			if events(evs, "suspicious") != 1 {
+				t.Errorf("suspicious events = %d, want 1: %+v", events(evs, "suspicious"), evs)
+			}
+			if got := detail(evs, "suspicious"); strings.Contains(got, "forged") != tt.forged {
+				t.Errorf("suspicious detail %q: forged = %v, want %v", got, !tt.forged, tt.forged)
+			}
+			for _, m := range td.outbox()[n:] {
+				for _, to := range m.To {
+					if to.Email == "kim@shop.example" && strings.Contains(m.Text, "ATTACKER-TEXT") {
+						t.Errorf("the attacker's text was relayed to the customer: %q", m.Subject)
+					}
+				}
+			}
+		})
 	}
 }

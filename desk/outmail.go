@@ -7,9 +7,11 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/sla"
+	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
 )
 
@@ -42,9 +44,64 @@ func cleanSubject(s string) string {
 }
 
 // customerSubject is "Re: <original> [HD-1042]", which threads in the
-// customer's client and carries the reference.
+// customer's client and carries the reference. The original is cut to
+// about 100 characters: the sender may be forged, and a subject is the
+// part of their text every mail to them echoes.
 func customerSubject(t *helpdesk.Ticket) string {
-	return fmt.Sprintf("Re: %s [%s]", cleanSubject(t.Subject), t.Ref)
+	return fmt.Sprintf("Re: %s [%s]", clip(cleanSubject(t.Subject), maxEchoedSubject), t.Ref)
+}
+
+// maxEchoedSubject is how much of a customer's subject our mail to them
+// repeats.
+const maxEchoedSubject = 100
+
+// clip cuts s to at most n runes, at a word boundary where one is near,
+// and marks the cut with "…".
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndexAny(cut, " \t"); i > len(cut)*3/4 {
+		cut = cut[:i]
+	}
+	return strings.TrimSpace(cut) + "…"
+}
+
+// maxGreetingName is the longest display name our mail repeats.
+const maxGreetingName = 64
+
+// echoName returns the display name a mail to a possibly forged sender
+// may repeat: none when it is longer than maxGreetingName characters or
+// carries anything like a link or an address, since a spammer would write
+// their advertisement there and have us deliver it.
+func echoName(name string) string {
+	name = strings.Join(strings.Fields(name), " ")
+	if name == "" || len([]rune(name)) > maxGreetingName {
+		return ""
+	}
+	l := strings.ToLower(name)
+	if strings.Contains(l, "://") || strings.Contains(l, "www.") || strings.ContainsAny(l, "@<>/\\") {
+		return ""
+	}
+	for _, f := range strings.FieldsFunc(l, func(r rune) bool { return r == ' ' || r == ',' || r == ';' || r == '(' || r == ')' }) {
+		// A dotted name with a top-level-domain-like ending ("shop.example",
+		// "bit.ly") is a link to a mail client that makes links.
+		if i := strings.LastIndexByte(f, '.'); i > 0 && i < len(f)-2 && isLetters(f[i+1:]) {
+			return ""
+		}
+	}
+	return name
+}
+
+func isLetters(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // zoneLabel names a calendar's zone the way a customer reads it.
@@ -118,7 +175,7 @@ func (w *work) baseData(t *helpdesk.Ticket) templates.Data {
 	data := templates.Data{
 		Desk:          w.d.cfg.Name,
 		Ticket:        *t,
-		Customer:      helpdesk.Address{Name: t.CustomerName, Email: t.Customer},
+		Customer:      helpdesk.Address{Name: echoName(t.CustomerName), Email: t.Customer},
 		ReplyAddress:  w.d.customerReplyAddress(t),
 		Priority:      string(t.Priority),
 		Claimed:       string(t.Claimed),
@@ -246,15 +303,15 @@ func (w *work) toCustomer(t *helpdesk.Ticket, o mailOpts, withCC bool) error {
 	if err != nil {
 		return err
 	}
-	o.to = []helpdesk.Address{{Name: t.CustomerName, Email: t.Customer}}
+	o.to = []helpdesk.Address{{Name: echoName(t.CustomerName), Email: t.Customer}}
 	if withCC {
 		ps, err := w.tx.Participants(t.ID)
 		if err != nil {
 			return err
 		}
 		for _, p := range ps {
-			if p.Role == "cc" && p.Email != t.Customer {
-				o.cc = append(o.cc, helpdesk.Address{Name: p.Name, Email: p.Email})
+			if p.Role == store.RoleCC && p.Email != t.Customer && len(o.cc) < w.d.cfg.MaxCc {
+				o.cc = append(o.cc, helpdesk.Address{Name: echoName(p.Name), Email: p.Email})
 			}
 		}
 	}
@@ -281,14 +338,30 @@ func (w *work) mayAutoReply(m *helpdesk.Message, addr string) (string, error) {
 	if w.d.ours[strings.ToLower(addr)] {
 		return "our own address", nil
 	}
-	n, err := w.tx.AutoRepliesSince(addr, w.now.Add(-w.d.cfg.AutoReplyWindow))
+	box := mailboxOf(addr)
+	n, err := w.tx.AutoRepliesSince(box, w.now.Add(-w.d.cfg.AutoReplyWindow))
 	if err != nil {
 		return "", err
 	}
 	if n >= w.d.cfg.AutoReplyLimit {
-		return fmt.Sprintf("rate limit: %d automatic replies to %s in %s", n, addr, formatDuration(w.d.cfg.AutoReplyWindow)), nil
+		return fmt.Sprintf("rate limit: %d automatic replies to the mailbox %s in %s", n, box, formatDuration(w.d.cfg.AutoReplyWindow)), nil
 	}
-	return "", w.tx.RecordAutoReply(addr, w.now.Add(-w.d.cfg.AutoReplyWindow))
+	return "", w.tx.RecordAutoReply(box, w.now.Add(-w.d.cfg.AutoReplyWindow))
+}
+
+// mailboxOf returns the mailbox an address delivers to, for the automatic-
+// reply limit: lower case and without a "+detail" sub-address (RFC 5233),
+// so that victim+1@x, victim+2@x and VICTIM@x are one mailbox and one limit.
+func mailboxOf(addr string) string {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok {
+		return addr
+	}
+	if i := strings.IndexByte(local, '+'); i > 0 {
+		local = local[:i]
+	}
+	return local + "@" + domain
 }
 
 // notifyAgents tells the ticket's team (or every agent) about a new ticket

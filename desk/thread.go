@@ -10,6 +10,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/store"
+	"github.com/helpdeskd/helpdesk/trust"
 )
 
 // How a message joined its ticket.
@@ -142,9 +143,22 @@ func (w *work) agentForToken(t *helpdesk.Ticket, token string) (*Agent, error) {
 }
 
 // agentSecret returns the agent's secret token, from the desk's cache or
-// the store (which creates it the first time). A token never changes once
-// stored, so the cache is filled after the commit that read or made it.
+// the store (which creates it the first time). The cache is filled after
+// the commit that read or made a secret, and emptied when the store's
+// rotation generation has moved (helpdeskd agent rotate, run by another
+// process): the first secret a mail needs costs one look at it.
 func (w *work) agentSecret(email string) (string, error) {
+	if !w.secretsChecked {
+		gen, err := w.tx.AgentTokensGeneration()
+		if err != nil {
+			return "", err
+		}
+		w.secretsChecked = true
+		if gen != w.d.secretsGen.Load() {
+			w.d.secrets.Clear()
+			w.d.secretsGen.Store(gen)
+		}
+	}
 	if v, ok := w.d.secrets.Load(email); ok {
 		return v.(string), nil
 	}
@@ -152,8 +166,12 @@ func (w *work) agentSecret(email string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	secrets := &w.d.secrets
-	w.after = append(w.after, func() { secrets.Store(email, secret) })
+	d, gen := w.d, w.d.secretsGen.Load()
+	w.after = append(w.after, func() {
+		if d.secretsGen.Load() == gen { // not rotated since it was read
+			d.secrets.Store(email, secret)
+		}
+	})
 	return secret, nil
 }
 
@@ -184,44 +202,57 @@ func (d *Desk) mailboxAddress(name string) string {
 	return strings.ToLower(d.cfg.From.Email)
 }
 
+// sender is who the desk takes a mail to be from.
+type sender struct {
+	agent *Agent // a proven agent, or nil
+	proof string // what proved the agent
+	// leaked is the agent whose reply address for the ticket the mail was
+	// sent to from another From: the address may have leaked.
+	leaked *Agent
+	// doubt says why the mail is suspicious ("" when it is not): a forged
+	// Authentication-Results field, or an agent's From without proof.
+	doubt string
+}
+
 // identify decides whether m is an agent's mail on ticket t, and on what
-// proof: the agent's reply address for the ticket, or a trusted
-// Authentication-Results header showing DKIM or SPF pass for the agent's
-// domain (RFC 8601). A mail that only claims an agent's From is suspicious
-// and is handled as a customer's.
-func (w *work) identify(m *helpdesk.Message, t *helpdesk.Ticket) (agent *Agent, proof string, suspicious bool) {
+// proof: the agent's reply address for the ticket together with that
+// agent's From, or a result our own server wrote (trust.Policy) showing
+// DKIM or SPF pass for the agent's domain (RFC 8601). A mail that only
+// claims an agent's From, or carries a result forged below our boundary,
+// proves nothing and runs no command.
+func (w *work) identify(m *helpdesk.Message, t *helpdesk.Ticket, v trust.Verdict) sender {
+	var s sender
+	from := strings.ToLower(m.From.Email)
 	if t != nil {
 		for _, rcpt := range recipients(m) {
 			_, token, ok := strings.Cut(w.d.replyTag(rcpt), ".")
 			if !ok {
 				continue
 			}
-			if a, err := w.agentForToken(t, token); err == nil && a != nil {
-				return a, "agent reply address", false
+			a, err := w.agentForToken(t, token)
+			if err != nil || a == nil {
+				continue
+			}
+			if a.Email == from {
+				s.agent, s.proof = a, "agent reply address"
+			} else if s.leaked == nil {
+				s.leaked = a
 			}
 		}
 	}
-	claimed := w.d.agents[strings.ToLower(m.From.Email)]
-	if claimed == nil {
-		return nil, "", false
-	}
-	_, domain, _ := strings.Cut(claimed.Email, "@")
-	for _, r := range m.AuthResults {
-		if !w.d.trusted(r.AuthServID) || !strings.EqualFold(r.Result, "pass") || !strings.EqualFold(r.Domain, domain) {
-			continue
-		}
-		if m := strings.ToLower(r.Method); m == "dkim" || m == "spf" {
-			return claimed, m + "=pass from " + r.AuthServID, false
+	if s.agent == nil {
+		if claimed := w.d.agents[from]; claimed != nil {
+			_, domain, _ := strings.Cut(claimed.Email, "@")
+			if r, ok := v.Pass(domain); ok {
+				s.agent, s.proof, s.leaked = claimed, r.Method+"=pass from "+r.AuthServID, nil
+			} else {
+				s.doubt = "mail claims an agent's From without proof (not from that agent's reply address, no DKIM/SPF pass our server wrote)"
+			}
 		}
 	}
-	return nil, "", true
-}
-
-func (d *Desk) trusted(authserv string) bool {
-	for _, id := range d.cfg.TrustedAuthServIDs {
-		if strings.EqualFold(id, authserv) {
-			return true
-		}
+	if why := v.Suspicion(); why != "" {
+		// A forged result runs nothing, whatever else the mail shows.
+		s.agent, s.proof, s.doubt = nil, "", why
 	}
-	return false
+	return s
 }

@@ -8,15 +8,51 @@ import (
 	"github.com/helpdeskd/helpdesk"
 )
 
-// authResultsFromHeader parses every Authentication-Results field of the
-// message (RFC 8601), topmost (most recently added) first. Whether a field
-// can be trusted depends on its authserv-id and is for the desk to decide.
-func authResultsFromHeader(h *message.Header) []helpdesk.AuthResult {
-	var out []helpdesk.AuthResult
-	for _, v := range hdrValues(h, "Authentication-Results") {
-		out = append(out, parseAuthResults(v)...)
+// traceFromHeader walks the header once, top to bottom, and returns every
+// Authentication-Results and ARC-Authentication-Results field (RFC 8601,
+// RFC 8617) with where it stood, and the "by" host of each Received: field,
+// topmost (most recently added) first. Whether a result can be trusted
+// depends on that position and on its authserv-id, and is for package
+// trust to decide: the words of a field prove nothing, since the sender can
+// write any field below the ones our servers add.
+func traceFromHeader(h *message.Header) (results []helpdesk.AuthResult, received []string) {
+	fs := h.Fields()
+	for field := 0; fs.Next(); field++ {
+		key := fs.Key()
+		switch {
+		case strings.EqualFold(key, "Received"):
+			received = append(received, receivedBy(fs.Value()))
+		case strings.EqualFold(key, "Authentication-Results"):
+			for _, r := range parseAuthResults(fs.Value()) {
+				r.Header, r.Field, r.ReceivedAbove = "Authentication-Results", field, len(received)
+				results = append(results, r)
+			}
+		case strings.EqualFold(key, "ARC-Authentication-Results"):
+			// "i=1; authserv-id; resinfo...": the instance tag, then an
+			// Authentication-Results payload (RFC 8617 §4.1.1).
+			v := strings.TrimSpace(fs.Value())
+			if i := strings.IndexByte(v, ';'); i >= 0 && strings.HasPrefix(strings.ToLower(strings.TrimSpace(v[:i])), "i") {
+				v = v[i+1:]
+			}
+			for _, r := range parseAuthResults(v) {
+				r.Header, r.Field, r.ReceivedAbove = "ARC-Authentication-Results", field, len(received)
+				results = append(results, r)
+			}
+		}
 	}
-	return out
+	return results, received
+}
+
+// receivedBy returns the host of the "by" clause of a Received: value
+// (RFC 5321 §4.4), lower case, or "" when it names none.
+func receivedBy(v string) string {
+	f := strings.Fields(authStripComments(parseValidUTF8(v)))
+	for i := 0; i+1 < len(f); i++ {
+		if strings.EqualFold(f[i], "by") {
+			return strings.ToLower(strings.TrimRight(f[i+1], ";.,"))
+		}
+	}
+	return ""
 }
 
 // parseAuthResults parses one Authentication-Results value (RFC 8601 §2.2):
@@ -28,18 +64,27 @@ func authResultsFromHeader(h *message.Header) []helpdesk.AuthResult {
 // smtp.mailfrom for spf (else smtp.helo), header.from for dmarc, and the
 // first of those present for other methods.
 func parseAuthResults(v string) []helpdesk.AuthResult {
-	v = authStripComments(parseValidUTF8(v))
+	v = parseValidUTF8(v)
+	dmarcPolicy := authDMARCCommentPolicy(v)
+	v = authStripComments(v)
 	segs := authSplit(v, ';')
-	if len(segs) < 2 {
-		return nil
-	}
 	idf := strings.Fields(segs[0])
 	if len(idf) == 0 {
 		return nil
 	}
 	servID := strings.ToLower(strings.Trim(idf[0], `"`))
+	if strings.Contains(idf[0], "=") {
+		// No authserv-id: the field starts with a result, as Microsoft
+		// 365 writes it ("spf=pass (sender IP is ...) smtp.mailfrom=...").
+		servID = ""
+	} else {
+		if len(segs) < 2 {
+			return nil
+		}
+		segs = segs[1:]
+	}
 	var out []helpdesk.AuthResult
-	for _, seg := range segs[1:] {
+	for _, seg := range segs {
 		pairs := authPairs(seg)
 		if len(pairs) == 0 {
 			continue // "none" or junk
@@ -67,6 +112,7 @@ func parseAuthResults(v string) []helpdesk.AuthResult {
 			r.Domain = authFirst(authDomainOf(props["smtp.mailfrom"]), authDomainOf(props["smtp.helo"]))
 		case "dmarc":
 			r.Domain = authFirst(authDomainOf(props["header.from"]), props["header.d"])
+			r.Policy = authDMARCPolicy(props, dmarcPolicy)
 		default:
 			r.Domain = authFirst(props["header.d"], authDomainOf(props["header.from"]), authDomainOf(props["smtp.mailfrom"]))
 		}
@@ -187,6 +233,58 @@ func authFirst(vals ...string) string {
 		if v != "" {
 			return v
 		}
+	}
+	return ""
+}
+
+// authDMARCPolicy returns the policy (none, quarantine or reject) the From
+// domain publishes, as a dmarc result states it: policy.published-domain-
+// policy (RFC 7489 §11.2), rspamd's policy.dmarc, Microsoft's action
+// (oreject: reject overridden locally), or the "(p=REJECT ...)" comment
+// Gmail and OpenDMARC write (fromComment).
+func authDMARCPolicy(props map[string]string, fromComment string) string {
+	for _, k := range []string{"policy.published-domain-policy", "policy.dmarc", "action"} {
+		switch v := strings.ToLower(props[k]); v {
+		case "none", "quarantine", "reject":
+			return v
+		case "oreject", "pct.reject":
+			return "reject"
+		case "pct.quarantine":
+			return "quarantine"
+		}
+	}
+	return fromComment
+}
+
+// authDMARCCommentPolicy finds "p=<policy>" in the comment that follows a
+// dmarc result, e.g. "dmarc=fail (p=REJECT sp=REJECT dis=QUARANTINE)".
+func authDMARCCommentPolicy(v string) string {
+	lv := strings.ToLower(v)
+	i := strings.Index(lv, "dmarc")
+	for i >= 0 {
+		rest := lv[i+len("dmarc"):]
+		end := strings.IndexByte(rest, ';')
+		if end < 0 {
+			end = len(rest)
+		}
+		seg := rest[:end]
+		if o := strings.IndexByte(seg, '('); o >= 0 {
+			if c := strings.IndexByte(seg[o:], ')'); c > 0 {
+				for _, f := range strings.FieldsFunc(seg[o+1:o+c], func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
+					if p, ok := strings.CutPrefix(f, "p="); ok {
+						switch p {
+						case "none", "quarantine", "reject":
+							return p
+						}
+					}
+				}
+			}
+		}
+		j := strings.Index(rest, "dmarc")
+		if j < 0 {
+			break
+		}
+		i += len("dmarc") + j
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/helpdeskd/helpdesk"
@@ -18,7 +19,7 @@ func TestParseAuthResults(t *testing.T) {
 			want: []helpdesk.AuthResult{
 				{AuthServID: "mx.google.com", Method: "dkim", Result: "pass", Domain: "example.com"},
 				{AuthServID: "mx.google.com", Method: "spf", Result: "pass", Domain: "example.com"},
-				{AuthServID: "mx.google.com", Method: "dmarc", Result: "pass", Domain: "example.com"},
+				{AuthServID: "mx.google.com", Method: "dmarc", Result: "pass", Domain: "example.com", Policy: "reject"},
 			},
 		},
 		{
@@ -48,6 +49,41 @@ func TestParseAuthResults(t *testing.T) {
 			want: []helpdesk.AuthResult{{AuthServID: "mx.example.org", Method: "spf", Result: "none", Domain: "mail.sender.example"}},
 		},
 		{
+			name: "Microsoft 365: no authserv-id, dmarc action",
+			in:   "spf=pass (sender IP is 192.0.2.7) smtp.mailfrom=example.org; dkim=pass (signature was verified) header.d=example.org;dmarc=fail action=quarantine header.from=example.org;compauth=fail reason=000",
+			want: []helpdesk.AuthResult{
+				{Method: "spf", Result: "pass", Domain: "example.org"},
+				{Method: "dkim", Result: "pass", Domain: "example.org"},
+				{Method: "dmarc", Result: "fail", Domain: "example.org", Policy: "quarantine"},
+				{Method: "compauth", Result: "fail"},
+			},
+		},
+		{
+			name: "Microsoft 365: policy reject overridden",
+			in:   "spf=fail smtp.mailfrom=example.org; dmarc=fail action=oreject header.from=example.org",
+			want: []helpdesk.AuthResult{
+				{Method: "spf", Result: "fail", Domain: "example.org"},
+				{Method: "dmarc", Result: "fail", Domain: "example.org", Policy: "reject"},
+			},
+		},
+		{
+			name: "OpenDMARC comment and RFC 7489 property",
+			in:   "mx.example.net; dmarc=fail (p=quarantine dis=none) header.from=example.org; dmarc=fail policy.published-domain-policy=reject header.from=example.com",
+			want: []helpdesk.AuthResult{
+				{AuthServID: "mx.example.net", Method: "dmarc", Result: "fail", Domain: "example.org", Policy: "quarantine"},
+				{AuthServID: "mx.example.net", Method: "dmarc", Result: "fail", Domain: "example.com", Policy: "reject"},
+			},
+		},
+		{
+			name: "rspamd policy.dmarc",
+			in:   `mx.example.net; dkim=none; dmarc=fail reason="No valid SPF, No valid DKIM" header.from=example.org (policy=reject) policy.dmarc=reject; spf=fail (mx.example.net: domain of a@example.org does not designate 192.0.2.9 as permitted sender) smtp.mailfrom=a@example.org`,
+			want: []helpdesk.AuthResult{
+				{AuthServID: "mx.example.net", Method: "dkim", Result: "none"},
+				{AuthServID: "mx.example.net", Method: "dmarc", Result: "fail", Domain: "example.org", Policy: "reject"},
+				{AuthServID: "mx.example.net", Method: "spf", Result: "fail", Domain: "example.org"},
+			},
+		},
+		{
 			name: "junk",
 			in:   "(((;;;=",
 		},
@@ -64,5 +100,38 @@ func TestParseAuthResults(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTracePositions checks that every result carries the field it came
+// from and how many Received: fields were above it, and that the "by"
+// hosts of the Received: fields are read top first.
+func TestTracePositions(t *testing.T) {
+	raw := "Received: from mx.example.net by imap.example.net (Dovecot) with LMTP id 1; Fri, 20 Nov 2026 09:00:00 +0000\r\n" +
+		"ARC-Authentication-Results: i=1; mx.example.net; dkim=pass header.d=example.com\r\n" +
+		"Authentication-Results: mx.example.net; spf=pass smtp.mailfrom=a@example.com\r\n" +
+		"Received: from mail.example.com (mail.example.com [192.0.2.1])\r\n\t(using TLSv1.3) by mx.example.net (Postfix) with ESMTPS id 4Z; Fri, 20 Nov 2026 09:00:00 +0000\r\n" +
+		"Authentication-Results: mx.example.net; dkim=pass header.d=example.com\r\n" +
+		"Received: (from user@localhost) ; Fri, 20 Nov 2026 08:59:00 +0000\r\n" +
+		"From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n"
+	m, err := Parse([]byte(raw), ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(m.Received, ","), "imap.example.net,mx.example.net,"; got != want {
+		t.Errorf("Received = %q, want %q", got, want)
+	}
+	want := []helpdesk.AuthResult{
+		{AuthServID: "mx.example.net", Method: "dkim", Result: "pass", Domain: "example.com", Header: "ARC-Authentication-Results", Field: 1, ReceivedAbove: 1},
+		{AuthServID: "mx.example.net", Method: "spf", Result: "pass", Domain: "example.com", Header: "Authentication-Results", Field: 2, ReceivedAbove: 1},
+		{AuthServID: "mx.example.net", Method: "dkim", Result: "pass", Domain: "example.com", Header: "Authentication-Results", Field: 4, ReceivedAbove: 2},
+	}
+	if len(m.AuthResults) != len(want) {
+		t.Fatalf("AuthResults = %+v, want %+v", m.AuthResults, want)
+	}
+	for i := range want {
+		if m.AuthResults[i] != want[i] {
+			t.Errorf("AuthResults[%d] = %+v, want %+v", i, m.AuthResults[i], want[i])
+		}
 	}
 }

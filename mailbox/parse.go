@@ -95,7 +95,7 @@ func Parse(raw []byte, opts ParseOptions) (msg *helpdesk.Message, err error) {
 	var acc parseBody
 	p.entity(&h, body, 0, parseCtx{}, &acc)
 	p.finishBody(&acc)
-	p.msg.AuthResults = authResultsFromHeader(&h)
+	p.msg.AuthResults, p.msg.Received = traceFromHeader(&h)
 	p.finishReport(&h, body)
 	p.msg.AutoReason, p.msg.Suppress = loopSignals(&h, p.msg)
 	p.msg.Defects = p.defects

@@ -192,9 +192,9 @@ func TestParseHeadersOfGmailReply(t *testing.T) {
 		t.Errorf("HTML not kept: %q", m.HTML)
 	}
 	want := []helpdesk.AuthResult{
-		{AuthServID: "mx.helpdesk.example", Method: "dkim", Result: "pass", Domain: "example.com"},
-		{AuthServID: "mx.helpdesk.example", Method: "spf", Result: "pass", Domain: "example.com"},
-		{AuthServID: "mx.helpdesk.example", Method: "dmarc", Result: "pass", Domain: "example.com"},
+		{AuthServID: "mx.helpdesk.example", Method: "dkim", Result: "pass", Domain: "example.com", Header: "Authentication-Results", Field: 2},
+		{AuthServID: "mx.helpdesk.example", Method: "spf", Result: "pass", Domain: "example.com", Header: "Authentication-Results", Field: 2},
+		{AuthServID: "mx.helpdesk.example", Method: "dmarc", Result: "pass", Domain: "example.com", Policy: "none", Header: "Authentication-Results", Field: 2},
 	}
 	if got := len(m.AuthResults); got != len(want) {
 		t.Fatalf("AuthResults = %+v, want %+v", m.AuthResults, want)

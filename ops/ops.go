@@ -1,6 +1,7 @@
 // Package ops serves what an operator watches: Prometheus metrics of the
 // desk (mail fetched, tickets opened, replies relayed, outbox backlog, SMTP
-// and IMAP errors, SLA warnings and breaches, ingest and ack latency) and a
+// and IMAP errors, SLA warnings and breaches, spam and other mail not
+// taken at its word, ingest and ack latency) and a
 // /healthz that is 200 only while the store is writable.
 package ops
 
@@ -30,6 +31,7 @@ type Metrics struct {
 	SLAWarnings    *prometheus.CounterVec // by priority
 	SLABreaches    *prometheus.CounterVec // by priority
 	Panics         *prometheus.CounterVec // recovered panics by component
+	Trust          *prometheus.CounterVec // mail the desk did not take at its word, by kind (spam, suspicious, outsider, address-leak, cc-limit)
 	IngestLatency  prometheus.Histogram   // mail arrival (IMAP INTERNALDATE) to commit
 	AckLatency     prometheus.Histogram   // commit to the ack accepted by SMTP
 	outbox         func(ctx context.Context) (pending, failed int, err error)
@@ -62,6 +64,8 @@ func NewMetrics(outbox func(ctx context.Context) (pending, failed int, err error
 			Help: "SLA targets missed, by priority."}, []string{"priority"}),
 		Panics: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_panics_total",
 			Help: "Recovered panics, by component."}, []string{"component"}),
+		Trust: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_trust_events_total",
+			Help: "Mail the desk did not take at its word, by kind: spam filed without an answer, suspicious (forged or unproven agent), outsider (not on the ticket), address-leak, cc-limit."}, []string{"kind"}),
 		IngestLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "helpdesk_ingest_seconds",
 			Help: "Time from a mail's arrival in the mailbox to its commit.", Buckets: latency}),
 		AckLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "helpdesk_ack_seconds",
@@ -69,7 +73,7 @@ func NewMetrics(outbox func(ctx context.Context) (pending, failed int, err error
 		outbox: outbox,
 	}
 	reg.MustRegister(m.MailFetched, m.TicketsOpened, m.RepliesRelayed, m.Quarantined, m.IMAPErrors, m.SMTPErrors,
-		m.MailSent, m.SLAWarnings, m.SLABreaches, m.Panics, m.IngestLatency, m.AckLatency,
+		m.MailSent, m.SLAWarnings, m.SLABreaches, m.Panics, m.Trust, m.IngestLatency, m.AckLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if outbox != nil {
 		reg.MustRegister(&backlogCollector{m: m})

@@ -65,6 +65,7 @@ type Compliance struct {
 // group against its deadlines (the tickets' ResponseDue and ResolutionDue as
 // stored: the deadlines as if the clocks still ran). policy returns the
 // policy of a name (nil: unknown; its tickets are measured in wall time).
+// Tickets in the spam state are left out.
 func ComplianceReport(tickets []*helpdesk.Ticket, policy func(name string) *Policy, now time.Time) []Compliance {
 	type key struct {
 		policy   string
@@ -74,6 +75,9 @@ func ComplianceReport(tickets []*helpdesk.Ticket, policy func(name string) *Poli
 	resp := map[key][]time.Duration{}
 	resol := map[key][]time.Duration{}
 	for _, t := range tickets {
+		if t.Status == helpdesk.StatusSpam {
+			continue // spam was never a customer waiting on the desk
+		}
 		k := key{t.Policy, t.Priority}
 		c := groups[k]
 		if c == nil {

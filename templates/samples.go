@@ -76,6 +76,7 @@ func fullSample() Data {
 		Reason:       "customer is losing orders",
 		ReopenWindow: "7 days",
 		Age:          "2h 5m",
+		Notice:       "mallory@evil.example is not on this ticket (the mail joined it by references).",
 	}
 	for _, name := range helpdesk.FieldNames {
 		label, why := FieldLabel(name)

@@ -66,6 +66,9 @@ type Data struct {
 	Reason                     string        // escalation reason (#escalate or the customer's request)
 	ReopenWindow               string        // how long a resolved ticket can be reopened, e.g. "7 days"
 	Age                        string        // ticket age, formatted, e.g. "2h 15m"
+	// Notice is what agents must read first about the mail (notify_*,
+	// address_leak): a stranger's mail, a forged header, a leaked address.
+	Notice string
 }
 
 // Field is one incident fact (helpdesk.Field* names): its human label, its

@@ -88,7 +88,7 @@ var commandLines = []string{"#status open|pending|resolved|closed", "#priority <
 	"#team <team>", "#note", "#escalate [reason]", "#cc <address>"}
 
 func TestNames(t *testing.T) {
-	want := []string{"ack", "command_error", "customer_escalated", "escalation", "fields_complete",
+	want := []string{"ack", "address_leak", "command_error", "customer_escalated", "escalation", "fields_complete",
 		"note", "notify_new", "notify_reply", "relay", "resolution"}
 	if got := loadDefaults(t).Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
@@ -137,6 +137,15 @@ func TestDefaultsRender(t *testing.T) {
 			edit: func(d *Data) { d.Text = "It started at 9:15.\n1. Add to basket\n2. Pay" },
 			want: append([]string{"New reply on HD-1042", "It started at 9:15.\n1. Add to basket\n2. Pay",
 				"Respond by:  10:30 Tue 24 Nov, UK time", "Still missing"}, commandLines...)},
+		{name: "notify_reply from someone not on the ticket", template: "notify_reply",
+			edit: func(d *Data) { d.Notice = "mallory@evil.example is not on this ticket" },
+			want: []string{"*** mallory@evil.example is not on this ticket ***\n\nNew reply on HD-1042"}},
+		{name: "address_leak", template: "address_leak",
+			edit: func(d *Data) {
+				d.Notice, d.Text = "From: mallory@evil.example, Subject: Re: [HD-1042]", "#status closed"
+			},
+			want: []string{"personal reply address for HD-1042", "From: mallory@evil.example", "#status closed",
+				"no command was run", "helpdeskd agent rotate alice@"}},
 		{name: "notify_reply after the first response", template: "notify_reply",
 			edit: func(d *Data) { d.Ticket.FirstResponseAt = d.Ticket.CreatedAt.Add(time.Hour) },
 			want: []string{"Respond by:  answered"}},

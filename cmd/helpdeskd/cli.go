@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/store"
@@ -67,7 +68,7 @@ func cmdTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	path := fs.String("config", defaultConfigPath(), "configuration `file`")
 	db := fs.String("db", "", "database `file` (instead of the one the configuration names)")
 	asJSON := fs.Bool("json", false, "print a JSON array")
-	status := fs.String("status", "", "only tickets with these statuses (open,pending,resolved,closed)")
+	status := fs.String("status", "", "only tickets with these statuses (open,pending,resolved,closed,spam)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,4 +99,49 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer st.Close()
 	return showTicket(ctx, st, stdout, pos[0], *asJSON)
+}
+
+// cmdAgent runs "agent rotate EMAIL": it replaces the agent's reply-address
+// secret, so that every reply address the agent was ever sent proves
+// nothing from now on (a leaked address). A running daemon notices at its
+// next mail; the agent's next notifications carry new addresses.
+func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("agent", "agent rotate EMAIL [-config FILE | -db FILE]", stderr)
+	path := fs.String("config", defaultConfigPath(), "configuration `file`")
+	db := fs.String("db", "", "database `file` (instead of the one the configuration names)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 || pos[0] != "rotate" {
+		fs.Usage()
+		return &exitError{code: 2, err: errors.New("usage: agent rotate EMAIL")}
+	}
+	email := strings.ToLower(strings.TrimSpace(pos[1]))
+	if *db == "" {
+		cfg, err := loadConfig(*path, false, stderr)
+		if err != nil {
+			return err
+		}
+		known := false
+		for _, a := range cfg.Agents {
+			known = known || strings.EqualFold(a.Email, email)
+		}
+		if !known {
+			return &exitError{code: 2, err: fmt.Errorf("%s: no [[agent]] with email %q", *path, email)}
+		}
+	}
+	st, err := openStoreFor(ctx, *path, *db, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.RotateAgentToken(email)
+		return err
+	}); err != nil {
+		return fmt.Errorf("rotate %s: %w", email, err)
+	}
+	fmt.Fprintf(stdout, "%s: reply-address secret replaced; every earlier reply address of this agent now proves nothing\n", email)
+	return nil
 }

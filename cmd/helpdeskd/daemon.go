@@ -108,6 +108,8 @@ func (m *Main) Open(ctx context.Context) error {
 					m.Metrics.SLAWarnings.WithLabelValues(string(p)).Inc()
 				case "breach":
 					m.Metrics.SLABreaches.WithLabelValues(string(p)).Inc()
+				case "spam", "suspicious", "outsider", "address-leak", "cc-limit":
+					m.Metrics.Trust.WithLabelValues(e.Kind).Inc()
 				}
 				if hooks.Event != nil {
 					hooks.Event(ref, p, e)
@@ -270,7 +272,7 @@ func deskConfig(cfg *config.Config) desk.Config {
 		Name: cfg.Desk.Name, From: cfg.SMTP.From, Levels: cfg.Levels, Policies: cfg.Policies,
 		DefaultPolicy: cfg.SLA.DefaultPolicy, Customer: cfg.Customer, ReopenWindow: cfg.Desk.ReopenWindow,
 		AutoReplyLimit: cfg.Desk.AutoReplyLimit, AutoReplyWindow: cfg.Desk.AutoReplyWindow,
-		TrustedAuthServIDs: cfg.Desk.TrustedAuthServIDs, EscalateKeyword: cfg.Desk.EscalateKeyword,
+		Trust: cfg.Desk.Trust, MaxCc: cfg.Desk.MaxCc, EscalateKeyword: cfg.Desk.EscalateKeyword,
 	}
 	for _, mb := range cfg.Mailboxes {
 		dc.Mailboxes = append(dc.Mailboxes, desk.Mailbox{Name: mb.Name, Address: mb.Address, Aliases: mb.Aliases,

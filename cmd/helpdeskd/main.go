@@ -32,6 +32,7 @@ Usage:
   helpdeskd triage [--json] [-config FILE] FILE.eml|-
   helpdeskd sla [-config FILE] [--json] [--since DATE] [--until DATE]
   helpdeskd sla due [-config FILE] --policy NAME --priority LEVEL [--plan PLAN] --at TIME [--json]
+  helpdeskd agent rotate EMAIL [-config FILE | -db FILE]
   helpdeskd version
 
 Run "helpdeskd COMMAND --help" for a command's flags.
@@ -93,6 +94,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdTriage(rest, stdin, stdout, stderr)
 	case "sla":
 		return cmdSLA(ctx, rest, stdout, stderr)
+	case "agent":
+		return cmdAgent(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "helpdeskd", version())
 		return nil
