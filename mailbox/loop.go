@@ -1,7 +1,9 @@
 package mailbox
 
 import (
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 
@@ -61,16 +63,13 @@ func loopReason(h *message.Header, m *helpdesk.Message) string {
 	if v := strings.ToLower(h.Get("X-Post-Messageclass")); strings.Contains(v, "autoresponder") {
 		return "X-POST-MessageClass: autoresponder"
 	}
-	if local := loopLocalPart(m.From.Email); local != "" {
-		switch {
-		case local == "mailer-daemon", local == "postmaster", local == "mail-daemon", local == "mailerdaemon":
-			return "sender " + local
-		case strings.HasPrefix(local, "noreply"), strings.HasPrefix(local, "no-reply"), strings.HasPrefix(local, "no_reply"),
-			strings.HasPrefix(local, "donotreply"), strings.HasPrefix(local, "do-not-reply"), strings.HasPrefix(local, "do_not_reply"):
-			return "sender " + local
-		}
+	if r := loopSender(m.From); r != "" {
+		return r
 	}
-	return ""
+	// What the mail says about itself: mail without any of the fields
+	// above that is nevertheless an out-of-office, a challenge or a
+	// delivery failure.
+	return loopContent(m)
 }
 
 // loopLocalPart returns the lower-cased local part of an address, without
@@ -86,3 +85,645 @@ func loopLocalPart(addr string) string {
 	}
 	return local
 }
+
+// loopSender recognises the addresses and display names that automatic
+// mail is sent from.
+func loopSender(from helpdesk.Address) string {
+	if local := loopLocalPart(from.Email); local != "" {
+		switch local {
+		// The senders of MTA notifications since sendmail (RFC 5321
+		// §4.5.1 postmaster; MAILER-DAEMON, also spelt with "_" by
+		// some Windows servers; MDaemon's "mdaemon").
+		case "mailer-daemon", "mailer_daemon", "mail-daemon", "mailerdaemon", "postmaster", "mdaemon":
+			return "sender " + local
+		// The conventional mailboxes of auto-responders (cPanel, Plesk and
+		// hosted autoresponders; vacation(1)).
+		case "autoreply", "auto-reply", "auto_reply", "autoresponder", "auto-responder", "autorespond", "vacation":
+			return "sender " + local
+		}
+		switch {
+		case strings.HasPrefix(local, "noreply"), strings.HasPrefix(local, "no-reply"), strings.HasPrefix(local, "no_reply"),
+			strings.HasPrefix(local, "donotreply"), strings.HasPrefix(local, "do-not-reply"), strings.HasPrefix(local, "do_not_reply"):
+			return "sender " + local
+		case loopBounceLocal(local):
+			return "sender " + local + " (bounce address)"
+		}
+	}
+	// The display names MTAs give their notifications (sendmail's "Mail
+	// Delivery Subsystem", Postfix's and Exim's "Mail Delivery System").
+	switch name := strings.ToLower(strings.TrimSpace(from.Name)); name {
+	case "mail delivery subsystem", "mail delivery system", "mail delivery service", "mailer-daemon", "mailer daemon", "mailer_daemon":
+		return "sender name " + strconv.Quote(from.Name)
+	}
+	return ""
+}
+
+// loopBounceLocal reports whether a lower-cased local part (without its
+// "+detail") is a bounce address: "bounce" or "bounces" as one of its
+// words, as in the VERP return paths of list managers and bulk senders
+// ("list-bounces", "bounce-123-user=example.com", "bounces+...").
+func loopBounceLocal(local string) bool {
+	if !strings.Contains(local, "bounce") {
+		return false
+	}
+	for w := range strings.FieldsFuncSeq(local, func(r rune) bool {
+		return r == '-' || r == '.' || r == '_' || r == '=' || r == '+'
+	}) {
+		if w == "bounce" || w == "bounces" {
+			return true
+		}
+	}
+	return false
+}
+
+// The content rules read the subject and the start of the text only.
+const (
+	// loopHeadBytes is how much of the text is read at all.
+	loopHeadBytes = 2048
+	// loopOpenLines is how many lines (of those with a letter) make the
+	// opening of the text, where an MTA or an auto-responder states what
+	// the mail is.
+	loopOpenLines = 2
+	// loopTopLines is how many lines make its top, where an absence
+	// note or a challenge says it.
+	loopTopLines = 6
+	// loopShortText is the longest text (without quoted history) an
+	// absence note is taken from: such notes are a few lines and
+	// perhaps a disclaimer.
+	loopShortText = 3000
+)
+
+// loopContent recognises automatic mail by what it says: its subject and
+// the start of its text (NewText, without quoted history, so that a
+// person who forwards or quotes a bounce or an absence note is not taken
+// for the machine that wrote it).
+func loopContent(m *helpdesk.Message) string {
+	if r := loopSubject(m.Subject); r != "" {
+		return r
+	}
+	text := m.NewText
+	if strings.TrimSpace(text) == "" {
+		return ""
+	}
+	f := loopFold(text)
+	open, top := f.upTo(loopOpenLines), f.upTo(loopTopLines)
+	// Delivery failures: bodies that open with the text of an MTA, and
+	// mail that says of itself that it was sent automatically. The
+	// sentence must open one of the first lines: a person who quotes
+	// the error ("I get 'Delivery has failed to these recipients'")
+	// does so inside a sentence of their own.
+	for _, list := range [][]loopPhrase{loopMTAOpenings, loopSelfDeclared} {
+		if p := f.findOpening(open, list); p != nil {
+			return "body " + strconv.Quote(p.show)
+		}
+	}
+	// Challenge-response: a request to prove that the sender is a
+	// person, about the sender's message, at the top.
+	if p := loopFind(top, loopChallenges); p != nil && loopFind(top, loopYourMessage) != nil {
+		return "body " + strconv.Quote(p.show)
+	}
+	// Absence notes: a first-person statement of absence at the top of
+	// a short text, with what such notes go on to say (when the writer
+	// returns, whom to ask meanwhile, what becomes of the sender's
+	// mail) or their opening thanks. The statement alone is what a
+	// person writes too ("I am on vacation and the VPN does not
+	// connect").
+	if len(text) <= loopShortText {
+		if away := loopAway(top); away != "" {
+			if p := loopFind(f.head, loopAbsenceFollowUps); p != nil {
+				return "body " + strconv.Quote(away) + " with " + strconv.Quote(p.show)
+			}
+		}
+	}
+	return ""
+}
+
+// loopPhrase is a phrase of the content rules: show as written in the
+// source, lower its lower-case form, which is what is matched.
+type loopPhrase struct{ lower, show string }
+
+func loopPhrases(show ...string) []loopPhrase {
+	out := make([]loopPhrase, len(show))
+	for i, s := range show {
+		out[i] = loopPhrase{lower: strings.ToLower(s), show: s}
+	}
+	return out
+}
+
+// loopFind returns the first phrase that occurs in s (lower case).
+func loopFind(s string, phrases []loopPhrase) *loopPhrase {
+	for i := range phrases {
+		if strings.Contains(s, phrases[i].lower) {
+			return &phrases[i]
+		}
+	}
+	return nil
+}
+
+// loopFolded is the start of a text as the content rules read it.
+type loopFolded struct {
+	// head is the first loopHeadBytes bytes of the text, lower case,
+	// without the lines that have no letter (blank lines, "*****" and
+	// "-----" rules), the others joined by a space, with their runs of
+	// white space made single spaces and typographic apostrophes "'".
+	head string
+	// starts holds where the first loopTopLines+1 lines start in head:
+	// line n ends where line n+1 starts.
+	starts []int
+}
+
+// upTo returns the first n lines of head.
+func (f *loopFolded) upTo(n int) string {
+	if n < len(f.starts) {
+		return f.head[:max(0, f.starts[n]-1)]
+	}
+	return f.head
+}
+
+// findOpening returns the first phrase that occurs in open (a prefix of
+// head) at the start of a line, after nothing but non-letters ("*****
+// Message from InterScan", "----- The following addresses..."), or at
+// the start of a sentence ("Hi. This is the qmail-send program").
+func (f *loopFolded) findOpening(open string, phrases []loopPhrase) *loopPhrase {
+	for i := range phrases {
+		for from := 0; ; {
+			j := strings.Index(open[from:], phrases[i].lower)
+			if j < 0 {
+				break
+			}
+			j += from
+			from = j + 1
+			line := 0
+			for k, st := range f.starts {
+				if st <= j {
+					line = k
+				}
+			}
+			before := strings.TrimRight(open[f.starts[line]:j], " ")
+			if !loopHasLetter(before) || strings.HasSuffix(before, ".") || strings.HasSuffix(before, "!") {
+				return &phrases[i]
+			}
+		}
+	}
+	return nil
+}
+
+// loopFold folds the start of text (see loopFolded), lower-casing it
+// once.
+func loopFold(text string) loopFolded {
+	if len(text) > loopHeadBytes {
+		n := loopHeadBytes
+		for n > 0 && !utf8.RuneStart(text[n]) {
+			n--
+		}
+		text = text[:n]
+	}
+	lower := strings.ToLower(text)
+	b := make([]byte, 0, len(lower))
+	starts := make([]int, 0, loopTopLines+1)
+	for line := range strings.SplitSeq(lower, "\n") {
+		if !loopHasLetter(line) {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, ' ')
+		}
+		if len(starts) <= loopTopLines {
+			starts = append(starts, len(b))
+		}
+		space := false
+		for _, r := range line {
+			switch r {
+			case ' ', '\t', '\r', '\u00a0', '\u202f', '\u2007':
+				space = true
+				continue
+			case '\u2019', '\u2018', '`':
+				r = '\''
+			}
+			if space && len(b) > 0 && b[len(b)-1] != ' ' {
+				b = append(b, ' ')
+			}
+			space = false
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return loopFolded{head: string(b), starts: starts}
+}
+
+// loopHasLetter reports whether s has a letter: an ASCII letter or any
+// non-ASCII character.
+func loopHasLetter(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') {
+			return true
+		}
+	}
+	return false
+}
+
+// loopSubject recognises the subjects that auto-responders and MTAs give
+// their mail. Every pattern is anchored: it must be the whole subject or
+// its prefix up to a colon (the form "Automatic reply: <original
+// subject>"), or a bracketed marker at either end. A customer's "Out of
+// office PCs cannot print" or "Our automatic reply rule is broken" is
+// none of these.
+func loopSubject(subject string) string {
+	orig := strings.TrimSpace(subject)
+	// Lotus Notes (Domino) out-of-office: "AUTO: <name> is out of the
+	// office (returning <date>)", in capitals; matched in capitals only,
+	// since "Auto:" is a word of its own in German and Dutch subjects.
+	if strings.HasPrefix(orig, "AUTO:") {
+		return `subject "AUTO:"`
+	}
+	// Domino's delivery failures ("DELIVERY FAILURE: User x not listed
+	// in Domino Directory"), likewise in capitals: "Delivery failure:"
+	// in other case is as likely a customer's word about a parcel.
+	if strings.HasPrefix(orig, "DELIVERY FAILURE:") {
+		return `subject "DELIVERY FAILURE:"`
+	}
+	s := strings.ReplaceAll(strings.ToLower(orig), "\u2019", "'")
+	for _, list := range [][]loopPhrase{loopAbsenceSubjects, loopFailureSubjects, loopChallengeSubjects} {
+		for i := range list {
+			if loopAnchored(s, list[i].lower) {
+				return "subject " + strconv.Quote(list[i].show)
+			}
+		}
+	}
+	// Notices that hold the sender's message name it: "Your message to X
+	// is awaiting verification" (challenge-response systems), "Your
+	// message to X awaits moderator approval" (Mailman).
+	if strings.HasPrefix(s, "your message to ") {
+		for _, w := range loopHeldWords {
+			if strings.Contains(s, w) {
+				return "subject " + strconv.Quote("Your message to … "+w)
+			}
+		}
+	}
+	for i := range loopWholeSubjects {
+		if strings.TrimRight(s, ".!") == loopWholeSubjects[i].lower {
+			return "subject " + strconv.Quote(loopWholeSubjects[i].show)
+		}
+	}
+	for i := range loopSubjectStarts {
+		if strings.HasPrefix(s, loopSubjectStarts[i].lower) {
+			return "subject " + strconv.Quote(loopSubjectStarts[i].show)
+		}
+	}
+	for i := range loopSubjectMarkers {
+		p := loopSubjectMarkers[i].lower
+		if loopBracketed(s, p) {
+			return "subject " + strconv.Quote(loopSubjectMarkers[i].show)
+		}
+	}
+	if a := loopAway(s); a != "" && strings.HasPrefix(s, a) && loopAwaySubject(s) {
+		return "subject " + strconv.Quote(a)
+	}
+	return ""
+}
+
+// loopAnchored reports whether s is p, perhaps with trailing "." or "!",
+// or starts with p followed by a colon (after optional spaces: French
+// typography puts a no-break space before it; CJK clients use the
+// full-width colon).
+func loopAnchored(s, p string) bool {
+	if !strings.HasPrefix(s, p) {
+		return false
+	}
+	rest := strings.TrimLeft(s[len(p):], " \t\u00a0\u202f")
+	return strings.Trim(rest, ".!") == "" || rest[0] == ':' || strings.HasPrefix(rest, "：")
+}
+
+// loopBracketed reports whether s starts or ends with p in brackets or
+// parentheses: "[Auto-Reply] <subject>", "<subject> (Automatic
+// Response)".
+func loopBracketed(s, p string) bool {
+	for _, br := range [...][2]string{{"[", "]"}, {"(", ")"}} {
+		m := br[0] + p + br[1]
+		if strings.HasPrefix(s, m) || strings.HasSuffix(s, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// loopAwaySubject reports whether a subject that states an absence
+// (loopAway) is the whole of such a note's subject: the statement alone
+// or followed by when it ends ("I am out of the office until 5 May",
+// "... (returning 05/01)"), not a customer's "I will be out of the
+// office, please reschedule the upgrade".
+func loopAwaySubject(s string) bool {
+	s = strings.TrimRight(s, " .!")
+	for _, end := range loopAwayEnds {
+		if strings.HasSuffix(s, end) {
+			return true
+		}
+	}
+	for _, w := range [...]string{" until ", " till ", " untill ", " from ", " through ", " thru ", " between ", " returning ", " (returning", " (back ", " back on ", " and will return", " and will be back"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// loopAwayEnds are the states of absence loopAway accepts; a subject
+// that ends with one says nothing else.
+var loopAwayEnds = []string{
+	"out of the office", "out of office", "away from the office", "away from my desk", "away from my email", "away from my e-mail",
+	"on vacation", "on holiday", "on holidays", "on annual leave", "on leave", "away",
+}
+
+// loopAway finds, in s (lower case, folded), a first-person statement of
+// absence — "I am (currently) out of the office", "I will be on
+// vacation", "ich bin bis 5. Mai nicht im Büro", "je suis absent" — and
+// returns it as found; "" if there is none.
+func loopAway(s string) string {
+	// English: subject, optional adverbs, state.
+	for _, subj := range [...]string{"i am ", "i'm ", "i will be ", "i'll be ", "i shall be ", "i am going to be ", "i will now be "} {
+		for from := 0; ; {
+			i := strings.Index(s[from:], subj)
+			if i < 0 {
+				break
+			}
+			i += from
+			from = i + len(subj)
+			if i > 0 && loopIsWordByte(s[i-1]) {
+				continue
+			}
+			rest := s[from:]
+			for again := true; again; {
+				again = false
+				for _, adv := range [...]string{"currently ", "now ", "presently ", "temporarily ", "still ", "also ", "unfortunately "} {
+					if strings.HasPrefix(rest, adv) {
+						rest, again = rest[len(adv):], true
+					}
+				}
+			}
+			for _, st := range loopAwayStates {
+				if strings.HasPrefix(rest, st) && (len(rest) == len(st) || !loopIsWordByte(rest[len(st)])) {
+					return strings.TrimSpace(s[i : len(s)-len(rest)+len(st)])
+				}
+			}
+		}
+	}
+	// Other languages put the time between verb and state ("ich bin bis
+	// zum 5. Mai nicht im Büro"): the state must follow within a few
+	// words.
+	for _, a := range loopAwayForeign {
+		for from := 0; ; {
+			i := strings.Index(s[from:], a.subj)
+			if i < 0 {
+				break
+			}
+			i += from
+			from = i + len(a.subj)
+			if i > 0 && loopIsWordByte(s[i-1]) {
+				continue
+			}
+			win := s[from:min(len(s), from+60)]
+			for _, st := range a.states {
+				if j := strings.Index(win, st); j >= 0 {
+					return s[i : from+j+len(st)]
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// loopIsWordByte reports whether c continues a word: an ASCII letter or
+// digit, or a byte of a non-ASCII character.
+func loopIsWordByte(c byte) bool {
+	return c >= utf8.RuneSelf || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9')
+}
+
+// loopAwayStates are the English states of absence, after "I am".
+var loopAwayStates = []string{
+	"out of the office", "out of office", "out of town", "out of the country", "away from the office",
+	"away from my desk", "away from my email", "away from my e-mail", "away from email", "away on business",
+	"away on holiday", "away on vacation", "away until", "away from", "away",
+	"on vacation", "on holiday", "on holidays", "on annual leave", "on leave", "on maternity leave",
+	"on paternity leave", "on parental leave", "on sick leave", "on a business trip", "on business travel",
+	"not in the office", "not in office", "absent", "out on vacation", "out on leave", "out sick",
+}
+
+// loopAwayForeign are first-person statements of absence in the
+// languages of the clients that send most absence notes after English:
+// a verb phrase and the states that may follow it.
+var loopAwayForeign = []struct {
+	subj   string
+	states []string
+}{
+	{"ich bin ", []string{"nicht im büro", "nicht im buero", "außer haus", "ausser haus", "abwesend", "im urlaub", "nicht erreichbar", "nicht im hause", "nicht im haus", "nicht am arbeitsplatz", "auf dienstreise", "in elternzeit", "nicht in der firma"}},
+	{"ich befinde mich ", []string{"im urlaub", "außer haus", "ausser haus", "auf dienstreise", "in elternzeit", "nicht im büro"}},
+	{"je suis ", []string{"absent", "en congé", "en conge", "en vacances", "hors du bureau", "en déplacement", "en deplacement", "indisponible"}},
+	{"je serai ", []string{"absent", "en congé", "en conge", "en vacances", "hors du bureau", "en déplacement", "en deplacement", "indisponible"}},
+	{"je ne suis ", []string{"pas au bureau", "pas disponible"}},
+	{"estoy ", []string{"fuera de la oficina", "fuera de oficina", "de vacaciones", "ausente", "de viaje"}},
+	{"estaré ", []string{"fuera de la oficina", "fuera de oficina", "de vacaciones", "ausente", "de viaje"}},
+	{"me encuentro ", []string{"fuera de la oficina", "fuera de oficina", "de vacaciones", "ausente", "de viaje"}},
+	{"sono ", []string{"fuori ufficio", "fuori sede", "in ferie", "assente", "in vacanza"}},
+	{"sarò ", []string{"fuori ufficio", "fuori sede", "in ferie", "assente", "in vacanza"}},
+	{"ik ben ", []string{"afwezig", "niet op kantoor", "niet aanwezig", "met vakantie", "op vakantie", "niet bereikbaar"}},
+	{"jag är ", []string{"ledig", "på semester", "inte på kontoret", "tjänstledig", "föräldraledig", "borta"}},
+	{"jeg er ", []string{"på ferie", "ikke på kontoret", "fraværende", "ikke til stede", "på kontoret igen"}},
+	{"estou ", []string{"fora do escritório", "fora do escritorio", "de férias", "de ferias", "ausente"}},
+	{"estarei ", []string{"fora do escritório", "fora do escritorio", "de férias", "de ferias", "ausente"}},
+	{"jestem ", []string{"na urlopie", "poza biurem", "nieobecny", "nieobecna"}},
+}
+
+// loopAbsenceFollowUps are what absence notes say besides the absence:
+// the return, the stand-in, what becomes of the sender's mail, and
+// their opening thanks.
+var loopAbsenceFollowUps = loopPhrases(
+	// English
+	"upon my return", "on my return", "when I return", "after my return", "until my return", "I will return on",
+	"I will be returning", "I will be back", "I'll be back", "returning on", "return to the office",
+	"in my absence", "during my absence", "while I am away", "while I'm away", "while I am out",
+	"limited access to e-mail", "limited access to email", "limited access to my", "no access to e-mail", "no access to email",
+	"not be checking", "not checking e-mail", "not checking email", "not be reading",
+	"your message", "your e-mail", "your email", "your mail", "your enquiry", "your inquiry",
+	"for urgent", "if urgent", "if it is urgent", "if your matter is urgent", "if this is urgent", "if you need immediate", "for immediate assistance",
+	"will not be forwarded", "thank you for your e-mail", "thank you for your email", "thank you for your message",
+	"thank you for your mail", "thanks for your e-mail", "thanks for your email", "thanks for your message",
+	// German
+	"rückkehr", "zurück", "wieder im büro", "in dringenden", "wenden sie sich", "ihre nachricht", "ihre e-mail", "ihre mail",
+	"vielen dank für ihre", "danke für ihre", "keinen zugriff", "eingeschränkt",
+	// French
+	"à mon retour", "a mon retour", "dès mon retour", "des mon retour", "en cas d'urgence", "pour toute urgence",
+	"votre message", "votre e-mail", "votre mail", "votre courriel", "merci pour votre", "merci de votre",
+	// Spanish, Portuguese, Italian
+	"a mi regreso", "a mi vuelta", "en caso de urgencia", "asuntos urgentes", "su mensaje", "su correo", "gracias por su",
+	"no meu regresso", "quando regressar", "sua mensagem", "seu e-mail", "obrigado pela", "assuntos urgentes",
+	"al mio rientro", "al mio ritorno", "per urgenze", "in caso di urgenza", "il suo messaggio", "la sua e-mail", "la sua email", "grazie per",
+	// Dutch, Scandinavian, Polish
+	"na mijn terugkeer", "bij mijn terugkomst", "dringende", "uw bericht", "uw e-mail", "uw mail", "bedankt voor",
+	"brådskande", "när jag är tillbaka", "ditt meddelande", "ditt mejl", "ditt mail", "tack för",
+	"haster", "når jeg er tilbage", "når jeg er tilbake", "din mail", "din e-mail", "din besked", "tak for", "takk for",
+	"po powrocie", "pilnych", "twoja wiadomość", "pana wiadomość", "dziękuję za",
+)
+
+// loopAbsenceSubjects are the subject prefixes of out-of-office replies
+// (whole, or before a colon): Exchange/Outlook in its languages
+// ("Automatic reply:", formerly "Out of Office:" and "Out of Office
+// AutoReply:"), Gmail, Zimbra and GroupWise defaults, and the usual
+// autoresponder subjects.
+var loopAbsenceSubjects = loopPhrases(
+	"Out of Office", "Out of the Office", "Out of Office Reply", "Out of Office AutoReply", "Out of Office Auto Reply",
+	"Automatic reply", "Automatic response", "Auto reply", "Autoreply", "Auto-Reply", "Auto response", "Autoresponse",
+	"Auto-Response", "Autoresponder", "Vacation reply", "Vacation response", "Vacation notice", "Vacation message",
+	"Vacation auto-reply", "Vacation autoreply", "Out of office notice",
+	"Autosvar", "Automatiskt svar", "Automatisk svar", "Automatisk besked",
+	"Abwesenheitsnotiz", "Automatische Antwort", "Automatische Abwesenheitsnotiz",
+	"Réponse automatique", "Reponse automatique", "Absence du bureau", "Message d'absence",
+	"Respuesta automática", "Respuesta automatica", "Fuera de la oficina", "Fuera de oficina",
+	"Risposta automatica", "Fuori sede", "Fuori ufficio", "Automatisch antwoord", "Afwezigheidsbericht",
+	"Resposta automática", "Resposta automatica", "Automaattinen vastaus", "Poissa toimistolta",
+	"Odpowiedź automatyczna", "Automatyczna odpowiedź", "Automatická odpověď", "Automatikus válasz",
+	"Автоматический ответ", "Otomatik yanıt", "Otomatik cevap", "自动回复", "自動回覆", "自動応答", "自動返信", "자동 회신",
+)
+
+// loopWholeSubjects are subjects auto-responders use that are too
+// ordinary to match as a prefix: vacation(1)'s classic "away from my
+// mail", and the "thank you for your e-mail" of autoresponders. They
+// match only as the whole subject.
+var loopWholeSubjects = loopPhrases(
+	"Vacation", "On vacation", "On holiday", "Away from my mail", "Away from my email", "Away from the office",
+	"I am away", "Thank you for your email", "Thank you for your e-mail", "Thank you for your message",
+	"Thank you for your mail", "Thanks for your email", "Thanks for your message", "Thank you for contacting us",
+)
+
+// loopSubjectMarkers are markers auto-responders put in brackets at the
+// start or end of the original subject ("Re: <subject> (Automatic
+// Response)" from AOL, "[Automatyczna odpowiedź] <subject>" from Onet/WP).
+var loopSubjectMarkers = loopPhrases(
+	"Automatic reply", "Automatic response", "Auto reply", "Auto-reply", "Autoreply", "Auto response", "Auto-response",
+	"Autoresponse", "Out of office", "Out of the office", "Vacation", "Automatyczna odpowiedź", "Automatische Antwort",
+	"Réponse automatique", "Respuesta automática", "Risposta automatica", "Autosvar",
+)
+
+// loopFailureSubjects are the subjects MTAs give delivery failures and
+// delays (whole, or before a colon): Exchange "Undeliverable:" in its
+// languages, Exim "Mail delivery failed: returning message to sender",
+// sendmail "Returned mail:" and "Warning: could not send message for
+// past 4 hours", qmail "failure notice", Domino "DELIVERY FAILURE:",
+// GroupWise "Message status - undeliverable". Bare "Delivery failed",
+// "Delivery failure" and "could not be delivered" are left out: a
+// customer writes them about parcels ("Delivery failed: the parcel could
+// not be delivered").
+var loopFailureSubjects = loopPhrases(
+	"Undeliverable", "Undelivered Mail Returned to Sender", "Undelivered Mail", "Undeliverable mail", "Undeliverable message",
+	"Delivery Status Notification",
+	"Mail delivery failed", "Mail delivery failure", "Message delivery failure", "Mail delivery problem", "Mail delivery warning",
+	"Delivery Notification", "Delivery has failed", "Returned mail", "Failure notice",
+	"Non-Delivery", "Non-delivery report", "Non delivery report", "Nondeliverable mail",
+	"Warning: could not send message", "Warning: message delayed", "Warning: message has not yet been delivered",
+	"Message status - undeliverable", "Delayed Mail (still being retried)",
+	"Unzustellbar", "Nicht zustellbar", "Non remis", "Non distribuable", "Onbestelbaar", "Non recapitabile",
+	"No se puede entregar", "Não é possível entregar", "Olevererbart", "Kan ikke leveres", "Ikke leveret",
+	"Nedoručitelné", "Nie można dostarczyć", "Kézbesíthetetlen", "Toimittamaton", "Недоставляемое", "Не доставлено",
+)
+
+// loopSubjectStarts are subject prefixes that are MTA templates in full,
+// whatever follows: sendmail's "Warning: could not send message for past
+// 4 hours", the "Returned mail - <reason>" of several MTAs, Gmail and
+// Exchange "Delivery Status Notification (Failure)".
+var loopSubjectStarts = []loopPhrase{
+	{"warning: could not send message for past", "Warning: could not send message for past …"},
+	{"returned mail - ", "Returned mail - …"},
+	{"delivery status notification (", "Delivery Status Notification (…)"},
+	{"mail system error - returned mail", "Mail System Error - Returned Mail"},
+}
+
+// loopChallengeSubjects are the subjects of challenge-response systems
+// (TMDA "Please confirm your message", SpamArrest and others
+// "Please verify your email").
+var loopChallengeSubjects = loopPhrases(
+	"Please confirm your message", "Please verify your email", "Please verify your e-mail", "Please verify your message",
+	"Verification required", "Sender verification", "Email verification required",
+)
+
+// loopHeldWords say, after "Your message to X", that it is held.
+var loopHeldWords = []string{
+	"is awaiting verification", "is awaiting your verification", "requires verification", "needs to be verified",
+	"is held pending", "has been held", "awaits moderator approval", "is awaiting moderator approval",
+}
+
+// loopMTAOpenings are how the bounces of common MTAs open.
+var loopMTAOpenings = loopPhrases(
+	"This is the mail system at host",                                        // Postfix
+	"I'm sorry to have to inform you that your message could not",            // Postfix (older)
+	"This is the qmail-send program",                                         // qmail
+	"I'm afraid I wasn't able to deliver your message",                       // qmail, Yahoo
+	"This message was created automatically by mail delivery software",       // Exim
+	"A message that you sent could not be delivered to one or more of its",   // Exim
+	"The original message was received at",                                   // sendmail
+	"The following addresses had permanent fatal errors",                     // sendmail
+	"Your message did not reach some or all of the intended recipients",      // Exchange 2003
+	"Delivery has failed to these recipients or groups",                      // Exchange 2007 and later
+	"Delivery is delayed to these recipients or groups",                      // Exchange 2007 and later
+	"Delivery to the following recipients failed",                            // Exchange 2003
+	"Delivery to the following recipient failed permanently",                 // Gmail
+	"Delivery to the following recipient has been delayed",                   // Gmail
+	"This is an automatically generated Delivery Status Notification",        // Gmail, Exchange, sendmail
+	"The following message to <",                                             // "... <x> was undeliverable" (Exchange 5.5, IMail)
+	"Sorry, we were unable to deliver your message to the following address", // Yahoo
+	"Unable to deliver message to the following address",                     // Yahoo
+	"This is a delivery status notification",                                 // Sun/Oracle Messaging Server, others
+	"The attached message had permanent fatal delivery errors",               // MDaemon
+	"Could not deliver message to the following recipient",                   // Kerio, others
+	"Message from InterScan",                                                 // Trend Micro InterScan gateways
+	"Your message could not be delivered to",                                 // various gateways
+	"Your message has not been delivered to",
+	"Your message was not delivered to",
+	"Your message wasn't delivered to",      // Gmail
+	"Votre message n'a pas pu être remis",   // Exchange (French)
+	"Votre message n'a pas pu etre delivre", // French gateways
+	"Votre message n'a pas pu être délivré",
+	"Ihre Nachricht konnte nicht zugestellt werden",                // German MTAs
+	"Ihre Nachricht hat einige oder alle Empfänger nicht erreicht", // Exchange (German)
+	"Die Nachricht konnte nicht zugestellt werden",
+)
+
+// loopSelfDeclared are the sentences automatic mail opens with to say
+// what it is.
+var loopSelfDeclared = loopPhrases(
+	"This is an automatic reply", "This is an automated reply", "This is an auto-reply", "This is an autoreply",
+	"This is an auto reply", "This is an automatic response", "This is an automated response", "This is an auto-response",
+	"This is an automatic message", "This is an automated message", "This is an automatically generated",
+	"This is an auto-generated", "This message was automatically generated", "This message has been automatically generated",
+	"This email was automatically generated", "This e-mail was automatically generated", "This is an automatic notification",
+	"This is an automated notification", "This is an automatic e-mail", "This is an automatic email",
+	"This is an automated e-mail", "This is an automated email", "This is a one-time automated message",
+	"Dies ist eine automatische Antwort", "Dies ist eine automatisch generierte", "Dies ist eine automatische Nachricht",
+	"Diese Nachricht wurde automatisch", "Diese E-Mail wurde automatisch", "Dies ist eine automatische E-Mail",
+	"Ceci est une réponse automatique", "Ceci est une reponse automatique", "Ceci est un message automatique",
+	"Ce message a été généré automatiquement", "Ce message est généré automatiquement",
+	"Esta es una respuesta automática", "Esta es una respuesta automatica", "Este es un mensaje automático",
+	"Este es un mensaje automatico", "Este mensaje ha sido generado automáticamente",
+	"Questa è una risposta automatica", "Questa e' una risposta automatica", "Questo è un messaggio automatico",
+	"Questo messaggio è stato generato automaticamente",
+	"Dit is een automatisch antwoord", "Dit is een automatisch gegenereerd", "Dit is een automatisch bericht",
+	"Detta är ett automatiskt svar", "Detta är ett automatiskt meddelande", "Dette er et automatisk svar",
+	"Esta é uma resposta automática", "Esta é uma mensagem automática", "Esta mensagem foi gerada automaticamente",
+	"To jest automatyczna odpowiedź", "Это автоматический ответ",
+)
+
+// loopChallenges are what challenge-response systems ask of a sender
+// (TMDA, SpamArrest, Boxbe, Bluebottle, EarthLink spamBlocker,
+// Mailblocks): to confirm the message or prove to be a person so that
+// it is delivered.
+var loopChallenges = loopPhrases(
+	"please confirm your message", "held pending your confirmation", "awaiting verification", "awaiting your verification",
+	"verify you are a human", "verify that you are a human", "verify that you are human", "verify you are human",
+	"prove you are a human", "prove that you are a human", "prove you are human", "confirm that you are a human",
+	"confirm you are a human", "confirm that you are a real person", "verify that you are a real person",
+	"complete the verification process", "have your address added to", "added to the recipient's allowed list",
+	"added to my allowed list", "add yourself to my", "my list of approved senders", "my approved senders",
+	"i apologize for this automatic reply", "i now allow incoming messages only from", "only accept email from approved senders",
+	"protecting myself from receiving junk mail", "this account is protected by", "has been waitlisted",
+)
+
+// loopYourMessage are the words with which a challenge refers to the
+// challenged message; a person's account of a captcha does not.
+var loopYourMessage = loopPhrases("your message", "your email", "your e-mail", "your mail", "your address", "messages from you", "email from you")

@@ -98,6 +98,7 @@ func Parse(raw []byte, opts ParseOptions) (msg *helpdesk.Message, err error) {
 	p.msg.AuthResults, p.msg.Received = traceFromHeader(&h)
 	p.finishReport(&h, body)
 	p.msg.AutoReason, p.msg.Suppress = loopSignals(&h, p.msg)
+	p.msg.Spam = spamVerdict(&h)
 	p.msg.Defects = p.defects
 	return p.msg, nil
 }

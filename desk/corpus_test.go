@@ -1,0 +1,109 @@
+package desk_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/desk"
+	"github.com/helpdeskd/helpdesk/mailbox"
+)
+
+// corpusDir is the real-mail corpus beside the project (../shared/corpus).
+const corpusDir = "../../shared/corpus"
+
+// corpusFiles returns the .eml/.txt/.msg mails under dir of the corpus,
+// sorted, or skips the test when the corpus is not beside the project.
+func corpusFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	root := filepath.Join(corpusDir, dir)
+	if _, err := os.Stat(root); err != nil {
+		t.Skipf("corpus not found at %s: this test needs ../shared/corpus beside the project", root)
+	}
+	var out []string
+	err := filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		base := strings.ToLower(e.Name())
+		if strings.HasPrefix(base, "license") || strings.HasSuffix(base, ".json") || strings.HasSuffix(base, ".md") ||
+			strings.HasSuffix(base, ".py") || strings.HasSuffix(base, ".pm") || strings.HasSuffix(base, ".t") {
+			return nil
+		}
+		out = append(out, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// maxMachineAnswered is how many of the 241 machine-generated corpus mails
+// still get an automatic reply; it may only go down. They carry nothing an
+// automatic-mail convention goes by: flufl.bounce's groupwise_03 is a
+// person's Outlook reply kept as a non-bounce case, and two of
+// BounceParser's are plain spam with no spam filter's verdict in their
+// header (with one, X-Spam-Flag or X-Spam-Status, they are filed as spam
+// and answered by nobody). No rule is written for any one file.
+const maxMachineAnswered = 3
+
+// TestCorpusAutoReplies feeds the corpus's machine-generated mails (bounces,
+// vacation mails, challenge-response, from the flufl.bounce and
+// perl-Mail-DeliveryStatus-BounceParser sets) and the human replies of
+// mailgun-talon through the parser and the desk, and counts the automatic
+// replies the desk would send: none to a machine, one to every person.
+// Request Tracker 5.0.3 auto-replies to 17 of the 241 machine mails.
+func TestCorpusAutoReplies(t *testing.T) {
+	td := newTestDesk(t, func(c *desk.Config) { c.AutoReplyLimit = 100000 }) // count decisions, not the rate limit
+	answered := func(files []string) (got []string) {
+		for i, f := range files {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := len(td.outbox())
+			in := desk.Incoming{Mailbox: "support", UIDValidity: 1, UID: uint32(10000 + td.seq + i), Raw: raw}
+			msg, perr := mailbox.Parse(raw, mailbox.ParseOptions{})
+			in.Message, in.ParseError = msg, perr
+			if _, err := td.d.Ingest(context.Background(), in); err != nil && perr == nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			for _, m := range td.outbox()[before:] {
+				if m.Kind == helpdesk.KindAck || (m.Auto && m.Kind != helpdesk.KindNotification) {
+					got = append(got, strings.TrimPrefix(f, corpusDir+"/"))
+					break
+				}
+			}
+		}
+		td.seq += len(files)
+		return got
+	}
+	machine := append(corpusFiles(t, "messages/flufl.bounce"), corpusFiles(t, "messages/perl-Mail-DeliveryStatus-BounceParser")...)
+	if len(machine) != 241 {
+		t.Errorf("found %d machine-generated mails, want the corpus's 241", len(machine))
+	}
+	machineGot := answered(machine)
+	t.Logf("answered:\n  %s", strings.Join(machineGot, "\n  "))
+	if len(machineGot) > maxMachineAnswered {
+		t.Errorf("automatic replies to %d of %d machine-generated mails, more than the %d of before (RT 5.0.3: 17):\n  %s",
+			len(machineGot), len(machine), maxMachineAnswered, strings.Join(machineGot, "\n  "))
+	}
+	human := corpusFiles(t, "replies/mailgun-talon/tests/fixtures/standard_replies")
+	var emls []string
+	for _, f := range human {
+		if strings.HasSuffix(f, ".eml") {
+			emls = append(emls, f)
+		}
+	}
+	got := answered(emls)
+	if len(emls) != 12 || len(got) != 12 {
+		t.Errorf("acknowledged %d of %d human replies of mailgun-talon, want 12 of 12: %v", len(got), len(emls), got)
+	}
+	t.Logf("machine-generated: %d mails, answered %d; talon human replies: %d of %d acknowledged", len(machine), len(machineGot), len(got), len(emls))
+}
