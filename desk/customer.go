@@ -137,6 +137,7 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, doubt, sp
 	}
 	data := w.baseData(t)
 	data.ClaimNote = d.tri.ClaimNote(a)
+	data.Notice = suspicionNotice(doubt)
 	if err := w.notifyAgents(t, "notify_new", m, data); err != nil {
 		return Result{}, err
 	}
@@ -234,6 +235,14 @@ func (w *work) addParticipants(t *helpdesk.Ticket, m *helpdesk.Message) error {
 	return nil
 }
 
+// suspicionNotice is the line agents read first about a suspicious mail.
+func suspicionNotice(doubt string) string {
+	if doubt == "" {
+		return ""
+	}
+	return "Suspicious: " + doubt + ". It ran no command; do not trust who it claims to be from."
+}
+
 func (w *work) suspicious(t *helpdesk.Ticket, m *helpdesk.Message, why string) error {
 	return w.event(t, "suspicious", m.From.Email, why+": no command run", m.MessageID)
 }
@@ -297,7 +306,7 @@ func (w *work) outsiderMail(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt,
 		if err := w.suspicious(t, m, doubt); err != nil {
 			return Result{}, err
 		}
-		notice = "Suspicious: " + doubt + ". " + notice
+		notice = suspicionNotice(doubt) + " " + notice
 	}
 	if spam != "" {
 		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, "spam", "system", spam+": kept, no notification", m.MessageID)
@@ -398,7 +407,9 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 	if err := w.tx.UpdateTicket(t); err != nil {
 		return Result{}, err
 	}
-	if err := w.notifyAgents(t, "notify_reply", m, w.baseData(t)); err != nil {
+	data := w.baseData(t)
+	data.Notice = suspicionNotice(doubt)
+	if err := w.notifyAgents(t, "notify_reply", m, data); err != nil {
 		return Result{}, err
 	}
 	return Result{Outcome: Joined, Ref: t.Ref}, nil

@@ -490,12 +490,17 @@ func TestAgentProofByPosition(t *testing.T) {
 			if got := detail(evs, "suspicious"); strings.Contains(got, "forged") != tt.forged {
 				t.Errorf("suspicious detail %q: forged = %v, want %v", got, !tt.forged, tt.forged)
 			}
+			told := false
 			for _, m := range td.outbox()[n:] {
+				told = told || m.To[0].Email == "maria@example.com" && strings.Contains(m.Text, "Suspicious:") && strings.Contains(m.Text, "ATTACKER-TEXT")
 				for _, to := range m.To {
 					if to.Email == "kim@shop.example" && strings.Contains(m.Text, "ATTACKER-TEXT") {
 						t.Errorf("the attacker's text was relayed to the customer: %q", m.Subject)
 					}
 				}
+			}
+			if !told {
+				t.Error("the agents were not told of the suspicious mail")
 			}
 		})
 	}
