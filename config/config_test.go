@@ -459,6 +459,8 @@ func TestRejections(t *testing.T) {
 			[]string{`helpdesk.toml:31: desk.boundary_hosts[1]: |not a host name pattern`}},
 		{"empty authserv-id", `listen = "127.0.0.1:8025"`, "listen = \"127.0.0.1:8025\"\n[desk]\ntrusted_authserv_ids = [\"\"]", noSecrets,
 			[]string{`helpdesk.toml:31: desk.trusted_authserv_ids[0]: |trust_unnamed_results`}},
+		{"unnamed results below the boundary", `listen = "127.0.0.1:8025"`, "listen = \"127.0.0.1:8025\"\n[desk]\ntrust_unnamed_results = true\nresults_below_boundary = 1", noSecrets,
+			[]string{`helpdesk.toml:32: desk.results_below_boundary: |must be 0 with trust_unnamed_results`}},
 		{"max_cc out of range", `listen = "127.0.0.1:8025"`, "listen = \"127.0.0.1:8025\"\n[desk]\nmax_cc = 1000", noSecrets,
 			[]string{`helpdesk.toml:31: desk.max_cc: |must be from 1 to 100`}},
 		{"syntax error", `port = 993`, `port = = 993`, noSecrets,

@@ -922,6 +922,12 @@ func (l *loader) desk(d rawDesk, c *Config) {
 		k.Trust.AuthServIDs = append(k.Trust.AuthServIDs, "")
 	}
 	k.Trust.Hops, k.Trust.Below = d.ReceivedHops, d.ResultsBelow
+	if d.TrustUnnamed && d.ResultsBelow > 0 {
+		l.errf("desk.results_below_boundary", "must be 0 with trust_unnamed_results: a field without an authserv-id below the boundary may be anybody's (Microsoft 365 writes its results above it)")
+	}
+	if d.ResultsBelow < 0 || d.ResultsBelow > 20 {
+		l.errf("desk.results_below_boundary", "%d: must be from 0 to 20 (the Authentication-Results fields our servers write just below the boundary Received: field, one per milter)", d.ResultsBelow)
+	}
 	if d.ReceivedHops < 1 || d.ReceivedHops > 50 {
 		l.errf("desk.received_hops", "%d: must be from 1 to 50 (the Received: fields our own servers add, counting the one that takes mail from the outside)", d.ReceivedHops)
 	}

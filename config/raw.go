@@ -120,7 +120,7 @@ type rawDesk struct {
 	TrustUnnamed       bool     `toml:"trust_unnamed_results"`
 	ReceivedHops       int      `toml:"received_hops"`
 	BoundaryHosts      []string `toml:"boundary_hosts"`
-	ResultsBelow       bool     `toml:"results_below_boundary"`
+	ResultsBelow       int      `toml:"results_below_boundary"`
 	MaxCc              int      `toml:"max_cc"`
 	EscalateKeyword    string   `toml:"escalate_keyword"`
 	TemplatesDir       string   `toml:"templates_dir"`

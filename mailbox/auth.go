@@ -256,29 +256,31 @@ func authDMARCPolicy(props map[string]string, fromComment string) string {
 	return fromComment
 }
 
-// authDMARCCommentPolicy finds "p=<policy>" in the comment that follows a
-// dmarc result, e.g. "dmarc=fail (p=REJECT sp=REJECT dis=QUARANTINE)".
+// authDMARCCommentPolicy finds the policy in a comment that follows a
+// dmarc result: "dmarc=fail (p=REJECT sp=REJECT dis=QUARANTINE)" (Gmail,
+// OpenDMARC) or "... header.from=example.org (policy=reject)" (rspamd).
 func authDMARCCommentPolicy(v string) string {
 	lv := strings.ToLower(v)
-	i := strings.Index(lv, "dmarc")
-	for i >= 0 {
+	for i := strings.Index(lv, "dmarc"); i >= 0; {
 		rest := lv[i+len("dmarc"):]
-		end := strings.IndexByte(rest, ';')
-		if end < 0 {
-			end = len(rest)
+		seg := rest
+		if end := strings.IndexByte(rest, ';'); end >= 0 {
+			seg = rest[:end]
 		}
-		seg := rest[:end]
-		if o := strings.IndexByte(seg, '('); o >= 0 {
-			if c := strings.IndexByte(seg[o:], ')'); c > 0 {
-				for _, f := range strings.FieldsFunc(seg[o+1:o+c], func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
-					if p, ok := strings.CutPrefix(f, "p="); ok {
-						switch p {
-						case "none", "quarantine", "reject":
-							return p
-						}
+		for o := strings.IndexByte(seg, '('); o >= 0; {
+			c := strings.IndexByte(seg[o:], ')')
+			if c < 0 {
+				break
+			}
+			for _, f := range strings.FieldsFunc(seg[o+1:o+c], func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
+				for _, key := range []string{"p=", "policy="} {
+					if p, ok := strings.CutPrefix(f, key); ok && (p == "none" || p == "quarantine" || p == "reject") {
+						return p
 					}
 				}
 			}
+			seg = seg[o+c:]
+			o = strings.IndexByte(seg, '(')
 		}
 		j := strings.Index(rest, "dmarc")
 		if j < 0 {

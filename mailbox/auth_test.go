@@ -84,6 +84,15 @@ func TestParseAuthResults(t *testing.T) {
 			},
 		},
 		{
+			name: "rspamd's policy comment",
+			in:   `mail.example.net; dkim=none; dmarc=fail reason="SPF not aligned (relaxed), No valid DKIM" header.from=example.org (policy=reject); spf=pass smtp.mailfrom=list.example`,
+			want: []helpdesk.AuthResult{
+				{AuthServID: "mail.example.net", Method: "dkim", Result: "none"},
+				{AuthServID: "mail.example.net", Method: "dmarc", Result: "fail", Domain: "example.org", Policy: "reject"},
+				{AuthServID: "mail.example.net", Method: "spf", Result: "pass", Domain: "list.example"},
+			},
+		},
+		{
 			name: "junk",
 			in:   "(((;;;=",
 		},

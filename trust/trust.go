@@ -4,8 +4,9 @@
 // authserv-id and says dkim=pass; only the position of a field proves who
 // wrote it. Our servers add their fields on top of the mail, so a result
 // counts only where our servers write results: above (or, for providers
-// such as Gmail, directly below) the Received: field with which our server
-// took the mail from the outside. Everything here is pure.
+// such as Gmail and Postfix's milters, as the first fields directly below)
+// the Received: field with which our server took the mail from the
+// outside. Everything here is pure.
 package trust
 
 import (
@@ -31,11 +32,14 @@ type Policy struct {
 	// of these patterns (path.Match syntax, e.g. "*.protection.outlook.com"),
 	// for providers whose internal hop count varies.
 	BoundaryHosts []string
-	// Below is for providers that write their result just below their
-	// boundary Received: field (Gmail). Then the first
-	// Authentication-Results field below the boundary counts too; any
-	// later one is the sender's.
-	Below bool
+	// Below is the number of Authentication-Results fields our servers
+	// write just below the boundary Received: field rather than above it:
+	// a Postfix milter (OpenDKIM, OpenDMARC, rspamd) inserts its field
+	// there, one per milter, and so does Gmail (one). Those first Below
+	// fields count, with any ARC-Authentication-Results between them; a
+	// later one naming our authserv-id is the sender's. 0: our results
+	// stand above the boundary (Microsoft 365).
+	Below int
 }
 
 // Verdict is what the position rule makes of a mail's results.
@@ -95,15 +99,26 @@ func (p Policy) boundary(received []string) int {
 
 // Judge sorts the results of m into those our servers wrote and those
 // forged by the sender. A result whose authserv-id is not ours is in
-// neither: it is somebody else's opinion and proves nothing to us.
+// neither: it is somebody else's opinion and proves nothing to us. Nor
+// are results of earlier hops, which stand further down, below another
+// Received: field, or which are ARC sets of a lower instance below the
+// boundary (RFC 8617: a forwarder of the same provider writes its own):
+// they prove nothing to us, and nothing says the sender wrote them. What
+// is forged is an Authentication-Results field naming one of our
+// authserv-ids in the sender's own header block, directly below the
+// boundary where our servers did not write it, or in a mail that never
+// passed our boundary at all.
 func (p Policy) Judge(m *helpdesk.Message) Verdict {
 	v := Verdict{Boundary: p.boundary(m.Received)}
-	firstBelow := -1 // the field of the first Authentication-Results below the boundary
-	if p.Below && v.Boundary >= 0 {
+	lastOurs := -1 // the header position of the last of the Below fields our servers wrote under the boundary
+	if p.Below > 0 && v.Boundary >= 0 {
+		n, prev := 0, -1
 		for _, r := range m.AuthResults {
-			if r.Header == "Authentication-Results" && r.ReceivedAbove == v.Boundary+1 {
-				firstBelow = r.Field
-				break
+			if r.Header == "Authentication-Results" && r.ReceivedAbove == v.Boundary+1 && r.Field != prev {
+				prev = r.Field
+				if n++; n <= p.Below {
+					lastOurs = r.Field
+				}
 			}
 		}
 	}
@@ -111,10 +126,16 @@ func (p Policy) Judge(m *helpdesk.Message) Verdict {
 		if !p.ours(r.AuthServID) {
 			continue
 		}
-		above := v.Boundary >= 0 && r.ReceivedAbove <= v.Boundary
-		if above || (firstBelow >= 0 && r.Field == firstBelow) {
+		switch {
+		case v.Boundary < 0:
+			if r.AuthServID != "" {
+				v.Forged = append(v.Forged, r)
+			}
+		case r.ReceivedAbove <= v.Boundary:
 			v.Trusted = append(v.Trusted, r)
-		} else {
+		case r.ReceivedAbove == v.Boundary+1 && r.Field <= lastOurs:
+			v.Trusted = append(v.Trusted, r)
+		case r.ReceivedAbove == v.Boundary+1 && r.Header == "Authentication-Results" && r.AuthServID != "":
 			v.Forged = append(v.Forged, r)
 		}
 	}
