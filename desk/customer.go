@@ -235,6 +235,16 @@ func (w *work) addParticipants(t *helpdesk.Ticket, m *helpdesk.Message) error {
 	return nil
 }
 
+// firstOf returns the first non-empty string.
+func firstOf(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
 // suspicionNotice is the line agents read first about a suspicious mail.
 func suspicionNotice(doubt string) string {
 	if doubt == "" {
@@ -349,7 +359,16 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 		}
 		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, "spam", "system", spam+": kept, no notification", m.MessageID)
 	}
-	if err := w.addParticipants(t, m); err != nil {
+	if unsure := firstOf(doubt, w.fromFails); unsure != "" {
+		// Whoever wrote this may not be the customer: the people it
+		// copies are not put on the ticket, lest a forger make the desk
+		// send them the agents' replies.
+		if len(m.Cc)+len(m.To) > 1 {
+			if err := w.event(t, "cc-not-added", from.Email, "the sender's From is not proven ("+unsure+"): the people it copies were not added", m.MessageID); err != nil {
+				return Result{}, err
+			}
+		}
+	} else if err := w.addParticipants(t, m); err != nil {
 		return Result{}, err
 	}
 	if err := w.event(t, "reply", from.Email, "customer reply (threaded by "+how+")", m.MessageID); err != nil {

@@ -417,7 +417,10 @@ type work struct {
 	// secretsChecked: the desk's cache of agent secrets was checked
 	// against the store's rotation generation in this transaction.
 	secretsChecked bool
-	opened         struct { // the ticket this mail opened and the mail, until the ack is out
+	// fromFails says why our own server found the mail's From not
+	// authentic (a DMARC failure of its domain); "" when it did not.
+	fromFails string
+	opened    struct { // the ticket this mail opened and the mail, until the ack is out
 		ticket    int64
 		messageID string
 	}
@@ -471,6 +474,9 @@ func (w *work) ingest() (Result, error) {
 	}
 	v := d.cfg.Trust.Judge(m)
 	s := w.identify(m, t, v)
+	if r, ok := v.DMARCFailed(); ok && strings.EqualFold(r.Domain, domainOf(m.From.Email)) {
+		w.fromFails = "dmarc=" + r.Result + " for " + r.Domain + " (result of " + firstOf(r.AuthServID, "our server") + ")"
+	}
 	switch {
 	case t != nil && s.agent != nil:
 		return w.agentMail(t, m, s.agent, s.proof)
@@ -524,4 +530,10 @@ func (w *work) event(t *helpdesk.Ticket, kind, actor, detail, messageID string) 
 		}
 	})
 	return nil
+}
+
+// domainOf returns the lower-cased domain of an address.
+func domainOf(addr string) string {
+	_, d, _ := strings.Cut(strings.ToLower(addr), "@")
+	return d
 }

@@ -267,3 +267,24 @@ func TestAutoReplyLimitPerMailbox(t *testing.T) {
 		t.Fatalf("%d acknowledgements reached the victim's mailbox, want the limit of 10", acks)
 	}
 }
+
+// A mail in the customer's name that our server found not authentic, or
+// that carries a forged result, cannot put people on the ticket: they would
+// receive the agents' replies.
+func TestUnprovenCustomerAddsNobody(t *testing.T) {
+	const ours = "Received: from mail.evil.example by mx.example.com (Postfix) with ESMTP id 9; Wed, 18 Nov 2026 11:00:00 +0000\n"
+	for i, header := range []string{
+		"Authentication-Results: mx.example.com; dmarc=fail (p=NONE sp=NONE dis=NONE) header.from=shop.example\n" + ours,
+		ours + "Authentication-Results: mx.example.com; dkim=pass header.d=shop.example\n",
+	} {
+		td := newTestDesk(t)
+		ref := td.mail("support", customer(fmt.Sprintf("u%d@x", i), "Carol <carol@shop.example>", "Store down", outage)).Ref
+		td.mail("support", header+fmt.Sprintf("From: Carol <carol@shop.example>\nTo: support@example.com\nCc: eve%d@evil.example\nSubject: Re: Store down [%s]\nMessage-ID: <u%d-2@evil.example>\nDate: Wed, 18 Nov 2026 11:00:00 +0000\n\nPlease copy my colleague.\n", i, ref, i))
+		if _, on := td.participants(ref)[fmt.Sprintf("eve%d@evil.example", i)]; on {
+			t.Errorf("case %d: an unproven customer mail put its Cc on the ticket", i)
+		}
+		if _, evs := td.ticket(ref); events(evs, "cc-not-added") != 1 {
+			t.Errorf("case %d: no cc-not-added event: %+v", i, evs)
+		}
+	}
+}

@@ -167,3 +167,14 @@ func (v Verdict) DMARCRejected() (helpdesk.AuthResult, bool) {
 	}
 	return helpdesk.AuthResult{}, false
 }
+
+// DMARCFailed returns a trusted dmarc failure, whatever the domain's
+// policy: our own server found the From not authentic.
+func (v Verdict) DMARCFailed() (helpdesk.AuthResult, bool) {
+	for _, r := range v.Trusted {
+		if strings.EqualFold(r.Method, "dmarc") && strings.EqualFold(r.Result, "fail") {
+			return r, true
+		}
+	}
+	return helpdesk.AuthResult{}, false
+}
