@@ -372,12 +372,57 @@ type DeliveryReport struct {
 	Diagnostic        string
 }
 
+// EventKind names what an audit-trail entry records. Metrics, the demo's
+// printer and tests match on these constants, so a typo fails to compile
+// instead of silently zeroing a count.
+type EventKind string
+
+// The event kinds.
+const (
+	EventCreated                  EventKind = "created"                    // a ticket was opened
+	EventLinked                   EventKind = "linked"                     // the ticket follows an earlier, closed one
+	EventFollowedUp               EventKind = "followed-up"                // a later mail opened a new ticket after this closed one
+	EventMissing                  EventKind = "missing"                    // incident facts the policy requires are missing
+	EventFields                   EventKind = "fields"                     // missing facts were supplied
+	EventQueued                   EventKind = "queued"                     // a critical-only mailbox filed non-critical mail under its queue policy
+	EventAck                      EventKind = "ack"                        // the acknowledgement went to the customer
+	EventAckSuppressed            EventKind = "ack-suppressed"             // no acknowledgement: loop protection or the rate limit
+	EventReply                    EventKind = "reply"                      // a reply from the customer's side
+	EventReopened                 EventKind = "reopened"                   // a customer reply reopened a resolved ticket
+	EventStatus                   EventKind = "status"                     // the status changed
+	EventPriority                 EventKind = "priority"                   // an agent changed the priority
+	EventAssign                   EventKind = "assign"                     // an agent assigned the ticket
+	EventTeam                     EventKind = "team"                       // an agent moved the ticket to a team
+	EventCc                       EventKind = "cc"                         // an agent added a participant
+	EventCcLimit                  EventKind = "cc-limit"                   // Cc addresses beyond the limit were not added
+	EventCcNotAdded               EventKind = "cc-not-added"               // an unproven mail in the customer's name added nobody
+	EventAgentMail                EventKind = "agent-mail"                 // a proven agent's mail was applied
+	EventCommandRejected          EventKind = "command-rejected"           // an agent's #command was refused
+	EventNote                     EventKind = "note"                       // an internal note
+	EventRelayed                  EventKind = "relayed"                    // an agent's reply was relayed to the customer
+	EventResolutionSent           EventKind = "resolution-sent"            // the resolution mail went to the customer
+	EventFirstResponse            EventKind = "first-response"             // the response clock stopped
+	EventStaffNote                EventKind = "staff-note"                 // a reply of an escalation recipient, kept as a note
+	EventAutoReply                EventKind = "auto-reply"                 // automatic mail (an out-of-office, ...) was kept
+	EventOutsider                 EventKind = "outsider"                   // mail from someone not on the ticket was kept
+	EventSuspicious               EventKind = "suspicious"                 // a mail claimed what it could not prove
+	EventAddressLeak              EventKind = "address-leak"               // an agent's reply address came from another From
+	EventSpam                     EventKind = "spam"                       // mail the receiving server judged spam was filed without an answer
+	EventCustomerEscalation       EventKind = "customer-escalation"        // the customer asked to escalate
+	EventCustomerEscalationRepeat EventKind = "customer-escalation-repeat" // a repeated escalation request within a day
+	EventEscalation               EventKind = "escalation"                 // escalation recipients were mailed
+	EventSLAWarning               EventKind = "sla-warning"                // a ladder step before the target was missed
+	EventBreach                   EventKind = "breach"                     // an SLA target was missed
+	EventDeliveryFailure          EventKind = "delivery-failure"           // a delivery report for a mail of the ticket came in
+	EventDeliveryFailed           EventKind = "delivery-failed"            // the SMTP server refused a mail of the ticket for good
+)
+
 // Event is one entry of a ticket's audit trail.
 type Event struct {
 	ID        int64
 	TicketID  int64
 	At        time.Time
-	Kind      string // e.g. "created", "status", "priority", "ack", "escalation", "bounce", "suspicious"
+	Kind      EventKind
 	Actor     string // who made the change: an address, "system" or "sla"
 	Detail    string
 	MessageID string // the mail that caused it, if any

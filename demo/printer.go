@@ -64,35 +64,33 @@ func (p *Printer) Block(f func(w io.Writer)) {
 
 // eventLabel names the desk's event kinds on screen; kinds not listed are
 // shown by their own name.
-func eventLabel(kind string) string {
+func eventLabel(kind helpdesk.EventKind) string {
 	switch kind {
-	case "created":
+	case helpdesk.EventCreated:
 		return "filed"
-	case "sla-warning":
+	case helpdesk.EventSLAWarning:
 		return "SLA warning"
-	case "escalation":
+	case helpdesk.EventEscalation:
 		return "ESCALATION"
-	case "breach":
+	case helpdesk.EventBreach:
 		return "SLA BREACH"
-	case "first-response":
+	case helpdesk.EventFirstResponse:
 		return "responded"
-	case "command-rejected":
+	case helpdesk.EventCommandRejected:
 		return "rejected"
-	case "reply":
+	case helpdesk.EventReply:
 		return "customer"
-	case "fields":
-		return "fields"
 	}
-	return kind
+	return string(kind)
 }
 
 // Event prints one desk event. The acknowledgement's own event is left
 // out: the line of the mail leaving says it.
 func (p *Printer) Event(ref string, priority helpdesk.Priority, e helpdesk.Event) {
 	switch e.Kind {
-	case "ack":
+	case helpdesk.EventAck:
 		return
-	case "created":
+	case helpdesk.EventCreated:
 		p.line(e.At, ref, eventLabel(e.Kind), p.filed(ref, priority, e))
 		return
 	}

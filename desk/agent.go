@@ -34,7 +34,7 @@ func (w *work) agentMail(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, 
 	if cerr != nil {
 		return Result{Outcome: Joined, Ref: t.Ref}, w.commandError(t, m, agent, cerr)
 	}
-	if err := w.event(t, "agent-mail", agent.Email, "proof: "+proof, m.MessageID); err != nil {
+	if err := w.event(t, helpdesk.EventAgentMail, agent.Email, "proof: "+proof, m.MessageID); err != nil {
 		return Result{}, err
 	}
 	if plan.note {
@@ -49,7 +49,7 @@ func (w *work) agentMail(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, 
 	if t.Status == helpdesk.StatusSpam && !plan.setsStatus {
 		// An agent who works a ticket filed as spam says it is not.
 		w.setStatus(t, helpdesk.StatusOpen)
-		if err := w.event(t, "status", agent.Email, "spam -> open: an agent worked the ticket", m.MessageID); err != nil {
+		if err := w.event(t, helpdesk.EventStatus, agent.Email, "spam -> open: an agent worked the ticket", m.MessageID); err != nil {
 			return Result{}, err
 		}
 	}
@@ -176,7 +176,7 @@ func (d *Desk) teamExists(name string) bool {
 
 // apply carries out the planned commands, each recorded as an event.
 func (w *work) apply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, plan *agentPlan) error {
-	ev := func(kind, detail string) error { return w.event(t, kind, agent.Email, detail, m.MessageID) }
+	ev := func(kind helpdesk.EventKind, detail string) error { return w.event(t, kind, agent.Email, detail, m.MessageID) }
 	for _, c := range plan.cmds {
 		switch c.Name {
 		case "status":
@@ -186,7 +186,7 @@ func (w *work) apply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, plan
 				continue
 			}
 			w.setStatus(t, st)
-			if err := ev("status", fmt.Sprintf("%s -> %s", old, st)); err != nil {
+			if err := ev(helpdesk.EventStatus, fmt.Sprintf("%s -> %s", old, st)); err != nil {
 				return err
 			}
 		case "priority":
@@ -197,13 +197,13 @@ func (w *work) apply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, plan
 			old := t.Priority
 			t.Priority, t.PrioritySource = p, agent.Email
 			t.Missing = t.Fields.Missing(w.d.policy(t.Policy).Required[t.Priority])
-			if err := ev("priority", fmt.Sprintf("%s -> %s (SLA deadlines recomputed)", old, p)); err != nil {
+			if err := ev(helpdesk.EventPriority, fmt.Sprintf("%s -> %s (SLA deadlines recomputed)", old, p)); err != nil {
 				return err
 			}
 		case "assign":
 			a := w.d.findAgent(c.Arg, agent)
 			t.Assignee = a.Email
-			if err := ev("assign", "assigned to "+a.Email); err != nil {
+			if err := ev(helpdesk.EventAssign, "assigned to "+a.Email); err != nil {
 				return err
 			}
 		case "team":
@@ -212,7 +212,7 @@ func (w *work) apply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, plan
 					t.Team = n
 				}
 			}
-			if err := ev("team", "team "+t.Team); err != nil {
+			if err := ev(helpdesk.EventTeam, "team "+t.Team); err != nil {
 				return err
 			}
 		case "cc":
@@ -220,7 +220,7 @@ func (w *work) apply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, plan
 			if _, err := w.tx.AddParticipant(t.ID, addr, store.RoleCC); err != nil {
 				return err
 			}
-			if err := ev("cc", "added "+addr.Email); err != nil {
+			if err := ev(helpdesk.EventCc, "added "+addr.Email); err != nil {
 				return err
 			}
 		case "escalate":
@@ -288,13 +288,13 @@ func (w *work) reply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, text
 	}
 	if text != "" && t.FirstResponseAt.IsZero() {
 		t.FirstResponseAt = w.now
-		if err := w.event(t, "first-response", agent.Email, "response clock stopped", m.MessageID); err != nil {
+		if err := w.event(t, helpdesk.EventFirstResponse, agent.Email, "response clock stopped", m.MessageID); err != nil {
 			return err
 		}
 	}
-	kind := "relayed"
+	kind := helpdesk.EventRelayed
 	if resolved {
-		kind = "resolution-sent"
+		kind = helpdesk.EventResolutionSent
 	}
 	return w.event(t, kind, agent.Email, fmt.Sprintf("to %s (%d attachments)", t.Customer, len(files)), m.MessageID)
 }
@@ -302,7 +302,7 @@ func (w *work) reply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, text
 // note sends an internal note to the other agents on the ticket, never to
 // the customer.
 func (w *work) note(t *helpdesk.Ticket, m *helpdesk.Message, author *Agent, body string) error {
-	if err := w.event(t, "note", author.Email, body, m.MessageID); err != nil {
+	if err := w.event(t, helpdesk.EventNote, author.Email, body, m.MessageID); err != nil {
 		return err
 	}
 	var to []*Agent
@@ -345,7 +345,7 @@ func (w *work) note(t *helpdesk.Ticket, m *helpdesk.Message, author *Agent, body
 // commandError answers the agent that a command was refused; nothing was
 // changed or relayed.
 func (w *work) commandError(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, cerr *CommandError) error {
-	if err := w.event(t, "command-rejected", agent.Email, cerr.Error(), m.MessageID); err != nil {
+	if err := w.event(t, helpdesk.EventCommandRejected, agent.Email, cerr.Error(), m.MessageID); err != nil {
 		return err
 	}
 	addr, err := w.agentReplyAddress(t, agent)
@@ -391,7 +391,7 @@ func (w *work) leakedAddress(t *helpdesk.Ticket, m *helpdesk.Message, s sender) 
 	from := strings.ToLower(m.From.Email)
 	notice := fmt.Sprintf("a mail from %s to %s's reply address for %s: kept as an internal note, nothing run or relayed; the address may have leaked (helpdeskd agent rotate %s)",
 		from, owner.Email, t.Ref, owner.Email)
-	if err := w.event(t, "address-leak", from, notice, m.MessageID); err != nil {
+	if err := w.event(t, helpdesk.EventAddressLeak, from, notice, m.MessageID); err != nil {
 		return Result{}, err
 	}
 	if s.doubt != "" {

@@ -97,24 +97,24 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, doubt, sp
 		return Result{}, err
 	}
 	detail := fmt.Sprintf("priority %s; %s", t.Priority, strings.Join(a.Reasons, "; "))
-	if err := w.event(t, "created", from.Email, detail, m.MessageID); err != nil {
+	if err := w.event(t, helpdesk.EventCreated, from.Email, detail, m.MessageID); err != nil {
 		return Result{}, err
 	}
 	if linked != nil {
-		if err := w.event(t, "linked", "system", "follows "+linked.Ref+" ("+string(linked.Status)+")", m.MessageID); err != nil {
+		if err := w.event(t, helpdesk.EventLinked, "system", "follows "+linked.Ref+" ("+string(linked.Status)+")", m.MessageID); err != nil {
 			return Result{}, err
 		}
-		if err := w.event(linked, "followed-up", "system", "a later reply opened "+t.Ref, m.MessageID); err != nil {
+		if err := w.event(linked, helpdesk.EventFollowedUp, "system", "a later reply opened "+t.Ref, m.MessageID); err != nil {
 			return Result{}, err
 		}
 	}
 	if len(t.Missing) > 0 {
-		if err := w.event(t, "missing", "triage", strings.Join(t.Missing, ", "), m.MessageID); err != nil {
+		if err := w.event(t, helpdesk.EventMissing, "triage", strings.Join(t.Missing, ", "), m.MessageID); err != nil {
 			return Result{}, err
 		}
 	}
 	if queued {
-		if err := w.event(t, "queued", "system", "non-critical mail to a critical-only mailbox: filed under "+t.Policy, m.MessageID); err != nil {
+		if err := w.event(t, helpdesk.EventQueued, "system", "non-critical mail to a critical-only mailbox: filed under "+t.Policy, m.MessageID); err != nil {
 			return Result{}, err
 		}
 	}
@@ -126,7 +126,7 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, doubt, sp
 	if spam != "" {
 		// Spam gets no answer (it would go to a forged sender) and bothers
 		// no agent; it waits in the spam state for someone to look.
-		return Result{Outcome: Opened, Ref: t.Ref}, w.event(t, "spam", "system",
+		return Result{Outcome: Opened, Ref: t.Ref}, w.event(t, helpdesk.EventSpam, "system",
 			spam+": filed as spam; no acknowledgement, no notification", m.MessageID)
 	}
 	w.opened.ticket, w.opened.messageID = t.ID, m.MessageID
@@ -152,14 +152,14 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, doubt, sp
 // protection or the rate limit forbids an automatic reply.
 func (w *work) acknowledge(t *helpdesk.Ticket, m *helpdesk.Message, a helpdesk.Assessment, queued bool) error {
 	if !strings.Contains(t.Customer, "@") {
-		return w.event(t, "ack-suppressed", "system", "no sender address to answer", m.MessageID)
+		return w.event(t, helpdesk.EventAckSuppressed, "system", "no sender address to answer", m.MessageID)
 	}
 	why, err := w.mayAutoReply(m, t.Customer)
 	if err != nil {
 		return err
 	}
 	if why != "" {
-		return w.event(t, "ack-suppressed", "system", why, m.MessageID)
+		return w.event(t, helpdesk.EventAckSuppressed, "system", why, m.MessageID)
 	}
 	data := w.baseData(t)
 	data.ClaimNote = w.d.tri.ClaimNote(a)
@@ -173,7 +173,7 @@ func (w *work) acknowledge(t *helpdesk.Ticket, m *helpdesk.Message, a helpdesk.A
 	if err := w.toCustomer(t, mailOpts{kind: helpdesk.KindAck, template: "ack", data: data, auto: true}, false); err != nil {
 		return err
 	}
-	return w.event(t, "ack", "system", "acknowledgement to "+t.Customer, m.MessageID)
+	return w.event(t, helpdesk.EventAck, "system", "acknowledgement to "+t.Customer, m.MessageID)
 }
 
 // addParticipants puts the sender and the people in To/Cc (not us, not
@@ -229,7 +229,7 @@ func (w *work) addParticipants(t *helpdesk.Ticket, m *helpdesk.Message) error {
 		}
 	}
 	if len(over) > 0 {
-		return w.event(t, "cc-limit", from.Email, fmt.Sprintf("%d addresses not added (a ticket takes at most %d people in Cc; an agent can #cc one in place of another): %s",
+		return w.event(t, helpdesk.EventCcLimit, from.Email, fmt.Sprintf("%d addresses not added (a ticket takes at most %d people in Cc; an agent can #cc one in place of another): %s",
 			len(over), w.d.cfg.MaxCc, strings.Join(over, ", ")), m.MessageID)
 	}
 	return nil
@@ -254,7 +254,7 @@ func suspicionNotice(doubt string) string {
 }
 
 func (w *work) suspicious(t *helpdesk.Ticket, m *helpdesk.Message, why string) error {
-	return w.event(t, "suspicious", m.From.Email, why+": no command run", m.MessageID)
+	return w.event(t, helpdesk.EventSuspicious, m.From.Email, why+": no command run", m.MessageID)
 }
 
 // onTicket reports whether m's sender belongs on ticket t: its customer or
@@ -298,7 +298,7 @@ func (w *work) outsiderMail(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt,
 		if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
 			return Result{}, err
 		}
-		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, "auto-reply", from.Email, m.AutoReason, m.MessageID)
+		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, helpdesk.EventAutoReply, from.Email, m.AutoReason, m.MessageID)
 	}
 	if d.staff[from.Email] && doubt == "" {
 		return w.staffReply(t, m)
@@ -309,7 +309,7 @@ func (w *work) outsiderMail(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt,
 	}
 	notice := fmt.Sprintf("%s is not on this ticket (the mail joined it by %s). It was kept for you and changed nothing; the sender was not added and gets no mail from the ticket. #cc %s adds them.",
 		from.Email, how, from.Email)
-	if err := w.event(t, "outsider", from.Email, notice, m.MessageID); err != nil {
+	if err := w.event(t, helpdesk.EventOutsider, from.Email, notice, m.MessageID); err != nil {
 		return Result{}, err
 	}
 	if doubt != "" {
@@ -319,7 +319,7 @@ func (w *work) outsiderMail(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt,
 		notice = suspicionNotice(doubt) + " " + notice
 	}
 	if spam != "" {
-		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, "spam", "system", spam+": kept, no notification", m.MessageID)
+		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, helpdesk.EventSpam, "system", spam+": kept, no notification", m.MessageID)
 	}
 	data := w.baseData(t)
 	data.Notice = notice
@@ -343,7 +343,7 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 		if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
 			return Result{}, err
 		}
-		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, "auto-reply", from.Email, m.AutoReason, m.MessageID)
+		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, helpdesk.EventAutoReply, from.Email, m.AutoReason, m.MessageID)
 	}
 	if d.staff[from.Email] && from.Email != t.Customer {
 		return w.staffReply(t, m)
@@ -357,21 +357,21 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 		if spam == "" {
 			spam = "reply on a ticket filed as spam"
 		}
-		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, "spam", "system", spam+": kept, no notification", m.MessageID)
+		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, helpdesk.EventSpam, "system", spam+": kept, no notification", m.MessageID)
 	}
 	if unsure := firstOf(doubt, w.fromFails); unsure != "" {
 		// Whoever wrote this may not be the customer: the people it
 		// copies are not put on the ticket, lest a forger make the desk
 		// send them the agents' replies.
 		if len(m.Cc)+len(m.To) > 1 {
-			if err := w.event(t, "cc-not-added", from.Email, "the sender's From is not proven ("+unsure+"): the people it copies were not added", m.MessageID); err != nil {
+			if err := w.event(t, helpdesk.EventCcNotAdded, from.Email, "the sender's From is not proven ("+unsure+"): the people it copies were not added", m.MessageID); err != nil {
 				return Result{}, err
 			}
 		}
 	} else if err := w.addParticipants(t, m); err != nil {
 		return Result{}, err
 	}
-	if err := w.event(t, "reply", from.Email, "customer reply (threaded by "+how+")", m.MessageID); err != nil {
+	if err := w.event(t, helpdesk.EventReply, from.Email, "customer reply (threaded by "+how+")", m.MessageID); err != nil {
 		return Result{}, err
 	}
 	if doubt != "" {
@@ -383,13 +383,13 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 	case helpdesk.StatusResolved:
 		resumeResolution(t, w.now)
 		t.Status = helpdesk.StatusOpen
-		if err := w.event(t, "reopened", from.Email, "customer replied within the reopen window", m.MessageID); err != nil {
+		if err := w.event(t, helpdesk.EventReopened, from.Email, "customer replied within the reopen window", m.MessageID); err != nil {
 			return Result{}, err
 		}
 	case helpdesk.StatusPending:
 		endPause(t, w.now)
 		t.Status = helpdesk.StatusOpen
-		if err := w.event(t, "status", from.Email, "pending -> open: customer replied; clocks resumed", m.MessageID); err != nil {
+		if err := w.event(t, helpdesk.EventStatus, from.Email, "pending -> open: customer replied; clocks resumed", m.MessageID); err != nil {
 			return Result{}, err
 		}
 	}
@@ -400,7 +400,7 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 	t.Fields = t.Fields.Merge(found)
 	t.Missing = t.Fields.Missing(d.policy(t.Policy).Required[t.Priority])
 	if filled := minus(before, t.Missing); len(filled) > 0 {
-		if err := w.event(t, "fields", from.Email, "now known: "+strings.Join(filled, ", "), m.MessageID); err != nil {
+		if err := w.event(t, helpdesk.EventFields, from.Email, "now known: "+strings.Join(filled, ", "), m.MessageID); err != nil {
 			return Result{}, err
 		}
 	}
@@ -472,7 +472,7 @@ func (w *work) bounce(m *helpdesk.Message) (Result, error) {
 	}
 	detail := fmt.Sprintf("mail %s to %s: %s %s %s", b.OriginalMessageID, strings.Join(b.Recipients, ", "),
 		b.Action, b.Status, b.Diagnostic)
-	return Result{Outcome: Bounced, Ref: t.Ref}, w.event(t, "delivery-failure", "mailer-daemon", strings.TrimSpace(detail), m.MessageID)
+	return Result{Outcome: Bounced, Ref: t.Ref}, w.event(t, helpdesk.EventDeliveryFailure, "mailer-daemon", strings.TrimSpace(detail), m.MessageID)
 }
 
 // staffReply keeps a reply from an escalation recipient who is not an agent
@@ -484,7 +484,7 @@ func (w *work) staffReply(t *helpdesk.Ticket, m *helpdesk.Message) (Result, erro
 	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
 		return Result{}, err
 	}
-	if err := w.event(t, "staff-note", m.From.Email, "reply from an escalation recipient, kept as an internal note", m.MessageID); err != nil {
+	if err := w.event(t, helpdesk.EventStaffNote, m.From.Email, "reply from an escalation recipient, kept as an internal note", m.MessageID); err != nil {
 		return Result{}, err
 	}
 	return Result{Outcome: Joined, Ref: t.Ref}, w.notifyAgents(t, "notify_reply", m, w.baseData(t))

@@ -517,7 +517,7 @@ func (d *Desk) policy(name string) *sla.Policy {
 }
 
 // event records e on the transaction and reports it to the hook after commit.
-func (w *work) event(t *helpdesk.Ticket, kind, actor, detail, messageID string) error {
+func (w *work) event(t *helpdesk.Ticket, kind helpdesk.EventKind, actor, detail, messageID string) error {
 	e := helpdesk.Event{TicketID: t.ID, At: w.now, Kind: kind, Actor: actor, Detail: detail, MessageID: messageID}
 	if err := w.tx.AddEvent(e); err != nil {
 		return err

@@ -195,7 +195,7 @@ func (td *testDesk) ticket(ref string) (*helpdesk.Ticket, []helpdesk.Event) {
 }
 
 // detail returns the details of the events of a kind, joined.
-func detail(evs []helpdesk.Event, kind string) string {
+func detail(evs []helpdesk.Event, kind helpdesk.EventKind) string {
 	var out []string
 	for _, e := range evs {
 		if e.Kind == kind {
@@ -205,7 +205,7 @@ func detail(evs []helpdesk.Event, kind string) string {
 	return strings.Join(out, " | ")
 }
 
-func events(evs []helpdesk.Event, kind string) int {
+func events(evs []helpdesk.Event, kind helpdesk.EventKind) int {
 	n := 0
 	for _, e := range evs {
 		if e.Kind == kind {

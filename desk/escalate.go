@@ -50,12 +50,12 @@ func (w *work) customerEscalation(t *helpdesk.Ticket, m *helpdesk.Message) error
 		return err
 	}
 	if !last.IsZero() && w.now.Sub(last) < 24*time.Hour {
-		return w.event(t, "customer-escalation-repeat", m.From.Email, "already escalated at "+last.Format(time.RFC3339)+"; at most once a day", m.MessageID)
+		return w.event(t, helpdesk.EventCustomerEscalationRepeat, m.From.Email, "already escalated at "+last.Format(time.RFC3339)+"; at most once a day", m.MessageID)
 	}
 	if err := w.escalateNow(t, m, m.From.Email, "the customer asked to escalate"); err != nil {
 		return err
 	}
-	if err := w.event(t, "customer-escalation", m.From.Email, "customer asked to escalate", m.MessageID); err != nil {
+	if err := w.event(t, helpdesk.EventCustomerEscalation, m.From.Email, "customer asked to escalate", m.MessageID); err != nil {
 		return err
 	}
 	why, err := w.mayAutoReply(m, t.Customer)
@@ -77,7 +77,7 @@ func (w *work) escalateNow(t *helpdesk.Ticket, m *helpdesk.Message, actor, reaso
 	}
 	to := w.d.resolveRecipients(t, notify)
 	if len(to) == 0 {
-		return w.event(t, "escalation", actor, reason+" (no recipients configured)", m.MessageID)
+		return w.event(t, helpdesk.EventEscalation, actor, reason+" (no recipients configured)", m.MessageID)
 	}
 	data := w.baseData(t)
 	data.Reason = reason
@@ -86,7 +86,7 @@ func (w *work) escalateNow(t *helpdesk.Ticket, m *helpdesk.Message, actor, reaso
 		subject: fmt.Sprintf("[%s] Escalated: %s", t.Ref, cleanSubject(t.Subject))}); err != nil {
 		return err
 	}
-	return w.event(t, "escalation", actor, fmt.Sprintf("%s; mailed %s", reason, addrs(to)), m.MessageID)
+	return w.event(t, helpdesk.EventEscalation, actor, fmt.Sprintf("%s; mailed %s", reason, addrs(to)), m.MessageID)
 }
 
 func addrs(as []helpdesk.Address) string {
@@ -216,7 +216,7 @@ func (w *work) check(id int64) error {
 			return err
 		}
 		if recorded {
-			if err := w.event(t, "breach", "sla", fmt.Sprintf("%s target missed at %s (%s)", c, deadline.Format(time.RFC3339), t.Priority), ""); err != nil {
+			if err := w.event(t, helpdesk.EventBreach, "sla", fmt.Sprintf("%s target missed at %s (%s)", c, deadline.Format(time.RFC3339), t.Priority), ""); err != nil {
 				return err
 			}
 		}
@@ -241,9 +241,9 @@ func (w *work) fireStep(t *helpdesk.Ticket, s sla.DueStep) error {
 	pct := fmt.Sprintf("%.0f%%", s.Step.At*100)
 	late := &templates.Late{Clock: string(s.Key.Clock), Target: s.Target.String(),
 		Due: formatTime(s.Due, w.d.location(t)), By: formatDuration(w.now.Sub(s.Due)), Breached: breached, Step: pct}
-	kind := "sla-warning"
+	kind := helpdesk.EventSLAWarning
 	if breached {
-		kind = "escalation"
+		kind = helpdesk.EventEscalation
 	}
 	detail := fmt.Sprintf("%s step %s of %s target %s (due %s): mailed %s", s.Key.Clock, pct, t.Priority, s.Target, late.Due, addrs(to))
 	if len(to) == 0 {

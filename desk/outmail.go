@@ -508,7 +508,7 @@ func (w *work) clocks(t *helpdesk.Ticket) error {
 				return err
 			}
 			if recorded {
-				if err := w.event(t, "breach", "sla", fmt.Sprintf("%s target missed at %s (%s)", s.clock, s.due.Format(time.RFC3339), t.Priority), ""); err != nil {
+				if err := w.event(t, helpdesk.EventBreach, "sla", fmt.Sprintf("%s target missed at %s (%s)", s.clock, s.due.Format(time.RFC3339), t.Priority), ""); err != nil {
 					return err
 				}
 			}

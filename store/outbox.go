@@ -184,7 +184,7 @@ func (s *Store) MarkFailed(ctx context.Context, id int64, at time.Time, reason s
 			}
 			to += a.Email
 		}
-		return tx.AddEvent(helpdesk.Event{TicketID: m.TicketID, At: at, Kind: "delivery-failed", Actor: "smtp",
+		return tx.AddEvent(helpdesk.Event{TicketID: m.TicketID, At: at, Kind: helpdesk.EventDeliveryFailed, Actor: "smtp",
 			Detail: fmt.Sprintf("%s mail to %s was refused: %s", m.Kind, to, reason), MessageID: m.MessageID})
 	})
 }

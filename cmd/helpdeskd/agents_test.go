@@ -31,7 +31,7 @@ func ticketByRef(t *testing.T, m *Main, ref string) (*helpdesk.Ticket, []helpdes
 	return tk, evs
 }
 
-func hasEvent(evs []helpdesk.Event, kind string) bool {
+func hasEvent(evs []helpdesk.Event, kind helpdesk.EventKind) bool {
 	for _, e := range evs {
 		if e.Kind == kind {
 			return true

@@ -239,7 +239,7 @@ func (a *atkDesk) refByMessageID(t *testing.T, id string) string {
 	return ref
 }
 
-func (s atkState) event(kind, id string) (helpdesk.Event, bool) {
+func (s atkState) event(kind helpdesk.EventKind, id string) (helpdesk.Event, bool) {
 	for _, e := range s.events {
 		if e.Kind == kind && (id == "" || e.MessageID == id) {
 			return e, true
@@ -406,7 +406,7 @@ FORGED-RELAY-TEXT Dear customer, please re-enter your card at http://evil.exampl
 		if s.ticket.Status != helpdesk.StatusOpen {
 			t.Errorf("status = %s: the forged mail ran #status closed", s.ticket.Status)
 		}
-		for _, kind := range []string{"agent-mail", "status", "cc", "relayed"} {
+		for _, kind := range []helpdesk.EventKind{helpdesk.EventAgentMail, helpdesk.EventStatus, helpdesk.EventCc, helpdesk.EventRelayed} {
 			if e, ok := s.event(kind, id); ok {
 				t.Errorf("the forged mail caused a %s event: %q", kind, e.Detail)
 			}
@@ -691,7 +691,7 @@ SPOOF-RELAY-TEXT Please pay the repair invoice at http://evil.example/invoice
 		if s.ticket.Status != helpdesk.StatusOpen || s.ticket.PrioritySource == atkBob {
 			t.Errorf("the spoofed mail changed the ticket: status %s priority %s (set by %s)", s.ticket.Status, s.ticket.Priority, s.ticket.PrioritySource)
 		}
-		for _, kind := range []string{"agent-mail", "status", "priority", "relayed"} {
+		for _, kind := range []helpdesk.EventKind{helpdesk.EventAgentMail, helpdesk.EventStatus, helpdesk.EventPriority, helpdesk.EventRelayed} {
 			if e, ok := s.event(kind, id); ok {
 				t.Errorf("the spoofed mail caused a %s event: %q", kind, e.Detail)
 			}

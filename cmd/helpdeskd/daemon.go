@@ -102,14 +102,14 @@ func (m *Main) Open(ctx context.Context) error {
 			},
 			Event: func(ref string, p helpdesk.Priority, e helpdesk.Event) {
 				switch e.Kind {
-				case "relayed", "resolution-sent":
+				case helpdesk.EventRelayed, helpdesk.EventResolutionSent:
 					m.Metrics.RepliesRelayed.Inc()
-				case "sla-warning":
+				case helpdesk.EventSLAWarning:
 					m.Metrics.SLAWarnings.WithLabelValues(string(p)).Inc()
-				case "breach":
+				case helpdesk.EventBreach:
 					m.Metrics.SLABreaches.WithLabelValues(string(p)).Inc()
-				case "spam", "suspicious", "outsider", "address-leak", "cc-limit":
-					m.Metrics.Trust.WithLabelValues(e.Kind).Inc()
+				case helpdesk.EventSpam, helpdesk.EventSuspicious, helpdesk.EventOutsider, helpdesk.EventAddressLeak, helpdesk.EventCcLimit, helpdesk.EventCcNotAdded:
+					m.Metrics.Trust.WithLabelValues(string(e.Kind)).Inc()
 				}
 				if hooks.Event != nil {
 					hooks.Event(ref, p, e)

@@ -187,7 +187,7 @@ func showTicket(ctx context.Context, st *store.Store, w io.Writer, ref string, a
 		out.Messages = append(out.Messages, mj)
 	}
 	for _, e := range evs {
-		out.Events = append(out.Events, eventJSON{At: jsonTime(e.At), Kind: e.Kind, Actor: e.Actor, Detail: e.Detail, MessageID: e.MessageID})
+		out.Events = append(out.Events, eventJSON{At: jsonTime(e.At), Kind: string(e.Kind), Actor: e.Actor, Detail: e.Detail, MessageID: e.MessageID})
 	}
 	if asJSON {
 		return writeJSON(w, out)
