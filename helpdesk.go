@@ -1,10 +1,13 @@
 // Package helpdesk holds the domain types of helpdeskd: tickets, messages,
 // priorities, statuses and audit events, with their validation. Every other
-// package (mailbox, desk, triage, sla, templates, store) talks to the others
-// through these types, so none needs to know another's internals.
+// package (message, mailbox, desk, triage, sla, templates, store) talks to
+// the others through these types, so none needs to know another's
+// internals.
 package helpdesk
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -323,9 +326,10 @@ type AuthResult struct {
 	ReceivedAbove int
 }
 
-// Message is a parsed mail: what the mailbox read off the wire, or what the
-// desk stored. Text is the whole readable body; NewText is the part written
-// for this mail, without quoted history or signature.
+// Message is a parsed mail: what package message read from the raw mail
+// the mailbox fetched, or what the desk stored. Text is the whole readable
+// body; NewText is the part written for this mail, without quoted history
+// or signature.
 type Message struct {
 	MessageID   string // without angle brackets
 	InReplyTo   []string
@@ -371,6 +375,14 @@ type DeliveryReport struct {
 	Status            string   // e.g. 5.1.1
 	Diagnostic        string
 }
+
+// ErrUnreadable is wrapped by the error of a mail that cannot be read and
+// goes to the quarantine folder, kept, instead of to a ticket: the desk
+// wraps it in the error of every mail it quarantines, and the mailbox
+// fetcher (mailbox.Handler) quarantines on the server every mail whose
+// error wraps it. It is defined here so that neither package needs the
+// other.
+var ErrUnreadable = errors.New("unreadable mail")
 
 // EventKind names what an audit-trail entry records. Metrics, the demo's
 // printer and tests match on these constants, so a typo fails to compile
@@ -426,6 +438,21 @@ type Event struct {
 	Actor     string // who made the change: an address, "system" or "sla"
 	Detail    string
 	MessageID string // the mail that caused it, if any
+}
+
+// NewMessageID returns a fresh, unique Message-ID (without angle brackets)
+// in the domain of addr, or in "helpdeskd.invalid" when addr has none: 96
+// random bits, so that no two mails ever share one.
+func NewMessageID(addr string) string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("helpdesk: crypto/rand: %v", err))
+	}
+	_, domain, ok := strings.Cut(addr, "@")
+	if !ok || domain == "" {
+		domain = "helpdeskd.invalid"
+	}
+	return "hd." + hex.EncodeToString(b[:]) + "@" + domain
 }
 
 // OutMail is one row of the outbox: a mail the desk decided to send, with

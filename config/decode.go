@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/helpdeskd/helpdesk/internal/suggest"
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
 )
@@ -256,39 +257,13 @@ func unknownKey(key []string) string {
 	if t == nil || t.Kind() != reflect.Struct {
 		return msg
 	}
-	best, bestDist := "", 3
+	var tags []string
 	for i := 0; i < t.NumField(); i++ {
 		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
-		if d := editDistance(strings.ToLower(name), tag); d < bestDist {
-			best, bestDist = tag, d
-		}
+		tags = append(tags, tag)
 	}
-	if best != "" {
+	if best := suggest.Closest(strings.ToLower(name), tags); best != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return msg
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 )
 
 func TestReply(t *testing.T) {
@@ -37,7 +37,7 @@ func TestReply(t *testing.T) {
 	if got, want := strings.Join(o.To, ","), "support+hd-1000.abc@prospectsoft.example"; got != want {
 		t.Errorf("envelope to %s, want %s", got, want)
 	}
-	m, err := mailbox.Parse(o.Raw, mailbox.ParseOptions{})
+	m, err := message.Parse(o.Raw, message.ParseOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

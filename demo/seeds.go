@@ -3,8 +3,6 @@ package demo
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
 
+	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
 )
 
@@ -157,7 +156,7 @@ func textMail(from, to mail.Address, subject, body string, date time.Time, inRep
 	h.SetAddressList("To", []*mail.Address{&to})
 	h.SetSubject(subject)
 	h.SetDate(date)
-	h.SetMessageID(newMessageID(from.Address))
+	h.SetMessageID(helpdesk.NewMessageID(from.Address))
 	if inReplyTo != "" {
 		h.SetMsgIDList("In-Reply-To", []string{inReplyTo})
 		h.SetMsgIDList("References", append(refs, inReplyTo))
@@ -177,16 +176,6 @@ func textMail(from, to mail.Address, subject, body string, date time.Time, inRep
 		return nil, fmt.Errorf("write message: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-func newMessageID(addr string) string {
-	var b [12]byte
-	rand.Read(b[:])
-	domain := "demo.localhost"
-	if _, d, ok := strings.Cut(addr, "@"); ok && d != "" {
-		domain = d
-	}
-	return "demo." + hex.EncodeToString(b[:]) + "@" + domain
 }
 
 // Send submits o to the SMTP server at addr over one connection, without

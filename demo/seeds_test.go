@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 )
 
 // Every seed is a well-formed mail to its vendor's support address, dated
@@ -29,7 +29,7 @@ func TestSeedsBuild(t *testing.T) {
 		if got, want := o.From, s.From.Address; got != want {
 			t.Errorf("%s: envelope from %s, want %s", s.Name, got, want)
 		}
-		m, err := mailbox.Parse(o.Raw, mailbox.ParseOptions{})
+		m, err := message.Parse(o.Raw, message.ParseOptions{})
 		if err != nil {
 			t.Fatalf("%s: parse: %v", s.Name, err)
 		}
@@ -53,7 +53,7 @@ func TestSeedsBuild(t *testing.T) {
 	// The outage's start time is read on ProspectSoft's clock, 25 minutes
 	// before the mail: 09:35 London on a winter Monday at 10:00 UTC.
 	o, _ := Seeds()[0].Build(cfg, date)
-	m, _ := mailbox.Parse(o.Raw, mailbox.ParseOptions{})
+	m, _ := message.Parse(o.Raw, message.ParseOptions{})
 	if !strings.Contains(m.Text, "since 09:35") {
 		t.Errorf("outage text lacks its start time:\n%s", m.Text)
 	}

@@ -43,12 +43,12 @@ func (w *work) agentMail(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, 
 			return Result{}, err
 		}
 	}
-	if err := w.apply(t, m, agent, plan); err != nil {
+	if err := w.applyCommands(t, m, agent, plan); err != nil {
 		return Result{}, err
 	}
 	if t.Status == helpdesk.StatusSpam && !plan.setsStatus {
 		// An agent who works a ticket filed as spam says it is not.
-		w.setStatus(t, helpdesk.StatusOpen)
+		t.SetStatus(helpdesk.StatusOpen, w.now)
 		if err := w.event(t, helpdesk.EventStatus, agent.Email, "spam -> open: an agent worked the ticket", m.MessageID); err != nil {
 			return Result{}, err
 		}
@@ -69,58 +69,6 @@ func (w *work) agentMail(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, 
 		return Result{}, err
 	}
 	return Result{Outcome: Joined, Ref: t.Ref}, nil
-}
-
-// agentPlan is the checked effect of an agent's commands.
-type agentPlan struct {
-	cmds       []Command
-	note       bool
-	noteText   string
-	resolved   bool // the mail resolves the ticket: the customer gets the resolution mail
-	setsStatus bool // the mail has a #status command
-}
-
-// planCommands checks the values that need the desk's knowledge (agents,
-// teams, the ticket's state) before anything is applied.
-func (w *work) planCommands(t *helpdesk.Ticket, agent *Agent, cmds []Command) (*agentPlan, *CommandError) {
-	p := &agentPlan{cmds: cmds}
-	for _, c := range cmds {
-		switch c.Name {
-		case "note":
-			p.note, p.noteText = true, c.Arg
-		case "assign":
-			if w.d.findAgent(c.Arg, agent) == nil {
-				return nil, &CommandError{Line: c.Line, Problem: fmt.Sprintf("no agent %q", c.Arg),
-					Accepted: "#assign me, or one of: " + w.d.agentList()}
-			}
-		case "team":
-			if !w.d.teamExists(c.Arg) {
-				return nil, &CommandError{Line: c.Line, Problem: fmt.Sprintf("no team %q", c.Arg),
-					Accepted: "#team " + strings.Join(w.d.teamNames(), "|")}
-			}
-		case "cc":
-			n, err := w.ccCount(t)
-			if err != nil {
-				return nil, &CommandError{Line: c.Line, Problem: err.Error()}
-			}
-			if n >= w.d.cfg.MaxCc {
-				return nil, &CommandError{Line: c.Line, Problem: fmt.Sprintf("the ticket has %d people in Cc, the most it takes", n),
-					Accepted: "#cc once a participant fewer is on the ticket (the limit is [desk] max_cc)"}
-			}
-		case "status":
-			p.setsStatus = true
-			st, _ := helpdesk.ParseStatus(c.Arg)
-			if t.Status == helpdesk.StatusClosed && st != helpdesk.StatusClosed {
-				return nil, &CommandError{Line: c.Line, Problem: "the ticket is closed, and closed is final",
-					Accepted: "a new mail from the customer opens a new ticket"}
-			}
-			p.resolved = st == helpdesk.StatusResolved && t.Status != helpdesk.StatusResolved
-		}
-	}
-	if p.note {
-		p.resolved = false
-	}
-	return p, nil
 }
 
 func (d *Desk) findAgent(arg string, me *Agent) *Agent {
@@ -172,96 +120,6 @@ func (d *Desk) teamExists(name string) bool {
 		}
 	}
 	return false
-}
-
-// apply carries out the planned commands, each recorded as an event.
-func (w *work) apply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, plan *agentPlan) error {
-	ev := func(kind helpdesk.EventKind, detail string) error { return w.event(t, kind, agent.Email, detail, m.MessageID) }
-	for _, c := range plan.cmds {
-		switch c.Name {
-		case "status":
-			st, _ := helpdesk.ParseStatus(c.Arg)
-			old := t.Status
-			if st == old {
-				continue
-			}
-			w.setStatus(t, st)
-			if err := ev(helpdesk.EventStatus, fmt.Sprintf("%s -> %s", old, st)); err != nil {
-				return err
-			}
-		case "priority":
-			p := helpdesk.Priority(strings.ToLower(c.Arg))
-			if p == t.Priority {
-				continue
-			}
-			old := t.Priority
-			t.Priority, t.PrioritySource = p, agent.Email
-			t.Missing = t.Fields.Missing(w.d.policy(t.Policy).Required[t.Priority])
-			if err := ev(helpdesk.EventPriority, fmt.Sprintf("%s -> %s (SLA deadlines recomputed)", old, p)); err != nil {
-				return err
-			}
-		case "assign":
-			a := w.d.findAgent(c.Arg, agent)
-			t.Assignee = a.Email
-			if err := ev(helpdesk.EventAssign, "assigned to "+a.Email); err != nil {
-				return err
-			}
-		case "team":
-			for _, n := range w.d.teamNames() {
-				if strings.EqualFold(n, c.Arg) {
-					t.Team = n
-				}
-			}
-			if err := ev(helpdesk.EventTeam, "team "+t.Team); err != nil {
-				return err
-			}
-		case "cc":
-			addr, _ := parseAddress(c.Arg)
-			if _, err := w.tx.AddParticipant(t.ID, addr, store.RoleCC); err != nil {
-				return err
-			}
-			if err := ev(helpdesk.EventCc, "added "+addr.Email); err != nil {
-				return err
-			}
-		case "escalate":
-			reason := c.Arg
-			if reason == "" {
-				reason = "escalated by " + agent.Email
-			}
-			if err := w.escalateNow(t, m, agent.Email, reason); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// setStatus moves t to st and keeps the clocks right: pending pauses them,
-// leaving pending resumes them, resolved stops resolution, reopening
-// resumes it.
-func (w *work) setStatus(t *helpdesk.Ticket, st helpdesk.Status) {
-	if t.Paused() && st != helpdesk.StatusPending {
-		endPause(t, w.now)
-	}
-	switch st {
-	case helpdesk.StatusPending:
-		if t.Status == helpdesk.StatusResolved {
-			resumeResolution(t, w.now)
-		}
-		startPause(t, w.now)
-	case helpdesk.StatusOpen:
-		if t.Status == helpdesk.StatusResolved {
-			resumeResolution(t, w.now)
-		}
-	case helpdesk.StatusResolved:
-		t.ResolvedAt = w.now
-	case helpdesk.StatusClosed:
-		if t.ResolvedAt.IsZero() {
-			t.ResolvedAt = w.now
-		}
-		t.ClosedAt = w.now
-	}
-	t.Status = st
 }
 
 // reply relays the agent's text (and files) to the customer and the people

@@ -13,7 +13,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/desk"
-	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
 	"github.com/helpdeskd/helpdesk/triage"
@@ -27,7 +27,7 @@ func (td *testDesk) incoming(first uint32, raws ...string) []desk.Incoming {
 	for i, raw := range raws {
 		raw = strings.ReplaceAll(raw, "\n", "\r\n")
 		in := desk.Incoming{Mailbox: "support", UIDValidity: 7, UID: first + uint32(i), Raw: []byte(raw)}
-		if msg, err := mailbox.Parse([]byte(raw), mailbox.ParseOptions{}); err != nil {
+		if msg, err := message.Parse([]byte(raw), message.ParseOptions{}); err != nil {
 			in.ParseError = err
 		} else {
 			in.Message = msg
@@ -280,7 +280,7 @@ func TestCheckTicketsPage(t *testing.T) {
 	}
 	for _, id := range ids {
 		var evs []helpdesk.Event
-		if err := td.st.View(context.Background(), func(tx *store.Tx) error {
+		if err := td.st.View(context.Background(), func(tx *store.ReadTx) error {
 			var err error
 			evs, err = tx.Events(id)
 			return err

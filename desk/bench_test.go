@@ -14,6 +14,7 @@ import (
 	"github.com/helpdeskd/helpdesk/intake"
 	"github.com/helpdeskd/helpdesk/internal/loadmail"
 	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/sla"
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
@@ -165,7 +166,7 @@ func BenchmarkIngest(b *testing.B) {
 	bd := newBenchDesk(b, fixedClock)
 	var parsed [4]*helpdesk.Message
 	for i := range parsed {
-		m, err := mailbox.Parse(typicalMail(i), mailbox.ParseOptions{})
+		m, err := message.Parse(typicalMail(i), message.ParseOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -193,7 +194,7 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 // BenchmarkParseThreadCommit is issue 3's path for one typical mail:
-// mailbox.Parse of the raw bytes, then desk.Ingest (dedupe lookup,
+// message.Parse of the raw bytes, then desk.Ingest (dedupe lookup,
 // threading, triage, SLA deadlines, commit). Building the raw mail is
 // inside the loop too; it costs about 1% of the whole.
 func BenchmarkParseThreadCommit(b *testing.B) {
@@ -205,7 +206,7 @@ func BenchmarkParseThreadCommit(b *testing.B) {
 	for b.Loop() {
 		raw := typicalMail(seq)
 		seq++
-		m, err := mailbox.Parse(raw, mailbox.ParseOptions{})
+		m, err := message.Parse(raw, message.ParseOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -232,7 +233,7 @@ func BenchmarkParseThreadCommitBatch(b *testing.B) {
 	for _, size := range []int{16, 64} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
 			bd := newBenchDesk(b, fixedClock)
-			h := intake.New(bd.desk, mailbox.ParseOptions{}, intake.Hooks{})
+			h := intake.New(bd.desk, message.ParseOptions{}, intake.Hooks{})
 			ctx := context.Background()
 			b.SetBytes(averageSize())
 			b.ReportAllocs()
@@ -268,7 +269,7 @@ func BenchmarkParseThreadCommitBatch(b *testing.B) {
 	}
 }
 
-// BenchmarkParse is mailbox.Parse alone on the same mails, so that the
+// BenchmarkParse is message.Parse alone on the same mails, so that the
 // share of parsing in BenchmarkParseThreadCommit can be read off.
 func BenchmarkParse(b *testing.B) {
 	var raws [4][]byte
@@ -279,7 +280,7 @@ func BenchmarkParse(b *testing.B) {
 	b.ReportAllocs()
 	seq := 0
 	for b.Loop() {
-		if _, err := mailbox.Parse(raws[seq%4], mailbox.ParseOptions{}); err != nil {
+		if _, err := message.Parse(raws[seq%4], message.ParseOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		seq++

@@ -10,7 +10,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/desk"
-	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 )
 
 // corpusDir is the real-mail corpus beside the project (../shared/corpus).
@@ -69,7 +69,7 @@ func TestCorpusAutoReplies(t *testing.T) {
 			}
 			before := len(td.outbox())
 			in := desk.Incoming{Mailbox: "support", UIDValidity: 1, UID: uint32(10000 + td.seq + i), Raw: raw}
-			msg, perr := mailbox.Parse(raw, mailbox.ParseOptions{})
+			msg, perr := message.Parse(raw, message.ParseOptions{})
 			in.Message, in.ParseError = msg, perr
 			if _, err := td.d.Ingest(context.Background(), in); err != nil && perr == nil {
 				t.Fatalf("%s: %v", f, err)

@@ -148,34 +148,6 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, doubt, sp
 	return Result{Outcome: Opened, Ref: t.Ref}, nil
 }
 
-// acknowledge sends the customer the ack of a new ticket, unless loop
-// protection or the rate limit forbids an automatic reply.
-func (w *work) acknowledge(t *helpdesk.Ticket, m *helpdesk.Message, a helpdesk.Assessment, queued bool) error {
-	if !strings.Contains(t.Customer, "@") {
-		return w.event(t, helpdesk.EventAckSuppressed, "system", "no sender address to answer", m.MessageID)
-	}
-	why, err := w.mayAutoReply(m, t.Customer)
-	if err != nil {
-		return err
-	}
-	if why != "" {
-		return w.event(t, helpdesk.EventAckSuppressed, "system", why, m.MessageID)
-	}
-	data := w.baseData(t)
-	data.ClaimNote = w.d.tri.ClaimNote(a)
-	if queued {
-		data.Queued = true
-		p := w.d.policy(t.Policy)
-		if p.Calendar != nil {
-			data.NextOpen = formatTime(p.Calendar.NextOpen(w.now), p.Calendar.Location())
-		}
-	}
-	if err := w.toCustomer(t, mailOpts{kind: helpdesk.KindAck, template: "ack", data: data, auto: true}, false); err != nil {
-		return err
-	}
-	return w.event(t, helpdesk.EventAck, "system", "acknowledgement to "+t.Customer, m.MessageID)
-}
-
 // addParticipants puts the sender and the people in To/Cc (not us, not
 // agents) on the ticket, up to MaxCc people in Cc: the rest are listed in a
 // cc-limit event and receive nothing (a mail with 300 Cc must not make the
@@ -245,39 +217,8 @@ func firstOf(ss ...string) string {
 	return ""
 }
 
-// suspicionNotice is the line agents read first about a suspicious mail.
-func suspicionNotice(doubt string) string {
-	if doubt == "" {
-		return ""
-	}
-	return "Suspicious: " + doubt + ". It ran no command; do not trust who it claims to be from."
-}
-
 func (w *work) suspicious(t *helpdesk.Ticket, m *helpdesk.Message, why string) error {
 	return w.event(t, helpdesk.EventSuspicious, m.From.Email, why+": no command run", m.MessageID)
-}
-
-// onTicket reports whether m's sender belongs on ticket t: its customer or
-// someone the ticket took in Cc. An agent's address without proof does
-// not: whoever wrote it is a stranger.
-func (w *work) onTicket(t *helpdesk.Ticket, m *helpdesk.Message) (bool, error) {
-	from := senderOf(m).Email
-	if from == t.Customer {
-		return true, nil
-	}
-	if w.d.agents[from] != nil {
-		return false, nil
-	}
-	ps, err := w.tx.Participants(t.ID)
-	if err != nil {
-		return false, err
-	}
-	for _, p := range ps {
-		if p.Email == from && (p.Role == store.RoleCC || p.Role == store.RoleCustomer) {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // outsiderMail keeps the mail of someone who is not on ticket t (a copied
@@ -381,14 +322,12 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 	}
 	switch t.Status {
 	case helpdesk.StatusResolved:
-		resumeResolution(t, w.now)
-		t.Status = helpdesk.StatusOpen
+		t.SetStatus(helpdesk.StatusOpen, w.now)
 		if err := w.event(t, helpdesk.EventReopened, from.Email, "customer replied within the reopen window", m.MessageID); err != nil {
 			return Result{}, err
 		}
 	case helpdesk.StatusPending:
-		endPause(t, w.now)
-		t.Status = helpdesk.StatusOpen
+		t.SetStatus(helpdesk.StatusOpen, w.now)
 		if err := w.event(t, helpdesk.EventStatus, from.Email, "pending -> open: customer replied; clocks resumed", m.MessageID); err != nil {
 			return Result{}, err
 		}

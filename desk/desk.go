@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,7 +212,8 @@ type Result struct {
 }
 
 // ErrUnreadable marks a mail that could not be read and was quarantined.
-var ErrUnreadable = errors.New("unreadable mail quarantined")
+// It is helpdesk.ErrUnreadable, which the mailbox fetcher acts on.
+var ErrUnreadable = helpdesk.ErrUnreadable
 
 // ErrNotAttempted is the error of the mails of a batch after one that
 // failed: they were not applied, and must be handed in again.
@@ -277,133 +277,81 @@ func (d *Desk) IngestBatch(ctx context.Context, ins []Incoming) ([]Result, []err
 func (d *Desk) IngestAsReady(ctx context.Context, ins []Incoming, ready func(i int)) ([]Result, []error) {
 	res := make([]Result, len(ins))
 	errs := make([]error, len(ins))
-	for start := 0; start < len(ins); {
-		next, stop := d.ingestChunk(ctx, ins, start, ready, res, errs)
-		if stop {
-			break
+	// The checkpoint of each mailbox moves once per transaction, to its
+	// last mail done.
+	var last map[string]*Incoming
+	done := func(in *Incoming) {
+		if in.UIDValidity != 0 {
+			last[in.Mailbox] = in
 		}
-		start = next
 	}
-	return res, errs
-}
-
-// maxTxTime bounds how long one ingest transaction holds the database: a
-// batch that takes longer is committed in parts, so that the outbox and
-// the SLA loop can write between them. A part still carries the commit of
-// dozens of mails.
-var maxTxTime = 25 * time.Millisecond
-
-// ingestChunk applies ins[start:] in one transaction until they are done
-// or maxTxTime has passed, filling res and errs, then runs the hooks and
-// wakes the outbox. It returns where the next transaction starts, and stop
-// when the batch must not go on (a temporary failure: the rest have their
-// errors).
-func (d *Desk) ingestChunk(ctx context.Context, ins []Incoming, start int, ready func(i int), res []Result, errs []error) (next int, stop bool) {
-	var after []func()
-	enqueued := false
-	began := time.Now()
-	err := d.st.Update(ctx, func(tx *store.Tx) error {
-		after, enqueued, next, stop = nil, false, start, false
-		clear(res[start:])
-		clear(errs[start:])
-		// The checkpoint of each mailbox moves once, to its last mail done.
-		last := map[string]*Incoming{}
-		done := func(in *Incoming) {
-			if in.UIDValidity != 0 {
-				last[in.Mailbox] = in
-			}
-		}
-		checkpoint := func() error {
-			for _, in := range last {
-				if err := tx.SetCheckpoint(in.Mailbox, in.UIDValidity, in.UID); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		for i := start; i < len(ins); i++ {
-			if i > start && time.Since(began) > maxTxTime {
-				break // commit this part; the rest goes in the next transaction
-			}
-			next = i + 1
+	d.runBatch(ctx, batchJob{
+		n: len(ins),
+		begin: func(_ *store.Tx, start int) {
+			clear(res[start:])
+			clear(errs[start:])
+			last = map[string]*Incoming{}
+		},
+		work: func(tx *store.Tx, i int) *work {
 			if ready != nil {
 				ready(i)
 			}
+			return &work{d: d, tx: tx, now: tx.Now(), in: ins[i]}
+		},
+		item: func(w *work, i int) error {
+			r, err := w.ingest()
+			if err != nil {
+				return err
+			}
 			in := &ins[i]
-			w := &work{d: d, tx: tx, now: tx.Now(), in: *in}
-			var r Result
-			err := tx.Savepoint(func() error {
-				var err error
-				r, err = w.safeIngest()
-				return err
-			})
+			done(in)
+			res[i] = r
+			if r.Outcome == Quarantined {
+				errs[i] = fmt.Errorf("%s uid %d: %w: %v", in.Mailbox, in.UID, ErrUnreadable, in.ParseError)
+			}
+			return nil
+		},
+		failed: func(tx *store.Tx, i int, err error) (bool, error) {
+			in := &ins[i]
 			var p *panicError
-			switch {
-			case errors.Is(err, store.ErrSavepoint):
-				return err
-			case errors.As(err, &p):
+			if errors.As(err, &p) {
 				// A bug of ours met this mail: keep it in quarantine rather
 				// than stop the mailbox on it for ever.
 				d.log.Error("desk failed on a mail; quarantining it", "mailbox", in.Mailbox, "uid", in.UID,
 					"panic", p.value, "stack", p.stack)
 				reason := fmt.Sprintf("internal error: %v", p.value)
 				if err := tx.Quarantine(in.Mailbox, in.UIDValidity, in.UID, reason, in.Raw); err != nil {
-					return err
+					return true, err
 				}
 				done(in)
 				res[i] = Result{Outcome: Quarantined}
 				errs[i] = fmt.Errorf("%s uid %d: %w: %s", in.Mailbox, in.UID, ErrUnreadable, reason)
-				continue
-			case err != nil:
-				errs[i] = fmt.Errorf("ingest %s uid %d: %w", in.Mailbox, in.UID, err)
-				for j := i + 1; j < len(ins); j++ {
-					errs[j] = fmt.Errorf("ingest %s uid %d: %w", ins[j].Mailbox, ins[j].UID, ErrNotAttempted)
+				return false, nil
+			}
+			// A temporary failure: commit the mails before i and hand the
+			// rest back.
+			errs[i] = fmt.Errorf("ingest %s uid %d: %w", in.Mailbox, in.UID, err)
+			for j := i + 1; j < len(ins); j++ {
+				errs[j] = fmt.Errorf("ingest %s uid %d: %w", ins[j].Mailbox, ins[j].UID, ErrNotAttempted)
+			}
+			return true, nil
+		},
+		commit: func(tx *store.Tx) error {
+			for _, in := range last {
+				if err := tx.SetCheckpoint(in.Mailbox, in.UIDValidity, in.UID); err != nil {
+					return err
 				}
-				stop = true
-				return checkpoint() // commit the mails before i
 			}
-			done(in)
-			res[i] = r
-			if r.Outcome == Quarantined {
-				errs[i] = fmt.Errorf("%s uid %d: %w: %v", in.Mailbox, in.UID, ErrUnreadable, in.ParseError)
+			return nil
+		},
+		txFailed: func(start int, err error) {
+			for i := start; i < len(ins); i++ {
+				res[i] = Result{}
+				errs[i] = fmt.Errorf("ingest %s uid %d: %w", ins[i].Mailbox, ins[i].UID, err)
 			}
-			after = append(after, w.after...)
-			enqueued = enqueued || w.enqueued
-		}
-		return checkpoint()
+		},
 	})
-	if err != nil {
-		for i := start; i < len(ins); i++ {
-			res[i] = Result{}
-			errs[i] = fmt.Errorf("ingest %s uid %d: %w", ins[i].Mailbox, ins[i].UID, err)
-		}
-		return len(ins), true
-	}
-	for _, f := range after {
-		f()
-	}
-	if enqueued {
-		d.kick()
-	}
-	return next, stop
-}
-
-// panicError is a panic of the desk's own code on one mail.
-type panicError struct {
-	value any
-	stack string
-}
-
-func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
-
-// safeIngest runs ingest and turns a panic into a *panicError.
-func (w *work) safeIngest() (r Result, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			r, err = Result{}, &panicError{value: v, stack: string(debug.Stack())}
-		}
-	}()
-	return w.ingest()
+	return res, errs
 }
 
 // work is the state of one transaction.
@@ -424,88 +372,6 @@ type work struct {
 		ticket    int64
 		messageID string
 	}
-}
-
-func (w *work) ingest() (Result, error) {
-	d, in := w.d, w.in
-	if in.Message == nil {
-		reason := "unreadable"
-		if in.ParseError != nil {
-			reason = in.ParseError.Error()
-		}
-		d.log.Warn("mail quarantined", "mailbox", in.Mailbox, "uid", in.UID, "reason", reason)
-		return Result{Outcome: Quarantined}, w.tx.Quarantine(in.Mailbox, in.UIDValidity, in.UID, reason, in.Raw)
-	}
-	m := in.Message
-	if m.Raw == nil {
-		m.Raw = in.Raw
-	}
-	m.Direction = helpdesk.Inbound
-	seen, err := w.tx.MessageExists(m.MessageID)
-	if err != nil {
-		return Result{}, err
-	}
-	if seen {
-		d.log.Debug("duplicate mail", "mailbox", in.Mailbox, "uid", in.UID, "message_id", m.MessageID)
-		return Result{Outcome: Duplicate}, nil
-	}
-	if m.Bounce != nil {
-		return w.bounce(m)
-	}
-	if d.ours[strings.ToLower(m.From.Email)] {
-		// RFC 3834 §2: never answer mail that came from ourselves. Keep
-		// it, on its ticket if it threads, and do nothing else.
-		m.Kind = helpdesk.KindAuto
-		t, _, err := w.thread(m)
-		if err != nil {
-			return Result{}, err
-		}
-		var tid int64
-		ref := ""
-		if t != nil {
-			tid, ref = t.ID, t.Ref
-		}
-		_, err = w.tx.AddMessage(tid, in.Mailbox, m)
-		return Result{Outcome: Ignored, Ref: ref}, err
-	}
-	t, how, err := w.thread(m)
-	if err != nil {
-		return Result{}, err
-	}
-	v := d.cfg.Trust.Judge(m)
-	s := w.identify(m, t, v)
-	if r, ok := v.DMARCFailed(); ok && strings.EqualFold(r.Domain, domainOf(m.From.Email)) {
-		w.fromFails = "dmarc=" + r.Result + " for " + r.Domain + " (result of " + firstOf(r.AuthServID, "our server") + ")"
-	}
-	switch {
-	case t != nil && s.agent != nil:
-		return w.agentMail(t, m, s.agent, s.proof)
-	case t != nil && s.leaked != nil:
-		return w.leakedAddress(t, m, s)
-	case t != nil:
-		on, err := w.onTicket(t, m)
-		if err != nil {
-			return Result{}, err
-		}
-		if !on {
-			return w.outsiderMail(t, m, how, s.doubt, spamReason(m, v))
-		}
-		return w.customerReply(t, m, how, s.doubt, spamReason(m, v))
-	}
-	return w.newTicket(m, nil, s.doubt, spamReason(m, v))
-}
-
-// spamReason says why m counts as spam: the receiving server's verdict, or
-// a DMARC failure our own server found for a domain that asks for such
-// mail to be rejected or quarantined. "" when it does not.
-func spamReason(m *helpdesk.Message, v trust.Verdict) string {
-	if m.Spam != "" {
-		return m.Spam
-	}
-	if r, ok := v.DMARCRejected(); ok {
-		return fmt.Sprintf("dmarc=fail for %s, which publishes p=%s (result of %s)", r.Domain, r.Policy, r.AuthServID)
-	}
-	return ""
 }
 
 // policy returns the named policy, or the default one.
@@ -530,10 +396,4 @@ func (w *work) event(t *helpdesk.Ticket, kind helpdesk.EventKind, actor, detail,
 		}
 	})
 	return nil
-}
-
-// domainOf returns the lower-cased domain of an address.
-func domainOf(addr string) string {
-	_, d, _ := strings.Cut(strings.ToLower(addr), "@")
-	return d
 }

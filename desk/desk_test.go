@@ -12,7 +12,7 @@ import (
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
-	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
 	"github.com/helpdeskd/helpdesk/triage"
@@ -144,7 +144,7 @@ func (td *testDesk) mail(box, raw string) desk.Result {
 	td.t.Helper()
 	td.seq++
 	raw = strings.ReplaceAll(raw, "\n", "\r\n")
-	msg, err := mailbox.Parse([]byte(raw), mailbox.ParseOptions{})
+	msg, err := message.Parse([]byte(raw), message.ParseOptions{})
 	if err != nil {
 		td.t.Fatalf("parse: %v", err)
 	}
@@ -181,7 +181,7 @@ func (td *testDesk) ticket(ref string) (*helpdesk.Ticket, []helpdesk.Event) {
 	td.t.Helper()
 	var tk *helpdesk.Ticket
 	var evs []helpdesk.Event
-	if err := td.st.View(context.Background(), func(tx *store.Tx) error {
+	if err := td.st.View(context.Background(), func(tx *store.ReadTx) error {
 		var err error
 		if tk, err = tx.TicketByRef(ref); err != nil {
 			return err

@@ -61,3 +61,20 @@ func TestMailboxOf(t *testing.T) {
 		}
 	}
 }
+
+// The desk strips subjects by the same rule triage reads them by, plus its
+// own reference tags.
+func TestCleanSubject(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"Antw: Server down", "Server down"},
+		{"Re: AW: Fwd: Server down", "Server down"},
+		{"Re: Checkout is down [HD-1042]", "Checkout is down"},
+		{"[HD-1042] Re:  Checkout   is down", "Checkout is down"},
+		{"Re:", "(no subject)"},
+		{"Out of office PCs cannot print", "Out of office PCs cannot print"},
+	} {
+		if got := cleanSubject(tt.in); got != tt.want {
+			t.Errorf("cleanSubject(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

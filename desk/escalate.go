@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"regexp"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -15,14 +13,6 @@ import (
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
 )
-
-func parseAddress(s string) (helpdesk.Address, error) {
-	a, err := mail.ParseAddress(s)
-	if err != nil {
-		return helpdesk.Address{}, err
-	}
-	return helpdesk.Address{Name: a.Name, Email: strings.ToLower(a.Address)}, nil
-}
 
 var punct = regexp.MustCompile(`[^\pL\pN ]+`)
 
@@ -89,34 +79,6 @@ func (w *work) escalateNow(t *helpdesk.Ticket, m *helpdesk.Message, actor, reaso
 	return w.event(t, helpdesk.EventEscalation, actor, fmt.Sprintf("%s; mailed %s", reason, addrs(to)), m.MessageID)
 }
 
-func addrs(as []helpdesk.Address) string {
-	var out []string
-	for _, a := range as {
-		out = append(out, a.Email)
-	}
-	return strings.Join(out, ", ")
-}
-
-// startPause stops the clocks while the ticket waits on the customer.
-func startPause(t *helpdesk.Ticket, now time.Time) {
-	if !t.Paused() {
-		t.Pauses = append(t.Pauses, helpdesk.Pause{From: now})
-	}
-}
-
-// endPause restarts the clocks.
-func endPause(t *helpdesk.Ticket, now time.Time) {
-	if t.Paused() {
-		t.Pauses[len(t.Pauses)-1].To = now
-	}
-}
-
-// resumeResolution reopens the resolution clock of a resolved ticket.
-func resumeResolution(t *helpdesk.Ticket, now time.Time) {
-	sla.Reopen(t, now)
-	t.ClosedAt = time.Time{}
-}
-
 // CheckTicket is the SLA loop's per-ticket step: in one transaction it
 // evaluates the ticket's clocks against its policy's ladder, records each
 // breach once, mails each due escalation step once, and stores when to
@@ -132,61 +94,26 @@ func (d *Desk) CheckTicket(ctx context.Context, id int64, now time.Time) error {
 // and the others are checked. It returns one error per id.
 func (d *Desk) CheckTickets(ctx context.Context, ids []int64, now time.Time) []error {
 	errs := make([]error, len(ids))
-	for start := 0; start < len(ids); {
-		var after []func()
-		enqueued := false
-		next := start
-		began := time.Now()
-		err := d.st.Update(ctx, func(tx *store.Tx) error {
-			after, enqueued, next = nil, false, start
-			clear(errs[start:])
-			for i := start; i < len(ids); i++ {
-				if i > start && time.Since(began) > maxTxTime {
-					break // commit this part; the rest goes in the next transaction
-				}
-				next = i + 1
-				w := &work{d: d, tx: tx, now: now.UTC()}
-				err := tx.Savepoint(func() error { return w.safeCheck(ids[i]) })
-				switch {
-				case errors.Is(err, store.ErrSavepoint):
-					return err
-				case err != nil:
-					errs[i] = fmt.Errorf("sla check of ticket %d: %w", ids[i], err)
-				default:
-					after = append(after, w.after...)
-					enqueued = enqueued || w.enqueued
-				}
+	d.runBatch(ctx, batchJob{
+		n:     len(ids),
+		begin: func(_ *store.Tx, start int) { clear(errs[start:]) },
+		work:  func(tx *store.Tx, _ int) *work { return &work{d: d, tx: tx, now: now.UTC()} },
+		item:  func(w *work, i int) error { return w.check(ids[i]) },
+		failed: func(_ *store.Tx, i int, err error) (bool, error) {
+			var p *panicError
+			if errors.As(err, &p) {
+				d.log.Error("sla check panicked", "ticket", ids[i], "panic", p.value, "stack", p.stack)
 			}
-			return nil
-		})
-		if err != nil {
+			errs[i] = fmt.Errorf("sla check of ticket %d: %w", ids[i], err)
+			return false, nil
+		},
+		txFailed: func(start int, err error) {
 			for i := start; i < len(ids); i++ {
 				errs[i] = fmt.Errorf("sla check of ticket %d: %w", ids[i], err)
 			}
-			return errs
-		}
-		for _, f := range after {
-			f()
-		}
-		if enqueued {
-			d.kick()
-		}
-		start = next
-	}
+		},
+	})
 	return errs
-}
-
-// safeCheck runs check and turns a panic into an error, logged with its
-// stack.
-func (w *work) safeCheck(id int64) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			stack := string(debug.Stack())
-			w.d.log.Error("sla check panicked", "ticket", id, "panic", v, "stack", stack)
-			err = &panicError{value: v, stack: stack}
-		}
-	}()
-	return w.check(id)
 }
 
 // check evaluates one ticket in the work's transaction (see CheckTicket).
@@ -211,14 +138,8 @@ func (w *work) check(id int64) error {
 		if c == sla.Resolution {
 			deadline = t.ResolutionDue
 		}
-		recorded, err := tx.RecordBreach(t.ID, string(c), deadline)
-		if err != nil {
+		if err := w.recordBreach(t, c, deadline); err != nil {
 			return err
-		}
-		if recorded {
-			if err := w.event(t, helpdesk.EventBreach, "sla", fmt.Sprintf("%s target missed at %s (%s)", c, deadline.Format(time.RFC3339), t.Priority), ""); err != nil {
-				return err
-			}
 		}
 	}
 	for _, s := range due {
@@ -263,37 +184,4 @@ func (w *work) fireStep(t *helpdesk.Ticket, s sla.DueStep) error {
 		return err
 	}
 	return w.event(t, kind, "sla", detail, "")
-}
-
-// mailStaff sends one copy of a mail to each of to: an agent gets a reply
-// address of their own (so a reply with #commands is proven), anyone else
-// the ticket's reply address (a reply is added to the ticket for agents to
-// see).
-func (w *work) mailStaff(t *helpdesk.Ticket, to []helpdesk.Address, o mailOpts) error {
-	if o.rendered == nil && len(to) > 1 && !w.d.tmpl.Reads(o.template, "ReplyAddress") {
-		// Only the reply address differs between the recipients: render
-		// the mail once for all of them.
-		r, err := w.d.tmpl.Render(o.template, o.data)
-		if err != nil {
-			return fmt.Errorf("render %s for %s: %w", o.template, t.Ref, err)
-		}
-		o.rendered = &r
-	}
-	for _, r := range to {
-		oo := o
-		oo.to = []helpdesk.Address{r}
-		oo.replyTo = w.d.customerReplyAddress(t)
-		if a := w.d.agents[r.Email]; a != nil {
-			addr, err := w.agentReplyAddress(t, a)
-			if err != nil {
-				return err
-			}
-			oo.replyTo = addr
-		}
-		oo.data.ReplyAddress = oo.replyTo
-		if err := w.enqueue(t, oo); err != nil {
-			return err
-		}
-	}
-	return nil
 }

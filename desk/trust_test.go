@@ -14,7 +14,7 @@ import (
 func (td *testDesk) participants(ref string) map[string]string {
 	td.t.Helper()
 	out := map[string]string{}
-	err := td.st.View(context.Background(), func(tx *store.Tx) error {
+	err := td.st.View(context.Background(), func(tx *store.ReadTx) error {
 		tk, err := tx.TicketByRef(ref)
 		if err != nil {
 			return err
@@ -35,7 +35,7 @@ func (td *testDesk) participants(ref string) map[string]string {
 func (td *testDesk) kinds(ref string) []helpdesk.MessageKind {
 	td.t.Helper()
 	var out []helpdesk.MessageKind
-	err := td.st.View(context.Background(), func(tx *store.Tx) error {
+	err := td.st.View(context.Background(), func(tx *store.ReadTx) error {
 		tk, err := tx.TicketByRef(ref)
 		if err != nil {
 			return err

@@ -150,7 +150,7 @@ func storedMail(t testing.TB, path, id string) (store.StoredMessage, []helpdesk.
 	var msg store.StoredMessage
 	var atts []helpdesk.Attachment
 	var raw []byte
-	err = st.View(ctx, func(tx *store.Tx) error {
+	err = st.View(ctx, func(tx *store.ReadTx) error {
 		tk, err := tx.TicketByMessageID(id)
 		if err != nil {
 			return fmt.Errorf("ticket of %s: %w", id, err)

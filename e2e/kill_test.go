@@ -24,7 +24,7 @@ func deskCounts(t testing.TB, dir string) (tickets, pending int) {
 		t.Fatalf("open the daemon's store: %v", err)
 	}
 	defer st.Close()
-	if err := st.View(ctx, func(tx *store.Tx) error {
+	if err := st.View(ctx, func(tx *store.ReadTx) error {
 		ts, err := tx.Tickets(store.TicketFilter{})
 		tickets = len(ts)
 		return err

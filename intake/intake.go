@@ -7,7 +7,6 @@ package intake
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 )
 
 // Hooks are optional callbacks for metrics; each may be nil. They run on
@@ -27,12 +27,12 @@ type Hooks struct {
 // Deliverer implements mailbox.Handler on a desk.
 type Deliverer struct {
 	desk  *desk.Desk
-	parse mailbox.ParseOptions
+	parse message.ParseOptions
 	hooks Hooks
 }
 
 // New returns a Deliverer that parses with opts and applies mail to d.
-func New(d *desk.Desk, opts mailbox.ParseOptions, hooks Hooks) *Deliverer {
+func New(d *desk.Desk, opts message.ParseOptions, hooks Hooks) *Deliverer {
 	return &Deliverer{desk: d, parse: opts, hooks: hooks}
 }
 
@@ -40,7 +40,7 @@ func New(d *desk.Desk, opts mailbox.ParseOptions, hooks Hooks) *Deliverer {
 // transaction with desk.IngestAsReady while worker goroutines (one fewer
 // than GOMAXPROCS, at least one) parse and prepare the mails ahead of it.
 // A mail that cannot be parsed is quarantined by the desk and its error
-// wraps mailbox.ErrUnreadable.
+// wraps helpdesk.ErrUnreadable (desk.ErrUnreadable), as the fetcher wants.
 func (h *Deliverer) Deliver(ctx context.Context, ds []mailbox.Delivery) []error {
 	ins := make([]desk.Incoming, len(ds))
 	ready := make([]chan struct{}, len(ds))
@@ -66,10 +66,7 @@ func (h *Deliverer) Deliver(ctx context.Context, ds []mailbox.Delivery) []error 
 	res, errs := h.desk.IngestAsReady(ctx, ins, func(i int) { <-ready[i] })
 	wg.Wait()
 	for i, err := range errs {
-		switch {
-		case errors.Is(err, desk.ErrUnreadable):
-			errs[i] = fmt.Errorf("%w: %w", mailbox.ErrUnreadable, err)
-		case err == nil && h.hooks.Committed != nil:
+		if err == nil && h.hooks.Committed != nil {
 			h.hooks.Committed(ds[i], res[i])
 		}
 	}
@@ -87,7 +84,7 @@ func (h *Deliverer) prepare(in *desk.Incoming) {
 				in.Message, in.ParseError = nil, fmt.Errorf("parser failed: %v", v)
 			}
 		}()
-		in.Message, in.ParseError = mailbox.Parse(in.Raw, h.parse)
+		in.Message, in.ParseError = message.Parse(in.Raw, h.parse)
 		if in.ParseError != nil {
 			in.Message = nil
 		}

@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/intake"
 	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
 	"github.com/helpdeskd/helpdesk/triage"
@@ -64,7 +66,7 @@ func newDeliverer(t *testing.T, hooks intake.Hooks) (*intake.Deliverer, *store.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	return intake.New(d, mailbox.ParseOptions{}, hooks), st
+	return intake.New(d, message.ParseOptions{}, hooks), st
 }
 
 func mail(id, from, subject, body string) []byte {
@@ -75,7 +77,7 @@ func mail(id, from, subject, body string) []byte {
 // TestDeliverBatch: a batch parsed while the desk applies it gives each
 // mail its outcome in order: new tickets, a reply threading into a ticket
 // opened earlier in the batch, a duplicate, and an unparseable mail that
-// is quarantined (mailbox.ErrUnreadable). Committed mails reach the hook;
+// is quarantined (helpdesk.ErrUnreadable). Committed mails reach the hook;
 // the checkpoint ends at the last mail.
 func TestDeliverBatch(t *testing.T) {
 	var committed []uint32
@@ -99,7 +101,7 @@ func TestDeliverBatch(t *testing.T) {
 		t.Fatalf("%d errors for %d mails", len(errs), len(ds))
 	}
 	for i, err := range errs {
-		if (i == 4) != errors.Is(err, mailbox.ErrUnreadable) || (i != 4 && err != nil) {
+		if (i == 4) != errors.Is(err, helpdesk.ErrUnreadable) || (i != 4 && err != nil) {
 			t.Errorf("mail %d: err %v", i+1, err)
 		}
 	}
@@ -109,7 +111,7 @@ func TestDeliverBatch(t *testing.T) {
 	if _, last, err := st.Checkpoint(context.Background(), "support"); err != nil || int(last) != len(ds) {
 		t.Errorf("checkpoint %d (%v), want %d", last, err, len(ds))
 	}
-	err := st.View(context.Background(), func(tx *store.Tx) error {
+	err := st.View(context.Background(), func(tx *store.ReadTx) error {
 		ts, err := tx.Tickets(store.TicketFilter{})
 		if err != nil {
 			return err

@@ -1,7 +1,7 @@
-// Package mailbox is the wire: IMAP in, MIME parsing into a helpdesk.Message,
-// SMTP out. Parse turns the raw bytes of one mail into a helpdesk.Message
-// (headers, readable text and its new part, attachments, loop-protection
-// signals, delivery reports, Authentication-Results) without ever losing the
-// mail; the fetcher and the outbox sender move mail between the servers and
-// the desk through the small interfaces this package declares.
+// Package mailbox is the wire: IMAP in, SMTP out. The fetcher reads new
+// mail off a mailbox and hands its raw bytes to a Handler (which parses it
+// with package message and commits it), marking on the server only what
+// was committed and moving what is unreadable to quarantine; the outbox
+// sender delivers the rows the desk queued. Both talk to the rest of the
+// daemon through the small interfaces this package declares.
 package mailbox

@@ -30,7 +30,7 @@ type Handler interface {
 	// UID) advances in the transaction that commits a mail.
 	//
 	// errs[i] is nil when ds[i] is safely committed (or was a duplicate);
-	// it wraps ErrUnreadable when ds[i] must go to quarantine (the
+	// it wraps helpdesk.ErrUnreadable when ds[i] must go to quarantine (the
 	// rejection is already recorded and counts as committed); any other
 	// error is a temporary failure, and the fetcher delivers ds[i] again
 	// later. A temporary failure of ds[i] means that no mail after it was
@@ -45,10 +45,6 @@ type Handler interface {
 	// goroutine is covered.
 	Deliver(ctx context.Context, ds []Delivery) []error
 }
-
-// ErrUnreadable is wrapped by a Handler's error when a mail cannot be read
-// and must be moved to the quarantine folder.
-var ErrUnreadable = errors.New("mailbox: unreadable mail")
 
 // Checkpoints reads the position up to which a mailbox is committed. The
 // Handler moves it; the fetcher only reads it.

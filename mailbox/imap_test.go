@@ -30,6 +30,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/helpdeskd/helpdesk"
 )
 
 // This file holds the test harness of the wire: a real IMAP server
@@ -409,8 +410,8 @@ func testMail(id string, extra ...string) []byte {
 // before a temporary failure are committed, nothing after it is tried, a
 // panic commits nothing), moving the checkpoint with the mails and dropping
 // duplicates by Message-ID. Mails with a header X-Test-Unreadable are
-// rejected with ErrUnreadable (and the checkpoint moves, as the real desk
-// does).
+// rejected with helpdesk.ErrUnreadable (and the checkpoint moves, as the
+// real desk does).
 type testDesk struct {
 	mu          sync.Mutex
 	checkpoints map[string][2]uint32
@@ -503,7 +504,7 @@ func (d *testDesk) Deliver(ctx context.Context, ds []Delivery) []error {
 		}
 		msg, err := mail.ReadMessage(bytes.NewReader(dl.Raw))
 		if err != nil || msg.Header.Get("X-Test-Unreadable") != "" {
-			errs[i] = fmt.Errorf("uid %d: %w", dl.UID, ErrUnreadable)
+			errs[i] = fmt.Errorf("uid %d: %w", dl.UID, helpdesk.ErrUnreadable)
 			tx = append(tx, staged{dl: dl})
 			continue
 		}

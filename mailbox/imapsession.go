@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+	"github.com/helpdeskd/helpdesk"
 )
 
 // metaChunk is how many UIDs one size FETCH asks about.
@@ -493,7 +494,7 @@ func (s *imapSession) deliverBatch(ctx context.Context, ds []Delivery) error {
 		case err == nil:
 			committed = append(committed, uid)
 			size += len(ds[i].Raw)
-		case errors.Is(err, ErrUnreadable), errors.Is(err, errHandlerPanic):
+		case errors.Is(err, helpdesk.ErrUnreadable), errors.Is(err, errHandlerPanic):
 			rejected, reasons = append(rejected, uid), append(reasons, err.Error())
 		default:
 			failed = fmt.Errorf("deliver uid %d: %w", uid, err)

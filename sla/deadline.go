@@ -76,21 +76,6 @@ func StepAt(start time.Time, t Target, c *Calendar, pauses []helpdesk.Pause, fra
 	return m.walk(start, part, normPauses(start, pauses))
 }
 
-// Reopen restarts the clocks of a resolved ticket that is being reopened at
-// now: the span from its resolution to now is appended to its pauses (with
-// Reason PauseResolved, so it counts whatever the policy says about waiting
-// on the customer) and ResolvedAt is cleared. The desk calls it before it
-// sets the new status. A ticket not resolved is left alone.
-func Reopen(t *helpdesk.Ticket, now time.Time) {
-	if t.ResolvedAt.IsZero() {
-		return
-	}
-	if now.After(t.ResolvedAt) {
-		t.Pauses = append(t.Pauses, helpdesk.Pause{From: t.ResolvedAt, To: now, Reason: helpdesk.PauseResolved})
-	}
-	t.ResolvedAt = time.Time{}
-}
-
 // isDays reports whether t is counted in business days (or weeks).
 func isDays(t Target, c *Calendar) bool {
 	return t.Business && c != nil && t.Wall == 0 && (t.Unit == Day || t.Unit == Week)

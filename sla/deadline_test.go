@@ -127,7 +127,7 @@ func TestReopen(t *testing.T) {
 	resolved := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	now := resolved.Add(4 * time.Hour)
 	tk := &helpdesk.Ticket{Status: helpdesk.StatusResolved, ResolvedAt: resolved, Pauses: []helpdesk.Pause{{From: resolved.Add(-2 * time.Hour), To: resolved.Add(-time.Hour)}}}
-	Reopen(tk, now)
+	tk.Reopen(now)
 	if got, want := len(tk.Pauses), 2; got != want {
 		t.Fatalf("pauses = %d, want %d", got, want)
 	}
@@ -137,7 +137,7 @@ func TestReopen(t *testing.T) {
 	if !tk.ResolvedAt.IsZero() {
 		t.Errorf("ResolvedAt = %v, want zero", tk.ResolvedAt)
 	}
-	Reopen(tk, now.Add(time.Hour)) // not resolved: nothing to do
+	tk.Reopen(now.Add(time.Hour)) // not resolved: nothing to do
 	if got, want := len(tk.Pauses), 2; got != want {
 		t.Errorf("pauses after second Reopen = %d, want %d", got, want)
 	}

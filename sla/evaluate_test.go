@@ -191,7 +191,7 @@ func TestClocksLifecycle(t *testing.T) {
 	// Reopened at 17:00 the next day: the resolved span (Tue 13:00 - Wed
 	// 17:00, 14 business hours) does not count even though Claritum
 	// ignores waiting pauses: 4 h used on Tuesday, 20 h left from Wed 17:00.
-	Reopen(tk, l("2026-11-25 17:00"))
+	tk.Reopen(l("2026-11-25 17:00"))
 	tk.Status = helpdesk.StatusOpen
 	check("reopened", cl.Clocks(tk), lon, "-", "2026-11-27 17:00 GMT")
 

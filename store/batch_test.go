@@ -42,7 +42,7 @@ func TestSavepointRollsBackOneItem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.View(ctx, func(tx *Tx) error {
+	err = s.View(ctx, func(tx *ReadTx) error {
 		for i, c := range []string{"a@example.com", "b@example.com", "c@example.com"} {
 			ts, err := tx.Tickets(TicketFilter{Customer: c})
 			if err != nil {
@@ -94,7 +94,7 @@ func TestOutboundTextStoredOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.View(ctx, func(tx *Tx) error {
+	err = s.View(ctx, func(tx *ReadTx) error {
 		ms, err := tx.Messages(tid)
 		if err != nil {
 			return err

@@ -12,7 +12,7 @@ import (
 
 // MessageExists reports whether a message with this Message-ID was stored
 // before, received or sent: the dedupe check.
-func (tx *Tx) MessageExists(messageID string) (bool, error) {
+func (tx *ReadTx) MessageExists(messageID string) (bool, error) {
 	var one int
 	err := tx.queryRow(`SELECT 1 FROM messages WHERE message_id = ?`, messageID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -68,17 +68,10 @@ func (tx *Tx) AddMessage(ticketID int64, mailbox string, m *helpdesk.Message) (i
 	return id, nil
 }
 
-func addrList(as []helpdesk.Address) []helpdesk.Address {
-	if as == nil {
-		return []helpdesk.Address{}
-	}
-	return as
-}
-
 // ThreadIDs returns the Message-IDs of the messages stored on the ticket,
 // oldest first, of the given kinds (none: all): the References of a mail
 // sent into its thread.
-func (tx *Tx) ThreadIDs(ticketID int64, kinds ...helpdesk.MessageKind) ([]string, error) {
+func (tx *ReadTx) ThreadIDs(ticketID int64, kinds ...helpdesk.MessageKind) ([]string, error) {
 	q := `SELECT message_id FROM messages WHERE ticket_id = ?`
 	args := []any{ticketID}
 	if len(kinds) > 0 {
@@ -135,7 +128,7 @@ type AttachmentInfo struct {
 }
 
 // Messages returns the ticket's messages, oldest first, without raw mail.
-func (tx *Tx) Messages(ticketID int64) ([]StoredMessage, error) {
+func (tx *ReadTx) Messages(ticketID int64) ([]StoredMessage, error) {
 	rows, err := tx.query(`SELECT id, message_id, direction, kind, mailbox, from_addr, from_name, to_addrs,
 		cc_addrs, subject, date, received_at, `+textColumn+`, new_text, auto_reason, defects
 		FROM messages m WHERE ticket_id = ? ORDER BY id`, ticketID)
@@ -195,7 +188,7 @@ func (tx *Tx) Messages(ticketID int64) ([]StoredMessage, error) {
 
 // Attachments returns the kept attachments (with data) of a stored message,
 // for relaying an agent's files to the customer.
-func (tx *Tx) Attachments(messageRowID int64) ([]helpdesk.Attachment, error) {
+func (tx *ReadTx) Attachments(messageRowID int64) ([]helpdesk.Attachment, error) {
 	rows, err := tx.query(`SELECT filename, content_type, content_id, inline, size, data, dropped
 		FROM attachments WHERE message_id = ? AND data IS NOT NULL ORDER BY id`, messageRowID)
 	if err != nil {
@@ -214,120 +207,13 @@ func (tx *Tx) Attachments(messageRowID int64) ([]helpdesk.Attachment, error) {
 }
 
 // Raw returns the raw mail of a stored message by Message-ID.
-func (tx *Tx) Raw(messageID string) ([]byte, error) {
+func (tx *ReadTx) Raw(messageID string) ([]byte, error) {
 	var raw []byte
 	err := tx.queryRow(`SELECT raw FROM messages WHERE message_id = ?`, messageID).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	return raw, err
-}
-
-// Participant is someone on a ticket besides the agents' desk: the
-// customer, people in Cc, and agents who acted on it.
-type Participant struct {
-	Email string
-	Name  string
-	Role  string // "customer", "cc" or "agent"
-}
-
-// Participant roles.
-const (
-	RoleCustomer = "customer"
-	RoleCC       = "cc"
-	RoleAgent    = "agent"
-)
-
-// AddParticipant adds addr to the ticket; an existing participant keeps its
-// role. It reports whether the participant is new.
-func (tx *Tx) AddParticipant(ticketID int64, a helpdesk.Address, role string) (bool, error) {
-	res, err := tx.exec(`INSERT INTO participants (ticket_id, email, name, role, added_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (ticket_id, email) DO NOTHING`, ticketID, strings.ToLower(a.Email), a.Name, role, fmtTime(tx.now))
-	if err != nil {
-		return false, fmt.Errorf("add participant: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
-}
-
-// Participants returns the ticket's participants in the order they joined.
-func (tx *Tx) Participants(ticketID int64) ([]Participant, error) {
-	rows, err := tx.query(`SELECT email, name, role FROM participants WHERE ticket_id = ? ORDER BY rowid`, ticketID)
-	if err != nil {
-		return nil, fmt.Errorf("participants: %w", err)
-	}
-	defer rows.Close()
-	var out []Participant
-	for rows.Next() {
-		var p Participant
-		if err := rows.Scan(&p.Email, &p.Name, &p.Role); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
-// IsParticipant reports whether addr is on the ticket.
-func (tx *Tx) IsParticipant(ticketID int64, addr string) (bool, error) {
-	var one int
-	err := tx.queryRow(`SELECT 1 FROM participants WHERE ticket_id = ? AND email = ?`, ticketID, strings.ToLower(addr)).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("is participant: %w", err)
-	}
-	return true, nil
-}
-
-// AddEvent appends e to the audit trail; At defaults to the transaction's
-// time.
-func (tx *Tx) AddEvent(e helpdesk.Event) error {
-	if e.At.IsZero() {
-		e.At = tx.now
-	}
-	var tid any
-	if e.TicketID != 0 {
-		tid = e.TicketID
-	}
-	if _, err := tx.exec(`INSERT INTO events (ticket_id, at, kind, actor, detail, message_id) VALUES (?, ?, ?, ?, ?, ?)`,
-		tid, fmtTime(e.At), e.Kind, e.Actor, e.Detail, e.MessageID); err != nil {
-		return fmt.Errorf("add event %s: %w", e.Kind, err)
-	}
-	return nil
-}
-
-// Events returns the ticket's audit trail, oldest first.
-func (tx *Tx) Events(ticketID int64) ([]helpdesk.Event, error) {
-	rows, err := tx.query(`SELECT id, at, kind, actor, detail, message_id FROM events WHERE ticket_id = ? ORDER BY id`, ticketID)
-	if err != nil {
-		return nil, fmt.Errorf("events: %w", err)
-	}
-	defer rows.Close()
-	var out []helpdesk.Event
-	for rows.Next() {
-		e := helpdesk.Event{TicketID: ticketID}
-		var at sql.NullString
-		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Actor, &e.Detail, &e.MessageID); err != nil {
-			return nil, err
-		}
-		if e.At, err = parseTime(at); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-// LastEvent returns when the ticket last had an event of the given kind;
-// the zero time when never.
-func (tx *Tx) LastEvent(ticketID int64, kind string) (time.Time, error) {
-	var at sql.NullString
-	if err := tx.queryRow(`SELECT MAX(at) FROM events WHERE ticket_id = ? AND kind = ?`, ticketID, kind).Scan(&at); err != nil {
-		return time.Time{}, fmt.Errorf("last event %s: %w", kind, err)
-	}
-	return parseTime(at)
 }
 
 // textColumn selects the full text of the message row m: its own, or for
@@ -338,7 +224,7 @@ const textColumn = `CASE WHEN m.text = '' AND m.direction = 'out'
 
 // LastText returns the new text of the ticket's latest message of the given
 // kind ("" when there is none).
-func (tx *Tx) LastText(ticketID int64, kind helpdesk.MessageKind) (string, error) {
+func (tx *ReadTx) LastText(ticketID int64, kind helpdesk.MessageKind) (string, error) {
 	var text, full string
 	err := tx.queryRow(`SELECT new_text, `+textColumn+` FROM messages m WHERE ticket_id = ? AND kind = ? ORDER BY id DESC LIMIT 1`,
 		ticketID, string(kind)).Scan(&text, &full)

@@ -85,7 +85,7 @@ func scanOutMail(r scanner) (helpdesk.OutMail, error) {
 // with their attachments.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]helpdesk.OutMail, error) {
 	var out []helpdesk.OutMail
-	err := s.View(ctx, func(tx *Tx) error {
+	err := s.View(ctx, func(tx *ReadTx) error {
 		rows, err := tx.query(`SELECT `+outboxColumns+` FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
 			ORDER BY next_attempt_at, id LIMIT ?`, fmtTime(now), limit)
 		if err != nil {
@@ -113,7 +113,7 @@ func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]help
 	return out, err
 }
 
-func (tx *Tx) outboxAttachments(id int64) ([]helpdesk.Attachment, error) {
+func (tx *ReadTx) outboxAttachments(id int64) ([]helpdesk.Attachment, error) {
 	rows, err := tx.query(`SELECT filename, content_type, content_id, inline, data FROM outbox_attachments
 		WHERE outbox_id = ? ORDER BY id`, id)
 	if err != nil {
@@ -133,7 +133,7 @@ func (tx *Tx) outboxAttachments(id int64) ([]helpdesk.Attachment, error) {
 }
 
 // OutMail returns one outbox row by id.
-func (tx *Tx) OutMail(id int64) (helpdesk.OutMail, error) {
+func (tx *ReadTx) OutMail(id int64) (helpdesk.OutMail, error) {
 	m, err := scanOutMail(tx.queryRow(`SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, ErrNotFound

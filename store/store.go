@@ -33,10 +33,6 @@ var ErrNotFound = errors.New("not found")
 // ErrLocked is returned by Open when another process holds the database.
 var ErrLocked = errors.New("database is locked by another process")
 
-// timeLayout is the fixed-width UTC form every time is stored in, so that
-// times compare correctly as strings.
-const timeLayout = "2006-01-02T15:04:05.000Z"
-
 // Store is the SQLite database of the desk. It is safe for concurrent use.
 type Store struct {
 	db    *sql.DB // writes: BEGIN IMMEDIATE, so concurrent writers queue on busy_timeout
@@ -391,10 +387,10 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 	return nil
 }
 
-// Tx is one transaction on the store. The desk does all the work of a
-// batch of messages inside a single Tx, each message in a Savepoint of its
-// own; every method runs in it.
-type Tx struct {
+// ReadTx is a read-only transaction on the store: View runs fn in one. It
+// has the read methods only, so that writing inside View does not compile;
+// every method runs in it.
+type ReadTx struct {
 	s     *Store
 	db    *sql.DB // the pool the transaction runs on, for its prepared statements
 	tx    *sql.Tx
@@ -403,8 +399,16 @@ type Tx struct {
 	stmts map[string]*sql.Stmt // the cached statements bound to this transaction
 }
 
+// Tx is one transaction on the store. The desk does all the work of a
+// batch of messages inside a single Tx, each message in a Savepoint of its
+// own; every method runs in it. Update runs fn in one. It embeds ReadTx:
+// every read method is a method of Tx too, on the same transaction.
+type Tx struct {
+	ReadTx
+}
+
 // Now returns the transaction's time: one clock reading per transaction.
-func (tx *Tx) Now() time.Time { return tx.now }
+func (tx *ReadTx) Now() time.Time { return tx.now }
 
 // Savepoint runs fn inside a savepoint of the transaction. When fn returns
 // an error, everything fn wrote is rolled back and the transaction goes on
@@ -445,22 +449,26 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin: %w", ctx.Err())
 	}
 	defer func() { <-s.writer }()
-	return s.run(ctx, s.db, fn)
+	tx := &Tx{}
+	return s.run(ctx, s.db, &tx.ReadTx, func() error { return fn(tx) })
 }
 
-// View runs fn in a read transaction.
-func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.run(ctx, s.read, fn)
+// View runs fn in a read transaction. fn gets a ReadTx: it can only read.
+func (s *Store) View(ctx context.Context, fn func(tx *ReadTx) error) error {
+	tx := &ReadTx{}
+	return s.run(ctx, s.read, tx, func() error { return fn(tx) })
 }
 
-func (s *Store) run(ctx context.Context, db *sql.DB, fn func(tx *Tx) error) error {
+// run begins a transaction on db, sets tx to it and runs fn, which uses tx
+// (itself or the Tx around it), then commits when fn returns nil.
+func (s *Store) run(ctx context.Context, db *sql.DB, tx *ReadTx, fn func() error) error {
 	sqltx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return classify(fmt.Errorf("begin: %w", err))
 	}
 	defer sqltx.Rollback()
-	tx := &Tx{s: s, db: db, tx: sqltx, ctx: ctx, now: s.Now().UTC()}
-	if err := fn(tx); err != nil {
+	*tx = ReadTx{s: s, db: db, tx: sqltx, ctx: ctx, now: s.Now().UTC()}
+	if err := fn(); err != nil {
 		return err
 	}
 	if err := sqltx.Commit(); err != nil {
@@ -474,7 +482,7 @@ func (s *Store) run(ctx context.Context, db *sql.DB, fn func(tx *Tx) error) erro
 
 // stmt returns the transaction's handle on the cached statement for q,
 // bound once per transaction (a batch runs each query many times).
-func (tx *Tx) stmt(q string) (*sql.Stmt, error) {
+func (tx *ReadTx) stmt(q string) (*sql.Stmt, error) {
 	if st, ok := tx.stmts[q]; ok {
 		return st, nil
 	}
@@ -490,6 +498,7 @@ func (tx *Tx) stmt(q string) (*sql.Stmt, error) {
 	return bound, nil
 }
 
+// exec is a Tx's, not a ReadTx's: it is how a method writes.
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
 	st, err := tx.stmt(q)
 	if err != nil {
@@ -498,7 +507,7 @@ func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
 	return st.ExecContext(tx.ctx, args...)
 }
 
-func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
+func (tx *ReadTx) query(q string, args ...any) (*sql.Rows, error) {
 	st, err := tx.stmt(q)
 	if err != nil {
 		return nil, err
@@ -506,7 +515,7 @@ func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
 	return st.QueryContext(tx.ctx, args...)
 }
 
-func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
+func (tx *ReadTx) queryRow(q string, args ...any) *sql.Row {
 	st, err := tx.stmt(q)
 	if err != nil {
 		// QueryRowContext on the transaction reports the same error
@@ -514,24 +523,4 @@ func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
 		return tx.tx.QueryRowContext(tx.ctx, q, args...)
 	}
 	return st.QueryRowContext(tx.ctx, args...)
-}
-
-// fmtTime formats t for storage; the zero time is NULL.
-func fmtTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC().Format(timeLayout)
-}
-
-// parseTime reads a stored time; NULL or "" is the zero time.
-func parseTime(v sql.NullString) (time.Time, error) {
-	if !v.Valid || v.String == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(timeLayout, v.String)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("stored time %q: %w", v.String, err)
-	}
-	return t, nil
 }

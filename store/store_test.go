@@ -224,7 +224,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if uv, uid, err := s.Checkpoint(ctx, "support"); err != nil || uv != 7 || uid != 12 {
 		t.Fatalf("checkpoint = %d %d %v", uv, uid, err)
 	}
-	err = s.View(ctx, func(tx *Tx) error {
+	err = s.View(ctx, func(tx *ReadTx) error {
 		tk, err := tx.TicketByRef(ref)
 		if err != nil {
 			return err
@@ -312,7 +312,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	if err != nil || pending != 0 || failed != 1 {
 		t.Fatalf("counts = %d %d %v", pending, failed, err)
 	}
-	err = s.View(ctx, func(tx *Tx) error {
+	err = s.View(ctx, func(tx *ReadTx) error {
 		evs, err := tx.Events(tid)
 		if err != nil {
 			return err

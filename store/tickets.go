@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base32"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,9 +15,6 @@ const ticketColumns = `id, ref, token, subject, customer, customer_name, mailbox
 	assignee, priority, priority_source, claimed, reasons, status, fields, missing, linked_to,
 	created_at, updated_at, first_response_at, resolved_at, closed_at, response_due, resolution_due,
 	pauses, next_check_at`
-
-// scanner is *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
 
 func scanTicket(r scanner) (*helpdesk.Ticket, error) {
 	var t helpdesk.Ticket
@@ -49,37 +43,6 @@ func scanTicket(r scanner) (*helpdesk.Ticket, error) {
 		}
 	}
 	return &t, nil
-}
-
-func unmarshalAll(src []string, dst []any) error {
-	for i, s := range src {
-		if s == "" {
-			continue
-		}
-		if err := json.Unmarshal([]byte(s), dst[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only our own plain types are marshalled here; failure is a bug.
-		panic(fmt.Sprintf("store: marshal %T: %v", v, err))
-	}
-	return string(b)
-}
-
-// newToken returns an unguessable token of n random bytes in lower-case
-// base32 (safe in the local part of an address).
-func newToken(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("store: crypto/rand: %v", err)) // never fails on supported platforms
-	}
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
 // CreateTicket allocates the next reference (HD-1000, HD-1001, ...) and a
@@ -126,13 +89,6 @@ func (tx *Tx) CreateTicket(t *helpdesk.Ticket) error {
 	return nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 func nonNilPauses(p []helpdesk.Pause) []helpdesk.Pause {
 	if p == nil {
 		return []helpdesk.Pause{}
@@ -166,19 +122,19 @@ func (tx *Tx) UpdateTicket(t *helpdesk.Ticket) error {
 }
 
 // TicketByID returns the ticket with the given id.
-func (tx *Tx) TicketByID(id int64) (*helpdesk.Ticket, error) {
+func (tx *ReadTx) TicketByID(id int64) (*helpdesk.Ticket, error) {
 	return scanTicket(tx.queryRow(`SELECT `+ticketColumns+` FROM tickets WHERE id = ?`, id))
 }
 
 // TicketByRef returns the ticket with the given reference (case-insensitive).
-func (tx *Tx) TicketByRef(ref string) (*helpdesk.Ticket, error) {
+func (tx *ReadTx) TicketByRef(ref string) (*helpdesk.Ticket, error) {
 	return scanTicket(tx.queryRow(`SELECT `+ticketColumns+` FROM tickets WHERE ref = ? COLLATE NOCASE`, ref))
 }
 
 // TicketByMessageID returns the ticket a stored message (sent or received)
 // with any of the given Message-IDs belongs to; the last id that matches
 // wins, so pass References oldest first.
-func (tx *Tx) TicketByMessageID(ids ...string) (*helpdesk.Ticket, error) {
+func (tx *ReadTx) TicketByMessageID(ids ...string) (*helpdesk.Ticket, error) {
 	for i := len(ids) - 1; i >= 0; i-- {
 		if ids[i] == "" {
 			continue
@@ -206,7 +162,7 @@ type TicketFilter struct {
 }
 
 // Tickets lists tickets matching f, newest first.
-func (tx *Tx) Tickets(f TicketFilter) ([]*helpdesk.Ticket, error) {
+func (tx *ReadTx) Tickets(f TicketFilter) ([]*helpdesk.Ticket, error) {
 	var where []string
 	var args []any
 	if len(f.Status) > 0 {
@@ -255,7 +211,7 @@ func (tx *Tx) Tickets(f TicketFilter) ([]*helpdesk.Ticket, error) {
 // DueTickets returns the ids of tickets whose next SLA check is at or before
 // now, earliest first, at most limit of them. The index on next_check_at
 // keeps this proportional to the due tickets, not to all open ones.
-func (tx *Tx) DueTickets(now time.Time, limit int) ([]int64, error) {
+func (tx *ReadTx) DueTickets(now time.Time, limit int) ([]int64, error) {
 	rows, err := tx.query(`SELECT id FROM tickets WHERE next_check_at IS NOT NULL AND next_check_at <= ?
 		ORDER BY next_check_at, id LIMIT ?`, fmtTime(now), limit)
 	if err != nil {
@@ -273,26 +229,11 @@ func (tx *Tx) DueTickets(now time.Time, limit int) ([]int64, error) {
 	return ids, rows.Err()
 }
 
-// RecordBreach stores when a ticket's clock ("response" or "resolution")
-// breached, once: it reports whether this call recorded it.
-func (tx *Tx) RecordBreach(ticketID int64, clock string, at time.Time) (bool, error) {
-	col := map[string]string{"response": "response_breached_at", "resolution": "resolution_breached_at"}[clock]
-	if col == "" {
-		return false, fmt.Errorf("record breach: unknown clock %q", clock)
-	}
-	res, err := tx.exec(`UPDATE tickets SET `+col+` = ? WHERE id = ? AND `+col+` IS NULL`, fmtTime(at), ticketID)
-	if err != nil {
-		return false, fmt.Errorf("record breach: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
-}
-
 // DueTickets returns the ids of tickets whose next SLA check is due at now,
 // at most limit of them: the SLA loop's source.
 func (s *Store) DueTickets(ctx context.Context, now time.Time, limit int) ([]int64, error) {
 	var ids []int64
-	err := s.View(ctx, func(tx *Tx) error {
+	err := s.View(ctx, func(tx *ReadTx) error {
 		var err error
 		ids, err = tx.DueTickets(now, limit)
 		return err

@@ -36,6 +36,7 @@ import (
 	texttemplate "text/template"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/suggest"
 )
 
 //go:embed all:default
@@ -482,32 +483,5 @@ func sortedKeys[V any](m map[string]V) []string {
 // closest returns the known name nearest to name when it is a likely typo
 // (edit distance at most 2), or "".
 func closest(name string, known map[string]bool) string {
-	best, bestD := "", 3
-	for _, k := range sortedKeys(known) {
-		if d := editDistance(name, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return suggest.Closest(name, sortedKeys(known))
 }

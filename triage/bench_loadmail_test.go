@@ -37,7 +37,7 @@ func BenchmarkAssessLoadmail(b *testing.B) {
 	}
 }
 
-// BenchmarkAssessCorpus triages every mail of the equivalence inputs
+// BenchmarkAssessCorpus triages every mail of corpusInputs
 // (labelled mails, the shared corpus and variants) once per iteration.
 func BenchmarkAssessCorpus(b *testing.B) {
 	tr, err := New(Rules{})

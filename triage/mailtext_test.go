@@ -122,78 +122,110 @@ func newPart(text string) string {
 // package.
 var corpusDir = filepath.Join("..", "..", "shared", "corpus")
 
-// testInput is one mail for the equivalence tests, named for messages.
+// testInput is one mail for the golden and concurrency tests, named for
+// messages.
 type testInput struct {
 	name string
 	in   Input
 }
 
-// corpusInputs returns triage inputs made from every labelled mail, every
-// message and reply fixture of the shared corpus (when it is there) and
-// the load-test mail shapes, each in several variants: the text as a
-// parser gives it, its HTML part as text, its new part only, the raw file
-// as text, upper-cased and with CRLF line ends.
-func corpusInputs(tb testing.TB) []testInput {
+// labelledFiles returns the labelled mails of testdata/labelled, sorted.
+func labelledFiles(tb testing.TB) []string {
 	tb.Helper()
-	var files []string
-	labelled, err := filepath.Glob(filepath.Join("testdata", "labelled", "*.eml"))
-	if err != nil || len(labelled) == 0 {
+	files, err := filepath.Glob(filepath.Join("testdata", "labelled", "*.eml"))
+	if err != nil || len(files) == 0 {
 		tb.Fatalf("no labelled mails: %v", err)
 	}
-	files = append(files, labelled...)
-	if _, err := os.Stat(corpusDir); err == nil {
-		err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			switch base := d.Name(); {
-			case strings.HasSuffix(base, ".json"), strings.HasSuffix(base, ".tsv"), strings.HasSuffix(base, ".md"),
-				strings.HasPrefix(base, "LICENSE"), strings.HasPrefix(base, "COPYING"):
-				return nil
-			}
-			files = append(files, path)
-			return nil
-		})
-		if err != nil {
-			tb.Fatal(err)
+	sort.Strings(files)
+	return files
+}
+
+// corpusFiles returns the message and reply fixtures of the shared
+// corpus, sorted, without its manifests, expectations and licences; nil
+// when the corpus is not there.
+func corpusFiles(tb testing.TB) []string {
+	tb.Helper()
+	if _, err := os.Stat(corpusDir); err != nil {
+		return nil
+	}
+	var files []string
+	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
 		}
-	} else {
-		tb.Logf("no shared corpus at %s: labelled mails only", corpusDir)
+		switch base := d.Name(); {
+		case strings.HasSuffix(base, ".json"), strings.HasSuffix(base, ".tsv"), strings.HasSuffix(base, ".md"),
+			strings.HasPrefix(base, "LICENSE"), strings.HasPrefix(base, "COPYING"):
+			return nil
+		}
+		files = append(files, path)
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 	sort.Strings(files)
+	return files
+}
+
+// loadmailRaw returns load-test mail shape n as a raw mail. Its tag
+// ("equiv", from the tests it was made for) is part of the text the
+// golden files of the shapes pin.
+func loadmailRaw(n int) []byte {
+	return append([]byte("Subject: "+loadmail.Subject(n)+"\r\n"), loadmail.Body(n, "equiv")...)
+}
+
+// mailVariants returns the triage inputs made from one raw mail: the text
+// as a parser gives it, its HTML part as text, its new part only, the raw
+// file as text, upper-cased and with CRLF line ends. Each is named name
+// and, but for the first, the variant in brackets.
+func mailVariants(name string, raw []byte) []testInput {
 	sydney := time.FixedZone("AEDT", 11*3600)
 	fallback := time.Date(2026, 3, 11, 12, 5, 0, 0, time.UTC)
 	var out []testInput
 	add := func(name, subject, text string, date time.Time, loc *time.Location) {
 		out = append(out, testInput{name: name, in: Input{Subject: subject, Text: text, Date: date, Location: loc}})
 	}
-	variants := func(name string, raw []byte) {
-		m := readRawMail(raw)
-		date := m.date
-		if date.IsZero() {
-			date = fallback
-		}
-		text := m.text()
-		add(name, m.subject, text, date, nil)
-		if m.html != "" && m.html != text {
-			add(name+" (html)", m.subject, m.html, date, sydney)
-		}
-		if n := newPart(text); n != text {
-			add(name+" (new part)", m.subject, n, date, nil)
-		}
-		add(name+" (raw)", "", string(raw), time.Time{}, nil)
-		add(name+" (upper)", strings.ToUpper(m.subject), strings.ToUpper(text), date, sydney)
-		add(name+" (crlf)", "Fwd: "+m.subject, strings.ReplaceAll(text, "\n", "\r\n"), date, nil)
+	m := readRawMail(raw)
+	date := m.date
+	if date.IsZero() {
+		date = fallback
 	}
+	text := m.text()
+	add(name, m.subject, text, date, nil)
+	if m.html != "" && m.html != text {
+		add(name+" (html)", m.subject, m.html, date, sydney)
+	}
+	if n := newPart(text); n != text {
+		add(name+" (new part)", m.subject, n, date, nil)
+	}
+	add(name+" (raw)", "", string(raw), time.Time{}, nil)
+	add(name+" (upper)", strings.ToUpper(m.subject), strings.ToUpper(text), date, sydney)
+	add(name+" (crlf)", "Fwd: "+m.subject, strings.ReplaceAll(text, "\n", "\r\n"), date, nil)
+	return out
+}
+
+// corpusInputs returns the mailVariants of every labelled mail, every
+// message and reply fixture of the shared corpus (when it is there) and
+// the load-test mail shapes.
+func corpusInputs(tb testing.TB) []testInput {
+	tb.Helper()
+	files := labelledFiles(tb)
+	if more := corpusFiles(tb); more != nil {
+		files = append(files, more...)
+	} else {
+		tb.Logf("no shared corpus at %s: labelled mails only", corpusDir)
+	}
+	var out []testInput
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		variants(f, raw)
+		out = append(out, mailVariants(f, raw)...)
 	}
 	for n := range loadmail.Shapes {
-		variants(fmt.Sprintf("loadmail shape %d", n), append([]byte("Subject: "+loadmail.Subject(n)+"\r\n"), loadmail.Body(n, "equiv")...))
+		out = append(out, mailVariants(fmt.Sprintf("loadmail shape %d", n), loadmailRaw(n))...)
 	}
 	return out
 }

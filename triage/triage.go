@@ -8,7 +8,6 @@ package triage
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/olebedev/when/rules/en"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/message"
 )
 
 // Rules is everything about triage an operator can configure. A zero or
@@ -231,27 +231,16 @@ type Input struct {
 	Default  helpdesk.Priority // per-mailbox/per-plan default priority, "" = Rules.Default
 }
 
-// subjectPrefix matches one "Re:" or "Fwd:" prefix of a subject, in the
-// languages mail clients commonly use.
-var subjectPrefix = regexp.MustCompile(`(?i)^\s*(re|aw|sv|vs|antw|r|ynt|odp|fw|fwd|wg|tr|rv|enc)\s*(?:\[\d+\])?\s*[:：]\s*`)
-
-// replyWords are the prefixes that mark a reply rather than a forward.
-var replyWords = map[string]bool{"re": true, "aw": true, "sv": true, "vs": true, "antw": true, "r": true, "ynt": true, "odp": true}
-
 // subjectText returns the part of the subject that describes this mail. A
 // reply's subject repeats the thread's first mail and says nothing about
 // the new text, so it is dropped; a forward's is kept without its prefix.
+// The prefixes are message.SubjectPrefixes', the desk's too.
 func subjectText(s string) string {
-	for {
-		m := subjectPrefix.FindStringSubmatch(s)
-		if m == nil {
-			return strings.TrimSpace(s)
-		}
-		if replyWords[strings.ToLower(m[1])] {
-			return ""
-		}
-		s = s[len(m[0]):]
+	base, reply, _ := message.SubjectPrefixes(s)
+	if reply {
+		return ""
 	}
+	return base
 }
 
 // analysis is one mail tokenized and matched against every list.

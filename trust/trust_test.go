@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/helpdeskd/helpdesk"
-	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/trust"
 )
 
@@ -35,7 +35,7 @@ func load(t *testing.T, name string) []byte {
 
 func parse(t *testing.T, raw []byte) *helpdesk.Message {
 	t.Helper()
-	m, err := mailbox.Parse(raw, mailbox.ParseOptions{})
+	m, err := message.Parse(raw, message.ParseOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

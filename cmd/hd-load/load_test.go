@@ -12,7 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 
-	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 )
 
 func TestPercentile(t *testing.T) {
@@ -100,7 +100,7 @@ func TestLoadMail(t *testing.T) {
 			if bytes.Contains(bytes.ReplaceAll(raw, []byte("\r\n"), nil), []byte("\n")) {
 				t.Error("a line ends in a bare LF")
 			}
-			m, err := mailbox.Parse(raw, mailbox.ParseOptions{})
+			m, err := message.Parse(raw, message.ParseOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,7 +17,7 @@ func ticketByRef(t *testing.T, m *Main, ref string) (*helpdesk.Ticket, []helpdes
 	t.Helper()
 	var tk *helpdesk.Ticket
 	var evs []helpdesk.Event
-	err := m.Store.View(context.Background(), func(tx *store.Tx) error {
+	err := m.Store.View(context.Background(), func(tx *store.ReadTx) error {
 		var err error
 		if tk, err = tx.TicketByRef(ref); err != nil {
 			return err

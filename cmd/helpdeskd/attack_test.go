@@ -198,7 +198,7 @@ type atkState struct {
 func (a *atkDesk) state(t *testing.T, ref string) atkState {
 	t.Helper()
 	var s atkState
-	err := a.d.Store.View(context.Background(), func(tx *store.Tx) error {
+	err := a.d.Store.View(context.Background(), func(tx *store.ReadTx) error {
 		var err error
 		if s.ticket, err = tx.TicketByRef(ref); err != nil {
 			return err
@@ -222,7 +222,7 @@ func (a *atkDesk) state(t *testing.T, ref string) atkState {
 func (a *atkDesk) refByMessageID(t *testing.T, id string) string {
 	t.Helper()
 	ref := ""
-	err := a.d.Store.View(context.Background(), func(tx *store.Tx) error {
+	err := a.d.Store.View(context.Background(), func(tx *store.ReadTx) error {
 		tk, err := tx.TicketByMessageID(id)
 		if err == store.ErrNotFound {
 			return nil

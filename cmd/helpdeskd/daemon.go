@@ -17,6 +17,7 @@ import (
 	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/intake"
 	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/ops"
 	"github.com/helpdeskd/helpdesk/sla"
 	"github.com/helpdeskd/helpdesk/store"
@@ -121,7 +122,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	parse := mailbox.ParseOptions{MaxAttachmentSize: cfg.Desk.MaxAttachmentSize}
+	parse := message.ParseOptions{MaxAttachmentSize: cfg.Desk.MaxAttachmentSize}
 	h := intake.New(m.Desk, parse, intake.Hooks{
 		Fetched: func(box string) { m.Metrics.MailFetched.WithLabelValues(box).Inc() },
 		Committed: func(d mailbox.Delivery, _ desk.Result) {

@@ -180,7 +180,7 @@ func (a *demoApp) calendar() *sla.Calendar {
 // ticket looks a ticket up for the printer.
 func (a *demoApp) ticket(ref string) (*helpdesk.Ticket, error) {
 	var t *helpdesk.Ticket
-	err := a.main.Store.View(context.Background(), func(tx *store.Tx) error {
+	err := a.main.Store.View(context.Background(), func(tx *store.ReadTx) error {
 		var err error
 		t, err = tx.TicketByRef(ref)
 		return err
@@ -339,7 +339,7 @@ func (a *demoApp) clockNote() string {
 // apart, unless the database already has tickets (a kept -dir).
 func (a *demoApp) seed(ctx context.Context) {
 	var existing []*helpdesk.Ticket
-	if err := a.main.Store.View(ctx, func(tx *store.Tx) error {
+	if err := a.main.Store.View(ctx, func(tx *store.ReadTx) error {
 		var err error
 		existing, err = tx.Tickets(store.TicketFilter{Limit: 1})
 		return err

@@ -319,7 +319,7 @@ func TestDemoSeedsAndEscalation(t *testing.T) {
 		byCustomer[s.From.Address] = d.ticket(t, demoRefIn(t, ack.Subject()))
 	}
 	var all []*helpdesk.Ticket
-	if err := d.main.Store.View(context.Background(), func(tx *store.Tx) error {
+	if err := d.main.Store.View(context.Background(), func(tx *store.ReadTx) error {
 		var err error
 		all, err = tx.Tickets(store.TicketFilter{})
 		return err

@@ -14,7 +14,7 @@ import (
 func allTickets(t *testing.T, m *Main) []*helpdesk.Ticket {
 	t.Helper()
 	var ts []*helpdesk.Ticket
-	if err := m.Store.View(context.Background(), func(tx *store.Tx) error {
+	if err := m.Store.View(context.Background(), func(tx *store.ReadTx) error {
 		var err error
 		ts, err = tx.Tickets(store.TicketFilter{})
 		return err
@@ -28,7 +28,7 @@ func allTickets(t *testing.T, m *Main) []*helpdesk.Ticket {
 func messagesOn(t *testing.T, m *Main, ref string) int {
 	t.Helper()
 	n := 0
-	if err := m.Store.View(context.Background(), func(tx *store.Tx) error {
+	if err := m.Store.View(context.Background(), func(tx *store.ReadTx) error {
 		tk, err := tx.TicketByRef(ref)
 		if err != nil {
 			return err

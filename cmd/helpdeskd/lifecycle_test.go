@@ -125,7 +125,7 @@ func TestSIGTERMDuringIngest(t *testing.T) {
 		}
 	}
 	var tickets int
-	if err := st.View(context.Background(), func(tx *store.Tx) error {
+	if err := st.View(context.Background(), func(tx *store.ReadTx) error {
 		ts, err := tx.Tickets(store.TicketFilter{})
 		tickets = len(ts)
 		return err

@@ -106,7 +106,7 @@ func listTickets(ctx context.Context, st *store.Store, w io.Writer, status strin
 		}
 	}
 	var ts []*helpdesk.Ticket
-	if err := st.View(ctx, func(tx *store.Tx) error {
+	if err := st.View(ctx, func(tx *store.ReadTx) error {
 		var err error
 		ts, err = tx.Tickets(f)
 		return err
@@ -155,7 +155,7 @@ func showTicket(ctx context.Context, st *store.Store, w io.Writer, ref string, a
 	var t *helpdesk.Ticket
 	var msgs []store.StoredMessage
 	var evs []helpdesk.Event
-	if err := st.View(ctx, func(tx *store.Tx) error {
+	if err := st.View(ctx, func(tx *store.ReadTx) error {
 		var err error
 		if t, err = tx.TicketByRef(ref); err != nil {
 			return fmt.Errorf("ticket %s: %w", ref, err)

@@ -127,7 +127,7 @@ func cmdSLAReport(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	var open, period []*helpdesk.Ticket
-	err = st.View(ctx, func(tx *store.Tx) error {
+	err = st.View(ctx, func(tx *store.ReadTx) error {
 		var err error
 		if open, err = tx.Tickets(store.TicketFilter{Status: []helpdesk.Status{helpdesk.StatusOpen, helpdesk.StatusPending}}); err != nil {
 			return err

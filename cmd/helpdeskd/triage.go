@@ -10,7 +10,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
-	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/triage"
 )
 
@@ -60,7 +60,7 @@ func cmdTriage(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	msg, err := mailbox.Parse(raw, mailbox.ParseOptions{MaxAttachmentSize: cfg.Desk.MaxAttachmentSize})
+	msg, err := message.Parse(raw, message.ParseOptions{MaxAttachmentSize: cfg.Desk.MaxAttachmentSize})
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}

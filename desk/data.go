@@ -1,0 +1,115 @@
+package desk
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/templates"
+)
+
+// zoneLabel names a calendar's zone the way a customer reads it.
+func zoneLabel(loc *time.Location) string {
+	switch name := loc.String(); name {
+	case "Europe/London":
+		return "UK time"
+	case "UTC", "Local", "":
+		return "UTC"
+	default:
+		if i := strings.LastIndex(name, "/"); i >= 0 {
+			name = name[i+1:]
+		}
+		return strings.ReplaceAll(name, "_", " ") + " time"
+	}
+}
+
+// formatTime renders an instant in a calendar's zone: "10:30 Tue 24 Nov, UK
+// time". The zero time is "".
+func formatTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return ""
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("15:04 Mon 2 Jan") + ", " + zoneLabel(loc)
+}
+
+// formatDuration renders a duration for people: "2h 15m", "3d 4h", "45m".
+func formatDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	d = d.Round(time.Minute)
+	days := d / (24 * time.Hour)
+	d -= days * 24 * time.Hour
+	h := d / time.Hour
+	m := (d - h*time.Hour) / time.Minute
+	switch {
+	case days > 0 && h > 0:
+		return fmt.Sprintf("%dd %dh", days, h)
+	case days > 0:
+		return fmt.Sprintf("%dd", days)
+	case h > 0 && m > 0:
+		return fmt.Sprintf("%dh %dm", h, m)
+	case h > 0:
+		return fmt.Sprintf("%dh", h)
+	default:
+		return fmt.Sprintf("%dm", m)
+	}
+}
+
+// location is the zone a ticket's times are shown in: its policy's calendar.
+func (d *Desk) location(t *helpdesk.Ticket) *time.Location {
+	p := d.policy(t.Policy)
+	if r, ok := p.Rule(t.Priority, t.Plan); ok {
+		if c := p.CalendarFor(r); c != nil && !c.Always() {
+			return c.Location()
+		}
+	}
+	if p.Calendar != nil {
+		return p.Calendar.Location()
+	}
+	return time.UTC
+}
+
+// baseData fills the template fields every mail about t shares.
+func (w *work) baseData(t *helpdesk.Ticket) templates.Data {
+	loc := w.d.location(t)
+	data := templates.Data{
+		Desk:          w.d.cfg.Name,
+		Ticket:        *t,
+		Customer:      helpdesk.Address{Name: echoName(t.CustomerName), Email: t.Customer},
+		ReplyAddress:  w.d.customerReplyAddress(t),
+		Priority:      string(t.Priority),
+		Claimed:       string(t.Claimed),
+		Reasons:       t.Reasons,
+		ResponseDue:   formatTime(t.ResponseDue, loc),
+		ResolutionDue: formatTime(t.ResolutionDue, loc),
+		ReopenWindow:  formatWindow(w.d.cfg.ReopenWindow),
+		Age:           formatDuration(w.now.Sub(t.CreatedAt)),
+	}
+	for _, name := range helpdesk.FieldNames {
+		if v := t.Fields.Get(name); v != "" {
+			label, why := templates.FieldLabel(name)
+			data.Fields = append(data.Fields, templates.Field{Name: name, Label: label, Value: v, Why: why})
+		}
+	}
+	for _, name := range t.Missing {
+		label, why := templates.FieldLabel(name)
+		data.Missing = append(data.Missing, templates.Field{Name: name, Label: label, Why: why})
+	}
+	return data
+}
+
+func formatWindow(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		n := int(d / (24 * time.Hour))
+		if n == 1 {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", n)
+	}
+	return formatDuration(d)
+}

@@ -1,0 +1,181 @@
+package desk
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/templates"
+)
+
+// notifyAgents tells the ticket's team (or every agent) about a new ticket
+// or a customer reply, each agent with a reply address of their own.
+func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Message, data templates.Data) error {
+	data.Text = m.NewText
+	if strings.TrimSpace(data.Text) == "" {
+		data.Text = m.Text
+	}
+	subject := fmt.Sprintf("[%s] %s: %s", t.Ref, strings.ToUpper(string(t.Priority)), cleanSubject(t.Subject))
+	refs := []string{m.MessageID}
+	for _, team := range w.d.cfg.Teams {
+		if team.Name == t.Team && team.Address != "" {
+			// A list address cannot carry one agent's token: replies through
+			// it need DKIM/SPF proof.
+			data.Agent = helpdesk.Address{Name: team.Name, Email: team.Address}
+			data.ReplyAddress = w.d.customerReplyAddress(t)
+			return w.enqueue(t, mailOpts{kind: helpdesk.KindNotification, template: template, data: data,
+				to: []helpdesk.Address{data.Agent}, replyTo: data.ReplyAddress, subject: subject, auto: true, refs: refs, inReplyTo: m.MessageID})
+		}
+	}
+	// The mail differs between agents only in its reply address; unless
+	// the template reads the recipient, it is rendered once for all.
+	var shared *templates.Rendered
+	if !w.d.tmpl.Reads(template, "Agent") && !w.d.tmpl.Reads(template, "ReplyAddress") {
+		r, err := w.d.tmpl.Render(template, data)
+		if err != nil {
+			return fmt.Errorf("render %s for %s: %w", template, t.Ref, err)
+		}
+		shared = &r
+	}
+	for _, a := range w.d.recipientsFor(t) {
+		addr, err := w.agentReplyAddress(t, a)
+		if err != nil {
+			return err
+		}
+		data.Agent = helpdesk.Address{Name: a.Name, Email: a.Email}
+		data.ReplyAddress = addr
+		if err := w.enqueue(t, mailOpts{kind: helpdesk.KindNotification, template: template, data: data, rendered: shared,
+			to: []helpdesk.Address{data.Agent}, replyTo: addr, subject: subject, auto: true, refs: refs, inReplyTo: m.MessageID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recipientsFor returns the agents told about ticket t: its assignee and
+// team, or every agent when it has neither.
+func (d *Desk) recipientsFor(t *helpdesk.Ticket) []*Agent {
+	var out []*Agent
+	seen := map[string]bool{}
+	add := func(a *Agent) {
+		if a != nil && !seen[a.Email] {
+			seen[a.Email] = true
+			out = append(out, a)
+		}
+	}
+	add(d.agents[strings.ToLower(t.Assignee)])
+	for i := range d.cfg.Agents {
+		if t.Team != "" && d.cfg.Agents[i].Team == t.Team {
+			add(&d.cfg.Agents[i])
+		}
+	}
+	if len(out) == 0 {
+		for i := range d.cfg.Agents {
+			add(&d.cfg.Agents[i])
+		}
+	}
+	return out
+}
+
+// resolveRecipients turns ladder keywords into addresses.
+func (d *Desk) resolveRecipients(t *helpdesk.Ticket, notify []string) []helpdesk.Address {
+	var out []helpdesk.Address
+	seen := map[string]bool{}
+	add := func(name, email string) {
+		email = strings.ToLower(email)
+		if email != "" && !seen[email] {
+			seen[email] = true
+			out = append(out, helpdesk.Address{Name: name, Email: email})
+		}
+	}
+	for _, n := range notify {
+		switch strings.ToLower(n) {
+		case "assignee":
+			if a := d.agents[strings.ToLower(t.Assignee)]; a != nil {
+				add(a.Name, a.Email)
+			} else if t.Assignee != "" {
+				add("", t.Assignee)
+			}
+		case "team":
+			listed := false
+			for _, team := range d.cfg.Teams {
+				if team.Name == t.Team && team.Address != "" {
+					add(team.Name, team.Address)
+					listed = true
+				}
+			}
+			if !listed {
+				for _, a := range d.recipientsFor(&helpdesk.Ticket{Team: t.Team}) {
+					add(a.Name, a.Email)
+				}
+			}
+		case "managers":
+			for _, a := range d.cfg.Agents {
+				if a.Manager && (t.Team == "" || a.Team == t.Team || !d.teamHasManager(t.Team)) {
+					add(a.Name, a.Email)
+				}
+			}
+		default:
+			add("", n)
+		}
+	}
+	return out
+}
+
+func (d *Desk) teamHasManager(team string) bool {
+	for _, a := range d.cfg.Agents {
+		if a.Manager && a.Team == team {
+			return true
+		}
+	}
+	return false
+}
+
+// mailStaff sends one copy of a mail to each of to: an agent gets a reply
+// address of their own (so a reply with #commands is proven), anyone else
+// the ticket's reply address (a reply is added to the ticket for agents to
+// see).
+func (w *work) mailStaff(t *helpdesk.Ticket, to []helpdesk.Address, o mailOpts) error {
+	if o.rendered == nil && len(to) > 1 && !w.d.tmpl.Reads(o.template, "ReplyAddress") {
+		// Only the reply address differs between the recipients: render
+		// the mail once for all of them.
+		r, err := w.d.tmpl.Render(o.template, o.data)
+		if err != nil {
+			return fmt.Errorf("render %s for %s: %w", o.template, t.Ref, err)
+		}
+		o.rendered = &r
+	}
+	for _, r := range to {
+		oo := o
+		oo.to = []helpdesk.Address{r}
+		oo.replyTo = w.d.customerReplyAddress(t)
+		if a := w.d.agents[r.Email]; a != nil {
+			addr, err := w.agentReplyAddress(t, a)
+			if err != nil {
+				return err
+			}
+			oo.replyTo = addr
+		}
+		oo.data.ReplyAddress = oo.replyTo
+		if err := w.enqueue(t, oo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func addrs(as []helpdesk.Address) string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.Email)
+	}
+	return strings.Join(out, ", ")
+}
+
+// suspicionNotice is the line agents read first about a suspicious mail.
+func suspicionNotice(doubt string) string {
+	if doubt == "" {
+		return ""
+	}
+	return "Suspicious: " + doubt + ". It ran no command; do not trust who it claims to be from."
+}

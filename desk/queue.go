@@ -1,0 +1,146 @@
+package desk
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/message"
+	"github.com/helpdeskd/helpdesk/store"
+	"github.com/helpdeskd/helpdesk/templates"
+)
+
+// cleanSubject is a ticket's subject without reply and forward prefixes
+// (message.BaseSubject, the rule triage reads subjects by too) and our
+// reference tags.
+func cleanSubject(s string) string {
+	s = message.BaseSubject(refTag.ReplaceAllString(s, ""))
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "(no subject)"
+	}
+	return s
+}
+
+// customerSubject is "Re: <original> [HD-1042]", which threads in the
+// customer's client and carries the reference. The original is cut to
+// about 100 characters: the sender may be forged, and a subject is the
+// part of their text every mail to them echoes.
+func customerSubject(t *helpdesk.Ticket) string {
+	return fmt.Sprintf("Re: %s [%s]", clip(cleanSubject(t.Subject), maxEchoedSubject), t.Ref)
+}
+
+// mailOpts describe one mail to enqueue.
+type mailOpts struct {
+	kind      helpdesk.MessageKind
+	template  string
+	data      templates.Data
+	to        []helpdesk.Address
+	cc        []helpdesk.Address
+	replyTo   string
+	subject   string // used when the template defines none
+	fromName  string // display name; default the desk's From name
+	auto      bool   // automatic mail: RFC 3834 headers
+	inReplyTo string
+	refs      []string
+	files     []helpdesk.Attachment
+	text      string              // stored as the message's text when set (e.g. a relayed reply)
+	rendered  *templates.Rendered // the template already rendered with data, if so
+}
+
+// enqueue renders a template and writes the mail to the outbox and, as an
+// outbound message, to the ticket, in the current transaction.
+func (w *work) enqueue(t *helpdesk.Ticket, o mailOpts) error {
+	var r templates.Rendered
+	if o.rendered != nil {
+		r = *o.rendered
+	} else {
+		var err error
+		if r, err = w.d.tmpl.Render(o.template, o.data); err != nil {
+			return fmt.Errorf("render %s for %s: %w", o.template, t.Ref, err)
+		}
+	}
+	subject := r.Subject
+	if subject == "" {
+		subject = o.subject
+	}
+	from := helpdesk.Address{Name: w.d.cfg.From.Name, Email: w.d.mailboxAddress(t.Mailbox)}
+	if o.fromName != "" {
+		from.Name = o.fromName
+	}
+	m := &helpdesk.OutMail{
+		TicketID: t.ID, Kind: o.kind, MessageID: helpdesk.NewMessageID(from.Email), From: from,
+		To: o.to, Cc: o.cc, Subject: subject, InReplyTo: o.inReplyTo, References: o.refs,
+		Text: r.Text, HTML: r.HTML, Auto: o.auto, Attachments: o.files,
+	}
+	if o.replyTo != "" {
+		m.ReplyTo = []helpdesk.Address{{Name: from.Name, Email: o.replyTo}}
+	}
+	if err := w.tx.Enqueue(m); err != nil {
+		return err
+	}
+	// The body is stored once, in the outbox row; the message row reads it
+	// from there (store.Tx.AddMessage) unless the ticket keeps other text,
+	// e.g. a relayed reply without the history the mail quotes.
+	stored := &helpdesk.Message{MessageID: m.MessageID, Direction: helpdesk.Outbound, Kind: o.kind, From: from,
+		To: o.to, Cc: o.cc, Subject: subject, Date: w.now, Text: o.text, NewText: o.text}
+	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, stored); err != nil {
+		return err
+	}
+	w.enqueued = true
+	if h := w.d.hooks.Enqueued; h != nil {
+		mm := *m
+		w.after = append(w.after, func() { h(mm) })
+	}
+	return nil
+}
+
+// customerThread returns In-Reply-To and References for a mail to the
+// customer: under the latest customer-visible message of the ticket.
+func (w *work) customerThread(t *helpdesk.Ticket) (string, []string, error) {
+	if t.ID != 0 && t.ID == w.opened.ticket {
+		// The ticket this mail opened holds this mail alone so far.
+		return w.opened.messageID, []string{w.opened.messageID}, nil
+	}
+	ids, err := w.tx.ThreadIDs(t.ID, helpdesk.KindCustomer, helpdesk.KindAck, helpdesk.KindRelay,
+		helpdesk.KindResolution, helpdesk.KindSystem)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(ids) > 20 {
+		// Keep the root and the most recent: enough to thread everywhere.
+		ids = append(ids[:1:1], ids[len(ids)-19:]...)
+	}
+	if len(ids) == 0 {
+		return "", nil, nil
+	}
+	return ids[len(ids)-1], ids, nil
+}
+
+// toCustomer enqueues a mail to the ticket's customer and the people in Cc
+// (when cc is true), threaded under the customer's conversation.
+func (w *work) toCustomer(t *helpdesk.Ticket, o mailOpts, withCC bool) error {
+	irt, refs, err := w.customerThread(t)
+	if err != nil {
+		return err
+	}
+	o.to = []helpdesk.Address{{Name: echoName(t.CustomerName), Email: t.Customer}}
+	if withCC {
+		ps, err := w.tx.Participants(t.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if p.Role == store.RoleCC && p.Email != t.Customer && len(o.cc) < w.d.cfg.MaxCc {
+				o.cc = append(o.cc, helpdesk.Address{Name: echoName(p.Name), Email: p.Email})
+			}
+		}
+	}
+	o.inReplyTo, o.refs = irt, refs
+	o.replyTo = w.d.customerReplyAddress(t)
+	o.subject = customerSubject(t)
+	if o.data.Desk == "" {
+		o.data = w.baseData(t)
+	}
+	return w.enqueue(t, o)
+}

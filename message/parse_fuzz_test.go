@@ -1,0 +1,94 @@
+package message
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParse checks that Parse never panics and that what it returns keeps
+// its invariants. It is seeded from the fixtures and every fifth message
+// of the real-mail corpus (when present).
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "parse", "*.eml"))
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
+	if entries, err := fuzzCorpusManifest(); err == nil {
+		for i, e := range entries {
+			if i%5 != 0 {
+				continue
+			}
+			if b, err := os.ReadFile(filepath.Join(corpusDir, e)); err == nil && len(b) < 64<<10 {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		in := bytes.Clone(raw)
+		m, err := Parse(raw, ParseOptions{MaxAttachmentSize: 4096})
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v is not a *ParseError", err)
+			}
+			if strings.HasPrefix(pe.Reason, errParserPanic) {
+				t.Fatalf("parser panic: %v", err)
+			}
+			if m != nil {
+				t.Fatal("message returned with an error")
+			}
+			return
+		}
+		if !bytes.Equal(raw, in) {
+			t.Fatal("Parse modified its input")
+		}
+		if !bytes.Equal(m.Raw, in) {
+			t.Fatal("Raw is not the input")
+		}
+		if m.MessageID == "" {
+			t.Fatal("empty MessageID")
+		}
+		for _, s := range []string{m.Subject, m.Text, m.NewText, m.HTML, m.From.Name, m.From.Email} {
+			if !utf8.ValidString(s) {
+				t.Fatalf("invalid UTF-8: %q", s)
+			}
+		}
+		if len(m.NewText) > len(m.Text) {
+			t.Fatal("NewText longer than Text")
+		}
+		for _, a := range m.Attachments {
+			if a.Filename == "" || strings.ContainsAny(a.Filename, "/\\") || strings.HasPrefix(a.Filename, ".") || len(a.Filename) > maxFilenameBytes+32 {
+				t.Fatalf("unsafe file name %q", a.Filename)
+			}
+			if a.Data != nil && int64(len(a.Data)) > 4096 {
+				t.Fatalf("attachment of %d bytes kept over the limit", len(a.Data))
+			}
+			if a.Data == nil && a.Dropped == "" {
+				t.Fatalf("attachment %q without data or reason", a.Filename)
+			}
+		}
+	})
+}
+
+// fuzzCorpusManifest lists the corpus message paths without a testing.T.
+func fuzzCorpusManifest() ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.tsv"))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, line := range strings.Split(string(b), "\n") {
+		if i == 0 || line == "" {
+			continue
+		}
+		out = append(out, strings.SplitN(line, "\t", 2)[0])
+	}
+	return out, nil
+}

@@ -1,0 +1,48 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Checkpoint returns the mailbox's stored (uidvalidity, last_uid); zeros
+// when the mailbox was never read.
+func (s *Store) Checkpoint(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error) {
+	err = s.read.QueryRowContext(ctx, `SELECT uidvalidity, last_uid FROM mailbox_checkpoints WHERE mailbox = ?`, mailbox).
+		Scan(&uidValidity, &lastUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("checkpoint %s: %w", mailbox, err)
+	}
+	return uidValidity, lastUID, nil
+}
+
+// SetCheckpoint moves the mailbox's checkpoint in the transaction that
+// commits the message it covers (STYLE rule 12: never ahead of the work). A
+// UID below the stored one for the same UIDVALIDITY never moves it back.
+func (tx *Tx) SetCheckpoint(mailbox string, uidValidity, uid uint32) error {
+	_, err := tx.exec(`INSERT INTO mailbox_checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (mailbox) DO UPDATE SET
+			last_uid = CASE WHEN uidvalidity = excluded.uidvalidity THEN MAX(last_uid, excluded.last_uid) ELSE excluded.last_uid END,
+			uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at`,
+		mailbox, uidValidity, uid, fmtTime(tx.now))
+	if err != nil {
+		return fmt.Errorf("set checkpoint %s: %w", mailbox, err)
+	}
+	return nil
+}
+
+// Quarantine keeps an unreadable mail with the reason it was rejected. A
+// second rejection of the same UID is ignored.
+func (tx *Tx) Quarantine(mailbox string, uidValidity, uid uint32, reason string, raw []byte) error {
+	_, err := tx.exec(`INSERT INTO quarantine (mailbox, uidvalidity, uid, reason, raw, at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING`, mailbox, uidValidity, uid, reason, raw, fmtTime(tx.now))
+	if err != nil {
+		return fmt.Errorf("quarantine %s uid %d: %w", mailbox, uid, err)
+	}
+	return nil
+}
