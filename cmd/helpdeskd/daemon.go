@@ -16,6 +16,7 @@ import (
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/intake"
+	"github.com/helpdeskd/helpdesk/internal/runlock"
 	"github.com/helpdeskd/helpdesk/mailbox"
 	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/ops"
@@ -51,6 +52,7 @@ type Main struct {
 
 	httpSrv *http.Server
 	httpLn  net.Listener
+	lock    *runlock.Lock // one daemon per database, for the life of the process
 }
 
 // Open builds every component: the store (migrations applied), templates,
@@ -65,8 +67,15 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Now == nil {
 		m.Now = time.Now
 	}
+	lock, err := runlock.Acquire(cfg.Store.Path)
+	if err != nil {
+		return err
+	}
+	m.lock = lock
 	st, err := store.Open(ctx, cfg.Store.Path, store.Options{RefPrefix: cfg.Store.RefPrefix, RefStart: cfg.Store.RefStart, Now: m.Now})
 	if err != nil {
+		m.lock.Release()
+		m.lock = nil
 		return err
 	}
 	m.Store = st
@@ -263,6 +272,10 @@ func (m *Main) Close() error {
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
+	}
+	if m.lock != nil {
+		errs = append(errs, m.lock.Release())
+		m.lock = nil
 	}
 	return errors.Join(errs...)
 }
