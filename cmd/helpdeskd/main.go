@@ -30,6 +30,7 @@ Usage:
   helpdeskd tickets [-config FILE] [--json] [--status S]
   helpdeskd show REF [-config FILE] [--json]
   helpdeskd triage [--json] [-config FILE] FILE.eml|-
+  helpdeskd triage report [-config FILE | -db FILE] [--since DATE] [--until DATE] [--json]
   helpdeskd sla [-config FILE] [--json] [--since DATE] [--until DATE]
   helpdeskd sla due [-config FILE] --policy NAME --priority LEVEL [--plan PLAN] --at TIME [--json]
   helpdeskd agent rotate EMAIL [-config FILE | -db FILE]
@@ -91,6 +92,9 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "show":
 		return cmdShow(ctx, rest, stdout, stderr)
 	case "triage":
+		if len(rest) > 0 && rest[0] == "report" {
+			return cmdTriageReport(ctx, rest[1:], stdout, stderr)
+		}
 		return cmdTriage(rest, stdin, stdout, stderr)
 	case "sla":
 		return cmdSLA(ctx, rest, stdout, stderr)

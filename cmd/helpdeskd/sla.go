@@ -115,16 +115,9 @@ func cmdSLAReport(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer st.Close()
 	now := time.Now().UTC()
-	from, to := now.AddDate(0, 0, -30), now
-	if *since != "" {
-		if from, err = parseDay(*since); err != nil {
-			return &exitError{code: 2, err: fmt.Errorf("--since: %w", err)}
-		}
-	}
-	if *until != "" {
-		if to, err = parseDay(*until); err != nil {
-			return &exitError{code: 2, err: fmt.Errorf("--until: %w", err)}
-		}
+	from, to, err := parsePeriod(*since, *until, now)
+	if err != nil {
+		return err
 	}
 	var open, period []*helpdesk.Ticket
 	err = st.View(ctx, func(tx *store.ReadTx) error {
@@ -213,6 +206,23 @@ func cmdSLAReport(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			r.ResolutionMet, r.ResolutionBreached, r.ResolutionOpen, roundDur(r.ResolutionP50), roundDur(r.ResolutionP90))
 	}
 	return tw.Flush()
+}
+
+// parsePeriod reads --since and --until (YYYY-MM-DD or RFC 3339); by
+// default the period is the 30 days before now.
+func parsePeriod(since, until string, now time.Time) (from, to time.Time, err error) {
+	from, to = now.AddDate(0, 0, -30), now
+	if since != "" {
+		if from, err = parseDay(since); err != nil {
+			return from, to, &exitError{code: 2, err: fmt.Errorf("--since: %w", err)}
+		}
+	}
+	if until != "" {
+		if to, err = parseDay(until); err != nil {
+			return from, to, &exitError{code: 2, err: fmt.Errorf("--until: %w", err)}
+		}
+	}
+	return from, to, nil
 }
 
 func parseDay(s string) (time.Time, error) {
