@@ -247,10 +247,11 @@ func (d *Desk) Prepare(in *Incoming) {
 // assess triages m as mail to the named mailbox.
 func (d *Desk) assess(mailbox string, m *helpdesk.Message) helpdesk.Assessment {
 	var def helpdesk.Priority
+	var policy string
 	if mb := d.boxes[mailbox]; mb != nil {
-		def = mb.DefaultPriority
+		def, policy = mb.DefaultPriority, mb.Policy
 	}
-	return d.tri.Assess(triage.Input{Subject: m.Subject, Text: text(m), Date: m.Date, Default: def})
+	return d.tri.Assess(triage.Input{Subject: m.Subject, Text: text(m), Date: m.Date, Default: def, Policy: policy})
 }
 
 // IngestBatch applies mails of one mailbox, in order, in one transaction

@@ -297,10 +297,16 @@ func (t *Triage) judgeClaim(a *helpdesk.Assessment, c claim, dec decision) strin
 	case diff == 0:
 		a.ClaimAccepted, a.Priority = true, a.Claimed
 		return fmt.Sprintf("claim %q accepted", c.text)
-	case diff == -1:
+	case diff == -1 && !dec.degraded:
 		a.ClaimAccepted, a.Priority = true, a.Claimed
 		return fmt.Sprintf("claim %q accepted (assessed %s, one level apart)", c.text, dec.level)
 	case diff < 0:
+		// The policies take a declared level only when the issue meets
+		// its definition; one level up is given the benefit of the doubt,
+		// except for a service that works but slowly or late, which every
+		// policy defines as its second level (ProspectSoft: "performance
+		// is degraded"; Prosper EX: "performance slowdowns"), never the
+		// first.
 		a.Priority = dec.level
 		return fmt.Sprintf("claim %q not supported by the content (assessed %s: %s)", c.text, dec.level, evidence)
 	case dec.rank == 0:

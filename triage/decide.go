@@ -16,6 +16,7 @@ type decision struct {
 	rank     int    // rank of level; the change category ranks like the last level
 	change   bool   // level is the change category
 	evidence string // the phrases behind the base level, quoted, for claim reasons
+	degraded bool   // the base level rests only on slowness or delay: the service works
 	reasons  []string
 }
 
@@ -29,6 +30,8 @@ type evidence struct {
 	workaround   []hit
 	noWorkaround []hit
 	intermittent []hit
+	question     []hit // phrases that say the mail asks something (kept out of byRank)
+	degraded     []hit // the built-in slowness phrases, whatever the level lists
 }
 
 func (t *Triage) gather(an *analysis) evidence {
@@ -50,9 +53,16 @@ func (t *Triage) gather(an *analysis) evidence {
 		case catWide, catNarrow, catSingle:
 			scopeHits = append(scopeHits, h)
 		case catWorkaround:
+			if noneAfter(&an.d, h) {
+				// "Workaround: none" in a labelled form
+				ev.noWorkaround = append(ev.noWorkaround, h)
+				continue
+			}
 			ev.workaround = append(ev.workaround, h)
 		case catIntermittent:
 			ev.intermittent = append(ev.intermittent, h)
+		case catDegraded:
+			ev.degraded = append(ev.degraded, h)
 		}
 	}
 	// Where phrases of different levels overlap, the longer one is the more
@@ -65,9 +75,12 @@ func (t *Triage) gather(an *analysis) evidence {
 		return rankOf(h.kind)
 	}
 	for _, h := range longestFirst(levelHits, urgency) {
-		if catOf(h.kind) == catChange {
+		switch {
+		case catOf(h.kind) == catChange:
 			ev.change = append(ev.change, h)
-		} else {
+		case h.pat.question:
+			ev.question = append(ev.question, h)
+		default:
 			ev.byRank[rankOf(h.kind)] = append(ev.byRank[rankOf(h.kind)], h)
 		}
 	}
@@ -135,7 +148,7 @@ func longestFirst(hits []hit, order func(hit) int) []hit {
 //
 // A quoted error message with no rubric phrase around it still reports a
 // malfunction, and counts as evidence for the third level.
-func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorText string) decision {
+func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorText string, pm policyMap) decision {
 	ev := t.gather(an)
 	n := len(t.levels.Order)
 	last := n - 1
@@ -162,6 +175,15 @@ func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorTex
 	if base < 0 && errorText != "" {
 		base = min(2, last)
 		q = fmt.Sprintf("error text %q", shorten(errorText, 60))
+	}
+	if base < 0 && len(ev.question) > 0 {
+		// A question or an admin request that reports no malfunction at
+		// all: every policy puts questions and how-tos at its low level
+		// (the fourth, or the last of fewer).
+		r := min(3, last)
+		q := quoteHits(&an.d, ev.question, 3)
+		return decision{level: level(r), rank: r, evidence: q,
+			reasons: []string{fmt.Sprintf("%s: a question or request, no failure described (%s)", level(r), q)}}
 	}
 	if base < 0 {
 		if len(ev.intermittent) > 0 && n > 1 {
@@ -191,9 +213,25 @@ func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorTex
 	}
 	if base == 0 && len(ev.noWorkaround) > 0 {
 		h := ev.noWorkaround[0]
-		first += fmt.Sprintf(" + %q", an.d.quote(min(h.neg, h.start), h.end))
+		from := h.start
+		if h.negated {
+			from = min(h.neg, h.start)
+		}
+		first += fmt.Sprintf(" + %q", an.d.quote(from, h.end))
 	}
 	dec := decision{evidence: q, reasons: []string{first}}
+	if base == 1 {
+		// degraded: every phrase behind the second level says slow or
+		// late (overlaps a slowness phrase)
+		dec.degraded = true
+		for _, h := range ev.byRank[1] {
+			slow := h.pat.degraded
+			for _, d := range ev.degraded {
+				slow = slow || h.start < d.end && d.start < h.end
+			}
+			dec.degraded = dec.degraded && slow
+		}
+	}
 	r := base
 	move := func(to int, why string) {
 		to = max(0, min(to, last))
@@ -208,9 +246,21 @@ func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorTex
 		r = to
 	}
 	scope := func(hs []hit) string { return "scope " + quoteHits(&an.d, hs, 1) }
-	wide := len(ev.wide) > 0
+	// A count read as numbers ("3 of our 40 stores", "15% of payments")
+	// is more precise than the words around it ("every card fails"), so
+	// it wins over a wide scope.
+	countQuote, counted := partialCount(&an.d)
+	wide := len(ev.wide) > 0 && !counted
 	single := !wide && len(ev.single) > 0
-	narrow := !wide && !single && len(ev.narrow) > 0
+	narrow := !wide && !single && (len(ev.narrow) > 0 || counted)
+	if counted && len(ev.narrow) == 0 {
+		scope = func(hs []hit) string {
+			if len(hs) == 0 {
+				return fmt.Sprintf("scope a part (%q)", countQuote)
+			}
+			return "scope " + quoteHits(&an.d, hs, 1)
+		}
+	}
 	switch base {
 	case 0:
 		unscoped := false
@@ -230,6 +280,13 @@ func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorTex
 		}
 	case 1:
 		switch {
+		case wide && pm.wideFailureCritical && !dec.degraded && len(ev.workaround) == 0 && len(ev.intermittent) == 0:
+			// A function failing (not slow: failing) for everyone, with
+			// no way round it, is what every policy's first level
+			// describes: "critically affected ... for a large number of
+			// users; no workaround" (ProspectSoft), "complete loss of
+			// service and work cannot continue" (Claritum).
+			move(0, scope(ev.wide)+", no workaround")
 		case single:
 			move(2, scope(ev.single))
 		case len(ev.workaround) > 0:
@@ -237,9 +294,9 @@ func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorTex
 		}
 	case 2:
 		switch {
-		case wide:
+		case wide && pm.wideRaises:
 			move(1, scope(ev.wide))
-		case narrow:
+		case narrow && pm.partRaises:
 			move(1, scope(ev.narrow))
 		case len(ev.intermittent) > 0:
 			move(1, "intermittent "+quoteHits(&an.d, ev.intermittent, 1))

@@ -31,6 +31,9 @@ var defaultPhrases = [4][]string{
 	// a critical integration down.
 	append([]string{
 		gWhole + " * " + gDown,
+		// a blank page in place of the whole service is the service down
+		"(" + gWhole[1:len(gWhole)-1] + "|every page|all pages|login page|log in page|sign in page) * (blank|white|empty) (white)? (page|screen)",
+		"(blank|white|empty) (white)? (page|screen) (for|to) (everyone|everybody|all|anyone|anybody|all of us|every user|all users|all visitors)",
 		"(total|complete|full|major|massive|global|platform|site|system|service|whole) (outage|downtime|down time|failure|breakdown)",
 		"(outage|downtime)",
 		"loss of service",
@@ -70,12 +73,7 @@ var defaultPhrases = [4][]string{
 	}, defaultUnscoped...),
 	// high: degraded, slow, intermittent, a subset of users, delayed or
 	// stale synchronisation, an important transaction blocked.
-	{
-		"(slow|slowly|slower|slowness|slowdown|slowed|slows|slowing|sluggish|laggy|lagging|latency)",
-		"(takes|taking|took|take|need|needs|needed) * (ages|forever|minutes|too long|a long time|seconds|second|hours)",
-		"(poor|bad|slow|degraded|terrible|awful|reduced) performance",
-		"performance (issue|issues|problem|problems|degradation|degraded|is slow|is poor|has dropped|slowdown|is terrible)",
-		"(degraded|degradation|degrading)",
+	append([]string{
 		"(time out|times out|timed out|timing out|timeout|timeouts)",
 		"(hangs|hanging|hung|freezes|freezing|frozen)",
 		"(spinning|loading) (wheel|forever|icon|circle)",
@@ -85,15 +83,6 @@ var defaultPhrases = [4][]string{
 		"(frequent|frequently|constant|constantly|repeated|repeatedly|regular|regularly) * (error|errors|crash*|fail*|logged out|drop*|disconnect*)",
 		"(partial|intermittent) (outage|downtime|failure|failures)",
 		"partially (down|working|available|broken)",
-		"(sync|syncing|synced|synchronisation|synchronization|synchronising|synchronizing|replication|import|imports|feed|updates) * (delay*|behind|late|lagging|stuck|stale|not running|not happening|out of date)",
-		"(delay|delayed|delays|behind|late) * (sync*|synchroni*)",
-		"(hours|days|minutes) (behind|late|delayed|out of date|old)",
-		"running (behind|late)",
-		"(stale|out of sync|not in sync)",
-		"(receive|received|arrive|arrives|arrived|arriving|sent|come|comes) (late|delayed|with delay|hours late)",
-		"(not|nolonger|no longer|stopped) (updating|syncing|synchronising|synchronizing|refreshing|synced|updated)",
-		"(stale|outdated|out of date|old|obsolete|incorrect|wrong) (data|stock|stock levels|inventory|information|info|figures|content|descriptions|images|totals)",
-		"(data|information|stock|stock levels|figures|content|inventory|availability|prices) * (stale|out of date|outdated|not updat*|not refresh*|behind)",
 		"(checkout|payment*|order|orders|invoice|invoices|booking*|login|api|integration*|approval*|approv*|quote|quotes|quotation*|purchase order*|transaction*|emails|email) * (not working|broken|fail|fails|failed|failing|error|errors|does not work|stopped working|not sending|not being sent|not sent|never arrive|never arrives|not arriving|not delivered)",
 		"(cannot|unable to|not able to|could not|can no longer) (approve|complete|submit|process|create|generate|save|send|post|finish|raise|book|invoice)",
 		"(major|serious|big|significant|severe) (problem|issue|impact|disruption|bug|outage)",
@@ -105,7 +94,7 @@ var defaultPhrases = [4][]string{
 		"productivity",
 		"key (workflow|workflows|feature|features|function|functions|process|processes)",
 		"important (feature|features|function|functions)",
-	},
+	}, defaultDegraded...),
 	// medium: something not fully working, limited impact, provisioning.
 	{
 		"(not working|not work|does not work|do not work|did not work|stopped working|no longer works|nolonger works|not functioning|not function|not saving|not sending|not showing|not appear|not appearing|does not appear|not displaying|not printing|not receiving|not calculating|not opening|does not do anything|not loading|not load|does not load|will not load|stopped receiving|not matching|does not match|do not match)",
@@ -115,7 +104,7 @@ var defaultPhrases = [4][]string{
 		"(inconvenien*|annoying|irritating)",
 		"(logged|kicked|thrown|signed) out",
 		"(is|are|comes out|come out|came out|shows|show|looks|look|stays|stay) (empty|blank)",
-		"(cannot|unable to|not able to|could not|can no longer) (see|find|open|access|use|edit|save|print|download|upload|view|select|add|create|delete|change|update|export|import)",
+		"(cannot|unable to|not able to|could not|can no longer) (see|open|access|use|edit|save|print|download|upload|view|select|add|create|delete|change|update|export|import)",
 		"(some|certain) (operation|operations|function|functions|feature|features)",
 		"not (fully|properly|correctly) (working|functioning|performing)",
 		"(provision|provisioning)",
@@ -123,7 +112,7 @@ var defaultPhrases = [4][]string{
 		"set up (a|an|the)? (new)? (store|site|shop|environment|instance|space|venue|location|account|tenant|branch|workspace|sandbox)",
 	},
 	// low: cosmetic, typos, questions, how-to, training.
-	{
+	append([]string{
 		"(typo|typos|spelling|spelt|misspelt|misspelled|misspelling|grammar|wording)",
 		"(cosmetic|cosmetics)",
 		"(misaligned|misalignment|alignment|overlaps|overlapping|overlap|cut off|truncated)",
@@ -133,24 +122,67 @@ var defaultPhrases = [4][]string{
 		"only (a|the)? (display|visual|cosmetic|layout)",
 		"(wrong|incorrect) (colour|color|font|icon|logo|image|spacing)",
 		"(red|green|blue|grey|gray|black|white|orange|yellow|purple) instead of",
-		"how (do|can|should|would|could) (i|we|you|one|they|users)",
-		"how (i|we) (can|could|should)",
-		"how to (change|set|add|use|configure|create|export|import|find|get|do|make|reset|delete|remove|edit|update|enable|disable|install|connect|access|setup|set up|print|send|invite|upload|download|move|merge|assign|customise|customize|learn)",
-		"(is|are) (it|there|they) (possible|a way)",
-		"is possible to",
-		"(can|could) (i|we|you) (please)? (change|configure|export|find|get|use|explain)",
-		"where (can|do|should|would) (i|we|you) (find|get|see|set|change|configure|look)",
-		"what (is|are|does|do) the (best|right|correct|difference|meaning|recommended)",
-		"(quick|small|general|simple|short|little|one|another|a) (question|query|enquiry|inquiry)",
-		"(question|questions|query|enquiry|inquiry) (about|regarding|on|concerning)",
-		"(i|we) (have|had) (a|some|few|a few)? (question|questions)",
-		"(wondering|wonder)",
 		"(documentation|user guide|manual|knowledge base|help article|tutorial|tutorials|videos|webinar)",
 		"(training|train)",
 		"(no|low|minimal|without any) impact",
 		"does not (stop|block|prevent|affect) (anything|anyone|us|our work|functionality|work|the function)",
 		"(non essential|nonessential)",
-	},
+	}, defaultQuestion...),
+}
+
+// defaultDegraded says that a service works, but slowly: every policy
+// puts degraded performance at its second level, so a claim of the first
+// level on it alone is not taken.
+var defaultDegraded = []string{
+	"(slow|slowly|slower|slowness|slowdown|slowed|slows|slowing|sluggish|laggy|lagging|latency)",
+	"(takes|taking|took|take|need|needs|needed) * (ages|forever|minutes|too long|a long time|seconds|second|hours)",
+	"(poor|bad|slow|degraded|terrible|awful|reduced) performance",
+	"performance (issue|issues|problem|problems|degradation|degraded|is slow|is poor|has dropped|slowdown|is terrible)",
+	"(degraded|degradation|degrading)",
+	"(hours|days|minutes) (behind|late|delayed|out of date|old)",
+	"running (behind|late)",
+	"(receive|received|arrive|arrives|arrived|arriving|sent|come|comes) (late|delayed|with delay|hours late)",
+	// Delayed or stale synchronisation is Prosper EX's Major and
+	// StoreConnect's High ("stale or incorrect data that is not critical
+	// to the operation of the business").
+	"(sync|syncing|synced|synchronisation|synchronization|synchronising|synchronizing|replication|import|imports|feed|updates) * (delay*|behind|late|lagging|stuck|stale|not running|not happening|out of date)",
+	"(delay|delayed|delays|behind|late) * (sync*|synchroni*)",
+	"(stale|out of sync|not in sync)",
+	"(not|nolonger|no longer|stopped) (updating|syncing|synchronising|synchronizing|refreshing|synced|updated)",
+	"(stale|outdated|out of date|old|obsolete|incorrect|wrong) (data|stock|stock levels|inventory|information|info|figures|content|descriptions|images|totals)",
+	"(data|information|stock|stock levels|figures|content|inventory|availability|prices) * (stale|out of date|outdated|not updat*|not refresh*|behind)",
+}
+
+// defaultQuestion says that a mail asks something: how to do a thing,
+// whether it is possible, where a setting is. A question is the low level
+// by every policy (questions and how-tos), but only when the mail reports
+// no malfunction: "quick question" and "I wonder" are also how polite
+// people open the report of an outage, so these phrases tell the kind of
+// mail, not its impact, and lose to any failure the mail describes (see
+// decide).
+var defaultQuestion = []string{
+	"how (do|can|should|would|could) (i|we|you|one|they|users)",
+	"how (i|we) (can|could|should)",
+	"how to (change|set|add|use|configure|create|export|import|find|get|do|make|reset|delete|remove|edit|update|enable|disable|install|connect|access|setup|set up|print|send|invite|upload|download|move|merge|assign|customise|customize|learn)",
+	"(is|are) (it|there|they) (possible|a way)",
+	"is possible to",
+	"(can|could) (i|we|you) (please)? (change|configure|export|find|get|use|explain)",
+	"where (can|do|should|would) (i|we|you) (find|get|see|set|change|configure|look)",
+	"what (is|are|does|do) the (best|right|correct|difference|meaning|recommended)",
+	"(quick|small|general|simple|short|little|one|another|a) (question|query|enquiry|inquiry)",
+	"(question|questions|query|enquiry|inquiry) (about|regarding|on|concerning)",
+	"(i|we) (have|had) (a|some|few|a few)? (question|questions)",
+	"(wondering|wonder)",
+	// not finding a setting or a page is how a how-to question is put
+	"(cannot|unable to|not able to|could not|can no longer) find",
+	// Admin requests: asking the vendor to do something to an account
+	// (a reset, a licence, a role) reports no failure either.
+	"(please|pls|kindly|could you|can you|would you|could someone|can someone|would someone) (please|kindly)? (reset|grant|transfer|deactivate|reactivate|activate|unlock|assign|revoke|extend|rename|merge|load|upgrade|downgrade|remove|delete|set up|setup|create|change)",
+	"(new|additional|extra|spare) (licence|license|licences|licenses|seat|seats|starter|starters)",
+	"(leaver|leavers|starter|starters|admin rights|admin role|administrator rights|access rights)",
+	"(is|are|does|do|can|will) (there|you|it|we|i) (have|support|offer|allow|provide|need) (a|an|any)?",
+	"(what is|what s|what are|which is|which are) the (maximum|minimum|max|min|limit|limits|size|format|setting|settings|process|procedure|policy)",
+	"(do|does|can|could|will|would) (you|it|the system|the platform) (support|allow|have|offer|provide)",
 }
 
 // defaultUnscoped are critical phrases whose level a narrow scope does not
@@ -183,6 +215,25 @@ var defaultUnscoped = []string{
 	"(risk of|face|facing|exposed to|exposes us to) (fines|penalties|legal action|a fine)",
 	"(compliance|regulatory) (issue|breach|violation|problem)",
 	"(non compliant|noncompliant|breach of contract)",
+	// Exposure of other parties' data is critical whatever the scope: one
+	// person seeing another company's records is a breach for both.
+	"(someone else|somebody else|another company|another customer|another client|another user|another organisation|another organization|another school|other company|other companies|other customers|other clients|other suppliers|other users|a different customer|a different company) (s)? (data|account|accounts|orders|order|records|details|posts|prices|price list|bids|names|staff|employees|notes|profile|profiles|information|invoices|dashboard)",
+	"(data|records|staff|employees|people|posts|names|orders|bids|prices) (of|from|at|belonging to) (some|a|an)? (other|another|different) (company|companies|customer|customers|client|clients|supplier|suppliers|organisation|organization|school|business)",
+	"(see|seeing|saw|seen|view|access|read|open) * (should not|should never|must not|are not supposed to|is not supposed to|not meant to|was not meant to) (see|be able to|have access|be visible)",
+	"(should|must) (never|not) be (visible|shown|seen|accessible)",
+	"(anonymous|confidential|private|personal) * (visible|exposed|shown|revealed|can see|can read)",
+	"(api key|api keys|secret|secrets|token|tokens|credentials|password|passwords) * (exposed|leaked|public|published|pushed|committed|compromised|stolen)",
+	"(link|links|session|sessions|token|tokens|password reset|invitation|invitations) * (never expire|do not expire|does not expire|not expire|never expires|still work|still valid|still opens)",
+	"(opens|open|accessible|access|available) without (login|logging in|a login|signing in|password|a password|authentication|any login)",
+	// Legal liability: a fine, a licence or a tax document made invalid.
+	"(could|can|might|may|will|would) (be|get) (fined|sued|prosecuted)",
+	"(lose|losing|lost|breach|breaching|breaches|requires|required by) (our|the|a)? (licence|license|liquor licence|liquor license)",
+	"(not|no longer|is not|are not) (a)? (valid|legal|compliant) (tax)? (invoice|invoices|receipt|receipts)",
+	// Business blocked: nothing can be shipped, sold or dispatched.
+	"nothing (is|was|can be|gets|is getting|is being|has been) * (shipped|dispatched|sold|delivered|processed|picked|sent out)",
+	"(none|not one|not a single one|zero|no) (of them|of the orders)? (has|have)? (shown up|come through|arrived|synced|been received|been imported|reached)",
+	"(zero|0|no) new orders",
+	"(complete|place|placing|completing) (an|the|their)? (order|orders) without (paying|payment|being charged)",
 }
 
 // defaultChange describes feature and change requests.
@@ -205,6 +256,10 @@ var defaultChange = []string{
 	"(new|extra|additional|one more) (column|field|option|button|filter|setting|report|tab|mode)",
 	"(dark mode|customisation|customization|bespoke)",
 	"(is|would) (it|this) (be)? possible to (have|add|get)",
+	// asking for something the product does not do yet
+	"(consider|considering|any chance of|chance of|plans for|plan for) (adding|supporting|offering|building|introducing|allowing)",
+	"(any chance|possible to add|an option for)",
+	"(could|can|would) * be (added|extended|changed to|made to)",
 	"is possible to (have|add|get)",
 }
 
@@ -278,7 +333,10 @@ var defaultIntermittent = []string{
 	"(few|several|many|multiple) times (a|an|per|every) (day|hour|minute|week)",
 	"times (a|an|per) (day|hour)",
 	"every (second|third|fourth|other) (time|submission|attempt|request|try|order|page)",
-	"(comes|came|come|is|are|was) back (up|online|again|after)?",
+	// "comes back" alone also describes a redirect ("it comes back to the
+	// login page") or a result ("comes back empty"): only back up, back
+	// online or back again says the failure is over.
+	"(comes|came|come|is|are|was) back (up|online|again)",
 	"back (up|online)",
 	"(working|works|work) again",
 	"(recovered|resolved itself|fixed itself|came back)",

@@ -157,6 +157,8 @@ type pattern struct {
 	src      string
 	elems    []elem
 	unscoped bool // a narrow scope does not lower this phrase's level
+	question bool // the phrase says what kind of mail this is (a question), not how bad a failure is
+	degraded bool // the phrase says the service works, but slowly or late
 	order    int  // position in the matcher
 }
 

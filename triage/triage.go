@@ -77,6 +77,7 @@ const (
 	catIntermittent
 	catService
 	catClaim
+	catDegraded
 )
 
 // rankChange is the claim rank of the change category.
@@ -175,6 +176,10 @@ func New(r Rules) (*Triage, error) {
 	add(&t.m, kindOf(catIntermittent, 0), "intermittent", orDefault(r.Intermittent, def.Intermittent))
 	add(&t.m, kindOf(catService, 0), "services", orDefault(r.Services, def.Services))
 	add(&t.m, kindOf(catService, 1), "screen parts", uiParts)
+	// Slowness is read with the built-in list whatever the configured
+	// level lists say: it decides whether a failure for everyone is the
+	// first level (see decide) and whether a claim of it is taken.
+	add(&t.m, kindOf(catDegraded, 0), "degraded", defaultDegraded)
 	for _, c := range claimPhrases {
 		add(&t.m, kindOf(catClaim, c.rank), "claim", c.phrases)
 	}
@@ -185,8 +190,18 @@ func New(r Rules) (*Triage, error) {
 	for _, u := range orDefault(r.Unscoped, def.Unscoped) {
 		unscoped[normPhrase(u)] = true
 	}
+	degraded := map[string]bool{}
+	for _, q := range defaultDegraded {
+		degraded[normPhrase(q)] = true
+	}
+	question := map[string]bool{}
+	for _, q := range defaultQuestion {
+		question[normPhrase(q)] = true
+	}
 	for _, p := range t.m.pats {
 		p.unscoped = unscoped[normPhrase(p.src)]
+		p.question = question[normPhrase(p.src)]
+		p.degraded = degraded[normPhrase(p.src)]
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("triage rules: %w", errors.Join(errs...))
@@ -229,6 +244,11 @@ type Input struct {
 	Date     time.Time         // the mail's Date, for relative times; zero = unknown
 	Location *time.Location    // customer's zone if known, else nil (use Date's zone)
 	Default  helpdesk.Priority // per-mailbox/per-plan default priority, "" = Rules.Default
+	// Policy is the SLA policy of the mailbox the mail came to
+	// ("prospectsoft", "storeconnect", ...), which picks the policy's
+	// mapping of incident facts to levels; "" or an unknown name uses the
+	// general mapping.
+	Policy string
 }
 
 // subjectText returns the part of the subject that describes this mail. A
@@ -353,14 +373,26 @@ func limit(in Input) Input {
 // the third to the second. Negations ("not down", "no data was lost") and
 // hypotheticals ("if the site goes down") cancel the phrase they precede.
 //
+// On top of the phrases, facts of issue 15 are read: question and
+// admin-request phrases give the low level only when no failure is
+// described; a count read as numbers ("3 of our 40 stores", "15% of
+// payments", less than half) is a partial scope and beats wide words;
+// "Workaround: none" is no workaround; exposure of another party's data,
+// credentials that never expire and legal liability are critical
+// whatever the scope. Where the vendor policies differ, in.Policy picks
+// the mapping (policy.go): whether a wide or a partial scope raises a
+// malfunction, and whether a function failing for everyone with no
+// workaround is the first level.
+//
 // Then the customer's claim, if any, is judged: it is taken when it is at
 // most one level from the content, except that content at the most urgent
-// level is never lowered.
+// level is never lowered and a claim of the first level on slowness alone
+// is not taken.
 func (t *Triage) Assess(in Input) helpdesk.Assessment {
 	in = limit(in)
 	an := t.analyse(in)
 	fields := t.fields(in, an)
-	dec := t.decide(an, in.Default, fields.ErrorText)
+	dec := t.decide(an, in.Default, fields.ErrorText, mapFor(in.Policy))
 	out := helpdesk.Assessment{Assessed: dec.level, Priority: dec.level}
 	reasons := dec.reasons
 	if c, ok := t.findClaim(in, an); ok {

@@ -315,7 +315,10 @@ func TestClaims(t *testing.T) {
 		{"[P3] export broken", "The export does not work.", helpdesk.Medium, true, helpdesk.Medium},
 		{"", "Tier 3 / Minor: the export does not work.", helpdesk.Medium, true, helpdesk.Medium},
 		// one level apart: accepted
-		{"CRITICAL: reports slow", "Reports are very slow for everyone.", helpdesk.Critical, true, helpdesk.Critical},
+		{"CRITICAL: reports broken", "Reports fail with an error for everyone.", helpdesk.Critical, true, helpdesk.Critical},
+		// but not to the first level on slowness alone: every policy
+		// defines a working but slow service as its second level
+		{"CRITICAL: reports slow", "Reports are very slow for everyone.", helpdesk.Critical, false, helpdesk.High},
 		{"", "Priority: High\nThe export does not work.", helpdesk.High, true, helpdesk.High},
 		{"", "Priority: Low\nThe export does not work.", helpdesk.Low, true, helpdesk.Low},
 		// over-stated by two or more: the content wins

@@ -1,0 +1,261 @@
+package triage_test
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/message"
+	"github.com/helpdeskd/helpdesk/triage"
+)
+
+// The development corpus of issue 15 (testdata/corpus, see its README):
+// 600 mails by three writers who saw only the policies. It is split by a
+// hash of "writer/filename" into a development part (three quarters),
+// which triage may be tuned on, and a test part, which is only measured:
+// nobody should read its mails or its misses, and no test gates on it.
+
+// corpusPart is which parts TestCorpus scores: "dev", "test" or "both".
+// Tuning runs use -corpus.part=dev so that the test part is not looked at.
+var corpusPart = flag.String("corpus.part", "both", "parts of testdata/corpus TestCorpus scores: dev, test or both")
+
+// corpusMisses, when set, logs every development-part miss.
+var corpusMisses = flag.Bool("corpus.misses", false, "log the development part's misses")
+
+// corpusLabel is one entry of a writer's labels.json.
+type corpusLabel struct {
+	Policy   string   `json:"policy"`
+	Priority string   `json:"priority"`
+	Claimed  *string  `json:"claimed"`
+	Fields   []string `json:"fields"`
+}
+
+// corpusMail is one labelled mail of the corpus.
+type corpusMail struct {
+	name string // "writer/filename"
+	corpusLabel
+}
+
+// corpusTestPart reports whether the mail named "writer/filename" belongs
+// to the test part: FNV-1a 32 of the name, test when it is 0 modulo 4.
+func corpusTestPart(name string) bool {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return h.Sum32()%4 == 0
+}
+
+// loadCorpus returns the corpus mails of one part (test or development),
+// sorted by name.
+func loadCorpus(t testing.TB, test bool) []corpusMail {
+	t.Helper()
+	dir := filepath.Join("testdata", "corpus")
+	writers, err := filepath.Glob(filepath.Join(dir, "w*"))
+	if err != nil || len(writers) == 0 {
+		t.Fatalf("no writers in %s: %v", dir, err)
+	}
+	var out []corpusMail
+	for _, w := range writers {
+		raw, err := os.ReadFile(filepath.Join(w, "labels.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var labels map[string]corpusLabel
+		if err := json.Unmarshal(raw, &labels); err != nil {
+			t.Fatalf("%s: %v", w, err)
+		}
+		for file, l := range labels {
+			name := filepath.Base(w) + "/" + file
+			if corpusTestPart(name) == test {
+				out = append(out, corpusMail{name: name, corpusLabel: l})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// corpusScore is what TestCorpus measures on one part.
+type corpusScore struct {
+	mails, exact, claimed int
+	critical, critCrit    int // criticals, and of them ranked critical
+	critHigh              int // criticals ranked critical or high
+	fieldRight            map[string]int
+	confusion             map[string]map[string]int // label -> got -> count
+	misses                []string
+}
+
+func (s *corpusScore) pct(n int) float64 { return 100 * float64(n) / float64(max(1, s.mails)) }
+func (s *corpusScore) critPct(n int) float64 {
+	return 100 * float64(n) / float64(max(1, s.critical))
+}
+
+// scoreCorpus triages mails, parsed with the project's real parser and
+// with their policy given, and scores them.
+func scoreCorpus(t testing.TB, tr *triage.Triage, mails []corpusMail) *corpusScore {
+	t.Helper()
+	levels := helpdesk.DefaultLevels()
+	s := &corpusScore{fieldRight: map[string]int{}, confusion: map[string]map[string]int{}}
+	for _, m := range mails {
+		raw, err := os.ReadFile(filepath.Join("testdata", "corpus", m.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := message.Parse(raw, message.ParseOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+		text := msg.NewText
+		if strings.TrimSpace(text) == "" {
+			text = msg.Text
+		}
+		a := tr.Assess(triage.Input{Subject: msg.Subject, Text: text, Date: msg.Date, Policy: m.Policy})
+		s.mails++
+		got := string(a.Priority)
+		if s.confusion[m.Priority] == nil {
+			s.confusion[m.Priority] = map[string]int{}
+		}
+		s.confusion[m.Priority][got]++
+		var miss []string
+		if got == m.Priority {
+			s.exact++
+		} else {
+			miss = append(miss, fmt.Sprintf("priority %s, want %s", got, m.Priority))
+		}
+		if m.Priority == string(helpdesk.Critical) {
+			s.critical++
+			if r, ok := levels.Rank(a.Priority); ok && r == 0 {
+				s.critCrit++
+			}
+			if r, ok := levels.Rank(a.Priority); ok && r <= 1 && a.Priority != levels.Change {
+				s.critHigh++
+			}
+		}
+		wantClaim := ""
+		if m.Claimed != nil {
+			wantClaim = *m.Claimed
+		}
+		if string(a.Claimed) == wantClaim {
+			s.claimed++
+		}
+		for _, f := range helpdesk.FieldNames {
+			want := false
+			for _, g := range m.Fields {
+				want = want || g == f
+			}
+			found := strings.TrimSpace(a.Fields.Get(f)) != ""
+			if found == want {
+				s.fieldRight[f]++
+			} else {
+				miss = append(miss, fmt.Sprintf("%s found=%v %q", f, found, shortText(a.Fields.Get(f))))
+			}
+		}
+		if miss != nil {
+			s.misses = append(s.misses, fmt.Sprintf("%s (%s): %s\n\treasons: %s", m.name, m.Policy, strings.Join(miss, "; "), strings.Join(a.Reasons, " | ")))
+		}
+	}
+	return s
+}
+
+func shortText(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "..."
+	}
+	return s
+}
+
+// logCorpus writes a part's figures and confusion matrix to the test log.
+func logCorpus(t *testing.T, part string, s *corpusScore) {
+	t.Logf("%s: %d mails, priority exact %.1f%%, claim %.1f%%, critical->critical %.1f%%, critical->at least high %.1f%% (%d criticals)",
+		part, s.mails, s.pct(s.exact), s.pct(s.claimed), s.critPct(s.critCrit), s.critPct(s.critHigh), s.critical)
+	var fs []string
+	for _, f := range helpdesk.FieldNames {
+		fs = append(fs, fmt.Sprintf("%s %.1f%%", f, s.pct(s.fieldRight[f])))
+	}
+	t.Logf("%s: fields %s", part, strings.Join(fs, ", "))
+	order := []string{"critical", "high", "medium", "low", "change"}
+	t.Logf("%s: confusion (label -> got: %s)", part, strings.Join(order, " "))
+	for _, want := range order {
+		row := make([]string, len(order))
+		for i, got := range order {
+			row[i] = fmt.Sprintf("%4d", s.confusion[want][got])
+		}
+		t.Logf("%s:   %-8s %s", part, want, strings.Join(row, " "))
+	}
+}
+
+// The development part's ratchet: TestCorpus fails when the development
+// part scores below these figures (reached figures minus a small margin).
+// Raise them when triage gets better; never lower them to let a change in.
+// Reached on 2026-12-06 (issue 15, first round): exact 67.3%,
+// critical->critical 86.2%, critical->at least high 91.7%, fields
+// start_time 84.7%, error_text 90.2%, repro_steps 88.0%, impact 77.1%,
+// service 95.9%. The margins are a few mails each (459 mails, 109 criticals).
+const (
+	ratchetExact    = 66.5
+	ratchetCritCrit = 84.5
+	ratchetCritHigh = 90.0
+)
+
+var ratchetField = map[string]float64{
+	"start_time":  84.0,
+	"error_text":  89.5,
+	"repro_steps": 87.3,
+	"impact":      76.4,
+	"service":     95.2,
+}
+
+// TestCorpus scores triage on the development corpus, both parts, and
+// holds the development part to the ratchet. The test part is reported,
+// never gated on.
+func TestCorpus(t *testing.T) {
+	tr, err := triage.New(triage.Rules{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := *corpusPart
+	if part != "dev" && part != "test" && part != "both" {
+		t.Fatalf("-corpus.part=%q, want dev, test or both", part)
+	}
+	if part != "test" {
+		t.Run("dev", func(t *testing.T) {
+			s := scoreCorpus(t, tr, loadCorpus(t, false))
+			if s.mails < 400 {
+				t.Fatalf("development part has %d mails, want about 450", s.mails)
+			}
+			logCorpus(t, "dev", s)
+			if *corpusMisses {
+				for _, m := range s.misses {
+					t.Logf("dev miss %s", m)
+				}
+			}
+			if got := s.pct(s.exact); got < ratchetExact {
+				t.Errorf("dev: priority exact %.1f%%, ratchet %.1f%%", got, ratchetExact)
+			}
+			if got := s.critPct(s.critCrit); got < ratchetCritCrit {
+				t.Errorf("dev: critical->critical %.1f%%, ratchet %.1f%%", got, ratchetCritCrit)
+			}
+			if got := s.critPct(s.critHigh); got < ratchetCritHigh {
+				t.Errorf("dev: critical->at least high %.1f%%, ratchet %.1f%%", got, ratchetCritHigh)
+			}
+			for _, f := range helpdesk.FieldNames {
+				if got := s.pct(s.fieldRight[f]); got < ratchetField[f] {
+					t.Errorf("dev: field %s %.1f%%, ratchet %.1f%%", f, got, ratchetField[f])
+				}
+			}
+		})
+	}
+	if part != "dev" {
+		// Measured, not gated: a gate on the test part would be tuned on it.
+		t.Run("test", func(t *testing.T) {
+			s := scoreCorpus(t, tr, loadCorpus(t, true))
+			logCorpus(t, "test", s)
+		})
+	}
+}
