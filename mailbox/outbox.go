@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
-	"github.com/wneessen/go-mail"
 )
 
 // OutboxStore is what the outbox worker needs of the store. Rows are
@@ -40,10 +39,71 @@ type OutboxHooks struct {
 	Failed func(m helpdesk.OutMail, err error, permanent bool) // one attempt failed
 }
 
-// Outbox is the worker that sends the outbox over SMTP. See Run.
+// Sender is one session with the submission server. The outbox opens one
+// per lane (Outbox.Dial) when the lane has mail to send, sends the lane's
+// mails over it one at a time, in order, from one goroutine, and closes it
+// when the lane is idle or the session cannot be trusted any more. The
+// default is an SMTP session of the outbox's SMTPConfig.
+type Sender interface {
+	// Send submits one mail. nil means the server accepted it: the row is
+	// marked sent and never offered again, even when the session fails
+	// right after (the next Send then reports Stale). An error is a
+	// temporary failure unless it says otherwise: see SendError. Send need
+	// not watch ctx: once ctx is done no further mail is offered, and a
+	// send in flight had better finish so that its outcome is recorded.
+	Send(ctx context.Context, m helpdesk.OutMail) error
+	// Close ends the session: politely (SMTP QUIT) when it is sound, by
+	// just closing the connection after a Send reported it broken or
+	// stale. The outbox calls it once and ignores its error.
+	Close() error
+}
+
+// SendError is how a Sender says what a failed Send means for the mail
+// and the session. An error that is not a *SendError (a network or TLS
+// error) is a temporary failure that broke the session, like Broken.
+type SendError struct {
+	Err error
+	// Permanent: the mail was refused for good (SMTP 5xx) or cannot be
+	// sent at all: the row is marked failed, with an event on its ticket,
+	// and never retried. Otherwise the failure is temporary (SMTP 4xx,
+	// network): the row is retried with capped exponential backoff
+	// (SMTPConfig.Retry) until MaxAttempts or GiveUpAfter.
+	Permanent bool
+	// Broken: the session cannot send the next mail (connection lost, no
+	// reply; a reply refusing one mail leaves it usable). The outbox
+	// closes the Sender and the lane's next mail goes over a new one; the
+	// failure counts as an outage, logged once until a mail goes through.
+	Broken bool
+	// Stale: nothing was sent because the session was already gone (the
+	// server closed it while it was idle, or it failed after the previous
+	// mail). The outbox closes the Sender, dials a new one and sends the
+	// mail again at once, without counting an attempt; a second Stale for
+	// the same mail counts as a temporary failure of a broken session.
+	Stale bool
+}
+
+func (e *SendError) Error() string { return e.Err.Error() }
+func (e *SendError) Unwrap() error { return e.Err }
+
+// sendFailure reads a Send error as SendError documents it.
+func sendFailure(err error) (permanent, broken, stale bool) {
+	var se *SendError
+	if !errors.As(err, &se) {
+		return false, true, false
+	}
+	return se.Permanent, se.Broken || se.Stale, se.Stale
+}
+
+// Outbox is the worker that sends the outbox through Senders, SMTP
+// sessions by default. See Run.
 type Outbox struct {
 	// Hooks are called after each attempt. Set them before Run.
 	Hooks OutboxHooks
+	// Dial opens the Sender of one lane. NewOutbox sets it to dial the
+	// SMTP server of its configuration; replace it before Run. Its errors
+	// are temporary: the rows of the lane's batch are rescheduled with
+	// backoff, as an outage.
+	Dial func(ctx context.Context) (Sender, error)
 
 	cfg  SMTPConfig
 	st   OutboxStore
@@ -55,9 +115,9 @@ type Outbox struct {
 	failing atomic.Bool // in an outage (server unreachable, connections breaking): logged once
 }
 
-// lane is one SMTP connection of the outbox and the rows sent over it.
+// lane is one session of the outbox and the rows sent over it.
 type lane struct {
-	conn *smtpConn
+	s Sender // nil until the lane has mail to send
 }
 
 // markTimeout bounds the store writes that record an attempt; they use a
@@ -75,6 +135,13 @@ func NewOutbox(cfg SMTPConfig, st OutboxStore, now func() time.Time, log *slog.L
 		log = slog.New(slog.DiscardHandler)
 	}
 	o := &Outbox{cfg: cfg.withDefaults(), st: st, now: now, log: log, kick: make(chan struct{}, 1)}
+	o.Dial = func(ctx context.Context) (Sender, error) {
+		c, err := dialSMTP(ctx, o.cfg, o.log)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 	for range o.cfg.Connections {
 		o.lanes = append(o.lanes, &lane{})
 	}
@@ -135,7 +202,7 @@ func (o *Outbox) safeRound(ctx context.Context) (wait time.Duration) {
 		if v := recover(); v != nil {
 			o.log.Error("panic in outbox", "panic", v, "stack", string(debug.Stack()))
 			for _, l := range o.lanes {
-				l.dropConn()
+				l.drop()
 			}
 			wait = o.cfg.Retry.Min
 		}
@@ -227,7 +294,7 @@ func (o *Outbox) sendLanes(ctx context.Context, rows []helpdesk.OutMail) error {
 			defer func() {
 				if v := recover(); v != nil {
 					o.log.Error("panic in outbox", "panic", v, "stack", string(debug.Stack()))
-					l.dropConn()
+					l.drop()
 				}
 			}()
 			errs[i] = o.sendBatch(ctx, l, parts[i])
@@ -237,31 +304,26 @@ func (o *Outbox) sendLanes(ctx context.Context, rows []helpdesk.OutMail) error {
 	return errors.Join(errs...)
 }
 
-// sendBatch sends rows in order over the lane's connection. It returns
+// sendBatch sends rows in order over the lane's session. It returns
 // only store errors; send failures are recorded on the rows.
 func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail) error {
 	for i, row := range rows {
 		if ctx.Err() != nil {
 			return nil // shutting down: the rest stays due for the next start
 		}
-		msg, err := BuildMessage(row)
-		if err != nil {
-			if err := o.fail(ctx, row, err); err != nil {
-				return err
+		if l.s == nil {
+			// A mail that cannot be built fails without a session: it
+			// neither waits for the server nor opens a session of its own.
+			if _, err := BuildMessage(row); err != nil {
+				if err := o.fail(ctx, row, err); err != nil {
+					return err
+				}
+				continue
 			}
-			continue
 		}
-		err = o.submit(ctx, l, msg)
-		if err != nil && msg.IsDelivered() {
-			// The server accepted the DATA; what failed came after (the
-			// RSET go-mail sends). The mail is sent: never send it twice.
-			o.log.Debug("mail accepted, the session failed after it", append(rowAttrs(row), "err", err)...)
-			l.dropConn()
-			err = nil
-		}
+		err := o.submit(ctx, l, row)
 		var de *dialError
-		switch {
-		case errors.As(err, &de):
+		if errors.As(err, &de) {
 			if ctx.Err() != nil {
 				return nil // cancelled while dialling: nothing was sent
 			}
@@ -271,64 +333,66 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 				}
 			}
 			return nil
-		case err == nil:
+		}
+		if err == nil {
 			if err := o.sent(ctx, row); err != nil {
 				return err
 			}
-		case classifySend(err) == sendPermanent:
-			if err := o.fail(ctx, row, err); err != nil {
-				return err
-			}
-		default:
-			broken := connBroken(err)
-			if broken {
-				l.dropConn()
-			}
-			if err := o.retry(ctx, row, err, broken); err != nil {
-				return err
-			}
+			continue
+		}
+		permanent, broken, _ := sendFailure(err)
+		if broken {
+			l.drop()
+		}
+		if permanent {
+			err = o.fail(ctx, row, err)
+		} else {
+			err = o.retry(ctx, row, err, broken)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// submit sends one message, dialling when there is no connection. A
-// reused connection that the server closed while idle fails go-mail's
-// connection check before anything is sent: redial once and send again.
-func (o *Outbox) submit(ctx context.Context, l *lane, msg *mail.Msg) error {
+// submit sends one mail, dialling when the lane has no session. A reused
+// session that turns out stale (the server closed it while idle) has sent
+// nothing: redial once and send again.
+func (o *Outbox) submit(ctx context.Context, l *lane, row helpdesk.OutMail) error {
 	for try := 0; ; try++ {
-		if l.conn == nil {
-			c, err := dialSMTP(ctx, o.cfg)
+		if l.s == nil {
+			s, err := o.Dial(ctx)
+			if err == nil && s == nil {
+				err = errors.New("outbox: Dial returned no Sender")
+			}
 			if err != nil {
 				return &dialError{err}
 			}
-			l.conn = c
+			l.s = s
 		}
-		err := l.conn.send(msg)
-		if try == 0 && staleConn(err) {
+		err := l.s.Send(ctx, row)
+		if _, _, stale := sendFailure(err); try == 0 && err != nil && stale {
 			o.log.Debug("smtp connection went stale; redialling", "err", err)
-			l.dropConn()
+			l.drop()
 			continue
 		}
 		return err
 	}
 }
 
-// closeConns ends the SMTP sessions politely.
+// closeConns ends the sessions of the lanes.
 func (o *Outbox) closeConns() {
 	for _, l := range o.lanes {
-		if l.conn != nil {
-			l.conn.quit()
-			l.conn = nil
-		}
+		l.drop()
 	}
 }
 
-// dropConn closes a connection that cannot be trusted any more.
-func (l *lane) dropConn() {
-	if l.conn != nil {
-		l.conn.abort()
-		l.conn = nil
+// drop closes the lane's session, if any; the next mail dials a new one.
+func (l *lane) drop() {
+	if l.s != nil {
+		l.s.Close()
+		l.s = nil
 	}
 }
 

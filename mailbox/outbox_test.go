@@ -284,7 +284,16 @@ func TestOutboxServerDown(t *testing.T) {
 	// A second failed round: the delay doubles.
 	clock.advance(31 * time.Second)
 	o.Kick()
-	waitUntil(t, deliveryTimeout, "second attempt recorded", func() bool { return st.row(ids[n-1]).m.Attempts == 2 })
+	// Every row, not just the last: the lanes record their retries apart,
+	// and one recorded after the clock moves on would not be due below.
+	waitUntil(t, deliveryTimeout, "second attempt recorded", func() bool {
+		for _, id := range ids {
+			if st.row(id).m.Attempts != 2 {
+				return false
+			}
+		}
+		return true
+	})
 	if d := st.row(ids[0]).m.NextAttemptAt.Sub(clock.now()); d < 48*time.Second || d > time.Minute {
 		t.Errorf("second delay %v, want about 1m", d)
 	}
@@ -369,6 +378,8 @@ func TestOutboxTemporaryRefusal(t *testing.T) {
 	o := NewOutbox(srv.config(), st, clock.now, logger)
 	runOutbox(t, o)
 	waitUntil(t, deliveryTimeout, "first attempt", func() bool { return st.row(id).m.Attempts == 1 })
+	// The retry is logged after it is recorded: wait for the line too.
+	waitUntil(t, deliveryTimeout, "deferral logged", func() bool { return logs.count("mail deferred") > 0 })
 	if !strings.Contains(logs.String(), "mail deferred by the server") || logs.count("smtp server unavailable") != 0 {
 		t.Errorf("a 4xx for one mail must be logged with the mail, not as an outage:\n%s", logs)
 	}
@@ -450,7 +461,8 @@ func TestOutboxRestart(t *testing.T) {
 }
 
 // TestOutboxConnectionReuse: with one connection, a batch goes over one
-// connection, and so do several batches sent in one round.
+// connection, and so do several batches sent in one round. The rows are
+// due before each worker starts, so that each round sees all of them.
 func TestOutboxConnectionReuse(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newSMTPTestServer(t, false)
@@ -458,20 +470,19 @@ func TestOutboxConnectionReuse(t *testing.T) {
 	st := newTestOutbox(clock)
 	cfg := srv.config()
 	cfg.Connections = 1
-	o := NewOutbox(cfg, st, clock.now, nil)
-	runOutbox(t, o)
 	for i := range 50 {
 		st.enqueue(simpleOutMail(i, "c@example.org"))
 	}
-	o.Kick()
+	stop := runOutbox(t, NewOutbox(cfg, st, clock.now, nil))
 	waitUntil(t, deliveryTimeout, "50 sent", func() bool { return st.count("sent") == 50 })
+	stop()
 	if got, want := srv.connections(), 1; got != want {
 		t.Errorf("%d connections for a batch of 50, want %d", got, want)
 	}
 	for i := 50; i < 170; i++ {
 		st.enqueue(simpleOutMail(i, "c@example.org"))
 	}
-	o.Kick()
+	runOutbox(t, NewOutbox(cfg, st, clock.now, nil))
 	waitUntil(t, deliveryTimeout, "170 sent", func() bool { return st.count("sent") == 170 })
 	if got, want := srv.connections(), 2; got != want {
 		t.Errorf("%d connections after a round of 3 batches, want %d", got, want)
@@ -545,6 +556,55 @@ func TestOutboxStaleConnection(t *testing.T) {
 		}
 	}
 	st.mu.Unlock()
+}
+
+// TestOutboxConnectionLost: the connection breaks in the middle of a
+// mail, before the server answers its DATA: the mail is retried with
+// backoff as an outage, and the next one goes over a new connection, not
+// over the broken one.
+func TestOutboxConnectionLost(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newSMTPTestServer(t, false)
+	broke := false
+	srv.dataErr = func(smtpMail) error {
+		if broke {
+			return nil
+		}
+		broke = true
+		srv.mu.Lock()
+		c := srv.lastConn
+		srv.mu.Unlock()
+		c.Conn().Close()
+		return &smtp.SMTPError{Code: 451, Message: "never heard"}
+	}
+	clock := newTestClock()
+	st := newTestOutbox(clock)
+	a := st.enqueue(simpleOutMail(1, "c@example.org"))
+	b := st.enqueue(simpleOutMail(2, "c@example.org"))
+	cfg := srv.config()
+	cfg.Connections = 1
+	logger, logs := testLogger()
+	o := NewOutbox(cfg, st, clock.now, logger)
+	runOutbox(t, o)
+	waitUntil(t, deliveryTimeout, "second mail sent", func() bool { return st.row(b).status == "sent" })
+	if r := st.row(a); r.status != "pending" || r.m.Attempts != 1 || r.m.LastError == "" {
+		t.Errorf("row cut off = %+v, want pending after 1 attempt", r)
+	}
+	if got := logs.count("smtp server unavailable"); got != 1 {
+		t.Errorf("outage logged %d times, want 1:\n%s", got, logs)
+	}
+	if logs.count("went stale") != 0 {
+		t.Errorf("the broken connection was used again:\n%s", logs)
+	}
+	if got, want := srv.connections(), 2; got != want {
+		t.Errorf("%d connections, want %d", got, want)
+	}
+	clock.advance(30 * time.Second)
+	o.Kick()
+	waitUntil(t, deliveryTimeout, "retried mail sent", func() bool { return st.row(a).status == "sent" })
+	if got := len(srv.received()); got != 2 {
+		t.Errorf("received %d mails, want 2", got)
+	}
 }
 
 // TestOutboxDroppedAfterAccept: the server accepts a mail and drops the

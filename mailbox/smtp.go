@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	netmail "net/mail"
 	"net/textproto"
@@ -264,17 +265,29 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// smtpConn is one SMTP connection of the outbox.
+// smtpConn is one SMTP session of the outbox: the Sender that the
+// outbox dials by default.
 type smtpConn struct {
 	mc  *mail.Client
 	sc  *smtp.Client
 	raw net.Conn // the dialled connection, closed when the session fails
+	log *slog.Logger
+	// sound is false while a Send runs and after one left the session
+	// broken: Close then closes the connection without QUIT.
+	sound bool
+	// gone: the session failed after the server accepted a mail; the
+	// next Send is Stale.
+	gone bool
 }
+
+// errSessionGone is the Stale error of a Send on a session that failed
+// after its previous mail.
+var errSessionGone = errors.New("smtp session ended after the previous mail")
 
 // dialSMTP connects, says EHLO, starts TLS and authenticates as cfg says.
 // On any failure after the TCP connect, the connection is closed.
-func dialSMTP(ctx context.Context, cfg SMTPConfig) (*smtpConn, error) {
-	conn := &smtpConn{}
+func dialSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) (*smtpConn, error) {
+	conn := &smtpConn{log: log, sound: true}
 	tlsConfig := clientTLSConfig(cfg.TLSConfig, cfg.Host)
 	d := wireDialer(cfg.Timeout)
 	opts := []mail.Option{
@@ -334,16 +347,54 @@ func dialSMTP(ctx context.Context, cfg SMTPConfig) (*smtpConn, error) {
 	return conn, nil
 }
 
-// send submits one message over the connection.
-func (c *smtpConn) send(msg *mail.Msg) error {
-	return c.mc.SendWithSMTPClient(c.sc, msg)
+// Send implements Sender: it builds the mail (BuildMessage) and submits
+// it over the session, sorting a failure with classifySend, connBroken and
+// staleConn. ctx is not watched: go-mail bounds each command by the
+// configured Timeout, and a send in flight at shutdown finishes.
+func (c *smtpConn) Send(_ context.Context, m helpdesk.OutMail) error {
+	if c.gone {
+		return &SendError{Err: errSessionGone, Stale: true}
+	}
+	msg, err := BuildMessage(m)
+	if err != nil {
+		return &SendError{Err: err, Permanent: true}
+	}
+	c.sound = false
+	err = c.mc.SendWithSMTPClient(c.sc, msg)
+	if err != nil && msg.IsDelivered() {
+		// The server accepted the DATA; what failed came after (the
+		// RSET go-mail sends). The mail is sent: never send it twice.
+		// The session is done; the next mail goes over a new one.
+		c.log.Debug("mail accepted, the session failed after it", append(rowAttrs(m), "err", err)...)
+		c.abort()
+		c.gone = true
+		return nil
+	}
+	if err == nil {
+		c.sound = true
+		return nil
+	}
+	se := &SendError{Err: err, Permanent: classifySend(err) == sendPermanent, Stale: staleConn(err)}
+	// A refusal for good never drops the session: the reasons without a
+	// reply code that make it permanent are found before anything is sent.
+	se.Broken = !se.Permanent && connBroken(err)
+	c.sound = !se.Broken && !se.Stale
+	return se
 }
 
-// quit ends the session politely; abort just closes the connection.
-func (c *smtpConn) quit() {
+// Close implements Sender: QUIT on a sound session, otherwise (or when
+// QUIT fails) just close the connection.
+func (c *smtpConn) Close() error {
+	if !c.sound {
+		c.abort()
+		return nil
+	}
+	c.sound = false
 	if err := c.mc.CloseWithSMTPClient(c.sc); err != nil {
 		c.abort()
+		return err
 	}
+	return nil
 }
 
 func (c *smtpConn) abort() {
