@@ -28,6 +28,8 @@ import (
 	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/helpdeskd/helpdesk/internal/imapidle"
 )
 
 // Box is one IMAP account of the demo server and the addresses whose mail
@@ -176,7 +178,7 @@ func Start(o Options) (*Servers, error) {
 	logger := serverLog{o.Log}
 	s.imap = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return FlushIdle(mem.NewSession()), nil, nil
+			return imapidle.Flush(mem.NewSession(), time.Second), nil, nil
 		},
 		Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapMove: {}, imap.CapUIDPlus: {}},
 		// Plaintext LOGIN on loopback only: the listener above is the
@@ -207,54 +209,6 @@ func Start(o Options) (*Servers, error) {
 	return s, nil
 }
 
-// FlushIdle wraps an in-memory IMAP session so that IDLE announces mail
-// that arrived before it started (see flushingIdle). Tests that run
-// go-imap's imapmemserver use it too.
-func FlushIdle(sess imapserver.Session) imapserver.Session {
-	if rev2, ok := sess.(imapserver.SessionIMAP4rev2); ok {
-		return flushingIdle{rev2}
-	}
-	return sess
-}
-
-// flushingIdle works around imapserver's SessionTracker.Idle (go-imap
-// v2.0.0-beta.8), which announces only the updates that arrive once IDLE
-// has started: mail delivered between the client's last command and its
-// IDLE stayed unannounced until some later update, so the daemon saw it
-// only at its next IDLE refresh, minutes later. RFC 2177 §3 has the server
-// report new mail while the client idles; cyrus-imapd fixed the same gap
-// (issue 3668). Idle here first sends what is pending, then idles in rounds
-// of a second, sending what is pending between rounds.
-type flushingIdle struct {
-	imapserver.SessionIMAP4rev2 // keeps MOVE and NAMESPACE visible to the server
-}
-
-// Idle implements imapserver.Session.
-func (s flushingIdle) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		round := make(chan struct{})
-		done := make(chan error, 1)
-		go func() { done <- s.SessionIMAP4rev2.Idle(w, round) }()
-		select {
-		case <-stop:
-			close(round)
-			return <-done
-		case err := <-done:
-			return err
-		case <-tick.C:
-			close(round)
-			if err := <-done; err != nil {
-				return err
-			}
-		}
-	}
-}
-
 func isExists(u *imapmemserver.User, folder string) bool {
 	_, err := u.Status(folder, &imap.StatusOptions{})
 	return err == nil
@@ -270,9 +224,13 @@ func (s *Servers) SMTPAddr() string { return s.smtpL.Addr().String() }
 // finish for up to two seconds, then both drop their connections.
 func (s *Servers) Close() error {
 	// Closing the listeners first also stops a Serve goroutine that has not
-	// handed its listener to its server yet.
+	// handed its listener to its server yet. Both Serve calls must have
+	// returned before the IMAP server's Close: imapserver (v2.0.0-beta.8)
+	// adds to a WaitGroup in Serve that Close waits on, a data race when the
+	// servers are closed right after Start.
 	s.smtpL.Close()
 	s.imapL.Close()
+	s.serve.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	serr := s.smtp.Shutdown(ctx)
@@ -280,7 +238,6 @@ func (s *Servers) Close() error {
 		s.smtp.Close()
 	}
 	ierr := s.imap.Close()
-	s.serve.Wait()
 	return errors.Join(ignoreClosed(serr), ignoreClosed(ierr))
 }
 

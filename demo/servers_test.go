@@ -12,6 +12,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 func startServers(t *testing.T, o Options) *Servers {
@@ -233,48 +235,12 @@ func TestStartRejectsAddressInTwoBoxes(t *testing.T) {
 // soon as the client starts IDLE (RFC 2177), not at its next update.
 func TestServersIdleAnnouncesPendingMail(t *testing.T) {
 	s := startServers(t, Options{Boxes: []Box{{Username: "support@a.example", Password: Password, Addresses: []string{"support@a.example"}}}})
-	exists := make(chan uint32, 10)
-	c, err := imapclient.DialInsecure(s.IMAPAddr(), &imapclient.Options{
-		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
-			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
-				if d.NumMessages != nil {
-					exists <- *d.NumMessages
-				}
-			},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login("support@a.example", Password).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	raw := "From: a@x.example\r\nTo: support@a.example\r\nSubject: s\r\n\r\nhi\r\n"
-	if err := Send(ctx, s.SMTPAddr(), Outgoing{From: "a@x.example", To: []string{"support@a.example"}, Raw: []byte(raw)}); err != nil {
-		t.Fatal(err)
-	}
-	idle, err := c.Idle()
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case n := <-exists:
-		if n != 1 {
-			t.Errorf("EXISTS %d, want 1", n)
+	testenv.CheckIdleAnnounces(t, s.IMAPAddr(), "support@a.example", Password, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		raw := "From: a@x.example\r\nTo: support@a.example\r\nSubject: s\r\n\r\nhi\r\n"
+		if err := Send(ctx, s.SMTPAddr(), Outgoing{From: "a@x.example", To: []string{"support@a.example"}, Raw: []byte(raw)}); err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Error("mail delivered before IDLE was never announced")
-	}
-	if err := idle.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := idle.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	})
 }

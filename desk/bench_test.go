@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
-	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/intake"
 	"github.com/helpdeskd/helpdesk/internal/loadmail"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/mailbox"
 	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/sla"
@@ -33,41 +33,9 @@ import (
 // inside the built-in business calendar's hours.
 var benchNow = time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC)
 
-const benchConfig = `
-[store]
-path = "unused.db"
-[smtp]
-host = "127.0.0.1"
-port = 2525
-security = "none"
-from = "Example Support <support@example.com>"
-[[mailbox]]
-name = "support"
-address = "support@example.com"
-host = "127.0.0.1"
-port = 1143
-security = "none"
-username = "support@example.com"
-password = "${HD_BENCH_IMAP}"
-folder = "INBOX"
-team = "first-line"
-[[agent]]
-email = "alice@example.com"
-name = "Alice"
-team = "first-line"
-[[agent]]
-email = "bob@example.com"
-name = "Bob"
-team = "first-line"
-[[agent]]
-email = "maria@example.com"
-name = "Maria"
-team = "first-line"
-manager = true
-`
-
 // benchDesk is a desk on a fresh store in a temp dir, configured as a
-// small team runs it: one mailbox, two agents and a manager in one team.
+// small team runs it: one mailbox, two agents and a manager in one team
+// (testenv.Team).
 // enqueued counts the mails the desk enqueued, by kind.
 type benchDesk struct {
 	desk     *desk.Desk
@@ -78,11 +46,7 @@ type benchDesk struct {
 
 func newBenchDesk(b *testing.B, now func() time.Time) *benchDesk {
 	b.Helper()
-	cfg, _, err := config.Parse("bench.toml", []byte(benchConfig), config.Options{ResolveSecrets: true,
-		LookupEnv: func(string) (string, bool) { return "unused", true }})
-	if err != nil {
-		b.Fatalf("config: %v", err)
-	}
+	cfg := testenv.Config{Mailbox: `team = "first-line"`, Agents: testenv.Team}.Load(b)
 	st, err := store.Open(context.Background(), b.TempDir()+"/helpdesk.db", store.Options{Now: now})
 	if err != nil {
 		b.Fatal(err)

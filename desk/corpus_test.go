@@ -3,46 +3,14 @@ package desk_test
 import (
 	"context"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/desk"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/message"
 )
-
-// corpusDir is the real-mail corpus beside the project (../shared/corpus).
-const corpusDir = "../../shared/corpus"
-
-// corpusFiles returns the .eml/.txt/.msg mails under dir of the corpus,
-// sorted, or skips the test when the corpus is not beside the project.
-func corpusFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	root := filepath.Join(corpusDir, dir)
-	if _, err := os.Stat(root); err != nil {
-		t.Skipf("corpus not found at %s: this test needs ../shared/corpus beside the project", root)
-	}
-	var out []string
-	err := filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		base := strings.ToLower(e.Name())
-		if strings.HasPrefix(base, "license") || strings.HasSuffix(base, ".json") || strings.HasSuffix(base, ".md") ||
-			strings.HasSuffix(base, ".py") || strings.HasSuffix(base, ".pm") || strings.HasSuffix(base, ".t") {
-			return nil
-		}
-		out = append(out, p)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // maxMachineAnswered is how many of the 241 machine-generated corpus mails
 // still get an automatic reply; it may only go down. They carry nothing an
@@ -60,6 +28,7 @@ const maxMachineAnswered = 3
 // replies the desk would send: none to a machine, one to every person.
 // Request Tracker 5.0.3 auto-replies to 17 of the 241 machine mails.
 func TestCorpusAutoReplies(t *testing.T) {
+	corpus := testenv.Corpus(t)                                              // skips the test without the corpus
 	td := newTestDesk(t, func(c *desk.Config) { c.AutoReplyLimit = 100000 }) // count decisions, not the rate limit
 	answered := func(files []string) (got []string) {
 		for i, f := range files {
@@ -67,16 +36,17 @@ func TestCorpusAutoReplies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := len(td.outbox())
+			_, before := td.enqueuedSince(0)
 			in := desk.Incoming{Mailbox: "support", UIDValidity: 1, UID: uint32(10000 + td.seq + i), Raw: raw}
 			msg, perr := message.Parse(raw, message.ParseOptions{})
 			in.Message, in.ParseError = msg, perr
 			if _, err := td.d.Ingest(context.Background(), in); err != nil && perr == nil {
 				t.Fatalf("%s: %v", f, err)
 			}
-			for _, m := range td.outbox()[before:] {
+			caused, _ := td.enqueuedSince(before)
+			for _, m := range caused {
 				if m.Kind == helpdesk.KindAck || (m.Auto && m.Kind != helpdesk.KindNotification) {
-					got = append(got, strings.TrimPrefix(f, corpusDir+"/"))
+					got = append(got, strings.TrimPrefix(f, corpus+"/"))
 					break
 				}
 			}
@@ -84,7 +54,7 @@ func TestCorpusAutoReplies(t *testing.T) {
 		td.seq += len(files)
 		return got
 	}
-	machine := append(corpusFiles(t, "messages/flufl.bounce"), corpusFiles(t, "messages/perl-Mail-DeliveryStatus-BounceParser")...)
+	machine := append(testenv.CorpusFiles(t, "messages/flufl.bounce"), testenv.CorpusFiles(t, "messages/perl-Mail-DeliveryStatus-BounceParser")...)
 	if len(machine) != 241 {
 		t.Errorf("found %d machine-generated mails, want the corpus's 241", len(machine))
 	}
@@ -94,7 +64,7 @@ func TestCorpusAutoReplies(t *testing.T) {
 		t.Errorf("automatic replies to %d of %d machine-generated mails, more than the %d of before (RT 5.0.3: 17):\n  %s",
 			len(machineGot), len(machine), maxMachineAnswered, strings.Join(machineGot, "\n  "))
 	}
-	human := corpusFiles(t, "replies/mailgun-talon/tests/fixtures/standard_replies")
+	human := testenv.CorpusFiles(t, "replies/mailgun-talon/tests/fixtures/standard_replies")
 	var emls []string
 	for _, f := range human {
 		if strings.HasSuffix(f, ".eml") {

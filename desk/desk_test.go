@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
-	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
@@ -28,44 +28,31 @@ type testDesk struct {
 	st  *store.Store
 	now time.Time
 	seq int
+
+	mu       sync.Mutex
+	enqueued []helpdesk.OutMail // what the desk enqueued, in order (desk.Hooks.Enqueued)
 }
 
-const deskTOML = `
-[store]
-path = "helpdesk.db"
-[smtp]
-host = "127.0.0.1"
-security = "none"
-from = "Example Support <support@example.com>"
-[[mailbox]]
-name = "support"
-address = "support@example.com"
-host = "127.0.0.1"
-security = "none"
-password = "${X}"
-team = "first-line"
-[[mailbox]]
+// deskConfig is the test desk's configuration: the support mailbox in
+// team first-line and an out-of-hours one for critical mail only, Alice and
+// Maria (a manager) in first-line and Bob in second-line, mx.example.com's
+// results trusted, and an office policy on a UK calendar beside a 24x7 one.
+var deskConfig = testenv.Config{
+	Mailbox: `team = "first-line"`,
+	Agents: []testenv.Agent{
+		{Email: "alice@example.com", Name: "Alice", Team: "first-line"},
+		{Email: "bob@example.com", Name: "Bob", Team: "second-line"},
+		{Email: "maria@example.com", Name: "Maria", Team: "first-line", Manager: true},
+	},
+	Extra: `[[mailbox]]
 name = "ooh"
 address = "ooh@example.com"
 host = "127.0.0.1"
 security = "none"
-password = "${X}"
+password = "${HD_TEST_IMAP_PASSWORD}"
 policy = "ooh"
 critical_only = true
 queue_policy = "office"
-[[agent]]
-email = "alice@example.com"
-name = "Alice"
-team = "first-line"
-[[agent]]
-email = "bob@example.com"
-name = "Bob"
-team = "second-line"
-[[agent]]
-email = "maria@example.com"
-name = "Maria"
-team = "first-line"
-manager = true
 [desk]
 trusted_authserv_ids = ["mx.example.com"]
 [sla]
@@ -93,18 +80,15 @@ calendar = "24x7"
 [[policy.target]]
 priority = "critical"
 response = "2h"
-`
+`,
+}
 
 // newTestDesk builds the test desk; tweaks change its configuration first.
 func newTestDesk(t *testing.T, tweaks ...func(*desk.Config)) *testDesk {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, _, err := config.Parse(filepath.Join(dir, "helpdesk.toml"), []byte(deskTOML), config.Options{})
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
+	cfg := deskConfig.Load(t)
 	td := &testDesk{t: t, now: time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)} // a Wednesday
-	st, err := store.Open(context.Background(), filepath.Join(dir, "helpdesk.db"), store.Options{Now: func() time.Time { return td.now }})
+	st, err := store.Open(context.Background(), cfg.Store.Path, store.Options{Now: func() time.Time { return td.now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +115,12 @@ func newTestDesk(t *testing.T, tweaks ...func(*desk.Config)) *testDesk {
 		tw(&dc)
 	}
 	td.cfg = dc
-	td.d, err = desk.New(dc, desk.Options{Store: st, Triage: tri, Templates: tmpl, Now: func() time.Time { return td.now }})
+	td.d, err = desk.New(dc, desk.Options{Store: st, Triage: tri, Templates: tmpl, Now: func() time.Time { return td.now },
+		Hooks: desk.Hooks{Enqueued: func(m helpdesk.OutMail) {
+			td.mu.Lock()
+			td.enqueued = append(td.enqueued, m)
+			td.mu.Unlock()
+		}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +152,15 @@ func (td *testDesk) outbox() []helpdesk.OutMail {
 		td.t.Fatal(err)
 	}
 	return rows
+}
+
+// enqueuedSince returns the mails enqueued after the first n, and how many
+// were enqueued in all: for tests that look at what each mail caused
+// without reading the whole outbox every time.
+func (td *testDesk) enqueuedSince(n int) ([]helpdesk.OutMail, int) {
+	td.mu.Lock()
+	defer td.mu.Unlock()
+	return td.enqueued[n:], len(td.enqueued)
 }
 
 func (td *testDesk) mailsTo(addr string) []helpdesk.OutMail {

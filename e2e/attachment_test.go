@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
@@ -25,7 +26,7 @@ func bigMail(id string, size int) (raw []byte, file []byte) {
 	rand.NewChaCha8([32]byte{1, 2, 3}).Read(file)
 	var b bytes.Buffer
 	b.Grow(size*4/3 + size/38 + 4096)
-	b.Write(crlf(fmt.Sprintf(`From: Erin Logs <erin@bigfiles.example>
+	b.Write(testenv.CRLF(fmt.Sprintf(`From: Erin Logs <erin@bigfiles.example>
 To: support@example.com
 Subject: Crash dump of the import job
 Message-ID: <%s>
@@ -63,6 +64,7 @@ Content-Transfer-Encoding: base64
 // customer is acknowledged and the daemon's peak RSS (VmHWM, read before it
 // exits) stays bounded.
 func TestLargeAttachment(t *testing.T) {
+	testenv.Long(t)
 	const size = 30 << 20
 	const rssLimit = 400 << 20
 	cases := []struct {
@@ -76,9 +78,9 @@ func TestLargeAttachment(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			imapAddr := newMemIMAP(t)
-			p := newPeer(t)
+			p := testenv.StartSMTP(t)
 			dir := t.TempDir()
-			cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr, Desk: c.desk, Agents: true})
+			cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.Addr(), Desk: c.desk, Agents: true})
 			d := newDaemon(t, cfg)
 			d.start()
 			d.ready()
@@ -87,8 +89,8 @@ func TestLargeAttachment(t *testing.T) {
 			raw, file := bigMail(id, size)
 			start := time.Now()
 			appendMails(t, imapAddr, raw)
-			p.wait(t, "the ack to erin", 2*time.Minute, to("erin@bigfiles.example"))
-			p.wait(t, "alice's notification", time.Minute, to("alice@example.com"))
+			p.WaitWithin(t, 2*time.Minute, "the ack to erin", testenv.To("erin@bigfiles.example"))
+			p.WaitWithin(t, time.Minute, "alice's notification", testenv.To("alice@example.com"))
 			took := time.Since(start)
 			peak := d.peakRSS()
 			t.Logf("a %d-byte mail (%d MiB attachment) filed and acknowledged in %v; peak RSS %.1f MiB (%.1f MiB before the mail)",

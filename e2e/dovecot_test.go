@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // dovecotBinary finds Debian's dovecot. Without it the test is skipped
@@ -59,7 +61,7 @@ func startDovecot(t testing.TB) string {
 		if err := os.Chmod(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		port := freePort(t)
+		port := testenv.FreePort(t)
 		out, err := exec.Command("sh", script, dir, strconv.Itoa(port)).CombinedOutput()
 		if err != nil {
 			t.Fatalf("dovecot-conf.sh: %v\n%s", err, out)
@@ -196,10 +198,11 @@ func alive(pid int) bool {
 // history) is relayed to the customer without its history, and a second
 // ticket nobody answers is escalated to the team and then to the managers.
 func TestDovecotEndToEnd(t *testing.T) {
+	testenv.Long(t)
 	imapAddr := startDovecot(t)
-	p := newPeer(t)
+	p := testenv.StartSMTP(t)
 	dir := t.TempDir()
-	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr, Agents: true})
+	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.Addr(), Agents: true})
 	d := newDaemon(t, cfg)
 	begin := time.Now()
 	d.start()
@@ -207,7 +210,7 @@ func TestDovecotEndToEnd(t *testing.T) {
 	t.Logf("helpdeskd ready in %v", time.Since(begin).Round(time.Millisecond))
 
 	// 1. A customer reports a problem.
-	appendMails(t, imapAddr, crlf(`From: Dan Reyes <dan@retail.example>
+	appendMails(t, imapAddr, testenv.CRLF(`From: Dan Reyes <dan@retail.example>
 To: Example Support <support@example.com>
 Subject: Reporting dashboard slow for some users
 Message-ID: <dan-1@retail.example>
@@ -225,42 +228,42 @@ Steps to reproduce:
 
 Dan
 `))
-	ack := p.wait(t, "the ack to dan", 30*time.Second, to("dan@retail.example"))
+	ack := p.WaitWithin(t, 30*time.Second, "the ack to dan", testenv.To("dan@retail.example"))
 	t.Logf("first ack at the peer %v after the daemon started", time.Since(begin).Round(time.Millisecond))
-	ref := refOf(t, ack)
-	if got, want := ack.header("Subject"), "Re: Reporting dashboard slow for some users ["+ref+"]"; got != want {
+	ref := testenv.Ref(t, ack)
+	if got, want := ack.Header.Get("Subject"), "Re: Reporting dashboard slow for some users ["+ref+"]"; got != want {
 		t.Errorf("ack Subject = %q, want %q", got, want)
 	}
-	if got, want := ack.header("In-Reply-To"), "<dan-1@retail.example>"; got != want {
+	if got, want := ack.Header.Get("In-Reply-To"), "<dan-1@retail.example>"; got != want {
 		t.Errorf("ack In-Reply-To = %q, want %q", got, want)
 	}
-	if got := ack.header("References"); !strings.Contains(got, "<dan-1@retail.example>") {
+	if got := ack.Header.Get("References"); !strings.Contains(got, "<dan-1@retail.example>") {
 		t.Errorf("ack References = %q, want it to name <dan-1@retail.example>", got)
 	}
-	if got, want := ack.header("Auto-Submitted"), "auto-replied"; got != want {
+	if got, want := ack.Header.Get("Auto-Submitted"), "auto-replied"; got != want {
 		t.Errorf("ack Auto-Submitted = %q, want %q", got, want)
 	}
-	if from := address(t, ack, "From"); from != "support@example.com" {
+	if from := testenv.Address(t, ack, "From"); from != "support@example.com" {
 		t.Errorf("ack From = %q, want support@example.com", from)
 	}
-	if rt := strings.ToLower(address(t, ack, "Reply-To")); !strings.HasPrefix(rt, "support+"+strings.ToLower(ref)+".") {
+	if rt := strings.ToLower(testenv.Address(t, ack, "Reply-To")); !strings.HasPrefix(rt, "support+"+strings.ToLower(ref)+".") {
 		t.Errorf("ack Reply-To = %q, want support+%s.<token>@example.com", rt, ref)
 	}
 	if !strings.Contains(ack.Body, ref) {
 		t.Errorf("ack body does not name %s:\n%s", ref, ack.Body)
 	}
-	notice := p.wait(t, "alice's notification", 30*time.Second, and(to("alice@example.com"), subjectHas("["+ref+"]")))
-	p.wait(t, "bob's notification", 30*time.Second, and(to("bob@example.com"), subjectHas("["+ref+"]")))
-	if got, want := notice.header("In-Reply-To"), "<dan-1@retail.example>"; got != want {
+	notice := p.WaitWithin(t, 30*time.Second, "alice's notification", testenv.And(testenv.To("alice@example.com"), testenv.Subject("["+ref+"]")))
+	p.WaitWithin(t, 30*time.Second, "bob's notification", testenv.And(testenv.To("bob@example.com"), testenv.Subject("["+ref+"]")))
+	if got, want := notice.Header.Get("In-Reply-To"), "<dan-1@retail.example>"; got != want {
 		t.Errorf("notification In-Reply-To = %q, want %q", got, want)
 	}
-	aliceAddr := address(t, notice, "Reply-To")
-	if !strings.Contains(aliceAddr, "+") || aliceAddr == address(t, ack, "Reply-To") {
+	aliceAddr := testenv.Address(t, notice, "Reply-To")
+	if !strings.Contains(aliceAddr, "+") || aliceAddr == testenv.Address(t, ack, "Reply-To") {
 		t.Fatalf("notification Reply-To %q is not a per-agent address", aliceAddr)
 	}
 
 	// 2. Alice answers from her mail client: commands on top, quoted history below.
-	appendMails(t, imapAddr, crlf(fmt.Sprintf(`From: Alice <alice@example.com>
+	appendMails(t, imapAddr, testenv.CRLF(fmt.Sprintf(`From: Alice <alice@example.com>
 To: %s
 Subject: Re: %s
 Message-ID: <alice-1@example.com>
@@ -278,27 +281,27 @@ Alice
 On Fri, 20 Nov 2026 at 09:41, Example Support <support@example.com> wrote:
 > New ticket %s from dan@retail.example
 > INTERNAL-QUOTED-HISTORY
-`, aliceAddr, notice.header("Subject"), notice.messageID(), notice.messageID(), ref)))
-	relay := p.wait(t, "the relayed reply to dan", 30*time.Second, and(to("dan@retail.example"), bodyHas("slow query behind the dashboard")))
+`, aliceAddr, notice.Header.Get("Subject"), notice.MessageID(), notice.MessageID(), ref)))
+	relay := p.WaitWithin(t, 30*time.Second, "the relayed reply to dan", testenv.And(testenv.To("dan@retail.example"), testenv.Body("slow query behind the dashboard")))
 	if strings.Contains(relay.Body, "INTERNAL-QUOTED-HISTORY") || strings.Contains(relay.Body, "#assign") {
 		t.Errorf("the relayed reply leaks the quoted history or the commands:\n%s", relay.Body)
 	}
-	if from, err := mail.ParseAddress(relay.header("From")); err != nil || from.Address != "support@example.com" || !strings.Contains(from.Name, "Alice") {
-		t.Errorf("relay From = %q, want Alice's name at support@example.com", relay.header("From"))
+	if from, err := mail.ParseAddress(relay.Header.Get("From")); err != nil || from.Address != "support@example.com" || !strings.Contains(from.Name, "Alice") {
+		t.Errorf("relay From = %q, want Alice's name at support@example.com", relay.Header.Get("From"))
 	}
-	if got, want := relay.header("Subject"), "Re: Reporting dashboard slow for some users ["+ref+"]"; got != want {
+	if got, want := relay.Header.Get("Subject"), "Re: Reporting dashboard slow for some users ["+ref+"]"; got != want {
 		t.Errorf("relay Subject = %q, want %q", got, want)
 	}
-	if got := relay.header("References"); !strings.Contains(got, "<dan-1@retail.example>") || !strings.Contains(got, "<"+ack.messageID()+">") {
-		t.Errorf("relay References = %q: not in the customer's thread (<dan-1@retail.example>, <%s>)", got, ack.messageID())
+	if got := relay.Header.Get("References"); !strings.Contains(got, "<dan-1@retail.example>") || !strings.Contains(got, "<"+ack.MessageID()+">") {
+		t.Errorf("relay References = %q: not in the customer's thread (<dan-1@retail.example>, <%s>)", got, ack.MessageID())
 	}
-	if got := relay.header("Auto-Submitted"); got != "" {
+	if got := relay.Header.Get("Auto-Submitted"); got != "" {
 		t.Errorf("a relayed human reply carries Auto-Submitted: %q", got)
 	}
 
 	// 3. A critical ticket nobody answers: the team is warned at 20% of the
 	// 15s response target, the managers are mailed at the breach.
-	appendMails(t, imapAddr, crlf(`From: Carol Shopper <carol@shop.example>
+	appendMails(t, imapAddr, testenv.CRLF(`From: Carol Shopper <carol@shop.example>
 To: support@example.com
 Subject: Checkout is down for all customers
 Message-ID: <carol-1@shop.example>
@@ -315,18 +318,18 @@ Steps to reproduce:
 
 Carol
 `))
-	ack2 := p.wait(t, "the ack to carol", 30*time.Second, to("carol@shop.example"))
+	ack2 := p.WaitWithin(t, 30*time.Second, "the ack to carol", testenv.To("carol@shop.example"))
 	filed := time.Now()
-	ref2 := refOf(t, ack2)
-	if got, want := ack2.header("In-Reply-To"), "<carol-1@shop.example>"; got != want {
+	ref2 := testenv.Ref(t, ack2)
+	if got, want := ack2.Header.Get("In-Reply-To"), "<carol-1@shop.example>"; got != want {
 		t.Errorf("ack 2 In-Reply-To = %q, want %q", got, want)
 	}
-	warn := p.wait(t, "the SLA warning to the team", 30*time.Second, and(to("alice@example.com"), subjectHas("["+ref2+"] SLA Warning")))
-	p.wait(t, "the SLA warning to bob", 30*time.Second, and(to("bob@example.com"), subjectHas("["+ref2+"] SLA Warning")))
-	esc := p.wait(t, "the breach escalation to the manager", 45*time.Second, and(to("maria@example.com"), subjectHas("["+ref2+"] SLA Breached")))
+	warn := p.WaitWithin(t, 30*time.Second, "the SLA warning to the team", testenv.And(testenv.To("alice@example.com"), testenv.Subject("["+ref2+"] SLA Warning")))
+	p.WaitWithin(t, 30*time.Second, "the SLA warning to bob", testenv.And(testenv.To("bob@example.com"), testenv.Subject("["+ref2+"] SLA Warning")))
+	esc := p.WaitWithin(t, 45*time.Second, "the breach escalation to the manager", testenv.And(testenv.To("maria@example.com"), testenv.Subject("["+ref2+"] SLA Breached")))
 	t.Logf("escalations: warning %v, breach %v after the ack", warn.At.Sub(filed).Round(time.Millisecond), esc.At.Sub(filed).Round(time.Millisecond))
-	if !strings.Contains(esc.header("Subject"), "critical response") {
-		t.Errorf("escalation Subject = %q, want the priority and the clock", esc.header("Subject"))
+	if !strings.Contains(esc.Header.Get("Subject"), "critical response") {
+		t.Errorf("escalation Subject = %q, want the priority and the clock", esc.Header.Get("Subject"))
 	}
 	if !strings.Contains(esc.Body, "502 Bad Gateway") {
 		t.Errorf("escalation body lacks the customer's text:\n%s", esc.Body)
@@ -334,15 +337,15 @@ Carol
 
 	// The answered, non-critical ticket was never escalated, and nothing
 	// internal reached a customer.
-	for _, m := range p.all() {
-		if subjectHas("[" + ref + "] SLA")(m) {
-			t.Errorf("ticket %s (answered, 1h target) was escalated: %v %q", ref, m.To, m.header("Subject"))
+	for _, m := range p.Mails() {
+		if testenv.Subject("[" + ref + "] SLA")(m) {
+			t.Errorf("ticket %s (answered, 1h target) was escalated: %v %q", ref, m.To, m.Header.Get("Subject"))
 		}
-		if (to("dan@retail.example")(m) || to("carol@shop.example")(m)) && strings.Contains(m.Body, "INTERNAL-QUOTED-HISTORY") {
-			t.Errorf("quoted history reached a customer: %q", m.header("Subject"))
+		if (testenv.To("dan@retail.example")(m) || testenv.To("carol@shop.example")(m)) && strings.Contains(m.Body, "INTERNAL-QUOTED-HISTORY") {
+			t.Errorf("quoted history reached a customer: %q", m.Header.Get("Subject"))
 		}
 	}
-	onceEach(t, acksTo(p.all(), "dan@retail.example", "carol@shop.example"), map[string]string{"dan@retail.example": "Reporting dashboard slow", "carol@shop.example": "Checkout is down"}, nil)
+	onceEach(t, acksTo(p.Mails(), "dan@retail.example", "carol@shop.example"), map[string]string{"dan@retail.example": "Reporting dashboard slow", "carol@shop.example": "Checkout is down"}, nil)
 
 	// The store agrees, and every mail on the server is marked processed.
 	ts := tickets(t, cfg)
@@ -372,14 +375,14 @@ Carol
 
 // acksTo keeps the automatic replies (Auto-Submitted: auto-replied, RFC
 // 3834 §5) to the given customers.
-func acksTo(all []captured, customers ...string) []captured {
-	var out []captured
+func acksTo(all []testenv.Mail, customers ...string) []testenv.Mail {
+	var out []testenv.Mail
 	for _, m := range all {
-		if m.header("Auto-Submitted") != "auto-replied" {
+		if m.Header.Get("Auto-Submitted") != "auto-replied" {
 			continue
 		}
 		for _, c := range customers {
-			if to(c)(m) {
+			if testenv.To(c)(m) {
 				out = append(out, m)
 				break
 			}

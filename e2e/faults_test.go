@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // metric reads one unlabelled counter or gauge from the daemon's /metrics.
@@ -34,9 +36,9 @@ func metric(t testing.TB, httpAddr, name string) (float64, bool) {
 }
 
 // acked counts the customers in want that have a mail at the peer.
-func acked(p *peer, want map[string]string) int {
+func acked(p *testenv.SMTP, want map[string]string) int {
 	got := map[string]bool{}
-	for _, m := range p.all() {
+	for _, m := range p.Mails() {
 		for _, r := range m.To {
 			got[strings.ToLower(r)] = true
 		}
@@ -56,11 +58,12 @@ func acked(p *peer, want map[string]string) int {
 // before the command's completion. The daemon reconnects and every mail
 // becomes exactly one ticket with exactly one acknowledgement.
 func TestIMAPDropsMidFetch(t *testing.T) {
+	testenv.Long(t)
 	upstream := newMemIMAP(t)
 	proxy := newCutProxy(t, upstream)
-	p := newPeer(t)
+	p := testenv.StartSMTP(t)
 	dir := t.TempDir()
-	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: proxy.addr, IMAPUser: imapUser, SMTP: p.addr})
+	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: proxy.addr, IMAPUser: imapUser, SMTP: p.Addr()})
 	d := newDaemon(t, cfg)
 	d.start()
 	d.ready()
@@ -87,13 +90,13 @@ func TestIMAPDropsMidFetch(t *testing.T) {
 		}
 		appendMails(t, upstream, raws...)
 		start := time.Now()
-		waitFor(t, fmt.Sprintf("round %d (cut %s)", r+1, c.name), time.Minute, func() (bool, string) {
+		testenv.WaitForState(t, fmt.Sprintf("round %d (cut %s)", r+1, c.name), time.Minute, func() (bool, string) {
 			n, _ := deskCounts(t, dir)
 			return n == (r+1)*perRound && proxy.cutCount() == r+1, fmt.Sprintf("%d tickets, %d cuts", n, proxy.cutCount())
 		})
 		t.Logf("cut %s: all %d mails filed %v after the APPENDs", c.name, perRound, time.Since(start).Round(time.Millisecond))
 	}
-	waitFor(t, "every acknowledgement", time.Minute, func() (bool, string) {
+	testenv.WaitForState(t, "every acknowledgement", time.Minute, func() (bool, string) {
 		_, pending := deskCounts(t, dir)
 		n := acked(p, want)
 		return n == len(want) && pending == 0, fmt.Sprintf("%d of %d acknowledged, %d pending", n, len(want), pending)
@@ -113,7 +116,7 @@ func TestIMAPDropsMidFetch(t *testing.T) {
 			t.Errorf("%d tickets for %s's %q, want 1", n, from, s)
 		}
 	}
-	onceEach(t, p.all(), want, nil)
+	onceEach(t, p.Mails(), want, nil)
 	if total, unprocessed := inboxState(t, upstream); total != len(want) || unprocessed != 0 {
 		t.Errorf("INBOX: %d mails, %d without %s; want %d and 0 (none quarantined)", total, unprocessed, processedFlag, len(want))
 	}
@@ -125,10 +128,11 @@ func TestIMAPDropsMidFetch(t *testing.T) {
 // arrives exactly once. The outbox retries after its backoff, here
 // [smtp] retry_min = "2s" doubling up to 4s.
 func TestSMTPPeerDownThenBack(t *testing.T) {
+	testenv.Long(t)
 	imapAddr := newMemIMAP(t)
-	p := newPeer(t)
+	p := testenv.StartSMTP(t)
 	dir := t.TempDir()
-	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr,
+	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.Addr(),
 		SMTPKeys: "retry_min = \"2s\"\nretry_max = \"4s\""})
 	d := newDaemon(t, cfg)
 	d.start()
@@ -142,37 +146,37 @@ func TestSMTPPeerDownThenBack(t *testing.T) {
 		return customerMail(from, subject, fmt.Sprintf("outage-%d@outage.example", i), "Hello, invoice shows 19% VAT instead of 21%. How do I fix it?")
 	}
 	appendMails(t, imapAddr, mailFrom(0))
-	p.wait(t, "the first ack, before the outage", 30*time.Second, to("buyer0@outage.example"))
+	p.WaitWithin(t, 30*time.Second, "the first ack, before the outage", testenv.To("buyer0@outage.example"))
 	// Not down before the daemon has the peer's 250: a reply lost in the
 	// outage rightly makes it send the mail again (RFC 1047).
-	waitFor(t, "the first ack recorded as sent", 30*time.Second, func() (bool, string) {
+	testenv.WaitForState(t, "the first ack recorded as sent", 30*time.Second, func() (bool, string) {
 		_, pending := deskCounts(t, dir)
 		return pending == 0, fmt.Sprintf("%d pending", pending)
 	})
 
-	p.down()
+	p.Down()
 	downAt := time.Now()
 	var raws [][]byte
 	for i := 1; i <= 5; i++ {
 		raws = append(raws, mailFrom(i))
 	}
 	appendMails(t, imapAddr, raws...)
-	waitFor(t, "6 tickets and 5 failed send attempts while the peer is down", time.Minute, func() (bool, string) {
+	testenv.WaitForState(t, "6 tickets and 5 failed send attempts while the peer is down", time.Minute, func() (bool, string) {
 		n, pending := deskCounts(t, dir)
 		errs, _ := metric(t, cfg.HTTP, "helpdesk_smtp_errors_total")
 		return n == 6 && errs >= 5, fmt.Sprintf("%d tickets, %d pending, %v smtp errors", n, pending, errs)
 	})
-	if got := len(p.all()); got != 1 {
+	if got := len(p.Mails()); got != 1 {
 		t.Fatalf("the peer got %d mails while down", got)
 	}
-	p.up(t)
+	p.Up(t)
 	upAt := time.Now()
-	waitFor(t, "every ack after the peer came back", 90*time.Second, func() (bool, string) {
+	testenv.WaitForState(t, "every ack after the peer came back", 90*time.Second, func() (bool, string) {
 		_, pending := deskCounts(t, dir)
 		n := acked(p, want)
 		return n == len(want) && pending == 0, fmt.Sprintf("%d of %d acknowledged, %d pending", n, len(want), pending)
 	})
 	t.Logf("peer down %v; all acks in %v after it came back", upAt.Sub(downAt).Round(time.Millisecond), time.Since(upAt).Round(time.Millisecond))
 	d.stop()
-	onceEach(t, p.all(), want, nil)
+	onceEach(t, p.Mails(), want, nil)
 }

@@ -6,17 +6,15 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"log"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // The test user on every IMAP server of this package (Dovecot's recipe
@@ -29,122 +27,19 @@ const (
 // processedFlag is the keyword helpdeskd sets on committed mail by default.
 const processedFlag = "$HelpdeskProcessed"
 
-// newMemIMAP starts go-imap's in-memory server in the test process on a
-// loopback port, with the capabilities of Dovecot that helpdeskd uses
-// (IDLE, MOVE, UIDPLUS). It stops with the test.
+// newMemIMAP starts testenv's in-memory IMAP server, with the capabilities
+// of Dovecot that helpdeskd uses (IDLE, MOVE, UIDPLUS) and the test user,
+// and returns its address. It stops with the test.
 func newMemIMAP(t testing.TB) string {
 	t.Helper()
-	user := imapmemserver.NewUser(imapUser, imapPass)
-	if err := user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return memSession{imapmemserver.NewUserSession(user)}, nil, nil
-		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapMove: {}, imap.CapUIDPlus: {}},
-		InsecureAuth: true,
-		Logger:       log.New(io.Discard, "", 0),
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
+	return testenv.StartIMAP(t, testenv.IMAPOptions{User: imapUser, Password: imapPass}).Addr()
 }
 
-// memSession is imapmemserver's session of the one test user with an IDLE
-// that never sits on news. In go-imap v2.0.0-beta.8, SessionTracker.Idle
-// writes only updates queued after IDLE began: a mail APPENDed between the
-// client's last command and its IDLE stays unannounced until the next one
-// (Dovecot checks the mailbox when IDLE starts). This IDLE polls the
-// session's queue instead, so announcements are at most 50ms late.
-type memSession struct {
-	*imapmemserver.UserSession
-}
-
-// Idle implements imapserver.Session.
-func (s memSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		select {
-		case <-stop:
-			return nil
-		case <-tick.C:
-		}
-	}
-}
-
-// crlf gives a mail CRLF line ends, as on the wire (RFC 5322 §2.1).
-func crlf(s string) []byte {
-	return []byte(strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n"))
-}
-
-// appender APPENDs mails to INBOX over one IMAP connection, as a
-// customer's MTA would deliver them.
-type appender struct {
-	c *imapclient.Client
-}
-
-func dialAppender(t testing.TB, addr string) *appender {
-	t.Helper()
-	a, err := dialAppenderErr(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-// dialAppenderErr is dialAppender for goroutines other than the test's.
-func dialAppenderErr(addr string) (*appender, error) {
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		return nil, fmt.Errorf("imap dial %s: %w", addr, err)
-	}
-	if err := c.Login(imapUser, imapPass).Wait(); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("imap login: %w", err)
-	}
-	return &appender{c: c}, nil
-}
-
-// add APPENDs one mail.
-func (a *appender) add(raw []byte) error {
-	cmd := a.c.Append("INBOX", int64(len(raw)), nil)
-	if _, err := cmd.Write(raw); err != nil {
-		cmd.Close()
-		return fmt.Errorf("append: %w", err)
-	}
-	if err := cmd.Close(); err != nil {
-		return fmt.Errorf("append: %w", err)
-	}
-	if _, err := cmd.Wait(); err != nil {
-		return fmt.Errorf("append: %w", err)
-	}
-	return nil
-}
-
-func (a *appender) close() {
-	a.c.Logout().Wait()
-	a.c.Close()
-}
-
-// appendMails APPENDs mails over one connection.
+// appendMails APPENDs mails to INBOX over one connection, as a customer's
+// MTA would deliver them.
 func appendMails(t testing.TB, addr string, raws ...[]byte) {
 	t.Helper()
-	a := dialAppender(t, addr)
-	defer a.close()
-	for _, raw := range raws {
-		if err := a.add(raw); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.AppendIMAP(t, addr, imapUser, imapPass, "INBOX", raws...)
 }
 
 // inboxState counts the mails in INBOX and those without the processed
@@ -173,7 +68,7 @@ func inboxState(t testing.TB, addr string) (total, unprocessed int) {
 
 // customerMail is a small incident report.
 func customerMail(from, subject, id, body string) []byte {
-	return crlf(fmt.Sprintf("From: %s\nTo: Example Support <support@example.com>\nSubject: %s\nMessage-ID: <%s>\nDate: %s\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n%s\n",
+	return testenv.CRLF(fmt.Sprintf("From: %s\nTo: Example Support <support@example.com>\nSubject: %s\nMessage-ID: <%s>\nDate: %s\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n%s\n",
 		from, subject, id, time.Now().UTC().Format(time.RFC1123Z), body))
 }
 

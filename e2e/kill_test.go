@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
@@ -52,6 +53,7 @@ func deskCounts(t testing.TB, dir string) (tickets, pending int) {
 // mail in flight); any other repeat, or two different acks to one customer
 // (a mail ingested twice), fails.
 func TestKillNineWhileMailArrives(t *testing.T) {
+	testenv.Long(t)
 	const (
 		mails = 1000
 		kills = 8
@@ -61,9 +63,9 @@ func TestKillNineWhileMailArrives(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, seed>>1))
 
 	imapAddr := newMemIMAP(t)
-	p := newPeer(t)
+	p := testenv.StartSMTP(t)
 	dir := t.TempDir()
-	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr})
+	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.Addr()})
 	d := newDaemon(t, cfg)
 	d.start()
 	// The first run creates the database; the test reads it between runs.
@@ -90,16 +92,16 @@ func TestKillNineWhileMailArrives(t *testing.T) {
 	}
 	produced := make(chan error, 1)
 	go func() {
-		a, err := dialAppenderErr(imapAddr)
+		a, err := testenv.DialAppender(imapAddr, imapUser, imapPass)
 		if err != nil {
 			produced <- err
 			return
 		}
-		defer a.close()
+		defer a.Close()
 		next := time.Now()
 		for _, b := range bursts {
 			for range b {
-				if err := a.add(raws[0]); err != nil {
+				if err := a.Append("INBOX", raws[0]); err != nil {
 					produced <- err
 					return
 				}
@@ -136,20 +138,9 @@ func TestKillNineWhileMailArrives(t *testing.T) {
 	t.Logf("%d mails appended and %d kills in %v", mails, len(killedAt), time.Since(begin).Round(time.Millisecond))
 
 	// Let the last daemon run until the desk is quiet.
-	waitFor(t, "1,000 tickets, 1,000 acks at the peer and an empty outbox", 4*time.Minute, func() (bool, string) {
+	testenv.WaitForState(t, "1,000 tickets, 1,000 acks at the peer and an empty outbox", 4*time.Minute, func() (bool, string) {
 		n, pending := deskCounts(t, dir)
-		acked := map[string]bool{}
-		for _, m := range p.all() {
-			for _, r := range m.To {
-				acked[strings.ToLower(r)] = true
-			}
-		}
-		got := 0
-		for c := range want {
-			if acked[c] {
-				got++
-			}
-		}
+		got := acked(p, want)
 		return n == mails && pending == 0 && got == mails, fmt.Sprintf("%d tickets, %d customers acknowledged, %d outbox mails pending", n, got, pending)
 	})
 	t.Logf("quiet %v after the start", time.Since(begin).Round(time.Millisecond))
@@ -175,7 +166,7 @@ func TestKillNineWhileMailArrives(t *testing.T) {
 	// excused by the same kill.
 	const inFlightPerKill = 2 // the default [smtp] connections
 	excused := map[int]int{}
-	inFlight := func(first captured) bool {
+	inFlight := func(first testenv.Mail) bool {
 		for i, k := range killedAt {
 			if first.At.Before(k) { // the kill of the process that sent it
 				if excused[i] >= inFlightPerKill || k.Sub(first.At) > 2*time.Second {
@@ -183,14 +174,14 @@ func TestKillNineWhileMailArrives(t *testing.T) {
 				}
 				excused[i]++
 				t.Logf("Message-ID <%s> arrived twice: its first copy was accepted %v before SIGKILL %d, in the window between the peer's 250 and the outbox's commit",
-					first.messageID(), k.Sub(first.At).Round(time.Millisecond), i+1)
+					first.MessageID(), k.Sub(first.At).Round(time.Millisecond), i+1)
 				return true
 			}
 		}
 		return false
 	}
-	repeats := onceEach(t, p.all(), want, inFlight)
-	if got := len(p.all()) - repeats; got != mails {
+	repeats := onceEach(t, p.Mails(), want, inFlight)
+	if got := len(p.Mails()) - repeats; got != mails {
 		t.Errorf("the peer got %d distinct mails, want %d acknowledgements", got, mails)
 	}
 	total, unprocessed := inboxState(t, imapAddr)

@@ -9,6 +9,8 @@
 // disk and a 30 MB attachment.
 //
 // The package holds tests only. It is Linux-only (/proc, Pdeathsig, tmpfs).
+// Its tests are long (testenv.Long): go test -tags long runs them, as
+// .ci/run does; without the tag they skip and the binary is not built.
 package e2e
 
 import (
@@ -19,8 +21,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	mathrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,18 +31,24 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // daemonBin is the helpdeskd binary TestMain builds; read-only afterwards.
 var daemonBin string
 
-// TestMain builds cmd/helpdeskd once for every test of the package.
+// TestMain builds cmd/helpdeskd once for every test of the package, when
+// the long tests run.
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }
 
 func runTests(m *testing.M) int {
 	flag.Parse() // for testing.Verbose; m.Run does not parse twice
+	if !testenv.LongEnabled() {
+		return m.Run() // every test skips at testenv.Long
+	}
 	dir, err := os.MkdirTemp("", "helpdeskd-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -71,58 +77,7 @@ func runTests(m *testing.M) int {
 // fails instead of skipping.
 func inCI() bool { return os.Getenv("CI") == "true" }
 
-// freePort returns a loopback port that was free a moment ago, chosen
-// below the kernel's ephemeral range so that no outgoing connection takes
-// it before the daemon (or Dovecot) binds it, also after a restart.
-func freePort(t testing.TB) int {
-	t.Helper()
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil {
-				low = n
-			}
-		}
-	}
-	if low > 11000 {
-		for range 100 {
-			port := 10000 + mathrand.IntN(low-10000)
-			if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-				ln.Close()
-				return port
-			}
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// waitFor polls cond until it reports true, failing the test with cond's
-// last status after timeout.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, status := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s; last state: %s", timeout, what, status)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // --- configuration ------------------------------------------------------------
-
-// imapPassEnv is the environment variable carrying the IMAP password to the
-// daemon: the configuration says password = "${HD_E2E_IMAP_PASSWORD}".
-const imapPassEnv = "HD_E2E_IMAP_PASSWORD"
 
 // deskOpts describes one test desk.
 type deskOpts struct {
@@ -145,58 +100,17 @@ type testDesk struct {
 	HTTP   string // where /healthz and /metrics listen
 }
 
-// writeConfig writes a helpdeskd configuration for o.
-// The policy "e2e" runs on the 24x7 calendar with targets short enough to
-// watch escalations within seconds: critical response 15s (team warned at
-// 20%, managers at the breach); other priorities an hour.
-func writeConfig(t testing.TB, o deskOpts) testDesk {
-	t.Helper()
-	ih, ip, err := net.SplitHostPort(o.IMAP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sh, sp, err := net.SplitHostPort(o.SMTP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.LogLevel == "" {
-		o.LogLevel = "info"
-	}
-	if o.DB == "" {
-		o.DB = filepath.Join(o.Dir, "helpdesk.db")
-	}
-	if o.HTTP == "" {
-		o.HTTP = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	}
-	if o.Agents {
-		o.Mailbox = "team = \"first-line\"\n" + o.Mailbox
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `[store]
-path = %q
+// e2eAgents are the agents of a desk with Agents: alice and bob in team
+// first-line, the mailbox's team, and maria, a manager in team leads.
+var e2eAgents = []testenv.Agent{
+	{Email: "alice@example.com", Name: "Alice", Team: "first-line"},
+	{Email: "bob@example.com", Name: "Bob", Team: "first-line"},
+	{Email: "maria@example.com", Name: "Maria", Team: "leads", Manager: true},
+}
 
-[smtp]
-host = %q
-port = %s
-security = "none"
-from = "Example Support <support@example.com>"
-timeout = "10s"
-%s
-
-[[mailbox]]
-name = "support"
-address = "support@example.com"
-host = %q
-port = %s
-security = "none"
-username = %q
-password = "${%s}"
-folder = "INBOX"
-poll_interval = "1s"
-policy = "e2e"
-%s
-
-[desk]
+// e2eTables are the tables of every test desk after its mailbox: [desk]
+// with the keys of deskOpts.Desk (%s), [log] at a level (%q), and the SLA.
+const e2eTables = `[desk]
 auto_reply_limit = 100000
 shutdown_timeout = "10s"
 %s
@@ -238,30 +152,28 @@ notify = ["team"]
 clock = "response"
 at = "100%%"
 notify = ["managers"]
-`, o.DB, sh, sp, o.SMTPKeys, ih, ip, o.IMAPUser, imapPassEnv, o.Mailbox, o.Desk, o.LogLevel)
-	fmt.Fprintf(&b, "\n[http]\nlisten = %q\n", o.HTTP)
+`
+
+// writeConfig writes a helpdeskd configuration for o (testenv.Config).
+// The policy "e2e" runs on the 24x7 calendar with targets short enough to
+// watch escalations within seconds: critical response 15s (team warned at
+// 20%, managers at the breach); other priorities an hour.
+func writeConfig(t testing.TB, o deskOpts) testDesk {
+	t.Helper()
+	if o.LogLevel == "" {
+		o.LogLevel = "info"
+	}
+	if o.HTTP == "" {
+		o.HTTP = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	}
+	c := testenv.Config{Dir: o.Dir, DB: o.DB, IMAP: o.IMAP, IMAPUser: o.IMAPUser, IMAPPassword: imapPass, SMTP: o.SMTP,
+		SMTPKeys: "timeout = \"10s\"\n" + o.SMTPKeys, Mailbox: "policy = \"e2e\"\n" + o.Mailbox, HTTP: o.HTTP,
+		Extra: fmt.Sprintf(e2eTables, o.Desk, o.LogLevel)}
 	if o.Agents {
-		b.WriteString(`
-[[agent]]
-email = "alice@example.com"
-name = "Alice"
-team = "first-line"
-[[agent]]
-email = "bob@example.com"
-name = "Bob"
-team = "first-line"
-[[agent]]
-email = "maria@example.com"
-name = "Maria"
-team = "leads"
-manager = true
-`)
+		c.Mailbox = "team = \"first-line\"\n" + c.Mailbox
+		c.Agents = e2eAgents
 	}
-	path := filepath.Join(o.Dir, "helpdesk.toml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return testDesk{Config: path, HTTP: o.HTTP}
+	return testDesk{Config: c.Write(t), HTTP: o.HTTP}
 }
 
 // --- the daemon process -----------------------------------------------------------
@@ -311,7 +223,7 @@ func (d *daemon) start() {
 	d.runs++
 	fmt.Fprintf(logf, "=== run %d at %s\n", d.runs, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(daemonBin, "run", "-config", d.desk.Config)
-	cmd.Env = append(os.Environ(), imapPassEnv+"="+imapPass)
+	cmd.Env = append(os.Environ(), testenv.IMAPPasswordEnv+"="+imapPass)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Should the test binary die, the daemon dies with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -345,7 +257,7 @@ func closed(ch chan struct{}) bool {
 // would race the migration (see the report on store.migrate).
 func (d *daemon) ready() {
 	d.t.Helper()
-	waitFor(d.t, "helpdeskd's /healthz", 30*time.Second, func() (bool, string) {
+	testenv.WaitForState(d.t, "helpdeskd's /healthz", 30*time.Second, func() (bool, string) {
 		if !d.running() {
 			d.t.Fatalf("helpdeskd exited while starting: %v", d.exitErr())
 		}

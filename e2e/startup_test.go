@@ -15,6 +15,7 @@ import (
 
 	_ "modernc.org/sqlite" // the driver of the test's own connection
 
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
@@ -110,10 +111,11 @@ func lastLine(s string) string {
 // transaction, BEGIN EXCLUSIVE): `helpdeskd run` waits the busy timeout
 // (5s), then exits non-zero naming the lock. Once the lock is gone it starts.
 func TestDatabaseLockedAtStart(t *testing.T) {
+	testenv.Long(t)
 	imapAddr := newMemIMAP(t)
-	p := newPeer(t)
+	p := testenv.StartSMTP(t)
 	dir := t.TempDir()
-	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr})
+	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.Addr()})
 	path := filepath.Join(dir, "helpdesk.db")
 	createStore(t, path)
 
@@ -149,8 +151,9 @@ func TestDatabaseLockedAtStart(t *testing.T) {
 // read-only, when the daemon starts: it exits non-zero at once with a
 // message saying so. The disk is a tmpfs mounted for the test (root only).
 func TestUnwritableDatabaseAtStart(t *testing.T) {
+	testenv.Long(t)
 	imapAddr := newMemIMAP(t)
-	p := newPeer(t)
+	p := testenv.StartSMTP(t)
 	cases := []struct {
 		name    string
 		prepare func(t *testing.T) (db string) // returns the database path
@@ -186,7 +189,7 @@ func TestUnwritableDatabaseAtStart(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			db := c.prepare(t)
-			cfg := writeConfig(t, deskOpts{Dir: dir, DB: db, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.addr})
+			cfg := writeConfig(t, deskOpts{Dir: dir, DB: db, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.Addr()})
 			failStart(t, cfg, 30*time.Second, c.wants...)
 		})
 	}

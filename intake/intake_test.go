@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
-	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/intake"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/mailbox"
 	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/store"
@@ -20,33 +19,12 @@ import (
 	"github.com/helpdeskd/helpdesk/triage"
 )
 
-const toml = `
-[store]
-path = "helpdesk.db"
-[smtp]
-host = "127.0.0.1"
-security = "none"
-from = "Example Support <support@example.com>"
-[[mailbox]]
-name = "support"
-address = "support@example.com"
-host = "127.0.0.1"
-security = "none"
-password = "${X}"
-[[agent]]
-email = "alice@example.com"
-name = "Alice"
-`
-
 func newDeliverer(t *testing.T, hooks intake.Hooks) (*intake.Deliverer, *store.Store) {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, _, err := config.Parse(filepath.Join(dir, "helpdesk.toml"), []byte(toml), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// One mailbox and one agent, Alice, in no team.
+	cfg := testenv.Config{Agents: []testenv.Agent{{Email: "alice@example.com", Name: "Alice"}}}.Load(t)
 	now := func() time.Time { return time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC) }
-	st, err := store.Open(context.Background(), filepath.Join(dir, "helpdesk.db"), store.Options{Now: now})
+	st, err := store.Open(context.Background(), cfg.Store.Path, store.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

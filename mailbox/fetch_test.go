@@ -18,6 +18,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // deliveryTimeout is how long a test waits for a mail that must come: far
@@ -27,7 +29,7 @@ const deliveryTimeout = 10 * time.Second
 func TestFetchIDLE(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newIMAPTestServer(t, capsModern)
-	before := srv.appendMail(t, "INBOX", testMail("old@test"))
+	before := srv.Append(t, "INBOX", testMail("old@test"))
 	desk := newTestDesk()
 	cfg := srv.config("support") // IDLE on; polling and refresh at an hour: only IDLE can bring mail
 	f := NewFetcher(cfg, desk, desk, nil)
@@ -39,7 +41,7 @@ func TestFetchIDLE(t *testing.T) {
 	waitUntil(t, deliveryTimeout, "IDLE", func() bool { return f.State().Status == FetcherIdle })
 
 	start := time.Now()
-	uid := srv.appendMail(t, "INBOX", testMail("new@test"))
+	uid := srv.Append(t, "INBOX", testMail("new@test"))
 	got := desk.next(t, deliveryTimeout)
 	latency := time.Since(start)
 	t.Logf("IDLE pickup latency: %v", latency)
@@ -84,7 +86,7 @@ func TestFetchIDLELightCycles(t *testing.T) {
 	runFetcher(t, f)
 	waitUntil(t, deliveryTimeout, "IDLE", func() bool { return f.State().Status == FetcherIdle })
 	for i := range 10 {
-		uid := srv.appendMail(t, "INBOX", testMail(fmt.Sprintf("m%d@test", i)))
+		uid := srv.Append(t, "INBOX", testMail(fmt.Sprintf("m%d@test", i)))
 		if got := desk.next(t, deliveryTimeout); got.UID != uid {
 			t.Fatalf("delivered uid %d, want %d", got.UID, uid)
 		}
@@ -110,7 +112,7 @@ func TestFetchPolling(t *testing.T) {
 
 	waitUntil(t, deliveryTimeout, "polling", func() bool { return f.State().Status == FetcherPolling })
 	for i := range 3 {
-		uid := srv.appendMail(t, "INBOX", testMail(fmt.Sprintf("poll%d@test", i)))
+		uid := srv.Append(t, "INBOX", testMail(fmt.Sprintf("poll%d@test", i)))
 		if got := desk.next(t, deliveryTimeout); got.UID != uid {
 			t.Fatalf("delivered uid %d, want %d", got.UID, uid)
 		}
@@ -132,14 +134,14 @@ func TestFetchReconnect(t *testing.T) {
 	runFetcher(t, f)
 	waitUntil(t, deliveryTimeout, "IDLE", func() bool { return f.State().Status == FetcherIdle })
 
-	srv.stop() // the server drops every connection and refuses new ones
-	uid := srv.appendMail(t, "INBOX", testMail("while-down@test"))
+	srv.Stop() // the server drops every connection and refuses new ones
+	uid := srv.Append(t, "INBOX", testMail("while-down@test"))
 	waitUntil(t, deliveryTimeout, "several failed retries", func() bool { return f.State().Failures >= 3 })
 	<-hooked
 	if st := f.State(); st.LastError == "" || st.LastErrorAt.IsZero() {
 		t.Errorf("state after failures = %+v, want the last error", st)
 	}
-	srv.restart(t)
+	srv.Restart(t)
 
 	if got := desk.next(t, deliveryTimeout); got.UID != uid {
 		t.Fatalf("delivered uid %d, want %d", got.UID, uid)
@@ -163,7 +165,7 @@ func TestFetchUIDValidityChange(t *testing.T) {
 	cfg := srv.config("support")
 	cfg.IDLE, cfg.PollInterval = false, 10*time.Millisecond
 	for _, id := range []string{"a@test", "b@test"} {
-		srv.appendMail(t, "INBOX", testMail(id))
+		srv.Append(t, "INBOX", testMail(id))
 	}
 	f := NewFetcher(cfg, desk, desk, nil)
 	runFetcher(t, f)
@@ -172,10 +174,10 @@ func TestFetchUIDValidityChange(t *testing.T) {
 	oldUV := srv.uidValidity(t, "INBOX")
 
 	// The mailbox is rebuilt: same mails, new UIDVALIDITY, flags lost.
-	if err := srv.user.Delete("INBOX"); err != nil {
+	if err := srv.User().Delete("INBOX"); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.user.Create("INBOX", nil); err != nil {
+	if err := srv.User().Create("INBOX", nil); err != nil {
 		t.Fatal(err)
 	}
 	newUV := srv.uidValidity(t, "INBOX")
@@ -183,9 +185,9 @@ func TestFetchUIDValidityChange(t *testing.T) {
 		t.Fatal("UIDVALIDITY did not change")
 	}
 	for _, id := range []string{"a@test", "b@test"} {
-		srv.appendMail(t, "INBOX", testMail(id))
+		srv.Append(t, "INBOX", testMail(id))
 	}
-	uidC := srv.appendMail(t, "INBOX", testMail("c@test"))
+	uidC := srv.Append(t, "INBOX", testMail("c@test"))
 
 	waitUntil(t, deliveryTimeout, "new mail after the rescan", func() bool {
 		return len(desk.commitOrder()) == 3
@@ -220,10 +222,10 @@ func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
 			srv := newIMAPTestServer(t, capsModern)
 			var first []uint32
 			for i := range 3 {
-				first = append(first, srv.appendMail(t, "INBOX", testMail(fmt.Sprintf("one%d@test", i))))
+				first = append(first, srv.Append(t, "INBOX", testMail(fmt.Sprintf("one%d@test", i))))
 			}
 			desk := newTestDesk()
-			desk.after = func(Delivery) { srv.stop() }
+			desk.after = func(Delivery) { srv.Stop() }
 			cfg := srv.config("support")
 			cfg.Processed = mode
 			f1 := NewFetcher(cfg, desk, desk, nil)
@@ -237,7 +239,7 @@ func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
 				t.Fatalf("batches %v, want %v", got, want)
 			}
 
-			srv.restart(t)
+			srv.Restart(t)
 			msgs := srv.list(t, "INBOX")
 			if len(msgs) != 3 || slices.ContainsFunc(msgs, func(m testMsg) bool { return m.has(DefaultProcessedFlag) }) {
 				t.Fatalf("before the restart INBOX = %+v, want the committed mails unmarked", msgs)
@@ -245,7 +247,7 @@ func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
 			desk.mu.Lock()
 			desk.after = nil
 			desk.mu.Unlock()
-			uid2 := srv.appendMail(t, "INBOX", testMail("two@test"))
+			uid2 := srv.Append(t, "INBOX", testMail("two@test"))
 
 			f2 := NewFetcher(cfg, desk, desk, nil)
 			runFetcher(t, f2)
@@ -278,9 +280,9 @@ func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
 func TestFetchShutdownFinishesMailInHand(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newIMAPTestServer(t, capsModern)
-	uid1 := srv.appendMail(t, "INBOX", testMail("one@test"))
-	uid2 := srv.appendMail(t, "INBOX", testMail("two@test"))
-	uid3 := srv.appendMail(t, "INBOX", testMail("three@test"))
+	uid1 := srv.Append(t, "INBOX", testMail("one@test"))
+	uid2 := srv.Append(t, "INBOX", testMail("two@test"))
+	uid3 := srv.Append(t, "INBOX", testMail("three@test"))
 	desk := newTestDesk()
 	ctx, cancel := context.WithCancel(context.Background())
 	desk.fail = func(d Delivery) error {
@@ -334,10 +336,10 @@ func TestFetchMoveMode(t *testing.T) {
 			srv := newIMAPTestServer(t, tt.caps)
 			// Someone else's mail, deleted but not expunged, that our
 			// fetcher already handled: it must survive whatever we do.
-			foreign := srv.appendMail(t, "INBOX", testMail("foreign@test"), imap.FlagDeleted, DefaultProcessedFlag)
+			foreign := srv.Append(t, "INBOX", testMail("foreign@test"), imap.FlagDeleted, DefaultProcessedFlag)
 			uids := []uint32{
-				srv.appendMail(t, "INBOX", testMail("m1@test")),
-				srv.appendMail(t, "INBOX", testMail("m2@test")),
+				srv.Append(t, "INBOX", testMail("m1@test")),
+				srv.Append(t, "INBOX", testMail("m2@test")),
 			}
 			desk := newTestDesk()
 			cfg := srv.config("support")
@@ -352,7 +354,7 @@ func TestFetchMoveMode(t *testing.T) {
 			}
 			// One more mail proves that later cycles ran over the marked
 			// originals without moving them again.
-			uid3 := srv.appendMail(t, "INBOX", testMail("m3@test"))
+			uid3 := srv.Append(t, "INBOX", testMail("m3@test"))
 			if got := desk.next(t, deliveryTimeout); got.UID != uid3 {
 				t.Fatalf("delivered uid %d, want %d", got.UID, uid3)
 			}
@@ -417,10 +419,10 @@ func TestFetchQuarantine(t *testing.T) {
 		t.Run(caps.name, func(t *testing.T) {
 			wireLeakCheck(t)
 			srv := newIMAPTestServer(t, caps.set)
-			good1 := srv.appendMail(t, "INBOX", testMail("good1@test"))
-			bad := srv.appendMail(t, "INBOX", testMail("bad@test", "X-Test-Unreadable: yes"))
-			big := srv.appendMail(t, "INBOX", testMail("big@test", "X-Padding: "+strings.Repeat("x", 4000)))
-			good2 := srv.appendMail(t, "INBOX", testMail("good2@test"))
+			good1 := srv.Append(t, "INBOX", testMail("good1@test"))
+			bad := srv.Append(t, "INBOX", testMail("bad@test", "X-Test-Unreadable: yes"))
+			big := srv.Append(t, "INBOX", testMail("big@test", "X-Padding: "+strings.Repeat("x", 4000)))
+			good2 := srv.Append(t, "INBOX", testMail("good2@test"))
 			desk := newTestDesk()
 			logger, logs := testLogger()
 			cfg := srv.config("support")
@@ -469,9 +471,9 @@ func TestFetchTemporaryError(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newIMAPTestServer(t, capsModern)
 	uids := []uint32{
-		srv.appendMail(t, "INBOX", testMail("t1@test")),
-		srv.appendMail(t, "INBOX", testMail("t2@test")),
-		srv.appendMail(t, "INBOX", testMail("t3@test")),
+		srv.Append(t, "INBOX", testMail("t1@test")),
+		srv.Append(t, "INBOX", testMail("t2@test")),
+		srv.Append(t, "INBOX", testMail("t3@test")),
 	}
 	desk := newTestDesk()
 	failures := 0
@@ -511,7 +513,7 @@ func appendMails(t *testing.T, srv *imapTestServer, prefix string, n int) (uids 
 	for i := range n {
 		id := fmt.Sprintf("%s%d@test", prefix, i)
 		ids = append(ids, id)
-		uids = append(uids, srv.appendMail(t, "INBOX", testMail(id)))
+		uids = append(uids, srv.Append(t, "INBOX", testMail(id)))
 	}
 	return uids, ids
 }
@@ -611,7 +613,7 @@ func TestFetchBatchBytes(t *testing.T) {
 		if i == 5 {
 			raw = testMail(id, "X-Padding: "+strings.Repeat("x", 3*batchBytes))
 		}
-		uid := srv.appendMail(t, "INBOX", raw)
+		uid := srv.Append(t, "INBOX", raw)
 		if i == 5 {
 			big = uid
 		}
@@ -733,7 +735,7 @@ func TestFetchUnreadableInBatch(t *testing.T) {
 				} else {
 					good = append(good, id)
 				}
-				uids = append(uids, srv.appendMail(t, "INBOX", testMail(id, extra...)))
+				uids = append(uids, srv.Append(t, "INBOX", testMail(id, extra...)))
 			}
 			desk := newTestDesk()
 			cfg := srv.config("support")
@@ -998,7 +1000,7 @@ func TestFetchCheckpointAheadOfFlags(t *testing.T) {
 	srv := newIMAPTestServer(t, capsModern)
 	var last uint32
 	for i := range 3 {
-		last = srv.appendMail(t, "INBOX", testMail(fmt.Sprintf("c%d@test", i)))
+		last = srv.Append(t, "INBOX", testMail(fmt.Sprintf("c%d@test", i)))
 	}
 	desk := newTestDesk()
 	desk.checkpoints["support"] = [2]uint32{srv.uidValidity(t, "INBOX"), last}
@@ -1021,7 +1023,7 @@ func TestFetchTLS(t *testing.T) {
 		t.Run(fmt.Sprintf("starttls=%v", starttls), func(t *testing.T) {
 			wireLeakCheck(t)
 			srv := newIMAPTestServer(t, capsModern, withTLS(t, starttls))
-			uid := srv.appendMail(t, "INBOX", testMail("tls@test"))
+			uid := srv.Append(t, "INBOX", testMail("tls@test"))
 			desk := newTestDesk()
 			cfg := srv.config("support")
 			f := NewFetcher(cfg, desk, desk, nil)
@@ -1038,7 +1040,7 @@ func TestFetchTLS(t *testing.T) {
 func TestFetchTLSUntrusted(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newIMAPTestServer(t, capsModern, withTLS(t, false))
-	srv.appendMail(t, "INBOX", testMail("tls@test"))
+	srv.Append(t, "INBOX", testMail("tls@test"))
 	desk := newTestDesk()
 	cfg := srv.config("support")
 	cfg.TLSConfig = nil // system roots: the self-signed certificate fails
@@ -1128,15 +1130,11 @@ func TestKeywordPermanent(t *testing.T) {
 // the reference, not the file), broken MIME included: the fetcher never
 // parses. Every mail ends flagged or in quarantine.
 func TestFetchCorpus(t *testing.T) {
-	const root = "../../shared/corpus"
-	manifest, err := os.ReadFile(filepath.Join(root, "MANIFEST.tsv"))
-	if err != nil {
-		t.Skipf("corpus not available at %s: %v", root, err)
-	}
+	root := testenv.Corpus(t)
 	var files []string
-	for i, line := range strings.Split(strings.TrimSpace(string(manifest)), "\n") {
-		if i > 0 && strings.HasPrefix(line, "messages/") {
-			files = append(files, filepath.Join(root, strings.SplitN(line, "\t", 2)[0]))
+	for _, e := range testenv.CorpusManifest(t) {
+		if strings.HasPrefix(e.Path, "messages/") {
+			files = append(files, filepath.Join(root, e.Path))
 		}
 	}
 	wireLeakCheck(t)
@@ -1152,7 +1150,7 @@ func TestFetchCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 		lit := imapserver.ExtractBodySection(bytes.NewReader(raw), &imap.FetchItemBodySection{})
-		want[srv.appendMail(t, "INBOX", raw)] = lit
+		want[srv.Append(t, "INBOX", raw)] = lit
 		total += len(lit)
 	}
 	desk := newTestDesk()
@@ -1288,7 +1286,7 @@ func (p *blackholeProxy) close() {
 func TestFetchSilentDrop(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newIMAPTestServer(t, capsModern)
-	proxy := newBlackholeProxy(t, srv.addr)
+	proxy := newBlackholeProxy(t, srv.Addr())
 	desk := newTestDesk()
 	cfg := srv.config("support")
 	_, port, _ := net.SplitHostPort(proxy.ln.Addr().String())
@@ -1299,7 +1297,7 @@ func TestFetchSilentDrop(t *testing.T) {
 	waitUntil(t, deliveryTimeout, "IDLE", func() bool { return f.State().Status == FetcherIdle })
 
 	proxy.blackhole()
-	uid := srv.appendMail(t, "INBOX", testMail("lost-exists@test"))
+	uid := srv.Append(t, "INBOX", testMail("lost-exists@test"))
 	if got := desk.next(t, deliveryTimeout); got.UID != uid {
 		t.Fatalf("delivered uid %d, want %d", got.UID, uid)
 	}
@@ -1314,7 +1312,7 @@ func TestFetchSilentDrop(t *testing.T) {
 func BenchmarkFetch(b *testing.B) {
 	srv := newIMAPTestServer(b, capsModern)
 	for i := range b.N {
-		srv.appendMail(b, "INBOX", testMail(fmt.Sprintf("bench%d@test", i)))
+		srv.Append(b, "INBOX", testMail(fmt.Sprintf("bench%d@test", i)))
 	}
 	desk := newTestDesk()
 	f := NewFetcher(srv.config("support"), desk, desk, nil)

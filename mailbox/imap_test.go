@@ -11,13 +11,10 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"log/slog"
 	"math/big"
 	"net"
 	"net/mail"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,48 +26,28 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // This file holds the test harness of the wire: a real IMAP server
-// (go-imap's imapserver + imapmemserver) on a loopback listener, a
-// map-backed desk that honours the Handler contract, a goroutine leak
-// check and a self-signed certificate.
+// (testenv's in-memory one) on a loopback listener, a map-backed desk that
+// honours the Handler contract, a goroutine leak check and a self-signed
+// certificate.
 
 // wireLeakCheck fails the test if goroutines started during it are still
-// running once it is over. Call it first, so that its cleanup runs last.
+// running 5s after it is over. Call it first, so that its cleanup runs
+// last.
 func wireLeakCheck(t *testing.T) {
 	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
+	testenv.CheckGoroutines(t, 5*time.Second)
 }
 
-// waitUntil polls cond until it holds, failing the test after timeout.
+// waitUntil is testenv.WaitFor in the argument order of the wire's tests.
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testenv.WaitFor(t, what, timeout, cond)
 }
 
 // wireCert returns a server TLS config with a self-signed certificate for
@@ -139,23 +116,13 @@ const (
 	testPass = "secret"
 )
 
-// imapTestServer is an in-memory IMAP server on a loopback port that can
-// be stopped (listener and connections closed) and restarted on the same
-// address with the same mailboxes.
+// imapTestServer is testenv's in-memory IMAP server, which can be stopped
+// and restarted on the same address with the same mailboxes, with the
+// client side of its TLS.
 type imapTestServer struct {
-	mem       *imapmemserver.Server
-	user      *imapmemserver.User
-	caps      imap.CapSet
-	tlsServer *tls.Config // implicit TLS when set and !startTLS
+	*testenv.IMAP
+	tlsClient *tls.Config // set with withTLS
 	startTLS  bool
-	tlsClient *tls.Config
-	fetchHook fetchHook     // serves FETCH when set
-	selects   *atomic.Int64 // counts SELECT commands when set
-	addr      string
-
-	mu   sync.Mutex
-	srv  *imapserver.Server
-	done chan struct{}
 }
 
 // capsModern is a server with MOVE and UIDPLUS; capsCopy has UIDPLUS but
@@ -166,13 +133,13 @@ var (
 	capsBare   = imap.CapSet{imap.CapIMAP4rev1: {}}
 )
 
-type imapServerOpt func(*imapTestServer)
+type imapServerOpt func(*imapTestServer, *testenv.IMAPOptions)
 
 // withTLS serves implicit TLS, or STARTTLS when starttls is set.
 func withTLS(t testing.TB, starttls bool) imapServerOpt {
-	return func(s *imapTestServer) {
-		s.tlsServer, s.tlsClient = wireCert(t)
-		s.startTLS = starttls
+	return func(s *imapTestServer, o *testenv.IMAPOptions) {
+		o.TLS, s.tlsClient = wireCert(t)
+		o.StartTLS, s.startTLS = starttls, starttls
 	}
 }
 
@@ -182,12 +149,28 @@ type fetchHook func(sess imapserver.Session, w *imapserver.FetchWriter, numSet i
 
 // withFetchHook serves every FETCH through fn.
 func withFetchHook(fn fetchHook) imapServerOpt {
-	return func(s *imapTestServer) { s.fetchHook = fn }
+	return wrapSessions(func(sess imapserver.Session) imapserver.Session {
+		return hookedSession{SessionMove: sess.(imapserver.SessionMove), hook: fn}
+	})
 }
 
 // withSelectCount counts the SELECT commands of every session in n.
 func withSelectCount(n *atomic.Int64) imapServerOpt {
-	return func(s *imapTestServer) { s.selects = n }
+	return wrapSessions(func(sess imapserver.Session) imapserver.Session {
+		return countingSession{SessionMove: sess.(imapserver.SessionMove), n: n}
+	})
+}
+
+// wrapSessions wraps every session in wrap, around the wrappers of the
+// options before it.
+func wrapSessions(wrap func(imapserver.Session) imapserver.Session) imapServerOpt {
+	return func(_ *imapTestServer, o *testenv.IMAPOptions) {
+		if inner := o.Session; inner != nil {
+			o.Session = func(sess imapserver.Session) imapserver.Session { return wrap(inner(sess)) }
+		} else {
+			o.Session = wrap
+		}
+	}
 }
 
 // countingSession is a memserver session that counts its SELECTs.
@@ -213,94 +196,19 @@ func (s hookedSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opti
 
 func newIMAPTestServer(t testing.TB, caps imap.CapSet, opts ...imapServerOpt) *imapTestServer {
 	t.Helper()
-	s := &imapTestServer{mem: imapmemserver.New(), caps: caps}
-	for _, o := range opts {
-		o(s)
+	s := &imapTestServer{}
+	o := testenv.IMAPOptions{User: testUser, Password: testPass, Caps: caps}
+	for _, opt := range opts {
+		opt(s, &o)
 	}
-	s.user = imapmemserver.NewUser(testUser, testPass)
-	if err := s.user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	s.mem.AddUser(s.user)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	s.serve(ln)
-	t.Cleanup(s.stop)
+	s.IMAP = testenv.StartIMAP(t, o)
 	return s
-}
-
-func (s *imapTestServer) serve(ln net.Listener) {
-	opts := &imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			sess := s.mem.NewSession()
-			if s.fetchHook != nil {
-				sess = hookedSession{SessionMove: sess.(imapserver.SessionMove), hook: s.fetchHook}
-			}
-			if s.selects != nil {
-				sess = countingSession{SessionMove: sess.(imapserver.SessionMove), n: s.selects}
-			}
-			return sess, nil, nil
-		},
-		Caps:         s.caps,
-		InsecureAuth: s.tlsServer == nil,
-		Logger:       log.New(io.Discard, "", 0),
-	}
-	if s.tlsServer != nil {
-		if s.startTLS {
-			opts.TLSConfig = s.tlsServer
-		} else {
-			ln = tls.NewListener(ln, s.tlsServer)
-			opts.InsecureAuth = true // the connection is TLS from the start
-		}
-	}
-	srv := imapserver.New(opts)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln)
-	}()
-	s.mu.Lock()
-	s.srv, s.done = srv, done
-	s.mu.Unlock()
-}
-
-// stop closes the listener and every connection. It may be called twice.
-func (s *imapTestServer) stop() {
-	s.mu.Lock()
-	srv, done := s.srv, s.done
-	s.srv = nil
-	s.mu.Unlock()
-	if srv == nil {
-		return
-	}
-	srv.Close()
-	<-done
-}
-
-// restart serves again on the same address.
-func (s *imapTestServer) restart(t *testing.T) {
-	t.Helper()
-	var ln net.Listener
-	var err error
-	for range 50 {
-		if ln, err = net.Listen("tcp", s.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("restart on %s: %v", s.addr, err)
-	}
-	s.serve(ln)
 }
 
 // config returns a fetcher configuration for this server with quick
 // retries, for tests.
 func (s *imapTestServer) config(name string) IMAPConfig {
-	host, port, _ := net.SplitHostPort(s.addr)
+	host, port, _ := net.SplitHostPort(s.Addr())
 	p, _ := strconv.Atoi(port)
 	cfg := IMAPConfig{
 		Name: name, Host: host, Port: p, Security: SecurityNone,
@@ -308,7 +216,7 @@ func (s *imapTestServer) config(name string) IMAPConfig {
 		IDLE: true, PollInterval: time.Hour, IdleRefresh: time.Hour,
 		Backoff: Backoff{Min: 5 * time.Millisecond, Max: 40 * time.Millisecond},
 	}
-	if s.tlsServer != nil {
+	if s.tlsClient != nil {
 		cfg.Security, cfg.TLSConfig = SecurityTLS, s.tlsClient
 		if s.startTLS {
 			cfg.Security = SecurityStartTLS
@@ -317,20 +225,10 @@ func (s *imapTestServer) config(name string) IMAPConfig {
 	return cfg
 }
 
-// appendMail adds a mail to folder and returns its UID.
-func (s *imapTestServer) appendMail(t testing.TB, folder string, raw []byte, flags ...imap.Flag) uint32 {
-	t.Helper()
-	data, err := s.user.Append(folder, bytes.NewReader(raw), &imap.AppendOptions{Flags: flags})
-	if err != nil {
-		t.Fatalf("append to %s: %v", folder, err)
-	}
-	return uint32(data.UID)
-}
-
 // uidValidity returns the folder's UIDVALIDITY.
 func (s *imapTestServer) uidValidity(t *testing.T, folder string) uint32 {
 	t.Helper()
-	st, err := s.user.Status(folder, &imap.StatusOptions{UIDValidity: true})
+	st, err := s.User().Status(folder, &imap.StatusOptions{UIDValidity: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,10 +251,10 @@ func (s *imapTestServer) list(t *testing.T, folder string) []testMsg {
 	t.Helper()
 	var c *imapclient.Client
 	var err error
-	if s.tlsServer != nil && !s.startTLS {
-		c, err = imapclient.DialTLS(s.addr, &imapclient.Options{TLSConfig: s.tlsClient})
+	if s.tlsClient != nil && !s.startTLS {
+		c, err = imapclient.DialTLS(s.Addr(), &imapclient.Options{TLSConfig: s.tlsClient})
 	} else {
-		c, err = imapclient.DialInsecure(s.addr, nil)
+		c, err = imapclient.DialInsecure(s.Addr(), nil)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // dsnSameSet compares address lists case-insensitively as sets.
@@ -30,10 +32,7 @@ func dsnSameSet(got, want []string) bool {
 // "[]" say nothing about our result and are skipped. temporary=true cases
 // must come out with Action "delayed", the others "failed".
 func TestCorpusBounceFlufl(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(corpusDir, "messages", "flufl.bounce", "EXPECTATIONS.json"))
-	if err != nil {
-		t.Skipf("corpus not found: %v", err)
-	}
+	b := testenv.ReadCorpus(t, "messages/flufl.bounce/EXPECTATIONS.json")
 	var exp struct {
 		Cases []struct {
 			Detector           string   `json:"detector"`
@@ -69,7 +68,7 @@ func TestCorpusBounceFlufl(t *testing.T) {
 			continue
 		}
 		total++
-		m, err := Parse(corpusRead(t, filepath.Join("messages", f)), ParseOptions{})
+		m, err := Parse(testenv.ReadCorpus(t, "messages/"+f), ParseOptions{})
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue
@@ -104,10 +103,7 @@ func TestCorpusBounceFlufl(t *testing.T) {
 // stated. std_reason and smtp_code classify the failure, which we do not;
 // the cases over a file list ($fn, $file) were not captured upstream.
 func TestCorpusBouncePerl(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(corpusDir, "messages", "perl-Mail-DeliveryStatus-BounceParser", "EXPECTATIONS.json"))
-	if err != nil {
-		t.Skipf("corpus not found: %v", err)
-	}
+	b := testenv.ReadCorpus(t, "messages/perl-Mail-DeliveryStatus-BounceParser/EXPECTATIONS.json")
 	var exp struct {
 		Cases []struct {
 			File          string   `json:"file"`

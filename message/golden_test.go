@@ -17,6 +17,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/internal/loadmail"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // The golden tests hold Parse and StripReply to what they gave when the
@@ -254,7 +255,7 @@ func checkGolden(t *testing.T, sub string, inputs []goldenInput) {
 		failed = append(failed, in.input)
 		if shown < goldenDiff {
 			shown++
-			t.Errorf("%s differs from %s (- golden, + now):\n%s", in.input, path, lineDiff(string(old), string(got)))
+			t.Errorf("%s differs from %s (- golden, + now):\n%s", in.input, path, testenv.LineDiff(string(old), string(got)))
 		}
 	}
 	if len(failed) > shown {
@@ -319,7 +320,7 @@ func TestGoldenParseFixtures(t *testing.T) {
 // every mail of the real-mail corpus (skipped when it is absent).
 func TestGoldenParseCorpus(t *testing.T) {
 	var inputs []goldenInput
-	for _, e := range corpusManifest(t) {
+	for _, e := range testenv.CorpusManifest(t) {
 		raw, err := os.ReadFile(filepath.Join(corpusDir, e.Path))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // mikel-mail's .gitattributes, listed but absent
@@ -344,7 +345,7 @@ func TestGoldenParseCorpus(t *testing.T) {
 // reply corpus (skipped when it is absent). testdata/replies has exact
 // expectations of its own (TestStripReplyFixtures).
 func TestGoldenStripReplyCorpus(t *testing.T) {
-	corpusManifest(t) // skips the test without the corpus
+	testenv.Corpus(t) // skips the test without the corpus
 	var inputs []goldenInput
 	err := filepath.WalkDir(replyCorpusDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasSuffix(p, ".json") || d.Name() == "LICENSE" {
@@ -371,88 +372,6 @@ func TestGoldenStripReplyCorpus(t *testing.T) {
 	checkGolden(t, "corpus/replies", inputs)
 }
 
-// lineDiff is a unified-style diff of two texts by lines: the changed
-// lines with up to 2 lines of context, "…" between distant hunks.
-func lineDiff(a, b string) string {
-	lines := func(s string) []string {
-		return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	}
-	x, y := lines(a), lines(b)
-	// lcs[i][j] is the length of the longest common subsequence of x[i:]
-	// and y[j:]; golden files are short.
-	lcs := make([][]int, len(x)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(y)+1)
-	}
-	for i := len(x) - 1; i >= 0; i-- {
-		for j := len(y) - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	type line struct {
-		op   byte
-		text string
-	}
-	var ops []line
-	i, j := 0, 0
-	for i < len(x) || j < len(y) {
-		switch {
-		case i < len(x) && j < len(y) && x[i] == y[j]:
-			ops = append(ops, line{' ', x[i]})
-			i, j = i+1, j+1
-		case i < len(x) && (j == len(y) || lcs[i+1][j] >= lcs[i][j+1]):
-			ops = append(ops, line{'-', x[i]})
-			i++
-		default:
-			ops = append(ops, line{'+', y[j]})
-			j++
-		}
-	}
-	const context = 2
-	keep := make([]bool, len(ops))
-	for k, o := range ops {
-		if o.op != ' ' {
-			for c := max(0, k-context); c <= min(len(ops)-1, k+context); c++ {
-				keep[c] = true
-			}
-		}
-	}
-	var out strings.Builder
-	gap := false
-	for k, o := range ops {
-		if !keep[k] {
-			gap = true
-			continue
-		}
-		if gap && out.Len() > 0 {
-			out.WriteString("  …\n")
-		}
-		gap = false
-		out.WriteByte(o.op)
-		out.WriteByte(' ')
-		out.WriteString(o.text)
-		out.WriteByte('\n')
-	}
-	return out.String()
-}
-
-// TestLineDiff checks the diff the golden tests print.
-func TestLineDiff(t *testing.T) {
-	a := "1\n2\n3\n4\n5\n6\n7\n8\n9\n"
-	b := "1\n2x\n3\n4\n5\n6\n7\n8\n9\n10\n"
-	want := "  1\n- 2\n+ 2x\n  3\n  4\n  …\n  8\n  9\n+ 10\n"
-	if got := lineDiff(a, b); got != want {
-		t.Errorf("lineDiff =\n%s\nwant\n%s", got, want)
-	}
-	if got := lineDiff(a, a); got != "" {
-		t.Errorf("diff of equal texts: %q", got)
-	}
-}
-
 // sampleMails are the mails the tests that compare a part of the parser
 // with the standard library read: the fixtures, the corpus (when present)
 // and loadmail's shapes.
@@ -464,9 +383,9 @@ func sampleMails(t testing.TB) [][]byte {
 			out = append(out, b)
 		}
 	}
-	if paths, err := fuzzCorpusManifest(); err == nil {
-		for _, p := range paths {
-			if b, err := os.ReadFile(filepath.Join(corpusDir, p)); err == nil {
+	if _, ok := testenv.CorpusDir(); ok {
+		for _, e := range testenv.CorpusManifest(t) {
+			if b, err := os.ReadFile(filepath.Join(corpusDir, e.Path)); err == nil {
 				out = append(out, b)
 			}
 		}

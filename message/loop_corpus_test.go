@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // TestCorpusLoopHumanBodies runs the content rules over every person's
 // text of the reply corpora (crisp's 90 bodies in 11 languages with their
 // false-positive traps, github's, talon's): none may read as automatic.
 func TestCorpusLoopHumanBodies(t *testing.T) {
-	corpusManifest(t) // skips without the corpus
+	testenv.Corpus(t) // skips without the corpus
 	dirs := []string{
 		"replies/crisp-oss-email-reply-parser/test/fixtures",
 		"replies/github-email_reply_parser/test/emails",

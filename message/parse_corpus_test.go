@@ -1,7 +1,6 @@
 package message
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"os"
@@ -11,61 +10,20 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
-// corpusDir is the shared real-mail corpus, relative to this package.
-const corpusDir = "../../shared/corpus"
-
-// corpusEntry is one row of corpus/MANIFEST.tsv.
-type corpusEntry struct {
-	Path, Source, Kind, Expected string
-}
-
-// corpusManifest reads MANIFEST.tsv, skipping the test when the corpus is
-// absent.
-func corpusManifest(t testing.TB) []corpusEntry {
-	t.Helper()
-	f, err := os.Open(filepath.Join(corpusDir, "MANIFEST.tsv"))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("corpus not found at %s: the real-mail corpus tests need ../shared/corpus beside the project", corpusDir)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []corpusEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for first := true; sc.Scan(); first = false {
-		if first {
-			continue
-		}
-		cols := strings.Split(sc.Text(), "\t")
-		if len(cols) < 10 {
-			t.Fatalf("manifest row with %d columns: %q", len(cols), sc.Text())
-		}
-		out = append(out, corpusEntry{Path: cols[0], Source: cols[1], Kind: cols[2], Expected: cols[9]})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func corpusRead(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(corpusDir, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// corpusDir is the shared real-mail corpus (testenv.CorpusDir). The tests
+// that read it go through testenv.Corpus, CorpusManifest or ReadCorpus
+// first, which skip them when it is not there.
+var corpusDir, _ = testenv.CorpusDir()
 
 // TestCorpusParse runs every message of the corpus through Parse: none may
 // panic, each gives a Message or a ParseError naming a reason, and the
 // Message keeps its invariants. Quarantines are counted per source.
 func TestCorpusParse(t *testing.T) {
-	entries := corpusManifest(t)
+	entries := testenv.CorpusManifest(t)
 	type tally struct{ total, parsed, quarantined, defective int }
 	per := map[string]*tally{}
 	var quarantined []string
@@ -194,17 +152,17 @@ type stalwartExpected struct {
 // inline text and multipart/report parts as body, so the count is checked
 // only where the semantics agree and the rate is reported.
 func TestCorpusStalwartExpectations(t *testing.T) {
-	entries := corpusManifest(t)
+	entries := testenv.CorpusManifest(t)
 	var subjOK, subjN, fromOK, fromN, attOK, attN int
 	for _, e := range entries {
 		if e.Source != "stalwart-mail-parser" || e.Expected == "" {
 			continue
 		}
 		var exp stalwartExpected
-		if err := json.Unmarshal(corpusRead(t, e.Expected), &exp); err != nil {
+		if err := json.Unmarshal(testenv.ReadCorpus(t, e.Expected), &exp); err != nil {
 			t.Fatalf("%s: %v", e.Expected, err)
 		}
-		m, err := Parse(corpusRead(t, e.Path), ParseOptions{})
+		m, err := Parse(testenv.ReadCorpus(t, e.Path), ParseOptions{})
 		if err != nil {
 			t.Errorf("%s: %v", e.Path, err)
 			continue

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // FuzzParse checks that Parse never panics and that what it returns keeps
@@ -20,12 +22,12 @@ func FuzzParse(f *testing.F) {
 			f.Add(b)
 		}
 	}
-	if entries, err := fuzzCorpusManifest(); err == nil {
-		for i, e := range entries {
+	if _, ok := testenv.CorpusDir(); ok {
+		for i, e := range testenv.CorpusManifest(f) {
 			if i%5 != 0 {
 				continue
 			}
-			if b, err := os.ReadFile(filepath.Join(corpusDir, e)); err == nil && len(b) < 64<<10 {
+			if b, err := os.ReadFile(filepath.Join(corpusDir, e.Path)); err == nil && len(b) < 64<<10 {
 				f.Add(b)
 			}
 		}
@@ -75,20 +77,4 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
-}
-
-// fuzzCorpusManifest lists the corpus message paths without a testing.T.
-func fuzzCorpusManifest() ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.tsv"))
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for i, line := range strings.Split(string(b), "\n") {
-		if i == 0 || line == "" {
-			continue
-		}
-		out = append(out, strings.SplitN(line, "\t", 2)[0])
-	}
-	return out, nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // replyCorpusDir holds the reply-stripping fixtures and expectations.
@@ -210,10 +212,7 @@ func replyRun(t *testing.T, dir, source string) (pass, total int) {
 			}
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(replyCorpusDir, dir, "EXPECTATIONS.json"))
-	if err != nil {
-		t.Skipf("reply corpus not found: %v", err)
-	}
+	b := testenv.ReadCorpus(t, "replies/"+dir+"/EXPECTATIONS.json")
 	var exp struct{ Cases []replyCase }
 	if err := json.Unmarshal(b, &exp); err != nil {
 		t.Fatal(err)
@@ -304,10 +303,7 @@ func TestCorpusReplyCrisp(t *testing.T) {
 // standard client replies (parsed from .eml by Parse) and its HTML replies
 // (through HTMLToText).
 func TestCorpusReplyTalon(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(replyCorpusDir, "mailgun-talon", "EXPECTATIONS.json"))
-	if err != nil {
-		t.Skipf("reply corpus not found: %v", err)
-	}
+	b := testenv.ReadCorpus(t, "replies/mailgun-talon/EXPECTATIONS.json")
 	var exp struct {
 		Cases []struct {
 			Test, Input, Expected, Note string

@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // TestSavepointRollsBackOneItem: a failing item of a batch leaves nothing
@@ -142,18 +144,11 @@ func TestBackgroundCheckpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testenv.WaitForState(t, "the WAL copied back into the database file", 20*time.Second, func() (bool, string) {
 		fi, err := os.Stat(s.Path())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Size() > 700<<10 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("database file is %d bytes after 100 commits and %d checkpoints: the WAL was not copied back", fi.Size(), s.ckpt.runs.Load())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fi.Size() > 700<<10, fmt.Sprintf("the file is %d bytes after 100 commits and %d checkpoints", fi.Size(), s.ckpt.runs.Load())
+	})
 }

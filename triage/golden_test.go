@@ -21,6 +21,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/internal/loadmail"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/message"
 )
 
@@ -425,7 +426,7 @@ func (g *goldenSet) check(name string, results []goldenResult) {
 		}
 		delete(want, r.key())
 		if now, old := encodeJSON(r, true), encodeJSON(w, true); !bytes.Equal(now, old) {
-			report("%s, %s rules: the Assessment differs from %s (-) now (+):\n%s", r.Input, r.Rules, path, lineDiff(string(old), string(now)))
+			report("%s, %s rules: the Assessment differs from %s (-) now (+):\n%s", r.Input, r.Rules, path, testenv.LineDiff(string(old), string(now)))
 		}
 	}
 	for _, w := range golden {
@@ -477,62 +478,6 @@ func (g *goldenSet) finish() {
 	}
 }
 
-// lineDiff returns the lines of old and now with the ones only in old
-// marked "-", the ones only in now "+" and, of the others, those next to
-// a change.
-func lineDiff(old, now string) string {
-	x, y := strings.Split(old, "\n"), strings.Split(now, "\n")
-	// lcs[i][j] is the length of the longest common subsequence of x[i:]
-	// and y[j:].
-	lcs := make([][]int, len(x)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(y)+1)
-	}
-	for i := len(x) - 1; i >= 0; i-- {
-		for j := len(y) - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	type line struct {
-		mark byte
-		text string
-	}
-	var lines []line
-	i, j := 0, 0
-	for i < len(x) || j < len(y) {
-		switch {
-		case i < len(x) && j < len(y) && x[i] == y[j]:
-			lines = append(lines, line{' ', x[i]})
-			i, j = i+1, j+1
-		case i < len(x) && (j == len(y) || lcs[i+1][j] >= lcs[i][j+1]):
-			lines = append(lines, line{'-', x[i]})
-			i++
-		default:
-			lines = append(lines, line{'+', y[j]})
-			j++
-		}
-	}
-	var b strings.Builder
-	skipped := false
-	for k, l := range lines {
-		near := l.mark != ' ' || k > 0 && lines[k-1].mark != ' ' || k+1 < len(lines) && lines[k+1].mark != ' '
-		if !near {
-			if !skipped {
-				b.WriteString("    ...\n")
-			}
-			skipped = true
-			continue
-		}
-		skipped = false
-		fmt.Fprintf(&b, "  %c %s\n", l.mark, l.text)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
 // TestGoldenLabelled assesses every labelled mail, parsed by the
 // project's parser as TestLabelled does ("NAME (parsed)") and in its
 // mailVariants, under every rule set, and compares with
@@ -570,10 +515,8 @@ func TestGoldenLabelled(t *testing.T) {
 // the files) and compares with testdata/golden/corpus/PATH.json, PATH
 // being the mail's path in the corpus.
 func TestGoldenCorpus(t *testing.T) {
-	files := corpusFiles(t)
-	if files == nil {
-		t.Skipf("no shared corpus at %s (the project's ../shared/corpus): its golden files are not checked", corpusDir)
-	}
+	corpusDir := testenv.Corpus(t) // skips the test, whose golden files are then not checked
+	files := testenv.CorpusFiles(t, "")
 	rules := goldenRules(t)[:1]
 	set := newGoldenSet(t, "corpus")
 	for i, f := range files {
@@ -640,14 +583,15 @@ func TestGoldenFormat(t *testing.T) {
 	now := results[0]
 	now.Reasons = slices.Clone(now.Reasons)
 	now.Reasons[3] = "D"
-	got := lineDiff(string(encodeJSON(results[0], true)), string(encodeJSON(now, true)))
-	want := `    ...
-        "c",
-  -     "d",
-  +     "D",
-        "e",
-    ...`
+	got := testenv.LineDiff(string(encodeJSON(results[0], true)), string(encodeJSON(now, true)))
+	want := `      "b",
+      "c",
+-     "d",
++     "D",
+      "e",
+      "f"
+`
 	if got != want {
-		t.Errorf("lineDiff:\n%s\nwant\n%s", got, want)
+		t.Errorf("LineDiff:\n%s\nwant\n%s", got, want)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"io/fs"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -20,6 +19,7 @@ import (
 	"github.com/k3a/html2text"
 
 	"github.com/helpdeskd/helpdesk/internal/loadmail"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // rawMail is a mail turned into triage input by a small best-effort
@@ -118,10 +118,6 @@ func newPart(text string) string {
 	return text
 }
 
-// corpusDir is the shared mail corpus (see its README), relative to this
-// package.
-var corpusDir = filepath.Join("..", "..", "shared", "corpus")
-
 // testInput is one mail for the golden and concurrency tests, named for
 // messages.
 type testInput struct {
@@ -135,34 +131,6 @@ func labelledFiles(tb testing.TB) []string {
 	files, err := filepath.Glob(filepath.Join("testdata", "labelled", "*.eml"))
 	if err != nil || len(files) == 0 {
 		tb.Fatalf("no labelled mails: %v", err)
-	}
-	sort.Strings(files)
-	return files
-}
-
-// corpusFiles returns the message and reply fixtures of the shared
-// corpus, sorted, without its manifests, expectations and licences; nil
-// when the corpus is not there.
-func corpusFiles(tb testing.TB) []string {
-	tb.Helper()
-	if _, err := os.Stat(corpusDir); err != nil {
-		return nil
-	}
-	var files []string
-	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		switch base := d.Name(); {
-		case strings.HasSuffix(base, ".json"), strings.HasSuffix(base, ".tsv"), strings.HasSuffix(base, ".md"),
-			strings.HasPrefix(base, "LICENSE"), strings.HasPrefix(base, "COPYING"):
-			return nil
-		}
-		files = append(files, path)
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
 	}
 	sort.Strings(files)
 	return files
@@ -206,15 +174,15 @@ func mailVariants(name string, raw []byte) []testInput {
 }
 
 // corpusInputs returns the mailVariants of every labelled mail, every
-// message and reply fixture of the shared corpus (when it is there) and
-// the load-test mail shapes.
+// message and reply fixture of the shared corpus (testenv.CorpusFiles,
+// when it is there) and the load-test mail shapes.
 func corpusInputs(tb testing.TB) []testInput {
 	tb.Helper()
 	files := labelledFiles(tb)
-	if more := corpusFiles(tb); more != nil {
-		files = append(files, more...)
+	if dir, ok := testenv.CorpusDir(); ok {
+		files = append(files, testenv.CorpusFiles(tb, "")...)
 	} else {
-		tb.Logf("no shared corpus at %s: labelled mails only", corpusDir)
+		tb.Logf("no shared corpus at %s: labelled mails only", dir)
 	}
 	var out []testInput
 	for _, f := range files {

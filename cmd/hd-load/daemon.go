@@ -20,6 +20,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"github.com/helpdeskd/helpdesk/internal/imapidle"
 )
 
 // imapServer is go-imap's in-memory server on a loopback port, with IDLE,
@@ -27,6 +29,8 @@ import (
 type imapServer struct {
 	addr, user, pass string
 	srv              *imapserver.Server
+	ln               net.Listener
+	done             chan struct{} // closed when Serve has returned
 }
 
 func startIMAP(user, folder string) (*imapServer, error) {
@@ -38,12 +42,10 @@ func startIMAP(user, folder string) (*imapServer, error) {
 	}
 	mem.AddUser(u)
 	srv := imapserver.New(&imapserver.Options{
+		// IDLE announces what arrived before it began, at most 20ms late
+		// (see imapidle.Flush).
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			sess, ok := mem.NewSession().(imapserver.SessionIMAP4rev2)
-			if !ok {
-				return nil, nil, errors.New("imapmemserver session lacks MOVE/NAMESPACE")
-			}
-			return &flushingIdle{SessionIMAP4rev2: sess, rearm: 20 * time.Millisecond}, nil, nil
+			return imapidle.Flush(mem.NewSession(), 20*time.Millisecond), nil, nil
 		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapMove: {}, imap.CapUIDPlus: {}},
 		InsecureAuth: true, // loopback only
@@ -53,51 +55,21 @@ func startIMAP(user, folder string) (*imapServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imap listen: %w", err)
 	}
-	go srv.Serve(ln)
-	return &imapServer{addr: ln.Addr().String(), user: user, pass: pass, srv: srv}, nil
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	return &imapServer{addr: ln.Addr().String(), user: user, pass: pass, srv: srv, ln: ln, done: done}, nil
 }
 
-func (s *imapServer) close() { s.srv.Close() }
-
-// flushingIdle is an imapmemserver session whose IDLE reports every
-// mailbox change. go-imap v2.0.0-beta.8's SessionTracker.Idle only hears of
-// updates queued after it started: a mail APPENDed between the fetcher's
-// last command and its IDLE stays unannounced until some later change, so
-// the daemon would not see it until its IDLE refresh (5 minutes). Real
-// servers announce pending changes when IDLE starts (RFC 2177 §3: the
-// server may send untagged EXISTS at any time). Idle here sends what is
-// pending first, then idles in short turns with a poll between them, so an
-// update that lands in the gap waits at most one turn.
-type flushingIdle struct {
-	imapserver.SessionIMAP4rev2
-	rearm time.Duration
-}
-
-// Idle implements imapserver.Session.
-func (s *flushingIdle) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	for {
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		turn := make(chan struct{})
-		done := make(chan error, 1)
-		go func() { done <- s.SessionIMAP4rev2.Idle(w, turn) }()
-		t := time.NewTimer(s.rearm)
-		select {
-		case <-stop:
-			t.Stop()
-			close(turn)
-			return <-done
-		case err := <-done:
-			t.Stop()
-			return err
-		case <-t.C:
-			close(turn)
-			if err := <-done; err != nil {
-				return err
-			}
-		}
-	}
+// close stops the server. Serve must have returned before Close:
+// imapserver (v2.0.0-beta.8) adds to a WaitGroup in Serve that Close waits
+// on, a data race when the server is closed right after it started.
+func (s *imapServer) close() {
+	s.ln.Close()
+	<-s.done
+	s.srv.Close()
 }
 
 // daemon is helpdeskd running as a child process on a generated

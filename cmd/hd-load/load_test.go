@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/message"
 )
 
@@ -216,6 +216,7 @@ func TestUsage(t *testing.T) {
 // and run as a child, 40 mails at full speed over two connections, every
 // ack matched and every agent notified.
 func TestRunSelf(t *testing.T) {
+	testenv.Long(t)
 	if testing.Short() {
 		t.Skip("builds and runs helpdeskd")
 	}
@@ -254,6 +255,7 @@ func TestRunSelf(t *testing.T) {
 // would: the IMAP server and helpdeskd are up before hd-load starts, and
 // hd-load only APPENDs and listens where the daemon's [smtp] points.
 func TestRunExternal(t *testing.T) {
+	testenv.Long(t)
 	if testing.Short() {
 		t.Skip("builds and runs helpdeskd")
 	}
@@ -289,57 +291,20 @@ func TestRunExternal(t *testing.T) {
 	}
 }
 
-// TestIdleAnnouncesEarlierAppend is the case flushingIdle exists for: a
-// mail APPENDed after the fetcher's last command and before its IDLE must
-// be announced as soon as IDLE starts.
+// TestIdleAnnouncesEarlierAppend is the case imapidle.Flush is there for:
+// a mail APPENDed after the fetcher's last command and before its IDLE
+// must be announced as soon as IDLE starts.
 func TestIdleAnnouncesEarlierAppend(t *testing.T) {
 	srv, err := startIMAP("support@example.com", "INBOX")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.close)
-	exists := make(chan uint32, 10)
-	c, err := imapclient.DialInsecure(srv.addr, &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
-		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
-			if d.NumMessages != nil {
-				exists <- *d.NumMessages
-			}
-		},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(srv.user, srv.pass).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Noop().Wait(); err != nil {
-		t.Fatal(err)
-	}
-	target := imapTarget{addr: srv.addr, user: srv.user, pass: srv.pass, folder: "INBOX"}
-	r := &record{seq: 0, id: "early@load.example", customer: "c@load.example"}
-	if err := appendOne(context.Background(), target, r, "support@example.com", "run"); err != nil {
-		t.Fatal(err)
-	}
-	idle, err := c.Idle()
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case n := <-exists:
-		if n != 1 {
-			t.Errorf("EXISTS %d, want 1", n)
+	testenv.CheckIdleAnnounces(t, srv.addr, srv.user, srv.pass, func() {
+		target := imapTarget{addr: srv.addr, user: srv.user, pass: srv.pass, folder: "INBOX"}
+		r := &record{seq: 0, id: "early@load.example", customer: "c@load.example"}
+		if err := appendOne(context.Background(), target, r, "support@example.com", "run"); err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Error("no EXISTS in IDLE for a mail appended before IDLE began")
-	}
-	if err := idle.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := idle.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	})
 }

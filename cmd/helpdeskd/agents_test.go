@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
@@ -40,39 +41,16 @@ func hasEvent(evs []helpdesk.Event, kind helpdesk.EventKind) bool {
 	return false
 }
 
-// waitFor polls cond (reading the store) until it holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func replyTo(t *testing.T, m capturedMail) string {
-	t.Helper()
-	a, err := mail.ParseAddress(m.header("Reply-To"))
-	if err != nil {
-		t.Fatalf("Reply-To %q: %v", m.header("Reply-To"), err)
-	}
-	return a.Address
-}
-
-func msgID(m capturedMail) string { return strings.Trim(m.header("Message-Id"), "<> ") }
-
 // TestAgentsWorkByMail runs the whole agent story of issue 6 through the
 // in-process IMAP server and the go-smtp peer.
 func TestAgentsWorkByMail(t *testing.T) {
-	imapSrv := newIMAPServer(t)
-	peer := newSMTPCapture(t)
-	cfg := testConfig(t, imapSrv.addr, peer.addr, "")
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	cfg := testConfig(t, imapSrv.Addr(), peer.Addr(), "")
 	d := startDaemon(t, cfg, nil)
 
 	// 1. A customer reports an outage.
-	imapSrv.appendMail(t, `From: Carol Shopper <carol@shop.example>
+	imapSrv.Deliver(t, "INBOX", `From: Carol Shopper <carol@shop.example>
 To: support@example.com
 Subject: Checkout is down for all customers
 Message-ID: <carol-1@shop.example>
@@ -89,38 +67,38 @@ Steps to reproduce:
 
 Carol
 `)
-	ack := peer.wait(t, "the ack to carol", and(to("carol@shop.example"), subjectHas("Checkout is down")))
-	ref := strings.TrimSuffix(strings.TrimPrefix(ack.header("Subject")[strings.LastIndex(ack.header("Subject"), "["):], "["), "]")
-	if got, want := ack.header("Subject"), "Re: Checkout is down for all customers ["+ref+"]"; got != want {
+	ack := peer.Wait(t, "the ack to carol", testenv.And(testenv.To("carol@shop.example"), testenv.Subject("Checkout is down")))
+	ref := strings.TrimSuffix(strings.TrimPrefix(ack.Header.Get("Subject")[strings.LastIndex(ack.Header.Get("Subject"), "["):], "["), "]")
+	if got, want := ack.Header.Get("Subject"), "Re: Checkout is down for all customers ["+ref+"]"; got != want {
 		t.Errorf("ack subject = %q, want %q", got, want)
 	}
-	if got := ack.header("In-Reply-To"); got != "<carol-1@shop.example>" {
+	if got := ack.Header.Get("In-Reply-To"); got != "<carol-1@shop.example>" {
 		t.Errorf("ack In-Reply-To = %q", got)
 	}
-	if !strings.Contains(ack.header("References"), "<carol-1@shop.example>") {
-		t.Errorf("ack References = %q", ack.header("References"))
+	if !strings.Contains(ack.Header.Get("References"), "<carol-1@shop.example>") {
+		t.Errorf("ack References = %q", ack.Header.Get("References"))
 	}
-	if got := ack.header("Auto-Submitted"); got != "auto-replied" {
+	if got := ack.Header.Get("Auto-Submitted"); got != "auto-replied" {
 		t.Errorf("ack Auto-Submitted = %q", got)
 	}
-	if got := ack.header("X-Auto-Response-Suppress"); got != "All" {
+	if got := ack.Header.Get("X-Auto-Response-Suppress"); got != "All" {
 		t.Errorf("ack X-Auto-Response-Suppress = %q", got)
 	}
-	if rt := replyTo(t, ack); !strings.HasPrefix(rt, "support+"+strings.ToLower(ref)+".") && !strings.HasPrefix(rt, "support+"+ref+".") {
+	if rt := testenv.Address(t, ack, "Reply-To"); !strings.HasPrefix(rt, "support+"+strings.ToLower(ref)+".") && !strings.HasPrefix(rt, "support+"+ref+".") {
 		t.Errorf("ack Reply-To = %q, want support+%s.<token>@example.com", rt, ref)
 	}
 	if !strings.Contains(ack.Body, ref) || !strings.Contains(strings.ToLower(ack.Body), "critical") {
 		t.Errorf("ack body lacks reference or priority:\n%s", ack.Body)
 	}
-	notice := peer.wait(t, "alice's notification", and(to("alice@example.com"), subjectHas(ref)))
-	peer.wait(t, "bob's notification", and(to("bob@example.com"), subjectHas(ref)))
-	aliceAddr := replyTo(t, notice)
+	notice := peer.Wait(t, "alice's notification", testenv.And(testenv.To("alice@example.com"), testenv.Subject(ref)))
+	peer.Wait(t, "bob's notification", testenv.And(testenv.To("bob@example.com"), testenv.Subject(ref)))
+	aliceAddr := testenv.Address(t, notice, "Reply-To")
 	if !strings.Contains(aliceAddr, "+") {
 		t.Fatalf("notification Reply-To %q is not a per-agent address", aliceAddr)
 	}
 
 	// 2. Alice answers from her mail client: commands, text, quoted history.
-	imapSrv.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+	imapSrv.Deliver(t, "INBOX", fmt.Sprintf(`From: Alice <alice@example.com>
 To: %s
 Subject: Re: %s
 Message-ID: <alice-1@example.com>
@@ -138,24 +116,24 @@ Alice
 On Fri, 20 Nov 2026 at 09:41, Example Support <support@example.com> wrote:
 > New ticket %s from carol@shop.example
 > SECRET-INTERNAL-LINE
-`, aliceAddr, notice.header("Subject"), msgID(notice), msgID(notice), ref))
-	relay := peer.wait(t, "the relayed reply to carol", and(to("carol@shop.example"), func(m capturedMail) bool {
+`, aliceAddr, notice.Header.Get("Subject"), notice.MessageID(), notice.MessageID(), ref))
+	relay := peer.Wait(t, "the relayed reply to carol", testenv.And(testenv.To("carol@shop.example"), func(m testenv.Mail) bool {
 		return strings.Contains(m.Body, "restarted the payment gateway")
 	}))
 	if strings.Contains(relay.Body, "SECRET-INTERNAL-LINE") || strings.Contains(relay.Body, "#assign") {
 		t.Errorf("relay leaks quoted history or commands:\n%s", relay.Body)
 	}
-	from, _ := mail.ParseAddress(relay.header("From"))
-	if from == nil || from.Address != supportAddr || !strings.Contains(from.Name, "Alice") {
-		t.Errorf("relay From = %q, want Alice's name at %s", relay.header("From"), supportAddr)
+	from, _ := mail.ParseAddress(relay.Header.Get("From"))
+	if from == nil || from.Address != "support@example.com" || !strings.Contains(from.Name, "Alice") {
+		t.Errorf("relay From = %q, want Alice's name at support@example.com", relay.Header.Get("From"))
 	}
-	if relay.header("Auto-Submitted") != "" {
-		t.Errorf("a relayed human reply carries Auto-Submitted %q", relay.header("Auto-Submitted"))
+	if relay.Header.Get("Auto-Submitted") != "" {
+		t.Errorf("a relayed human reply carries Auto-Submitted %q", relay.Header.Get("Auto-Submitted"))
 	}
-	if !strings.Contains(relay.header("References"), "<carol-1@shop.example>") {
-		t.Errorf("relay References = %q: not in the customer's thread", relay.header("References"))
+	if !strings.Contains(relay.Header.Get("References"), "<carol-1@shop.example>") {
+		t.Errorf("relay References = %q: not in the customer's thread", relay.Header.Get("References"))
 	}
-	if got, want := relay.header("Subject"), "Re: Checkout is down for all customers ["+ref+"]"; got != want {
+	if got, want := relay.Header.Get("Subject"), "Re: Checkout is down for all customers ["+ref+"]"; got != want {
 		t.Errorf("relay subject = %q, want %q", got, want)
 	}
 	tk, evs := ticketByRef(t, d, ref)
@@ -167,7 +145,7 @@ On Fri, 20 Nov 2026 at 09:41, Example Support <support@example.com> wrote:
 	}
 
 	// 3. An internal note goes to the other agents, never to the customer.
-	imapSrv.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+	imapSrv.Deliver(t, "INBOX", fmt.Sprintf(`From: Alice <alice@example.com>
 To: %s
 Subject: Re: note
 Message-ID: <alice-note@example.com>
@@ -176,11 +154,11 @@ Date: Fri, 20 Nov 2026 09:55:00 +0000
 #note
 NOTE-FOR-AGENTS: gateway certificate expired, renewing.
 `, aliceAddr))
-	peer.wait(t, "the note to bob", and(to("bob@example.com"), func(m capturedMail) bool { return strings.Contains(m.Body, "NOTE-FOR-AGENTS") }))
+	peer.Wait(t, "the note to bob", testenv.And(testenv.To("bob@example.com"), func(m testenv.Mail) bool { return strings.Contains(m.Body, "NOTE-FOR-AGENTS") }))
 
 	// 4. A stranger's mail claiming Alice's From, with the subject tag but no
 	// proof, runs no command and is flagged.
-	imapSrv.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+	imapSrv.Deliver(t, "INBOX", fmt.Sprintf(`From: Alice <alice@example.com>
 To: support@example.com
 Subject: Re: [%s] close it
 Message-ID: <spoof-1@evil.example>
@@ -189,7 +167,7 @@ Date: Fri, 20 Nov 2026 10:00:00 +0000
 #status closed
 SPOOFED-TEXT
 `, ref))
-	waitFor(t, "the suspicious event", func() bool {
+	testenv.WaitFor(t, "the suspicious event", time.Minute, func() bool {
 		_, evs := ticketByRef(t, d, ref)
 		return hasEvent(evs, "suspicious")
 	})
@@ -199,7 +177,7 @@ SPOOFED-TEXT
 	}
 
 	// 5. An unknown command gets an explanatory reply and changes nothing.
-	imapSrv.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+	imapSrv.Deliver(t, "INBOX", fmt.Sprintf(`From: Alice <alice@example.com>
 To: %s
 Subject: Re: oops
 Message-ID: <alice-typo@example.com>
@@ -208,7 +186,7 @@ Date: Fri, 20 Nov 2026 10:05:00 +0000
 #stauts resolved
 TYPO-TEXT-NOT-RELAYED
 `, aliceAddr))
-	cmdErr := peer.wait(t, "the command error to alice", and(to("alice@example.com"), func(m capturedMail) bool {
+	cmdErr := peer.Wait(t, "the command error to alice", testenv.And(testenv.To("alice@example.com"), func(m testenv.Mail) bool {
 		return strings.Contains(m.Body, "#stauts resolved")
 	}))
 	if !strings.Contains(cmdErr.Body, "#status open|pending|resolved|closed") {
@@ -216,7 +194,7 @@ TYPO-TEXT-NOT-RELAYED
 	}
 
 	// 6. Resolved with a text; the customer gets the resolution mail.
-	imapSrv.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+	imapSrv.Deliver(t, "INBOX", fmt.Sprintf(`From: Alice <alice@example.com>
 To: %s
 Subject: Re: done
 Message-ID: <alice-done@example.com>
@@ -225,7 +203,7 @@ Date: Fri, 20 Nov 2026 10:10:00 +0000
 #status resolved
 The certificate is renewed and checkout works again.
 `, aliceAddr))
-	res := peer.wait(t, "the resolution mail", and(to("carol@shop.example"), func(m capturedMail) bool {
+	res := peer.Wait(t, "the resolution mail", testenv.And(testenv.To("carol@shop.example"), func(m testenv.Mail) bool {
 		return strings.Contains(m.Body, "certificate is renewed")
 	}))
 	if !strings.Contains(strings.ToLower(res.Body), "reopen") && !strings.Contains(strings.ToLower(res.Body), "reply") {
@@ -237,7 +215,7 @@ The certificate is renewed and checkout works again.
 	}
 
 	// 7. The customer replies to the resolution: the ticket reopens.
-	imapSrv.appendMail(t, fmt.Sprintf(`From: Carol Shopper <carol@shop.example>
+	imapSrv.Deliver(t, "INBOX", fmt.Sprintf(`From: Carol Shopper <carol@shop.example>
 To: support@example.com
 Subject: Re: Checkout is down for all customers [%s]
 Message-ID: <carol-2@shop.example>
@@ -246,8 +224,8 @@ References: <carol-1@shop.example> <%s>
 Date: Fri, 20 Nov 2026 11:00:00 +0000
 
 It is failing again for some customers.
-`, ref, msgID(res), msgID(res)))
-	waitFor(t, "the reopen", func() bool {
+`, ref, res.MessageID(), res.MessageID()))
+	testenv.WaitFor(t, "the reopen", time.Minute, func() bool {
 		tk, _ := ticketByRef(t, d, ref)
 		return tk.Status == helpdesk.StatusOpen
 	})
@@ -257,10 +235,10 @@ It is failing again for some customers.
 	}
 
 	// Nothing internal ever reached the customer.
-	for _, m := range peer.mails() {
-		if to("carol@shop.example")(m) && (strings.Contains(m.Body, "NOTE-FOR-AGENTS") || strings.Contains(m.Body, "TYPO-TEXT") ||
-			strings.Contains(m.Body, "SPOOFED-TEXT") && m.header("Auto-Submitted") == "") {
-			t.Errorf("internal text reached the customer: %q\n%s", m.header("Subject"), m.Body)
+	for _, m := range peer.Mails() {
+		if testenv.To("carol@shop.example")(m) && (strings.Contains(m.Body, "NOTE-FOR-AGENTS") || strings.Contains(m.Body, "TYPO-TEXT") ||
+			strings.Contains(m.Body, "SPOOFED-TEXT") && m.Header.Get("Auto-Submitted") == "") {
+			t.Errorf("internal text reached the customer: %q\n%s", m.Header.Get("Subject"), m.Body)
 		}
 	}
 }

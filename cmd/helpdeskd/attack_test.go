@@ -17,6 +17,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
@@ -38,17 +39,17 @@ const (
 
 // atkDesk is one running daemon with its IMAP server and SMTP peer.
 type atkDesk struct {
-	imap *imapTestServer
-	peer *smtpCapture
+	imap *testenv.IMAP
+	peer *testenv.SMTP
 	cfg  *config.Config
 	d    *Main
 }
 
 func newAtkDesk(t *testing.T, deskKeys string) *atkDesk {
 	t.Helper()
-	imapSrv := newIMAPServer(t)
-	peer := newSMTPCapture(t)
-	cfg := testConfig(t, imapSrv.addr, peer.addr, atkTrusted+deskKeys)
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	cfg := testConfig(t, imapSrv.Addr(), peer.Addr(), atkTrusted+deskKeys)
 	return &atkDesk{imap: imapSrv, peer: peer, cfg: cfg, d: startDaemon(t, cfg, nil)}
 }
 
@@ -82,13 +83,13 @@ func atkGenuinePass() string {
 }
 
 // atkInReplyTo matches a mail that answers the message id.
-func atkInReplyTo(id string) func(capturedMail) bool {
-	return func(m capturedMail) bool { return strings.Trim(m.header("In-Reply-To"), "<> ") == id }
+func atkInReplyTo(id string) testenv.Match {
+	return func(m testenv.Mail) bool { return strings.Trim(m.Header.Get("In-Reply-To"), "<> ") == id }
 }
 
 // atkHeader returns a header field of a captured mail with RFC 2047 words decoded.
-func atkHeader(m capturedMail, key string) string {
-	v := m.header(key)
+func atkHeader(m testenv.Mail, key string) string {
+	v := m.Header.Get(key)
 	if d, err := (&mime.WordDecoder{}).DecodeHeader(v); err == nil {
 		return d
 	}
@@ -97,11 +98,11 @@ func atkHeader(m capturedMail, key string) string {
 
 // atkBody returns the decoded text of every leaf part of a captured mail
 // (quoted-printable and base64 undone), text and HTML alike.
-func atkBody(t *testing.T, m capturedMail) string {
+func atkBody(t *testing.T, m testenv.Mail) string {
 	t.Helper()
 	e, err := message.Read(bytes.NewReader(m.Raw))
 	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
-		t.Fatalf("reading captured mail %q: %v", m.header("Subject"), err)
+		t.Fatalf("reading captured mail %q: %v", m.Header.Get("Subject"), err)
 	}
 	var b strings.Builder
 	err = e.Walk(func(_ []int, p *message.Entity, err error) error {
@@ -117,15 +118,15 @@ func atkBody(t *testing.T, m capturedMail) string {
 		return err
 	})
 	if err != nil {
-		t.Fatalf("walking captured mail %q: %v", m.header("Subject"), err)
+		t.Fatalf("walking captured mail %q: %v", m.Header.Get("Subject"), err)
 	}
 	return b.String()
 }
 
 // atkAllHeaders returns every header field of a captured mail, decoded.
-func atkAllHeaders(m capturedMail) string {
+func atkAllHeaders(m testenv.Mail) string {
 	var b strings.Builder
-	for k := range m.Msg.Header {
+	for k := range m.Header {
 		fmt.Fprintf(&b, "%s: %s\n", k, atkHeader(m, k))
 	}
 	return b.String()
@@ -142,7 +143,7 @@ func atkRefIn(t *testing.T, subject string) string {
 }
 
 // atkRcpt reports whether any RCPT TO of m satisfies f.
-func atkRcpt(m capturedMail, f func(addr string) bool) bool {
+func atkRcpt(m testenv.Mail, f func(addr string) bool) bool {
 	for _, r := range m.To {
 		if f(strings.ToLower(r)) {
 			return true
@@ -157,8 +158,8 @@ type atkTicket struct {
 	customer  string
 	subject   string
 	firstID   string       // Message-ID of the customer's first mail
-	ack       capturedMail // the customer's acknowledgement
-	notice    capturedMail // alice's notification of the new ticket
+	ack       testenv.Mail // the customer's acknowledgement
+	notice    testenv.Mail // alice's notification of the new ticket
 	aliceAddr string       // alice's personal reply address for the ticket
 }
 
@@ -167,7 +168,7 @@ type atkTicket struct {
 func (a *atkDesk) open(t *testing.T, name, customer, subject, headers string) atkTicket {
 	t.Helper()
 	id := atkID("first", customer[strings.LastIndexByte(customer, '@')+1:])
-	a.imap.appendMail(t, fmt.Sprintf(`%sFrom: %s <%s>
+	a.imap.Deliver(t, "INBOX", fmt.Sprintf(`%sFrom: %s <%s>
 To: support@example.com
 Subject: %s
 Message-ID: <%s>
@@ -180,11 +181,11 @@ since this morning the page fails with an error for everybody in our office.
 Regards,
 %s
 `, headers, name, customer, subject, id, atkDate(), name))
-	ack := a.peer.wait(t, "the ack to "+customer, and(to(customer), atkInReplyTo(id)))
+	ack := a.peer.Wait(t, "the ack to "+customer, testenv.And(testenv.To(customer), atkInReplyTo(id)))
 	ref := atkRefIn(t, atkHeader(ack, "Subject"))
-	notice := a.peer.wait(t, "alice's notification of "+ref, and(to(atkAlice), atkInReplyTo(id)))
+	notice := a.peer.Wait(t, "alice's notification of "+ref, testenv.And(testenv.To(atkAlice), atkInReplyTo(id)))
 	return atkTicket{ref: ref, customer: customer, subject: subject, firstID: id, ack: ack, notice: notice,
-		aliceAddr: replyTo(t, notice)}
+		aliceAddr: testenv.Address(t, notice, "Reply-To")}
 }
 
 // atkState is a ticket as the store holds it.
@@ -272,7 +273,7 @@ func (s atkState) participant(addr string) (store.Participant, bool) {
 func (a *atkDesk) handled(t *testing.T, ref, id string) atkState {
 	t.Helper()
 	var on string
-	waitFor(t, fmt.Sprintf("<%s> to be stored on a ticket", id), func() bool {
+	testenv.WaitFor(t, fmt.Sprintf("<%s> to be stored on a ticket", id), time.Minute, func() bool {
 		on = a.refByMessageID(t, id)
 		return on != ""
 	})
@@ -284,20 +285,20 @@ func (a *atkDesk) handled(t *testing.T, ref, id string) atkState {
 }
 
 // sent returns the first captured mail matching f.
-func (a *atkDesk) sent(f func(capturedMail) bool) (capturedMail, bool) {
-	for _, m := range a.peer.mails() {
+func (a *atkDesk) sent(f func(testenv.Mail) bool) (testenv.Mail, bool) {
+	for _, m := range a.peer.Mails() {
 		if f(m) {
 			return m, true
 		}
 	}
-	return capturedMail{}, false
+	return testenv.Mail{}, false
 }
 
 // drain waits until the outbox has sent everything it holds, so that the
 // captured mails are all the daemon has decided to send so far.
 func (a *atkDesk) drain(t *testing.T) {
 	t.Helper()
-	waitFor(t, "an empty outbox", func() bool {
+	testenv.WaitFor(t, "an empty outbox", time.Minute, func() bool {
 		p, _, err := a.d.Store.OutboxCounts(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -312,8 +313,8 @@ func (a *atkDesk) drain(t *testing.T) {
 // noMailTo fails for any captured mail with addr among its RCPT TO.
 func (a *atkDesk) noMailTo(t *testing.T, addr string) {
 	t.Helper()
-	for _, m := range a.peer.mails() {
-		if to(addr)(m) {
+	for _, m := range a.peer.Mails() {
+		if testenv.To(addr)(m) {
 			t.Errorf("%s received mail %q (RCPT %v)", addr, atkHeader(m, "Subject"), m.To)
 		}
 	}
@@ -323,8 +324,8 @@ func (a *atkDesk) noMailTo(t *testing.T, addr string) {
 // in any message the ticket sent to the customer's side.
 func (a *atkDesk) notRelayed(t *testing.T, tk atkTicket, text string) {
 	t.Helper()
-	for _, m := range a.peer.mails() {
-		if to(tk.customer)(m) && strings.Contains(atkBody(t, m), text) {
+	for _, m := range a.peer.Mails() {
+		if testenv.To(tk.customer)(m) && strings.Contains(atkBody(t, m), text) {
 			t.Errorf("%q reached the customer in %q", text, atkHeader(m, "Subject"))
 		}
 	}
@@ -381,7 +382,7 @@ func TestAttackForgedAuthenticationResults(t *testing.T) {
 	forged := func(t *testing.T, top, between string, sayForged bool) {
 		tk := a.open(t, "Dana Buyer", atkAddr("dana", "shop.example"), "Invoices page shows error 500", "")
 		id := atkID("forged", "evil.example")
-		a.imap.appendMail(t, top+atkOurReceived("mail.evil.example", "203.0.113.66")+between+fmt.Sprintf(
+		a.imap.Deliver(t, "INBOX", top+atkOurReceived("mail.evil.example", "203.0.113.66")+between+fmt.Sprintf(
 			`Authentication-Results: mx.example.com; dkim=pass header.d=example.com header.s=sel1; spf=pass smtp.mailfrom=alice@example.com
 %sFrom: Alice <alice@example.com>
 To: support@example.com
@@ -400,7 +401,7 @@ FORGED-RELAY-TEXT Dear customer, please re-enter your card at http://evil.exampl
 		}
 		// The agents are told about the mail, after anything it could have
 		// caused was sent.
-		if _, ok := a.sent(and(to(atkAlice), atkInReplyTo(id))); !ok {
+		if _, ok := a.sent(testenv.And(testenv.To(atkAlice), atkInReplyTo(id))); !ok {
 			t.Errorf("the agents were not told about the forged mail")
 		}
 		if s.ticket.Status != helpdesk.StatusOpen {
@@ -437,7 +438,7 @@ FORGED-RELAY-TEXT Dear customer, please re-enter your card at http://evil.exampl
 	t.Run("genuine pass above our Received runs the command", func(t *testing.T) {
 		tk := a.open(t, "Erin Client", atkAddr("erin", "shop.example"), "Cannot download the monthly report", "")
 		id := atkID("alice-dkim", "example.com")
-		a.imap.appendMail(t, atkGenuinePass()+fmt.Sprintf(`From: Alice <alice@example.com>
+		a.imap.Deliver(t, "INBOX", atkGenuinePass()+fmt.Sprintf(`From: Alice <alice@example.com>
 To: support@example.com
 Subject: Re: Cannot download the monthly report [%s]
 Message-ID: <%s>
@@ -448,7 +449,7 @@ Date: %s
 GENUINE-RELAY-TEXT Could you tell us which browser you use?
 `, tk.ref, id, atkDate()))
 		s := a.handled(t, tk.ref, id)
-		relay, ok := a.sent(and(to(tk.customer), func(m capturedMail) bool {
+		relay, ok := a.sent(testenv.And(testenv.To(tk.customer), func(m testenv.Mail) bool {
 			return strings.Contains(atkBody(t, m), "GENUINE-RELAY-TEXT")
 		}))
 		if !ok {
@@ -480,7 +481,7 @@ func TestAttackLeakedAgentAddress(t *testing.T) {
 	oldAddr := tk.aliceAddr
 
 	id := atkID("mallory", "evil.example")
-	a.imap.appendMail(t, atkOurReceived("mx.evil.example", "203.0.113.13")+fmt.Sprintf(`From: Mallory <mallory@evil.example>
+	a.imap.Deliver(t, "INBOX", atkOurReceived("mx.evil.example", "203.0.113.13")+fmt.Sprintf(`From: Mallory <mallory@evil.example>
 To: %s
 Subject: Re: [%s] VPN drops every ten minutes
 Message-ID: <%s>
@@ -491,7 +492,7 @@ Date: %s
 LEAK-RELAY-TEXT Hello, this is support. Please install http://evil.example/vpn.exe
 `, oldAddr, tk.ref, id, atkDate()))
 	s := a.handled(t, tk.ref, id)
-	if warn, ok := a.sent(and(to(atkAlice), subjectHas("Your reply address was used by"))); !ok {
+	if warn, ok := a.sent(testenv.And(testenv.To(atkAlice), testenv.Subject("Your reply address was used by"))); !ok {
 		t.Errorf("alice was not warned that her reply address was used")
 	} else {
 		if sub := atkHeader(warn, "Subject"); !strings.Contains(sub, "mallory@evil.example") || !strings.Contains(sub, tk.ref) {
@@ -530,7 +531,7 @@ LEAK-RELAY-TEXT Hello, this is support. Please install http://evil.example/vpn.e
 
 	// Alice herself answers her old notification: the old address is dead.
 	oldUse := atkID("alice-old", "example.com")
-	a.imap.appendMail(t, atkOurReceived("mail-out.example.com", "198.51.100.7")+fmt.Sprintf(`From: Alice <alice@example.com>
+	a.imap.Deliver(t, "INBOX", atkOurReceived("mail-out.example.com", "198.51.100.7")+fmt.Sprintf(`From: Alice <alice@example.com>
 To: %s
 Subject: Re: %s
 Message-ID: <%s>
@@ -541,7 +542,7 @@ Date: %s
 #status closed
 
 OLD-ADDRESS-TEXT Closing this one.
-`, oldAddr, tk.notice.header("Subject"), oldUse, msgID(tk.notice), msgID(tk.notice), atkDate()))
+`, oldAddr, tk.notice.Header.Get("Subject"), oldUse, tk.notice.MessageID(), tk.notice.MessageID(), atkDate()))
 	s = a.handled(t, tk.ref, oldUse)
 	if s.ticket.Status != helpdesk.StatusOpen {
 		t.Errorf("status = %s: the rotated address still proves alice", s.ticket.Status)
@@ -557,7 +558,7 @@ OLD-ADDRESS-TEXT Closing this one.
 	// The customer writes again; alice's new notification carries a new
 	// address, and that one works.
 	again := atkID("again", "shop.example")
-	a.imap.appendMail(t, fmt.Sprintf(`From: Frank Owner <%s>
+	a.imap.Deliver(t, "INBOX", fmt.Sprintf(`From: Frank Owner <%s>
 To: support@example.com
 Subject: Re: VPN drops every ten minutes [%s]
 Message-ID: <%s>
@@ -566,14 +567,14 @@ References: <%s> <%s>
 Date: %s
 
 It just dropped again at 10:42.
-`, tk.customer, tk.ref, again, msgID(tk.ack), tk.firstID, msgID(tk.ack), atkDate()))
-	fresh := a.peer.wait(t, "alice's new notification", and(to(atkAlice), atkInReplyTo(again)))
-	newAddr := replyTo(t, fresh)
+`, tk.customer, tk.ref, again, tk.ack.MessageID(), tk.firstID, tk.ack.MessageID(), atkDate()))
+	fresh := a.peer.Wait(t, "alice's new notification", testenv.And(testenv.To(atkAlice), atkInReplyTo(again)))
+	newAddr := testenv.Address(t, fresh, "Reply-To")
 	if strings.EqualFold(newAddr, oldAddr) {
 		t.Fatalf("after rotation alice is still sent %s", oldAddr)
 	}
 	newUse := atkID("alice-new", "example.com")
-	a.imap.appendMail(t, atkOurReceived("mail-out.example.com", "198.51.100.7")+fmt.Sprintf(`From: Alice <alice@example.com>
+	a.imap.Deliver(t, "INBOX", atkOurReceived("mail-out.example.com", "198.51.100.7")+fmt.Sprintf(`From: Alice <alice@example.com>
 To: %s
 Subject: Re: %s
 Message-ID: <%s>
@@ -584,9 +585,9 @@ Date: %s
 #status pending
 
 NEW-ADDRESS-TEXT Thanks Frank, we are looking at the VPN concentrator.
-`, newAddr, fresh.header("Subject"), newUse, msgID(fresh), msgID(fresh), atkDate()))
+`, newAddr, fresh.Header.Get("Subject"), newUse, fresh.MessageID(), fresh.MessageID(), atkDate()))
 	s = a.handled(t, tk.ref, newUse)
-	if _, ok := a.sent(and(to(tk.customer), func(m capturedMail) bool {
+	if _, ok := a.sent(testenv.And(testenv.To(tk.customer), func(m testenv.Mail) bool {
 		return strings.Contains(atkBody(t, m), "NEW-ADDRESS-TEXT")
 	})); !ok {
 		t.Errorf("alice's reply through the new address was not relayed")
@@ -611,7 +612,7 @@ func TestAttackStrangerOnTicket(t *testing.T) {
 		tk := a.open(t, "Gina Shopper", atkAddr("gina", "shop.example"), "Order 8812 never arrived", "")
 		stranger := "sam@elsewhere.example"
 		id := atkID("stranger", "elsewhere.example")
-		a.imap.appendMail(t, atkOurReceived("mx.elsewhere.example", "203.0.113.40")+fmt.Sprintf(`From: Sam Stranger <%s>
+		a.imap.Deliver(t, "INBOX", atkOurReceived("mx.elsewhere.example", "203.0.113.40")+fmt.Sprintf(`From: Sam Stranger <%s>
 To: support@example.com
 Subject: Re: Order 8812 never arrived
 Message-ID: <%s>
@@ -622,7 +623,7 @@ Date: %s
 STRANGER-TEXT Same here, please keep me in the loop on this.
 `, stranger, id, tk.firstID, tk.firstID, atkDate()))
 		s := a.handled(t, tk.ref, id)
-		if notice, ok := a.sent(and(to(atkAlice), atkInReplyTo(id))); !ok {
+		if notice, ok := a.sent(testenv.And(testenv.To(atkAlice), atkInReplyTo(id))); !ok {
 			t.Errorf("the agents were not told about the stranger's mail")
 		} else if !strings.Contains(atkBody(t, notice), "is not on this ticket") {
 			t.Errorf("notice does not say the sender is not on the ticket:\n%s", atkBody(t, notice))
@@ -641,7 +642,7 @@ STRANGER-TEXT Same here, please keep me in the loop on this.
 		// customer alone.
 		for i, body := range []string{"AGENT-REPLY-1 We have asked the courier.", "#status resolved\n\nAGENT-REPLY-2 The parcel is on its way again."} {
 			rid := atkID(fmt.Sprintf("alice-%d", i), "example.com")
-			a.imap.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+			a.imap.Deliver(t, "INBOX", fmt.Sprintf(`From: Alice <alice@example.com>
 To: %s
 Subject: Re: %s
 Message-ID: <%s>
@@ -650,10 +651,10 @@ References: <%s>
 Date: %s
 
 %s
-`, tk.aliceAddr, tk.notice.header("Subject"), rid, msgID(tk.notice), msgID(tk.notice), atkDate(), body))
+`, tk.aliceAddr, tk.notice.Header.Get("Subject"), rid, tk.notice.MessageID(), tk.notice.MessageID(), atkDate(), body))
 			a.handled(t, tk.ref, rid)
 			marker := fmt.Sprintf("AGENT-REPLY-%d", i+1)
-			if relay, ok := a.sent(and(to(tk.customer), func(m capturedMail) bool {
+			if relay, ok := a.sent(testenv.And(testenv.To(tk.customer), func(m testenv.Mail) bool {
 				return strings.Contains(atkBody(t, m), marker)
 			})); !ok {
 				t.Errorf("alice's %s was not relayed", marker)
@@ -668,7 +669,7 @@ Date: %s
 	t.Run("spoofed agent From by References", func(t *testing.T) {
 		tk := a.open(t, "Hugo Retail", atkAddr("hugo", "shop.example"), "Till printer prints blank receipts", "")
 		id := atkID("bob-spoof", "evil.example")
-		a.imap.appendMail(t, atkOurReceived("mail.evil.example", "203.0.113.66")+fmt.Sprintf(`From: Bob <bob@example.com>
+		a.imap.Deliver(t, "INBOX", atkOurReceived("mail.evil.example", "203.0.113.66")+fmt.Sprintf(`From: Bob <bob@example.com>
 To: support@example.com
 Subject: Re: Till printer prints blank receipts
 Message-ID: <%s>
@@ -685,7 +686,7 @@ SPOOF-RELAY-TEXT Please pay the repair invoice at http://evil.example/invoice
 		if ev, ok := s.event("suspicious", id); !ok || !strings.Contains(ev.Detail, "without proof") {
 			t.Errorf("suspicious event = %q (found %v), want one that says without proof", ev.Detail, ok)
 		}
-		if _, ok := a.sent(and(to(atkAlice), atkInReplyTo(id))); !ok {
+		if _, ok := a.sent(testenv.And(testenv.To(atkAlice), atkInReplyTo(id))); !ok {
 			t.Errorf("the agents were not told about the spoofed mail")
 		}
 		if s.ticket.Status != helpdesk.StatusOpen || s.ticket.PrioritySource == atkBob {
@@ -754,7 +755,7 @@ func TestAttackCcFlood(t *testing.T) {
 
 	// Alice answers: the relay goes to the customer and at most 10 in Cc.
 	id := atkID("alice-cc", "example.com")
-	a.imap.appendMail(t, fmt.Sprintf(`From: Alice <alice@example.com>
+	a.imap.Deliver(t, "INBOX", fmt.Sprintf(`From: Alice <alice@example.com>
 To: %s
 Subject: Re: %s
 Message-ID: <%s>
@@ -763,9 +764,9 @@ References: <%s>
 Date: %s
 
 CC-FLOOD-REPLY We are looking into the signup form.
-`, tk.aliceAddr, tk.notice.header("Subject"), id, msgID(tk.notice), msgID(tk.notice), atkDate()))
+`, tk.aliceAddr, tk.notice.Header.Get("Subject"), id, tk.notice.MessageID(), tk.notice.MessageID(), atkDate()))
 	a.handled(t, tk.ref, id)
-	relay, ok := a.sent(and(to(tk.customer), func(m capturedMail) bool {
+	relay, ok := a.sent(testenv.And(testenv.To(tk.customer), func(m testenv.Mail) bool {
 		return strings.Contains(atkBody(t, m), "CC-FLOOD-REPLY")
 	}))
 	if !ok {
@@ -774,14 +775,14 @@ CC-FLOOD-REPLY We are looking into the signup form.
 	if len(relay.To) > 11 {
 		t.Errorf("the relay went to %d recipients (RCPT TO), want the customer and at most 10", len(relay.To))
 	}
-	if list, err := mail.ParseAddressList(relay.header("Cc")); err == nil && len(list) > 10 {
+	if list, err := mail.ParseAddressList(relay.Header.Get("Cc")); err == nil && len(list) > 10 {
 		t.Errorf("the relay's Cc: names %d people", len(list))
 	}
 	taken := map[string]bool{}
 	for _, e := range ccs {
 		taken[e] = true
 	}
-	for _, m := range a.peer.mails() {
+	for _, m := range a.peer.Mails() {
 		if atkRcpt(m, func(r string) bool { return strings.HasSuffix(r, "@spam.example") && !taken[r] }) {
 			t.Errorf("a Cc address over the limit received %q: %v", atkHeader(m, "Subject"), m.To)
 			break
@@ -800,7 +801,7 @@ func TestAttackSpamFiledSilently(t *testing.T) {
 	spam := func(t *testing.T, from, headers, subject string) {
 		before := trustEvents(t, a.d, "spam")
 		id := atkID("spam", from[strings.LastIndexByte(from, '@')+1:])
-		a.imap.appendMail(t, headers+fmt.Sprintf(`From: "Prize Office" <%s>
+		a.imap.Deliver(t, "INBOX", headers+fmt.Sprintf(`From: "Prize Office" <%s>
 To: support@example.com
 Subject: %s
 Message-ID: <%s>
@@ -825,7 +826,7 @@ You have won! Claim your prize today: http://prize.example/claim
 			t.Errorf("no spam event on %s: %+v", ref, s.events)
 		}
 		a.noMailTo(t, from)
-		for _, m := range a.peer.mails() {
+		for _, m := range a.peer.Mails() {
 			if atkInReplyTo(id)(m) || strings.Contains(atkHeader(m, "Subject"), "["+ref+"]") {
 				t.Errorf("mail about the spam went to %v: %q", m.To, atkHeader(m, "Subject"))
 			}
@@ -848,7 +849,7 @@ You have won! Claim your prize today: http://prize.example/claim
 
 		// Alice, proven by our MX's dkim=pass, opens it.
 		rid := atkID("alice-open", "example.com")
-		a.imap.appendMail(t, atkGenuinePass()+fmt.Sprintf(`From: Alice <alice@example.com>
+		a.imap.Deliver(t, "INBOX", atkGenuinePass()+fmt.Sprintf(`From: Alice <alice@example.com>
 To: support@example.com
 Subject: Re: [%s] not spam after all
 Message-ID: <%s>
@@ -902,7 +903,7 @@ func TestAttackAckFloodThroughPlusTags(t *testing.T) {
 		}
 		id := atkID(fmt.Sprintf("flood-%d", i), "botnet.example")
 		ids = append(ids, id)
-		a.imap.appendMail(t, atkOurReceived("bot.botnet.example", "203.0.113.5")+fmt.Sprintf(`From: Victim <%s>
+		a.imap.Deliver(t, "INBOX", atkOurReceived("bot.botnet.example", "203.0.113.5")+fmt.Sprintf(`From: Victim <%s>
 To: support@example.com
 Subject: Account question number %d
 Message-ID: <%s>
@@ -921,7 +922,7 @@ Please send me information about my account (%d).
 		return base == "victim" && domain == "target.example"
 	}
 	got := 0
-	for _, m := range a.peer.mails() {
+	for _, m := range a.peer.Mails() {
 		if atkRcpt(m, victim) {
 			got++
 		}
@@ -995,7 +996,7 @@ func TestAttackDisplayNameEchoInAck(t *testing.T) {
 	}
 	victim := "echo.victim@target.example"
 	id := atkID("echo", "bulk-sender.example")
-	a.imap.appendMail(t, atkOurReceived("bulk.spam.example", "203.0.113.8")+fmt.Sprintf(`From: %s <%s>
+	a.imap.Deliver(t, "INBOX", atkOurReceived("bulk.spam.example", "203.0.113.8")+fmt.Sprintf(`From: %s <%s>
 To: support@example.com
 Subject: %s
 Message-ID: <%s>
@@ -1003,7 +1004,7 @@ Date: %s
 
 I want my money back.
 `, fold(`"`+nameStr+`"`), victim, fold(subject), id, atkDate()))
-	ack := a.peer.wait(t, "the ack", and(to(victim), atkInReplyTo(id)))
+	ack := a.peer.Wait(t, "the ack", testenv.And(testenv.To(victim), atkInReplyTo(id)))
 	ref := atkRefIn(t, atkHeader(ack, "Subject"))
 
 	toAddr, err := mail.ParseAddress(atkHeader(ack, "To"))

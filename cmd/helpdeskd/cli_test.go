@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // run runs one subcommand as main would and returns its output and exit code.
@@ -84,14 +86,14 @@ func TestSLADueCommand(t *testing.T) {
 }
 
 func TestTicketsAndShowJSON(t *testing.T) {
-	imapSrv := newIMAPServer(t)
-	peer := newSMTPCapture(t)
-	cfg := testConfig(t, imapSrv.addr, peer.addr, "")
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	cfg := testConfig(t, imapSrv.Addr(), peer.Addr(), "")
 	startDaemon(t, cfg, nil)
-	imapSrv.appendMail(t, customerMail("Hal <hal@web.example>", "Typo on the pricing page", "hal-1@web.example", "",
+	imapSrv.Deliver(t, "INBOX", customerMail("Hal <hal@web.example>", "Typo on the pricing page", "hal-1@web.example", "",
 		"There is a typo on the pricing page: 'Premuim'."))
-	ack := peer.wait(t, "the ack", to("hal@web.example"))
-	ref := refOf(t, ack)
+	ack := peer.Wait(t, "the ack", testenv.To("hal@web.example"))
+	ref := testenv.Ref(t, ack)
 
 	out, errOut, code := run(t, "tickets", "--json", "-config", cfg.File)
 	if code != 0 {

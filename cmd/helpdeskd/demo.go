@@ -34,6 +34,11 @@ type demoOptions struct {
 	http     string // /healthz and /metrics; "" = off
 	start    string // "" (business hours), "now" or an RFC 3339 time
 	verbose  bool   // daemon logs at info level instead of warn
+	// realNow is the real clock the desk clock runs from (nil: time.Now)
+	// and seedEvery the real time between two seed mails (0: a second);
+	// tests set a clock they move by hand and a shorter pause.
+	realNow   func() time.Time
+	seedEvery time.Duration
 }
 
 // outageMailbox is the mailbox of the demo's outage: its policy calendar
@@ -124,7 +129,7 @@ func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*d
 		}
 		start, a.shifted = t, true
 	}
-	a.clock = demo.NewClock(start, o.speed, nil)
+	a.clock = demo.NewClock(start, o.speed, o.realNow)
 
 	level := slog.LevelWarn
 	if o.verbose {
@@ -353,7 +358,11 @@ func (a *demoApp) seed(ctx context.Context) {
 	}
 	seeds := demo.Seeds()
 	a.out.Printf("seeding %d incidents drawn from the policies, one a second", len(seeds))
-	t := time.NewTicker(time.Second)
+	every := a.opts.seedEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for i, s := range seeds {
 		if i > 0 {

@@ -12,8 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/demo"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
@@ -71,26 +70,6 @@ func (o *demoOut) wait(t *testing.T, re string) []string {
 			t.Fatalf("output never matched %q:\n%s", re, s)
 		}
 	}
-}
-
-// checkGoroutines fails the test when, after everything else the test
-// cleans up, more goroutines run than before it started.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(15 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				var b strings.Builder
-				pprof.Lookup("goroutine").WriteTo(&b, 1)
-				t.Errorf("%d goroutines left running, %d before the demo:\n%s", runtime.NumGoroutine(), before, b.String())
-				return
-			}
-			// Waiting for goroutines to notice their closed connections.
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
 }
 
 // runningDemo is a demo started by startTestDemo.
@@ -199,7 +178,7 @@ const demoOutage = "Since 9:10 this morning nobody in our company can log in: ev
 // becomes a ticket; its acknowledgement reaches the capture, and so does the
 // agents' notification.
 func TestDemoMailBecomesTicket(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t, 15*time.Second)
 	d := startTestDemo(t, demoOptions{dir: t.TempDir(), speed: 1, seed: false, http: "127.0.0.1:0"})
 	sendCustomerMail(t, d.servers.SMTPAddr(), "Dana Cole <dana@customer.example>", "support@prospectsoft.example",
 		"Cannot log in", demoOutage)
@@ -255,7 +234,7 @@ func TestDemoMailBecomesTicket(t *testing.T) {
 // the response clock. A customer reply supplies missing fields. "quit" ends
 // the demo and its temporary directory.
 func TestDemoPrompt(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t, 15*time.Second)
 	d := startTestDemo(t, demoOptions{speed: 1, seed: false})
 	dbDir := filepath.Dir(d.cfg.Store.Path)
 	sendCustomerMail(t, d.servers.SMTPAddr(), "Tom Reed <tom@fieldservices.example>", "support@prospectsoft.example",
@@ -305,11 +284,17 @@ func TestDemoPrompt(t *testing.T) {
 
 // The seeds give five tickets whose priorities follow the policies, and at
 // -speed 1000 the outage's 2-business-hour response target is warned about
-// and breached within seconds.
+// and breached. The real time the demo clock runs from is the test's: it
+// stands still until the test moves it past the warning and the breach,
+// and the SLA loop is ticked at once instead of on its one-second
+// schedule. The seeds go out 10ms apart rather than a second.
 func TestDemoSeedsAndEscalation(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t, 15*time.Second)
+	const speed = 1000
+	real := &fakeClock{t: time.Now()}
 	// A Monday morning in London, inside ProspectSoft's hours.
-	d := startTestDemo(t, demoOptions{dir: t.TempDir(), speed: 1000, seed: true, start: "2025-03-03T10:00:00Z"})
+	d := startTestDemo(t, demoOptions{dir: t.TempDir(), speed: speed, seed: true, seedEvery: 10 * time.Millisecond,
+		start: "2025-03-03T10:00:00Z", realNow: real.Now})
 	seeds := demo.Seeds()
 	byCustomer := map[string]*helpdesk.Ticket{}
 	for _, s := range seeds {
@@ -350,12 +335,23 @@ func TestDemoSeedsAndEscalation(t *testing.T) {
 		}
 	}
 
+	// Filed at 10:00 (the demo clock stood still): the warning is due at
+	// 75% of the target, 11:30, the breach at 12:00.
+	passDeskTime := func(desk time.Duration) {
+		t.Helper()
+		real.Set(real.Now().Add(desk / speed))
+		if err := d.main.Loop.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	passDeskTime(91 * time.Minute)
 	warn := d.waitMail(t, "75% SLA warning of the outage", func(m demo.Mail) bool {
 		return strings.Contains(m.Subject(), "["+outage.Ref+"] SLA Warning")
 	})
 	if got := warn.HeaderAddress("Reply-To"); !strings.Contains(got, "+"+strings.ToLower(outage.Ref)+".") {
 		t.Errorf("warning Reply-To = %q, want a reply address of %s", got, outage.Ref)
 	}
+	passDeskTime(30 * time.Minute)
 	d.waitMail(t, "breach escalation of the outage to the manager", func(m demo.Mail) bool {
 		return sentTo("pat@helpdesk.example")(m) && strings.Contains(m.Subject(), "["+outage.Ref+"] SLA Breached")
 	})
@@ -366,7 +362,7 @@ func TestDemoSeedsAndEscalation(t *testing.T) {
 // cmdDemo end to end: flags, the banner's addresses, the event lines, and
 // the temporary directory gone after Ctrl-C (a cancelled context).
 func TestCmdDemo(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t, 15*time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := newDemoOut()
@@ -423,7 +419,7 @@ func TestCmdDemoFlags(t *testing.T) {
 // again, and files new mail although its fresh in-memory IMAP server
 // numbers mail from UID 1 under the same UIDVALIDITY as the first.
 func TestDemoKeptDir(t *testing.T) {
-	checkGoroutines(t)
+	testenv.CheckGoroutines(t, 15*time.Second)
 	dir := t.TempDir()
 	first := startTestDemo(t, demoOptions{dir: dir, speed: 1, seed: false})
 	sendCustomerMail(t, first.servers.SMTPAddr(), "dana@customer.example", "support@prospectsoft.example", "Cannot log in", demoOutage)

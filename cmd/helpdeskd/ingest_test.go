@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
@@ -46,16 +49,6 @@ func messagesOn(t *testing.T, m *Main, ref string) int {
 	return n
 }
 
-func refOf(t *testing.T, m capturedMail) string {
-	t.Helper()
-	s := m.header("Subject")
-	i, j := strings.LastIndex(s, "["), strings.LastIndex(s, "]")
-	if i < 0 || j < i {
-		t.Fatalf("no reference in subject %q", s)
-	}
-	return s[i+1 : j]
-}
-
 func customerMail(from, subject, id, extra, body string) string {
 	if extra != "" {
 		extra += "\n"
@@ -68,35 +61,35 @@ func customerMail(from, subject, id, extra, body string) string {
 // References, the reply token, and the subject tag from the right sender
 // join a ticket; the subject tag from a stranger opens a new one.
 func TestThreading(t *testing.T) {
-	imapSrv := newIMAPServer(t)
-	peer := newSMTPCapture(t)
-	d := startDaemon(t, testConfig(t, imapSrv.addr, peer.addr, ""), nil)
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	d := startDaemon(t, testConfig(t, imapSrv.Addr(), peer.Addr(), ""), nil)
 
-	imapSrv.appendMail(t, customerMail("Dan <dan@retail.example>", "Dashboard very slow", "dan-1@retail.example", "",
+	imapSrv.Deliver(t, "INBOX", customerMail("Dan <dan@retail.example>", "Dashboard very slow", "dan-1@retail.example", "",
 		"The reporting dashboard takes a minute to load for some users since Monday."))
-	ack := peer.wait(t, "ack to dan", to("dan@retail.example"))
-	ref := refOf(t, ack)
+	ack := peer.Wait(t, "ack to dan", testenv.To("dan@retail.example"))
+	ref := testenv.Ref(t, ack)
 
 	// (a) By References to our ack, with a changed subject and no tag.
-	imapSrv.appendMail(t, customerMail("Dan <dan@retail.example>", "more info", "dan-2@retail.example",
-		"In-Reply-To: <"+msgID(ack)+">\nReferences: <dan-1@retail.example> <"+msgID(ack)+">", "Error: timeout after 60s"))
+	imapSrv.Deliver(t, "INBOX", customerMail("Dan <dan@retail.example>", "more info", "dan-2@retail.example",
+		"In-Reply-To: <"+ack.MessageID()+">\nReferences: <dan-1@retail.example> <"+ack.MessageID()+">", "Error: timeout after 60s"))
 	// (b) By the ticket's reply address alone.
-	imapSrv.appendMail(t, strings.Replace(customerMail("Dan <dan@retail.example>", "from my phone", "dan-3@retail.example", "", "Steps: open Reports"),
-		"To: support@example.com", "To: "+replyTo(t, ack), 1))
+	imapSrv.Deliver(t, "INBOX", strings.Replace(customerMail("Dan <dan@retail.example>", "from my phone", "dan-3@retail.example", "", "Steps: open Reports"),
+		"To: support@example.com", "To: "+testenv.Address(t, ack, "Reply-To"), 1))
 	// (c) By subject tag from the customer.
-	imapSrv.appendMail(t, customerMail("Dan <dan@retail.example>", "Re: ["+ref+"] still slow", "dan-4@retail.example", "", "Still slow."))
-	waitFor(t, "four messages on the ticket", func() bool { return messagesOn(t, d, ref) == 4 })
+	imapSrv.Deliver(t, "INBOX", customerMail("Dan <dan@retail.example>", "Re: ["+ref+"] still slow", "dan-4@retail.example", "", "Still slow."))
+	testenv.WaitFor(t, "four messages on the ticket", time.Minute, func() bool { return messagesOn(t, d, ref) == 4 })
 
 	// (d) The same tag from a stranger opens a new ticket.
-	imapSrv.appendMail(t, customerMail("Eve <eve@elsewhere.example>", "Re: ["+ref+"] let me in", "eve-1@elsewhere.example", "", "Please add me to this."))
-	eveAck := peer.wait(t, "ack to eve", to("eve@elsewhere.example"))
-	if got := refOf(t, eveAck); got == ref {
+	imapSrv.Deliver(t, "INBOX", customerMail("Eve <eve@elsewhere.example>", "Re: ["+ref+"] let me in", "eve-1@elsewhere.example", "", "Please add me to this."))
+	eveAck := peer.Wait(t, "ack to eve", testenv.To("eve@elsewhere.example"))
+	if got := testenv.Ref(t, eveAck); got == ref {
 		t.Fatalf("a stranger's guessed [%s] joined the ticket", ref)
 	}
 	// A guessed token is no better than a guessed reference.
-	imapSrv.appendMail(t, strings.Replace(customerMail("Eve <eve@elsewhere.example>", "hello", "eve-2@elsewhere.example", "", "guess"),
+	imapSrv.Deliver(t, "INBOX", strings.Replace(customerMail("Eve <eve@elsewhere.example>", "hello", "eve-2@elsewhere.example", "", "guess"),
 		"To: support@example.com", "To: support+"+ref+".aaaaaaaaaaaaaaaa@example.com", 1))
-	waitFor(t, "eve's second ticket", func() bool { return len(allTickets(t, d)) == 3 })
+	testenv.WaitFor(t, "eve's second ticket", time.Minute, func() bool { return len(allTickets(t, d)) == 3 })
 	if n := messagesOn(t, d, ref); n != 4 {
 		t.Fatalf("dan's ticket has %d inbound messages, want 4", n)
 	}
@@ -105,10 +98,10 @@ func TestThreading(t *testing.T) {
 // TestDedupeAcrossMailboxes: the same mail delivered to two mailboxes is
 // one ticket with one acknowledgement.
 func TestDedupeAcrossMailboxes(t *testing.T) {
-	imapSrv := newIMAPServer(t)
-	peer := newSMTPCapture(t)
-	host, port := splitHostPort(imapSrv.addr)
-	cfg := testConfig(t, imapSrv.addr, peer.addr, fmt.Sprintf(`
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{Folders: []string{"INBOX", "Sales"}})
+	peer := testenv.StartSMTP(t)
+	host, port, _ := net.SplitHostPort(imapSrv.Addr())
+	cfg := testConfig(t, imapSrv.Addr(), peer.Addr(), fmt.Sprintf(`
 [[mailbox]]
 name = "sales"
 address = "sales@example.com"
@@ -116,18 +109,18 @@ host = %q
 port = %s
 security = "none"
 username = %q
-password = "${HD_TEST_IMAP}"
+password = "${%s}"
 folder = "Sales"
 poll_interval = "1s"
-`, host, port, imapUser))
+`, host, port, testenv.IMAPUser, testenv.IMAPPasswordEnv))
 	d := startDaemon(t, cfg, nil)
 	raw := strings.Replace(customerMail("Fay <fay@corp.example>", "Cannot log in", "fay-1@corp.example", "Cc: sales@example.com",
 		"Nobody in our company can log in since 8:00."), "To: support@example.com", "To: support@example.com", 1)
-	imapSrv.appendTo(t, "INBOX", raw)
-	imapSrv.appendTo(t, "Sales", raw)
-	peer.wait(t, "ack to fay", to("fay@corp.example"))
+	imapSrv.Deliver(t, "INBOX", raw)
+	imapSrv.Deliver(t, "Sales", raw)
+	peer.Wait(t, "ack to fay", testenv.To("fay@corp.example"))
 	// Both mailboxes have processed their copy once their checkpoints cover it.
-	waitFor(t, "both checkpoints", func() bool {
+	testenv.WaitFor(t, "both checkpoints", time.Minute, func() bool {
 		_, a, _ := d.Store.Checkpoint(context.Background(), "support")
 		_, b, _ := d.Store.Checkpoint(context.Background(), "sales")
 		return a >= 1 && b >= 1
@@ -136,8 +129,8 @@ poll_interval = "1s"
 		t.Fatalf("%d tickets, want 1", n)
 	}
 	acks := 0
-	for _, m := range peer.mails() {
-		if to("fay@corp.example")(m) {
+	for _, m := range peer.Mails() {
+		if testenv.To("fay@corp.example")(m) {
 			acks++
 		}
 	}
@@ -149,9 +142,9 @@ poll_interval = "1s"
 // TestLoopProtection: no automatic reply to automatic mail (RFC 3834), but
 // the mail is still kept as a ticket and the agents are told.
 func TestLoopProtection(t *testing.T) {
-	imapSrv := newIMAPServer(t)
-	peer := newSMTPCapture(t)
-	d := startDaemon(t, testConfig(t, imapSrv.addr, peer.addr, ""), nil)
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	d := startDaemon(t, testConfig(t, imapSrv.Addr(), peer.Addr(), ""), nil)
 	cases := []struct{ name, from, headers string }{
 		{"auto-submitted", "ooo1@a.example", "Auto-Submitted: auto-replied"},
 		{"auto-generated", "gen@a.example", "Auto-Submitted: auto-generated"},
@@ -168,19 +161,19 @@ func TestLoopProtection(t *testing.T) {
 		{"suppress", "sup@a.example", "X-Auto-Response-Suppress: All"},
 	}
 	for i, c := range cases {
-		imapSrv.appendMail(t, customerMail(c.from, "Website is down for everyone", fmt.Sprintf("loop-%d@a.example", i), c.headers,
+		imapSrv.Deliver(t, "INBOX", customerMail(c.from, "Website is down for everyone", fmt.Sprintf("loop-%d@a.example", i), c.headers,
 			"The whole site has been down since 10:00, all users get HTTP 503."))
 	}
 	// A person's mail after them proves the daemon got this far.
-	imapSrv.appendMail(t, customerMail("real@person.example", "Website is down for everyone", "real-1@person.example", "", "Down since 10:00."))
-	peer.wait(t, "the ack to the person", to("real@person.example"))
+	imapSrv.Deliver(t, "INBOX", customerMail("real@person.example", "Website is down for everyone", "real-1@person.example", "", "Down since 10:00."))
+	peer.Wait(t, "the ack to the person", testenv.To("real@person.example"))
 	// Every mail is a ticket, except MAILER-DAEMON's, which is read as a
 	// delivery report for no mail of ours (kept, on no ticket).
-	waitFor(t, "all tickets", func() bool { return len(allTickets(t, d)) == len(cases) })
-	for _, m := range peer.mails() {
+	testenv.WaitFor(t, "all tickets", time.Minute, func() bool { return len(allTickets(t, d)) == len(cases) })
+	for _, m := range peer.Mails() {
 		for _, c := range cases {
-			if to(strings.ToLower(c.from))(m) || to(c.from)(m) {
-				t.Errorf("%s: automatic mail answered: %q", c.name, m.header("Subject"))
+			if testenv.To(strings.ToLower(c.from))(m) || testenv.To(c.from)(m) {
+				t.Errorf("%s: automatic mail answered: %q", c.name, m.Header.Get("Subject"))
 			}
 		}
 	}
@@ -195,9 +188,9 @@ func TestLoopProtection(t *testing.T) {
 	}
 
 	// Mail from our own address is never answered and opens no ticket.
-	imapSrv.appendMail(t, customerMail("Example Support <support@example.com>", "Re: something", "self-1@example.com", "", "loop"))
-	imapSrv.appendMail(t, customerMail("real2@person.example", "Question", "real-2@person.example", "", "How do I export a report?"))
-	peer.wait(t, "the ack to the second person", to("real2@person.example"))
+	imapSrv.Deliver(t, "INBOX", customerMail("Example Support <support@example.com>", "Re: something", "self-1@example.com", "", "loop"))
+	imapSrv.Deliver(t, "INBOX", customerMail("real2@person.example", "Question", "real-2@person.example", "", "How do I export a report?"))
+	peer.Wait(t, "the ack to the second person", testenv.To("real2@person.example"))
 	if n := len(allTickets(t, d)); n != len(cases)+1 {
 		t.Fatalf("%d tickets after our own mail, want %d", n, len(cases)+1)
 	}
@@ -206,13 +199,13 @@ func TestLoopProtection(t *testing.T) {
 // TestBounceAttachesToTicket: a delivery report for our ack becomes a
 // delivery-failure event on the ticket, and is not answered.
 func TestBounceAttachesToTicket(t *testing.T) {
-	imapSrv := newIMAPServer(t)
-	peer := newSMTPCapture(t)
-	d := startDaemon(t, testConfig(t, imapSrv.addr, peer.addr, ""), nil)
-	imapSrv.appendMail(t, customerMail("gone@old.example", "Prices are wrong on the shop", "gone-1@old.example", "",
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	d := startDaemon(t, testConfig(t, imapSrv.Addr(), peer.Addr(), ""), nil)
+	imapSrv.Deliver(t, "INBOX", customerMail("gone@old.example", "Prices are wrong on the shop", "gone-1@old.example", "",
 		"All products show the wrong prices since this morning."))
-	ack := peer.wait(t, "the ack", to("gone@old.example"))
-	ref := refOf(t, ack)
+	ack := peer.Wait(t, "the ack", testenv.To("gone@old.example"))
+	ref := testenv.Ref(t, ack)
 	dsn := fmt.Sprintf(`From: Mail Delivery System <MAILER-DAEMON@mx.old.example>
 To: support@example.com
 Subject: Undelivered Mail Returned to Sender
@@ -247,9 +240,9 @@ Subject: %s
 Message-ID: <%s>
 
 --B--
-`, ack.header("Subject"), msgID(ack))
-	imapSrv.appendMail(t, dsn)
-	waitFor(t, "the delivery-failure event", func() bool {
+`, ack.Header.Get("Subject"), ack.MessageID())
+	imapSrv.Deliver(t, "INBOX", dsn)
+	testenv.WaitFor(t, "the delivery-failure event", time.Minute, func() bool {
 		_, evs := ticketByRef(t, d, ref)
 		return hasEvent(evs, "delivery-failure")
 	})
@@ -261,19 +254,19 @@ Message-ID: <%s>
 // TestAutoReplyRateLimit: at most auto_reply_limit automatic replies to one
 // sender per window.
 func TestAutoReplyRateLimit(t *testing.T) {
-	imapSrv := newIMAPServer(t)
-	peer := newSMTPCapture(t)
-	d := startDaemon(t, testConfig(t, imapSrv.addr, peer.addr, "[desk]\nauto_reply_limit = 3\n"), nil)
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	d := startDaemon(t, testConfig(t, imapSrv.Addr(), peer.Addr(), "[desk]\nauto_reply_limit = 3\n"), nil)
 	_ = d
 	for i := 0; i < 5; i++ {
-		imapSrv.appendMail(t, customerMail("chatty@a.example", fmt.Sprintf("Question %d", i), fmt.Sprintf("chatty-%d@a.example", i), "", "How do I export?"))
+		imapSrv.Deliver(t, "INBOX", customerMail("chatty@a.example", fmt.Sprintf("Question %d", i), fmt.Sprintf("chatty-%d@a.example", i), "", "How do I export?"))
 	}
-	waitFor(t, "five tickets", func() bool { return len(allTickets(t, d)) == 5 })
-	imapSrv.appendMail(t, customerMail("other@a.example", "Question", "other-1@a.example", "", "How do I export?"))
-	peer.wait(t, "ack to other", to("other@a.example"))
+	testenv.WaitFor(t, "five tickets", time.Minute, func() bool { return len(allTickets(t, d)) == 5 })
+	imapSrv.Deliver(t, "INBOX", customerMail("other@a.example", "Question", "other-1@a.example", "", "How do I export?"))
+	peer.Wait(t, "ack to other", testenv.To("other@a.example"))
 	n := 0
-	for _, m := range peer.mails() {
-		if to("chatty@a.example")(m) {
+	for _, m := range peer.Mails() {
+		if testenv.To("chatty@a.example")(m) {
 			n++
 		}
 	}

@@ -7,13 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
@@ -35,6 +35,7 @@ var buildDaemon = sync.OnceValues(func() (string, error) {
 // mails are being ingested; after a restart every mail is exactly one
 // ticket and every acknowledgement was sent exactly once.
 func TestSIGTERMDuringIngest(t *testing.T) {
+	testenv.Long(t)
 	if testing.Short() {
 		t.Skip("builds and runs the daemon binary")
 	}
@@ -42,17 +43,17 @@ func TestSIGTERMDuringIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imapSrv := newIMAPServer(t)
-	peer := newSMTPCapture(t)
-	cfg := testConfig(t, imapSrv.addr, peer.addr, "[desk]\nshutdown_timeout = \"10s\"\n")
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	cfg := testConfig(t, imapSrv.Addr(), peer.Addr(), "[desk]\nshutdown_timeout = \"10s\"\n")
 	const n = 200
 	for i := 0; i < n; i++ {
-		imapSrv.appendMail(t, customerMail(fmt.Sprintf("c%d@customers.example", i), fmt.Sprintf("Report %d: export fails", i),
+		imapSrv.Deliver(t, "INBOX", customerMail(fmt.Sprintf("c%d@customers.example", i), fmt.Sprintf("Report %d: export fails", i),
 			fmt.Sprintf("sig-%d@customers.example", i), "", "The CSV export fails with Error 500 since this morning."))
 	}
 	start := func() (*exec.Cmd, *bytes.Buffer) {
 		cmd := exec.Command(bin, "run", "-config", cfg.File)
-		cmd.Env = append(os.Environ(), "HD_TEST_IMAP="+imapPass)
+		cmd.Env = append(os.Environ(), testenv.IMAPPasswordEnv+"="+testenv.IMAPPassword)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
@@ -62,7 +63,7 @@ func TestSIGTERMDuringIngest(t *testing.T) {
 	}
 	cmd, out := start()
 	// Wait until ingest is under way, then ask it to stop.
-	waitFor(t, "the first acks", func() bool { return len(peer.mails()) >= 10 })
+	testenv.WaitFor(t, "the first acks", time.Minute, func() bool { return len(peer.Mails()) >= 10 })
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func TestSIGTERMDuringIngest(t *testing.T) {
 	if !strings.Contains(out.String(), "stopped") {
 		t.Errorf("no clean stop in the log:\n%s", out)
 	}
-	before := len(peer.mails())
+	before := len(peer.Mails())
 	t.Logf("%d mails sent before SIGTERM", before)
 
 	cmd, out = start()
@@ -90,7 +91,7 @@ func TestSIGTERMDuringIngest(t *testing.T) {
 	}()
 	acks := func() map[string]int {
 		got := map[string]int{}
-		for _, m := range peer.mails() {
+		for _, m := range peer.Mails() {
 			for _, r := range m.To {
 				if strings.HasSuffix(r, "@customers.example") {
 					got[r]++
@@ -99,14 +100,14 @@ func TestSIGTERMDuringIngest(t *testing.T) {
 		}
 		return got
 	}
-	waitFor(t, "an ack for every mail", func() bool { return len(acks()) == n })
+	testenv.WaitFor(t, "an ack for every mail", time.Minute, func() bool { return len(acks()) == n })
 	// Let the outbox drain whatever else is queued, then count.
 	st, err := store.Open(context.Background(), cfg.Store.Path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	waitFor(t, "an empty outbox", func() bool {
+	testenv.WaitFor(t, "an empty outbox", time.Minute, func() bool {
 		p, _, err := st.OutboxCounts(context.Background())
 		return err == nil && p == 0
 	})
@@ -116,8 +117,8 @@ func TestSIGTERMDuringIngest(t *testing.T) {
 		}
 	}
 	ids := map[string]int{}
-	for _, m := range peer.mails() {
-		ids[m.header("Message-Id")]++
+	for _, m := range peer.Mails() {
+		ids[m.Header.Get("Message-Id")]++
 	}
 	for id, c := range ids {
 		if c > 1 {
@@ -140,10 +141,10 @@ func TestSIGTERMDuringIngest(t *testing.T) {
 // TestShutdownLeavesNoGoroutines runs the daemon in-process, stops it and
 // checks that every goroutine it started has ended.
 func TestShutdownLeavesNoGoroutines(t *testing.T) {
-	imapSrv := newIMAPServer(t)
-	peer := newSMTPCapture(t)
-	cfg := testConfig(t, imapSrv.addr, peer.addr, "")
-	before := runtime.NumGoroutine()
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	cfg := testConfig(t, imapSrv.Addr(), peer.Addr(), "")
+	testenv.CheckGoroutines(t, 5*time.Second) // after the daemon's Close, the servers still up
 	m := &Main{Config: cfg, Log: startDaemonLogger(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
@@ -151,21 +152,13 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	imapSrv.appendMail(t, customerMail("leak@a.example", "Question", "leak-1@a.example", "", "How do I export?"))
-	peer.wait(t, "the ack", to("leak@a.example"))
+	imapSrv.Deliver(t, "INBOX", customerMail("leak@a.example", "Question", "leak-1@a.example", "", "How do I export?"))
+	peer.Wait(t, "the ack", testenv.To("leak@a.example"))
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines after shutdown, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

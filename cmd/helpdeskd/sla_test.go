@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdesk/config"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // fakeClock is the injected clock of the SLA integration test.
@@ -59,20 +60,10 @@ notify = ["managers", "coo@example.com"]
 // quiesce waits until the outbox has nothing pending.
 func quiesce(t *testing.T, m *Main) {
 	t.Helper()
-	waitFor(t, "an empty outbox", func() bool {
+	testenv.WaitFor(t, "an empty outbox", time.Minute, func() bool {
 		p, _, err := m.Store.OutboxCounts(context.Background())
 		return err == nil && p == 0
 	})
-}
-
-func countMails(peer *smtpCapture, f func(capturedMail) bool) int {
-	n := 0
-	for _, m := range peer.mails() {
-		if f(m) {
-			n++
-		}
-	}
-	return n
 }
 
 // TestSLAEscalationOnce runs a ticket through warning, breach and
@@ -80,11 +71,11 @@ func countMails(peer *smtpCapture, f func(capturedMail) bool) int {
 // each escalation mail goes out once and only once, across a restart.
 func TestSLAEscalationOnce(t *testing.T) {
 	ctx := context.Background()
-	imapSrv := newIMAPServer(t)
-	peer := newSMTPCapture(t)
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
 	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	clock := &fakeClock{t: t0}
-	cfg := testConfig(t, imapSrv.addr, peer.addr, slaPolicy)
+	cfg := testConfig(t, imapSrv.Addr(), peer.Addr(), slaPolicy)
 
 	run := func(cfg *config.Config) (*Main, func()) {
 		m := &Main{Config: cfg, Now: clock.Now, Log: startDaemonLogger(t)}
@@ -103,22 +94,22 @@ func TestSLAEscalationOnce(t *testing.T) {
 		}
 	}
 	m, stop := run(cfg)
-	imapSrv.appendMail(t, customerMail("Gina <gina@shop.example>", "Store completely down", "gina-1@shop.example", "",
+	imapSrv.Deliver(t, "INBOX", customerMail("Gina <gina@shop.example>", "Store completely down", "gina-1@shop.example", "",
 		"Our store is completely down for all customers since 08:55. Error: HTTP 500.\nSteps: open the home page."))
-	ack := peer.wait(t, "the ack", to("gina@shop.example"))
-	ref := refOf(t, ack)
-	notice := peer.wait(t, "alice's notification", and(to("alice@example.com"), subjectHas(ref)))
-	warning := func(m capturedMail) bool { return strings.Contains(m.header("Subject"), "SLA Warning") }
-	breached := func(m capturedMail) bool { return strings.Contains(m.header("Subject"), "SLA Breached") }
-	response := func(m capturedMail) bool { return strings.Contains(m.header("Subject"), "response target") }
-	resolution := func(m capturedMail) bool { return strings.Contains(m.header("Subject"), "resolution target") }
+	ack := peer.Wait(t, "the ack", testenv.To("gina@shop.example"))
+	ref := testenv.Ref(t, ack)
+	notice := peer.Wait(t, "alice's notification", testenv.And(testenv.To("alice@example.com"), testenv.Subject(ref)))
+	warning := func(m testenv.Mail) bool { return strings.Contains(m.Header.Get("Subject"), "SLA Warning") }
+	breached := func(m testenv.Mail) bool { return strings.Contains(m.Header.Get("Subject"), "SLA Breached") }
+	response := func(m testenv.Mail) bool { return strings.Contains(m.Header.Get("Subject"), "response target") }
+	resolution := func(m testenv.Mail) bool { return strings.Contains(m.Header.Get("Subject"), "resolution target") }
 
 	// 50% of the 1 h response target: the team is warned.
 	clock.Set(t0.Add(31 * time.Minute))
 	if err := m.Loop.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	peer.wait(t, "the warning to bob", and(to("bob@example.com"), warning))
+	peer.Wait(t, "the warning to bob", testenv.And(testenv.To("bob@example.com"), warning))
 	if err := m.Loop.Tick(ctx); err != nil { // a second tick at the same time sends nothing
 		t.Fatal(err)
 	}
@@ -138,7 +129,7 @@ func TestSLAEscalationOnce(t *testing.T) {
 	if err := m.Loop.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	peer.wait(t, "the breach escalation to maria", and(to("maria@example.com"), breached, response))
+	peer.Wait(t, "the breach escalation to maria", testenv.And(testenv.To("maria@example.com"), breached, response))
 	tk, evs := ticketByRef(t, m, ref)
 	if !hasEvent(evs, "breach") {
 		t.Errorf("no breach event: %+v", evs)
@@ -148,31 +139,31 @@ func TestSLAEscalationOnce(t *testing.T) {
 	}
 
 	// The agent answers: the response clock stops; only resolution remains.
-	imapSrv.appendMail(t, fmt.Sprintf("From: Alice <alice@example.com>\nTo: %s\nSubject: Re: x\nMessage-ID: <alice-sla@example.com>\nDate: Fri, 20 Nov 2026 10:05:00 +0000\n\nWe are on it.\n",
-		replyTo(t, notice)))
-	peer.wait(t, "the relay", and(to("gina@shop.example"), func(m capturedMail) bool { return strings.Contains(m.Body, "We are on it") }))
+	imapSrv.Deliver(t, "INBOX", fmt.Sprintf("From: Alice <alice@example.com>\nTo: %s\nSubject: Re: x\nMessage-ID: <alice-sla@example.com>\nDate: Fri, 20 Nov 2026 10:05:00 +0000\n\nWe are on it.\n",
+		testenv.Address(t, notice, "Reply-To")))
+	peer.Wait(t, "the relay", testenv.And(testenv.To("gina@shop.example"), func(m testenv.Mail) bool { return strings.Contains(m.Body, "We are on it") }))
 	clock.Set(t0.Add(4*time.Hour + time.Minute))
 	for i := 0; i < 3; i++ {
 		if err := m.Loop.Tick(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	peer.wait(t, "the resolution breach to the COO", and(to("coo@example.com"), resolution))
+	peer.Wait(t, "the resolution breach to the COO", testenv.And(testenv.To("coo@example.com"), resolution))
 	quiesce(t, m)
 
 	for _, c := range []struct {
 		name string
-		f    func(capturedMail) bool
+		f    testenv.Match
 		want int
 	}{
-		{"response warnings to bob", and(to("bob@example.com"), warning, response), 1},
-		{"response warnings to alice", and(to("alice@example.com"), warning, response), 1},
-		{"response breaches to maria", and(to("maria@example.com"), breached, response), 1},
-		{"resolution breaches to maria", and(to("maria@example.com"), breached, resolution), 1},
-		{"resolution breaches to the COO", and(to("coo@example.com"), breached, resolution), 1},
-		{"acks", to("gina@shop.example"), 2}, // the ack and the relayed reply
+		{"response warnings to bob", testenv.And(testenv.To("bob@example.com"), warning, response), 1},
+		{"response warnings to alice", testenv.And(testenv.To("alice@example.com"), warning, response), 1},
+		{"response breaches to maria", testenv.And(testenv.To("maria@example.com"), breached, response), 1},
+		{"resolution breaches to maria", testenv.And(testenv.To("maria@example.com"), breached, resolution), 1},
+		{"resolution breaches to the COO", testenv.And(testenv.To("coo@example.com"), breached, resolution), 1},
+		{"acks", testenv.To("gina@shop.example"), 2}, // the ack and the relayed reply
 	} {
-		if got := countMails(peer, c.f); got != c.want {
+		if got := peer.Count(c.f); got != c.want {
 			t.Errorf("%s: %d mails, want %d", c.name, got, c.want)
 		}
 	}

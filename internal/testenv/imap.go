@@ -1,0 +1,285 @@
+package testenv
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"github.com/helpdeskd/helpdesk/internal/imapidle"
+)
+
+// The account of the test IMAP server unless IMAPOptions name another.
+const (
+	IMAPUser     = "support@example.com"
+	IMAPPassword = "imap-secret"
+)
+
+// idleTurn is how late the test server's IDLE may announce a mail that
+// arrived just before a turn began (see imapidle.Flush).
+const idleTurn = 50 * time.Millisecond
+
+// IMAPOptions configure StartIMAP; the zero value is a server with IDLE,
+// MOVE and UIDPLUS and an INBOX for IMAPUser. Its IDLE announces mail that
+// arrived before IDLE began, as Dovecot does (imapidle.Flush): without
+// that, a mail delivered between a client's "+ idling" and the start of
+// imapmemserver's update tracking stays unannounced.
+type IMAPOptions struct {
+	User, Password string   // the one account; default IMAPUser, IMAPPassword
+	Folders        []string // created for it; default INBOX
+	// Caps are the capabilities announced; default IMAP4rev1, IDLE, MOVE
+	// and UIDPLUS (the server has IDLE with IMAP4rev1 in any case).
+	Caps imap.CapSet
+	// TLS is the server's certificate: implicit TLS, or STARTTLS when
+	// StartTLS is set. Without it login is allowed in plaintext.
+	TLS      *tls.Config
+	StartTLS bool
+	// Session, when set, wraps each new session (after the IDLE wrapper).
+	Session func(imapserver.Session) imapserver.Session
+}
+
+// IMAP is go-imap's in-memory IMAP server on a loopback port with one
+// account. It can be stopped (listener and connections closed) and
+// restarted on the same address with the same mailboxes.
+type IMAP struct {
+	opts IMAPOptions
+	mem  *imapmemserver.Server
+	user *imapmemserver.User
+	addr string
+
+	mu   sync.Mutex
+	srv  *imapserver.Server
+	ln   net.Listener
+	done chan struct{} // closed when Serve has returned
+}
+
+// StartIMAP starts an in-memory IMAP server; it stops when the test ends.
+func StartIMAP(t testing.TB, o IMAPOptions) *IMAP {
+	t.Helper()
+	if o.User == "" {
+		o.User, o.Password = IMAPUser, IMAPPassword
+	}
+	if len(o.Folders) == 0 {
+		o.Folders = []string{"INBOX"}
+	}
+	if o.Caps == nil {
+		o.Caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapMove: {}, imap.CapUIDPlus: {}}
+	}
+	s := &IMAP{opts: o, mem: imapmemserver.New(), user: imapmemserver.NewUser(o.User, o.Password)}
+	for _, f := range o.Folders {
+		if err := s.user.Create(f, nil); err != nil {
+			t.Fatalf("testenv: create %s: %v", f, err)
+		}
+	}
+	s.mem.AddUser(s.user)
+	ln, err := listenLoopback()
+	if err != nil {
+		t.Fatalf("testenv: imap listen: %v", err)
+	}
+	s.addr = ln.Addr().String()
+	s.serve(ln)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Addr is the host:port the server listens on.
+func (s *IMAP) Addr() string { return s.addr }
+
+// User is the server's account, for what the tests do to it directly.
+func (s *IMAP) User() *imapmemserver.User { return s.user }
+
+func (s *IMAP) serve(ln net.Listener) {
+	opts := &imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			sess := imapidle.Flush(s.mem.NewSession(), idleTurn)
+			if s.opts.Session != nil {
+				sess = s.opts.Session(sess)
+			}
+			return sess, nil, nil
+		},
+		Caps:         s.opts.Caps,
+		InsecureAuth: s.opts.TLS == nil,
+		Logger:       log.New(io.Discard, "", 0),
+	}
+	if s.opts.TLS != nil {
+		if s.opts.StartTLS {
+			opts.TLSConfig = s.opts.TLS
+		} else {
+			ln = tls.NewListener(ln, s.opts.TLS)
+			opts.InsecureAuth = true // the connection is TLS from the start
+		}
+	}
+	srv := imapserver.New(opts)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	s.mu.Lock()
+	s.srv, s.ln, s.done = srv, ln, done
+	s.mu.Unlock()
+}
+
+// Stop closes the listener and every connection. It may be called twice.
+func (s *IMAP) Stop() {
+	s.mu.Lock()
+	srv, ln, done := s.srv, s.ln, s.done
+	s.srv = nil
+	s.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	// Serve must have returned before Close: imapserver (v2.0.0-beta.8)
+	// adds to a WaitGroup in Serve that Close waits on, a race when a
+	// test stops the server just after starting it.
+	ln.Close()
+	<-done
+	srv.Close()
+}
+
+// Restart serves again on the same address after Stop.
+func (s *IMAP) Restart(t testing.TB) {
+	t.Helper()
+	ln, err := relisten(s.addr)
+	if err != nil {
+		t.Fatalf("testenv: imap listen again on %s: %v", s.addr, err)
+	}
+	s.serve(ln)
+}
+
+// Append stores raw in folder as a delivery agent would, with flags, and
+// returns its UID; IMAP sessions hear of it as of any new mail.
+func (s *IMAP) Append(t testing.TB, folder string, raw []byte, flags ...imap.Flag) uint32 {
+	t.Helper()
+	data, err := s.user.Append(folder, bytes.NewReader(raw), &imap.AppendOptions{Flags: flags})
+	if err != nil {
+		t.Fatalf("testenv: append to %s: %v", folder, err)
+	}
+	return uint32(data.UID)
+}
+
+// Deliver APPENDs a mail written with "\n" line ends to folder over IMAP,
+// with CRLF line ends, logged in as the server's account: as a customer's
+// mail reaches the daemon.
+func (s *IMAP) Deliver(t testing.TB, folder, raw string) {
+	t.Helper()
+	AppendIMAP(t, s.addr, s.opts.User, s.opts.Password, folder, CRLF(raw))
+}
+
+// Appender APPENDs mails over one IMAP connection, as a mail delivery
+// agent would, to any IMAP server (the in-memory one, Dovecot).
+type Appender struct {
+	c *imapclient.Client
+}
+
+// DialAppender logs in to the plaintext IMAP server at addr. It returns
+// errors rather than failing a test, for goroutines other than the test's.
+func DialAppender(addr, user, pass string) (*Appender, error) {
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		return nil, fmt.Errorf("imap dial %s: %w", addr, err)
+	}
+	if err := c.Login(user, pass).Wait(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("imap login: %w", err)
+	}
+	return &Appender{c: c}, nil
+}
+
+// Append APPENDs raw, as it is, to folder.
+func (a *Appender) Append(folder string, raw []byte) error {
+	cmd := a.c.Append(folder, int64(len(raw)), nil)
+	if _, err := cmd.Write(raw); err != nil {
+		cmd.Close()
+		return fmt.Errorf("append: %w", err)
+	}
+	if err := cmd.Close(); err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
+	if _, err := cmd.Wait(); err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
+	return nil
+}
+
+// Close logs out and closes the connection.
+func (a *Appender) Close() {
+	a.c.Logout().Wait()
+	a.c.Close()
+}
+
+// AppendIMAP APPENDs raws, as they are, to folder of the IMAP server at
+// addr over one connection, failing t on any error.
+func AppendIMAP(t testing.TB, addr, user, pass, folder string, raws ...[]byte) {
+	t.Helper()
+	a, err := DialAppender(addr, user, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for _, raw := range raws {
+		if err := a.Append(folder, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// CheckIdleAnnounces fails t unless the IMAP server at addr announces a
+// mail that arrives while a client sits selected between two commands as
+// soon as that client starts IDLE (RFC 2177 §3). deliver puts one mail
+// into the account's empty INBOX.
+func CheckIdleAnnounces(t testing.TB, addr, user, pass string, deliver func()) {
+	t.Helper()
+	exists := make(chan uint32, 10)
+	c, err := imapclient.DialInsecure(addr, &imapclient.Options{
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+				if d.NumMessages != nil {
+					exists <- *d.NumMessages
+				}
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, pass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	deliver()
+	idle, err := c.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-exists:
+		if n != 1 {
+			t.Errorf("EXISTS %d, want 1", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("no EXISTS in IDLE for a mail delivered before IDLE began")
+	}
+	if err := idle.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
