@@ -7,6 +7,7 @@ import (
 	gomessage "github.com/emersion/go-message"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/ascii"
 )
 
 // dsnCollector gathers the parts of a delivery report during the walk.
@@ -410,30 +411,16 @@ func dsnHasBounceWording(text string) bool {
 	}
 	idx := &dsnPhraseIdx
 	for i := 0; i+dsnPhraseKeyLen <= len(text); i++ {
-		if idx.byFirst[parseLowerASCII[text[i]]] == nil || !idx.mayStart(text[i:]) {
+		if idx.byFirst[ascii.LowerByte(text[i])] == nil || !idx.mayStart(text[i:]) {
 			continue
 		}
-		for _, p := range idx.byFirst[parseLowerASCII[text[i]]] {
-			if dsnHasPrefixLower(text[i:], p) {
+		for _, p := range idx.byFirst[ascii.LowerByte(text[i])] {
+			if ascii.HasPrefixFold(text[i:], p) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// dsnHasPrefixLower reports whether s, its ASCII letters lower-cased,
-// starts with the lower-case prefix.
-func dsnHasPrefixLower(s, prefix string) bool {
-	if len(s) < len(prefix) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		if parseLowerASCII[s[i]] != prefix[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // dsnPhraseKeyLen is the length of the prefix dsnPhraseIndex filters on;
@@ -471,8 +458,8 @@ func (idx *dsnPhraseIndex) mayStart(s string) bool {
 // dsnPhraseHash hashes the first dsnPhraseKeyLen bytes of s, their ASCII
 // letters lower-cased, to 12 bits.
 func dsnPhraseHash(s string) uint32 {
-	lc := &parseLowerASCII
-	k := uint32(lc[s[0]]) | uint32(lc[s[1]])<<8 | uint32(lc[s[2]])<<16 | uint32(lc[s[3]])<<24
+	lc := ascii.LowerByte
+	k := uint32(lc(s[0])) | uint32(lc(s[1]))<<8 | uint32(lc(s[2]))<<16 | uint32(lc(s[3]))<<24
 	return (k * 0x9E3779B1) >> 20
 }
 

@@ -3,6 +3,7 @@ package message
 import (
 	"strings"
 
+	"github.com/helpdeskd/helpdesk/internal/ascii"
 	"github.com/k3a/html2text"
 )
 
@@ -133,7 +134,7 @@ func htmlNormalize(s string) string {
 		switch {
 		case htmlSkipTags[name] && !closing && !strings.HasSuffix(tag, "/>"):
 			// Skip to the matching end tag.
-			j := htmlIndexFold(s[i:], "</"+name)
+			j := ascii.IndexFold(s[i:], "</"+name)
 			if j < 0 {
 				i = len(s)
 				continue
@@ -234,33 +235,10 @@ func htmlTagName(s string) (name string, closing bool, end int) {
 	return name, closing, len(s)
 }
 
-// htmlIndexFold is strings.Index with ASCII case folding; sub must be
-// lower case. Unlike searching strings.ToLower(s), its offsets are
-// offsets into s.
-func htmlIndexFold(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		j := 0
-		for j < len(sub) {
-			c := s[i+j]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != sub[j] {
-				break
-			}
-			j++
-		}
-		if j == len(sub) {
-			return i
-		}
-	}
-	return -1
-}
-
 // htmlAttr returns the value of an attribute in a start tag.
 func htmlAttr(tag, attr string) string {
 	for from := 0; ; {
-		i := htmlIndexFold(tag[from:], attr)
+		i := ascii.IndexFold(tag[from:], attr)
 		if i < 0 {
 			return ""
 		}

@@ -17,6 +17,7 @@ import (
 	_ "github.com/emersion/go-message/charset"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/ascii"
 )
 
 // DefaultMaxAttachmentSize is the attachment size limit used when
@@ -572,7 +573,7 @@ func parseASCIILower(s string) (lower string, ok bool) {
 	}
 	b := make([]byte, len(s))
 	for i := 0; i < len(s); i++ {
-		b[i] = parseLowerASCII[s[i]]
+		b[i] = ascii.LowerByte(s[i])
 	}
 	return string(b), true
 }
@@ -581,15 +582,3 @@ func parseASCIILower(s string) (lower string, ok bool) {
 // a regexp sees it ([0-9A-Za-z_]); the bytes of other UTF-8 characters
 // are not.
 func parseIsWordByte(c byte) bool { return parseIsDigit(c) || parseIsLetter(c) || c == '_' }
-
-// parseLowerASCII maps each byte to itself, ASCII capitals to their small
-// letters.
-var parseLowerASCII = func() (t [256]byte) {
-	for i := range t {
-		t[i] = byte(i)
-		if 'A' <= i && i <= 'Z' {
-			t[i] += 'a' - 'A'
-		}
-	}
-	return t
-}()

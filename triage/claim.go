@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/ascii"
 )
 
 // A claim is the priority a customer declares. Ranks count from the most
@@ -184,18 +185,18 @@ func (t *Triage) mayClaim(s string) bool {
 	}
 	// claimValue collapses white space, so a level's name is looked for
 	// in the subject with its white space collapsed.
-	lower := asciiLower(collapseSpace(s))
+	lower := ascii.Lower(collapseSpace(s))
 	for _, k := range claimKeys {
 		if strings.Contains(lower, k) {
 			return true
 		}
 	}
 	for _, p := range t.levels.Order {
-		if strings.Contains(lower, asciiLower(string(p))) {
+		if strings.Contains(lower, ascii.Lower(string(p))) {
 			return true
 		}
 	}
-	return t.levels.Change != "" && strings.Contains(lower, asciiLower(string(t.levels.Change)))
+	return t.levels.Change != "" && strings.Contains(lower, ascii.Lower(string(t.levels.Change)))
 }
 
 // findClaim returns the customer's declared priority: a labelled line

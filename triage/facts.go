@@ -3,6 +3,8 @@ package triage
 import (
 	"strconv"
 	"strings"
+
+	"github.com/helpdeskd/helpdesk/internal/ascii"
 )
 
 // This file reads facts that phrase lists cannot: numbers.
@@ -97,7 +99,7 @@ func noneAfter(d *doc, h hit) bool {
 	if len(rest) > 40 {
 		rest = rest[:40]
 	}
-	rest = asciiLower(rest)
+	rest = ascii.Lower(rest)
 	i := 0
 	for i < len(rest) && (rest[i] == ' ' || rest[i] == '\t') {
 		i++

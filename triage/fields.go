@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/ascii"
 )
 
 // Labelled lines ("Start time: ...") are always recognised; a label with
@@ -89,7 +90,7 @@ func labelOf(line string, buf []byte) (label []byte, ascii bool) {
 		if c >= utf8.RuneSelf {
 			return nil, false
 		}
-		if c >= 'A' && c <= 'Z' {
+		if c >= 'A' && c <= 'Z' { // the named result ascii hides the package here
 			c += 'a' - 'A'
 		}
 		buf = append(buf, c)
@@ -288,8 +289,8 @@ func findHTTP(text string) int {
 		if i > 0 && isASCIIWordByte(text[i-1]) {
 			continue
 		}
-		if !(hasPrefixFold(text[i:], "http") || hasPrefixFold(text[i:], "error") || hasPrefixFold(text[i:], "status") ||
-			hasPrefixFold(text[i:], "code") || text[i] == '4' || text[i] == '5') {
+		if !(ascii.HasPrefixFold(text[i:], "http") || ascii.HasPrefixFold(text[i:], "error") || ascii.HasPrefixFold(text[i:], "status") ||
+			ascii.HasPrefixFold(text[i:], "code") || text[i] == '4' || text[i] == '5') {
 			continue
 		}
 		if reHTTPAt.MatchString(text[i:]) {
@@ -303,24 +304,6 @@ func findHTTP(text string) int {
 // of package regexp see it.
 func isASCIIWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
-}
-
-// hasPrefixFold reports whether s starts with the lower-case ASCII word
-// prefix, in any ASCII case.
-func hasPrefixFold(s, prefix string) bool {
-	if len(s) < len(prefix) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != prefix[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // findQuotes returns the double-quoted passages of text as index
@@ -705,7 +688,7 @@ func firstWord(s string) string {
 	return strings.ToLower(s[:end])
 }
 
-// findRepro finds steps to reproduce in text; lower is asciiLower(text)
+// findRepro finds steps to reproduce in text; lower is ascii.Lower(text)
 // and lines are its lines.
 func findRepro(text, lower string, lines []string) string {
 	if text == "" {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/helpdeskd/helpdesk/internal/ascii"
 )
 
 // Start times are found in two steps. First, candidate expressions are
@@ -98,7 +100,7 @@ type timeCandidate struct {
 }
 
 // startTime finds the start of the incident in free text; lower is
-// asciiLower(text).
+// ascii.Lower(text).
 func (t *Triage) startTime(text, lower string, base time.Time, haveBase bool) (timeCandidate, bool) {
 	if text == "" {
 		return timeCandidate{}, false
@@ -135,7 +137,7 @@ func (t *Triage) startCandidate(text string, a, b int, base time.Time, haveBase 
 	words := strings.Fields(before)
 	// A time of day that opens its sentence tells when something happened:
 	// "Today at 10:45 our manager exported ...".
-	opens := len(words) == 0 && reHasClock.MatchString(asciiLower(phrase))
+	opens := len(words) == 0 && reHasClock.MatchString(ascii.Lower(phrase))
 	if !inherent && !opens && !reStartCue.MatchString(strings.Join(words[max(0, len(words)-8):], " ")) {
 		return timeCandidate{}, false
 	}
@@ -256,7 +258,7 @@ func (t *Triage) firstTime(s string, base time.Time) (timeCandidate, bool) {
 // atoms merged.
 func mergeTimeAtoms(text string) [][2]int {
 	var spans [][2]int
-	eachTimeSpan(text, asciiLower(text), func(a, b int) bool {
+	eachTimeSpan(text, ascii.Lower(text), func(a, b int) bool {
 		spans = append(spans, [2]int{a, b})
 		return true
 	})
@@ -264,7 +266,7 @@ func mergeTimeAtoms(text string) [][2]int {
 }
 
 // eachTimeSpan calls f with each time expression of text, adjacent atoms
-// merged, until f returns false; lower is asciiLower(text). The
+// merged, until f returns false; lower is ascii.Lower(text). The
 // expressions are large, so they are tried only at the start of words
 // that can begin a time (a number, "since", "yesterday", "Monday", ...),
 // on a short lower-cased slice.
@@ -448,7 +450,7 @@ var countWords = map[string]bool{
 // time expression, by the character or word that follows it: most numbers
 // and most "a"s and "the"s in a mail start none.
 func mayBeTime(text string, i, j int) bool {
-	w := asciiLower(text[i:j])
+	w := ascii.Lower(text[i:j])
 	next := nextWord(text, j)
 	switch {
 	case isDigitByte(w[0]):
@@ -495,7 +497,7 @@ func nextWord(text string, j int) string {
 	if k-j > 12 {
 		return ""
 	}
-	return asciiLower(text[j:k])
+	return ascii.Lower(text[j:k])
 }
 
 // timeStarts are the words a time expression can start with, besides
@@ -516,22 +518,6 @@ var timeStarts = map[string]bool{
 
 func isASCIIAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-// asciiLower lower-cases the ASCII letters of s, keeping every byte offset.
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for k := i; k < len(b); k++ {
-				if b[k] >= 'A' && b[k] <= 'Z' {
-					b[k] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }
 
 // resolve turns a time phrase into an instant not after base (plus a few
@@ -889,7 +875,7 @@ func mayFitLayout(layout, s string) bool {
 	case layout[0] == '2' || layout[0] == '1':
 		return (d == 1 || d == 2) && len(s) > d && s[d] == layout[1]
 	}
-	return len(s) >= 3 && monthAbbrevs[asciiLower(s[:3])]
+	return len(s) >= 3 && monthAbbrevs[ascii.Lower(s[:3])]
 }
 
 // monthAbbrevs are the three-letter month names time.Parse reads.

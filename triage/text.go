@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/helpdeskd/helpdesk/internal/ascii"
 )
 
 // token is one normalised word of a mail. Contractions are expanded
@@ -80,9 +82,9 @@ func isClauseWord(w string) bool {
 // Sentence ends (. ! ? ;), blank lines, list items and labelled lines
 // ("Impact: ...") separate clauses; commas, colons, brackets, quotes and
 // dashes separate phrases.
-func tokenize(s string) doc { return tokenizeLower(s, asciiLower(s), nil) }
+func tokenize(s string) doc { return tokenizeLower(s, ascii.Lower(s), nil) }
 
-// tokenizeLower is tokenize with asciiLower(s) given, so that a caller
+// tokenizeLower is tokenize with ascii.Lower(s) given, so that a caller
 // that needs the lower-cased text too makes it once, and with a buffer
 // for the tokens (nil for a new one). An ASCII word's lower-case form is
 // a slice of lower, which saves an allocation per word.

@@ -19,6 +19,7 @@ import (
 	"github.com/olebedev/when/rules/en"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/ascii"
 	"github.com/helpdeskd/helpdesk/message"
 )
 
@@ -291,7 +292,7 @@ func (t *Triage) analyse(in Input) *analysis {
 	}
 	// src ends with the text and starts with the subject, and asciiLower
 	// keeps every offset.
-	lower := asciiLower(src)
+	lower := ascii.Lower(src)
 	a.subjectLower, a.textLower = lower[:len(a.subject)], lower[len(src)-len(in.Text):]
 	var buf []token
 	if p, ok := tokenPool.Get().(*[]token); ok {
