@@ -2,10 +2,12 @@ package message
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	gomessage "github.com/emersion/go-message"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/ascii"
 )
 
 // traceFromHeader walks the header once, top to bottom, and returns every
@@ -46,10 +48,37 @@ func traceFromHeader(h *gomessage.Header) (results []helpdesk.AuthResult, receiv
 // receivedBy returns the host of the "by" clause of a Received: value
 // (RFC 5321 §4.4), lower case, or "" when it names none.
 func receivedBy(v string) string {
-	f := strings.Fields(authStripComments(parseValidUTF8(v)))
-	for i := 0; i+1 < len(f); i++ {
-		if strings.EqualFold(f[i], "by") {
-			return strings.ToLower(strings.TrimRight(f[i+1], ";.,"))
+	// A scan, not a split: every mail has several Received: fields, and
+	// this runs for each.
+	depth, prevBy := 0, false
+	for i := 0; i < len(v); {
+		c := v[i]
+		switch {
+		case c == '(':
+			depth++
+			i++
+		case c == ')':
+			if depth > 0 {
+				depth--
+			}
+			i++
+		case depth > 0 || c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			i++
+		default:
+			j := i
+			for j < len(v) && v[j] != ' ' && v[j] != '\t' && v[j] != '\r' && v[j] != '\n' && v[j] != '(' {
+				j++
+			}
+			word := v[i:j]
+			if prevBy {
+				host := strings.TrimRight(word, ";.,")
+				if !utf8.ValidString(host) {
+					host = strings.ToValidUTF8(host, "")
+				}
+				return ascii.Lower(host)
+			}
+			prevBy = len(word) == 2 && (word[0]|0x20) == 'b' && (word[1]|0x20) == 'y'
+			i = j
 		}
 	}
 	return ""
