@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/base64"
-	"errors"
 	"io"
-	"log"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -14,224 +12,34 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
-// smtpMail is one mail as the test SMTP server received it.
-type smtpMail struct {
-	From string
-	To   []string
-	Data []byte
-}
-
-// smtpTestServer is a go-smtp server on a loopback port that records what
-// it receives, counts connections, can refuse recipients or data, drop a
-// connection after a mail, and be stopped and restarted on its address.
-type smtpTestServer struct {
-	addr      string
-	tlsServer *tls.Config // STARTTLS and AUTH PLAIN when set
-	tlsClient *tls.Config
-
-	mu         sync.Mutex
-	conns      int
-	mails      []smtpMail
-	lastConn   *smtp.Conn
-	rcptErr    map[string]*smtp.SMTPError // by recipient address
-	dataErr    func(m smtpMail) error     // answer to DATA; nil accepts
-	closeAfter func(m smtpMail) bool      // drop the connection once the mail is accepted
-	authed     []string
-	hookMu     sync.Mutex // one hook call at a time: the outbox sends over several sessions at once
-
-	srv  *smtp.Server
-	ln   net.Listener
-	done chan struct{}
-	got  chan smtpMail
-}
-
-func newSMTPTestServer(t testing.TB, withTLS bool) *smtpTestServer {
+// startSMTPPeer starts testenv's SMTP capture with o and returns it with
+// an outbox configuration for it: plaintext, or, when withTLS is set, with
+// STARTTLS on a certificate the configuration trusts and AUTH PLAIN as
+// testenv.SMTPUser (o's TLS and Auth are then set here).
+func startSMTPPeer(t testing.TB, withTLS bool, o testenv.SMTPOptions) (*testenv.SMTP, SMTPConfig) {
 	t.Helper()
-	s := &smtpTestServer{rcptErr: map[string]*smtp.SMTPError{}, got: make(chan smtpMail, 10000)}
+	var client *tls.Config
 	if withTLS {
-		s.tlsServer, s.tlsClient = wireCert(t)
+		o.TLS, client = wireCert(t)
+		o.StartTLS, o.Auth = true, true
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	s.serve(ln)
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *smtpTestServer) serve(ln net.Listener) {
-	srv := smtp.NewServer(s)
-	srv.Domain = "mx.test"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	srv.TLSConfig = s.tlsServer
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln)
-	}()
-	s.mu.Lock()
-	s.srv, s.ln, s.done = srv, ln, done
-	s.mu.Unlock()
-}
-
-// stop closes the listener and every connection. The listener is closed
-// here too: go-smtp's Close misses one that Serve has not registered yet.
-func (s *smtpTestServer) stop() {
-	s.mu.Lock()
-	srv, ln, done := s.srv, s.ln, s.done
-	s.srv = nil
-	s.mu.Unlock()
-	if srv == nil {
-		return
-	}
-	srv.Close()
-	ln.Close()
-	<-done
-}
-
-func (s *smtpTestServer) restart(t testing.TB) {
-	t.Helper()
-	var ln net.Listener
-	var err error
-	for range 50 {
-		if ln, err = net.Listen("tcp", s.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("restart on %s: %v", s.addr, err)
-	}
-	s.serve(ln)
-}
-
-// config returns an outbox configuration for this server.
-func (s *smtpTestServer) config() SMTPConfig {
-	host, port, _ := net.SplitHostPort(s.addr)
+	srv := testenv.StartSMTPWith(t, o)
+	host, port, _ := net.SplitHostPort(srv.Addr())
 	cfg := SMTPConfig{Host: host, Security: SecurityNone, HELO: "helpdesk.test", Timeout: 5 * time.Second}
 	cfg.Port, _ = strconv.Atoi(port)
-	if s.tlsServer != nil {
-		cfg.Security, cfg.TLSConfig = SecurityStartTLS, s.tlsClient
-		cfg.Username, cfg.Password = "desk", "secret"
+	if withTLS {
+		cfg.Security, cfg.TLSConfig = SecurityStartTLS, client
+		cfg.Username, cfg.Password = testenv.SMTPUser, testenv.SMTPPassword
 	}
-	return cfg
+	return srv, cfg
 }
-
-func (s *smtpTestServer) received() []smtpMail {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]smtpMail(nil), s.mails...)
-}
-
-func (s *smtpTestServer) connections() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conns
-}
-
-// NewSession implements smtp.Backend.
-func (s *smtpTestServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	s.mu.Lock()
-	s.conns++
-	s.lastConn = c
-	s.mu.Unlock()
-	return &smtpTestSession{s: s, c: c}, nil
-}
-
-type smtpTestSession struct {
-	s         *smtpTestServer
-	c         *smtp.Conn
-	m         smtpMail
-	closeNext bool
-}
-
-func (ss *smtpTestSession) AuthMechanisms() []string {
-	if ss.s.tlsServer == nil {
-		return nil
-	}
-	return []string{sasl.Plain}
-}
-
-func (ss *smtpTestSession) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != "desk" || password != "secret" {
-			return errors.New("invalid credentials")
-		}
-		ss.s.mu.Lock()
-		ss.s.authed = append(ss.s.authed, username)
-		ss.s.mu.Unlock()
-		return nil
-	}), nil
-}
-
-func (ss *smtpTestSession) Mail(from string, _ *smtp.MailOptions) error {
-	if ss.s.tlsServer != nil {
-		if _, ok := ss.c.TLSConnectionState(); !ok {
-			return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "TLS first"}
-		}
-	}
-	ss.m = smtpMail{From: from}
-	return nil
-}
-
-func (ss *smtpTestSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	ss.s.mu.Lock()
-	err := ss.s.rcptErr[to]
-	ss.s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	ss.m.To = append(ss.m.To, to)
-	return nil
-}
-
-func (ss *smtpTestSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	m := ss.m
-	m.Data = data
-	ss.s.mu.Lock()
-	dataErr, closeAfter := ss.s.dataErr, ss.s.closeAfter
-	ss.s.mu.Unlock()
-	ss.s.hookMu.Lock()
-	defer ss.s.hookMu.Unlock()
-	if dataErr != nil {
-		if err := dataErr(m); err != nil {
-			return err
-		}
-	}
-	ss.s.mu.Lock()
-	ss.s.mails = append(ss.s.mails, m)
-	ss.s.mu.Unlock()
-	ss.s.got <- m
-	ss.closeNext = closeAfter != nil && closeAfter(m)
-	return nil
-}
-
-// Reset runs after the reply to DATA: closing here drops the connection
-// after the mail was accepted, before the client's RSET is answered.
-func (ss *smtpTestSession) Reset() {
-	if ss.closeNext {
-		ss.closeNext = false
-		ss.c.Conn().Close()
-	}
-}
-
-func (ss *smtpTestSession) Logout() error { return nil }
 
 // parsedMail is a received mail read back with net/mail and mime/multipart.
 type parsedMail struct {

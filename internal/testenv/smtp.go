@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"bytes"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -96,27 +99,80 @@ func And(ms ...Match) Match {
 	}
 }
 
+// The account SMTPOptions.Auth asks for.
+const (
+	SMTPUser     = "desk"
+	SMTPPassword = "secret"
+)
+
+// SMTPOptions configure StartSMTPWith; the zero value is the plain
+// capture of StartSMTP: no TLS, no AUTH, every recipient and every
+// parsable message accepted. The hooks run one call at a time, across all
+// sessions (a client may send over several at once), so they may keep
+// state without locks of their own; they must not call Down.
+type SMTPOptions struct {
+	// TLS is the server's certificate: implicit TLS (the connection is TLS
+	// from its first byte), or STARTTLS when StartTLS is set. With either,
+	// MAIL FROM is refused with 530 before TLS, and AUTH is only offered
+	// over TLS.
+	TLS      *tls.Config
+	StartTLS bool
+	// Auth, when set, offers AUTH PLAIN for User and Password (default
+	// SMTPUser, SMTPPassword); other credentials are refused. Mail is
+	// accepted without AUTH too. Logins tells who authenticated.
+	Auth           bool
+	User, Password string
+	// RcptErr, when set, answers each RCPT TO: a non-nil error refuses
+	// that recipient (it is then not among the mail's To), nil accepts it.
+	RcptErr func(rcpt string) *smtp.SMTPError
+	// DataErr, when set, answers a message received whole (and parsed)
+	// before it is recorded: a non-nil error is the reply to DATA and
+	// the mail is not recorded, nil accepts it.
+	DataErr func(Mail) error
+	// CloseAfter, when set, is asked about each accepted mail: true drops
+	// the connection once the 250 to its DATA is written, before the
+	// client's next command (its RSET) is answered.
+	CloseAfter func(Mail) bool
+}
+
 // SMTP is a go-smtp server on a loopback port that accepts every mail and
 // records it: the peer the daemon under test sends through. It can go down
 // (listener and connections closed) and come back on the same address.
+// SMTPOptions add TLS, AUTH and refusals.
 type SMTP struct {
-	addr string
+	addr   string
+	opts   SMTPOptions
+	hookMu sync.Mutex // one hook call at a time
 
-	mu      sync.Mutex
-	srv     *smtp.Server
-	mails   []Mail
-	changed chan struct{} // closed and replaced when a mail arrives
+	mu       sync.Mutex
+	srv      *smtp.Server
+	ln       net.Listener
+	done     chan struct{} // closed when Serve has returned
+	mails    []Mail
+	changed  chan struct{} // closed and replaced when a mail arrives
+	conns    int
+	lastConn *smtp.Conn
+	logins   []string
 }
 
 // StartSMTP starts a capture on a free loopback port; it stops when the
 // test ends.
 func StartSMTP(t testing.TB) *SMTP {
 	t.Helper()
+	return StartSMTPWith(t, SMTPOptions{})
+}
+
+// StartSMTPWith is StartSMTP with options.
+func StartSMTPWith(t testing.TB, o SMTPOptions) *SMTP {
+	t.Helper()
+	if o.Auth && o.User == "" {
+		o.User, o.Password = SMTPUser, SMTPPassword
+	}
 	ln, err := listenLoopback()
 	if err != nil {
 		t.Fatalf("testenv: smtp listen: %v", err)
 	}
-	c := &SMTP{addr: ln.Addr().String(), changed: make(chan struct{})}
+	c := &SMTP{addr: ln.Addr().String(), opts: o, changed: make(chan struct{})}
 	c.serve(ln)
 	t.Cleanup(c.Down)
 	return c
@@ -133,21 +189,64 @@ func (c *SMTP) serve(ln net.Listener) {
 	srv.WriteTimeout = 30 * time.Second
 	srv.MaxMessageBytes = 64 << 20
 	srv.ErrorLog = log.New(io.Discard, "", 0) // cut sessions are part of some tests
+	if c.opts.TLS != nil {
+		srv.AllowInsecureAuth = false
+		if c.opts.StartTLS {
+			srv.TLSConfig = c.opts.TLS
+		} else {
+			ln = tls.NewListener(ln, c.opts.TLS)
+		}
+	}
+	done := make(chan struct{})
 	c.mu.Lock()
-	c.srv = srv
+	c.srv, c.ln, c.done = srv, ln, done
 	c.mu.Unlock()
-	go srv.Serve(ln)
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
 }
 
-// Down closes the listener and every open connection.
+// Down closes the listener and every open connection, and returns once
+// the server has stopped accepting. The listener is closed here too:
+// go-smtp's Close misses one that Serve has not registered yet.
 func (c *SMTP) Down() {
 	c.mu.Lock()
-	srv := c.srv
+	srv, ln, done := c.srv, c.ln, c.done
 	c.srv = nil
 	c.mu.Unlock()
-	if srv != nil {
-		srv.Close()
+	if srv == nil {
+		return
 	}
+	srv.Close()
+	ln.Close()
+	<-done
+}
+
+// Connections returns how many connections the server has had a session
+// on, over every Up.
+func (c *SMTP) Connections() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conns
+}
+
+// CloseLastConn closes the connection of the latest session, as a server
+// does that drops a client: what that client sends next fails.
+func (c *SMTP) CloseLastConn() {
+	c.mu.Lock()
+	conn := c.lastConn
+	c.mu.Unlock()
+	if conn != nil {
+		conn.Conn().Close()
+	}
+}
+
+// Logins returns the user of every successful AUTH, in order.
+func (c *SMTP) Logins() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.logins...)
 }
 
 // Up serves again on the capture's address after Down.
@@ -215,23 +314,78 @@ func (c *SMTP) WaitWithin(t testing.TB, timeout time.Duration, what string, matc
 }
 
 // NewSession implements smtp.Backend.
-func (c *SMTP) NewSession(*smtp.Conn) (smtp.Session, error) { return &captureSession{c: c}, nil }
-
-type captureSession struct {
-	c    *SMTP
-	from string
-	to   []string
+func (c *SMTP) NewSession(conn *smtp.Conn) (smtp.Session, error) {
+	c.mu.Lock()
+	c.conns++
+	c.lastConn = conn
+	c.mu.Unlock()
+	return &captureSession{c: c, conn: conn}, nil
 }
 
-func (s *captureSession) Reset()        { s.from, s.to = "", nil }
+type captureSession struct {
+	c         *SMTP
+	conn      *smtp.Conn
+	from      string
+	to        []string
+	closeNext bool // CloseAfter asked to drop the connection
+}
+
+// Reset runs after the reply to DATA too: closing here drops the
+// connection after the mail was accepted, before the client's RSET is
+// answered.
+func (s *captureSession) Reset() {
+	s.from, s.to = "", nil
+	if s.closeNext {
+		s.closeNext = false
+		s.conn.Conn().Close()
+	}
+}
+
 func (s *captureSession) Logout() error { return nil }
 
+// AuthMechanisms implements smtp.AuthSession.
+func (s *captureSession) AuthMechanisms() []string {
+	if !s.c.opts.Auth {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+// Auth implements smtp.AuthSession.
+func (s *captureSession) Auth(mech string) (sasl.Server, error) {
+	if !s.c.opts.Auth || mech != sasl.Plain {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		if username != s.c.opts.User || password != s.c.opts.Password {
+			return errors.New("invalid credentials")
+		}
+		s.c.mu.Lock()
+		s.c.logins = append(s.c.logins, username)
+		s.c.mu.Unlock()
+		return nil
+	}), nil
+}
+
 func (s *captureSession) Mail(from string, _ *smtp.MailOptions) error {
+	if s.c.opts.TLS != nil {
+		if _, ok := s.conn.TLSConnectionState(); !ok {
+			return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "TLS first"}
+		}
+	}
 	s.from = from
 	return nil
 }
 
 func (s *captureSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if f := s.c.opts.RcptErr; f != nil {
+		s.c.hookMu.Lock()
+		err := f(to)
+		s.c.hookMu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
 	s.to = append(s.to, to)
 	return nil
 }
@@ -250,11 +404,23 @@ func (s *captureSession) Data(r io.Reader) error {
 		return err
 	}
 	m := Mail{From: s.from, To: append([]string(nil), s.to...), Raw: raw, Header: msg.Header, Body: string(body), At: time.Now()}
+	o := &s.c.opts
+	if o.DataErr != nil || o.CloseAfter != nil {
+		s.c.hookMu.Lock()
+		defer s.c.hookMu.Unlock()
+	}
+	if o.DataErr != nil {
+		if err := o.DataErr(m); err != nil {
+			return err
+		}
+		m.At = time.Now()
+	}
 	s.c.mu.Lock()
 	s.c.mails = append(s.c.mails, m)
 	close(s.c.changed)
 	s.c.changed = make(chan struct{})
 	s.c.mu.Unlock()
+	s.closeNext = o.CloseAfter != nil && o.CloseAfter(m)
 	return nil
 }
 
