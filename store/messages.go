@@ -84,16 +84,7 @@ func (tx *ReadTx) ThreadIDs(ticketID int64, kinds ...helpdesk.MessageKind) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("thread ids: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return column[string](rows)
 }
 
 // StoredMessage is a message as the store keeps it, for display.

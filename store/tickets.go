@@ -217,16 +217,7 @@ func (tx *ReadTx) DueTickets(now time.Time, limit int) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("due tickets: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return column[int64](rows)
 }
 
 // DueTickets returns the ids of tickets whose next SLA check is due at now,
