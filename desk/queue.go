@@ -22,6 +22,9 @@ func cleanSubject(s string) string {
 	return s
 }
 
+// maxSubject is the longest Subject the desk writes, in characters.
+const maxSubject = 200
+
 // customerSubject is "Re: <original> [HD-1042]", which threads in the
 // customer's client and carries the reference. The original is cut to
 // about 100 characters: the sender may be forged, and a subject is the
@@ -64,6 +67,10 @@ func (w *work) enqueue(t *helpdesk.Ticket, o mailOpts) error {
 	if subject == "" {
 		subject = o.subject
 	}
+	// A customer's unbreakable 2,000-character subject must not push our
+	// Subject: line past RFC 5322's 998 characters, which a server
+	// refuses (554): every subject we write is cut.
+	subject = clip(subject, maxSubject)
 	from := helpdesk.Address{Name: w.d.cfg.From.Name, Email: w.d.mailboxAddress(t.Mailbox)}
 	if o.fromName != "" {
 		from.Name = o.fromName

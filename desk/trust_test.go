@@ -288,3 +288,27 @@ func TestUnprovenCustomerAddsNobody(t *testing.T) {
 		}
 	}
 }
+
+// A customer's unbreakable 2,000-character subject makes no mail of ours
+// unsendable: every subject the desk writes stays far below RFC 5322's
+// 998-character line.
+func TestLongSubjectCutEverywhere(t *testing.T) {
+	td := newTestDesk(t)
+	subject := strings.Repeat("X", 2000)
+	ref := td.mail("support", customer("ls1@x", "Carol <carol@shop.example>", subject, outage)).Ref
+	alice := td.agentAddress("alice@example.com", ref)
+	td.mail("support", agentMail("ls2@example.com", alice, "#stauts open\nTypo."))     // command error
+	td.mail("support", agentMail("ls3@example.com", alice, "#note\nLooking into it.")) // note
+	td.mail("support", agentMail("ls4@example.com", alice, "#escalate losing orders")) // escalation
+	td.mail("support", agentMail("ls5@example.com", alice, "We are on it."))           // relay
+	n := 0
+	for _, m := range td.outbox() {
+		n++
+		if l := len([]rune(m.Subject)); l > 201 {
+			t.Errorf("%s mail to %v: subject of %d characters", m.Kind, m.To, l)
+		}
+	}
+	if n < 6 {
+		t.Fatalf("only %d mails went out", n)
+	}
+}
