@@ -346,7 +346,10 @@ type Message struct {
 	NewText     string
 	HTML        string
 	Attachments []Attachment
-	Raw         []byte
+	// AttachmentsOmitted counts the attachments beyond the per-mail limit
+	// that were not kept (message.MaxAttachments); the raw mail has them.
+	AttachmentsOmitted int
+	Raw                []byte
 
 	// Loop protection (RFC 3834) and delivery reports.
 	AutoReason  string          // why this mail counts as automatic; "" for a person's mail
@@ -427,6 +430,7 @@ const (
 	EventBreach                   EventKind = "breach"                     // an SLA target was missed
 	EventDeliveryFailure          EventKind = "delivery-failure"           // a delivery report for a mail of the ticket came in
 	EventDeliveryFailed           EventKind = "delivery-failed"            // the SMTP server refused a mail of the ticket for good
+	EventAttachmentsOmitted       EventKind = "attachments-omitted"        // a mail had more attachments than a mail keeps
 )
 
 // Event is one entry of a ticket's audit trail.

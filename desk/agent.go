@@ -24,7 +24,7 @@ func (w *work) agentMail(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, 
 	if plan != nil && plan.note {
 		m.Kind = helpdesk.KindNote
 	}
-	rowID, err := w.tx.AddMessage(t.ID, t.Mailbox, m)
+	rowID, err := w.keep(t, t.Mailbox, m)
 	if err != nil {
 		return Result{}, err
 	}
@@ -243,7 +243,7 @@ func (w *work) ccCount(t *helpdesk.Ticket) (int, error) {
 func (w *work) leakedAddress(t *helpdesk.Ticket, m *helpdesk.Message, s sender) (Result, error) {
 	owner := s.leaked
 	m.Kind = helpdesk.KindNote
-	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+	if _, err := w.keep(t, t.Mailbox, m); err != nil {
 		return Result{}, err
 	}
 	from := strings.ToLower(m.From.Email)

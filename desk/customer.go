@@ -90,7 +90,7 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, doubt, sp
 		return Result{}, err
 	}
 	m.Kind = helpdesk.KindCustomer
-	if _, err := w.tx.AddMessage(t.ID, mb.Name, m); err != nil {
+	if _, err := w.keep(t, mb.Name, m); err != nil {
 		return Result{}, err
 	}
 	if err := w.addParticipants(t, m); err != nil {
@@ -236,7 +236,7 @@ func (w *work) outsiderMail(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt,
 	from := senderOf(m)
 	if m.AutoReason != "" {
 		m.Kind = helpdesk.KindAuto
-		if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+		if _, err := w.keep(t, t.Mailbox, m); err != nil {
 			return Result{}, err
 		}
 		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, helpdesk.EventAutoReply, from.Email, m.AutoReason, m.MessageID)
@@ -245,7 +245,7 @@ func (w *work) outsiderMail(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt,
 		return w.staffReply(t, m)
 	}
 	m.Kind = helpdesk.KindOutsider
-	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+	if _, err := w.keep(t, t.Mailbox, m); err != nil {
 		return Result{}, err
 	}
 	notice := fmt.Sprintf("%s is not on this ticket (the mail joined it by %s). It was kept for you and changed nothing; the sender was not added and gets no mail from the ticket. #cc %s adds them.",
@@ -281,7 +281,7 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 		// An out-of-office or similar answer to our mail: keep it on the
 		// ticket, change nothing, answer nothing (RFC 3834 §2).
 		m.Kind = helpdesk.KindAuto
-		if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+		if _, err := w.keep(t, t.Mailbox, m); err != nil {
 			return Result{}, err
 		}
 		return Result{Outcome: Joined, Ref: t.Ref}, w.event(t, helpdesk.EventAutoReply, from.Email, m.AutoReason, m.MessageID)
@@ -290,7 +290,7 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 		return w.staffReply(t, m)
 	}
 	m.Kind = helpdesk.KindCustomer
-	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+	if _, err := w.keep(t, t.Mailbox, m); err != nil {
 		return Result{}, err
 	}
 	if spam != "" || t.Status == helpdesk.StatusSpam {
@@ -406,7 +406,7 @@ func (w *work) bounce(m *helpdesk.Message) (Result, error) {
 		_, err := w.tx.AddMessage(0, w.in.Mailbox, m)
 		return Result{Outcome: Bounced}, err
 	}
-	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+	if _, err := w.keep(t, t.Mailbox, m); err != nil {
 		return Result{}, err
 	}
 	detail := fmt.Sprintf("mail %s to %s: %s %s %s", b.OriginalMessageID, strings.Join(b.Recipients, ", "),
@@ -420,7 +420,7 @@ func (w *work) bounce(m *helpdesk.Message) (Result, error) {
 // make its writer a participant who would receive the customer's mail.
 func (w *work) staffReply(t *helpdesk.Ticket, m *helpdesk.Message) (Result, error) {
 	m.Kind = helpdesk.KindNote
-	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, m); err != nil {
+	if _, err := w.keep(t, t.Mailbox, m); err != nil {
 		return Result{}, err
 	}
 	if err := w.event(t, helpdesk.EventStaffNote, m.From.Email, "reply from an escalation recipient, kept as an internal note", m.MessageID); err != nil {

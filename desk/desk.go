@@ -398,3 +398,16 @@ func (w *work) event(t *helpdesk.Ticket, kind helpdesk.EventKind, actor, detail,
 	})
 	return nil
 }
+
+// keep stores an incoming mail on ticket t and, when the mail had more
+// attachments than a mail keeps, says so on the ticket (the raw mail still
+// has them all).
+func (w *work) keep(t *helpdesk.Ticket, mailbox string, m *helpdesk.Message) (int64, error) {
+	id, err := w.tx.AddMessage(t.ID, mailbox, m)
+	if err != nil || m.AttachmentsOmitted == 0 {
+		return id, err
+	}
+	return id, w.event(t, helpdesk.EventAttachmentsOmitted, senderOf(m).Email,
+		fmt.Sprintf("%d attachments beyond the first %d were not kept; the raw mail has them (helpdeskd show %s)",
+			m.AttachmentsOmitted, len(m.Attachments), t.Ref), m.MessageID)
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
@@ -310,5 +311,40 @@ func TestLongSubjectCutEverywhere(t *testing.T) {
 	}
 	if n < 6 {
 		t.Fatalf("only %d mails went out", n)
+	}
+}
+
+// A mail of a thousand tiny parts keeps message.MaxAttachments of them, and
+// the ticket says how many more the raw mail has.
+func TestManyPartsCapped(t *testing.T) {
+	td := newTestDesk(t)
+	var b strings.Builder
+	b.WriteString("From: Carol <carol@shop.example>\nTo: support@example.com\nSubject: Store down\nMessage-ID: <mp1@x>\n" +
+		"Date: Wed, 18 Nov 2026 10:00:00 +0000\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\n" + outage + "\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, "--B\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"f%d.bin\"\n\nx\n", i)
+	}
+	b.WriteString("--B--\n")
+	ref := td.mail("support", b.String()).Ref
+	var kept int
+	err := td.st.View(context.Background(), func(tx *store.ReadTx) error {
+		tk, err := tx.TicketByRef(ref)
+		if err != nil {
+			return err
+		}
+		ms, err := tx.Messages(tk.ID)
+		for _, m := range ms {
+			if m.Direction == helpdesk.Inbound {
+				kept = len(m.Attachments)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, evs := td.ticket(ref)
+	if kept != message.MaxAttachments || !strings.Contains(detail(evs, helpdesk.EventAttachmentsOmitted), "800 attachments") {
+		t.Fatalf("kept %d attachments (want %d); event %q", kept, message.MaxAttachments, detail(evs, helpdesk.EventAttachmentsOmitted))
 	}
 }

@@ -41,6 +41,12 @@ type ParseOptions struct {
 	MaxAttachmentSize int64
 }
 
+// MaxAttachments is how many attachments (inline parts included) one mail
+// keeps; the rest are counted in Message.AttachmentsOmitted and read no
+// further. A 10 MB mail of 100,000 tiny parts must not become 100,000
+// rows.
+const MaxAttachments = 200
+
 // ParseError is returned by Parse when nothing usable can be read from a
 // mail at all; the caller quarantines it. Reason is short and stable
 // enough to log and count.
@@ -100,6 +106,9 @@ func Parse(raw []byte, opts ParseOptions) (msg *helpdesk.Message, err error) {
 	p.finishReport(&h, body)
 	p.msg.AutoReason, p.msg.Suppress = loopSignals(&h, p.msg)
 	p.msg.Spam = spamVerdict(&h)
+	if p.msg.AttachmentsOmitted > 0 {
+		p.defect("%d attachments not kept: a mail keeps at most %d", p.msg.AttachmentsOmitted, MaxAttachments)
+	}
 	p.msg.Defects = p.defects
 	return p.msg, nil
 }
@@ -329,6 +338,10 @@ func (p *parser) readAll(ctype string, params map[string]string, cte string, bod
 // attach adds a file, streaming it through the decoder: a file over the
 // size limit is counted into io.Discard and never buffered.
 func (p *parser) attach(ctype, cte string, body []byte, filename, cid string, inline bool) {
+	if len(p.msg.Attachments) >= MaxAttachments {
+		p.msg.AttachmentsOmitted++
+		return
+	}
 	n := len(p.msg.Attachments) + 1
 	name := sanitizeFilename(filename)
 	if name == "" {
