@@ -72,7 +72,7 @@ func (w *work) mayAutoReply(m *helpdesk.Message, addr string) (string, error) {
 			return "X-Auto-Response-Suppress", nil
 		}
 	}
-	if w.d.ours[strings.ToLower(addr)] {
+	if w.d.isOurs(addr) {
 		return "our own address", nil
 	}
 	box := mailboxOf(addr)
@@ -85,6 +85,10 @@ func (w *work) mayAutoReply(m *helpdesk.Message, addr string) (string, error) {
 	}
 	return "", w.tx.RecordAutoReply(box, w.now.Add(-w.d.cfg.AutoReplyWindow))
 }
+
+// isOurs reports whether addr delivers to one of our own mailboxes,
+// whatever its case or "+detail" (a ticket's reply address is ours too).
+func (d *Desk) isOurs(addr string) bool { return d.ours[mailboxOf(addr)] }
 
 // mailboxOf returns the mailbox an address delivers to, for the automatic-
 // reply limit: lower case and without a "+detail" sub-address (RFC 5233),

@@ -193,7 +193,7 @@ func (w *work) addParticipants(t *helpdesk.Ticket, m *helpdesk.Message) error {
 	}
 	for _, a := range append(append([]helpdesk.Address(nil), m.To...), m.Cc...) {
 		e := strings.ToLower(a.Email)
-		if e == "" || !strings.Contains(e, "@") || w.d.ours[e] || w.d.replyTag(e) != "" || w.d.agents[e] != nil {
+		if e == "" || !strings.Contains(e, "@") || w.d.isOurs(e) || w.d.agents[e] != nil {
 			continue
 		}
 		if err := add(helpdesk.Address{Name: a.Name, Email: e}, store.RoleCC); err != nil {
@@ -201,8 +201,11 @@ func (w *work) addParticipants(t *helpdesk.Ticket, m *helpdesk.Message) error {
 		}
 	}
 	if len(over) > 0 {
+		// Listed whole, as the issue asks: the list is no longer than the
+		// mail's header, which max_message_size bounds and the raw mail keeps.
+		list := strings.Join(over, ", ")
 		return w.event(t, helpdesk.EventCcLimit, from.Email, fmt.Sprintf("%d addresses not added (a ticket takes at most %d people in Cc; an agent can #cc one in place of another): %s",
-			len(over), w.d.cfg.MaxCc, strings.Join(over, ", ")), m.MessageID)
+			len(over), w.d.cfg.MaxCc, list), m.MessageID)
 	}
 	return nil
 }

@@ -237,7 +237,7 @@ func (d *Desk) Ingest(ctx context.Context, in Incoming) (Result, error) {
 func (d *Desk) Prepare(in *Incoming) {
 	m := in.Message
 	if m == nil || in.assessment != nil || m.Bounce != nil || len(m.InReplyTo) > 0 || len(m.References) > 0 ||
-		refTag.MatchString(m.Subject) || d.ours[strings.ToLower(m.From.Email)] || d.agents[strings.ToLower(m.From.Email)] != nil {
+		refTag.MatchString(m.Subject) || d.isOurs(m.From.Email) || d.agents[strings.ToLower(m.From.Email)] != nil {
 		return
 	}
 	a := d.assess(in.Mailbox, m)

@@ -28,7 +28,7 @@ type sender struct {
 // DKIM or SPF pass for the agent's domain (RFC 8601). A mail that only
 // claims an agent's From, or carries a result forged below our boundary,
 // proves nothing and runs no command.
-func (w *work) identify(m *helpdesk.Message, t *helpdesk.Ticket, v trust.Verdict) sender {
+func (w *work) identify(m *helpdesk.Message, t *helpdesk.Ticket, v trust.Verdict) (sender, error) {
 	var s sender
 	from := strings.ToLower(m.From.Email)
 	if t != nil {
@@ -38,7 +38,10 @@ func (w *work) identify(m *helpdesk.Message, t *helpdesk.Ticket, v trust.Verdict
 				continue
 			}
 			a, err := w.agentForToken(t, token)
-			if err != nil || a == nil {
+			if err != nil {
+				return sender{}, err
+			}
+			if a == nil {
 				continue
 			}
 			if a.Email == from {
@@ -62,7 +65,7 @@ func (w *work) identify(m *helpdesk.Message, t *helpdesk.Ticket, v trust.Verdict
 		// A forged result runs nothing, whatever else the mail shows.
 		s.agent, s.proof, s.doubt = nil, "", why
 	}
-	return s
+	return s, nil
 }
 
 // agentTicketToken is the token of an agent's reply address for one

@@ -41,7 +41,7 @@ func (w *work) ingest() (Result, error) {
 	if m.Bounce != nil {
 		return w.bounce(m)
 	}
-	if d.ours[strings.ToLower(m.From.Email)] {
+	if d.isOurs(m.From.Email) {
 		// RFC 3834 §2: never answer mail that came from ourselves. Keep
 		// it, on its ticket if it threads, and do nothing else.
 		m.Kind = helpdesk.KindAuto
@@ -62,7 +62,10 @@ func (w *work) ingest() (Result, error) {
 		return Result{}, err
 	}
 	v := d.cfg.Trust.Judge(m)
-	s := w.identify(m, t, v)
+	s, err := w.identify(m, t, v)
+	if err != nil {
+		return Result{}, err
+	}
 	if r, ok := v.DMARCFailed(); ok && strings.EqualFold(r.Domain, domainOf(m.From.Email)) {
 		w.fromFails = "dmarc=" + r.Result + " for " + r.Domain + " (result of " + firstOf(r.AuthServID, "our server") + ")"
 	}

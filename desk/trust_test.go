@@ -348,3 +348,13 @@ func TestManyPartsCapped(t *testing.T) {
 		t.Fatalf("kept %d attachments (want %d); event %q", kept, message.MaxAttachments, detail(evs, helpdesk.EventAttachmentsOmitted))
 	}
 }
+
+// Mail from one of our own addresses, in any case or with a "+detail" (a
+// ticket's reply address), is never answered: no loop through ourselves.
+func TestOwnSubAddressNotAnswered(t *testing.T) {
+	td := newTestDesk(t)
+	res := td.mail("support", customer("own1@x", "SUPPORT+HD-9.abc@Example.com", "Store down", outage))
+	if res.Outcome != "ignored" || len(td.outbox()) != 0 {
+		t.Fatalf("mail from our own sub-address: %+v, %d mails sent", res, len(td.outbox()))
+	}
+}
