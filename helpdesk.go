@@ -352,8 +352,13 @@ type Message struct {
 	Raw                []byte
 
 	// Loop protection (RFC 3834) and delivery reports.
-	AutoReason  string          // why this mail counts as automatic; "" for a person's mail
-	Suppress    bool            // X-Auto-Response-Suppress asks for no automatic reply
+	AutoReason string // why this mail counts as automatic; "" for a person's mail
+	Suppress   bool   // X-Auto-Response-Suppress asks for no automatic reply
+	// Quiet says why a mail that is not automatic still gets no automatic
+	// reply: dated long before it arrived, or bulk mail offering to
+	// unsubscribe. It still becomes a ticket; "" when an acknowledgement
+	// is in order.
+	Quiet       string
 	Bounce      *DeliveryReport // non-nil for a delivery status notification
 	AuthResults []AuthResult
 	// Received holds the "by" host of each Received: field, topmost

@@ -71,6 +71,9 @@ func (w *work) mayAutoReply(m *helpdesk.Message, addr string) (string, error) {
 		if m.Suppress {
 			return "X-Auto-Response-Suppress", nil
 		}
+		if m.Quiet != "" {
+			return m.Quiet, nil
+		}
 	}
 	if w.d.isOurs(addr) {
 		return "our own address", nil

@@ -503,3 +503,33 @@ func TestAgentProofByPosition(t *testing.T) {
 		})
 	}
 }
+
+// TestQuietMailIsATicketWithoutAck: a newsletter (it offers to unsubscribe
+// its reader) and a mail dated years before it arrived become tickets the
+// agents are told of, but their senders get no acknowledgement.
+func TestQuietMailIsATicketWithoutAck(t *testing.T) {
+	td := newTestDesk(t)
+	news := "From: Offers <offers@deals.example>\nTo: support@example.com\nSubject: December deals\nMessage-ID: <n1@deals.example>\nDate: Wed, 18 Nov 2026 09:00:00 +0000\n\n50% off everything.\n\nUnsubscribe <https://deals.example/unsubscribe?u=9>\n"
+	old := "Received: from a.example by mx.example.com; Wed, 18 Nov 2026 09:59:00 +0000\nFrom: Bob <bob@old.example>\nTo: support@example.com\nSubject: Re:\nMessage-ID: <o1@old.example>\nDate: Fri, 2 Jan 2004 11:43:19 -0330\n\nSee the picture.\n"
+	for _, c := range []struct{ raw, from, why string }{
+		{news, "offers@deals.example", "bulk mail"},
+		{old, "bob@old.example", "dated 2004-01-02"},
+	} {
+		ref := td.mail("support", c.raw).Ref
+		if ref == "" {
+			t.Fatalf("%s: no ticket", c.from)
+		}
+		if got := td.mailsTo(c.from); len(got) != 0 {
+			t.Errorf("%s was answered: %+v", c.from, got[0].Subject)
+		}
+		if _, evs := td.ticket(ref); !strings.Contains(detail(evs, helpdesk.EventAckSuppressed), c.why) {
+			t.Errorf("%s: ack-suppressed events %q, want the reason %q", ref, detail(evs, helpdesk.EventAckSuppressed), c.why)
+		}
+		td.agentAddress("alice@example.com", ref) // fails the test when the agents were not told
+	}
+	// The same desk still answers an ordinary customer.
+	td.mail("support", customer("c9@x", "Carol <carol@shop.example>", "Store down", outage))
+	if len(td.mailsTo("carol@shop.example")) != 1 {
+		t.Error("an ordinary customer mail got no acknowledgement")
+	}
+}

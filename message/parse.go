@@ -106,6 +106,9 @@ func Parse(raw []byte, opts ParseOptions) (msg *helpdesk.Message, err error) {
 	p.finishReport(&h, body)
 	p.msg.AutoReason, p.msg.Suppress = loopSignals(&h, p.msg)
 	p.msg.Spam = spamVerdict(&h)
+	if p.msg.AutoReason == "" {
+		p.msg.Quiet = quietReason(&h, p.msg)
+	}
 	if p.msg.AttachmentsOmitted > 0 {
 		p.defect("%d attachments not kept: a mail keeps at most %d", p.msg.AttachmentsOmitted, MaxAttachments)
 	}
