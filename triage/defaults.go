@@ -9,7 +9,7 @@ import "github.com/helpdeskd/helpdesk"
 // below keep them readable; they are not configuration of their own.
 const (
 	// what a whole service is called
-	gWhole = "(site|website|web site|webshop|web shop|online shop|shop|store|online store|storefront|platform|system|service|application|app|portal|crm|erp|server|servers|production|live site|everything|homepage|home page|environment|instance)"
+	gWhole = "(site|website|web site|webshop|web shop|online shop|shop|store|online store|storefront|platform|system|service|application|app|portal|crm|erp|server|servers|production|live site|homepage|home page|environment|instance)"
 	// states of a service that is not serving anyone
 	gDown = "(down|offline|off line|unavailable|not available|unreachable|inaccessible|not accessible|not responding|unresponsive|not loading|not load|will not load|does not load|not opening|will not open|does not open|will not start|does not start|dead|unusable|not usable|completely broken|totally broken|not working at all|not work at all|cannot be reached|cannot be accessed|gone)"
 	// who can be affected
@@ -40,13 +40,16 @@ var defaultPhrases = [4][]string{
 		"(work|business|operations|trading|production) (cannot|can no longer|could not) (continue|proceed|go on)",
 		"(cannot|unable to|not able to|could not) (work|trade|operate|do anything|do our jobs|do our job|do their jobs|do their job)",
 		"(nothing|none of it) (works|is working|work|loads|is loading|is available)",
-		"everything (is|seems) * (down|broken|failing)",
+		// "everything" needs its verb: "slowing everything down" is slowness
+		"everything (is|was|seems|went|has gone|has been|goes) * (down|broken|failing|offline|dead|unavailable|not working)",
 		"(standstill|stand still|ground to a halt|at a halt)",
 		"(sitting|standing|are|is) idle",
 		"(cannot|unable to|not able to|could not|can no longer) (log in|login|log on|logon|sign in|signin|log into|login into|sign into|get in|get into)",
 		"(cannot|unable to|not able to|could not|can no longer) (access|reach|open|load|use|connect to) * " + gWhole,
-		"(nobody|no users|no user|no staff|no employee|no employees|no customers|no customer) (can|could|is able to|are able to|was able to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase)",
-		"none of * " + gPeople + " (can|could|is able to|are able to|was able to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase)",
+		"(nobody|no one|no users|no user|no staff|no employee|no employees|no customers|no customer) * (can|could|is able to|are able to|was able to|has|have|had|manages to|managed to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase|get in|open)",
+		"none of * " + gPeople + " (can|could|is able to|are able to|was able to|has|have|had|manages to|managed to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase|get in|open)",
+		// non-native: "the app not open for anybody"
+		"not (open|opening|opens|load|loading|loads|start|starting|starts) for (anyone|anybody|everyone|everybody|all|any of us|all of us|nobody)",
 		"inability to (log in|login|sign in|access)",
 		"(will not|does not|cannot|could not|did not) (open|load|start|work) for (anyone|anybody|everyone|everybody|all|any of us|all of us)",
 		"(login|log in|sign in|logon) (is|are|has)? * (broken|down|failing|not working|does not work|impossible|not possible)",
@@ -223,7 +226,8 @@ var defaultUnscoped = []string{
 	"(should|must) (never|not) be (visible|shown|seen|accessible)",
 	"(anonymous|confidential|private|personal) * (visible|exposed|shown|revealed|can see|can read)",
 	"(api key|api keys|secret|secrets|token|tokens|credentials|password|passwords) * (exposed|leaked|public|published|pushed|committed|compromised|stolen)",
-	"(link|links|session|sessions|token|tokens|password reset|invitation|invitations) * (never expire|do not expire|does not expire|not expire|never expires|still work|still valid|still opens)",
+	"(link|links|session|sessions|token|tokens|password reset|invitation|invitations|api key|api keys|key|keys|credentials|password|passwords|login|logins|certificate|secret) * (never expire|do not expire|does not expire|not expire|never expires|still work|still valid|still opens|can be reused|can be used again|reusable|works again|work again)",
+	"(api key|api keys|secret|secrets|token|tokens|credentials|password|passwords) * (shown|visible|displayed|readable) to (every|all|any|anyone|everyone|everybody)",
 	"(opens|open|accessible|access|available) without (login|logging in|a login|signing in|password|a password|authentication|any login)",
 	// Legal liability: a fine, a licence or a tax document made invalid.
 	"(could|can|might|may|will|would) (be|get) (fined|sued|prosecuted)",

@@ -172,6 +172,8 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 		f.StartTime, f.StartInstant = c.text, c.at
 	} else if c, found := t.startTime(an.subject, an.subjectLower, base, ok); found {
 		f.StartTime, f.StartInstant = c.text, c.at
+	} else if m := reEventStart.FindString(in.Text); m != "" {
+		f.StartTime = collapseSpace(m) // "since the last release": a start, though no instant
 	}
 
 	f.ErrorText = lab[helpdesk.FieldErrorText]
@@ -199,6 +201,10 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 	return f
 }
 
+// reEventStart is a start told by an event rather than a time: "since the
+// last release", "after yesterday's update", "ever since the migration".
+var reEventStart = regexp.MustCompile(`(?i)\b(?:ever since|since|after|following|right after|straight after)\s+(?:the|your|our|their|last night's|yesterday's|this morning's|today's|the weekend's)?\s*(?:last|latest|recent|new|most recent|weekend|nightly|scheduled|planned|last night's|big)?\s*(?:release|update|upgrade|deploy|deployment|patch|maintenance|migration|go-?live|rollout|roll-out|restart|reboot|outage|version|switch ?over|cut ?over|cutover)\b`)
+
 // reference is the instant relative times count from, in the customer's
 // zone: the mail's Date in in.Location, or in the Date's own zone.
 func reference(in Input) (time.Time, bool) {
@@ -219,8 +225,8 @@ var (
 	reHTTP  = regexp.MustCompile(`(?i)\bHTTP(?:/\d(?:\.\d)?)?\s*(?:error\s*|status\s*)?[1-5]\d\d(?:\.\d+)?\b|\b(?:error|status|code)\s*[:#]?\s*[45]\d\d\b|\b[45]\d\d\s+(?:bad gateway|service (?:temporarily )?unavailable|gateway time-?out|internal server error|not found|forbidden|unauthori[sz]ed|request time-?out|too many requests|errors?)\b|\b[45]\d\d[ -][45]\.\d{1,3}\.\d{1,3}\b`)
 	reCode  = regexp.MustCompile(`\b(?:[A-Z][A-Z0-9]{0,7}(?:[-_][A-Z0-9]+)*[-_]\d{2,6}|ERR_[A-Z_]{3,}|0x[0-9A-Fa-f]{6,8}|[A-Z]{2,8}\d{3,6})\b`)
 	reCue   = regexp.MustCompile(`(?i)\b(?:error|errors|code|fail\w*|exception|return(?:s|ed|ing)?|reports?|reported|message|ref|declin\w*|reject\w*|crash\w*|warning|says|shows?|showing|got|get|getting|see)\b`)
-	reErrW  = regexp.MustCompile(`(?i)\b(?:error|errors|fail\w*|invalid|cannot|can't|can not|could not|unable|denied|declined|missing|exceeds?|wrong|unavailable|timed? ?-?out|timeout|expired|refused|locked|forbidden|unauthori[sz]ed|not (?:found|allowed|available|configured|set|reached|be reached|responding)|no \w+ available|exception|went wrong|try again|undefined|null|problem|unexpected|rejected|disconnect\w*|too long|too many)\b`)
-	reErrQ  = regexp.MustCompile(`(?i)\b(?:error|errors|message|exception|warning|fails? with|failed with|crash\w*|returns?|returned|pop-?up|alert|prompt|dialog|notification says|get|gets|got|getting|receive|receives|received)\b`)
+	reErrW  = regexp.MustCompile(`(?i)\b(?:error|errors|fail\w*|invalid|cannot|can't|can not|could not|unable|denied|declined|missing|exceeds?|wrong|unavailable|timed? ?-?out|timeout|expired|refused|locked|forbidden|unauthori[sz]ed|not (?:found|allowed|available|configured|set|reached|be reached|responding)|no \w+ available|exception|went wrong|try again|undefined|null|problem|unexpected|rejected|disconnect\w*|too long|too many|too large|too big)\b`)
+	reErrQ  = regexp.MustCompile(`(?i)\b(?:error|errors|message|exception|warning|fails? with|failed with|crash\w*|returns?|returned|pop-?up|alert|prompt|dialog|notification says|get|gets|got|getting|receive|receives|received|screenshot shows|screenshot says|screen shows|screen says|message says|error says)\b`)
 )
 
 // reHTTPAt is reHTTP anchored at the start of its input, for findHTTP.
@@ -330,6 +336,48 @@ func findQuotes(text string) [][]int {
 				}
 			}
 			open = i
+		}
+		i += n
+	}
+	return out
+}
+
+// findSingleQuotes returns the single-quoted passages of text ('...' and
+// ‘...’) in findQuotes' form. An apostrophe is no quote mark: an
+// opening mark follows white space, a bracket or a colon and is followed
+// by a non-space, a closing one is preceded by a non-space and followed by
+// white space, punctuation or the end ("don't" and "users' data" hold
+// none). A passage stays on one line and is 2 to 120 bytes long.
+func findSingleQuotes(text string) [][]int {
+	var out [][]int
+	open, body := -1, -1 // the opening mark and the passage after it
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c == '\n' {
+			open = -1
+		}
+		if c != '\'' && c != 0xe2 {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if r != '\'' && r != '\u2018' && r != '\u2019' {
+			i += n
+			continue
+		}
+		prev, next := byte(' '), byte(' ')
+		if i > 0 {
+			prev = text[i-1]
+		}
+		if i+n < len(text) {
+			next = text[i+n]
+		}
+		switch {
+		case open >= 0 && r != '\u2018' && prev != ' ' && strings.IndexByte(" \t\r\n.,;:!?)]", next) >= 0 && i-body >= 2 && i-body <= 120:
+			out = append(out, []int{open, i + n, body, i})
+			open = -1
+		case r != '\u2019' && strings.IndexByte(" \t\r\n([:", prev) >= 0 && next != ' ' && next != '\n':
+			open, body = i, i+n
 		}
 		i += n
 	}
@@ -509,7 +557,7 @@ func findError(text string) string {
 	if text == "" {
 		return ""
 	}
-	quotes := findQuotes(text)
+	quotes := append(findQuotes(text), findSingleQuotes(text)...)
 	// show returns the quoted message holding byte i, or its sentence.
 	show := func(i int) string {
 		for _, q := range quotes {
@@ -738,12 +786,53 @@ func findRepro(text, lower string, lines []string) string {
 		return strings.TrimSpace(m)
 	}
 	// A sentence of three or more actions: "log in as X, open Y, click Z".
-	for _, s := range sentences(text) {
+	ss := sentences(text)
+	for _, s := range ss {
 		if n := countActions(s); n >= 3 && (strings.Contains(s, ",") || strings.Contains(s, " then ")) {
 			return collapseSpace(s)
 		}
 	}
+	// Steps told as a story, over up to three sentences: "First I open the
+	// job list, then I click a job." A first and a next, and two actions.
+	for i := range ss {
+		low := strings.ToLower(ss[i])
+		if !hasWordIn(low, sequenceFirst) {
+			continue
+		}
+		for j := i; j < len(ss) && j < i+3; j++ {
+			story := strings.Join(ss[i:j+1], " ")
+			if hasWordIn(strings.ToLower(story), sequenceNext) && countActions(story) >= 2 {
+				return collapseSpace(story)
+			}
+		}
+	}
 	return ""
+}
+
+// sequenceFirst and sequenceNext are the words that tell steps as a story:
+// one opens it, the other carries it on.
+var (
+	sequenceFirst = []string{"first", "firstly", "first of all", "to start", "i start by", "we start by", "zuerst", "d'abord"}
+	sequenceNext  = []string{"then", "after that", "afterwards", "next", "and when", "once", "finally", "dann", "puis", "ensuite"}
+)
+
+// hasWordIn reports whether lower holds one of words as whole words.
+func hasWordIn(lower string, words []string) bool {
+	for _, w := range words {
+		for k := 0; ; {
+			i := strings.Index(lower[k:], w)
+			if i < 0 {
+				break
+			}
+			i += k
+			end := i + len(w)
+			if (i == 0 || !isASCIIWordByte(lower[i-1])) && (end == len(lower) || !isASCIIWordByte(lower[end])) {
+				return true
+			}
+			k = end
+		}
+	}
+	return false
 }
 
 // countActions counts the words of s that start steps, not counting the

@@ -48,8 +48,11 @@ func TestErrorText(t *testing.T) {
 		{"Traceback (most recent call last):\n  File \"app.py\", line 3, in <module>\nKeyError: 'x'", "Traceback"},
 		{"Log:\n    at com.acme.Sync.run(Sync.java:42)\n    at java.lang.Thread.run(Thread.java:750)", "at com.acme.Sync.run(Sync.java:42)"},
 		{"Bounce: 550 5.1.1 user unknown", "550 5.1.1"},
+		{"The upload fails with 'File too large for this job'.", "File too large for this job"},
+		{"The screenshot shows ‘Access denied for user’, see attached.", "Access denied for user"},
 		// no wording given
 		{"We get an error when saving.", ""},
+		{"The customers' orders don't arrive, it's been failing since Monday.", ""},
 		{"It shows a weird error, I didn't note it.", ""},
 		{"The button says \"Save\" but nothing happens.", ""},
 		{"The footer still says \"\u00a9 2024 Ross Candles\".", ""},
@@ -71,8 +74,11 @@ func TestReproSteps(t *testing.T) {
 		{"$ kubectl get pods -n shop", "kubectl get pods"},
 		{"Log in as a buyer, open Orders, click Approve and then confirm.", "Log in as a buyer"},
 		{"Admin > Cost centres > Bulk upload fails, then:\n1. Admin > Users\n2. Select all", "Admin > Users"},
+		{"First I open the job list, then I click on a job and the page goes white.", "First I open the job list"},
+		{"First I log in as Sam. Then I go to Reports and the list is empty.", "Then I go to Reports"},
 		// no steps
 		{"The export does not work.", ""},
+		{"First of all, thanks for the quick fix last week. Then again, the export is slow.", ""},
 		{"How do I add a new user? I can't find the option.", ""},
 		{"We have three stores:\n- London\n- Leeds\n- York", ""},
 		{"1. The price is wrong\n2. The logo is blurry", ""},

@@ -133,7 +133,7 @@ func (t *Triage) startCandidate(text string, a, b int, base time.Time, haveBase 
 		}
 	}
 	full := strings.TrimRight(collapseSpace(text[cueStart:b]), ".,;:!?")
-	inherent := reInherent.MatchString(full) || reInherent.MatchString(collapseSpace(phrase))
+	inherent := reInherent.MatchString(full) || reInherent.MatchString(collapseSpace(phrase)) || ongoingFor(text, a, b, before)
 	words := strings.Fields(before)
 	// A time of day that opens its sentence tells when something happened:
 	// "Today at 10:45 our manager exported ...".
@@ -146,6 +146,16 @@ func (t *Triage) startCandidate(text string, a, b int, base time.Time, haveBase 
 	}
 	// What resolve does, keeping future for the test below.
 	at, future := t.resolveRaw(phrase, base)
+	if h, ok := bareHour(phrase); ok && haveBase {
+		at = time.Date(base.Year(), base.Month(), base.Day(), h, 0, 0, 0, base.Location())
+		if at.After(base.Add(skew)) {
+			at = at.AddDate(0, 0, -1)
+		}
+		future = false
+	}
+	if dm, ok := dayMonth(phrase, base); ok && haveBase {
+		at, future = dm, false
+	}
 	ok := !at.IsZero() && !future
 	if !ok {
 		at = time.Time{}
@@ -320,8 +330,13 @@ func eachTimeSpan(text, lower string, f func(a, b int) bool) {
 			re = reAtomCount
 		}
 		var m []int
-		if re != nil {
+		if n := dayMonthDot(text, i); n > 0 {
+			m = []int{0, n}
+		} else if re != nil {
 			m = re.FindStringIndex(lower[i:end])
+		}
+		if m == nil && lower[i:j] == "since" {
+			m = sinceHour(lower, i, end)
 		}
 		if m == nil || m[1] == 0 {
 			i = j
@@ -344,6 +359,121 @@ func eachTimeSpan(text, lower string, f func(a, b int) bool) {
 	if cur[0] >= 0 {
 		f(cur[0], cur[1])
 	}
+}
+
+// dayMonthDot returns the length of a day-first date without a year at
+// text[i:] ("04.11." in "since 04.11. every night"), or 0. Written so, the
+// date ends in a dot; a clock time ("since 09.10.") ends a sentence with
+// one. So it is a date only when the text goes on after the dot in the
+// same sentence, with a lower-case word or a number.
+func dayMonthDot(text string, i int) int {
+	d, m, n := 0, 0, i
+	for ; n < len(text) && n-i < 2 && isDigitByte(text[n]); n++ {
+		d = d*10 + int(text[n]-'0')
+	}
+	if n == i || n >= len(text) || text[n] != '.' {
+		return 0
+	}
+	k := n + 1
+	for ; k < len(text) && k-n-1 < 2 && isDigitByte(text[k]); k++ {
+		m = m*10 + int(text[k]-'0')
+	}
+	if k == n+1 || k >= len(text) || text[k] != '.' || d < 1 || d > 31 || m < 1 || m > 12 {
+		return 0
+	}
+	k++ // the closing dot
+	if k+1 >= len(text) || text[k] != ' ' {
+		return 0
+	}
+	if c := text[k+1]; c >= 'a' && c <= 'z' || isDigitByte(c) {
+		return k - i
+	}
+	return 0
+}
+
+// reDayMonth is a day-first date without a year, as dayMonthDot finds
+// it, with the clock time that may follow: "04.11.", "02.08. 7:31".
+var reDayMonth = regexp.MustCompile(`^(\d{1,2})\.(\d{1,2})\.(?:,?\s*(?:at\s+|um\s+)?([01]?\d|2[0-3])[:.]([0-5]\d))?$`)
+
+// dayMonth places a reDayMonth phrase before base: this year's, or last
+// year's when this year's lies after base.
+func dayMonth(phrase string, base time.Time) (time.Time, bool) {
+	m := reDayMonth.FindStringSubmatch(strings.TrimSpace(phrase))
+	if m == nil {
+		return time.Time{}, false
+	}
+	day, _ := strconv.Atoi(m[1])
+	month, _ := strconv.Atoi(m[2])
+	hour, _ := strconv.Atoi(m[3])
+	minute, _ := strconv.Atoi(m[4])
+	if month < 1 || month > 12 || day < 1 || day > 31 {
+		return time.Time{}, false
+	}
+	at := time.Date(base.Year(), time.Month(month), day, hour, minute, 0, 0, base.Location())
+	if at.After(base.Add(skew)) {
+		at = at.AddDate(-1, 0, 0)
+	}
+	return at, true
+}
+
+// bareHour reads the hour of a phrase sinceHour found ("since around
+// 11").
+func bareHour(phrase string) (int, bool) {
+	lower := ascii.Lower(phrase)
+	if m := reSinceHour.FindStringIndex(lower); m == nil || m[1] != len(lower) {
+		return 0, false
+	}
+	f := strings.Fields(lower)
+	h, err := strconv.Atoi(f[len(f)-1])
+	return h, err == nil
+}
+
+// reOngoing is a state just before "for 2 hours": "down for 2 hours",
+// "has been failing for 3 days".
+var reOngoing = regexp.MustCompile(`(?i)\b(?:been|down|offline|broken|stuck|unavailable|unusable|failing|erroring|frozen|hanging|not working|not loading|not responding|locked out|out|dead)\s*$`)
+
+// ongoingFor reports whether the duration text[a:b] ("for 2 hours") says
+// how long a failure has lasted, which places its start: a state stands
+// right before it, or "now" or "already" right after it ("FOR 2 HOURS
+// NOW"). "We waited for 2 hours" says no such thing.
+func ongoingFor(text string, a, b int, before string) bool {
+	if !strings.HasPrefix(ascii.Lower(text[a:min(b, a+4)]), "for ") {
+		return false
+	}
+	switch nextWord(text, b) {
+	case "now", "already", "straight", "solid":
+		return true
+	}
+	return reOngoing.MatchString(before)
+}
+
+// fillerWords may stand between "since" and an hour ("since around 11").
+var fillerWords = map[string]bool{"around": true, "about": true, "approx": true, "approximately": true, "roughly": true}
+
+// reSinceHour is "since 11" and "since around 11": an hour of the clock
+// standing alone.
+var reSinceHour = anchored(`since\s+(?:(?:around|about|approx\.?|approximately|roughly)\s+)?(?:[01]?\d|2[0-3])\b`)
+
+// sinceHour returns the span, relative to i, of a bare hour after "since"
+// in lower[i:end], or nil: "since 11" but not "since 11 days", "since 11
+// November", "since 11 users" or "since 11.30" (a clock the number atoms
+// read).
+func sinceHour(lower string, i, end int) []int {
+	m := reSinceHour.FindStringIndex(lower[i:end])
+	if m == nil {
+		return nil
+	}
+	b := i + m[1]
+	if b < len(lower) && (lower[b] == ':' || lower[b] == '.' && b+1 < len(lower) && isDigitByte(lower[b+1]) || lower[b] == '%') {
+		return nil
+	}
+	next := nextWord(lower, b)
+	switch {
+	case timeWords[next], next == "am", next == "pm", next == "a", next == "p", next == "of", next == "out", next == "percent",
+		len(next) > 3 && strings.HasSuffix(next, "s"):
+		return nil
+	}
+	return m
 }
 
 // mayBeWordAtom is a quick test of whether the expression for the word
@@ -463,7 +593,7 @@ func mayBeTime(text string, i, j int) bool {
 	case w == "the":
 		return next == "weekend" || next != "" && isDigitByte(next[0]) || next == "last" || next == "past"
 	case w == "since" || w == "for":
-		return next != "" && (isDigitByte(next[0]) || countWords[next] || next == "the" || next == "last" || next == "past")
+		return next != "" && (isDigitByte(next[0]) || countWords[next] || next == "the" || next == "last" || next == "past" || fillerWords[next])
 	case w == "this" || w == "last" || w == "past" || w == "earlier":
 		return timeWords[next] || next == "past" || next == "today"
 	}

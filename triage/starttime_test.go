@@ -59,6 +59,20 @@ func TestStartTime(t *testing.T) {
 		{"Slow since last week.", nil, "since last week", at(2026, 11, 18, 0, 0, time.UTC)},
 		{"It started earlier today.", nil, "earlier today", at(2026, 11, 25, 0, 0, time.UTC)},
 		{"Since this morning nothing loads.", nil, "Since this morning", at(2026, 11, 25, 8, 0, time.UTC)},
+		// issue 15's misses: durations, a bare hour, a day-first date, an event
+		{"THE PORTAL IS DOWN FOR 2 HOURS NOW", nil, "FOR 2 HOURS", at(2026, 11, 25, 8, 20, time.UTC)},
+		{"The shop has been failing for 3 days.", nil, "for 3 days", at(2026, 11, 22, 10, 20, time.UTC)},
+		{"The portal is not loading since around 11.", nil, "since around 11", at(2026, 11, 24, 11, 0, time.UTC)}, // later than the mail: yesterday's
+		{"Not loading since 9, nobody can work.", nil, "since 9", at(2026, 11, 25, 9, 0, time.UTC)},
+		{"The export has been failing since 04.11. every night.", nil, "since 04.11", at(2026, 11, 4, 0, 0, time.UTC)},
+		{"Down since 02.08. 7:31 and nobody noticed.", nil, "since 02.08. 7:31", at(2026, 8, 2, 7, 31, time.UTC)},
+		{"Since the last release the upload fails.", nil, "Since the last release", time.Time{}},
+		{"Search is broken ever since the upgrade.", nil, "ever since the upgrade", time.Time{}},
+		// ... and what stays no start
+		{"We waited for 2 hours on the phone.", nil, "", time.Time{}},
+		{"The portal is down since 11 users changed their password.", nil, "", time.Time{}},
+		{"We have 11 stores since 2019.", nil, "", time.Time{}},
+		{"It was fine until 09.10. Now it fails.", nil, "", time.Time{}},
 		// the customer's zone
 		{"Down since 07:40.", sydney, "since 07:40", at(2026, 11, 25, 7, 40, sydney)},
 		{"Down since 21:00 AEST.", sydney, "since 21:00 AEST", at(2026, 11, 25, 21, 0, sydney)}, // after the mail in AEST, not on the local clock: a summer "AEST"

@@ -55,6 +55,8 @@ func TestRubricCriticalOutage(t *testing.T) {
 		{"Service Unavailable is all we see when we open the store.", helpdesk.Critical},
 		{"our online store isnt loading for anyone", helpdesk.Critical},
 		{"the site's dead, customers can't reach it", helpdesk.Critical},
+		{"the app not open for anybody in our office, only blank page", helpdesk.Critical},
+		{"Everything is down since the update.", helpdesk.Critical},
 	})
 }
 
@@ -67,6 +69,8 @@ func TestRubricCriticalLogin(t *testing.T) {
 		{"All staff are locked out of their accounts.", helpdesk.Critical},
 		{"No one can login since the update.", helpdesk.Critical},
 		{"Everybody gets an error when signing in, we cannot log in at all.", helpdesk.Critical},
+		{"Hello, I hope you are well. None of our staff has been able to sign in since this morning. Whenever you get a moment.", helpdesk.Critical},
+		{"Nobody here has managed to log in today.", helpdesk.Critical},
 	})
 }
 
@@ -92,6 +96,8 @@ func TestRubricCriticalSecurity(t *testing.T) {
 		{"Unauthorised access to the admin panel by an ex-employee.", helpdesk.Critical},
 		{"One customer reported he can view details of other customers.", helpdesk.Critical},
 		{"There's an SQL injection in the search field.", helpdesk.Critical},
+		{"The API key you sent us never expires and is shown to every user in the admin screen.", helpdesk.Critical},
+		{"Old password reset links can be reused, even weeks later.", helpdesk.Critical},
 	})
 }
 
@@ -133,6 +139,7 @@ func TestRubricHigh(t *testing.T) {
 		{"Reports are not working for all of our managers.", helpdesk.High},
 		{"Important feature broken: invoices cannot be generated.", helpdesk.High},
 		{"The platform was down this morning, it is back up now.", helpdesk.High},
+		{"The new import is slowing everything down for all of us.", helpdesk.High},
 	})
 }
 
