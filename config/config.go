@@ -188,6 +188,9 @@ type Triage struct {
 	Workaround      []string
 	Negation        []string
 	Phrases         map[helpdesk.Priority][]string // phrases per level, replacing triage's list for that level; a missing level: triage defaults
+	// Model lets triage's learned model name the level within the
+	// rubric's bounds (default true; used only with the default levels).
+	Model bool
 }
 
 // Secret is a password given as "${VAR}" (Env) or password_file (File). Its

@@ -149,6 +149,7 @@ func (l *loader) triage(t rawTriage, c *Config) {
 	if !c.Levels.Valid(c.Triage.DefaultPriority) {
 		l.errf("triage.default_priority", "%q is not a level (%s)", t.DefaultPriority, levelList(c.Levels))
 	}
+	c.Triage.Model = t.Model == nil || *t.Model
 	c.Triage.WideScope = l.phraseList("triage.wide_scope", t.WideScope)
 	c.Triage.NarrowScope = l.phraseList("triage.narrow_scope", t.NarrowScope)
 	c.Triage.Workaround = l.phraseList("triage.workaround", t.Workaround)

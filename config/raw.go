@@ -141,6 +141,7 @@ type rawTriage struct {
 	Workaround      []string            `toml:"workaround"`
 	Negation        []string            `toml:"negation"`
 	Phrases         map[string][]string `toml:"phrases"`
+	Model           *bool               `toml:"model"`
 }
 
 type rawCalendar struct {

@@ -53,6 +53,20 @@ func BenchmarkAssess(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchAssess(b, tr)
+}
+
+// BenchmarkAssessRubric is BenchmarkAssess without the learned model, to
+// show what the model costs in one run.
+func BenchmarkAssessRubric(b *testing.B) {
+	tr, err := triage.New(triage.Rules{NoModel: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchAssess(b, tr)
+}
+
+func benchAssess(b *testing.B, tr *triage.Triage) {
 	in := triage.Input{Subject: "Card payments failing at checkout", Text: typicalMail, Date: time.Date(2026, 11, 23, 9, 12, 0, 0, time.UTC)}
 	b.SetBytes(int64(len(in.Subject) + len(in.Text)))
 	b.ReportAllocs()

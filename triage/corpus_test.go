@@ -193,29 +193,39 @@ func logCorpus(t *testing.T, part string, s *corpusScore) {
 // The development part's ratchet: TestCorpus fails when the development
 // part scores below these figures (reached figures minus a small margin).
 // Raise them when triage gets better; never lower them to let a change in.
-// Reached on 2026-12-06 (issue 15, first round): exact 67.3%,
-// critical->critical 86.2%, critical->at least high 91.7%, fields
-// start_time 84.7%, error_text 90.2%, repro_steps 88.0%, impact 77.1%,
-// service 95.9%. The margins are a few mails each (459 mails, 109 criticals).
+// Reached on 2026-12-06 (issue 15, second round, the rubric alone): exact
+// 68.0%, critical->critical 87.2%, critical->at least high 91.7%, fields
+// start_time 87.1%, error_text 91.9%, repro_steps 88.0%, impact 77.3%,
+// service 95.9%. The margins are a few mails each (459 mails, 109
+// criticals).
 const (
-	ratchetExact    = 66.5
-	ratchetCritCrit = 84.5
-	ratchetCritHigh = 90.0
+	ratchetExact    = 67.3
+	ratchetCritCrit = 86.0
+	ratchetCritHigh = 90.8
 )
 
 var ratchetField = map[string]float64{
-	"start_time":  84.0,
-	"error_text":  89.5,
+	"start_time":  86.5,
+	"error_text":  91.2,
 	"repro_steps": 87.3,
-	"impact":      76.4,
+	"impact":      76.6,
 	"service":     95.2,
 }
 
 // TestCorpus scores triage on the development corpus, both parts, and
 // holds the development part to the ratchet. The test part is reported,
 // never gated on.
+//
+// The development part is scored with the rubric alone: the learned model
+// was trained on it, so its figure there says nothing (its honest one is
+// TestModelHeldOutWriters'). The test part is scored with the model, as
+// the desk runs triage.
 func TestCorpus(t *testing.T) {
 	tr, err := triage.New(triage.Rules{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rubric, err := triage.New(triage.Rules{NoModel: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +235,7 @@ func TestCorpus(t *testing.T) {
 	}
 	if part != "test" {
 		t.Run("dev", func(t *testing.T) {
-			s := scoreCorpus(t, tr, loadCorpus(t, false))
+			s := scoreCorpus(t, rubric, loadCorpus(t, false))
 			if s.mails < 400 {
 				t.Fatalf("development part has %d mails, want about 450", s.mails)
 			}

@@ -17,6 +17,7 @@ type decision struct {
 	change   bool   // level is the change category
 	evidence string // the phrases behind the base level, quoted, for claim reasons
 	degraded bool   // the base level rests only on slowness or delay: the service works
+	unscoped bool   // the level is critical for a fact no scope lowers (security, data loss, prices, legal)
 	reasons  []string
 }
 
@@ -148,8 +149,7 @@ func longestFirst(hits []hit, order func(hit) int) []hit {
 //
 // A quoted error message with no rubric phrase around it still reports a
 // malfunction, and counts as evidence for the third level.
-func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorText string, pm policyMap) decision {
-	ev := t.gather(an)
+func (t *Triage) decide(an *analysis, ev *evidence, mailboxDefault helpdesk.Priority, errorText string, pm policyMap) decision {
 	n := len(t.levels.Order)
 	last := n - 1
 	base := -1
@@ -267,6 +267,7 @@ func (t *Triage) decide(an *analysis, mailboxDefault helpdesk.Priority, errorTex
 		for _, h := range ev.byRank[0] {
 			unscoped = unscoped || h.pat.unscoped
 		}
+		dec.unscoped = unscoped
 		switch {
 		case len(ev.intermittent) > 0:
 			move(1, "intermittent "+quoteHits(&an.d, ev.intermittent, 1))

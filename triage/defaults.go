@@ -56,6 +56,7 @@ var defaultPhrases = [4][]string{
 		"locked out",
 		"(502 bad gateway|503 service unavailable|504 gateway time out|504 gateway timeout|502|503|504|bad gateway|service unavailable|service temporarily unavailable|gateway time out|gateway timeout|err_connection_timed_out|err_connection_refused|connection timed out|took too long to respond|connection refused)",
 		"(payment|payments|checkout|check out|card payments|card payment|transactions|transaction|purchases|purchase) * " + gFail,
+		"(declined|failed|failing|rejected|refused) (card|credit card|online|customer)? (payments|payment|transactions|transaction|checkouts|checkout)",
 		"(charged|taken|debited|billed|charging|charge|paid) * (twice|double|two times|multiple times|several times)",
 		"(paying|pay|charged|billed) (more|less) than (advertised|shown|listed|they should)",
 		"(overcharg*|undercharg*)",
@@ -300,7 +301,20 @@ var defaultNarrow = []string{
 	"not (all|everyone|everybody)",
 	"affected out of",
 	"(a few|some|several|a number|a couple|a handful|half|part|many|a minority) of (our|my)",
+	// counts in words are a part too: "two of our users", "about a dozen
+	// users" (a dozen is no "large number")
+	gFew + " (of)? (our|the|my)? * " + gPeople,
+	// a part of the transactions rather than of the people: "half of the
+	// card payments", "some of our orders"
+	"(some|several|certain|a few|few|half|a third|a quarter|part|a minority|a small number|a portion|a fraction) of (the|our|my|all)? * " + gCounted,
+	"(some|several|certain|a few) " + gCounted + " (fail|fails|failed|are declined|were declined|get declined|are rejected|error|go through|work)",
 }
+
+// gFew are counts in words of a few to a dozen or so.
+const gFew = "(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|a dozen|dozen|about a dozen|a couple|couple|a few|few|several)"
+
+// gCounted are the things a failure can hit a part of.
+const gCounted = "(payments|payment|card payments|orders|order|transactions|transaction|checkouts|purchases|bookings|requests|calls|emails|invoices|records|jobs|pages|files|uploads|documents|accounts|logins|attempts|sessions)"
 
 // defaultSingle says that one user, one team or one machine is affected.
 var defaultSingle = []string{

@@ -8,6 +8,7 @@ package triage
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,10 @@ type Rules struct {
 	Intermittent []string // the failure comes and goes or is over ("sometimes", "back up now")
 	Unscoped     []string // phrases, from any level's list, whose level scope does not lower ("data loss")
 	Services     []string // names of product parts, to find the affected service in free text
+
+	// NoModel ranks with the rubric alone, without the learned model
+	// (model.go). The model is used only with the default levels.
+	NoModel bool
 }
 
 // DefaultRules returns the built-in rubric with every field filled in, for
@@ -101,6 +106,12 @@ type Triage struct {
 	// asciiLevels is set when every level's name is ASCII, which lets
 	// mayClaim skip the subject expressions
 	asciiLevels bool
+	// useModel: the learned model names the level (default levels, and
+	// the rules do not turn it off); model is its weights
+	useModel      bool
+	model         *lrModel
+	modelMargin   float64 // how much surer than the rubric the model must be to change the level
+	modelMinWords int     // the fewest words of a mail the model reads
 }
 
 // New fills the empty fields of r from the defaults, validates them and
@@ -154,7 +165,8 @@ func New(r Rules) (*Triage, error) {
 		}
 		return list
 	}
-	t := &Triage{levels: r.Levels, def: r.Default}
+	t := &Triage{levels: r.Levels, def: r.Default, modelMargin: modelMargin, modelMinWords: modelMinWords,
+		useModel: !r.NoModel && slices.Equal(r.Levels.Order, def.Levels.Order) && r.Levels.Change == def.Levels.Change}
 	t.m.tokensPerHit = 8
 	add := func(m *matcher, kind int, what string, list []string) {
 		if err := m.add(kind, list); err != nil {
@@ -221,6 +233,12 @@ func New(r Rules) (*Triage, error) {
 	t.when = when.New(&rules.Options{Distance: 5, MatchByOrder: true})
 	t.when.Add(en.All...)
 	t.when.Add(common.All...)
+	if t.useModel {
+		// A model that does not decode leaves the rubric alone;
+		// TestModelDecodes keeps that from shipping.
+		m, err := embeddedModel()
+		t.model, t.useModel = m, err == nil
+	}
 	return t, nil
 }
 
@@ -392,8 +410,18 @@ func limit(in Input) Input {
 func (t *Triage) Assess(in Input) helpdesk.Assessment {
 	in = limit(in)
 	an := t.analyse(in)
+	out, ev, dec := t.rubric(in, an)
+	t.applyModel(an, &ev, dec, &out, in.Policy)
+	an.release()
+	return out
+}
+
+// rubric ranks an analysed mail by the phrase lists and the policy's
+// mapping alone, judges its claim and extracts its fields.
+func (t *Triage) rubric(in Input, an *analysis) (helpdesk.Assessment, evidence, decision) {
 	fields := t.fields(in, an)
-	dec := t.decide(an, in.Default, fields.ErrorText, mapFor(in.Policy))
+	ev := t.gather(an)
+	dec := t.decide(an, &ev, in.Default, fields.ErrorText, mapFor(in.Policy))
 	out := helpdesk.Assessment{Assessed: dec.level, Priority: dec.level}
 	reasons := dec.reasons
 	if c, ok := t.findClaim(in, an); ok {
@@ -406,8 +434,7 @@ func (t *Triage) Assess(in Input) helpdesk.Assessment {
 	}
 	out.Reasons = reasons
 	out.Fields = fields
-	an.release()
-	return out
+	return out, ev, dec
 }
 
 // Fields extracts the incident facts of one mail without ranking it; the

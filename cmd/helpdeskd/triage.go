@@ -147,6 +147,7 @@ func triageRules(cfg *config.Config) triage.Rules {
 		NarrowScope: cfg.Triage.NarrowScope,
 		Workaround:  cfg.Triage.Workaround,
 		Negation:    cfg.Triage.Negation,
+		NoModel:     !cfg.Triage.Model,
 	}
 }
 

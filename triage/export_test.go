@@ -1,0 +1,79 @@
+package triage
+
+import "github.com/helpdeskd/helpdesk"
+
+// ModelSet is a labelled set for training the model in tests.
+type ModelSet struct {
+	t  *Triage
+	ex []modelExample
+}
+
+// NewModelSet starts an empty training set read by t's rubric.
+func NewModelSet(t *Triage) *ModelSet { return &ModelSet{t: t} }
+
+// Add adds one mail and its label.
+func (s *ModelSet) Add(in Input, label helpdesk.Priority) {
+	s.ex = append(s.ex, s.t.modelExampleOf(in, label))
+}
+
+// TrainModelFile trains on the set and returns the model file's bytes.
+func (s *ModelSet) TrainModelFile() ([]byte, error) { return encodeModel(trainModel(s.ex)) }
+
+// EmbeddedModelFile returns the model file the package embeds.
+func EmbeddedModelFile() []byte { return modelFile }
+
+// ModelFilesClose reports whether two model files hold the same weights,
+// up to two steps of their quantisation (floating point may round a
+// little differently on another machine).
+func ModelFilesClose(a, b []byte) (bool, error) {
+	ma, err := decodeModel(a)
+	if err != nil {
+		return false, err
+	}
+	mb, err := decodeModel(b)
+	if err != nil {
+		return false, err
+	}
+	tol := float32(0)
+	for _, ws := range ma.w {
+		for _, v := range ws {
+			tol = max(tol, v, -v)
+		}
+	}
+	tol = 2 * tol / 32767
+	for c := range ma.w {
+		for i := range ma.w[c] {
+			if d := ma.w[c][i] - mb.w[c][i]; d > tol || -d > tol {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+// WithModelFile returns a copy of t that ranks with the model in file.
+func (t *Triage) WithModelFile(file []byte) (*Triage, error) {
+	m, err := decodeModel(file)
+	if err != nil {
+		return nil, err
+	}
+	c := *t
+	c.model, c.useModel = m, true
+	return &c, nil
+}
+
+// WithModelMargin returns a copy of t whose model changes the rubric's
+// level only when it is surer by margin (a probability difference).
+func (t *Triage) WithModelMargin(margin float64) *Triage {
+	c := *t
+	c.modelMargin = margin
+	return &c
+}
+
+// WithModelMinWords returns a copy of t whose model leaves mails of
+// fewer words to the rubric.
+func (t *Triage) WithModelMinWords(n int) *Triage {
+	c := *t
+	c.modelMinWords = n
+	return &c
+}

@@ -1,0 +1,412 @@
+package triage
+
+import (
+	"bytes"
+	"compress/gzip"
+	_ "embed" // the trained weights
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+// The learned part of triage: a multinomial logistic regression that
+// weighs what the rubric found (its level, the scope, workaround,
+// intermittency and claim facts, the policy) together with the words and
+// word pairs of the mail, and names the level. It was trained on the
+// development part of testdata/corpus only (see modelClasses for the
+// levels it knows) and is embedded in the binary: nothing is fetched,
+// nothing learns at run time. `go test ./triage -run TestTrainModel
+// -update-model` trains it again, deterministically, after the rubric or
+// the corpus changed; TestModelUpToDate fails until then.
+//
+// The rubric keeps the last word where the policies are absolute: a
+// critical it found in security, data loss, wrong prices or legal
+// liability stays critical, and no critical of the rubric falls below
+// high. Every decision the model changes says so in the reasons, with the
+// words that weighed most.
+
+//go:embed model.bin.gz
+var modelFile []byte
+
+// modelBuckets is the number of hashed feature slots.
+const modelBuckets = 1 << 16
+
+// modelClasses are the levels the model ranks, in its output order: the
+// default levels and change category. A desk with other levels uses the
+// rubric alone.
+var modelClasses = []helpdesk.Priority{helpdesk.Critical, helpdesk.High, helpdesk.Medium, helpdesk.Low, helpdesk.Change}
+
+// modelMinWords and modelMargin keep the model to what it knows: it reads
+// mails of 20 words or more (it learned from whole mails; a one-line
+// report is the rubric's), and changes the rubric's level only when it
+// gives its own level a probability at least 0.3 above the rubric's. Both
+// were chosen by leave-one-writer-out cross-validation on the
+// development part together with the rubric's table tests.
+const (
+	modelMinWords = 20
+	modelMargin   = 0.3
+)
+
+// modelMaxWords bounds how many words of a mail the model reads; the
+// incident is told at the top.
+const modelMaxWords = 400
+
+// lrModel is a trained model: one weight per class and feature bucket.
+type lrModel struct {
+	w [][]float32 // [class][bucket]
+}
+
+var (
+	loadModelOnce sync.Once
+	theModel      *lrModel
+	modelErr      error
+)
+
+// embeddedModel decodes the embedded weights once.
+func embeddedModel() (*lrModel, error) {
+	loadModelOnce.Do(func() { theModel, modelErr = decodeModel(modelFile) })
+	return theModel, modelErr
+}
+
+// The file: gzip of "HDM1", the class count (uint8), the scale (float32),
+// then per used bucket its index as a delta (uvarint) and one int16 per
+// class, weight = int16 * scale.
+const modelMagic = "HDM1"
+
+func encodeModel(m *lrModel) ([]byte, error) {
+	var maxW float64
+	for _, ws := range m.w {
+		for _, v := range ws {
+			maxW = math.Max(maxW, math.Abs(float64(v)))
+		}
+	}
+	scale := float32(maxW / 32767)
+	if scale == 0 {
+		scale = 1
+	}
+	var raw bytes.Buffer
+	raw.WriteString(modelMagic)
+	raw.WriteByte(byte(len(m.w)))
+	binary.Write(&raw, binary.LittleEndian, scale)
+	prev := 0
+	var vb [binary.MaxVarintLen64]byte
+	q := make([]int16, len(m.w))
+	for b := 0; b < modelBuckets; b++ {
+		used := false
+		for c := range m.w {
+			q[c] = int16(math.Round(float64(m.w[c][b] / scale)))
+			used = used || q[c] != 0
+		}
+		if !used {
+			continue
+		}
+		raw.Write(vb[:binary.PutUvarint(vb[:], uint64(b-prev))])
+		binary.Write(&raw, binary.LittleEndian, q)
+		prev = b
+	}
+	var out bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&out, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	zw.Write(raw.Bytes())
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+func decodeModel(file []byte) (*lrModel, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(file))
+	if err != nil {
+		return nil, fmt.Errorf("triage model: %w", err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("triage model: %w", err)
+	}
+	if len(raw) < 9 || string(raw[:4]) != modelMagic || int(raw[4]) != len(modelClasses) {
+		return nil, errors.New("triage model: not a model file of this version")
+	}
+	scale := math.Float32frombits(binary.LittleEndian.Uint32(raw[5:9]))
+	m := &lrModel{w: make([][]float32, len(modelClasses))}
+	for c := range m.w {
+		m.w[c] = make([]float32, modelBuckets)
+	}
+	r := bytes.NewReader(raw[9:])
+	b := 0
+	for r.Len() > 0 {
+		d, err := binary.ReadUvarint(r)
+		if err != nil {
+			return nil, fmt.Errorf("triage model: %w", err)
+		}
+		b += int(d)
+		if b >= modelBuckets {
+			return nil, errors.New("triage model: bucket out of range")
+		}
+		for c := range m.w {
+			var v int16
+			if err := binary.Read(r, binary.LittleEndian, &v); err != nil {
+				return nil, fmt.Errorf("triage model: %w", err)
+			}
+			m.w[c][b] = float32(v) * scale
+		}
+	}
+	return m, nil
+}
+
+// featureSink collects the features of one mail: their buckets, and
+// their names when a reason needs them (named).
+type featureSink struct {
+	buckets []uint32
+	names   []string
+	named   bool
+}
+
+// fnv1a continues the FNV-1a hash h over s (start with fnvOffset).
+func fnv1a(h uint32, s string) uint32 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+const fnvOffset = 2166136261
+
+// fact adds the fact whose name is the parts joined.
+func (s *featureSink) fact(parts ...string) {
+	h := fnv1a(fnvOffset, "f:")
+	for _, p := range parts {
+		h = fnv1a(h, p)
+	}
+	s.buckets = append(s.buckets, h%modelBuckets)
+	if s.named {
+		s.names = append(s.names, strings.Join(parts, ""))
+	}
+}
+
+// word adds a word, and the pair it makes with the word before (prev,
+// "" at the start of the subject and of the text).
+func (s *featureSink) word(prev, w string) {
+	s.buckets = append(s.buckets, fnv1a(fnv1a(fnvOffset, "w:"), w)%modelBuckets)
+	if s.named {
+		s.names = append(s.names, w)
+	}
+	if prev == "" {
+		return
+	}
+	s.buckets = append(s.buckets, fnv1a(fnv1a(fnv1a(fnv1a(fnvOffset, "b:"), prev), "_"), w)%modelBuckets)
+	if s.named {
+		s.names = append(s.names, prev+" "+w)
+	}
+}
+
+// modelFeatures adds what the rubric found (its levels, the claim, the
+// policy, the facts behind the level and the phrases that matched) and the
+// words of the mail.
+func (t *Triage) modelFeatures(s *featureSink, an *analysis, ev *evidence, dec decision, out helpdesk.Assessment, policy string) {
+	rule := string(dec.level)
+	s.fact("bias")
+	s.fact("rule=", rule)
+	s.fact("claimed=", string(out.Claimed))
+	s.fact("policy=", policy)
+	s.fact("policy=", policy, "|rule=", rule)
+	if out.ClaimAccepted {
+		s.fact("claim-accepted")
+		s.fact("final=", string(out.Priority))
+	}
+	// which of the rubric's phrases matched: the model learns how far
+	// each one can be trusted
+	for _, h := range an.hits {
+		if !h.negated && h.pat != nil {
+			s.fact("phrase:", h.pat.src)
+		}
+	}
+	_, counted := partialCount(&an.d)
+	for _, f := range [...]struct {
+		name string
+		on   bool
+	}{
+		{"wide", len(ev.wide) > 0}, {"narrow", len(ev.narrow) > 0}, {"single", len(ev.single) > 0},
+		{"counted", counted}, {"workaround", len(ev.workaround) > 0}, {"no-workaround", len(ev.noWorkaround) > 0},
+		{"intermittent", len(ev.intermittent) > 0}, {"degraded", dec.degraded}, {"question", len(ev.question) > 0},
+		{"change-words", len(ev.change) > 0}, {"unscoped", dec.unscoped},
+		{"any-critical", len(ev.byRank) > 0 && len(ev.byRank[0]) > 0}, {"any-high", len(ev.byRank) > 1 && len(ev.byRank[1]) > 0},
+	} {
+		if f.on {
+			s.fact(f.name)
+			s.fact(f.name, "|rule=", rule)
+			s.fact(f.name, "|policy=", policy)
+		}
+	}
+	n := 0
+	for _, text := range [2]string{an.subjectLower, an.textLower} {
+		prev := ""
+		for i := 0; i < len(text) && n < modelMaxWords; {
+			if !isModelLetter(text[i]) {
+				i++
+				continue
+			}
+			j := i
+			for j < len(text) && (isModelLetter(text[j]) || text[j] == '\'') {
+				j++
+			}
+			w := text[i:j]
+			i = j
+			n++
+			s.word(prev, w)
+			prev = w
+		}
+	}
+}
+
+// isModelLetter reports whether c belongs to a word: an ASCII letter or a
+// byte of a multi-byte character.
+func isModelLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 }
+
+// seenPool keeps the bit sets scores marks buckets in.
+var seenPool = sync.Pool{New: func() any { return new([modelBuckets / 64]uint64) }}
+
+// scores returns the model's score of each class; a bucket counts once
+// however often its features occur.
+func (m *lrModel) scores(buckets []uint32) []float64 {
+	s := make([]float64, len(m.w))
+	seen := seenPool.Get().(*[modelBuckets / 64]uint64)
+	for _, b := range buckets {
+		if seen[b/64]&(1<<(b%64)) != 0 {
+			continue
+		}
+		seen[b/64] |= 1 << (b % 64)
+		for c := range s {
+			s[c] += float64(m.w[c][b])
+		}
+	}
+	for _, b := range buckets {
+		seen[b/64] = 0
+	}
+	seenPool.Put(seen)
+	return s
+}
+
+// softmax returns the probability the scores s give class c.
+func softmax(s []float64, c int) float64 {
+	mx := slices.Max(s)
+	z := 0.0
+	for _, v := range s {
+		z += math.Exp(v - mx)
+	}
+	return math.Exp(s[c]-mx) / z
+}
+
+// why names the words that weighed most for class c over class r; s
+// holds the names.
+func (m *lrModel) why(s *featureSink, c, r int, n int) []string {
+	type contrib struct {
+		name string
+		v    float32
+	}
+	var cs []contrib
+	seen := map[uint32]bool{}
+	for i, b := range s.buckets {
+		if seen[b] || !telling(s.names[i]) {
+			continue
+		}
+		seen[b] = true
+		if v := m.w[c][b] - m.w[r][b]; v > 0 {
+			cs = append(cs, contrib{s.names[i], v})
+		}
+	}
+	slices.SortStableFunc(cs, func(a, b contrib) int {
+		switch {
+		case a.v > b.v:
+			return -1
+		case a.v < b.v:
+			return 1
+		}
+		return 0
+	})
+	var out []string
+	for _, x := range cs[:min(n, len(cs))] {
+		out = append(out, strconv.Quote(x.name))
+	}
+	return out
+}
+
+// telling reports whether a feature's name says something to a reader:
+// a word or word pair with a word of four letters or more that is no
+// filler. The rubric's facts are told by its own reasons.
+func telling(name string) bool {
+	if strings.ContainsAny(name, ":=|") || name == "bias" {
+		return false
+	}
+	for _, w := range strings.Fields(name) {
+		if len(w) >= 4 && !fillerWord[w] {
+			return true
+		}
+	}
+	return false
+}
+
+// fillerWord are words of four letters or more that tell nothing.
+var fillerWord = map[string]bool{
+	"this": true, "that": true, "with": true, "have": true, "from": true, "they": true, "there": true, "their": true,
+	"what": true, "when": true, "were": true, "been": true, "will": true, "would": true, "could": true, "should": true,
+	"your": true, "some": true, "just": true, "also": true, "then": true, "than": true, "into": true, "only": true,
+	"about": true, "which": true, "these": true, "those": true, "because": true, "please": true, "thanks": true,
+	"thank": true, "hello": true, "regards": true, "kind": true, "best": true, "dear": true, "team": true,
+}
+
+// applyModel lets the model name the level of out, within the rubric's
+// bounds, and says why when it changes it.
+func (t *Triage) applyModel(an *analysis, ev *evidence, dec decision, out *helpdesk.Assessment, policy string) {
+	m := t.model
+	if !t.useModel || m == nil {
+		return
+	}
+	if len(an.d.toks) < t.modelMinWords {
+		return // a line or two: the rubric reads it better than a model trained on whole mails
+	}
+	var fs featureSink
+	t.modelFeatures(&fs, an, ev, dec, *out, policy)
+	s := m.scores(fs.buckets)
+	best := 0
+	for c := range s {
+		if s[c] > s[best] {
+			best = c
+		}
+	}
+	got := modelClasses[best]
+	ruleIdx := slices.Index(modelClasses, out.Priority)
+	switch {
+	case got == out.Priority || ruleIdx < 0:
+		return
+	case softmax(s, best)-softmax(s, ruleIdx) < t.modelMargin:
+		return // the model is not surer than the rubric by the margin
+	case out.Priority == helpdesk.Critical && dec.unscoped:
+		return // security, data, prices, legal: critical whatever the words
+	case out.Priority == helpdesk.Critical && got != helpdesk.High:
+		got, best = helpdesk.High, 1 // a critical of the rubric stays at least high
+		if got == out.Priority {
+			return
+		}
+	}
+	named := featureSink{named: true}
+	t.modelFeatures(&named, an, ev, dec, *out, policy)
+	words := m.why(&named, best, ruleIdx, 3)
+	reason := fmt.Sprintf("%s: the learned model, over the rubric's %s", got, out.Priority)
+	if len(words) > 0 {
+		reason += " (" + strings.Join(words, ", ") + ")"
+	}
+	out.Priority = got
+	out.ClaimAccepted = out.Claimed != "" && out.Claimed == got
+	out.Reasons = append([]string{reason}, out.Reasons...)
+}

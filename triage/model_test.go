@@ -1,0 +1,175 @@
+package triage_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/message"
+	"github.com/helpdeskd/helpdesk/triage"
+)
+
+var updateModel = flag.Bool("update-model", false, "train the model on the development part of testdata/corpus and write model.bin.gz")
+
+// corpusInput parses a corpus mail the way the desk does and returns what
+// triage reads of it.
+func corpusInput(t testing.TB, m corpusMail) triage.Input {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "corpus", m.name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := message.Parse(raw, message.ParseOptions{})
+	if err != nil {
+		t.Fatalf("%s: %v", m.name, err)
+	}
+	text := msg.NewText
+	if strings.TrimSpace(text) == "" {
+		text = msg.Text
+	}
+	return triage.Input{Subject: msg.Subject, Text: text, Date: msg.Date, Policy: m.Policy}
+}
+
+// rubricOnly is the triage whose facts the model learns from.
+func rubricOnly(t testing.TB) *triage.Triage {
+	t.Helper()
+	tr, err := triage.New(triage.Rules{NoModel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// trainOn trains a model file on the given mails.
+func trainOn(t testing.TB, mails []corpusMail) []byte {
+	t.Helper()
+	set := triage.NewModelSet(rubricOnly(t))
+	for _, m := range mails {
+		set.Add(corpusInput(t, m), helpdesk.Priority(m.Priority))
+	}
+	file, err := set.TrainModelFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// TestModelUpToDate trains the model on the development part and checks
+// that the embedded one is the same: the rubric and the corpus it learned
+// from have not changed since. -update-model writes the new one.
+func TestModelUpToDate(t *testing.T) {
+	file := trainOn(t, loadCorpus(t, false))
+	if *updateModel {
+		if err := os.WriteFile("model.bin.gz", file, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("model.bin.gz written (%d bytes)", len(file))
+		return
+	}
+	same, err := triage.ModelFilesClose(file, triage.EmbeddedModelFile())
+	if err != nil {
+		t.Fatalf("the embedded model does not decode: %v", err)
+	}
+	if !same {
+		t.Fatal("the embedded model is not what the development corpus and the rubric train now; run go test ./triage -run TestModelUpToDate -update-model and commit model.bin.gz")
+	}
+}
+
+// TestModelHeldOutWriters is the honest figure of the model inside the
+// development part: for each writer, a model trained on the other two
+// writers' mails ranks this writer's, whose style it has never seen. The
+// rubric's figure beside it was tuned on all three writers.
+func TestModelHeldOutWriters(t *testing.T) {
+	dev := loadCorpus(t, false)
+	rub := rubricOnly(t)
+	var n, exact, rubric, crit, critCrit, critHigh int
+	for _, w := range []string{"w1", "w2", "w3"} {
+		var train, held []corpusMail
+		for _, m := range dev {
+			if strings.HasPrefix(m.name, w+"/") {
+				held = append(held, m)
+			} else {
+				train = append(train, m)
+			}
+		}
+		tr, err := rubricOnly(t).WithModelFile(trainOn(t, train))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range held {
+			in := corpusInput(t, m)
+			got := tr.Assess(in).Priority
+			n++
+			if string(got) == m.Priority {
+				exact++
+			}
+			if string(rub.Assess(in).Priority) == m.Priority {
+				rubric++
+			}
+			if m.Priority == string(helpdesk.Critical) {
+				crit++
+				if got == helpdesk.Critical {
+					critCrit++
+				}
+				if got == helpdesk.Critical || got == helpdesk.High {
+					critHigh++
+				}
+			}
+		}
+	}
+	pct := func(a, b int) float64 { return 100 * float64(a) / float64(max(b, 1)) }
+	t.Logf("held-out writers: %d mails, model %.1f%% exact (rubric alone %.1f%%), critical->critical %.1f%%, critical->at least high %.1f%%",
+		n, pct(exact, n), pct(rubric, n), pct(critCrit, crit), pct(critHigh, crit))
+	if pct(exact, n) < 75 {
+		t.Errorf("held-out-writer accuracy %.1f%%, below the 75%% the model reached when it was built", pct(exact, n))
+	}
+}
+
+// TestModelBounds: whatever the model says, a critical the rubric found
+// in security or data stays critical, and no critical of the rubric falls
+// below high. The model here is trained to say "low" to everything.
+func TestModelBounds(t *testing.T) {
+	set := triage.NewModelSet(rubricOnly(t))
+	for i := 0; i < 50; i++ {
+		set.Add(triage.Input{Subject: fmt.Sprintf("note %d", i), Text: "The website is down. Other customers' invoices are visible. Please add a user."}, helpdesk.Low)
+	}
+	file, err := set.TrainModelFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := rubricOnly(t).WithModelFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr = tr.WithModelMinWords(0) // these one-liners are the rubric's otherwise
+	for _, c := range []struct {
+		text string
+		want helpdesk.Priority
+	}{
+		{"We can see the invoices of other customers in our account.", helpdesk.Critical},
+		{"All our customer records are gone since the import.", helpdesk.Critical},
+		{"The website is down for everyone.", helpdesk.High},
+		{"Please add a user for our new starter.", helpdesk.Low},
+	} {
+		a := tr.Assess(triage.Input{Text: c.text})
+		if a.Priority != c.want {
+			t.Errorf("%q: %s, want %s (%s)", c.text, a.Priority, c.want, strings.Join(a.Reasons, " | "))
+		}
+	}
+	// A level the model changes says so, with its words.
+	a := tr.Assess(triage.Input{Text: "The website is down for everyone."})
+	if len(a.Reasons) == 0 || !strings.Contains(a.Reasons[0], "learned model") {
+		t.Errorf("reasons %q do not name the model", a.Reasons)
+	}
+}
+
+// TestModelDecodes: the embedded model is a model of this version.
+func TestModelDecodes(t *testing.T) {
+	if _, err := rubricOnly(t).WithModelFile(triage.EmbeddedModelFile()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,100 @@
+package triage
+
+import (
+	"math"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+// modelExample is one labelled mail as the model sees it.
+type modelExample struct {
+	buckets []uint32
+	class   int
+}
+
+// modelExampleOf turns a mail and its label into an example: the rubric's
+// facts and the words, exactly as Assess computes them.
+func (t *Triage) modelExampleOf(in Input, label helpdesk.Priority) modelExample {
+	in = limit(in)
+	an := t.analyse(in)
+	out, ev, dec := t.rubric(in, an)
+	var fs featureSink
+	t.modelFeatures(&fs, an, &ev, dec, out, in.Policy)
+	an.release()
+	class := 2
+	for c, p := range modelClasses {
+		if p == label {
+			class = c
+		}
+	}
+	return modelExample{buckets: fs.buckets, class: class}
+}
+
+// The training settings: found by leave-one-writer-out cross-validation
+// on the development part (TestModelHeldOutWriters), never on the test
+// part or a blind set.
+const (
+	modelEpochs = 20
+	modelL2     = 1e-4
+	modelRate   = 0.1
+)
+
+// trainModel fits the weights by AdaGrad on the softmax loss with L2, in a
+// fixed order, so that the same examples give the same model.
+func trainModel(data []modelExample) *lrModel {
+	k := len(modelClasses)
+	w := make([][]float64, k)
+	g := make([][]float64, k)
+	for c := range w {
+		w[c] = make([]float64, modelBuckets)
+		g[c] = make([]float64, modelBuckets)
+	}
+	uniq := make([][]uint32, len(data))
+	for i, d := range data {
+		seen := map[uint32]bool{}
+		for _, b := range d.buckets {
+			if !seen[b] {
+				seen[b] = true
+				uniq[i] = append(uniq[i], b)
+			}
+		}
+	}
+	p := make([]float64, k)
+	for e := 0; e < modelEpochs && len(data) > 0; e++ {
+		for n := range data {
+			i := (n*7919 + e*31) % len(data)
+			mx := math.Inf(-1)
+			for c := 0; c < k; c++ {
+				p[c] = 0
+				for _, b := range uniq[i] {
+					p[c] += w[c][b]
+				}
+				mx = math.Max(mx, p[c])
+			}
+			z := 0.0
+			for c := range p {
+				p[c] = math.Exp(p[c] - mx)
+				z += p[c]
+			}
+			for c := range p {
+				grad := p[c] / z
+				if c == data[i].class {
+					grad--
+				}
+				for _, b := range uniq[i] {
+					gg := grad + modelL2*w[c][b]
+					g[c][b] += gg * gg
+					w[c][b] -= modelRate * gg / math.Sqrt(g[c][b]+1e-8)
+				}
+			}
+		}
+	}
+	m := &lrModel{w: make([][]float32, k)}
+	for c := range w {
+		m.w[c] = make([]float32, modelBuckets)
+		for b, v := range w[c] {
+			m.w[c][b] = float32(v)
+		}
+	}
+	return m
+}
