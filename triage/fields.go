@@ -999,6 +999,26 @@ var impactPhrases = []string{
 	gPeople + " * (cannot|could not|unable|get|gets|got|receive|received|see|sees|complain*|report*|lose|losing|experienc*|affected|impacted|locked|stopped|are unable|have been logged|are being logged|are getting|keep getting)",
 	"(affect|affects|affected|affecting|impact|impacts|impacted|impacting|concerns|annoying for|frustrating for|confusing for|problem for|difficult for|hard for|impossible for|issue for|idle for|blocking) (only)? (our|the|all|every|some|most|many)? * " + gPeople,
 	gPeople + " (data|details|emails|email addresses|addresses|information|records|passwords|personal data|phone numbers|account|accounts|card|cards|money|orders|bookings)",
+	// "no customer can place an order", "not one of our drivers"
+	"(no|not one|not a single|not one of our|none of the) " + gPeople,
+	// "the three designers have switched", "all 18 persons", "the whole studio"
+	"# " + gPeople,
+	"(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|dozen|dozens of|hundreds of) " + gPeople,
+	"(all|whole|entire) (the|our)? (studio|company|office|team|shop|firm|school|practice|warehouse|department|branch|staff|organisation|organization|business|agency|clinic|store|site)",
+	gPeople + " * (are|is|seem|seems|remain|remains) (unaffected|not affected|fine|ok|okay|working normally)",
+}
+
+// impactBusiness names what a failure costs the business: "we are losing
+// sales", "our busiest evening", "payroll is due". It counts only in a
+// mail that reports a problem.
+var impactBusiness = []string{
+	"(losing|lost|lose|loses|costing|cost|costs|missing out on|miss) (us)? * (sales|orders|revenue|money|customers|business|bookings|income|deals|leads|time|hours)",
+	"(abandoned|lost) (carts|baskets|orders|sales|bookings)",
+	"(busiest|peak|critical|key|important) (day|days|evening|night|week|weekend|period|season|time|hour|hours|trading)",
+	"(month end|month-end|year end|year-end|payroll|payday|pay day|go live|go-live|launch|deadline|audit|inspection|board meeting) (is|are|was|tomorrow|today|on|this|next|due|coming|looming)?",
+	"(cannot|could not|can not|unable to|not able to) (work|invoice|ship|dispatch|sell|trade|serve|bill|pay our|process)",
+	"(sitting|standing) (idle|around)",
+	"(complaining|complain|complaints|angry|upset|frustrated) (customers|clients|users|members|guests)?",
 }
 
 // impactFor names people after "for" or "to": "slow for our customers".
@@ -1055,6 +1075,14 @@ func (t *Triage) findImpact(an *analysis, errorText string) string {
 	for _, h := range hs {
 		if h.kind == 0 {
 			return sentenceOf(&an.d, h.start)
+		}
+	}
+	// what the failure costs, in a mail that reports one
+	if problem {
+		for _, h := range hs {
+			if h.kind == 2 && !h.negated {
+				return sentenceOf(&an.d, h.start)
+			}
 		}
 	}
 	// "for our customers" in a sentence that reports a problem.

@@ -98,7 +98,13 @@ func TestImpact(t *testing.T) {
 		{"The shop is very slow for our customers.", "for our customers"},
 		{"It is confusing for our agents.", "confusing for our agents"},
 		{"The whole office is idle.", "whole office"},
+		{"Every page gives 502. No customer can place an order tonight.", "No customer can place an order"},
+		{"Proofs do not render in Safari. The three designers have switched to Chrome.", "three designers"},
+		{"Afterpay fails at checkout, we are losing some sales since noon.", "losing some sales"},
+		{"The export fails and payroll is due tomorrow.", "payroll is due"},
+		{"The sync is broken. The account managers on Windows are unaffected.", "account managers on Windows are unaffected"},
 		// no one named
+		{"Could you add a dark mode? It would save us time.", ""},
 		{"The export does not work.", ""},
 		{"Every page shows an error.", ""},
 		{"Could you add Apple Pay? A lot of our shoppers use iPhones.", ""},

@@ -199,6 +199,7 @@ func New(r Rules) (*Triage, error) {
 	add(&t.neg, 0, "negation", orDefault(r.Negation, def.Negation))
 	add(&t.impact, 0, "impact", impactPhrases)
 	add(&t.impact, 1, "impact", impactFor)
+	add(&t.impact, 2, "impact", impactBusiness)
 	unscoped := map[string]bool{}
 	for _, u := range orDefault(r.Unscoped, def.Unscoped) {
 		unscoped[normPhrase(u)] = true
