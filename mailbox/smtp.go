@@ -564,7 +564,12 @@ func smtpReply(err error) *reply {
 	if !errors.As(err, &te) || te.Code < 400 || te.Code > 599 {
 		return nil
 	}
-	text := strings.Join(strings.Fields(te.Msg), " ")
+	text := strings.Join(strings.Fields(strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f {
+			return ' ' // one line, no control characters
+		}
+		return c
+	}, te.Msg)), " ")
 	r := &reply{code: te.Code, text: text}
 	if f, rest, _ := strings.Cut(text, " "); enhancedCode(f, te.Code/100) {
 		r.enhanced, r.text = f, rest
@@ -601,17 +606,10 @@ func (r *reply) words() string {
 	if r.text != "" {
 		s += " " + r.text
 	}
-	var b strings.Builder
-	for _, c := range s {
-		if c < 0x20 || c == 0x7f {
-			c = ' '
-		}
-		b.WriteRune(c)
-	}
-	if rs := []rune(b.String()); len(rs) > maxReplyWords {
+	if rs := []rune(s); len(rs) > maxReplyWords {
 		return string(rs[:maxReplyWords]) + "…"
 	}
-	return b.String()
+	return s
 }
 
 // state is what the reply makes of a recipient: 5xx refused, 4xx deferred
