@@ -652,6 +652,7 @@ type RecipientsError struct {
 	Err error
 }
 
+// Error says how many recipients got the mail and how the others fared.
 func (e *RecipientsError) Error() string {
 	n := 0
 	var not []string
@@ -673,6 +674,7 @@ func (e *RecipientsError) Error() string {
 	return msg
 }
 
+// Unwrap returns Err.
 func (e *RecipientsError) Unwrap() error { return e.Err }
 
 // Close implements Sender: QUIT on a sound session, otherwise (or when

@@ -178,10 +178,12 @@ type outboxStore struct {
 	desk *desk.Desk // set before the outbox runs
 }
 
+// MarkFailed records a permanent failure through the desk (desk.Desk.MarkFailed).
 func (s *outboxStore) MarkFailed(ctx context.Context, id int64, at time.Time, reason string) error {
 	return s.desk.MarkFailed(ctx, id, at, reason)
 }
 
+// MarkRecipients records per-recipient results through the desk (desk.Desk.MarkRecipients).
 func (s *outboxStore) MarkRecipients(ctx context.Context, id int64, a helpdesk.DeliveryAttempt) error {
 	return s.desk.MarkRecipients(ctx, id, a)
 }
