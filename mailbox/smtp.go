@@ -372,10 +372,7 @@ func (c *smtpConn) Send(_ context.Context, m helpdesk.OutMail) error {
 	}
 	c.sound = false
 	d := c.deliver(from, msg, m.Due())
-	c.sound = !d.broken
-	if d.broken {
-		c.abort()
-	}
+	c.sound = !d.broken // Close just closes a broken session
 	return d.outcome()
 }
 
