@@ -46,19 +46,32 @@ func (d *Desk) recordDelivery(ctx context.Context, mark func(tx *store.Tx) (help
 	err := d.st.Update(ctx, func(tx *store.Tx) error {
 		w = &work{d: d, tx: tx, now: tx.Now()}
 		m, refused, err := mark(tx)
-		if err != nil {
+		if err != nil || m.TicketID == 0 || len(refused) == 0 {
 			return err
 		}
+		t, err := tx.TicketByID(m.TicketID)
+		if err != nil {
+			return fmt.Errorf("ticket of outbox %d: %w", m.ID, err)
+		}
+		var who []string
+		for _, r := range refused {
+			who = append(who, r.Email+" ("+r.Reply+")")
+		}
+		logRefused := func() {
+			d.log.Info("mail could not reach recipients", "ticket", t.Ref, "mailbox", t.Mailbox, "message_id", m.MessageID,
+				"kind", m.Kind, "refused", who)
+		}
+		w.after = append(w.after, logRefused)
 		err = tx.Savepoint(func() error {
-			return w.safely(func() error { return w.reportUndelivered(m, refused) })
+			return w.safely(func() error { return w.reportUndelivered(t, m, refused) })
 		})
 		if errors.Is(err, store.ErrSavepoint) {
 			return err
 		}
 		if err != nil {
-			d.log.Error("could not tell the agents of undelivered mail", "outbox", m.ID, "message_id", m.MessageID,
-				"ticket", m.TicketID, "err", err)
-			w.after, w.enqueued = nil, false
+			d.log.Error("could not tell the agents of undelivered mail", "ticket", t.Ref, "mailbox", t.Mailbox,
+				"message_id", m.MessageID, "err", err)
+			w.after, w.enqueued = []func(){logRefused}, false // the notice's hooks were rolled back with it
 		}
 		return nil
 	})
@@ -77,7 +90,7 @@ func (d *Desk) recordDelivery(ctx context.Context, mark func(tx *store.Tx) (help
 // maxUndeliveredReply bounds each reason a notice repeats.
 const maxUndeliveredReply = 300
 
-// reportUndelivered mails one notice about mail m, which could not reach
+// reportUndelivered mails one notice about mail m of ticket t, which could not reach
 // the recipients refused, to the agent whose reply it relayed, or to the
 // ticket's agents (recipientsFor) when the desk wrote it. Only mail to
 // the customer's side is reported; a notice goes to staff and is never
@@ -85,13 +98,9 @@ const maxUndeliveredReply = 300
 // automatic mail (an acknowledgement, which anyone can cause by writing
 // in with a dead address) counts towards each agent's automatic-reply
 // limit; one about an agent's own reply always goes.
-func (w *work) reportUndelivered(m helpdesk.OutMail, refused []helpdesk.Recipient) error {
-	if !m.ToCustomer || m.TicketID == 0 || len(refused) == 0 {
+func (w *work) reportUndelivered(t *helpdesk.Ticket, m helpdesk.OutMail, refused []helpdesk.Recipient) error {
+	if !m.ToCustomer {
 		return nil
-	}
-	t, err := w.tx.TicketByID(m.TicketID)
-	if err != nil {
-		return fmt.Errorf("ticket of outbox %d: %w", m.ID, err)
 	}
 	var to []*Agent
 	author := w.d.agents[strings.ToLower(m.Author)]

@@ -51,10 +51,13 @@ type OutboxHooks struct {
 // when the lane is idle or the session cannot be trusted any more. The
 // default is an SMTP session of the outbox's SMTPConfig.
 type Sender interface {
-	// Send submits one mail. nil means the server accepted it: the row is
-	// marked sent and never offered again, even when the session fails
-	// right after (the next Send then reports Stale). An error is a
-	// temporary failure unless it says otherwise: see SendError. Send need
+	// Send submits one mail to the recipients still due (m.Due). nil
+	// means the server accepted it for all of them: the row is marked
+	// sent and never offered again, even when the session fails right
+	// after (the next Send then reports Stale). A *RecipientsError says
+	// how each recipient fared when they fared differently. Any other
+	// error is a temporary failure of the whole mail unless it says
+	// otherwise: see SendError. Send need
 	// not watch ctx: once ctx is done no further mail is offered, and a
 	// send in flight had better finish so that its outcome is recorded.
 	Send(ctx context.Context, m helpdesk.OutMail) error
@@ -170,7 +173,10 @@ func (o *Outbox) Kick() {
 // when nothing is left. A temporary failure (4xx, network) reschedules the
 // row with capped exponential backoff; a permanent refusal (5xx) or a mail
 // that cannot be built marks it failed, and so does a temporary failure
-// once MaxAttempts or GiveUpAfter is reached. When ctx is done the sends
+// once MaxAttempts or GiveUpAfter is reached. Recipients the server
+// answers apart are recorded apart (RecipientsError): a refused one does
+// not fail the mail for the others, and a deferred one is retried alone.
+// When ctx is done the sends
 // in flight finish and are recorded, then Run returns nil. A restart resumes
 // from the store. Run returns an error only for a configuration that cannot
 // work.
