@@ -483,6 +483,20 @@ type OutMail struct {
 	Auto        bool   // automatic mail: Auto-Submitted: auto-replied, X-Auto-Response-Suppress: All
 	Headers     map[string]string
 	Attachments []Attachment
+	// ToCustomer marks mail to the ticket's customer side (ack, relay,
+	// resolution, ...): a recipient it cannot reach is reported to the
+	// agents. Mail to staff is never reported, so that a notice that
+	// cannot be delivered makes no notice of its own.
+	ToCustomer bool
+	// Author is the agent whose reply the mail relays (relay,
+	// resolution), who is told when it cannot reach someone; "" for the
+	// desk's own mail, reported to the ticket's agents.
+	Author string
+	// Recipients is the delivery state of each envelope recipient (the
+	// addresses of To and Cc, once each, in order). Empty on a mail never
+	// attempted and on mail built by hand: then every address of To and
+	// Cc is due (see Due).
+	Recipients []Recipient
 
 	Attempts      int
 	NextAttemptAt time.Time
@@ -490,4 +504,77 @@ type OutMail struct {
 	CreatedAt     time.Time
 	SentAt        time.Time
 	FailedAt      time.Time
+}
+
+// RecipientState is where an outbox mail stands for one of its recipients.
+type RecipientState string
+
+// Recipient states.
+const (
+	RecipientPending   RecipientState = "pending"   // not yet answered by the server
+	RecipientDelivered RecipientState = "delivered" // the server accepted the mail for it
+	RecipientRefused   RecipientState = "refused"   // refused for good (5xx), or given up after the retries
+	RecipientDeferred  RecipientState = "deferred"  // refused for now (4xx): tried again at the mail's next attempt
+)
+
+// Due reports whether the mail is still to be sent to a recipient in state s.
+func (s RecipientState) Due() bool { return s == RecipientPending || s == RecipientDeferred || s == "" }
+
+// Recipient is one envelope recipient of an outbox mail and what the
+// submission server last said about it.
+type Recipient struct {
+	Email string         `json:"email"`
+	State RecipientState `json:"state"`
+	// Reply is the server's words for a refusal or deferral ("550 5.1.1
+	// no such user"), or why the desk gave the recipient up; "" once
+	// delivered.
+	Reply string    `json:"reply,omitempty"`
+	At    time.Time `json:"at,omitzero"` // when State was set; zero while pending
+}
+
+// Envelope returns the mail's recipients with their states: Recipients
+// when the mail has them, otherwise every address of To and Cc, once
+// each (case-insensitively), pending.
+func (m OutMail) Envelope() []Recipient {
+	if len(m.Recipients) > 0 {
+		return m.Recipients
+	}
+	seen := map[string]bool{}
+	var out []Recipient
+	for _, a := range append(append([]Address(nil), m.To...), m.Cc...) {
+		k := strings.ToLower(a.Email)
+		if a.Email == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, Recipient{Email: a.Email, State: RecipientPending})
+	}
+	return out
+}
+
+// Due returns the addresses the mail is still to be sent to: pending and
+// deferred recipients, in order.
+func (m OutMail) Due() []string {
+	var out []string
+	for _, r := range m.Envelope() {
+		if r.State.Due() {
+			out = append(out, r.Email)
+		}
+	}
+	return out
+}
+
+// DeliveryAttempt is the outcome of an attempt whose recipients fared
+// differently: some accepted, others refused or deferred, or left
+// unanswered when the session failed between them.
+type DeliveryAttempt struct {
+	At time.Time
+	// Results holds the new state of each recipient the attempt
+	// answered (the others keep theirs).
+	Results []Recipient
+	// Attempts and Next schedule the recipients still due (pending or
+	// deferred); LastError says why they are. Unused when none is due.
+	Attempts  int
+	Next      time.Time
+	LastError string
 }

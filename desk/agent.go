@@ -137,7 +137,7 @@ func (w *work) reply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, text
 		name = agent.Email
 	}
 	o := mailOpts{kind: helpdesk.KindRelay, template: "relay", data: data, files: files, text: text,
-		fromName: name + " at " + w.d.cfg.Name}
+		fromName: name + " at " + w.d.cfg.Name, author: agent.Email}
 	if resolved {
 		o.kind, o.template = helpdesk.KindResolution, "resolution"
 	}

@@ -49,6 +49,11 @@ type mailOpts struct {
 	files     []helpdesk.Attachment
 	text      string              // stored as the message's text when set (e.g. a relayed reply)
 	rendered  *templates.Rendered // the template already rendered with data, if so
+	// toCustomer: mail to the customer's side, whose recipients the
+	// agents are told of when it cannot reach them (undelivered.go);
+	// author is the agent whose reply it relays.
+	toCustomer bool
+	author     string
 }
 
 // enqueue renders a template and writes the mail to the outbox and, as an
@@ -78,7 +83,7 @@ func (w *work) enqueue(t *helpdesk.Ticket, o mailOpts) error {
 	m := &helpdesk.OutMail{
 		TicketID: t.ID, Kind: o.kind, MessageID: helpdesk.NewMessageID(from.Email), From: from,
 		To: o.to, Cc: o.cc, Subject: subject, InReplyTo: o.inReplyTo, References: o.refs,
-		Text: r.Text, HTML: r.HTML, Auto: o.auto, Attachments: o.files,
+		Text: r.Text, HTML: r.HTML, Auto: o.auto, Attachments: o.files, ToCustomer: o.toCustomer, Author: o.author,
 	}
 	if o.replyTo != "" {
 		m.ReplyTo = []helpdesk.Address{{Name: from.Name, Email: o.replyTo}}
@@ -144,6 +149,7 @@ func (w *work) toCustomer(t *helpdesk.Ticket, o mailOpts, withCC bool) error {
 		}
 	}
 	o.inReplyTo, o.refs = irt, refs
+	o.toCustomer = true
 	o.replyTo = w.d.customerReplyAddress(t)
 	o.subject = customerSubject(t)
 	if o.data.Desk == "" {

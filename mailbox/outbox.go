@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,9 +25,14 @@ type OutboxStore interface {
 	MarkSent(ctx context.Context, id int64, at time.Time) error
 	// MarkRetry records a temporary failure and when to try again.
 	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error
-	// MarkFailed records a permanent failure; the store adds a
-	// delivery-failure event to the row's ticket.
+	// MarkFailed records a permanent failure for every recipient still
+	// due; the store adds a delivery-failed event to the row's ticket.
 	MarkFailed(ctx context.Context, id int64, at time.Time, reason string) error
+	// MarkRecipients records an attempt whose recipients fared
+	// differently (RecipientsError): each one's new state, and when the
+	// recipients still due are tried again. The row is done once none is
+	// due: sent when any recipient got it, failed otherwise.
+	MarkRecipients(ctx context.Context, id int64, a helpdesk.DeliveryAttempt) error
 	// NextOutboxAttempt returns the earliest next attempt of a pending row.
 	NextOutboxAttempt(ctx context.Context) (time.Time, bool, error)
 }
@@ -45,10 +51,13 @@ type OutboxHooks struct {
 // when the lane is idle or the session cannot be trusted any more. The
 // default is an SMTP session of the outbox's SMTPConfig.
 type Sender interface {
-	// Send submits one mail. nil means the server accepted it: the row is
-	// marked sent and never offered again, even when the session fails
-	// right after (the next Send then reports Stale). An error is a
-	// temporary failure unless it says otherwise: see SendError. Send need
+	// Send submits one mail to the recipients still due (m.Due). nil
+	// means the server accepted it for all of them: the row is marked
+	// sent and never offered again, even when the session fails right
+	// after (the next Send then reports Stale). A *RecipientsError says
+	// how each recipient fared when they fared differently. Any other
+	// error is a temporary failure of the whole mail unless it says
+	// otherwise: see SendError. Send need
 	// not watch ctx: once ctx is done no further mail is offered, and a
 	// send in flight had better finish so that its outcome is recorded.
 	Send(ctx context.Context, m helpdesk.OutMail) error
@@ -164,7 +173,10 @@ func (o *Outbox) Kick() {
 // when nothing is left. A temporary failure (4xx, network) reschedules the
 // row with capped exponential backoff; a permanent refusal (5xx) or a mail
 // that cannot be built marks it failed, and so does a temporary failure
-// once MaxAttempts or GiveUpAfter is reached. When ctx is done the sends
+// once MaxAttempts or GiveUpAfter is reached. Recipients the server
+// answers apart are recorded apart (RecipientsError): a refused one does
+// not fail the mail for the others, and a deferred one is retried alone.
+// When ctx is done the sends
 // in flight finish and are recorded, then Run returns nil. A restart resumes
 // from the store. Run returns an error only for a configuration that cannot
 // work.
@@ -340,6 +352,16 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 			}
 			continue
 		}
+		var re *RecipientsError
+		if errors.As(err, &re) {
+			if re.Broken {
+				l.drop()
+			}
+			if err := o.sentApart(ctx, row, re); err != nil {
+				return err
+			}
+			continue
+		}
 		permanent, broken, _ := sendFailure(err)
 		if broken {
 			l.drop()
@@ -450,10 +472,8 @@ func (o *Outbox) markFailed(ctx context.Context, m helpdesk.OutMail, reason stri
 func (o *Outbox) retry(ctx context.Context, m helpdesk.OutMail, cause error, outage bool) error {
 	now := o.now()
 	attempts := m.Attempts + 1
-	age := now.Sub(m.CreatedAt)
-	if (o.cfg.MaxAttempts > 0 && attempts >= o.cfg.MaxAttempts) ||
-		(o.cfg.GiveUpAfter > 0 && !m.CreatedAt.IsZero() && age >= o.cfg.GiveUpAfter) {
-		return o.markFailed(ctx, m, fmt.Sprintf("gave up after %d attempts in %v: %v", attempts, age.Round(time.Second), cause), cause)
+	if o.exhausted(m, attempts, now) {
+		return o.markFailed(ctx, m, o.giveUpReason(m, attempts, now, cause.Error()), cause)
 	}
 	next := now.Add(o.cfg.Retry.Delay(attempts-1, rand.Float64()))
 	mctx, cancel := markCtx(ctx)
@@ -473,6 +493,95 @@ func (o *Outbox) retry(ctx context.Context, m helpdesk.OutMail, cause error, out
 	}
 	if o.Hooks.Failed != nil {
 		o.Hooks.Failed(m, cause, false)
+	}
+	return nil
+}
+
+// exhausted reports whether a mail whose attempt number attempts failed
+// temporarily has tried long enough (MaxAttempts, GiveUpAfter).
+func (o *Outbox) exhausted(m helpdesk.OutMail, attempts int, now time.Time) bool {
+	return (o.cfg.MaxAttempts > 0 && attempts >= o.cfg.MaxAttempts) ||
+		(o.cfg.GiveUpAfter > 0 && !m.CreatedAt.IsZero() && now.Sub(m.CreatedAt) >= o.cfg.GiveUpAfter)
+}
+
+func (o *Outbox) giveUpReason(m helpdesk.OutMail, attempts int, now time.Time, last string) string {
+	return fmt.Sprintf("gave up after %d attempts in %v: %s", attempts, now.Sub(m.CreatedAt).Round(time.Second), last)
+}
+
+// sentApart records an attempt whose recipients fared differently: those
+// that got the mail never get it again, those refused are named on the
+// ticket, and those deferred (or left unanswered by a broken session) are
+// tried again with backoff, alone, until the mail gives up on them as
+// refused.
+func (o *Outbox) sentApart(ctx context.Context, m helpdesk.OutMail, re *RecipientsError) error {
+	now := o.now()
+	a := helpdesk.DeliveryAttempt{At: now, Results: append([]helpdesk.Recipient(nil), re.Results...)}
+	var delivered, refused, due []string
+	var why []string // the words of the deferrals, for the row's error
+	for i := range a.Results {
+		r := &a.Results[i]
+		switch r.State {
+		case helpdesk.RecipientDelivered:
+			delivered = append(delivered, r.Email)
+		case helpdesk.RecipientRefused:
+			refused = append(refused, r.Email+" ("+r.Reply+")")
+		default:
+			due = append(due, r.Email)
+			if r.Reply != "" {
+				why = append(why, r.Email+": "+r.Reply)
+			}
+		}
+	}
+	lastErr := strings.Join(why, "; ")
+	if re.Err != nil && re.Broken {
+		lastErr = strings.TrimPrefix(lastErr+"; "+re.Err.Error(), "; ")
+	}
+	if len(due) > 0 {
+		attempts := m.Attempts + 1
+		if o.exhausted(m, attempts, now) {
+			for i := range a.Results {
+				if r := &a.Results[i]; r.State.Due() {
+					last := r.Reply
+					if last == "" {
+						last = lastErr
+					}
+					r.State, r.Reply = helpdesk.RecipientRefused, o.giveUpReason(m, attempts, now, last)
+					refused = append(refused, r.Email+" ("+r.Reply+")")
+				}
+			}
+			due = nil
+		} else {
+			a.Attempts, a.LastError = attempts, lastErr
+			a.Next = now.Add(o.cfg.Retry.Delay(attempts-1, rand.Float64()))
+		}
+	}
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	if err := o.st.MarkRecipients(mctx, m.ID, a); err != nil {
+		return fmt.Errorf("mark %d recipients: %w", m.ID, err)
+	}
+	attrs := append(rowAttrs(m), "delivered", delivered)
+	if len(refused) > 0 {
+		o.log.Warn("mail not delivered to some recipients", append(attrs, "refused", refused)...)
+	}
+	if len(due) > 0 {
+		o.log.Info("mail deferred for some recipients", append(attrs, "deferred", due, "attempts", a.Attempts, "next", a.Next, "err", lastErr)...)
+	}
+	if len(delivered) > 0 {
+		if o.failing.CompareAndSwap(true, false) {
+			o.log.Info("smtp server reachable again")
+		}
+		if o.Hooks.Sent != nil {
+			o.Hooks.Sent(m, now)
+		}
+	}
+	if o.Hooks.Failed != nil {
+		if len(refused) > 0 {
+			o.Hooks.Failed(m, re, true)
+		}
+		if len(due) > 0 {
+			o.Hooks.Failed(m, re, false)
+		}
 	}
 	return nil
 }

@@ -123,6 +123,43 @@ func (s *testOutbox) MarkFailed(_ context.Context, id int64, at time.Time, reaso
 	return nil
 }
 
+func (s *testOutbox) MarkRecipients(_ context.Context, id int64, a helpdesk.DeliveryAttempt) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rows[id]
+	rs := r.m.Envelope()
+	due, delivered := 0, 0
+	for i := range rs {
+		for _, res := range a.Results {
+			if strings.EqualFold(rs[i].Email, res.Email) && rs[i].State.Due() {
+				rs[i].State, rs[i].Reply, rs[i].At = res.State, res.Reply, a.At
+				if res.State == helpdesk.RecipientRefused {
+					s.events = append(s.events, fmt.Sprintf("%d: %s %s", r.m.TicketID, res.Email, res.Reply))
+				}
+			}
+		}
+		switch {
+		case rs[i].State.Due():
+			due++
+		case rs[i].State == helpdesk.RecipientDelivered:
+			delivered++
+		}
+	}
+	r.m.Recipients = rs
+	switch {
+	case due > 0:
+		r.m.Attempts, r.m.NextAttemptAt, r.m.LastError = a.Attempts, a.Next, a.LastError
+	case delivered > 0:
+		r.status, r.m.SentAt = "sent", a.At
+		r.m.Attempts++
+		s.sent[id]++
+	default:
+		r.status, r.m.FailedAt, r.m.LastError = "failed", a.At, rs[0].Reply
+		r.m.Attempts++
+	}
+	return nil
+}
+
 func (s *testOutbox) NextOutboxAttempt(context.Context) (time.Time, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

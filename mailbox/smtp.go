@@ -268,26 +268,20 @@ func validHeaderName(s string) bool {
 // smtpConn is one SMTP session of the outbox: the Sender that the
 // outbox dials by default.
 type smtpConn struct {
-	mc  *mail.Client
-	sc  *smtp.Client
-	raw net.Conn // the dialled connection, closed when the session fails
-	log *slog.Logger
+	mc      *mail.Client
+	sc      *smtp.Client
+	raw     net.Conn // the dialled connection, closed when the session fails
+	log     *slog.Logger
+	timeout time.Duration // per transaction
 	// sound is false while a Send runs and after one left the session
 	// broken: Close then closes the connection without QUIT.
 	sound bool
-	// gone: the session failed after the server accepted a mail; the
-	// next Send is Stale.
-	gone bool
 }
-
-// errSessionGone is the Stale error of a Send on a session that failed
-// after its previous mail.
-var errSessionGone = errors.New("smtp session ended after the previous mail")
 
 // dialSMTP connects, says EHLO, starts TLS and authenticates as cfg says.
 // On any failure after the TCP connect, the connection is closed.
 func dialSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) (*smtpConn, error) {
-	conn := &smtpConn{log: log, sound: true}
+	conn := &smtpConn{log: log, sound: true, timeout: cfg.Timeout}
 	tlsConfig := clientTLSConfig(cfg.TLSConfig, cfg.Host)
 	d := wireDialer(cfg.Timeout)
 	opts := []mail.Option{
@@ -347,40 +341,338 @@ func dialSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) (*smtpConn,
 	return conn, nil
 }
 
-// Send implements Sender: it builds the mail (BuildMessage) and submits
-// it over the session, sorting a failure with classifySend, connBroken and
-// staleConn. ctx is not watched: go-mail bounds each command by the
-// configured Timeout, and a send in flight at shutdown finishes.
+// Send implements Sender: it builds the mail (BuildMessage) and drives
+// the SMTP transactions itself over go-mail's SMTP client, because
+// go-mail's Send gives a mail up, for every recipient, when the server
+// refuses one of them. Each recipient still due (OutMail.Due) gets its own
+// RCPT TO, and the mail goes to those the server accepts:
+//
+//   - a 5xx to one recipient refuses that one, a 4xx defers it; the others
+//     still get the mail;
+//   - a "too many recipients" (452, or the 552 of RFC 821 servers, RFC
+//     5321 §4.5.3.1.10) after some were accepted ends the RCPTs: the mail
+//     goes to the accepted ones, and the rest follow in a new transaction
+//     on the same session, as often as needed, instead of the whole mail
+//     being retried unchanged;
+//   - a refusal of the whole transaction (MAIL FROM, DATA) applies to the
+//     recipients of that transaction.
+//
+// When the server answered every recipient alike the outcome is nil or a
+// *SendError, as for one recipient; otherwise a *RecipientsError holds
+// each recipient's state. ctx is not watched: each transaction is bounded
+// by the configured Timeout, and a send in flight at shutdown finishes.
 func (c *smtpConn) Send(_ context.Context, m helpdesk.OutMail) error {
-	if c.gone {
-		return &SendError{Err: errSessionGone, Stale: true}
-	}
 	msg, err := BuildMessage(m)
 	if err != nil {
 		return &SendError{Err: err, Permanent: true}
 	}
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return &SendError{Err: fmt.Errorf("outbox %d: %w", m.ID, err), Permanent: true}
+	}
 	c.sound = false
-	err = c.mc.SendWithSMTPClient(c.sc, msg)
-	if err != nil && msg.IsDelivered() {
-		// The server accepted the DATA; what failed came after (the
-		// RSET go-mail sends). The mail is sent: never send it twice.
-		// The session is done; the next mail goes over a new one.
-		c.log.Debug("mail accepted, the session failed after it", append(rowAttrs(m), "err", err)...)
-		c.abort()
-		c.gone = true
-		return nil
-	}
-	if err == nil {
-		c.sound = true
-		return nil
-	}
-	se := &SendError{Err: err, Permanent: classifySend(err) == sendPermanent, Stale: staleConn(err)}
-	// A refusal for good never drops the session: the reasons without a
-	// reply code that make it permanent are found before anything is sent.
-	se.Broken = !se.Permanent && connBroken(err)
-	c.sound = !se.Broken && !se.Stale
-	return se
+	d := c.deliver(from, msg, m.Due())
+	c.sound = !d.broken // Close just closes a broken session
+	return d.outcome()
 }
+
+// delivery is what the transactions of one Send did.
+type delivery struct {
+	results []helpdesk.Recipient // one per recipient offered, in order; pending until answered
+	apart   bool                 // the server answered some recipient apart (at RCPT, or a split)
+	err     error                // the last failure: a reply refusing a transaction, or the connection's
+	broken  bool                 // the session cannot send the next mail
+	stale   bool                 // broken before the server answered anything of this Send
+}
+
+// deliver sends msg from from to every address of to, in as many
+// transactions as the server's recipient limit needs.
+func (c *smtpConn) deliver(from string, msg *mail.Msg, to []string) *delivery {
+	d := &delivery{}
+	for _, a := range to {
+		d.results = append(d.results, helpdesk.Recipient{Email: a, State: helpdesk.RecipientPending})
+	}
+	next := make([]int, len(to)) // indexes into d.results still to offer
+	for i := range next {
+		next[i] = i
+	}
+	answered := false // the server has answered a command of this Send
+	for len(next) > 0 {
+		if err := c.sc.UpdateDeadline(c.timeout); err != nil {
+			d.fail(err)
+			break
+		}
+		if err := c.sc.Mail(from); err != nil {
+			// No reply to the first MAIL FROM of a Send: the server closed
+			// the session while it was idle (no NOOP is sent before).
+			d.stale = !answered && smtpReply(err) == nil
+			d.fail(err)
+			d.settleAll(next, err)
+			c.reset(d)
+			break
+		}
+		answered = true
+		var accepted, carry []int
+		for k, i := range next {
+			err := c.sc.Rcpt(angleAddr(to[i]))
+			if err == nil {
+				accepted = append(accepted, i)
+				continue
+			}
+			r := smtpReply(err)
+			if r == nil {
+				d.fail(err)
+				break
+			}
+			d.apart = true
+			if r.tooManyRecipients() && len(accepted) > 0 {
+				carry = next[k:] // the server's limit: the rest in another transaction
+				break
+			}
+			d.results[i].State, d.results[i].Reply = r.state(), r.words()
+		}
+		if d.broken {
+			break
+		}
+		if len(accepted) == 0 {
+			c.reset(d) // every recipient refused: end the transaction
+			break
+		}
+		if err := c.data(msg); err != nil {
+			d.fail(err)
+			d.settleAll(accepted, err)
+			if d.broken {
+				break
+			}
+			next = carry
+			continue
+		}
+		for _, i := range accepted {
+			d.results[i].State, d.results[i].Reply = helpdesk.RecipientDelivered, ""
+		}
+		if len(carry) > 0 {
+			c.log.Debug("server limits recipients per mail; splitting", "sent_to", len(accepted), "left", len(carry))
+		}
+		next = carry
+	}
+	return d
+}
+
+// data sends DATA and the message, and reads the server's verdict on it.
+func (c *smtpConn) data(msg *mail.Msg) error {
+	w, err := c.sc.Data()
+	if err != nil {
+		if smtpReply(err) != nil {
+			// DATA itself refused: the transaction is still open.
+			if rerr := c.sc.Reset(); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
+		return err
+	}
+	if _, err := msg.WriteTo(w); err != nil {
+		w.Close()
+		return fmt.Errorf("write message: %w", err)
+	}
+	// RFC 5321 §4.1.1.4: the reply to the end of the data ends the
+	// transaction; no RSET is needed before the next MAIL FROM.
+	return w.Close()
+}
+
+// reset ends a transaction that sends nothing; a session that cannot
+// even do that is broken.
+func (c *smtpConn) reset(d *delivery) {
+	if d.broken {
+		return
+	}
+	if err := c.sc.Reset(); err != nil {
+		d.fail(err)
+	}
+}
+
+// fail records err; an error without a server reply breaks the session.
+func (d *delivery) fail(err error) {
+	d.err = err
+	if smtpReply(err) == nil {
+		d.broken = true
+	}
+}
+
+// settleAll gives the recipients idx the state a server reply refusing
+// their whole transaction gives them; without a reply they stay pending.
+func (d *delivery) settleAll(idx []int, err error) {
+	r := smtpReply(err)
+	if r == nil {
+		return
+	}
+	for _, i := range idx {
+		d.results[i].State, d.results[i].Reply = r.state(), r.words()
+	}
+}
+
+// outcome is the Send's result: nil when every recipient got the mail; a
+// *SendError when the server answered no recipient apart (so that one
+// failure of a one-recipient mail reads as it always did); otherwise a
+// *RecipientsError with each recipient's state.
+func (d *delivery) outcome() error {
+	all := true
+	for _, r := range d.results {
+		all = all && r.State == helpdesk.RecipientDelivered
+	}
+	if all {
+		return nil
+	}
+	if !d.apart && !someDelivered(d.results) {
+		err := d.err
+		if err == nil {
+			err = errors.New("smtp: no recipient accepted")
+		}
+		return &SendError{Err: err, Permanent: classifySend(err) == sendPermanent, Broken: d.broken, Stale: d.stale}
+	}
+	return &RecipientsError{Results: d.results, Broken: d.broken, Err: d.err}
+}
+
+func someDelivered(rs []helpdesk.Recipient) bool {
+	for _, r := range rs {
+		if r.State == helpdesk.RecipientDelivered {
+			return true
+		}
+	}
+	return false
+}
+
+// angleAddr is the RCPT TO path of an address (RFC 5321 §4.1.2), quoted
+// where its local part needs it.
+func angleAddr(addr string) string {
+	return (&netmail.Address{Address: addr}).String()
+}
+
+// reply is one SMTP reply refusing a command.
+type reply struct {
+	code     int
+	enhanced string // RFC 3463 status code, e.g. "5.1.1"; "" when the server gave none
+	text     string // the rest of the reply, on one line
+}
+
+// smtpReply returns the server's reply within err, or nil when err is
+// not a reply (network, TLS, a line we would not send).
+func smtpReply(err error) *reply {
+	var te *textproto.Error
+	if !errors.As(err, &te) || te.Code < 400 || te.Code > 599 {
+		return nil
+	}
+	text := strings.Join(strings.Fields(strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f {
+			return ' ' // one line, no control characters
+		}
+		return c
+	}, te.Msg)), " ")
+	r := &reply{code: te.Code, text: text}
+	if f, rest, _ := strings.Cut(text, " "); enhancedCode(f, te.Code/100) {
+		r.enhanced, r.text = f, rest
+	}
+	return r
+}
+
+// enhancedCode reports whether s is an RFC 3463 status code of class
+// class: "class.subject.detail", up to three digits each of the last two.
+func enhancedCode(s string, class int) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || parts[0] != fmt.Sprint(class) {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if p == "" || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// maxReplyWords bounds the server's words kept per recipient: a reply may
+// run over many lines, and it is stored, shown and mailed to agents.
+const maxReplyWords = 300
+
+// words is the reply as stored and shown: "550 5.1.1 no such user",
+// cut to maxReplyWords characters.
+func (r *reply) words() string {
+	s := fmt.Sprint(r.code)
+	if r.enhanced != "" {
+		s += " " + r.enhanced
+	}
+	if r.text != "" {
+		s += " " + r.text
+	}
+	if rs := []rune(s); len(rs) > maxReplyWords {
+		return string(rs[:maxReplyWords]) + "…"
+	}
+	return s
+}
+
+// state is what the reply makes of a recipient: 5xx refused, 4xx deferred
+// (RFC 5321 §4.2.1).
+func (r *reply) state() helpdesk.RecipientState {
+	if r.code >= 500 {
+		return helpdesk.RecipientRefused
+	}
+	return helpdesk.RecipientDeferred
+}
+
+// tooManyRecipients reports whether a refused RCPT says the transaction
+// has reached the server's limit of recipients: RFC 5321 §4.5.3.1.10 has
+// 452 for it (and asks clients to read the 552 of RFC 821 servers as the
+// same); a 452 with another enhanced code (4.2.2 mailbox full) is about
+// that recipient only.
+func (r *reply) tooManyRecipients() bool {
+	switch r.code {
+	case 452:
+		return r.enhanced == "" || r.enhanced == "4.5.3"
+	case 552:
+		return r.enhanced == "5.5.3"
+	}
+	return false
+}
+
+// RecipientsError is how a Sender reports an attempt whose recipients
+// fared differently: the server took the mail for some and refused or
+// deferred others at RCPT TO, or a transaction of a split mail failed.
+// The outbox records each recipient's state; a mail is never sent again
+// to a recipient that got it.
+type RecipientsError struct {
+	// Results holds the state of every recipient offered: delivered,
+	// refused or deferred with the server's words, or pending when the
+	// session failed before the server answered for it.
+	Results []helpdesk.Recipient
+	// Broken: the session cannot send the next mail (SendError.Broken).
+	Broken bool
+	// Err is the last failure of a transaction or of the session, if any.
+	Err error
+}
+
+// Error says how many recipients got the mail and how the others fared.
+func (e *RecipientsError) Error() string {
+	n := 0
+	var not []string
+	for _, r := range e.Results {
+		if r.State == helpdesk.RecipientDelivered {
+			n++
+			continue
+		}
+		s := r.Email + " " + string(r.State)
+		if r.Reply != "" {
+			s += " (" + r.Reply + ")"
+		}
+		not = append(not, s)
+	}
+	msg := fmt.Sprintf("sent to %d of %d recipients; %s", n, len(e.Results), strings.Join(not, "; "))
+	if e.Err != nil && e.Broken {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns Err.
+func (e *RecipientsError) Unwrap() error { return e.Err }
 
 // Close implements Sender: QUIT on a sound session, otherwise (or when
 // QUIT fails) just close the connection.
@@ -409,52 +701,18 @@ type sendOutcome int
 const (
 	sendOK        sendOutcome = iota
 	sendTemporary             // retry later (4xx, network, connection lost)
-	sendPermanent             // the server refused for good (5xx), or the mail cannot be built
+	sendPermanent             // the server refused for good (5xx)
 )
 
-// classifySend sorts a send error. A *mail.SendError carries the server's
-// reply code: 5xx is permanent, 4xx temporary (RFC 5321 §4.2.1). go-mail
-// also reports a reason without a code (lost connection, write error):
-// temporary, except those that mean the mail itself cannot be sent.
-// Anything else (network, TLS) is temporary.
+// classifySend sorts a send error by the server's reply code: 5xx is
+// permanent, 4xx temporary (RFC 5321 §4.2.1); anything without a reply
+// (network, TLS) is temporary.
 func classifySend(err error) sendOutcome {
 	if err == nil {
 		return sendOK
 	}
-	var se *mail.SendError
-	if errors.As(err, &se) {
-		code := se.ErrorCode()
-		switch {
-		case code >= 500 && code < 600:
-			return sendPermanent
-		case code >= 400 && code < 500, se.IsTemp():
-			return sendTemporary
-		}
-		switch se.Reason {
-		case mail.ErrGetSender, mail.ErrGetRcpts, mail.ErrNoUnencoded:
-			return sendPermanent
-		}
+	if r := smtpReply(err); r != nil && r.code >= 500 {
+		return sendPermanent
 	}
 	return sendTemporary
-}
-
-// connBroken reports whether err means the connection cannot be used for
-// the next mail: a failed connection check, or a failure without a server
-// reply code (the reply to a 4xx/5xx leaves the session usable; go-mail
-// sends RSET after it).
-func connBroken(err error) bool {
-	var se *mail.SendError
-	if !errors.As(err, &se) {
-		return true
-	}
-	return se.Reason == mail.ErrConnCheck || se.ErrorCode() == 0
-}
-
-// staleConn reports whether err says that a reused connection was closed
-// by the server while it was idle: go-mail's failed connection check, or a
-// MAIL FROM that got no reply at all. The mail was not sent; redial and
-// try again.
-func staleConn(err error) bool {
-	var se *mail.SendError
-	return errors.As(err, &se) && (se.Reason == mail.ErrConnCheck || se.Reason == mail.ErrSMTPMailFrom && se.ErrorCode() == 0)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
@@ -30,11 +31,12 @@ func (tx *Tx) Enqueue(m *helpdesk.OutMail) error {
 		headers = map[string]string{}
 	}
 	res, err := tx.exec(`INSERT INTO outbox (ticket_id, kind, message_id, from_addr, to_addrs, cc_addrs,
-		reply_to, subject, in_reply_to, refs, text, html, auto, headers, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		reply_to, subject, in_reply_to, refs, text, html, auto, headers, next_attempt_at, created_at,
+		to_customer, author)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tid, string(m.Kind), m.MessageID, mustJSON(m.From), mustJSON(m.To), mustJSON(addrList(m.Cc)),
 		mustJSON(addrList(m.ReplyTo)), m.Subject, m.InReplyTo, mustJSON(nonNil(m.References)), m.Text, m.HTML,
-		m.Auto, mustJSON(headers), fmtTime(m.NextAttemptAt), fmtTime(m.CreatedAt))
+		m.Auto, mustJSON(headers), fmtTime(m.NextAttemptAt), fmtTime(m.CreatedAt), m.ToCustomer, m.Author)
 	if err != nil {
 		return fmt.Errorf("enqueue %s %s: %w", m.Kind, m.MessageID, err)
 	}
@@ -55,20 +57,21 @@ func (tx *Tx) Enqueue(m *helpdesk.OutMail) error {
 
 const outboxColumns = `id, ticket_id, kind, message_id, from_addr, to_addrs, cc_addrs, reply_to, subject,
 	in_reply_to, refs, text, html, auto, headers, attempts, next_attempt_at, last_error, created_at,
-	sent_at, failed_at`
+	sent_at, failed_at, status, recipients, to_customer, author`
 
 func scanOutMail(r scanner) (helpdesk.OutMail, error) {
 	var m helpdesk.OutMail
 	var tid sql.NullInt64
-	var kind, from, to, cc, replyTo, refs, headers string
+	var kind, from, to, cc, replyTo, refs, headers, status, rcpts string
 	var next, created, sent, failed sql.NullString
 	if err := r.Scan(&m.ID, &tid, &kind, &m.MessageID, &from, &to, &cc, &replyTo, &m.Subject, &m.InReplyTo,
-		&refs, &m.Text, &m.HTML, &m.Auto, &headers, &m.Attempts, &next, &m.LastError, &created, &sent, &failed); err != nil {
+		&refs, &m.Text, &m.HTML, &m.Auto, &headers, &m.Attempts, &next, &m.LastError, &created, &sent, &failed,
+		&status, &rcpts, &m.ToCustomer, &m.Author); err != nil {
 		return m, fmt.Errorf("scan outbox: %w", err)
 	}
 	m.TicketID, m.Kind = tid.Int64, helpdesk.MessageKind(kind)
-	if err := unmarshalAll([]string{from, to, cc, replyTo, refs, headers},
-		[]any{&m.From, &m.To, &m.Cc, &m.ReplyTo, &m.References, &m.Headers}); err != nil {
+	if err := unmarshalAll([]string{from, to, cc, replyTo, refs, headers, rcpts},
+		[]any{&m.From, &m.To, &m.Cc, &m.ReplyTo, &m.References, &m.Headers, &m.Recipients}); err != nil {
 		return m, fmt.Errorf("outbox %d: %w", m.ID, err)
 	}
 	var err error
@@ -76,6 +79,20 @@ func scanOutMail(r scanner) (helpdesk.OutMail, error) {
 	for i, v := range []sql.NullString{next, created, sent, failed} {
 		if *times[i], err = parseTime(v); err != nil {
 			return m, err
+		}
+	}
+	if rcpts == "" && status != "pending" {
+		// No attempt answered the recipients apart: the row's outcome was
+		// every recipient's (so are rows from before per-recipient state).
+		m.Recipients = m.Envelope()
+		for i := range m.Recipients {
+			r := &m.Recipients[i]
+			switch status {
+			case "sent":
+				r.State, r.At = helpdesk.RecipientDelivered, m.SentAt
+			case "failed":
+				r.State, r.At, r.Reply = helpdesk.RecipientRefused, m.FailedAt, m.LastError
+			}
 		}
 	}
 	return m, nil
@@ -141,14 +158,48 @@ func (tx *ReadTx) OutMail(id int64) (helpdesk.OutMail, error) {
 	return m, err
 }
 
-// MarkSent records that the SMTP server accepted the row.
+// MarkSent records that the SMTP server accepted the row for every
+// recipient still due.
 func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
 	return s.Update(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(`UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '' WHERE id = ?`, fmtTime(at), id); err != nil {
+		var rcpts string
+		if err := tx.queryRow(`UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '' WHERE id = ? RETURNING recipients`,
+			fmtTime(at), id).Scan(&rcpts); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // no such row: nothing to record
+			}
 			return fmt.Errorf("mark sent %d: %w", id, err)
 		}
-		return nil
+		if rcpts == "" {
+			return nil // every recipient: nothing to record apart
+		}
+		m, err := tx.OutMail(id)
+		if err != nil {
+			return fmt.Errorf("mark sent %d: %w", id, err)
+		}
+		settle(m.Recipients, helpdesk.RecipientDelivered, "", at)
+		return tx.setRecipients(id, m.Recipients)
 	})
+}
+
+// settle sets every recipient still due to state, with reply, at at, and
+// returns those it set.
+func settle(rs []helpdesk.Recipient, state helpdesk.RecipientState, reply string, at time.Time) []helpdesk.Recipient {
+	var out []helpdesk.Recipient
+	for i := range rs {
+		if rs[i].State.Due() {
+			rs[i].State, rs[i].Reply, rs[i].At = state, reply, at
+			out = append(out, rs[i])
+		}
+	}
+	return out
+}
+
+func (tx *Tx) setRecipients(id int64, rs []helpdesk.Recipient) error {
+	if _, err := tx.exec(`UPDATE outbox SET recipients = ? WHERE id = ?`, mustJSON(rs), id); err != nil {
+		return fmt.Errorf("outbox %d recipients: %w", id, err)
+	}
+	return nil
 }
 
 // MarkRetry records a temporary failure and when to try again.
@@ -162,31 +213,151 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, attempts int, next time
 	})
 }
 
-// MarkFailed records a permanent failure and adds a delivery-failure event
+// MarkFailed records a permanent failure and adds a delivery-failed event
 // to the row's ticket.
 func (s *Store) MarkFailed(ctx context.Context, id int64, at time.Time, reason string) error {
 	return s.Update(ctx, func(tx *Tx) error {
-		m, err := tx.OutMail(id)
-		if err != nil {
-			return fmt.Errorf("mark failed %d: %w", id, err)
-		}
-		if _, err := tx.exec(`UPDATE outbox SET status = 'failed', failed_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?`,
-			fmtTime(at), reason, id); err != nil {
-			return fmt.Errorf("mark failed %d: %w", id, err)
-		}
-		if m.TicketID == 0 {
-			return nil
-		}
-		to := ""
-		for i, a := range m.To {
-			if i > 0 {
-				to += ", "
-			}
-			to += a.Email
-		}
-		return tx.AddEvent(helpdesk.Event{TicketID: m.TicketID, At: at, Kind: helpdesk.EventDeliveryFailed, Actor: "smtp",
-			Detail: fmt.Sprintf("%s mail to %s was refused: %s", m.Kind, to, reason), MessageID: m.MessageID})
+		_, _, err := tx.MarkOutboxFailed(id, at, reason)
+		return err
 	})
+}
+
+// MarkOutboxFailed is MarkFailed in tx: every recipient still due is
+// refused with reason. It returns the row as it now is and the recipients
+// it refused.
+func (tx *Tx) MarkOutboxFailed(id int64, at time.Time, reason string) (helpdesk.OutMail, []helpdesk.Recipient, error) {
+	m, err := tx.OutMail(id)
+	if err != nil {
+		return m, nil, fmt.Errorf("mark failed %d: %w", id, err)
+	}
+	m.Recipients = m.Envelope()
+	refused := settle(m.Recipients, helpdesk.RecipientRefused, reason, at)
+	if _, err := tx.exec(`UPDATE outbox SET status = 'failed', failed_at = ?, attempts = attempts + 1, last_error = ?,
+		recipients = ? WHERE id = ?`, fmtTime(at), reason, mustJSON(m.Recipients), id); err != nil {
+		return m, nil, fmt.Errorf("mark failed %d: %w", id, err)
+	}
+	m.Attempts++
+	m.LastError, m.FailedAt = reason, at
+	return m, refused, tx.refusedEvent(m, refused, at)
+}
+
+// MarkRecipients records an attempt whose recipients fared differently.
+// While a recipient is still due the row stays pending, scheduled by a;
+// otherwise it is done: sent when any recipient got it, failed when none
+// did. Recipients refused by this attempt are named in a delivery-failed
+// event on the row's ticket.
+func (s *Store) MarkRecipients(ctx context.Context, id int64, a helpdesk.DeliveryAttempt) error {
+	return s.Update(ctx, func(tx *Tx) error {
+		_, _, err := tx.MarkOutboxRecipients(id, a)
+		return err
+	})
+}
+
+// MarkOutboxRecipients is MarkRecipients in tx. It returns the row as it
+// now is and the recipients this attempt refused.
+func (tx *Tx) MarkOutboxRecipients(id int64, a helpdesk.DeliveryAttempt) (helpdesk.OutMail, []helpdesk.Recipient, error) {
+	m, err := tx.OutMail(id)
+	if err != nil {
+		return m, nil, fmt.Errorf("mark recipients %d: %w", id, err)
+	}
+	m.Recipients = m.Envelope()
+	var refused []helpdesk.Recipient
+	for _, res := range a.Results {
+		for i := range m.Recipients {
+			r := &m.Recipients[i]
+			if !strings.EqualFold(r.Email, res.Email) || !r.State.Due() {
+				continue // unknown, or settled before: a result never undoes one
+			}
+			r.State, r.Reply, r.At = res.State, res.Reply, a.At
+			switch r.State {
+			case helpdesk.RecipientDelivered:
+				r.Reply = ""
+			case helpdesk.RecipientPending:
+				r.At = time.Time{} // not answered: only the row's error says why
+			}
+			if r.State == helpdesk.RecipientRefused {
+				refused = append(refused, *r)
+			}
+		}
+	}
+	due, delivered := 0, 0
+	for _, r := range m.Recipients {
+		switch {
+		case r.State.Due():
+			due++
+		case r.State == helpdesk.RecipientDelivered:
+			delivered++
+		}
+	}
+	rcpts := mustJSON(m.Recipients)
+	switch {
+	case due > 0:
+		_, err = tx.exec(`UPDATE outbox SET recipients = ?, attempts = ?, next_attempt_at = ?, last_error = ?
+			WHERE id = ? AND status = 'pending'`, rcpts, a.Attempts, fmtTime(a.Next), a.LastError, id)
+		m.Attempts, m.NextAttemptAt, m.LastError = a.Attempts, a.Next, a.LastError
+	case delivered > 0:
+		// Sent, to those it could reach; the others are named on the
+		// ticket and in their recipient state, not in the row's error.
+		_, err = tx.exec(`UPDATE outbox SET recipients = ?, status = 'sent', sent_at = ?, attempts = attempts + 1,
+			last_error = '' WHERE id = ?`, rcpts, fmtTime(a.At), id)
+		m.SentAt, m.LastError = a.At, ""
+		m.Attempts++
+	default:
+		reason := a.LastError
+		if reason == "" && len(refused) > 0 {
+			reason = refused[0].Reply
+		}
+		_, err = tx.exec(`UPDATE outbox SET recipients = ?, status = 'failed', failed_at = ?, attempts = attempts + 1,
+			last_error = ? WHERE id = ?`, rcpts, fmtTime(a.At), reason, id)
+		m.FailedAt, m.LastError = a.At, reason
+		m.Attempts++
+	}
+	if err != nil {
+		return m, nil, fmt.Errorf("mark recipients %d: %w", id, err)
+	}
+	return m, refused, tx.refusedEvent(m, refused, a.At)
+}
+
+// refusedEvent names the refused recipients of m, grouped by the server's
+// words, in one delivery-failed event on m's ticket.
+func (tx *Tx) refusedEvent(m helpdesk.OutMail, refused []helpdesk.Recipient, at time.Time) error {
+	if m.TicketID == 0 || len(refused) == 0 {
+		return nil
+	}
+	var order []string
+	byReply := map[string][]string{}
+	for _, r := range refused {
+		if _, ok := byReply[r.Reply]; !ok {
+			order = append(order, r.Reply)
+		}
+		byReply[r.Reply] = append(byReply[r.Reply], r.Email)
+	}
+	var parts []string
+	for _, reply := range order {
+		parts = append(parts, fmt.Sprintf("%s mail to %s was refused: %s", m.Kind, strings.Join(byReply[reply], ", "), reply))
+	}
+	return tx.AddEvent(helpdesk.Event{TicketID: m.TicketID, At: at, Kind: helpdesk.EventDeliveryFailed, Actor: "smtp",
+		Detail: strings.Join(parts, "; "), MessageID: m.MessageID})
+}
+
+// TicketOutbox returns the outgoing mails of a ticket, oldest first, with
+// their recipients' delivery state (without attachments or bodies).
+func (tx *ReadTx) TicketOutbox(ticketID int64) ([]helpdesk.OutMail, error) {
+	rows, err := tx.query(`SELECT `+outboxColumns+` FROM outbox WHERE ticket_id = ? ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("ticket %d outbox: %w", ticketID, err)
+	}
+	defer rows.Close()
+	var out []helpdesk.OutMail
+	for rows.Next() {
+		m, err := scanOutMail(rows)
+		if err != nil {
+			return nil, err
+		}
+		m.Text, m.HTML = "", ""
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 // NextOutboxAttempt returns the earliest next attempt of a pending row.

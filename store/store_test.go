@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -424,5 +426,250 @@ func TestConcurrentOpenOfNewDatabase(t *testing.T) {
 				t.Fatalf("round %d: concurrent open: %v", i, err)
 			}
 		}
+	}
+}
+
+// TestOutboxRecipients: each recipient keeps its own delivery state; a
+// settled recipient is never offered again nor changed by a later
+// result; the row stays due while any recipient is, and ends sent when
+// any got the mail, failed when none did; each refusal is named once in
+// a delivery-failed event, in the server's words.
+func TestOutboxRecipients(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s := openTest(t, "")
+	s.Now = func() time.Time { return now }
+	var tid, id, id2 int64
+	err := s.Update(ctx, func(tx *Tx) error {
+		tk := newTicket("a@example.com")
+		if err := tx.CreateTicket(tk); err != nil {
+			return err
+		}
+		tid = tk.ID
+		m := &helpdesk.OutMail{TicketID: tk.ID, Kind: helpdesk.KindRelay, MessageID: "r1@x", From: helpdesk.Address{Email: "s@x"},
+			To: []helpdesk.Address{{Email: "a@example.com"}}, ToCustomer: true, Author: "alice@x",
+			Cc: []helpdesk.Address{{Email: "b@example.com"}, {Email: "A@example.com"}, {Email: "c@example.com"}, {Email: "d@example.com"}}}
+		if err := tx.Enqueue(m); err != nil {
+			return err
+		}
+		id = m.ID
+		m2 := &helpdesk.OutMail{TicketID: tk.ID, Kind: helpdesk.KindAck, MessageID: "r2@x", From: helpdesk.Address{Email: "s@x"},
+			To: []helpdesk.Address{{Email: "a@example.com"}}, Cc: []helpdesk.Address{{Email: "b@example.com"}}}
+		if err := tx.Enqueue(m2); err != nil {
+			return err
+		}
+		id2 = m2.ID
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(id int64) helpdesk.OutMail {
+		t.Helper()
+		var m helpdesk.OutMail
+		if err := s.View(ctx, func(tx *ReadTx) (err error) { m, err = tx.OutMail(id); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	states := func(m helpdesk.OutMail) string {
+		var out []string
+		for _, r := range m.Envelope() {
+			out = append(out, r.Email+"="+string(r.State))
+		}
+		return strings.Join(out, " ")
+	}
+	failedEvents := func() []string {
+		t.Helper()
+		var out []string
+		if err := s.View(ctx, func(tx *ReadTx) error {
+			evs, err := tx.Events(tid)
+			for _, e := range evs {
+				if e.Kind == helpdesk.EventDeliveryFailed {
+					out = append(out, e.Detail)
+				}
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if m := row(id); !m.ToCustomer || m.Author != "alice@x" ||
+		states(m) != "a@example.com=pending b@example.com=pending c@example.com=pending d@example.com=pending" {
+		t.Fatalf("new row: to customer %v, author %q, recipients %s", m.ToCustomer, m.Author, states(m))
+	}
+
+	next := now.Add(time.Minute)
+	if err := s.MarkRecipients(ctx, id, helpdesk.DeliveryAttempt{At: now, Attempts: 1, Next: next, LastError: "c@example.com: 450 busy",
+		Results: []helpdesk.Recipient{
+			{Email: "a@example.com", State: helpdesk.RecipientDelivered},
+			{Email: "b@example.com", State: helpdesk.RecipientRefused, Reply: "550 5.1.1 no such user"},
+			{Email: "c@example.com", State: helpdesk.RecipientDeferred, Reply: "450 busy"},
+			{Email: "d@example.com", State: helpdesk.RecipientPending},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	m := row(id)
+	if got, want := states(m), "a@example.com=delivered b@example.com=refused c@example.com=deferred d@example.com=pending"; got != want {
+		t.Errorf("after the first attempt: %s, want %s", got, want)
+	}
+	if !m.SentAt.IsZero() || !m.FailedAt.IsZero() || m.Attempts != 1 || !m.NextAttemptAt.Equal(next) || m.LastError != "c@example.com: 450 busy" {
+		t.Errorf("row after the first attempt = %+v, want pending, attempt 1, next %v", m, next)
+	}
+	if got := failedEvents(); len(got) != 1 || got[0] != "relay mail to b@example.com was refused: 550 5.1.1 no such user" {
+		t.Errorf("events %q", got)
+	}
+	due, err := s.DueOutbox(ctx, next, 10)
+	if err != nil || len(due) != 2 || due[0].ID != id2 && due[1].ID != id {
+		t.Fatalf("due = %v, %v", due, err)
+	}
+	for _, d := range due {
+		if d.ID == id && strings.Join(d.Due(), " ") != "c@example.com d@example.com" {
+			t.Errorf("due recipients %v, want c and d", d.Due())
+		}
+	}
+
+	// A later result never undoes a settled recipient.
+	if err := s.MarkRecipients(ctx, id, helpdesk.DeliveryAttempt{At: next, Results: []helpdesk.Recipient{
+		{Email: "a@example.com", State: helpdesk.RecipientRefused, Reply: "550 no"},
+		{Email: "c@example.com", State: helpdesk.RecipientDelivered},
+		{Email: "d@example.com", State: helpdesk.RecipientRefused, Reply: "gave up after 2 attempts in 1m0s: 451 later"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	m = row(id)
+	if got, want := states(m), "a@example.com=delivered b@example.com=refused c@example.com=delivered d@example.com=refused"; got != want {
+		t.Errorf("after the second attempt: %s, want %s", got, want)
+	}
+	if !m.SentAt.Equal(next) || m.LastError != "" || m.Attempts != 2 {
+		t.Errorf("row = sent %v, error %q, attempts %d; want sent at %v", m.SentAt, m.LastError, m.Attempts, next)
+	}
+	if got := failedEvents(); len(got) != 2 || !strings.Contains(got[1], "d@example.com was refused: gave up") || strings.Contains(got[1], "a@example.com") {
+		t.Errorf("events %q", got)
+	}
+
+	// Refused by every recipient: failed, each in its own words.
+	if err := s.MarkRecipients(ctx, id2, helpdesk.DeliveryAttempt{At: next, Results: []helpdesk.Recipient{
+		{Email: "a@example.com", State: helpdesk.RecipientRefused, Reply: "550 no such user"},
+		{Email: "b@example.com", State: helpdesk.RecipientRefused, Reply: "554 relay denied"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	m2 := row(id2)
+	if m2.FailedAt.IsZero() || m2.LastError != "550 no such user" || m2.Envelope()[1].Reply != "554 relay denied" {
+		t.Errorf("row refused by all = %+v", m2)
+	}
+	if got := failedEvents(); len(got) != 3 || got[2] != "ack mail to a@example.com was refused: 550 no such user; ack mail to b@example.com was refused: 554 relay denied" {
+		t.Errorf("events %q", got)
+	}
+}
+
+// TestOutboxMarkSentAndFailedPerRecipient: MarkSent and MarkFailed settle
+// the recipients still due and leave the others as they were.
+func TestOutboxMarkSentAndFailedPerRecipient(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s := openTest(t, "")
+	s.Now = func() time.Time { return now }
+	var ids []int64
+	if err := s.Update(ctx, func(tx *Tx) error {
+		for _, mid := range []string{"s1@x", "s2@x"} {
+			m := &helpdesk.OutMail{Kind: helpdesk.KindAck, MessageID: mid, From: helpdesk.Address{Email: "s@x"},
+				To: []helpdesk.Address{{Email: "a@x"}}, Cc: []helpdesk.Address{{Email: "b@x"}}}
+			if err := tx.Enqueue(m); err != nil {
+				return err
+			}
+			ids = append(ids, m.ID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if err := s.MarkRecipients(ctx, id, helpdesk.DeliveryAttempt{At: now, Attempts: 1, Next: now,
+			Results: []helpdesk.Recipient{{Email: "a@x", State: helpdesk.RecipientRefused, Reply: "550 gone"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.MarkSent(ctx, ids[0], now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkFailed(ctx, ids[1], now, "554 message refused"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := s.View(ctx, func(tx *ReadTx) error {
+		for _, id := range ids {
+			m, err := tx.OutMail(id)
+			if err != nil {
+				return err
+			}
+			for _, r := range m.Envelope() {
+				got = append(got, r.Email+"="+string(r.State)+":"+r.Reply)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a@x=refused:550 gone", "b@x=delivered:", "a@x=refused:550 gone", "b@x=refused:554 message refused"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("recipients %v, want %v", got, want)
+	}
+}
+
+// TestOutboxRecipientsUpgrade: rows written before per-recipient state
+// (schema 2) read as their row's outcome after the upgrade: a sent row's
+// recipients delivered, a failed row's refused with its error, a pending
+// row's all due.
+func TestOutboxRecipientsUpgrade(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v2.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:2] {
+		if _, err := db.Exec(m.sql); err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	for i, status := range []string{"sent", "failed", "pending"} {
+		if _, err := db.Exec(`INSERT INTO outbox (kind, message_id, from_addr, to_addrs, cc_addrs, status, last_error,
+			next_attempt_at, created_at, sent_at, failed_at) VALUES ('ack', ?, '{"email":"s@x"}',
+			'[{"email":"a@x"}]', '[{"email":"b@x"}]', ?, ?, '2026-11-20T09:00:00.000Z', '2026-11-20T09:00:00.000Z', ?, ?)`,
+			fmt.Sprintf("m%d@x", i), status, map[string]string{"failed": "550 no such user"}[status],
+			map[string]any{"sent": "2026-11-20T09:01:00.000Z"}[status], map[string]any{"failed": "2026-11-20T09:02:00.000Z"}[status]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := openTest(t, path)
+	var got []string
+	if err := s.View(ctx, func(tx *ReadTx) error {
+		for id := int64(1); id <= 3; id++ {
+			m, err := tx.OutMail(id)
+			if err != nil {
+				return err
+			}
+			for _, r := range m.Envelope() {
+				got = append(got, r.Email+"="+string(r.State)+":"+r.Reply)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := "a@x=delivered: b@x=delivered: a@x=refused:550 no such user b@x=refused:550 no such user a@x=pending: b@x=pending:"
+	if strings.Join(got, " ") != want {
+		t.Errorf("recipients after the upgrade %q, want %q", strings.Join(got, " "), want)
 	}
 }

@@ -33,8 +33,11 @@ func samples(name string) []sample {
 		Customer: helpdesk.Address{Email: "someone@example.net"},
 		Priority: string(helpdesk.Medium),
 	}
-	if name == "command_error" {
+	switch name {
+	case "command_error":
 		bare.Command = &CommandError{Line: "#x", Problem: "unknown command #x"}
+	case "undelivered":
+		bare.Undelivered = []Undelivered{{Email: "someone@example.net"}}
 	}
 	return []sample{{"every field set", full}, {"queued, warning step", queued}, {"only the fields always set", bare}}
 }
@@ -77,6 +80,8 @@ func fullSample() Data {
 		ReopenWindow: "7 days",
 		Age:          "2h 5m",
 		Notice:       "mallory@evil.example is not on this ticket (the mail joined it by references).",
+		Undelivered:  []Undelivered{{Email: "old.colleague@example.com", Reply: "550 5.1.1 <old.colleague@example.com>: Recipient address rejected: User unknown"}},
+		Reached:      []string{"jane@example.com"},
 	}
 	for _, name := range helpdesk.FieldNames {
 		label, why := FieldLabel(name)

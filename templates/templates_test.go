@@ -89,7 +89,7 @@ var commandLines = []string{"#status open|pending|resolved|closed", "#priority <
 
 func TestNames(t *testing.T) {
 	want := []string{"ack", "address_leak", "command_error", "customer_escalated", "escalation", "fields_complete",
-		"note", "notify_new", "notify_reply", "relay", "resolution"}
+		"note", "notify_new", "notify_reply", "relay", "resolution", "undelivered"}
 	if got := loadDefaults(t).Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
@@ -193,6 +193,25 @@ func TestDefaultsRender(t *testing.T) {
 			want: append([]string{"Hello Alice,", "    #stauts resolved", "Problem: unknown command #stauts",
 				"Accepted: #status open|pending|resolved|closed; #priority <level>", "nothing on the ticket was changed",
 				"nothing was sent to the customer"}, commandLines...)},
+		{name: "undelivered", template: "undelivered",
+			edit: func(d *Data) {
+				d.Notice, d.Text = "Your reply", "Hi Jane, we restarted the gateway."
+				d.Undelivered = []Undelivered{{Email: "gone@shop.example", Reply: "550 5.1.1 no such user"},
+					{Email: "full@shop.example", Reply: "gave up after 3 attempts in 72h0m0s: 452 4.2.2 mailbox full"}}
+				d.Reached = []string{"jane@shop.example", "ops@shop.example"}
+			},
+			want: []string{"Hello Alice,", "Your reply on HD-1042", "could not be delivered to:",
+				"  gone@shop.example\n    the mail server said: 550 5.1.1 no such user",
+				"  full@shop.example\n    the mail server said: gave up after 3 attempts",
+				"It was delivered to jane@shop.example, ops@shop.example.", "Hi Jane, we restarted the gateway.",
+				"unless it starts with #note"},
+			notWant: []string{"reached no one"}},
+		{name: "undelivered to anyone", template: "undelivered",
+			edit: func(d *Data) {
+				d.Notice, d.Reached = "The acknowledgement", nil
+				d.Undelivered = []Undelivered{{Email: "jane@shop.example", Reply: "550 5.1.1 no such user"}}
+			},
+			want: []string{"The acknowledgement on HD-1042", "jane@shop.example", "It reached no one."}},
 		{name: "fields_complete", template: "fields_complete",
 			edit:    func(d *Data) { d.Missing = nil },
 			want:    []string{"Hello Jane Doe,", "everything we need for ticket HD-1042", "respond by 10:30 Tue 24 Nov, UK time"},

@@ -89,7 +89,8 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Metrics = ops.NewMetrics(st.OutboxCounts)
 
-	m.Outbox = mailbox.NewOutbox(smtpConfig(cfg, m.TLSConfig), st, m.Now, m.Log.With("component", "outbox"))
+	ost := &outboxStore{Store: st}
+	m.Outbox = mailbox.NewOutbox(smtpConfig(cfg, m.TLSConfig), ost, m.Now, m.Log.With("component", "outbox"))
 	m.Outbox.Hooks = mailbox.OutboxHooks{
 		Sent: func(om helpdesk.OutMail, at time.Time) {
 			m.Metrics.MailSent.WithLabelValues(string(om.Kind)).Inc()
@@ -131,6 +132,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ost.desk = m.Desk
 	parse := message.ParseOptions{MaxAttachmentSize: cfg.Desk.MaxAttachmentSize}
 	h := intake.New(m.Desk, parse, intake.Hooks{
 		Fetched: func(box string) { m.Metrics.MailFetched.WithLabelValues(box).Inc() },
@@ -166,6 +168,24 @@ func (m *Main) Open(ctx context.Context) error {
 		}, m.Log), ReadHeaderTimeout: 10 * time.Second}
 	}
 	return nil
+}
+
+// outboxStore is the outbox's store: the store itself, except that a
+// refusal is recorded by the desk, which tells the agents who could not
+// be reached in the same transaction.
+type outboxStore struct {
+	*store.Store
+	desk *desk.Desk // set before the outbox runs
+}
+
+// MarkFailed records a permanent failure through the desk (desk.Desk.MarkFailed).
+func (s *outboxStore) MarkFailed(ctx context.Context, id int64, at time.Time, reason string) error {
+	return s.desk.MarkFailed(ctx, id, at, reason)
+}
+
+// MarkRecipients records per-recipient results through the desk (desk.Desk.MarkRecipients).
+func (s *outboxStore) MarkRecipients(ctx context.Context, id int64, a helpdesk.DeliveryAttempt) error {
+	return s.desk.MarkRecipients(ctx, id, a)
 }
 
 func (m *Main) mailboxStates() []ops.MailboxState {

@@ -91,6 +91,46 @@ type showJSON struct {
 	ticketJSON
 	Messages []messageJSON `json:"messages"`
 	Events   []eventJSON   `json:"events"`
+	Outbox   []outMailJSON `json:"outbox"`
+}
+
+// outMailJSON is one outgoing mail of a ticket and how each of its
+// recipients fared, in `show --json`.
+type outMailJSON struct {
+	Kind        string          `json:"kind"`
+	MessageID   string          `json:"message_id"`
+	Created     jsonTime        `json:"created"`
+	Status      string          `json:"status"` // pending, sent, failed
+	Attempts    int             `json:"attempts"`
+	NextAttempt jsonTime        `json:"next_attempt,omitempty"`
+	LastError   string          `json:"last_error,omitempty"`
+	Recipients  []recipientJSON `json:"recipients"`
+	subject     string          // for the text form
+}
+
+// recipientJSON is one recipient's delivery state (helpdesk.Recipient).
+type recipientJSON struct {
+	Email string   `json:"email"`
+	State string   `json:"state"` // pending, delivered, refused, deferred
+	Reply string   `json:"reply,omitempty"`
+	At    jsonTime `json:"at,omitempty"`
+}
+
+func toOutMailJSON(m helpdesk.OutMail) outMailJSON {
+	o := outMailJSON{Kind: string(m.Kind), MessageID: m.MessageID, Created: jsonTime(m.CreatedAt), Status: "pending",
+		Attempts: m.Attempts, LastError: m.LastError, Recipients: []recipientJSON{}, subject: m.Subject}
+	switch {
+	case !m.SentAt.IsZero():
+		o.Status = "sent"
+	case !m.FailedAt.IsZero():
+		o.Status = "failed"
+	default:
+		o.NextAttempt = jsonTime(m.NextAttemptAt)
+	}
+	for _, r := range m.Envelope() {
+		o.Recipients = append(o.Recipients, recipientJSON{Email: r.Email, State: string(r.State), Reply: r.Reply, At: jsonTime(r.At)})
+	}
+	return o
 }
 
 // listTickets prints tickets as a table or a JSON array.
@@ -155,6 +195,7 @@ func showTicket(ctx context.Context, st *store.Store, w io.Writer, ref string, a
 	var t *helpdesk.Ticket
 	var msgs []store.StoredMessage
 	var evs []helpdesk.Event
+	var outs []helpdesk.OutMail
 	if err := st.View(ctx, func(tx *store.ReadTx) error {
 		var err error
 		if t, err = tx.TicketByRef(ref); err != nil {
@@ -163,12 +204,18 @@ func showTicket(ctx context.Context, st *store.Store, w io.Writer, ref string, a
 		if msgs, err = tx.Messages(t.ID); err != nil {
 			return err
 		}
+		if outs, err = tx.TicketOutbox(t.ID); err != nil {
+			return err
+		}
 		evs, err = tx.Events(t.ID)
 		return err
 	}); err != nil {
 		return err
 	}
-	out := showJSON{ticketJSON: toTicketJSON(t), Messages: []messageJSON{}, Events: []eventJSON{}}
+	out := showJSON{ticketJSON: toTicketJSON(t), Messages: []messageJSON{}, Events: []eventJSON{}, Outbox: []outMailJSON{}}
+	for _, m := range outs {
+		out.Outbox = append(out.Outbox, toOutMailJSON(m))
+	}
 	for _, m := range msgs {
 		mj := messageJSON{Direction: string(m.Direction), Kind: string(m.Kind), From: m.From.Email, To: []string{},
 			Subject: m.Subject, MessageID: m.MessageID, Date: jsonTime(m.Date), Text: m.NewText}
@@ -213,6 +260,22 @@ func showTicket(ctx context.Context, st *store.Store, w io.Writer, ref string, a
 	fmt.Fprintln(w, "\nEvents:")
 	for _, e := range evs {
 		fmt.Fprintf(w, "  %s  %-18s %-28s %s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Kind, e.Actor, e.Detail)
+	}
+	fmt.Fprintln(w, "\nOutgoing mail (delivery per recipient):")
+	for _, o := range out.Outbox {
+		line := fmt.Sprintf("  %s  %-12s %-7s %s", time.Time(o.Created).Local().Format("2006-01-02 15:04:05"), o.Kind, o.Status,
+			truncate(o.subject, 80))
+		if o.Status == "pending" {
+			line += fmt.Sprintf(" (attempts %d, next %s)", o.Attempts, fmtLocal(time.Time(o.NextAttempt)))
+		}
+		fmt.Fprintln(w, line)
+		for _, r := range o.Recipients {
+			fmt.Fprintf(w, "      %-9s %s", r.State, r.Email)
+			if r.Reply != "" {
+				fmt.Fprintf(w, ": %s", r.Reply)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	return nil
 }

@@ -125,6 +125,11 @@ type SMTPOptions struct {
 	// RcptErr, when set, answers each RCPT TO: a non-nil error refuses
 	// that recipient (it is then not among the mail's To), nil accepts it.
 	RcptErr func(rcpt string) *smtp.SMTPError
+	// MaxRecipients, when positive, is the server's limit of recipients
+	// per transaction: an RCPT TO beyond it is answered "452 4.5.3 Too
+	// many recipients" (RFC 5321 §4.5.3.1.10), as Postfix's
+	// smtpd_recipient_limit does. Refused recipients do not count.
+	MaxRecipients int
 	// DataErr, when set, answers a message received whole (and parsed)
 	// before it is recorded: a non-nil error is the reply to DATA and
 	// the mail is not recorded, nil accepts it.
@@ -378,6 +383,9 @@ func (s *captureSession) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *captureSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if n := s.c.opts.MaxRecipients; n > 0 && len(s.to) >= n {
+		return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3}, Message: "Too many recipients"}
+	}
 	if f := s.c.opts.RcptErr; f != nil {
 		s.c.hookMu.Lock()
 		err := f(to)

@@ -7,10 +7,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"math/big"
 	"net"
 	"net/smtp"
 	"net/textproto"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +128,52 @@ func TestSMTPFaults(t *testing.T) {
 	send(t, c.Addr(), "a@x.example", "b@y.example", "again", "x")
 	if n := c.Connections(); n != 2 {
 		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+// MaxRecipients answers 452 4.5.3 beyond the limit, per transaction, and
+// refused recipients do not count towards it.
+func TestSMTPMaxRecipients(t *testing.T) {
+	c := StartSMTPWith(t, SMTPOptions{MaxRecipients: 2, RcptErr: func(rcpt string) *gosmtp.SMTPError {
+		if rcpt == "gone@y.example" {
+			return &gosmtp.SMTPError{Code: 550, Message: "no such user"}
+		}
+		return nil
+	}})
+	cl, err := smtp.Dial(c.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for range 2 { // the limit holds per transaction
+		if err := cl.Mail("a@x.example"); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []string{"b1@y.example", "gone@y.example", "b2@y.example"} {
+			if err := cl.Rcpt(r); err != nil && r != "gone@y.example" {
+				t.Fatalf("RCPT %s: %v", r, err)
+			}
+		}
+		err := cl.Rcpt("b3@y.example")
+		if smtpCode(err) != 452 || !strings.Contains(err.Error(), "4.5.3") {
+			t.Errorf("third accepted recipient: %v, want 452 4.5.3", err)
+		}
+		w, err := cl.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, testMsg)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range c.Mails() {
+		if want := []string{"b1@y.example", "b2@y.example"}; !slices.Equal(m.To, want) {
+			t.Errorf("mail to %v, want %v", m.To, want)
+		}
+	}
+	if n := len(c.Mails()); n != 2 {
+		t.Errorf("%d mails, want 2", n)
 	}
 }
 
