@@ -39,6 +39,7 @@ type corpusLabel struct {
 
 // corpusMail is one labelled mail of the corpus.
 type corpusMail struct {
+	dir  string // the set's folder under testdata: "corpus" or "blind"
 	name string // "writer/filename"
 	corpusLabel
 }
@@ -73,7 +74,7 @@ func loadCorpus(t testing.TB, test bool) []corpusMail {
 		for file, l := range labels {
 			name := filepath.Base(w) + "/" + file
 			if corpusTestPart(name) == test {
-				out = append(out, corpusMail{name: name, corpusLabel: l})
+				out = append(out, corpusMail{dir: "corpus", name: name, corpusLabel: l})
 			}
 		}
 	}
@@ -103,7 +104,7 @@ func scoreCorpus(t testing.TB, tr *triage.Triage, mails []corpusMail) *corpusSco
 	levels := helpdesk.DefaultLevels()
 	s := &corpusScore{fieldRight: map[string]int{}, confusion: map[string]map[string]int{}}
 	for _, m := range mails {
-		raw, err := os.ReadFile(filepath.Join("testdata", "corpus", m.name))
+		raw, err := os.ReadFile(filepath.Join("testdata", m.dir, m.name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ var updateModel = flag.Bool("update-model", false, "train the model on the devel
 // triage reads of it.
 func corpusInput(t testing.TB, m corpusMail) triage.Input {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "corpus", m.name))
+	raw, err := os.ReadFile(filepath.Join("testdata", m.dir, m.name))
 	if err != nil {
 		t.Fatal(err)
 	}
