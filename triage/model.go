@@ -29,8 +29,8 @@ import (
 //
 // The rubric keeps the last word where the policies are absolute: a
 // critical it found in security, data loss, wrong prices or legal
-// liability stays critical, and no critical of the rubric falls below
-// high. Every decision the model changes says so in the reasons, with the
+// liability, or with everyone hit, stays critical, and no critical of the
+// rubric falls below high. Every decision the model changes says so in the reasons, with the
 // words that weighed most.
 
 //go:embed model.bin.gz
@@ -391,8 +391,11 @@ func (t *Triage) applyModel(an *analysis, ev *evidence, dec decision, out *helpd
 		return
 	case softmax(s, best)-softmax(s, ruleIdx) < t.modelMargin:
 		return // the model is not surer than the rubric by the margin
-	case out.Priority == helpdesk.Critical && dec.unscoped:
-		return // security, data, prices, legal: critical whatever the words
+	case out.Priority == helpdesk.Critical && (dec.unscoped || len(ev.wide) > 0):
+		// security, data, prices, legal: critical whatever the words; and
+		// a critical failure that hits everyone is what every policy's
+		// first level describes
+		return
 	case out.Priority == helpdesk.Critical && got != helpdesk.High:
 		got, best = helpdesk.High, 1 // a critical of the rubric stays at least high
 		if got == out.Priority {

@@ -130,8 +130,8 @@ func TestModelHeldOutWriters(t *testing.T) {
 }
 
 // TestModelBounds: whatever the model says, a critical the rubric found
-// in security or data stays critical, and no critical of the rubric falls
-// below high. The model here is trained to say "low" to everything.
+// in security or data, or with everyone hit, stays critical, and no
+// critical of the rubric falls below high. The model here is trained to say "low" to everything.
 func TestModelBounds(t *testing.T) {
 	set := triage.NewModelSet(rubricOnly(t))
 	for i := 0; i < 50; i++ {
@@ -152,7 +152,8 @@ func TestModelBounds(t *testing.T) {
 	}{
 		{"We can see the invoices of other customers in our account.", helpdesk.Critical},
 		{"All our customer records are gone since the import.", helpdesk.Critical},
-		{"The website is down for everyone.", helpdesk.High},
+		{"The website is down for everyone.", helpdesk.Critical}, // everyone hit: the rubric's critical stands
+		{"The website is down.", helpdesk.High},
 		{"Please add a user for our new starter.", helpdesk.Low},
 	} {
 		a := tr.Assess(triage.Input{Text: c.text})
@@ -161,7 +162,7 @@ func TestModelBounds(t *testing.T) {
 		}
 	}
 	// A level the model changes says so, with its words.
-	a := tr.Assess(triage.Input{Text: "The website is down for everyone."})
+	a := tr.Assess(triage.Input{Text: "The website is down."})
 	if len(a.Reasons) == 0 || !strings.Contains(a.Reasons[0], "learned model") {
 		t.Errorf("reasons %q do not name the model", a.Reasons)
 	}
