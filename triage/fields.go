@@ -725,6 +725,8 @@ var actionVerbs = map[string]bool{
 	"book": true, "approve": true, "place": true, "pay": true, "complete": true, "browse": true,
 	"call": true, "generate": true, "launch": true, "access": true, "hover": true, "expand": true,
 	"filter": true, "sort": true, "download": true, "apply": true, "confirm": true, "then": true,
+	"checkout": true, "raise": true, "raised": true, "submitted": true, "clicked": true, "opened": true,
+	"selected": true, "entered": true, "imported": true, "uploaded": true, "added": true, "tried": true,
 }
 
 func firstWord(s string) string {
@@ -785,10 +787,36 @@ func findRepro(text, lower string, lines []string) string {
 	if m := findCommand(text); m != "" {
 		return strings.TrimSpace(m)
 	}
+	// "To see it: open the page, hover the second swatch."
+	if m := reSeeIt.FindStringSubmatch(text); m != nil && countActions(m[1]) >= 1 {
+		return collapseSpace(m[1])
+	}
 	// A sentence of three or more actions: "log in as X, open Y, click Z".
 	ss := sentences(text)
 	for _, s := range ss {
+		if !mayBeSteps(s) {
+			continue
+		}
 		if n := countActions(s); n >= 3 && (strings.Contains(s, ",") || strings.Contains(s, " then ")) {
+			return collapseSpace(s)
+		}
+	}
+	for _, s := range ss {
+		if !mayBeSteps(s) {
+			continue
+		}
+		low := strings.ToLower(s)
+		switch {
+		// a menu path in prose: "imports via Data > Import > Leads"
+		case reMenuPath.MatchString(s):
+			return collapseSpace(s)
+		// a condition made of actions: "when I open a job and click
+		// Approve, the page goes white"
+		case hasPrefixWord(low, stepConditions) && strings.Contains(s, ",") && countActions(s) >= 2:
+			return collapseSpace(s)
+		// actions listed after a colon: "I tested it: add to cart,
+		// checkout, enter the address"
+		case strings.Contains(s, ":") && countActions(s[strings.IndexByte(s, ':'):]) >= 2 && strings.Count(s[strings.IndexByte(s, ':'):], ",") >= 1:
 			return collapseSpace(s)
 		}
 	}
@@ -807,6 +835,39 @@ func findRepro(text, lower string, lines []string) string {
 		}
 	}
 	return ""
+}
+
+// reSeeIt is a line that says how to see the problem: "To see it: ...",
+// "To test: ...", "How to trigger it: ...".
+var reSeeIt = regexp.MustCompile(`(?im)^[\s>*-]*(?:to|how to|you can) (?:see|test|check|trigger|get|recreate|show|view|spot) (?:it|this|the (?:problem|issue|error|bug|fault))?(?: yourself)?\s*[:\x{2013}-]\s*(\S.*)$`)
+
+// reMenuPath is a menu path of three or more items: "Data > Import >
+// Leads", "Admin \u2192 Users \u2192 Roles".
+var reMenuPath = regexp.MustCompile(`\b\p{Lu}[\p{L}\d]*(?: [\p{L}\d]+){0,2} (?:>|->|\x{2192}|\x{BB}) \p{Lu}[\p{L}\d]*(?: [\p{L}\d]+){0,2} (?:>|->|\x{2192}|\x{BB}) \p{Lu}`)
+
+// reHeaderish is a mail header field's name: a text with two of them is a
+// header block pasted or quoted, not a sentence.
+var reHeaderish = regexp.MustCompile(`\b[A-Z][A-Za-z]+(?:-[A-Za-z]+)*: `)
+
+// mayBeSteps reports whether a sentence can hold steps: not a header
+// block pasted or quoted, nor a wall of text of more than 400 bytes.
+func mayBeSteps(s string) bool {
+	return len(s) <= 400 && len(reHeaderish.FindAllStringIndex(s, 2)) < 2
+}
+
+// stepConditions open a sentence whose actions are the steps: "when I
+// open a job and click Approve, ...".
+var stepConditions = []string{"when", "whenever", "every time", "each time", "if i", "if we", "if you", "as soon as", "once i", "once we"}
+
+// hasPrefixWord reports whether lower starts with one of words as whole
+// words.
+func hasPrefixWord(lower string, words []string) bool {
+	for _, w := range words {
+		if strings.HasPrefix(lower, w) && (len(lower) == len(w) || !isASCIIWordByte(lower[len(w)])) {
+			return true
+		}
+	}
+	return false
 }
 
 // sequenceFirst and sequenceNext are the words that tell steps as a story:
