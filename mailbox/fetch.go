@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/helpdeskd/helpdesk"
 )
 
 // Delivery is one mail read off a mailbox, handed to the Handler with its
@@ -18,8 +20,14 @@ type Delivery struct {
 	Mailbox      string // IMAPConfig.Name
 	UIDValidity  uint32
 	UID          uint32
-	Raw          []byte    // the message exactly as the server returned it (BODY[])
+	Raw          []byte    // the message exactly as the server returned it (BODY[]); only its header when Oversize is set
 	InternalDate time.Time // when the server received it
+	// Oversize is set for a mail larger than MaxMessageSize: Raw holds
+	// only its header (BODY.PEEK[HEADER], at most MaxHeaderSize bytes)
+	// and its body was never read. Once the Handler has committed (or
+	// recognised) it, the fetcher moves it to the quarantine folder, where
+	// the whole mail stays, instead of marking it processed.
+	Oversize *helpdesk.Oversize
 }
 
 // Handler takes the mails a Fetcher reads. The desk implements it.
@@ -47,9 +55,15 @@ type Handler interface {
 }
 
 // Checkpoints reads the position up to which a mailbox is committed. The
-// Handler moves it; the fetcher only reads it.
+// Handler moves it forward; the fetcher reads it, and moves it back only
+// when the server reused UIDs under the same UIDVALIDITY.
 type Checkpoints interface {
 	Checkpoint(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error)
+	// ResetCheckpoint sets the mailbox's checkpoint back to (uidValidity,
+	// 0) if it still stands at (uidValidity, lastUID), so that every UID
+	// the server hands out again counts as new. It reports whether it
+	// did.
+	ResetCheckpoint(ctx context.Context, mailbox string, uidValidity, lastUID uint32) (bool, error)
 }
 
 // FetcherStatus says what a Fetcher is doing.
