@@ -447,6 +447,7 @@ const (
 	EventDeliveryFailure          EventKind = "delivery-failure"           // a delivery report for a mail of the ticket came in
 	EventDeliveryFailed           EventKind = "delivery-failed"            // the SMTP server refused a mail of the ticket for good
 	EventAttachmentsOmitted       EventKind = "attachments-omitted"        // a mail had more attachments than a mail keeps
+	EventOversize                 EventKind = "oversize"                   // a mail larger than its mailbox takes was kept by its header; the whole mail is in quarantine
 )
 
 // Event is one entry of a ticket's audit trail.

@@ -39,13 +39,15 @@ func New(d *desk.Desk, opts message.ParseOptions, hooks Hooks) *Deliverer {
 // Deliver implements mailbox.Handler: it applies the batch in one
 // transaction with desk.IngestAsReady while worker goroutines (one fewer
 // than GOMAXPROCS, at least one) parse and prepare the mails ahead of it.
+// A mail too large to read (Delivery.Oversize) is parsed from its header
+// alone and handed on as such.
 // A mail that cannot be parsed is quarantined by the desk and its error
 // wraps helpdesk.ErrUnreadable (desk.ErrUnreadable), as the fetcher wants.
 func (h *Deliverer) Deliver(ctx context.Context, ds []mailbox.Delivery) []error {
 	ins := make([]desk.Incoming, len(ds))
 	ready := make([]chan struct{}, len(ds))
 	for i, d := range ds {
-		ins[i] = desk.Incoming{Mailbox: d.Mailbox, UIDValidity: d.UIDValidity, UID: d.UID, Raw: d.Raw}
+		ins[i] = desk.Incoming{Mailbox: d.Mailbox, UIDValidity: d.UIDValidity, UID: d.UID, Raw: d.Raw, Oversize: d.Oversize}
 		ready[i] = make(chan struct{})
 		if h.hooks.Fetched != nil {
 			h.hooks.Fetched(d.Mailbox)

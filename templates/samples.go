@@ -33,8 +33,11 @@ func samples(name string) []sample {
 		Customer: helpdesk.Address{Email: "someone@example.net"},
 		Priority: string(helpdesk.Medium),
 	}
-	if name == "command_error" {
+	switch name {
+	case "command_error":
 		bare.Command = &CommandError{Line: "#x", Problem: "unknown command #x"}
+	case "too_large":
+		bare.TooLarge = &TooLarge{Size: "62.4 MB", Limit: "50 MB"}
 	}
 	return []sample{{"every field set", full}, {"queued, warning step", queued}, {"only the fields always set", bare}}
 }
@@ -77,6 +80,7 @@ func fullSample() Data {
 		ReopenWindow: "7 days",
 		Age:          "2h 5m",
 		Notice:       "mallory@evil.example is not on this ticket (the mail joined it by references).",
+		TooLarge:     &TooLarge{Size: "62.4 MB", Limit: "50 MB", ToAgent: true},
 	}
 	for _, name := range helpdesk.FieldNames {
 		label, why := FieldLabel(name)
