@@ -1465,3 +1465,80 @@ func TestFetchUIDsReused(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchOversizeCrashBeforeQuarantine stops the server after the desk
+// committed an oversize mail's header and before the fetcher could move
+// the mail to quarantine, as a crash would: the mail stays in the folder,
+// unmarked. The next fetcher delivers its header again (the desk
+// recognises it) and only then moves it: the mail is never lost, and the
+// record is not made twice.
+func TestFetchOversizeCrashBeforeQuarantine(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	big := srv.Append(t, "INBOX", testMail("big@test", "X-Padding: "+strings.Repeat("x", 4000)))
+	desk := newTestDesk()
+	desk.after = func(d Delivery) {
+		if d.Oversize != nil {
+			srv.Stop()
+		}
+	}
+	cfg := srv.config("support")
+	cfg.MaxMessageSize = 2000
+	f1 := NewFetcher(cfg, desk, desk, nil)
+	stop1 := runFetcher(t, f1)
+	if got := desk.next(t, deliveryTimeout); got.UID != big || got.Oversize == nil {
+		t.Fatalf("delivered uid %d (oversize %v), want %d as oversize", got.UID, got.Oversize, big)
+	}
+	waitUntil(t, deliveryTimeout, "the move to fail", func() bool { return f1.State().Failures > 0 })
+	stop1()
+	srv.Restart(t)
+	if n := len(srv.list(t, "INBOX")); n != 1 {
+		t.Fatalf("INBOX holds %d mails after the crash, want the big one, unmoved", n)
+	}
+	desk.mu.Lock()
+	desk.after = nil
+	desk.mu.Unlock()
+
+	f2 := NewFetcher(cfg, desk, desk, nil)
+	runFetcher(t, f2)
+	if got := desk.next(t, deliveryTimeout); got.UID != big || got.Oversize == nil {
+		t.Fatalf("delivered uid %d after the restart, want %d as oversize again", got.UID, big)
+	}
+	waitUntil(t, deliveryTimeout, "the big mail in quarantine", func() bool {
+		return len(srv.list(t, "INBOX")) == 0 && len(srv.list(t, DefaultQuarantineFolder)) == 1
+	})
+	desk.mu.Lock()
+	dups, order := desk.duplicates, slices.Clone(desk.order)
+	desk.mu.Unlock()
+	if dups != 1 || !slices.Equal(order, []string{"big@test"}) {
+		t.Errorf("the desk committed %v and recognised %d duplicates, want [big@test] and 1", order, dups)
+	}
+}
+
+// TestFetchOversizeHeaderBounded: of an oversize mail with a header far
+// longer than MaxHeaderSize, only MaxHeaderSize bytes are read, cut after
+// a whole line and ended as a header, and the delivery says it was cut.
+func TestFetchOversizeHeaderBounded(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	var hs []string
+	for i := range 2 * MaxHeaderSize / 100 {
+		hs = append(hs, fmt.Sprintf("X-Filler-%d: %s", i, strings.Repeat("y", 80)))
+	}
+	srv.Append(t, "INBOX", testMail("long@test", hs...))
+	desk := newTestDesk()
+	cfg := srv.config("support")
+	cfg.MaxMessageSize = 64 << 10
+	runFetcher(t, NewFetcher(cfg, desk, desk, nil))
+	got := desk.next(t, deliveryTimeout)
+	if got.Oversize == nil || !got.Oversize.HeaderCut {
+		t.Fatalf("oversize %+v, want the header marked as cut", got.Oversize)
+	}
+	if n := len(got.Raw); n > MaxHeaderSize+4 || n < MaxHeaderSize-200 {
+		t.Errorf("delivered %d bytes of header, want about %d", n, MaxHeaderSize)
+	}
+	if !bytes.HasSuffix(got.Raw, []byte("\r\n\r\n")) || bytes.Contains(got.Raw, []byte("Hello, this is mail")) {
+		t.Errorf("the cut header does not end as a header, or has the body: ...%q", got.Raw[max(0, len(got.Raw)-120):])
+	}
+	waitUntil(t, deliveryTimeout, "the long mail in quarantine", func() bool { return len(srv.list(t, DefaultQuarantineFolder)) == 1 })
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,5 +229,106 @@ func TestOversizeMail(t *testing.T) {
 	}
 	if n := peer.Count(testenv.To("dan@retail.example")); n != 2 {
 		t.Errorf("dan got %d mails, want 2 (ack, too-large notice)", n)
+	}
+}
+
+// logBuffer keeps what the daemon logs, for tests that read it, and
+// passes each line to the test log too.
+type logBuffer struct {
+	t  testing.TB
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	l.b.Write(p)
+	l.mu.Unlock()
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// line returns the first logged line containing s, or "".
+func (l *logBuffer) line(s string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for ln := range strings.Lines(l.b.String()) {
+		if strings.Contains(ln, s) {
+			return strings.TrimSpace(ln)
+		}
+	}
+	return ""
+}
+
+// TestUIDsReusedAfterRestore runs the daemon against an IMAP server that
+// is restored from a backup which numbers INBOX from 1 again under the
+// same UIDVALIDITY (issue 16): a mail the desk has and a new one come back
+// under UIDs the checkpoint already covers. The daemon logs an error
+// naming the mailbox, the checkpoint and the server's UIDNEXT, rescans,
+// opens a ticket for the new mail (before, it was flagged unread: silent
+// loss), does not answer the old one twice, and reads the next mail, whose
+// UID is the old checkpoint, as new.
+func TestUIDsReusedAfterRestore(t *testing.T) {
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	logs := &logBuffer{t: t}
+	m := &Main{Config: testConfig(t, imapSrv.Addr(), peer.Addr(), ""),
+		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := m.Open(ctx); err != nil {
+		cancel()
+		t.Fatalf("open: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		m.Close()
+	})
+
+	var raws []string
+	for i, who := range []string{"Ann <ann@a.example>", "Ben <ben@b.example>", "Cat <cat@c.example>"} {
+		raw := customerMail(who, fmt.Sprintf("Question %d", i+1), fmt.Sprintf("q%d@customers.example", i+1), "", "How do I export my invoices?")
+		raws = append(raws, raw)
+		imapSrv.Deliver(t, "INBOX", raw)
+	}
+	for _, to := range []string{"ann@a.example", "ben@b.example", "cat@c.example"} {
+		peer.Wait(t, "the ack to "+to, testenv.To(to))
+	}
+	testenv.WaitFor(t, "the checkpoint at uid 3", time.Minute, func() bool {
+		_, last, _ := m.Store.Checkpoint(context.Background(), "support")
+		return last == 3
+	})
+	uv, _, _ := m.Store.Checkpoint(context.Background(), "support")
+
+	imapSrv.RestoreBreakingUIDs(t, "INBOX", testenv.CRLF(raws[0]),
+		testenv.CRLF(customerMail("Dan <dan@d.example>", "Cannot log in", "dan-1@d.example", "", "Nobody here can log in since 9:00.")))
+	peer.Wait(t, "the ack to dan, whose mail came under a reused UID", testenv.To("dan@d.example"))
+	line := logs.line("reused UIDs")
+	for _, w := range []string{"level=ERROR", "mailbox=support", fmt.Sprintf("uidvalidity=%d", uv), "checkpoint=3", "server_says=UIDNEXT", "value=3"} {
+		if !strings.Contains(line, w) {
+			t.Errorf("the reuse log line %q lacks %q", line, w)
+		}
+	}
+
+	testenv.WaitFor(t, "the checkpoint moved back to dan's uid 2", time.Minute, func() bool {
+		_, last, _ := m.Store.Checkpoint(context.Background(), "support")
+		return last == 2
+	})
+
+	imapSrv.Deliver(t, "INBOX", customerMail("Eve <eve@e.example>", "Invoice copy", "eve-1@e.example", "", "Please send a copy of invoice 42."))
+	peer.Wait(t, "the ack to eve, under uid 3", testenv.To("eve@e.example"))
+	testenv.WaitFor(t, "the checkpoint at eve's uid 3", time.Minute, func() bool {
+		_, last, _ := m.Store.Checkpoint(context.Background(), "support")
+		return last == 3
+	})
+	if n := len(allTickets(t, m)); n != 5 {
+		t.Errorf("%d tickets, want 5 (ann, ben, cat, dan, eve)", n)
+	}
+	if n := peer.Count(testenv.To("ann@a.example")); n != 1 {
+		t.Errorf("ann got %d acks, want 1: her restored mail was recognised", n)
 	}
 }
