@@ -28,6 +28,12 @@ type Delivery struct {
 	// recognised) it, the fetcher moves it to the quarantine folder, where
 	// the whole mail stays, instead of marking it processed.
 	Oversize *helpdesk.Oversize
+	// Unreadable is set, and Raw nil, for a mail the server could not
+	// return (it answered NO or BAD, sent no body, or a body larger than
+	// MaxMessageSize): it says why. The Handler records that and rejects
+	// the mail with helpdesk.ErrUnreadable; the fetcher then moves it to
+	// quarantine.
+	Unreadable string
 }
 
 // Handler takes the mails a Fetcher reads. The desk implements it.

@@ -929,8 +929,9 @@ func TestFetchHandlerWrongLength(t *testing.T) {
 // TestFetchBatchRefused has the server answer NO to any body FETCH that
 // includes one mail, after returning the others (as Dovecot does with
 // UNAVAILABLE): the fetcher takes that batch one mail at a time, the mail
-// the server cannot return goes to quarantine, and the others are
-// committed once.
+// the server cannot return is handed to the desk as unreadable, with the
+// server's answer, and goes to quarantine once the desk recorded it, and
+// the others are committed once.
 func TestFetchBatchRefused(t *testing.T) {
 	wireLeakCheck(t)
 	var bad atomic.Uint32
@@ -977,8 +978,14 @@ func TestFetchBatchRefused(t *testing.T) {
 	if got, want := desk.commitOrder(), slices.Concat(ids[:2], ids[3:]); !slices.Equal(got, want) {
 		t.Errorf("committed %v, want %v", got, want)
 	}
-	if got, want := desk.batchSizes(), []int{1, 1, 1, 1}; !slices.Equal(got, want) {
+	if got, want := desk.batchSizes(), []int{1, 1, 1, 1, 1}; !slices.Equal(got, want) {
 		t.Errorf("batch sizes %v, want %v", got, want)
+	}
+	desk.mu.Lock()
+	rejected := slices.Clone(desk.rejected)
+	desk.mu.Unlock()
+	if !slices.Equal(rejected, []uint32{uids[2]}) {
+		t.Errorf("the desk recorded the rejection of %v, want [%d] before the move", rejected, uids[2])
 	}
 	if got, want := logs.count("server refused a batch fetch"), 1; got != want {
 		t.Errorf("fallback logged %d times, want %d", got, want)
@@ -1541,4 +1548,43 @@ func TestFetchOversizeHeaderBounded(t *testing.T) {
 		t.Errorf("the cut header does not end as a header, or has the body: ...%q", got.Raw[max(0, len(got.Raw)-120):])
 	}
 	waitUntil(t, deliveryTimeout, "the long mail in quarantine", func() bool { return len(srv.list(t, DefaultQuarantineFolder)) == 1 })
+}
+
+// TestFetchUnreadableMovedOnlyOnceRecorded: a mail the server cannot
+// return is moved to quarantine only once the desk has recorded it; while
+// the desk fails, it stays where it is, unmarked.
+func TestFetchUnreadableMovedOnlyOnceRecorded(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern, withFetchHook(func(sess imapserver.Session, w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+		if len(options.BodySection) == 0 {
+			return sess.Fetch(w, numSet, options)
+		}
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "cannot read the message file"}
+	}))
+	uid := srv.Append(t, "INBOX", testMail("lost@test"))
+	desk := newTestDesk()
+	var allow atomic.Bool
+	desk.fail = func(Delivery) error {
+		if !allow.Load() {
+			return errors.New("database is locked")
+		}
+		return nil
+	}
+	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	runFetcher(t, f)
+	waitUntil(t, deliveryTimeout, "two failed sessions", func() bool { return f.State().Failures >= 2 })
+	if n := len(srv.list(t, DefaultQuarantineFolder)); n != 0 {
+		t.Errorf("%d mails moved to quarantine before the desk recorded them", n)
+	}
+	if n := len(srv.list(t, "INBOX")); n != 1 {
+		t.Errorf("INBOX holds %d mails while the desk fails, want 1", n)
+	}
+	allow.Store(true)
+	waitUntil(t, deliveryTimeout, "the mail in quarantine", func() bool { return len(srv.list(t, DefaultQuarantineFolder)) == 1 })
+	desk.mu.Lock()
+	rejected := slices.Clone(desk.rejected)
+	desk.mu.Unlock()
+	if !slices.Equal(rejected, []uint32{uid}) {
+		t.Errorf("rejections recorded %v, want [%d]", rejected, uid)
+	}
 }

@@ -424,8 +424,8 @@ func (d *testDesk) Deliver(ctx context.Context, ds []Delivery) []error {
 			break
 		}
 		msg, err := mail.ReadMessage(bytes.NewReader(dl.Raw))
-		if err != nil || msg.Header.Get("X-Test-Unreadable") != "" {
-			errs[i] = fmt.Errorf("uid %d: %w", dl.UID, helpdesk.ErrUnreadable)
+		if err != nil || msg.Header.Get("X-Test-Unreadable") != "" || dl.Unreadable != "" {
+			errs[i] = fmt.Errorf("uid %d: %w %s", dl.UID, helpdesk.ErrUnreadable, dl.Unreadable)
 			tx = append(tx, staged{dl: dl})
 			continue
 		}

@@ -471,15 +471,16 @@ func (s *imapSession) fetchBodies(b batch) (map[imap.UID]fetched, error) {
 // has committed it. A crash between the commit and the move leaves the
 // mail unmarked at or below the checkpoint: the next full cycle delivers
 // its header again, the desk recognises it, and it is moved then. When
-// the server refuses even the header (NO or BAD), the mail goes to
-// quarantine unrecorded, the reason in the log, as the mailbox must go on.
+// the server refuses even the header (NO or BAD), the mail is delivered
+// as unreadable, with the reason, and quarantined once that is recorded.
 func (s *imapSession) processOversize(ctx context.Context, uidValidity uint32, uid imap.UID, size int64) error {
 	cfg := s.f.cfg
 	hdr, date, cut, err := s.fetchHeader(uid)
 	var ie *imap.Error
 	switch {
 	case errors.As(err, &ie):
-		return s.quarantine(uid, fmt.Sprintf("message of %d bytes exceeds the limit of %d, and the server could not return its header: %v", size, cfg.MaxMessageSize, ie))
+		return s.deliverBatch(ctx, []Delivery{{Mailbox: cfg.Name, UIDValidity: uidValidity, UID: uint32(uid),
+			Unreadable: fmt.Sprintf("message of %d bytes exceeds the limit of %d, and the server could not return its header: %v", size, cfg.MaxMessageSize, ie)}})
 	case err != nil:
 		return err
 	case hdr == nil:
@@ -560,7 +561,9 @@ func (s *imapSession) fetchHeader(uid imap.UID) (hdr []byte, date time.Time, cut
 // processBatch fetches, delivers and marks the mails of b. When the server
 // refuses the batch FETCH (NO or BAD), it takes the mails one at a time, so
 // that the one the server cannot return is quarantined and the mailbox
-// goes on.
+// goes on. A mail the server cannot return is delivered as unreadable
+// (Delivery.Unreadable) and quarantined once the Handler has recorded it,
+// so that no mail is moved before a commit.
 func (s *imapSession) processBatch(ctx context.Context, uidValidity uint32, b batch) error {
 	got, err := s.fetchBodies(b)
 	var ie *imap.Error
@@ -579,8 +582,10 @@ func (s *imapSession) processBatch(ctx context.Context, uidValidity uint32, b ba
 		return nil
 	case errors.As(err, &ie):
 		// The server answered NO/BAD for this one mail: do not let it stop
-		// the mailbox.
-		return s.quarantine(b.uids[0], "server could not return it: "+ie.Error())
+		// the mailbox. It goes to quarantine once its rejection is
+		// recorded.
+		return s.deliverBatch(ctx, []Delivery{{Mailbox: s.f.cfg.Name, UIDValidity: uidValidity, UID: uint32(b.uids[0]),
+			Unreadable: "server could not return it: " + ie.Error()}})
 	case err != nil:
 		return err
 	}
@@ -591,11 +596,10 @@ func (s *imapSession) processBatch(ctx context.Context, uidValidity uint32, b ba
 		case !ok:
 			s.f.log.Debug("mail vanished before fetch", "uid", uint32(uid))
 		case m.unreadable != "":
-			// Quarantine never moves the checkpoint: doing it before the
-			// mails below it are committed skips nothing.
-			if err := s.quarantine(uid, m.unreadable); err != nil {
-				return err
-			}
+			// Delivered without its body, for the Handler to record why;
+			// it is quarantined once that is committed.
+			ds = append(ds, Delivery{Mailbox: s.f.cfg.Name, UIDValidity: uidValidity, UID: uint32(uid), InternalDate: m.internalDate,
+				Unreadable: m.unreadable})
 		default:
 			ds = append(ds, Delivery{Mailbox: s.f.cfg.Name, UIDValidity: uidValidity, UID: uint32(uid), Raw: m.raw, InternalDate: m.internalDate})
 		}
@@ -632,6 +636,10 @@ func (s *imapSession) deliverBatch(ctx context.Context, ds []Delivery) error {
 	for i, err := range errs {
 		uid := imap.UID(ds[i].UID)
 		switch {
+		case err == nil && ds[i].Unreadable != "":
+			// A Handler that took it without a word: it still cannot be
+			// read.
+			rejected, reasons = append(rejected, uid), append(reasons, ds[i].Unreadable)
 		case err == nil && ds[i].Oversize != nil:
 			// Recorded with its header: the whole mail goes to
 			// quarantine, where it stays, and only now.
