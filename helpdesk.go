@@ -375,6 +375,17 @@ type Message struct {
 	Kind      MessageKind
 }
 
+// Oversize describes a mail larger than its mailbox's max_message_size:
+// only its header was read, and the whole mail waits in the mailbox's
+// quarantine folder. The desk records it and tells the sender and the
+// agents.
+type Oversize struct {
+	Size      int64  // the mail's size on the server (RFC822.SIZE), in bytes
+	Limit     int64  // the mailbox's max_message_size, in bytes
+	Folder    string // the quarantine folder the whole mail is moved to
+	HeaderCut bool   // the header was longer than the fetcher reads; what was read is kept
+}
+
 // DeliveryReport is what a delivery status notification (RFC 3464) says.
 type DeliveryReport struct {
 	OriginalMessageID string   // Message-ID of the mail that bounced, if found
@@ -436,6 +447,7 @@ const (
 	EventDeliveryFailure          EventKind = "delivery-failure"           // a delivery report for a mail of the ticket came in
 	EventDeliveryFailed           EventKind = "delivery-failed"            // the SMTP server refused a mail of the ticket for good
 	EventAttachmentsOmitted       EventKind = "attachments-omitted"        // a mail had more attachments than a mail keeps
+	EventOversize                 EventKind = "oversize"                   // a mail larger than its mailbox takes was kept by its header; the whole mail is in quarantine
 )
 
 // Event is one entry of a ticket's audit trail.

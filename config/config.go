@@ -113,6 +113,7 @@ type Mailbox struct {
 	ProcessedFlag    string // IMAP keyword set on processed messages
 	ProcessedFolder  string // folder processed messages are moved to
 	QuarantineFolder string // folder for messages that cannot be processed
+	MaxMessageSize   int64  // bytes; of a larger message only the header is read, then it goes to QuarantineFolder
 	CriticalOnly     bool   // out-of-hours channel: only the most urgent level is handled under Policy
 	QueuePolicy      string // policy of the other mail when CriticalOnly
 }

@@ -314,6 +314,7 @@ func TestMinimalDefaults(t *testing.T) {
 		{"mailbox.processed_flag", mb.ProcessedFlag, "$HelpdeskProcessed"},
 		{"mailbox.processed_folder", mb.ProcessedFolder, "Processed"},
 		{"mailbox.quarantine_folder", mb.QuarantineFolder, "Quarantine"},
+		{"mailbox.max_message_size", mb.MaxMessageSize, int64(50 << 20)},
 		{"mailbox.password", mb.Password.File, "/run/secrets/imap"},
 		{"http.listen", c.HTTP.Listen, "127.0.0.1:8025"},
 		{"log.level", c.Log.Level, slog.LevelInfo},
@@ -957,5 +958,20 @@ func BenchmarkParseExample(b *testing.B) {
 		if _, _, err := Parse(examplePath, data, noSecrets); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestMaxMessageSize: a mailbox's max_message_size is a size like
+// max_attachment_size, and a bad one is reported at its key.
+func TestMaxMessageSize(t *testing.T) {
+	doc := strings.Replace(readMinimal(t), "[[mailbox]]\n", "[[mailbox]]\nmax_message_size = \"10MB\"\n", 1)
+	c, _ := mustParse(t, "helpdesk.toml", doc, noSecrets)
+	if got, want := c.Mailboxes[0].MaxMessageSize, int64(10<<20); got != want {
+		t.Errorf("max_message_size = %d, want %d", got, want)
+	}
+	doc = strings.Replace(readMinimal(t), "[[mailbox]]\n", "[[mailbox]]\nmax_message_size = \"huge\"\n", 1)
+	got := problemsOf(t, doc, noSecrets)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "helpdesk.toml:13: mailbox[0].max_message_size: ") {
+		t.Errorf("problems %q, want one at mailbox[0].max_message_size on line 13", got)
 	}
 }

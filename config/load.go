@@ -1049,6 +1049,15 @@ func (l *loader) mailboxes(list []rawMailbox, c *Config, complete bool) {
 		if m.QuarantineFolder == "" {
 			m.QuarantineFolder = defaultQuarantine
 		}
+		size := string(rm.MaxMessageSize)
+		if size == "" {
+			size = defaultMaxMessage
+		}
+		if n, err := parseSize(size); err != nil {
+			l.errf(key+".max_message_size", "%v", err)
+		} else {
+			m.MaxMessageSize = n
+		}
 		for _, f := range []struct{ k, v string }{{"folder", m.Folder}, {"processed_folder", m.ProcessedFolder}, {"quarantine_folder", m.QuarantineFolder}} {
 			if !validName(f.v) {
 				l.errf(key+"."+f.k, "%q is not a usable folder name", f.v)

@@ -78,6 +78,7 @@ type rawMailbox struct {
 	ProcessedFlag    string   `toml:"processed_flag"`
 	ProcessedFolder  string   `toml:"processed_folder"`
 	QuarantineFolder string   `toml:"quarantine_folder"`
+	MaxMessageSize   text     `toml:"max_message_size"`
 	CriticalOnly     bool     `toml:"critical_only"`
 	QueuePolicy      string   `toml:"queue_policy"`
 }
@@ -220,6 +221,7 @@ const (
 	defaultProcessedFlag   = "$HelpdeskProcessed"
 	defaultProcessedFolder = "Processed"
 	defaultQuarantine      = "Quarantine"
+	defaultMaxMessage      = "50MB"
 )
 
 func rawDefaults() rawFile {

@@ -109,8 +109,14 @@ func mailboxOf(addr string) string {
 }
 
 // acknowledge sends the customer the ack of a new ticket, unless loop
-// protection or the rate limit forbids an automatic reply.
+// protection or the rate limit forbids an automatic reply; for a mail too
+// large to read, the too-large notice instead.
 func (w *work) acknowledge(t *helpdesk.Ticket, m *helpdesk.Message, a helpdesk.Assessment, queued bool) error {
+	if w.in.Oversize != nil {
+		// Nothing of the mail was read: the sender is asked for it again
+		// instead of being told what we made of it.
+		return w.tooLarge(t, m, nil)
+	}
 	if !strings.Contains(t.Customer, "@") {
 		return w.event(t, helpdesk.EventAckSuppressed, "system", "no sender address to answer", m.MessageID)
 	}

@@ -323,6 +323,11 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 			return Result{}, err
 		}
 	}
+	if w.in.Oversize != nil {
+		if err := w.tooLarge(t, m, nil); err != nil {
+			return Result{}, err
+		}
+	}
 	switch t.Status {
 	case helpdesk.StatusResolved:
 		t.SetStatus(helpdesk.StatusOpen, w.now)

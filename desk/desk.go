@@ -188,6 +188,12 @@ type Incoming struct {
 	Message     *helpdesk.Message // nil when the mail could not be read at all
 	Raw         []byte
 	ParseError  error // why Message is nil
+	// Oversize is set for a mail larger than its mailbox's
+	// max_message_size: Raw is only its header and the body was never
+	// read. The desk records it on a ticket with an oversize event, asks
+	// a human sender to send it again in a form it can take, and tells
+	// the agents; it runs no command and relays nothing.
+	Oversize *helpdesk.Oversize
 
 	assessment *helpdesk.Assessment // triage done ahead by Prepare; nil if not
 }
@@ -401,9 +407,13 @@ func (w *work) event(t *helpdesk.Ticket, kind helpdesk.EventKind, actor, detail,
 
 // keep stores an incoming mail on ticket t and, when the mail had more
 // attachments than a mail keeps, says so on the ticket (the raw mail still
-// has them all).
+// has them all); of a mail too large to read, it says where the whole
+// mail is.
 func (w *work) keep(t *helpdesk.Ticket, mailbox string, m *helpdesk.Message) (int64, error) {
 	id, err := w.tx.AddMessage(t.ID, mailbox, m)
+	if err == nil && w.in.Oversize != nil {
+		err = w.oversizeEvent(t, m)
+	}
 	if err != nil || m.AttachmentsOmitted == 0 {
 		return id, err
 	}

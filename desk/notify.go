@@ -11,6 +11,9 @@ import (
 // notifyAgents tells the ticket's team (or every agent) about a new ticket
 // or a customer reply, each agent with a reply address of their own.
 func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Message, data templates.Data) error {
+	if n := w.oversizeNotice(); n != "" {
+		data.Notice = strings.TrimSpace(n + " " + data.Notice)
+	}
 	data.Text = m.NewText
 	if strings.TrimSpace(data.Text) == "" {
 		data.Text = m.Text

@@ -70,6 +70,8 @@ func (w *work) ingest() (Result, error) {
 		w.fromFails = "dmarc=" + r.Result + " for " + r.Domain + " (result of " + firstOf(r.AuthServID, "our server") + ")"
 	}
 	switch {
+	case t != nil && s.agent != nil && in.Oversize != nil:
+		return w.agentOversize(t, m, s.agent)
 	case t != nil && s.agent != nil:
 		return w.agentMail(t, m, s.agent, s.proof)
 	case t != nil && s.leaked != nil:

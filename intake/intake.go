@@ -7,6 +7,7 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -39,13 +40,21 @@ func New(d *desk.Desk, opts message.ParseOptions, hooks Hooks) *Deliverer {
 // Deliver implements mailbox.Handler: it applies the batch in one
 // transaction with desk.IngestAsReady while worker goroutines (one fewer
 // than GOMAXPROCS, at least one) parse and prepare the mails ahead of it.
+// A mail too large to read (Delivery.Oversize) is parsed from its header
+// alone and handed on as such; one the server could not return
+// (Delivery.Unreadable) is handed on unparsed, with its reason, to be
+// quarantined.
 // A mail that cannot be parsed is quarantined by the desk and its error
 // wraps helpdesk.ErrUnreadable (desk.ErrUnreadable), as the fetcher wants.
 func (h *Deliverer) Deliver(ctx context.Context, ds []mailbox.Delivery) []error {
 	ins := make([]desk.Incoming, len(ds))
 	ready := make([]chan struct{}, len(ds))
 	for i, d := range ds {
-		ins[i] = desk.Incoming{Mailbox: d.Mailbox, UIDValidity: d.UIDValidity, UID: d.UID, Raw: d.Raw}
+		ins[i] = desk.Incoming{Mailbox: d.Mailbox, UIDValidity: d.UIDValidity, UID: d.UID, Raw: d.Raw, Oversize: d.Oversize}
+		if d.Unreadable != "" {
+			// Nothing to parse: the desk records why and quarantines it.
+			ins[i].ParseError = errors.New(d.Unreadable)
+		}
 		ready[i] = make(chan struct{})
 		if h.hooks.Fetched != nil {
 			h.hooks.Fetched(d.Mailbox)
@@ -78,6 +87,9 @@ func (h *Deliverer) Deliver(ctx context.Context, ds []mailbox.Delivery) []error 
 // kept); a panic of the triage leaves it to the desk, which triages again
 // in its transaction and quarantines the mail if it fails there too.
 func (h *Deliverer) prepare(in *desk.Incoming) {
+	if in.ParseError != nil {
+		return
+	}
 	func() {
 		defer func() {
 			if v := recover(); v != nil {

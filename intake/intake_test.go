@@ -120,3 +120,41 @@ func TestDeliverBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeliverUnreadableAndOversize: a mail the server could not return is
+// rejected with its reason, unparsed, and counts as committed (the
+// checkpoint passes it); a mail too large to read, given as its header,
+// opens a ticket.
+func TestDeliverUnreadableAndOversize(t *testing.T) {
+	h, st := newDeliverer(t, intake.Hooks{})
+	hdr := []byte(strings.ReplaceAll("From: Carol <carol@shop.example>\nTo: support@example.com\nSubject: Big logs\nMessage-ID: <big@x>\n\n", "\n", "\r\n"))
+	errs := h.Deliver(context.Background(), []mailbox.Delivery{
+		{Mailbox: "support", UIDValidity: 3, UID: 1, Unreadable: "server could not return it: NO [UNAVAILABLE]"},
+		{Mailbox: "support", UIDValidity: 3, UID: 2, Raw: hdr, Oversize: &helpdesk.Oversize{Size: 60 << 20, Limit: 50 << 20, Folder: "Quarantine"}},
+	})
+	if !errors.Is(errs[0], helpdesk.ErrUnreadable) || !strings.Contains(errs[0].Error(), "server could not return it") {
+		t.Errorf("the unreadable mail: err %v, want ErrUnreadable with the server's reason", errs[0])
+	}
+	if errs[1] != nil {
+		t.Errorf("the oversize mail: err %v", errs[1])
+	}
+	if _, last, err := st.Checkpoint(context.Background(), "support"); err != nil || last != 2 {
+		t.Errorf("checkpoint %d (%v), want 2", last, err)
+	}
+	if err := st.View(context.Background(), func(tx *store.ReadTx) error {
+		ts, err := tx.Tickets(store.TicketFilter{Customer: "carol@shop.example"})
+		if err != nil || len(ts) != 1 {
+			t.Fatalf("carol's tickets: %d (%v)", len(ts), err)
+		}
+		evs, err := tx.Events(ts[0].ID)
+		for _, e := range evs {
+			if e.Kind == helpdesk.EventOversize {
+				return err
+			}
+		}
+		t.Errorf("carol's ticket has no oversize event: %+v", evs)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/helpdeskd/helpdesk"
 )
 
 // Delivery is one mail read off a mailbox, handed to the Handler with its
@@ -18,8 +20,20 @@ type Delivery struct {
 	Mailbox      string // IMAPConfig.Name
 	UIDValidity  uint32
 	UID          uint32
-	Raw          []byte    // the message exactly as the server returned it (BODY[])
+	Raw          []byte    // the message exactly as the server returned it (BODY[]); only its header when Oversize is set
 	InternalDate time.Time // when the server received it
+	// Oversize is set for a mail larger than MaxMessageSize: Raw holds
+	// only its header (BODY.PEEK[HEADER], at most MaxHeaderSize bytes)
+	// and its body was never read. Once the Handler has committed (or
+	// recognised) it, the fetcher moves it to the quarantine folder, where
+	// the whole mail stays, instead of marking it processed.
+	Oversize *helpdesk.Oversize
+	// Unreadable is set, and Raw nil, for a mail the server could not
+	// return (it answered NO or BAD, sent no body, or a body larger than
+	// MaxMessageSize): it says why. The Handler records that and rejects
+	// the mail with helpdesk.ErrUnreadable; the fetcher then moves it to
+	// quarantine.
+	Unreadable string
 }
 
 // Handler takes the mails a Fetcher reads. The desk implements it.
@@ -36,7 +50,13 @@ type Handler interface {
 	// later. A temporary failure of ds[i] means that no mail after it was
 	// committed either (their errors are non-nil too): the checkpoint never
 	// passes a mail that is not committed. The fetcher marks on the server
-	// only the mails before the first temporary failure.
+	// only the mails before the first temporary failure. A mail with
+	// Oversize set, once committed or rejected, is moved to quarantine
+	// rather than marked.
+	//
+	// The same mail may be delivered again (committed before a crash that
+	// came before its mark): the Handler must recognise it, by Message-ID,
+	// and report it committed without doing its work twice.
 	//
 	// A panic fails the whole batch: the fetcher then delivers its mails
 	// again one at a time (a mail the Handler did commit before panicking
@@ -47,9 +67,15 @@ type Handler interface {
 }
 
 // Checkpoints reads the position up to which a mailbox is committed. The
-// Handler moves it; the fetcher only reads it.
+// Handler moves it forward; the fetcher reads it, and moves it back only
+// when the server reused UIDs under the same UIDVALIDITY.
 type Checkpoints interface {
 	Checkpoint(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error)
+	// ResetCheckpoint sets the mailbox's checkpoint back to (uidValidity,
+	// 0) if it still stands at (uidValidity, lastUID), so that every UID
+	// the server hands out again counts as new. It reports whether it
+	// did.
+	ResetCheckpoint(ctx context.Context, mailbox string, uidValidity, lastUID uint32) (bool, error)
 }
 
 // FetcherStatus says what a Fetcher is doing.
@@ -158,13 +184,19 @@ func (f *Fetcher) setSuccess() {
 //
 // Each cycle reads the checkpoint and takes the mails above it in UID
 // order. The first cycle of a session, and every cycle after a poll or an
-// IDLE refresh, first selects the folder and marks mail that was committed
-// but not yet marked (a crash between commit and flag); a cycle woken by
-// the server's announcement of new mail in IDLE skips both, so that a busy
+// IDLE refresh, first selects the folder, checks that the server did not
+// hand out UIDs at or below the checkpoint again under the same
+// UIDVALIDITY (UIDNEXT at or below it: logged as an error, the checkpoint
+// moved back, the folder rescanned), and takes the unmarked mail at or
+// below the checkpoint too (a crash between commit and flag, or reused
+// UIDs), for the Handler to recognise by Message-ID; a cycle woken by the
+// server's announcement of new mail in IDLE skips all that, so that a busy
 // mailbox costs one search per cycle. The mails are taken in batches of up
 // to Batch mails and BatchBytes bytes: one FETCH reads a batch's bodies,
 // one Deliver commits them, one STORE (or MOVE) marks the committed ones.
-// Only mails the Handler committed are flagged or moved, so a crash at any
+// A mail above MaxMessageSize goes alone, its header only, and is moved to
+// quarantine once committed. Only mails the Handler committed or
+// recognised in this session are flagged or moved, so a crash at any
 // moment loses nothing and duplicates nothing. Between cycles it waits in
 // IDLE (leaving it every IdleRefresh to catch up, which also proves the
 // connection alive) or polls. Any network, server or temporary Deliver

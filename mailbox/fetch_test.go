@@ -214,7 +214,9 @@ func TestFetchUIDValidityChange(t *testing.T) {
 // marked, as a crash between the commit and the IMAP STORE/MOVE would:
 // the desk commits three mails in one Deliver, then the server goes away
 // before the fetcher can mark them. After a restart (a new Fetcher) they
-// are marked without being delivered again.
+// are delivered again, the desk recognises them by Message-ID, and only
+// then are they marked: nothing is marked that this session did not see
+// committed.
 func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
 	for _, mode := range []string{ModeFlag, ModeMove} {
 		t.Run(mode, func(t *testing.T) {
@@ -251,13 +253,24 @@ func TestFetchCrashBetweenCommitAndFlag(t *testing.T) {
 
 			f2 := NewFetcher(cfg, desk, desk, nil)
 			runFetcher(t, f2)
-			if got := desk.next(t, deliveryTimeout); got.UID != uid2 {
-				t.Fatalf("delivered uid %d after restart, want %d", got.UID, uid2)
+			for _, want := range append(slices.Clone(first), uid2) {
+				if got := desk.next(t, deliveryTimeout); got.UID != want {
+					t.Fatalf("delivered uid %d after restart, want %d", got.UID, want)
+				}
 			}
 			for _, uid := range first {
-				if got, want := desk.callsFor(uid), 1; got != want {
+				if got, want := desk.callsFor(uid), 2; got != want {
 					t.Errorf("Deliver called %d times for the committed uid %d, want %d", got, uid, want)
 				}
+			}
+			desk.mu.Lock()
+			dups := desk.duplicates
+			desk.mu.Unlock()
+			if got, want := dups, len(first); got != want {
+				t.Errorf("duplicates recognised by the desk = %d, want %d", got, want)
+			}
+			if got, want := desk.commitOrder(), []string{"one0@test", "one1@test", "one2@test", "two@test"}; !slices.Equal(got, want) {
+				t.Errorf("committed %v, want %v", got, want)
 			}
 			switch mode {
 			case ModeFlag:
@@ -436,10 +449,24 @@ func TestFetchQuarantine(t *testing.T) {
 				mu.Unlock()
 			}
 			runFetcher(t, f)
-			for _, want := range []uint32{good1, good2} {
-				if got := desk.next(t, deliveryTimeout); got.UID != want {
+			var bigHeader Delivery
+			for _, want := range []uint32{good1, big, good2} {
+				got := desk.next(t, deliveryTimeout)
+				if got.UID != want {
 					t.Fatalf("delivered uid %d, want %d", got.UID, want)
 				}
+				if got.UID == big {
+					bigHeader = got
+				} else if got.Oversize != nil {
+					t.Errorf("uid %d delivered as oversize", got.UID)
+				}
+			}
+			// The oversized mail came as its header only, with its size.
+			if o := bigHeader.Oversize; o == nil || o.Size <= 2000 || o.Limit != 2000 || o.Folder != DefaultQuarantineFolder || o.HeaderCut {
+				t.Errorf("oversize of the big mail = %+v, want its size, the limit 2000 and the quarantine folder", o)
+			}
+			if raw := string(bigHeader.Raw); !strings.Contains(raw, "Message-ID: <big@test>") || strings.Contains(raw, "Hello, this is mail") || !strings.HasSuffix(raw, "\r\n\r\n") {
+				t.Errorf("the big mail was delivered as %q, want its header only, ending with the empty line", raw)
 			}
 			waitUntil(t, deliveryTimeout, "two mails in quarantine", func() bool {
 				return len(srv.list(t, DefaultQuarantineFolder)) == 2
@@ -449,7 +476,7 @@ func TestFetchQuarantine(t *testing.T) {
 				t.Errorf("quarantined uids %v, want %v", got, want)
 			}
 			mu.Unlock()
-			if got, want := desk.callsFor(big), 0; got != want {
+			if got, want := desk.callsFor(big), 1; got != want {
 				t.Errorf("Deliver called %d times for the oversized mail, want %d", got, want)
 			}
 			for _, uid := range []uint32{bad, big} {
@@ -841,8 +868,8 @@ func (h *shortHandler) Deliver(ctx context.Context, ds []Delivery) []error {
 
 // TestFetchHandlerWrongLength has the Handler commit a batch but return
 // one result too few: the fetcher marks nothing, logs the broken contract
-// and ends the session; the next session marks the batch as committed
-// before a restart, without delivering it again.
+// and ends the session; the next session delivers the batch again, the
+// desk recognises it by Message-ID, and it is marked then.
 func TestFetchHandlerWrongLength(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newIMAPTestServer(t, capsModern)
@@ -884,9 +911,15 @@ func TestFetchHandlerWrongLength(t *testing.T) {
 		t.Errorf("committed %v, want %v", got, ids)
 	}
 	for _, uid := range uids {
-		if got := desk.callsFor(uid); got != 1 {
-			t.Errorf("uid %d worked on %d times, want once", uid, got)
+		if got := desk.callsFor(uid); got != 2 {
+			t.Errorf("uid %d worked on %d times, want twice (committed, then recognised)", uid, got)
 		}
+	}
+	desk.mu.Lock()
+	dups := desk.duplicates
+	desk.mu.Unlock()
+	if got, want := dups, len(uids); got != want {
+		t.Errorf("duplicates recognised by the desk = %d, want %d", got, want)
 	}
 	if got, want := logs.count("deliver broke its contract"), 1; got != want {
 		t.Errorf("broken contract logged %d times, want %d", got, want)
@@ -896,8 +929,9 @@ func TestFetchHandlerWrongLength(t *testing.T) {
 // TestFetchBatchRefused has the server answer NO to any body FETCH that
 // includes one mail, after returning the others (as Dovecot does with
 // UNAVAILABLE): the fetcher takes that batch one mail at a time, the mail
-// the server cannot return goes to quarantine, and the others are
-// committed once.
+// the server cannot return is handed to the desk as unreadable, with the
+// server's answer, and goes to quarantine once the desk recorded it, and
+// the others are committed once.
 func TestFetchBatchRefused(t *testing.T) {
 	wireLeakCheck(t)
 	var bad atomic.Uint32
@@ -944,8 +978,14 @@ func TestFetchBatchRefused(t *testing.T) {
 	if got, want := desk.commitOrder(), slices.Concat(ids[:2], ids[3:]); !slices.Equal(got, want) {
 		t.Errorf("committed %v, want %v", got, want)
 	}
-	if got, want := desk.batchSizes(), []int{1, 1, 1, 1}; !slices.Equal(got, want) {
+	if got, want := desk.batchSizes(), []int{1, 1, 1, 1, 1}; !slices.Equal(got, want) {
 		t.Errorf("batch sizes %v, want %v", got, want)
+	}
+	desk.mu.Lock()
+	rejected := slices.Clone(desk.rejected)
+	desk.mu.Unlock()
+	if !slices.Equal(rejected, []uint32{uids[2]}) {
+		t.Errorf("the desk recorded the rejection of %v, want [%d] before the move", rejected, uids[2])
 	}
 	if got, want := logs.count("server refused a batch fetch"), 1; got != want {
 		t.Errorf("fallback logged %d times, want %d", got, want)
@@ -992,19 +1032,23 @@ func TestFetchOutOfOrder(t *testing.T) {
 }
 
 // TestFetchCheckpointAheadOfFlags starts with a checkpoint at the highest
-// UID and nothing flagged (every mail committed, then a crash): nothing is
-// delivered, everything is flagged. It also covers "UID n:*" matching the
-// highest UID when n is above it.
+// UID and nothing flagged (every mail committed, then a crash): each mail
+// is delivered again once, the desk recognises it, and only then is it
+// flagged; the checkpoint is not taken for a reset of the UIDs. It also
+// covers "UID n:*" matching the highest UID when n is above it.
 func TestFetchCheckpointAheadOfFlags(t *testing.T) {
 	wireLeakCheck(t)
 	srv := newIMAPTestServer(t, capsModern)
 	var last uint32
-	for i := range 3 {
-		last = srv.Append(t, "INBOX", testMail(fmt.Sprintf("c%d@test", i)))
-	}
 	desk := newTestDesk()
+	for i := range 3 {
+		id := fmt.Sprintf("c%d@test", i)
+		last = srv.Append(t, "INBOX", testMail(id))
+		desk.committed[id] = Delivery{}
+	}
 	desk.checkpoints["support"] = [2]uint32{srv.uidValidity(t, "INBOX"), last}
-	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	logger, logs := testLogger()
+	f := NewFetcher(srv.config("support"), desk, desk, logger)
 	runFetcher(t, f)
 	waitUntil(t, deliveryTimeout, "all flagged", func() bool {
 		msgs := srv.list(t, "INBOX")
@@ -1012,9 +1056,18 @@ func TestFetchCheckpointAheadOfFlags(t *testing.T) {
 	})
 	waitUntil(t, deliveryTimeout, "IDLE", func() bool { return f.State().Status == FetcherIdle })
 	for uid := uint32(1); uid <= last; uid++ {
-		if n := desk.callsFor(uid); n != 0 {
-			t.Errorf("Deliver called %d times for committed uid %d", n, uid)
+		if n := desk.callsFor(uid); n != 1 {
+			t.Errorf("Deliver called %d times for committed uid %d, want once", n, uid)
 		}
+	}
+	desk.mu.Lock()
+	dups, order, resets := desk.duplicates, len(desk.order), desk.resets
+	desk.mu.Unlock()
+	if dups != 3 || order != 0 {
+		t.Errorf("the desk saw %d duplicates and committed %d new mails, want 3 and 0", dups, order)
+	}
+	if resets != 0 || logs.count("reused UIDs") != 0 {
+		t.Errorf("a checkpoint at the highest UID was taken for reused UIDs (%d resets)", resets)
 	}
 }
 
@@ -1332,4 +1385,206 @@ func BenchmarkFetch(b *testing.B) {
 	<-done
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "mails/s")
 	b.ReportMetric(float64(b.N)/float64(len(desk.batchLog())), "mails/batch")
+}
+
+// noUIDNextSession is a memserver session whose SELECT says no UIDNEXT
+// (sent as 0, which the client reads as unknown).
+type noUIDNextSession struct {
+	imapserver.SessionMove
+}
+
+func (s noUIDNextSession) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	d, err := s.SessionMove.Select(mailbox, options)
+	if d != nil {
+		d.UIDNext = 0
+	}
+	return d, err
+}
+
+// TestFetchUIDsReused restores the server from a backup that numbers the
+// folder from 1 again under the same UIDVALIDITY: one mail the desk has
+// (from the backup) and one new mail, both under UIDs at or below the
+// checkpoint. The fetcher says so in an error log, moves the checkpoint
+// back and rescans: the new mail is committed (before this fix it was
+// flagged unread, lost), the old one is recognised, both are flagged, and
+// a later mail under the old checkpoint's UID is read at once. Without
+// UIDNEXT, the highest UID below the checkpoint gives it away.
+func TestFetchUIDsReused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []imapServerOpt
+	}{
+		{"UIDNEXT", nil},
+		{"no UIDNEXT", []imapServerOpt{wrapSessions(func(sess imapserver.Session) imapserver.Session {
+			return noUIDNextSession{SessionMove: sess.(imapserver.SessionMove)}
+		})}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wireLeakCheck(t)
+			srv := newIMAPTestServer(t, capsModern, tc.opts...)
+			_, ids := appendMails(t, srv, "r", 3)
+			desk := newTestDesk()
+			logger, logs := testLogger()
+			cfg := srv.config("support")
+			cfg.IDLE, cfg.PollInterval = false, 20*time.Millisecond
+			f := NewFetcher(cfg, desk, desk, logger)
+			runFetcher(t, f)
+			for range ids {
+				desk.next(t, deliveryTimeout)
+			}
+			uv := srv.uidValidity(t, "INBOX")
+			waitUntil(t, deliveryTimeout, "all flagged", func() bool { return allFlagged(t, srv, "INBOX", 3) })
+
+			srv.RestoreBreakingUIDs(t, "INBOX", testMail(ids[0]), testMail("new@test"))
+			if got := desk.next(t, deliveryTimeout); got.UID != 1 {
+				t.Fatalf("first delivery after the restore: uid %d, want 1", got.UID)
+			}
+			if got := desk.next(t, deliveryTimeout); got.UID != 2 || !bytes.Contains(got.Raw, []byte("new@test")) {
+				t.Fatalf("second delivery after the restore: uid %d (%q), want 2, the new mail", got.UID, got.Raw)
+			}
+			if got, want := desk.commitOrder(), append(slices.Clone(ids), "new@test"); !slices.Equal(got, want) {
+				t.Errorf("committed %v, want %v", got, want)
+			}
+			waitUntil(t, deliveryTimeout, "the restored folder flagged", func() bool { return allFlagged(t, srv, "INBOX", 2) })
+			desk.mu.Lock()
+			dups, resets := desk.duplicates, desk.resets
+			desk.mu.Unlock()
+			if dups != 1 || resets != 1 {
+				t.Errorf("%d duplicates and %d checkpoint resets, want 1 and 1", dups, resets)
+			}
+			if got, want := logs.count("level=ERROR msg=\"imap server reused UIDs without changing UIDVALIDITY"), 1; got != want {
+				t.Errorf("reused UIDs logged %d times at level ERROR, want %d; log:\n%s", got, want, logs)
+			}
+			if line := logs.line("reused UIDs"); !strings.Contains(line, "mailbox=support") || !strings.Contains(line, "checkpoint=3") ||
+				!strings.Contains(line, fmt.Sprintf("uidvalidity=%d", uv)) {
+				t.Errorf("the reuse log line %q does not name the mailbox, the UIDVALIDITY and the checkpoint", line)
+			}
+
+			// The next mail gets UID 3, the old checkpoint: it is new.
+			uid := srv.Append(t, "INBOX", testMail("later@test"))
+			if got := desk.next(t, deliveryTimeout); got.UID != uid || uid != 3 {
+				t.Fatalf("delivered uid %d, want %d (= 3)", got.UID, uid)
+			}
+			waitUntil(t, deliveryTimeout, "checkpoint at the later mail", func() bool {
+				v, last, _ := desk.Checkpoint(context.Background(), "support")
+				return v == uv && last == uid
+			})
+		})
+	}
+}
+
+// TestFetchOversizeCrashBeforeQuarantine stops the server after the desk
+// committed an oversize mail's header and before the fetcher could move
+// the mail to quarantine, as a crash would: the mail stays in the folder,
+// unmarked. The next fetcher delivers its header again (the desk
+// recognises it) and only then moves it: the mail is never lost, and the
+// record is not made twice.
+func TestFetchOversizeCrashBeforeQuarantine(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	big := srv.Append(t, "INBOX", testMail("big@test", "X-Padding: "+strings.Repeat("x", 4000)))
+	desk := newTestDesk()
+	desk.after = func(d Delivery) {
+		if d.Oversize != nil {
+			srv.Stop()
+		}
+	}
+	cfg := srv.config("support")
+	cfg.MaxMessageSize = 2000
+	f1 := NewFetcher(cfg, desk, desk, nil)
+	stop1 := runFetcher(t, f1)
+	if got := desk.next(t, deliveryTimeout); got.UID != big || got.Oversize == nil {
+		t.Fatalf("delivered uid %d (oversize %v), want %d as oversize", got.UID, got.Oversize, big)
+	}
+	waitUntil(t, deliveryTimeout, "the move to fail", func() bool { return f1.State().Failures > 0 })
+	stop1()
+	srv.Restart(t)
+	if n := len(srv.list(t, "INBOX")); n != 1 {
+		t.Fatalf("INBOX holds %d mails after the crash, want the big one, unmoved", n)
+	}
+	desk.mu.Lock()
+	desk.after = nil
+	desk.mu.Unlock()
+
+	f2 := NewFetcher(cfg, desk, desk, nil)
+	runFetcher(t, f2)
+	if got := desk.next(t, deliveryTimeout); got.UID != big || got.Oversize == nil {
+		t.Fatalf("delivered uid %d after the restart, want %d as oversize again", got.UID, big)
+	}
+	waitUntil(t, deliveryTimeout, "the big mail in quarantine", func() bool {
+		return len(srv.list(t, "INBOX")) == 0 && len(srv.list(t, DefaultQuarantineFolder)) == 1
+	})
+	desk.mu.Lock()
+	dups, order := desk.duplicates, slices.Clone(desk.order)
+	desk.mu.Unlock()
+	if dups != 1 || !slices.Equal(order, []string{"big@test"}) {
+		t.Errorf("the desk committed %v and recognised %d duplicates, want [big@test] and 1", order, dups)
+	}
+}
+
+// TestFetchOversizeHeaderBounded: of an oversize mail with a header far
+// longer than MaxHeaderSize, only MaxHeaderSize bytes are read, cut after
+// a whole line and ended as a header, and the delivery says it was cut.
+func TestFetchOversizeHeaderBounded(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	var hs []string
+	for i := range 2 * MaxHeaderSize / 100 {
+		hs = append(hs, fmt.Sprintf("X-Filler-%d: %s", i, strings.Repeat("y", 80)))
+	}
+	srv.Append(t, "INBOX", testMail("long@test", hs...))
+	desk := newTestDesk()
+	cfg := srv.config("support")
+	cfg.MaxMessageSize = 64 << 10
+	runFetcher(t, NewFetcher(cfg, desk, desk, nil))
+	got := desk.next(t, deliveryTimeout)
+	if got.Oversize == nil || !got.Oversize.HeaderCut {
+		t.Fatalf("oversize %+v, want the header marked as cut", got.Oversize)
+	}
+	if n := len(got.Raw); n > MaxHeaderSize+4 || n < MaxHeaderSize-200 {
+		t.Errorf("delivered %d bytes of header, want about %d", n, MaxHeaderSize)
+	}
+	if !bytes.HasSuffix(got.Raw, []byte("\r\n\r\n")) || bytes.Contains(got.Raw, []byte("Hello, this is mail")) {
+		t.Errorf("the cut header does not end as a header, or has the body: ...%q", got.Raw[max(0, len(got.Raw)-120):])
+	}
+	waitUntil(t, deliveryTimeout, "the long mail in quarantine", func() bool { return len(srv.list(t, DefaultQuarantineFolder)) == 1 })
+}
+
+// TestFetchUnreadableMovedOnlyOnceRecorded: a mail the server cannot
+// return is moved to quarantine only once the desk has recorded it; while
+// the desk fails, it stays where it is, unmarked.
+func TestFetchUnreadableMovedOnlyOnceRecorded(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern, withFetchHook(func(sess imapserver.Session, w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+		if len(options.BodySection) == 0 {
+			return sess.Fetch(w, numSet, options)
+		}
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "cannot read the message file"}
+	}))
+	uid := srv.Append(t, "INBOX", testMail("lost@test"))
+	desk := newTestDesk()
+	var allow atomic.Bool
+	desk.fail = func(Delivery) error {
+		if !allow.Load() {
+			return errors.New("database is locked")
+		}
+		return nil
+	}
+	f := NewFetcher(srv.config("support"), desk, desk, nil)
+	runFetcher(t, f)
+	waitUntil(t, deliveryTimeout, "two failed sessions", func() bool { return f.State().Failures >= 2 })
+	if n := len(srv.list(t, DefaultQuarantineFolder)); n != 0 {
+		t.Errorf("%d mails moved to quarantine before the desk recorded them", n)
+	}
+	if n := len(srv.list(t, "INBOX")); n != 1 {
+		t.Errorf("INBOX holds %d mails while the desk fails, want 1", n)
+	}
+	allow.Store(true)
+	waitUntil(t, deliveryTimeout, "the mail in quarantine", func() bool { return len(srv.list(t, DefaultQuarantineFolder)) == 1 })
+	desk.mu.Lock()
+	rejected := slices.Clone(desk.rejected)
+	desk.mu.Unlock()
+	if !slices.Equal(rejected, []uint32{uid}) {
+		t.Errorf("rejections recorded %v, want [%d]", rejected, uid)
+	}
 }

@@ -31,7 +31,7 @@ type IMAPConfig struct {
 	ProcessedFolder  string // where committed mail goes in move mode; default Processed
 	QuarantineFolder string // where unreadable mail goes, created when missing; default Quarantine
 
-	MaxMessageSize int64         // larger mails are quarantined unread; default 50 MiB
+	MaxMessageSize int64         // of a larger mail only the header is read and delivered (Delivery.Oversize), then it is quarantined; default 50 MiB
 	Batch          int           // most mails read with one FETCH and committed with one Handler.Deliver; default 64
 	BatchBytes     int64         // most bytes (by RFC822.SIZE) in one batch; a larger mail goes alone; default 16 MiB
 	CommandTimeout time.Duration // an IMAP command without answer for this long drops the connection; default 2m
@@ -60,6 +60,11 @@ const (
 	DefaultProcessedFolder  = "Processed"
 	DefaultQuarantineFolder = "Quarantine"
 	DefaultMaxMessageSize   = 50 << 20
+
+	// MaxHeaderSize is how much of an oversize mail's header is read
+	// (BODY.PEEK[HEADER]<0.MaxHeaderSize>); the header of a real mail is
+	// a few KiB, Received chains included.
+	MaxHeaderSize = 256 << 10
 
 	// quarantineKeyword marks a mail that should have gone to quarantine but
 	// could not be moved (no MOVE and no UIDPLUS, or the folder refused

@@ -105,6 +105,16 @@ func (b *syncBuffer) String() string {
 
 func (b *syncBuffer) count(s string) int { return strings.Count(b.String(), s) }
 
+// line returns the first logged line that contains s, or "".
+func (b *syncBuffer) line(s string) string {
+	for l := range strings.Lines(b.String()) {
+		if strings.Contains(l, s) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
+}
+
 // testLogger logs at debug level into a buffer the test can read.
 func testLogger() (*slog.Logger, *syncBuffer) {
 	b := &syncBuffer{}
@@ -319,6 +329,7 @@ type testDesk struct {
 	batches     []testBatch         // every Deliver call, in order
 	duplicates  int
 	rejected    []uint32
+	resets      int // ResetCheckpoint calls that moved the checkpoint back
 
 	// fail, when set, is asked before each mail; an error is returned as a
 	// temporary failure of that mail, and a panic fails the batch.
@@ -353,6 +364,18 @@ func (d *testDesk) Checkpoint(_ context.Context, mailbox string) (uint32, uint32
 	defer d.mu.Unlock()
 	cp := d.checkpoints[mailbox]
 	return cp[0], cp[1], nil
+}
+
+// ResetCheckpoint behaves like store.Store.ResetCheckpoint.
+func (d *testDesk) ResetCheckpoint(_ context.Context, mailbox string, uv, last uint32) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.checkpoints[mailbox] != [2]uint32{uv, last} {
+		return false, nil
+	}
+	d.checkpoints[mailbox] = [2]uint32{uv, 0}
+	d.resets++
+	return true, nil
 }
 
 // setCheckpoint behaves like store.Tx.SetCheckpoint.
@@ -401,8 +424,8 @@ func (d *testDesk) Deliver(ctx context.Context, ds []Delivery) []error {
 			break
 		}
 		msg, err := mail.ReadMessage(bytes.NewReader(dl.Raw))
-		if err != nil || msg.Header.Get("X-Test-Unreadable") != "" {
-			errs[i] = fmt.Errorf("uid %d: %w", dl.UID, helpdesk.ErrUnreadable)
+		if err != nil || msg.Header.Get("X-Test-Unreadable") != "" || dl.Unreadable != "" {
+			errs[i] = fmt.Errorf("uid %d: %w %s", dl.UID, helpdesk.ErrUnreadable, dl.Unreadable)
 			tx = append(tx, staged{dl: dl})
 			continue
 		}

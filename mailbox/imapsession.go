@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -126,12 +127,17 @@ func withDeadline(d time.Duration, abort func(), what string, fn func() error) e
 }
 
 // cycle delivers every new mail in batches. A full cycle first selects
-// the folder (reading its UIDVALIDITY) and settles mail committed before a
-// crash; a light one, run when the server has just announced new mail to
+// the folder (reading its UIDVALIDITY and UIDNEXT), checks that the server
+// did not hand out UIDs at or below the checkpoint again, and delivers
+// again the mail at or below the checkpoint that is not marked (committed
+// before a crash, or new mail under a reused UID): the desk recognises
+// what it has by Message-ID, and only what it reports committed now is
+// marked. A light one, run when the server has just announced new mail to
 // a session whose last cycle was full or light, goes straight to the
-// search: the folder is still selected and every mail this session
-// committed is marked. It returns nil early when ctx is done between two
-// batches.
+// search above the checkpoint: the folder is still selected and every
+// mail this session committed is marked; it turns into a full cycle when
+// the search shows unmarked mail at or below the checkpoint. It returns
+// nil early when ctx is done between two batches.
 func (s *imapSession) cycle(ctx context.Context, full bool) error {
 	cfg := s.f.cfg
 	select { // any wake-up so far is covered by the search below
@@ -139,8 +145,8 @@ func (s *imapSession) cycle(ctx context.Context, full bool) error {
 	default:
 	}
 	s.f.setStatus(FetcherConnected)
+	var sel *imap.SelectData
 	if full || s.uidValidity == 0 {
-		var sel *imap.SelectData
 		err := s.do("select "+cfg.Folder, func() (err error) {
 			sel, err = s.c.Select(cfg.Folder, nil).Wait()
 			return err
@@ -165,18 +171,45 @@ func (s *imapSession) cycle(ctx context.Context, full bool) error {
 		}
 		last = 0
 	}
-	if full && last > 0 {
-		if err := s.settleCommitted(last); err != nil {
+	if full && last > 0 && sel.UIDNext != 0 && uint32(sel.UIDNext) <= last {
+		// RFC 9051 §2.3.1.1 forbids it, but a server restored from a
+		// backup may number mail from 1 again under the same
+		// UIDVALIDITY: the mail under the reused UIDs is new to us.
+		if last, err = s.uidsReused(ctx, uidValidity, last, "UIDNEXT", uint32(sel.UIDNext)); err != nil {
 			return err
 		}
 	}
-	uids, err := s.searchNew(last)
+	var uids []imap.UID
+	if full && last > 0 {
+		if uids, err = s.searchUnmarked(last); err != nil {
+			return err
+		}
+		if len(uids) > 0 {
+			s.f.log.Info("unmarked mail at or below the checkpoint (committed before a restart, or under a reused UID); delivering it again, the desk knows what it has by Message-ID",
+				"count", len(uids), "first_uid", uint32(uids[0]), "last_uid", last)
+		}
+	}
+	newer, highest, err := s.searchNew(last)
 	if err != nil {
 		return err
 	}
+	if highest != 0 && uint32(highest) < last {
+		// The highest UID of the folder is unmarked and below the
+		// checkpoint. Without UIDNEXT that is the only sign of reused
+		// UIDs; a light cycle rechecks in full.
+		if !full {
+			return s.cycle(ctx, true)
+		}
+		if sel.UIDNext == 0 {
+			if last, err = s.uidsReused(ctx, uidValidity, last, "highest UID", uint32(highest)); err != nil {
+				return err
+			}
+		}
+	}
+	uids = append(uids, newer...)
 	// Batches follow UID order across the size chunks. A mail above
-	// MaxMessageSize ends the batch before it and is quarantined unread,
-	// so that everything happens in UID order.
+	// MaxMessageSize ends the batch before it and goes alone, its header
+	// only, so that everything happens in UID order.
 	var b batch
 	flush := func() error {
 		err := s.processBatch(ctx, s.uidValidity, b)
@@ -208,7 +241,7 @@ func (s *imapSession) cycle(ctx context.Context, full bool) error {
 				}
 			}
 			if oversized {
-				if err := s.quarantine(uid, fmt.Sprintf("message of %d bytes exceeds the limit of %d", size, cfg.MaxMessageSize)); err != nil {
+				if err := s.processOversize(ctx, s.uidValidity, uid, size); err != nil {
 					return err
 				}
 				continue
@@ -220,6 +253,20 @@ func (s *imapSession) cycle(ctx context.Context, full bool) error {
 		return nil
 	}
 	return flush()
+}
+
+// uidsReused logs loudly that the server handed out UIDs at or below the
+// checkpoint last under the same UIDVALIDITY (what says so: "UIDNEXT" or
+// "highest UID", and its value), and moves the checkpoint back to 0 so
+// that the mail under the reused UIDs, and the mail still to come below
+// the old checkpoint, is read. It returns the new checkpoint.
+func (s *imapSession) uidsReused(ctx context.Context, uidValidity, last uint32, what string, value uint32) (uint32, error) {
+	s.f.log.Error("imap server reused UIDs without changing UIDVALIDITY (restored from a backup?); rescanning the folder, mail already on a ticket is recognised by its Message-ID",
+		"folder", s.f.cfg.Folder, "uidvalidity", uidValidity, "checkpoint", last, "server_says", what, "value", value)
+	if _, err := s.f.cp.ResetCheckpoint(ctx, s.f.cfg.Name, uidValidity, last); err != nil {
+		return last, err
+	}
+	return 0, nil
 }
 
 // batch is a run of new mails in ascending UID order, read with one FETCH
@@ -267,23 +314,28 @@ func (s *imapSession) notMarked() []imap.Flag {
 	return []imap.Flag{imap.Flag(s.f.cfg.ProcessedFlag), imap.Flag(quarantineKeyword)}
 }
 
-// searchNew returns the UIDs above last that are not marked, ascending.
-func (s *imapSession) searchNew(last uint32) ([]imap.UID, error) {
+// searchNew returns the UIDs above last that are not marked, ascending,
+// and the highest UID of the folder when it is unmarked and at or below
+// last (0 otherwise).
+func (s *imapSession) searchNew(last uint32) (uids []imap.UID, highest imap.UID, err error) {
 	if last == ^uint32(0) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	var set imap.UIDSet
 	set.AddRange(imap.UID(last+1), 0) // last+1:*
 	crit := &imap.SearchCriteria{UID: []imap.UIDSet{set}, NotFlag: s.notMarked()}
-	uids, err := s.search("search new", crit)
+	uids, err = s.search("search new", crit)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	// RFC 9051 §9 (seq-range): "n:*" always includes the highest UID,
 	// even when it is below n. Keep only what is really above the
 	// checkpoint.
+	if len(uids) > 0 && uint32(uids[0]) <= last {
+		highest = uids[0]
+	}
 	uids = slices.DeleteFunc(uids, func(u imap.UID) bool { return uint32(u) <= last })
-	return uids, nil
+	return uids, highest, nil
 }
 
 func (s *imapSession) search(what string, crit *imap.SearchCriteria) ([]imap.UID, error) {
@@ -300,10 +352,12 @@ func (s *imapSession) search(what string, crit *imap.SearchCriteria) ([]imap.UID
 	return uids, nil
 }
 
-// settleCommitted marks the mails at or below the checkpoint that are not
-// marked yet: they were committed, and the daemon stopped before it could
-// flag or move them. They are not delivered again.
-func (s *imapSession) settleCommitted(last uint32) error {
+// searchUnmarked returns the mails at or below the checkpoint that are not
+// marked: committed before the daemon stopped short of flagging or moving
+// them, or new mail under UIDs the server reused. They are delivered
+// again rather than marked blind: only what the desk commits (or
+// recognises) in this session is ever marked.
+func (s *imapSession) searchUnmarked(last uint32) ([]imap.UID, error) {
 	cfg := s.f.cfg
 	var set imap.UIDSet
 	set.AddRange(1, imap.UID(last))
@@ -313,12 +367,7 @@ func (s *imapSession) settleCommitted(last uint32) error {
 		// someone: either way not ours to move again.
 		crit.NotFlag = append(crit.NotFlag, imap.FlagDeleted)
 	}
-	uids, err := s.search("search committed", crit)
-	if err != nil || len(uids) == 0 {
-		return err
-	}
-	s.f.log.Info("marking mail committed before a restart", "count", len(uids), "first_uid", uids[0])
-	return s.markProcessed(imap.UIDSetNum(uids...))
+	return s.search("search unmarked", crit)
 }
 
 // sizes returns RFC822.SIZE of each UID still present.
@@ -416,10 +465,105 @@ func (s *imapSession) fetchBodies(b batch) (map[imap.UID]fetched, error) {
 	return out, err
 }
 
+// processOversize handles a mail above MaxMessageSize: it reads only its
+// header, at most MaxHeaderSize bytes of it, hands that to the Handler as
+// an oversize Delivery, and moves the mail to quarantine once the Handler
+// has committed it. A crash between the commit and the move leaves the
+// mail unmarked at or below the checkpoint: the next full cycle delivers
+// its header again, the desk recognises it, and it is moved then. When
+// the server refuses even the header (NO or BAD), the mail is delivered
+// as unreadable, with the reason, and quarantined once that is recorded.
+func (s *imapSession) processOversize(ctx context.Context, uidValidity uint32, uid imap.UID, size int64) error {
+	cfg := s.f.cfg
+	hdr, date, cut, err := s.fetchHeader(uid)
+	var ie *imap.Error
+	switch {
+	case errors.As(err, &ie):
+		return s.deliverBatch(ctx, []Delivery{{Mailbox: cfg.Name, UIDValidity: uidValidity, UID: uint32(uid),
+			Unreadable: fmt.Sprintf("message of %d bytes exceeds the limit of %d, and the server could not return its header: %v", size, cfg.MaxMessageSize, ie)}})
+	case err != nil:
+		return err
+	case hdr == nil:
+		s.f.log.Debug("mail vanished before fetch", "uid", uint32(uid))
+		return nil
+	}
+	s.f.log.Warn("mail larger than max_message_size; delivering its header only, then quarantining it",
+		"uid", uint32(uid), "size", size, "limit", cfg.MaxMessageSize, "header_cut", cut)
+	return s.deliverBatch(ctx, []Delivery{{Mailbox: cfg.Name, UIDValidity: uidValidity, UID: uint32(uid), Raw: hdr, InternalDate: date,
+		Oversize: &helpdesk.Oversize{Size: size, Limit: cfg.MaxMessageSize, Folder: cfg.QuarantineFolder, HeaderCut: cut}}})
+}
+
+// fetchHeader reads the header of one mail with BODY.PEEK[HEADER], asking
+// for at most MaxHeaderSize bytes and reading no more whatever the server
+// sends. A header longer than that is cut after its last whole line (cut
+// is true). The header ends with its empty line, so that it reads as a
+// mail without a body. hdr is nil when the server returned no such mail.
+func (s *imapSession) fetchHeader(uid imap.UID) (hdr []byte, date time.Time, cut bool, err error) {
+	err = s.do(fmt.Sprintf("fetch header of uid %d", uid), func() error {
+		cmd := s.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
+			UID:          true,
+			InternalDate: true,
+			BodySection: []*imap.FetchItemBodySection{{Specifier: imap.PartSpecifierHeader, Peek: true,
+				Partial: &imap.SectionPartial{Size: MaxHeaderSize + 1}}},
+		})
+		var readErr error
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			var got imap.UID
+			var h []byte
+			var d time.Time
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				switch it := item.(type) {
+				case imapclient.FetchItemDataUID:
+					got = it.UID
+				case imapclient.FetchItemDataInternalDate:
+					d = it.Time
+				case imapclient.FetchItemDataBodySection:
+					if it.Literal == nil {
+						continue
+					}
+					b, err := io.ReadAll(io.LimitReader(it.Literal, MaxHeaderSize+1))
+					if err != nil && readErr == nil {
+						readErr = fmt.Errorf("read header of uid %d: %w", uid, err)
+					}
+					if h = b; h == nil {
+						h = []byte{}
+					}
+				}
+			}
+			if got == uid && h != nil {
+				hdr, date = h, d
+			}
+		}
+		if err := cmd.Close(); err != nil {
+			return err
+		}
+		return readErr
+	})
+	if err != nil || hdr == nil {
+		return nil, time.Time{}, false, err
+	}
+	if len(hdr) > MaxHeaderSize {
+		hdr, cut = hdr[:MaxHeaderSize], true
+		if i := bytes.LastIndexByte(hdr, '\n'); i >= 0 {
+			hdr = hdr[:i+1]
+		}
+	}
+	switch {
+	case bytes.HasSuffix(hdr, []byte("\r\n\r\n")), bytes.HasSuffix(hdr, []byte("\n\n")):
+	case bytes.HasSuffix(hdr, []byte("\n")):
+		hdr = append(hdr, "\r\n"...)
+	default:
+		hdr = append(hdr, "\r\n\r\n"...)
+	}
+	return hdr, date, cut, nil
+}
+
 // processBatch fetches, delivers and marks the mails of b. When the server
 // refuses the batch FETCH (NO or BAD), it takes the mails one at a time, so
 // that the one the server cannot return is quarantined and the mailbox
-// goes on.
+// goes on. A mail the server cannot return is delivered as unreadable
+// (Delivery.Unreadable) and quarantined once the Handler has recorded it,
+// so that no mail is moved before a commit.
 func (s *imapSession) processBatch(ctx context.Context, uidValidity uint32, b batch) error {
 	got, err := s.fetchBodies(b)
 	var ie *imap.Error
@@ -438,8 +582,10 @@ func (s *imapSession) processBatch(ctx context.Context, uidValidity uint32, b ba
 		return nil
 	case errors.As(err, &ie):
 		// The server answered NO/BAD for this one mail: do not let it stop
-		// the mailbox.
-		return s.quarantine(b.uids[0], "server could not return it: "+ie.Error())
+		// the mailbox. It goes to quarantine once its rejection is
+		// recorded.
+		return s.deliverBatch(ctx, []Delivery{{Mailbox: s.f.cfg.Name, UIDValidity: uidValidity, UID: uint32(b.uids[0]),
+			Unreadable: "server could not return it: " + ie.Error()}})
 	case err != nil:
 		return err
 	}
@@ -450,11 +596,10 @@ func (s *imapSession) processBatch(ctx context.Context, uidValidity uint32, b ba
 		case !ok:
 			s.f.log.Debug("mail vanished before fetch", "uid", uint32(uid))
 		case m.unreadable != "":
-			// Quarantine never moves the checkpoint: doing it before the
-			// mails below it are committed skips nothing.
-			if err := s.quarantine(uid, m.unreadable); err != nil {
-				return err
-			}
+			// Delivered without its body, for the Handler to record why;
+			// it is quarantined once that is committed.
+			ds = append(ds, Delivery{Mailbox: s.f.cfg.Name, UIDValidity: uidValidity, UID: uint32(uid), InternalDate: m.internalDate,
+				Unreadable: m.unreadable})
 		default:
 			ds = append(ds, Delivery{Mailbox: s.f.cfg.Name, UIDValidity: uidValidity, UID: uint32(uid), Raw: m.raw, InternalDate: m.internalDate})
 		}
@@ -491,6 +636,16 @@ func (s *imapSession) deliverBatch(ctx context.Context, ds []Delivery) error {
 	for i, err := range errs {
 		uid := imap.UID(ds[i].UID)
 		switch {
+		case err == nil && ds[i].Unreadable != "":
+			// A Handler that took it without a word: it still cannot be
+			// read.
+			rejected, reasons = append(rejected, uid), append(reasons, ds[i].Unreadable)
+		case err == nil && ds[i].Oversize != nil:
+			// Recorded with its header: the whole mail goes to
+			// quarantine, where it stays, and only now.
+			o := ds[i].Oversize
+			rejected = append(rejected, uid)
+			reasons = append(reasons, fmt.Sprintf("message of %d bytes exceeds the limit of %d; recorded with its header", o.Size, o.Limit))
 		case err == nil:
 			committed = append(committed, uid)
 			size += len(ds[i].Raw)

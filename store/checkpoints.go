@@ -46,3 +46,25 @@ func (tx *Tx) Quarantine(mailbox string, uidValidity, uid uint32, reason string,
 	}
 	return nil
 }
+
+// ResetCheckpoint moves the mailbox's checkpoint back to (uidValidity, 0)
+// if it still stands at (uidValidity, lastUID), and reports whether it
+// did. The fetcher calls it when the server hands out UIDs at or below
+// the checkpoint under the same UIDVALIDITY (a restore that broke RFC
+// 9051 §2.3.1.1): SetCheckpoint never moves a checkpoint back.
+func (s *Store) ResetCheckpoint(ctx context.Context, mailbox string, uidValidity, lastUID uint32) (bool, error) {
+	var n int64
+	err := s.Update(ctx, func(tx *Tx) error {
+		res, err := tx.exec(`UPDATE mailbox_checkpoints SET last_uid = 0, updated_at = ?
+			WHERE mailbox = ? AND uidvalidity = ? AND last_uid = ?`, fmtTime(tx.now), mailbox, uidValidity, lastUID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("reset checkpoint %s: %w", mailbox, err)
+	}
+	return n == 1, nil
+}

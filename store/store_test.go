@@ -673,3 +673,41 @@ func TestOutboxRecipientsUpgrade(t *testing.T) {
 		t.Errorf("recipients after the upgrade %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// TestResetCheckpoint: SetCheckpoint never moves a checkpoint back under
+// the same UIDVALIDITY; ResetCheckpoint does, to 0, but only from the
+// position the caller saw.
+func TestResetCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, "")
+	set := func(uv, uid uint32) {
+		t.Helper()
+		if err := s.Update(ctx, func(tx *Tx) error { return tx.SetCheckpoint("support", uv, uid) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(wantUV, wantUID uint32) {
+		t.Helper()
+		if uv, uid, err := s.Checkpoint(ctx, "support"); err != nil || uv != wantUV || uid != wantUID {
+			t.Fatalf("checkpoint = (%d, %d, %v), want (%d, %d)", uv, uid, err, wantUV, wantUID)
+		}
+	}
+	set(7, 12)
+	set(7, 3)
+	check(7, 12)
+	for _, tc := range []struct{ uv, last uint32 }{{7, 11}, {8, 12}} {
+		if ok, err := s.ResetCheckpoint(ctx, "support", tc.uv, tc.last); err != nil || ok {
+			t.Fatalf("ResetCheckpoint(%d, %d) = %v, %v on (7, 12); want false", tc.uv, tc.last, ok, err)
+		}
+	}
+	check(7, 12)
+	if ok, err := s.ResetCheckpoint(ctx, "support", 7, 12); err != nil || !ok {
+		t.Fatalf("ResetCheckpoint(7, 12) = %v, %v; want true", ok, err)
+	}
+	check(7, 0)
+	set(7, 2)
+	check(7, 2)
+	if ok, err := s.ResetCheckpoint(ctx, "other", 7, 12); err != nil || ok {
+		t.Fatalf("ResetCheckpoint of a mailbox never read = %v, %v; want false", ok, err)
+	}
+}

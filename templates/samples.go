@@ -38,6 +38,8 @@ func samples(name string) []sample {
 		bare.Command = &CommandError{Line: "#x", Problem: "unknown command #x"}
 	case "undelivered":
 		bare.Undelivered = []Undelivered{{Email: "someone@example.net"}}
+	case "too_large":
+		bare.TooLarge = &TooLarge{Size: "62.4 MB", Limit: "50 MB"}
 	}
 	return []sample{{"every field set", full}, {"queued, warning step", queued}, {"only the fields always set", bare}}
 }
@@ -82,6 +84,7 @@ func fullSample() Data {
 		Notice:       "mallory@evil.example is not on this ticket (the mail joined it by references).",
 		Undelivered:  []Undelivered{{Email: "old.colleague@example.com", Reply: "550 5.1.1 <old.colleague@example.com>: Recipient address rejected: User unknown"}},
 		Reached:      []string{"jane@example.com"},
+		TooLarge:     &TooLarge{Size: "62.4 MB", Limit: "50 MB", ToAgent: true},
 	}
 	for _, name := range helpdesk.FieldNames {
 		label, why := FieldLabel(name)

@@ -15,8 +15,8 @@
 // HTML part, so the customer never sees wording the operator has replaced;
 // an empty NAME.html override removes the HTML part.
 //
-// The desk guarantees Data.Command for command_error and Data.Undelivered
-// for undelivered; Data.Late is set for
+// The desk guarantees Data.Command for command_error, Data.Undelivered
+// for undelivered and Data.TooLarge for too_large; Data.Late is set for
 // SLA ladder steps only, and nil when an agent (#escalate) or the customer
 // asked to escalate. A reply to a long-closed ticket opens a new ticket
 // whose ack carries Ticket.LinkedTo; there is no separate template for it.
@@ -69,20 +69,32 @@ type Data struct {
 	ReopenWindow               string        // how long a resolved ticket can be reopened, e.g. "7 days"
 	Age                        string        // ticket age, formatted, e.g. "2h 15m"
 	// Notice is what agents must read first about the mail (notify_*,
-	// address_leak): a stranger's mail, a forged header, a leaked address;
-	// for undelivered, which mail could not be delivered ("Your reply").
+	// address_leak): a stranger's mail, a forged header, a leaked address,
+	// a mail too large to read; for undelivered, which mail could not be
+	// delivered ("Your reply").
 	Notice string
 	// Undelivered are the recipients a mail to the customer's side could
 	// not reach, with the server's words (undelivered; always set there),
 	// and Reached those who got it.
 	Undelivered []Undelivered
 	Reached     []string
+	// TooLarge is the mail that was larger than its mailbox takes
+	// (too_large, to its sender): only its header was read.
+	TooLarge *TooLarge
 }
 
 // Undelivered is a recipient a mail could not reach and why.
 type Undelivered struct {
 	Email string
 	Reply string // the server's words, e.g. "550 5.1.1 no such user"
+}
+
+// TooLarge describes a mail larger than its mailbox's max_message_size,
+// for the mail that asks its sender to send it again.
+type TooLarge struct {
+	Size    string // the mail's size, formatted, e.g. "62.4 MB"
+	Limit   string // the mailbox's max_message_size, formatted, e.g. "50 MB"
+	ToAgent bool   // the sender is an agent writing on the ticket, not the customer
 }
 
 // Field is one incident fact (helpdesk.Field* names): its human label, its

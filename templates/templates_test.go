@@ -89,7 +89,7 @@ var commandLines = []string{"#status open|pending|resolved|closed", "#priority <
 
 func TestNames(t *testing.T) {
 	want := []string{"ack", "address_leak", "command_error", "customer_escalated", "escalation", "fields_complete",
-		"note", "notify_new", "notify_reply", "relay", "resolution", "undelivered"}
+		"note", "notify_new", "notify_reply", "relay", "resolution", "too_large", "undelivered"}
 	if got := loadDefaults(t).Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
@@ -212,6 +212,16 @@ func TestDefaultsRender(t *testing.T) {
 				d.Undelivered = []Undelivered{{Email: "jane@shop.example", Reply: "550 5.1.1 no such user"}}
 			},
 			want: []string{"The acknowledgement on HD-1042", "jane@shop.example", "It reached no one."}},
+		{name: "too_large to the customer", template: "too_large",
+			edit: func(d *Data) { d.TooLarge = &TooLarge{Size: "62.4 MB", Limit: "50 MB"} },
+			want: []string{"Hello Jane Doe,", "was 62.4 MB, more than the 50 MB we can accept", "could not read it",
+				"logged it as ticket HD-1042", "smaller:", "split:", "each under 50 MB", "as a link:", "[HD-1042]"},
+			notWant: []string{"Hello Alice", "command"}, html: true},
+		{name: "too_large to an agent", template: "too_large",
+			edit: func(d *Data) { d.TooLarge = &TooLarge{Size: "62.4 MB", Limit: "50 MB", ToAgent: true} },
+			want: []string{"Hello Alice,", "Your mail on HD-1042 was 62.4 MB, more than the 50 MB", "no command in it was run",
+				"nothing was sent to the customer", "each under 50 MB"},
+			notWant: []string{"Hello Jane"}, html: true},
 		{name: "fields_complete", template: "fields_complete",
 			edit:    func(d *Data) { d.Missing = nil },
 			want:    []string{"Hello Jane Doe,", "everything we need for ticket HD-1042", "respond by 10:30 Tue 24 Nov, UK time"},
@@ -501,6 +511,7 @@ func TestRenderConcurrent(t *testing.T) {
 			for _, n := range s.Names() {
 				dd := d
 				dd.Command = &CommandError{Line: "#x"}
+				dd.TooLarge = &TooLarge{Size: "2 MB", Limit: "1 MB"}
 				if _, err := s.Render(n, dd); err != nil {
 					t.Error(err)
 				}

@@ -326,7 +326,7 @@ func imapConfig(mb config.Mailbox, tlsCfg *tls.Config) mailbox.IMAPConfig {
 	return mailbox.IMAPConfig{Name: mb.Name, Host: mb.Host, Port: mb.Port, Security: string(mb.Security),
 		Username: mb.Username, Password: mb.Password.Value, Folder: mb.Folder, IDLE: mb.IDLE,
 		PollInterval: mb.PollInterval, IdleRefresh: mb.PollInterval, Processed: mb.Processed, ProcessedFlag: mb.ProcessedFlag,
-		ProcessedFolder: mb.ProcessedFolder, QuarantineFolder: mb.QuarantineFolder, TLSConfig: tlsCfg}
+		ProcessedFolder: mb.ProcessedFolder, QuarantineFolder: mb.QuarantineFolder, MaxMessageSize: mb.MaxMessageSize, TLSConfig: tlsCfg}
 }
 
 func smtpConfig(cfg *config.Config, tlsCfg *tls.Config) mailbox.SMTPConfig {

@@ -96,7 +96,55 @@ func StartIMAP(t testing.TB, o IMAPOptions) *IMAP {
 func (s *IMAP) Addr() string { return s.addr }
 
 // User is the server's account, for what the tests do to it directly.
-func (s *IMAP) User() *imapmemserver.User { return s.user }
+func (s *IMAP) User() *imapmemserver.User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user
+}
+
+// RestoreBreakingUIDs plays a server restored from a backup that breaks
+// RFC 9051 §2.3.1.1: it drops every connection and replaces the account
+// with a new one whose configured folders, created in the same order,
+// have the same UIDVALIDITY as before (imapmemserver numbers an account's
+// folders 1, 2, ...), and whose folder holds only raws, under UIDs that
+// start again at 1. Folders created since the start (a quarantine folder)
+// are gone. It fails t if a UIDVALIDITY came out different.
+func (s *IMAP) RestoreBreakingUIDs(t testing.TB, folder string, raws ...[]byte) {
+	t.Helper()
+	old := s.User()
+	before := map[string]uint32{}
+	for _, f := range s.opts.Folders {
+		st, err := old.Status(f, &imap.StatusOptions{UIDValidity: true})
+		if err != nil {
+			t.Fatalf("testenv: status %s: %v", f, err)
+		}
+		before[f] = st.UIDValidity
+	}
+	s.Stop()
+	u := imapmemserver.NewUser(s.opts.User, s.opts.Password)
+	for _, f := range s.opts.Folders {
+		if err := u.Create(f, nil); err != nil {
+			t.Fatalf("testenv: create %s: %v", f, err)
+		}
+		st, err := u.Status(f, &imap.StatusOptions{UIDValidity: true})
+		if err != nil {
+			t.Fatalf("testenv: status %s: %v", f, err)
+		}
+		if st.UIDValidity != before[f] {
+			t.Fatalf("testenv: restored %s has UIDVALIDITY %d, was %d", f, st.UIDValidity, before[f])
+		}
+	}
+	for _, raw := range raws {
+		if _, err := u.Append(folder, bytes.NewReader(raw), &imap.AppendOptions{}); err != nil {
+			t.Fatalf("testenv: append to restored %s: %v", folder, err)
+		}
+	}
+	s.mu.Lock()
+	s.user = u
+	s.mu.Unlock()
+	s.mem.AddUser(u)
+	s.Restart(t)
+}
 
 func (s *IMAP) serve(ln net.Listener) {
 	opts := &imapserver.Options{
@@ -161,7 +209,7 @@ func (s *IMAP) Restart(t testing.TB) {
 // returns its UID; IMAP sessions hear of it as of any new mail.
 func (s *IMAP) Append(t testing.TB, folder string, raw []byte, flags ...imap.Flag) uint32 {
 	t.Helper()
-	data, err := s.user.Append(folder, bytes.NewReader(raw), &imap.AppendOptions{Flags: flags})
+	data, err := s.User().Append(folder, bytes.NewReader(raw), &imap.AppendOptions{Flags: flags})
 	if err != nil {
 		t.Fatalf("testenv: append to %s: %v", folder, err)
 	}
