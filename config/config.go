@@ -206,6 +206,25 @@ type Secret struct {
 // IsZero reports whether no secret was configured.
 func (s Secret) IsZero() bool { return s.Env == "" && s.File == "" }
 
+// Current returns the secret as it is now: a password_file is read again
+// (an operator who fixes the file need not restart the daemon); an
+// environment variable cannot change in a running process, so its Value
+// stands.
+func (s Secret) Current() (string, error) {
+	if s.File == "" {
+		return s.Value, nil
+	}
+	b, err := os.ReadFile(s.File)
+	if err != nil {
+		return "", fmt.Errorf("cannot read password file: %w", err)
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	if v == "" {
+		return "", fmt.Errorf("password file %s is empty", s.File)
+	}
+	return v, nil
+}
+
 // String describes where the secret comes from, never its value.
 func (s Secret) String() string {
 	switch {

@@ -88,6 +88,7 @@ const (
 	FetcherIdle       FetcherStatus = "idle"        // waiting in IDLE
 	FetcherPolling    FetcherStatus = "polling"     // waiting for the next poll
 	FetcherBackingOff FetcherStatus = "backing-off" // waiting to reconnect after an error
+	FetcherAuthFailed FetcherStatus = "auth-failed" // the server refused the credentials; waiting to try them again
 	FetcherStopped    FetcherStatus = "stopped"     // Run returned or was never called
 )
 
@@ -96,8 +97,8 @@ type FetcherState struct {
 	Mailbox     string
 	Status      FetcherStatus
 	Since       time.Time // when Status was entered
-	LastError   string    // the last error, kept after recovery; see LastErrorAt and Failures
-	LastErrorAt time.Time
+	LastError   string    // the error of the current outage; "" once a session succeeds
+	LastErrorAt time.Time // when LastError happened; zero once a session succeeds
 	LastSuccess time.Time // end of the last complete fetch cycle
 	Failures    int       // consecutive failed sessions; 0 when healthy
 }
@@ -176,7 +177,27 @@ func (f *Fetcher) setSuccess() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.state.LastSuccess, f.state.Failures = f.now(), 0
+	f.state.LastError, f.state.LastErrorAt = "", time.Time{}
 }
+
+// AuthError is a login the IMAP server refused (it answered NO to the
+// credentials), or a password that could not be read. It is no outage:
+// nothing gets better until someone fixes the credentials.
+type AuthError struct {
+	Server string // host:port
+	Err    error  // the server's answer, or why the password could not be read
+}
+
+func (e *AuthError) Error() string {
+	return "authentication failed at " + e.Server + ": " + e.Err.Error()
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// authBackoffSteps is how many doublings of the backoff an authentication
+// failure skips: with the default backoff it is retried after 16 s, then
+// 32 s, up to the 5 minute cap, where a network error starts at 1 s.
+const authBackoffSteps = 4
 
 // Run reads the mailbox until ctx is done, then finishes the batch in
 // hand, leaves IDLE, logs out and returns nil. It returns an error only
@@ -210,6 +231,7 @@ func (f *Fetcher) Run(ctx context.Context) error {
 	defer f.setStatus(FetcherStopped)
 	failures := 0
 	var outageStart time.Time
+	lastAuth := "" // the last authentication failure, logged once
 	recovered := func() {
 		f.setSuccess()
 		if failures > 0 {
@@ -225,19 +247,40 @@ func (f *Fetcher) Run(ctx context.Context) error {
 		if err == nil { // cannot happen: a session ends on an error or ctx
 			err = errors.New("session ended")
 		}
-		if failures == 0 {
+		var auth *AuthError
+		isAuth := errors.As(err, &auth)
+		switch {
+		case isAuth && (failures == 0 || err.Error() != lastAuth):
+			// Once per outage and per answer: an error, not a warning,
+			// since it needs someone to act.
+			if failures == 0 {
+				outageStart = f.now()
+			}
+			f.log.Error("imap login refused: check the mailbox's username and password (a password_file is read again at each retry)",
+				"server", auth.Server, "user", f.cfg.Username, "err", auth.Err)
+		case failures == 0:
 			outageStart = f.now()
 			f.log.Warn("imap mailbox unavailable; retrying with backoff", "err", err)
-		} else {
+		default:
 			f.log.Debug("imap retry failed", "attempt", failures+1, "err", err)
+		}
+		lastAuth = ""
+		if isAuth {
+			lastAuth = err.Error()
 		}
 		failures++
 		f.setFailure(err, failures)
 		if f.Hooks.Error != nil {
 			f.Hooks.Error(err)
 		}
-		f.setStatus(FetcherBackingOff)
-		t := time.NewTimer(f.cfg.Backoff.Delay(failures-1, rand.Float64()))
+		step := failures - 1
+		if isAuth {
+			f.setStatus(FetcherAuthFailed)
+			step += authBackoffSteps
+		} else {
+			f.setStatus(FetcherBackingOff)
+		}
+		t := time.NewTimer(f.cfg.Backoff.Delay(step, rand.Float64()))
 		select {
 		case <-ctx.Done():
 			t.Stop()

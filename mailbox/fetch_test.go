@@ -1588,3 +1588,65 @@ func TestFetchUnreadableMovedOnlyOnceRecorded(t *testing.T) {
 		t.Errorf("rejections recorded %v, want [%d]", rejected, uid)
 	}
 }
+
+// TestFetchAuthFailure: a refused login is no outage. It is logged once as
+// an error with the server's words, the state says auth-failed with the
+// reason, the retries wait longer than for a network fault, and the
+// password is read again before each login, so that fixing it is enough;
+// after recovery the state keeps no stale error.
+func TestFetchAuthFailure(t *testing.T) {
+	wireLeakCheck(t)
+	srv := newIMAPTestServer(t, capsModern)
+	desk := newTestDesk()
+	logger, logs := testLogger()
+	var mu sync.Mutex
+	password, reads := "wrong", 0
+	cfg := srv.config("support")
+	cfg.Password = ""
+	cfg.PasswordFunc = func() (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reads++
+		return password, nil
+	}
+	f := NewFetcher(cfg, desk, desk, logger)
+	runFetcher(t, f)
+	waitUntil(t, deliveryTimeout, "refused twice", func() bool { return f.State().Failures >= 2 })
+	st := f.State()
+	if st.Status != FetcherAuthFailed || !strings.Contains(st.LastError, "authentication failed at "+srv.Addr()) {
+		t.Fatalf("state %+v, want auth-failed naming the server", st)
+	}
+	if got := logs.count("imap login refused"); got != 1 {
+		t.Errorf("refused login logged %d times, want once as an error\n%s", got, logs)
+	}
+	if got := logs.count("imap mailbox unavailable"); got != 0 {
+		t.Errorf("a refused login was logged as an outage\n%s", logs)
+	}
+	// The auth backoff starts authBackoffSteps doublings further on: with
+	// Min 5 ms it is already at the 40 ms cap, where a network fault
+	// waits 5 ms, so at most a few dozen tries fit in the test's time.
+	if d := cfg.Backoff.Delay(authBackoffSteps, 0); d != cfg.Backoff.Max {
+		t.Errorf("auth retry delay %v, want the cap %v", d, cfg.Backoff.Max)
+	}
+
+	mu.Lock()
+	password = testPass
+	before := reads
+	mu.Unlock()
+	uid := srv.Append(t, "INBOX", testMail("after-fix@test"))
+	if got := desk.next(t, deliveryTimeout); got.UID != uid {
+		t.Fatalf("delivered uid %d, want %d", got.UID, uid)
+	}
+	waitUntil(t, deliveryTimeout, "recovery", func() bool { return f.State().Failures == 0 })
+	mu.Lock()
+	if reads <= before {
+		t.Errorf("the password was not read again after it was fixed")
+	}
+	mu.Unlock()
+	if st := f.State(); st.LastError != "" || !st.LastErrorAt.IsZero() {
+		t.Errorf("state after recovery %+v, want no error", st)
+	}
+	if got := logs.count(`msg="imap login" `); got < 1 {
+		t.Errorf("no line says the login succeeded\n%s", logs)
+	}
+}

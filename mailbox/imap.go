@@ -20,7 +20,11 @@ type IMAPConfig struct {
 	Security string // "tls" (implicit TLS, RFC 8314), "starttls" (RFC 9051 §6.2.1) or "none" (loopback only)
 	Username string
 	Password string
-	Folder   string // default INBOX
+	// PasswordFunc, when set, gives the password before each login instead
+	// of Password, so that a password file fixed while the daemon runs
+	// takes effect at the next retry.
+	PasswordFunc func() (string, error)
+	Folder       string // default INBOX
 
 	IDLE         bool          // wait with IDLE (RFC 2177) when the server offers it; otherwise poll
 	PollInterval time.Duration // between polls without IDLE; default 1m

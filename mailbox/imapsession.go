@@ -77,16 +77,30 @@ func (f *Fetcher) connect(ctx context.Context) (*imapSession, error) {
 			return nil, err
 		}
 	}
-	login := func() error { return s.c.Login(cfg.Username, cfg.Password).Wait() }
+	password := cfg.Password
+	if cfg.PasswordFunc != nil {
+		if password, err = cfg.PasswordFunc(); err != nil {
+			s.c.Close()
+			return nil, &AuthError{Server: cfg.address(), Err: fmt.Errorf("reading the password: %w", err)}
+		}
+	}
+	login := func() error { return s.c.Login(cfg.Username, password).Wait() }
 	if pre := s.c.Caps(); pre.Has(imap.CapLoginDisabled) && slices.Contains(pre.AuthMechanisms(), sasl.Plain) {
 		// RFC 9051 §6.2.3: LOGINDISABLED forbids LOGIN; SASL PLAIN
 		// (RFC 4616) carries the same credentials.
-		login = func() error { return s.c.Authenticate(sasl.NewPlainClient("", cfg.Username, cfg.Password)) }
+		login = func() error { return s.c.Authenticate(sasl.NewPlainClient("", cfg.Username, password)) }
 	}
 	if err := s.do("login", login); err != nil {
 		s.c.Close()
+		var ierr *imap.Error
+		if errors.As(err, &ierr) && ierr.Type == imap.StatusResponseTypeNo {
+			// The server answered NO to the credentials: no network
+			// fault, and no retry will help until someone fixes them.
+			return nil, &AuthError{Server: cfg.address(), Err: err}
+		}
 		return nil, err
 	}
+	s.f.log.Info("imap login", "server", cfg.address(), "user", cfg.Username, "folder", cfg.Folder)
 	s.caps = s.c.Caps()
 	s.useIdle = cfg.IDLE && s.caps.Has(imap.CapIdle)
 	return s, nil

@@ -2,7 +2,8 @@
 // desk (mail fetched, tickets opened, replies relayed, outbox backlog, SMTP
 // and IMAP errors, SLA warnings and breaches, spam and other mail not
 // taken at its word, ingest and ack latency) and a
-// /healthz that is 200 only while the store is writable.
+// /healthz that is 200 only while the store is writable and every
+// mailbox's server takes its credentials.
 package ops
 
 import (
@@ -81,6 +82,40 @@ func NewMetrics(outbox func(ctx context.Context) (pending, failed int, err error
 	return m
 }
 
+// Labels are the label values a fresh daemon exports at zero, so that a
+// dashboard or an alert sees every series from the start rather than
+// after the first event.
+type Labels struct {
+	Mailboxes  []string // mail fetched, quarantined, IMAP errors
+	Priorities []string // tickets opened, SLA warnings and breaches
+	Kinds      []string // mails sent
+	Trust      []string // trust events
+	Components []string // recovered panics
+}
+
+// Preset creates every series of l at zero.
+func (m *Metrics) Preset(l Labels) {
+	for _, mb := range l.Mailboxes {
+		m.MailFetched.WithLabelValues(mb)
+		m.Quarantined.WithLabelValues(mb)
+		m.IMAPErrors.WithLabelValues(mb)
+	}
+	for _, p := range l.Priorities {
+		m.TicketsOpened.WithLabelValues(p)
+		m.SLAWarnings.WithLabelValues(p)
+		m.SLABreaches.WithLabelValues(p)
+	}
+	for _, k := range l.Kinds {
+		m.MailSent.WithLabelValues(k)
+	}
+	for _, k := range l.Trust {
+		m.Trust.WithLabelValues(k)
+	}
+	for _, c := range l.Components {
+		m.Panics.WithLabelValues(c)
+	}
+}
+
 var (
 	pendingDesc = prometheus.NewDesc("helpdesk_outbox_pending", "Outbox mails waiting to be sent.", nil, nil)
 	failedDesc  = prometheus.NewDesc("helpdesk_outbox_failed", "Outbox mails permanently refused.", nil, nil)
@@ -104,6 +139,10 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
 	ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.GaugeValue, float64(failed))
 }
+
+// AuthFailed is the MailboxState.State of a mailbox whose server refused
+// the credentials: /healthz answers 503 and names it.
+const AuthFailed = "auth-failed"
 
 // MailboxState is one mailbox's connection state for /healthz.
 type MailboxState struct {
@@ -129,6 +168,7 @@ func Handler(m *Metrics, h Health, log *slog.Logger) http.Handler {
 		defer cancel()
 		body := struct {
 			Status    string         `json:"status"`
+			Problems  []string       `json:"problems,omitempty"`
 			Store     string         `json:"store"`
 			Mailboxes []MailboxState `json:"mailboxes"`
 			Outbox    map[string]int `json:"outbox,omitempty"`
@@ -140,6 +180,14 @@ func Handler(m *Metrics, h Health, log *slog.Logger) http.Handler {
 		}
 		if h.Mailboxes != nil {
 			body.Mailboxes = h.Mailboxes()
+		}
+		for _, mb := range body.Mailboxes {
+			// A refused login is no outage that passes: someone must fix
+			// the credentials, so the daemon is unhealthy until then.
+			if mb.State == AuthFailed {
+				code, body.Status = http.StatusServiceUnavailable, "unhealthy"
+				body.Problems = append(body.Problems, "mailbox "+mb.Name+": "+mb.LastError)
+			}
 		}
 		if h.Outbox != nil {
 			if p, f, err := h.Outbox(ctx); err == nil {

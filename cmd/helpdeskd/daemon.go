@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,6 +42,9 @@ type Main struct {
 	// Hooks are extra desk hooks (the demo prints events); metrics are
 	// always fed.
 	Hooks desk.Hooks
+	// IMAPBackoff, when set, replaces the mailboxes' reconnection backoff
+	// (tests shorten it).
+	IMAPBackoff mailbox.Backoff
 
 	Store    *store.Store
 	Desk     *desk.Desk
@@ -88,6 +92,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("triage: %w", err)
 	}
 	m.Metrics = ops.NewMetrics(st.OutboxCounts)
+	m.Metrics.Preset(metricLabels(cfg))
 
 	ost := &outboxStore{Store: st}
 	m.Outbox = mailbox.NewOutbox(smtpConfig(cfg, m.TLSConfig), ost, m.Now, m.Log.With("component", "outbox"))
@@ -119,8 +124,10 @@ func (m *Main) Open(ctx context.Context) error {
 					m.Metrics.SLAWarnings.WithLabelValues(string(p)).Inc()
 				case helpdesk.EventBreach:
 					m.Metrics.SLABreaches.WithLabelValues(string(p)).Inc()
-				case helpdesk.EventSpam, helpdesk.EventSuspicious, helpdesk.EventOutsider, helpdesk.EventAddressLeak, helpdesk.EventCcLimit, helpdesk.EventCcNotAdded:
-					m.Metrics.Trust.WithLabelValues(string(e.Kind)).Inc()
+				default:
+					if slices.Contains(trustKinds, e.Kind) {
+						m.Metrics.Trust.WithLabelValues(string(e.Kind)).Inc()
+					}
 				}
 				if hooks.Event != nil {
 					hooks.Event(ref, p, e)
@@ -145,7 +152,11 @@ func (m *Main) Open(ctx context.Context) error {
 		},
 	})
 	for _, mb := range cfg.Mailboxes {
-		f := mailbox.NewFetcher(imapConfig(mb, m.TLSConfig), h, st, m.Log)
+		ic := imapConfig(mb, m.TLSConfig)
+		if m.IMAPBackoff != (mailbox.Backoff{}) {
+			ic.Backoff = m.IMAPBackoff
+		}
+		f := mailbox.NewFetcher(ic, h, st, m.Log)
 		name := mb.Name
 		f.Hooks = mailbox.FetcherHooks{
 			Error:       func(error) { m.Metrics.IMAPErrors.WithLabelValues(name).Inc() },
@@ -192,10 +203,41 @@ func (m *Main) mailboxStates() []ops.MailboxState {
 	var out []ops.MailboxState
 	for _, f := range m.Fetchers {
 		s := f.State()
-		out = append(out, ops.MailboxState{Name: s.Mailbox, State: string(s.Status), LastError: s.LastError, LastSuccess: s.LastSuccess})
+		state := string(s.Status)
+		if s.Status == mailbox.FetcherAuthFailed {
+			state = ops.AuthFailed
+		}
+		out = append(out, ops.MailboxState{Name: s.Mailbox, State: state, LastError: s.LastError, LastSuccess: s.LastSuccess})
 	}
 	return out
 }
+
+// metricLabels are the series the daemon exports at zero from its start:
+// its mailboxes, levels, kinds of mail sent, trust events and components.
+func metricLabels(cfg *config.Config) ops.Labels {
+	l := ops.Labels{Components: []string{"outbox", "sla", "fetch"}}
+	for _, mb := range cfg.Mailboxes {
+		l.Mailboxes = append(l.Mailboxes, mb.Name)
+	}
+	for _, p := range cfg.Levels.Order {
+		l.Priorities = append(l.Priorities, string(p))
+	}
+	if cfg.Levels.Change != "" {
+		l.Priorities = append(l.Priorities, string(cfg.Levels.Change))
+	}
+	for _, k := range []helpdesk.MessageKind{helpdesk.KindAck, helpdesk.KindNotification, helpdesk.KindRelay,
+		helpdesk.KindEscalation, helpdesk.KindResolution, helpdesk.KindSystem} {
+		l.Kinds = append(l.Kinds, string(k))
+	}
+	for _, k := range trustKinds {
+		l.Trust = append(l.Trust, string(k))
+	}
+	return l
+}
+
+// trustKinds are the events counted by helpdesk_trust_events_total.
+var trustKinds = []helpdesk.EventKind{helpdesk.EventSpam, helpdesk.EventSuspicious, helpdesk.EventOutsider,
+	helpdesk.EventAddressLeak, helpdesk.EventCcLimit, helpdesk.EventCcNotAdded}
 
 // Run runs every component until ctx is cancelled, then shuts down in two
 // phases (STYLE rule 6): first nothing new is fetched and the batch of mail in hand
@@ -324,7 +366,7 @@ func deskConfig(cfg *config.Config) desk.Config {
 
 func imapConfig(mb config.Mailbox, tlsCfg *tls.Config) mailbox.IMAPConfig {
 	return mailbox.IMAPConfig{Name: mb.Name, Host: mb.Host, Port: mb.Port, Security: string(mb.Security),
-		Username: mb.Username, Password: mb.Password.Value, Folder: mb.Folder, IDLE: mb.IDLE,
+		Username: mb.Username, PasswordFunc: mb.Password.Current, Folder: mb.Folder, IDLE: mb.IDLE,
 		PollInterval: mb.PollInterval, IdleRefresh: mb.PollInterval, Processed: mb.Processed, ProcessedFlag: mb.ProcessedFlag,
 		ProcessedFolder: mb.ProcessedFolder, QuarantineFolder: mb.QuarantineFolder, MaxMessageSize: mb.MaxMessageSize, TLSConfig: tlsCfg}
 }
