@@ -378,9 +378,28 @@ func smtpConfig(cfg *config.Config, tlsCfg *tls.Config) mailbox.SMTPConfig {
 		Retry: mailbox.Backoff{Min: s.RetryMin, Max: s.RetryMax}, TLSConfig: tlsCfg}
 }
 
+// readableAttr writes durations as durations ("1.5s", never nanoseconds in
+// JSON) and drops attributes whose value is empty, so that a line carries
+// only what it knows.
+func readableAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value.Resolve(); v.Kind() {
+	case slog.KindDuration:
+		return slog.String(a.Key, v.Duration().String())
+	case slog.KindString:
+		if v.String() == "" {
+			return slog.Attr{}
+		}
+	case slog.KindAny:
+		if v.Any() == nil {
+			return slog.Attr{}
+		}
+	}
+	return a
+}
+
 // newLogger builds the daemon's structured logger from the [log] section.
 func newLogger(w io.Writer, cfg config.Log) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.Level}
+	opts := &slog.HandlerOptions{Level: cfg.Level, ReplaceAttr: readableAttr}
 	if cfg.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/mailbox"
 )
@@ -131,4 +133,21 @@ poll_interval = "1s"
 		return strings.Contains(metrics, "helpdesk_ingest_seconds_count 1") &&
 			strings.Contains(metrics, `helpdesk_mail_fetched_total{mailbox="sales"} 1`)
 	})
+}
+
+// TestLogsReadWell: in JSON and in text, a duration reads as a duration
+// (never nanoseconds), and an empty attribute is left out.
+func TestLogsReadWell(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		var b strings.Builder
+		log := newLogger(&b, config.Log{Format: format, Level: slog.LevelInfo})
+		log.Info("outage over", "mailbox", "support", "outage", 1500*time.Millisecond, "ticket", "", "err", nil)
+		out := b.String()
+		if !strings.Contains(out, "1.5s") || strings.Contains(out, "1500000000") {
+			t.Errorf("%s: duration not readable: %s", format, out)
+		}
+		if strings.Contains(out, "ticket") || strings.Contains(out, "err") {
+			t.Errorf("%s: empty attributes written: %s", format, out)
+		}
+	}
 }
