@@ -53,7 +53,10 @@ type Config struct {
 
 // Store is the [store] section.
 type Store struct {
-	Path      string // absolute path of the SQLite database
+	// Path is the absolute path of the SQLite database. A relative path in
+	// the file (or the default) is inside $STATE_DIRECTORY when systemd set
+	// it (StateDirectory=), else beside the configuration file.
+	Path      string
 	RefPrefix string // ticket references are RefPrefix-Number, e.g. HD-1042
 	RefStart  int64  // number of the first ticket
 }
@@ -194,17 +197,22 @@ type Triage struct {
 	Model bool
 }
 
-// Secret is a password given as "${VAR}" (Env) or password_file (File). Its
-// Value is filled only when secrets are resolved. String never shows Value,
-// so a Secret can be printed or logged.
+// Secret is a password given as "${VAR}" (Env) or password_file (File),
+// which may name a systemd credential as "%credentials/NAME" (Credential).
+// Its Value is filled only when secrets are resolved. String never shows
+// Value, so a Secret can be printed or logged.
 type Secret struct {
-	Env   string // environment variable name, without ${}
-	File  string // absolute path of the file holding the secret
+	Env        string // environment variable name, without ${}
+	Credential string // systemd credential name (LoadCredential=NAME:...), for password_file = "%credentials/NAME"
+	// File is the absolute path of the file holding the secret; for a
+	// credential, NAME in $CREDENTIALS_DIRECTORY, or empty when that is
+	// not set.
+	File  string
 	Value string // the secret; empty unless resolved
 }
 
 // IsZero reports whether no secret was configured.
-func (s Secret) IsZero() bool { return s.Env == "" && s.File == "" }
+func (s Secret) IsZero() bool { return s.Env == "" && s.File == "" && s.Credential == "" }
 
 // Current returns the secret as it is now: a password_file is read again
 // (an operator who fixes the file need not restart the daemon); an
@@ -230,6 +238,8 @@ func (s Secret) String() string {
 	switch {
 	case s.Env != "":
 		return "${" + s.Env + "}"
+	case s.Credential != "":
+		return "credential " + s.Credential
 	case s.File != "":
 		return "file " + s.File
 	}
@@ -242,14 +252,44 @@ func (s Secret) GoString() string { return "config.Secret(" + s.String() + ")" }
 // LogValue implements slog.LogValuer so that logs do not show the value.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
+// CredentialPrefix starts a password_file that names a systemd credential:
+// password_file = "%credentials/imap" is the file imap in
+// $CREDENTIALS_DIRECTORY, put there by LoadCredential=imap:/path in the
+// unit.
+const CredentialPrefix = "%credentials/"
+
+// The environment variables systemd sets for a service, which the loader
+// reads through Options.LookupEnv.
+const (
+	// StateDirectoryEnv holds the directories of StateDirectory= (the
+	// first is used): a relative [store] path is inside it.
+	StateDirectoryEnv = "STATE_DIRECTORY"
+	// CredentialsDirectoryEnv holds the directory of LoadCredential=.
+	CredentialsDirectoryEnv = "CREDENTIALS_DIRECTORY"
+)
+
 // Options control Load and Parse.
 type Options struct {
 	// ResolveSecrets reads every password from its environment variable or
-	// file; one that cannot be read is an error. When false (check-config),
-	// secrets are checked for form only: those that could not be resolved
-	// in this environment are reported as warnings, and no Value is kept.
+	// file; one that cannot be read is an error (run, check-config). When
+	// false (the commands that only read the database), secrets are
+	// checked for form only: those that could not be resolved in this
+	// environment are reported as warnings, and no Value is kept.
 	ResolveSecrets bool
-	// LookupEnv reads environment variables; nil means os.LookupEnv.
+	// CheckStore makes sure the database can be written where the daemon
+	// will write it: the database's directory exists and takes new files,
+	// and the database, its -wal, -shm and .lock files open for writing
+	// where they exist. A problem is an error on store.path (run,
+	// check-config).
+	CheckStore bool
+	// Lint checks the file alone, nothing of the host it is checked on
+	// (check-config -lint, e.g. in a configuration repository's CI):
+	// secrets are checked for form only, without warnings, and no password
+	// file, templates_dir or database is looked at. It overrides
+	// ResolveSecrets and CheckStore.
+	Lint bool
+	// LookupEnv reads environment variables (the ${VAR} secrets,
+	// $STATE_DIRECTORY, $CREDENTIALS_DIRECTORY); nil means os.LookupEnv.
 	LookupEnv func(key string) (string, bool)
 	// ReadFile reads password files; nil means os.ReadFile limited to 64 KiB.
 	ReadFile func(name string) ([]byte, error)
@@ -319,6 +359,9 @@ func Parse(name string, data []byte, opts Options) (*Config, []Problem, error) {
 	}
 	if opts.ReadFile == nil {
 		opts.ReadFile = readSecretFile
+	}
+	if opts.Lint {
+		opts.ResolveSecrets, opts.CheckStore = false, false
 	}
 	l := &loader{file: name, dir: dir, opts: opts}
 	cfg := l.load(data, true)

@@ -2,7 +2,9 @@ package config
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
@@ -30,12 +32,13 @@ type loader struct {
 	opts Options
 	pos  *positions
 
-	builtin    bool              // validating builtin.toml: skip entries for levels not configured
-	builtinRaw *rawFile          // builtin.toml decoded, once per load
-	builtinPos *positions        // its key positions
-	policyKey  map[string]string // policy name -> key path of its [[policy]] in the file
-	suppressed []string          // key paths of values dropped for their type; no further problems about them
-	broken     map[string]bool   // "calendar:name" or "policy:name" declared with errors; references to it stay quiet
+	builtin     bool              // validating builtin.toml: skip entries for levels not configured
+	builtinRaw  *rawFile          // builtin.toml decoded, once per load
+	builtinPos  *positions        // its key positions
+	policyKey   map[string]string // policy name -> key path of its [[policy]] in the file
+	suppressed  []string          // key paths of values dropped for their type; no further problems about them
+	broken      map[string]bool   // "calendar:name" or "policy:name" declared with errors; references to it stay quiet
+	stateDirBad bool              // $STATE_DIRECTORY's problem is reported
 
 	errs  []Problem
 	warns []Problem
@@ -657,10 +660,20 @@ var refPrefixRE = regexp.MustCompile(`^[A-Za-z0-9]{1,16}$`)
 
 func (l *loader) store(s rawStore, c *Config) {
 	c.Store = Store{RefPrefix: s.RefPrefix, RefStart: s.RefStart}
-	if s.Path == "" {
+	switch {
+	case s.Path == "":
 		l.errf("store.path", "required")
-	} else {
+	case !filepath.IsAbs(s.Path) && l.stateDir() != "":
+		// systemd's StateDirectory=: the one place a sandboxed service
+		// (ProtectSystem=strict, DynamicUser=) may write.
+		c.Store.Path = filepath.Join(l.stateDir(), s.Path)
+	default:
 		c.Store.Path = l.abs(s.Path)
+	}
+	if c.Store.Path != "" && l.opts.CheckStore {
+		if msg := checkStoreDir(c.Store.Path); msg != "" {
+			l.errf("store.path", "%s", msg)
+		}
 	}
 	if !refPrefixRE.MatchString(s.RefPrefix) {
 		l.errf("store.ref_prefix", "%q: use 1 to 16 letters or digits", s.RefPrefix)
@@ -668,6 +681,79 @@ func (l *loader) store(s rawStore, c *Config) {
 	if s.RefStart < 1 || s.RefStart > 1e15 {
 		l.errf("store.ref_start", "%d: must be between 1 and 10^15", s.RefStart)
 	}
+}
+
+// stateDir is the first directory of $STATE_DIRECTORY (systemd's
+// StateDirectory=), or "" when it is not set. A relative one is an error
+// and ignored.
+func (l *loader) stateDir() string {
+	v, _ := l.opts.LookupEnv(StateDirectoryEnv)
+	first, _, _ := strings.Cut(v, ":")
+	if first == "" {
+		return ""
+	}
+	if !filepath.IsAbs(first) {
+		if !l.stateDirBad {
+			l.stateDirBad = true
+			l.errf("store.path", "$%s is %q, not an absolute directory", StateDirectoryEnv, v)
+		}
+		return ""
+	}
+	return filepath.Clean(first)
+}
+
+// credentialsDir is $CREDENTIALS_DIRECTORY (systemd's LoadCredential=), or
+// "" when it is not set.
+func (l *loader) credentialsDir() string {
+	v, _ := l.opts.LookupEnv(CredentialsDirectoryEnv)
+	if v == "" || !filepath.IsAbs(v) {
+		return ""
+	}
+	return filepath.Clean(v)
+}
+
+// checkStoreDir says why the daemon could not write the database at path,
+// or "" when it can: the directory must exist and take new files (the
+// database, its -wal and -shm files and the run lock are created there),
+// and those of the files that exist must open for writing.
+func checkStoreDir(path string) string {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("the database's directory %s does not exist", dir)
+	case err != nil:
+		return fmt.Sprintf("the database's directory: %v", err)
+	case !fi.IsDir():
+		return fmt.Sprintf("%s, the database's directory, is not a directory", dir)
+	}
+	probe, err := os.CreateTemp(dir, ".helpdeskd-check-*")
+	if err != nil {
+		return fmt.Sprintf("cannot create files in %s, where the database, its -wal and -shm files and its .lock file live: %v", dir, pathErrCause(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Sprintf("cannot open %s for writing: %v", p, pathErrCause(err))
+		}
+		f.Close()
+	}
+	return ""
+}
+
+// pathErrCause is the cause of a *fs.PathError without the path, which the
+// message names already.
+func pathErrCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // abs resolves a path against the configuration file's directory.
@@ -794,6 +880,16 @@ func (l *loader) secret(key, password, file string, required bool) Secret {
 			return s
 		}
 		s.Env = m[1]
+	case strings.HasPrefix(file, CredentialPrefix):
+		name := strings.TrimPrefix(file, CredentialPrefix)
+		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || len(name) > 255 {
+			l.errf(key+".password_file", "%q: a credential is %sNAME, NAME as in LoadCredential=NAME:/path (no '/')", file, CredentialPrefix)
+			return s
+		}
+		s.Credential = name
+		if d := l.credentialsDir(); d != "" {
+			s.File = filepath.Join(d, name)
+		}
 	case file != "":
 		s.File = l.abs(file)
 	default:
@@ -801,6 +897,9 @@ func (l *loader) secret(key, password, file string, required bool) Secret {
 			l.errf(key+".password", "required: password = \"${ENV_VAR}\" or password_file = \"/run/secrets/...\"")
 		}
 		return s
+	}
+	if l.opts.Lint {
+		return s // the form is right; the value lives on the production host
 	}
 	value, pkey, err := l.resolve(key, s)
 	report := l.warnf
@@ -829,8 +928,15 @@ func (l *loader) resolve(key string, s Secret) (value, pkey, err string) {
 		}
 		return v, "", ""
 	}
+	if s.Credential != "" && s.File == "" {
+		return "", key + ".password_file", fmt.Sprintf("%s%s: $%s is not set: run under systemd with LoadCredential=%s:/path/of/the/secret, or set %s to the directory holding the file %s",
+			CredentialPrefix, s.Credential, CredentialsDirectoryEnv, s.Credential, CredentialsDirectoryEnv, s.Credential)
+	}
 	b, rerr := l.opts.ReadFile(s.File)
 	if rerr != nil {
+		if s.Credential != "" {
+			return "", key + ".password_file", fmt.Sprintf("cannot read credential %s: %v (does the unit have LoadCredential=%s:/path/of/the/secret?)", s.Credential, rerr, s.Credential)
+		}
 		return "", key + ".password_file", fmt.Sprintf("cannot read password file: %v", rerr)
 	}
 	v := strings.TrimRight(string(b), "\r\n")
@@ -946,13 +1052,26 @@ func (l *loader) desk(d rawDesk, c *Config) {
 	}
 	if d.TemplatesDir != "" {
 		k.TemplatesDir = l.abs(d.TemplatesDir)
-		if fi, err := os.Stat(k.TemplatesDir); err != nil {
-			l.errf("desk.templates_dir", "%v", err)
-		} else if !fi.IsDir() {
-			l.errf("desk.templates_dir", "%s is not a directory", k.TemplatesDir)
+		creds := l.credentialsDir()
+		switch {
+		case l.opts.Lint:
+			// A file of the production host.
+		case !filepath.IsAbs(d.TemplatesDir) && creds != "" && l.dir == creds:
+			l.errf("desk.templates_dir", "%q is relative to the configuration, which is a systemd credential in %s: give an absolute directory the service can read, e.g. /usr/local/share/helpdeskd/templates", d.TemplatesDir, creds)
+		default:
+			l.checkTemplatesDir(k.TemplatesDir)
 		}
 	}
 	c.Desk = k
+}
+
+// checkTemplatesDir checks that the template overrides' directory exists.
+func (l *loader) checkTemplatesDir(dir string) {
+	if fi, err := os.Stat(dir); err != nil {
+		l.errf("desk.templates_dir", "%v", err)
+	} else if !fi.IsDir() {
+		l.errf("desk.templates_dir", "%s is not a directory", dir)
+	}
 }
 
 // --- [[mailbox]] and [[customer]] ---------------------------------------------

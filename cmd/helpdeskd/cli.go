@@ -11,12 +11,20 @@ import (
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
+	"github.com/helpdeskd/helpdesk/triage"
 )
 
 // loadConfig loads and validates a configuration; with resolve, secrets are
-// read too (the daemon), without they are only checked for form.
+// read too, without they are only checked for form (the commands that only
+// read the database).
 func loadConfig(path string, resolve bool, stderr io.Writer) (*config.Config, error) {
-	cfg, warnings, err := config.Load(path, config.Options{ResolveSecrets: resolve})
+	return loadConfigWith(path, config.Options{ResolveSecrets: resolve}, stderr)
+}
+
+// loadConfigWith loads and validates a configuration with opts, printing
+// its warnings to stderr.
+func loadConfigWith(path string, opts config.Options, stderr io.Writer) (*config.Config, error) {
+	cfg, warnings, err := config.Load(path, opts)
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w.String())
 	}
@@ -26,21 +34,50 @@ func loadConfig(path string, resolve bool, stderr io.Writer) (*config.Config, er
 	return cfg, nil
 }
 
+// checkedConfig loads the configuration and checks everything about it
+// that would stop the daemon from starting: the file, its secrets (read),
+// where the database goes (writable), the template overrides and the
+// triage rules. run and check-config both use it, so that check-config
+// (the unit's ExecStartPre=) refuses exactly what run would, in the same
+// words. With lint only the file is checked, nothing of this host.
+func checkedConfig(path string, lint bool, stderr io.Writer) (*config.Config, error) {
+	cfg, err := loadConfigWith(path, config.Options{ResolveSecrets: true, CheckStore: true, Lint: lint}, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if !lint || cfg.Desk.TemplatesDir == "" {
+		if _, err := templates.Load(cfg.Desk.TemplatesDir); err != nil {
+			return nil, &exitError{code: 2, err: fmt.Errorf("%s: templates: %w", path, err)}
+		}
+	}
+	if _, err := triage.New(triageRules(cfg)); err != nil {
+		return nil, &exitError{code: 2, err: fmt.Errorf("%s: %w", path, err)}
+	}
+	return cfg, nil
+}
+
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check-config", "check-config -config FILE", stderr)
+	fs := newFlags("check-config", "check-config -config FILE [-lint]", stderr)
 	path := fs.String("config", defaultConfigPath(), "configuration `file`")
+	lint := fs.Bool("lint", false, "check the file alone, not this host: secrets for form only; password files, templates_dir and the database's directory not looked at (a configuration repository's CI)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path, false, stderr)
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("check-config takes no arguments, got %q", fs.Args())}
+	}
+	cfg, err := checkedConfig(*path, *lint, stderr)
 	if err != nil {
 		return err
 	}
-	if _, err := templates.Load(cfg.Desk.TemplatesDir); err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("%s: templates: %w", *path, err)}
+	fmt.Fprintf(stdout, "%s: ok (%d mailboxes, %d agents, %d policies, %d calendars)", *path,
+		len(cfg.Mailboxes), len(cfg.Agents), len(cfg.Policies), len(cfg.Calendars))
+	if *lint {
+		fmt.Fprintln(stdout, "; not checked (-lint): secrets, password files, templates_dir, the database's directory")
+	} else {
+		fmt.Fprintf(stdout, "; database %s\n", cfg.Store.Path)
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d mailboxes, %d agents, %d policies, %d calendars)\n",
-		*path, len(cfg.Mailboxes), len(cfg.Agents), len(cfg.Policies), len(cfg.Calendars))
 	return nil
 }
 
@@ -53,7 +90,7 @@ func openStoreFor(ctx context.Context, configPath, dbPath string, stderr io.Writ
 		}
 		dbPath = cfg.Store.Path
 		if _, err := os.Stat(dbPath); err != nil {
-			return nil, fmt.Errorf("no database at %s (has the daemon run?): %w", dbPath, err)
+			return nil, fmt.Errorf("no database at %s (has the daemon run? under systemd a relative [store] path is in the unit's StateDirectory=, e.g. -db /var/lib/helpdeskd/helpdesk.db): %w", dbPath, err)
 		}
 		return store.Open(ctx, dbPath, store.Options{RefPrefix: cfg.Store.RefPrefix, RefStart: cfg.Store.RefStart})
 	}

@@ -413,7 +413,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path, true, stderr)
+	cfg, err := checkedConfig(*path, false, stderr)
 	if err != nil {
 		return err
 	}

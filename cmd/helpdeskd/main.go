@@ -26,7 +26,9 @@ Usage:
   helpdeskd                                run the self-contained demo (same as "helpdeskd demo")
   helpdeskd demo [-dir DIR] [-speed N]     the demo: embedded IMAP + SMTP servers on loopback
   helpdeskd run -config FILE               run the daemon
-  helpdeskd check-config -config FILE      validate a configuration and its templates
+  helpdeskd check-config -config FILE [-lint]
+                                           check a configuration as run will (secrets, database
+                                           directory, templates); -lint: the file alone
   helpdeskd tickets [-config FILE] [--json] [--status S]
   helpdeskd show REF [-config FILE] [--json]
   helpdeskd triage [--json] [-config FILE] FILE.eml|-

@@ -45,7 +45,11 @@ type Config struct {
 	IMAP         string // host:port of the IMAP server; default 127.0.0.1:143 (none started)
 	IMAPUser     string // the mailbox's username; default IMAPUser
 	IMAPPassword string // the password Load resolves; default IMAPPassword
-	SMTP         string // host:port of the SMTP peer; default 127.0.0.1:25 (none started)
+	// IMAPPasswordFile, when set, is the mailbox's password_file (e.g.
+	// "%credentials/imap") instead of password = "${HD_TEST_IMAP_PASSWORD}";
+	// Load cannot resolve it.
+	IMAPPasswordFile string
+	SMTP             string // host:port of the SMTP peer; default 127.0.0.1:25 (none started)
 
 	SMTPKeys string  // more keys of [smtp]
 	Mailbox  string  // more keys of the [[mailbox]]
@@ -74,6 +78,10 @@ func (c Config) TOML() string {
 	if user == "" {
 		user = IMAPUser
 	}
+	secret := fmt.Sprintf("password = \"${%s}\"", IMAPPasswordEnv)
+	if c.IMAPPasswordFile != "" {
+		secret = fmt.Sprintf("password_file = %q", c.IMAPPasswordFile)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `[store]
 path = %q
@@ -91,11 +99,11 @@ host = %q
 port = %s
 security = "none"
 username = %q
-password = "${%s}"
+%s
 folder = "INBOX"
 poll_interval = "1s"
 %s
-`, db, sh, sp, line(c.SMTPKeys), ih, ip, user, IMAPPasswordEnv, line(c.Mailbox))
+`, db, sh, sp, line(c.SMTPKeys), ih, ip, user, secret, line(c.Mailbox))
 	for _, a := range c.Agents {
 		fmt.Fprintf(&b, "[[agent]]\nemail = %q\nname = %q\n", a.Email, a.Name)
 		if a.Team != "" {
