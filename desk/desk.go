@@ -397,7 +397,14 @@ func (w *work) event(t *helpdesk.Ticket, kind helpdesk.EventKind, actor, detail,
 	}
 	ref, prio, log, h := t.Ref, t.Priority, w.d.log, w.d.hooks.Event
 	w.after = append(w.after, func() {
-		log.Info("ticket event", "ticket", ref, "event", kind, "actor", actor, "detail", detail, "message_id", messageID)
+		if kind == helpdesk.EventNote {
+			// A note's detail is its body, which agents wrote for each
+			// other: only its size at info, the text at debug.
+			log.Info("ticket event", "ticket", ref, "event", kind, "actor", actor, "detail_bytes", len(detail), "message_id", messageID)
+			log.Debug("note body", "ticket", ref, "detail", detail)
+		} else {
+			log.Info("ticket event", "ticket", ref, "event", kind, "actor", actor, "detail", detail, "message_id", messageID)
+		}
 		if h != nil {
 			h(ref, prio, e)
 		}

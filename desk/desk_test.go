@@ -1,9 +1,11 @@
 package desk_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +33,25 @@ type testDesk struct {
 
 	mu       sync.Mutex
 	enqueued []helpdesk.OutMail // what the desk enqueued, in order (desk.Hooks.Enqueued)
+	logs     syncBuffer         // the desk's log at info level
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // deskConfig is the test desk's configuration: the support mailbox in
@@ -116,6 +137,7 @@ func newTestDesk(t *testing.T, tweaks ...func(*desk.Config)) *testDesk {
 	}
 	td.cfg = dc
 	td.d, err = desk.New(dc, desk.Options{Store: st, Triage: tri, Templates: tmpl, Now: func() time.Time { return td.now },
+		Log: slog.New(slog.NewTextHandler(&td.logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Hooks: desk.Hooks{Enqueued: func(m helpdesk.OutMail) {
 			td.mu.Lock()
 			td.enqueued = append(td.enqueued, m)
@@ -531,5 +553,25 @@ func TestQuietMailIsATicketWithoutAck(t *testing.T) {
 	td.mail("support", customer("c9@x", "Carol <carol@shop.example>", "Store down", outage))
 	if len(td.mailsTo("carol@shop.example")) != 1 {
 		t.Error("an ordinary customer mail got no acknowledgement")
+	}
+}
+
+// TestNoteBodyNotLoggedAtInfo: an internal note is written for agents; the
+// log at info level says a note was added, not what it says.
+func TestNoteBodyNotLoggedAtInfo(t *testing.T) {
+	td := newTestDesk(t)
+	ref := td.mail("support", customer("c1@x", "Carol <carol@shop.example>", "Store down", outage)).Ref
+	addr := td.agentAddress("alice@example.com", ref)
+	td.mail("support", agentMail("n1@example.com", addr, "#note\nThe customer's DB password is hunter2, do not share."))
+	_, evs := td.ticket(ref)
+	if !strings.Contains(detail(evs, helpdesk.EventNote), "hunter2") {
+		t.Fatalf("the note was not recorded: %q", detail(evs, helpdesk.EventNote))
+	}
+	logs := td.logs.String()
+	if strings.Contains(logs, "hunter2") {
+		t.Errorf("a note body reached the info log:\n%s", logs)
+	}
+	if !strings.Contains(logs, "event=note") {
+		t.Errorf("the note event is not logged at all:\n%s", logs)
 	}
 }
