@@ -352,6 +352,9 @@ func TestOutboxServerDown(t *testing.T) {
 	if got, want := logs.count("smtp server reachable again"), 1; got != want {
 		t.Errorf("recovery logged %d times, want %d", got, want)
 	}
+	if got := logs.count("smtp session opened"); got < 1 || !strings.Contains(logs.String(), "server="+srv.Addr()) {
+		t.Errorf("no line says which SMTP server was reached\n%s", logs)
+	}
 }
 
 // TestOutboxPermanentRefusal: a 5xx marks the row failed at once, with an

@@ -338,6 +338,10 @@ func dialSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) (*smtpConn,
 		}
 		return nil, fmt.Errorf("smtp dial %s: %w", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), err)
 	}
+	if log != nil {
+		log.Info("smtp session opened", "server", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), "security", cfg.Security,
+			"user", cfg.Username)
+	}
 	return conn, nil
 }
 
