@@ -54,6 +54,9 @@ func (f *Fetcher) connect(ctx context.Context) (*imapSession, error) {
 			},
 		},
 	}
+	if wl := newWireLog(s.f.log); wl != nil {
+		opts.DebugWriter = wl // the protocol steps, at debug level only
+	}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, err := dialWire(dialCtx, wireDialer(30*time.Second), cfg.Security, cfg.address(), opts.TLSConfig)

@@ -1,0 +1,81 @@
+package mailbox
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"regexp"
+	"strconv"
+)
+
+// wireLog writes an IMAP session's protocol lines to the log at debug
+// level, for an operator who needs the protocol steps. It never writes a
+// secret or a mail: the arguments of LOGIN and AUTHENTICATE and bare SASL
+// responses are replaced by "[redacted]", and a literal (a mail's body, a
+// long header) is summed up by its size. Each line is cut to
+// wireLogMaxLine bytes.
+type wireLog struct {
+	log  *slog.Logger
+	line []byte
+	skip int // bytes of a literal still to pass unlogged
+}
+
+const wireLogMaxLine = 300
+
+var (
+	reWireAuth    = regexp.MustCompile(`(?i)^(\S+ (?:LOGIN|AUTHENTICATE))( .*)$`)
+	reWireSASL    = regexp.MustCompile(`^[A-Za-z0-9+/=]{8,}$`)
+	reWireLiteral = regexp.MustCompile(`\{(\d+)\+?\}$`)
+)
+
+// newWireLog returns a wireLog, or nil when log does not write debug lines.
+func newWireLog(log *slog.Logger) *wireLog {
+	if log == nil || !log.Enabled(context.Background(), slog.LevelDebug) {
+		return nil
+	}
+	return &wireLog{log: log}
+}
+
+// Write takes bytes of either direction as go-imap tees them.
+func (w *wireLog) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if w.skip > 0 {
+			k := min(w.skip, len(p))
+			w.skip -= k
+			p = p[k:]
+			continue
+		}
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			if len(w.line) < wireLogMaxLine {
+				w.line = append(w.line, p[:min(len(p), wireLogMaxLine-len(w.line))]...)
+			}
+			break
+		}
+		if len(w.line) < wireLogMaxLine {
+			w.line = append(w.line, p[:min(i, wireLogMaxLine-len(w.line))]...)
+		}
+		p = p[i+1:]
+		w.emit()
+	}
+	return n, nil
+}
+
+func (w *wireLog) emit() {
+	line := string(bytes.TrimRight(w.line, "\r"))
+	w.line = w.line[:0]
+	if m := reWireLiteral.FindStringSubmatch(line); m != nil {
+		if size, err := strconv.Atoi(m[1]); err == nil {
+			w.skip = size
+			line += " [" + m[1] + " bytes not logged]"
+		}
+	}
+	switch {
+	case reWireAuth.MatchString(line):
+		line = reWireAuth.ReplaceAllString(line, "$1 [redacted]")
+	case reWireSASL.MatchString(line):
+		line = "[redacted]"
+	}
+	w.log.Debug("imap wire", "line", line)
+}
