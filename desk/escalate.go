@@ -102,7 +102,7 @@ func (d *Desk) CheckTickets(ctx context.Context, ids []int64, now time.Time) []e
 		failed: func(_ *store.Tx, i int, err error) (bool, error) {
 			var p *panicError
 			if errors.As(err, &p) {
-				d.log.Error("sla check panicked", "ticket", ids[i], "panic", p.value, "stack", p.stack)
+				d.log.Error("sla check panicked", "ticket_id", ids[i], "panic", p.value, "stack", p.stack)
 			}
 			errs[i] = fmt.Errorf("sla check of ticket %d: %w", ids[i], err)
 			return false, nil

@@ -425,7 +425,7 @@ func markCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 func rowAttrs(m helpdesk.OutMail) []any {
-	return []any{"outbox", m.ID, "message_id", m.MessageID, "ticket", m.TicketID, "kind", string(m.Kind)}
+	return []any{"outbox", m.ID, "message_id", m.MessageID, "ticket_id", m.TicketID, "kind", string(m.Kind)}
 }
 
 // sent records an accepted mail.

@@ -216,7 +216,7 @@ func (l *Loop) checkBatch(ctx context.Context, bc BatchChecker, ids []int64, now
 func (l *Loop) check(ctx context.Context, id int64, now time.Time) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			l.log.Error("sla check panicked", "ticket", id, "panic", r, "stack", string(debug.Stack()))
+			l.log.Error("sla check panicked", "ticket_id", id, "panic", r, "stack", string(debug.Stack()))
 			err = fmt.Errorf("check ticket %d: panic: %v", id, r)
 		}
 	}()

@@ -387,7 +387,7 @@ func TestTickCheckPanic(t *testing.T) {
 	if got, want := len(m.sent()), 6; got != want {
 		t.Errorf("mails = %d, want %d (the other three tickets)", got, want)
 	}
-	if !bytes.Contains([]byte(logs.String()), []byte("ticket=1")) {
+	if !bytes.Contains([]byte(logs.String()), []byte("ticket_id=1")) {
 		t.Errorf("panic not logged with its ticket; logs:\n%s", logs.String())
 	}
 }
