@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strconv"
+	"sync"
 )
 
 // wireLog writes an IMAP session's protocol lines to the log at debug
@@ -14,8 +15,13 @@ import (
 // responses are replaced by "[redacted]", and a literal (a mail's body, a
 // long header) is summed up by its size. Each line is cut to
 // wireLogMaxLine bytes.
+//
+// go-imap tees both directions into it, from its reader and its writer
+// goroutines, so it takes a lock; a line written while a read is half
+// logged may be split, which a debug log can bear.
 type wireLog struct {
 	log  *slog.Logger
+	mu   sync.Mutex
 	line []byte
 	skip int // bytes of a literal still to pass unlogged
 }
@@ -38,6 +44,8 @@ func newWireLog(log *slog.Logger) *wireLog {
 
 // Write takes bytes of either direction as go-imap tees them.
 func (w *wireLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	n := len(p)
 	for len(p) > 0 {
 		if w.skip > 0 {
