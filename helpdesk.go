@@ -349,7 +349,13 @@ type Message struct {
 	// AttachmentsOmitted counts the attachments beyond the per-mail limit
 	// that were not kept (message.MaxAttachments); the raw mail has them.
 	AttachmentsOmitted int
-	Raw                []byte
+	// PartsOmitted counts the MIME parts beyond the per-mail limit that
+	// were not read (message.MaxParts); the raw mail has them.
+	PartsOmitted int
+	// TextOmitted counts the bytes of text beyond the per-mail limit
+	// (message.MaxText) that Text does not hold; the raw mail has them.
+	TextOmitted int64
+	Raw         []byte
 
 	// Loop protection (RFC 3834) and delivery reports.
 	AutoReason string // why this mail counts as automatic; "" for a person's mail
