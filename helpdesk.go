@@ -442,6 +442,8 @@ const (
 	EventDeliveryFailure          EventKind = "delivery-failure"           // a delivery report for a mail of the ticket came in
 	EventDeliveryFailed           EventKind = "delivery-failed"            // the SMTP server refused a mail of the ticket for good
 	EventAttachmentsOmitted       EventKind = "attachments-omitted"        // a mail had more attachments than a mail keeps
+	EventPartsOmitted             EventKind = "parts-omitted"              // a mail had more MIME parts than a mail reads
+	EventTextCut                  EventKind = "text-cut"                   // a mail had more text than a mail keeps; the raw mail has it all
 )
 
 // Event is one entry of a ticket's audit trail.

@@ -3,6 +3,7 @@ package desk
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/templates"
@@ -15,6 +16,7 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 	if strings.TrimSpace(data.Text) == "" {
 		data.Text = m.Text
 	}
+	data.Text = notifyText(t, data.Text, m.TextOmitted)
 	subject := fmt.Sprintf("[%s] %s: %s", t.Ref, strings.ToUpper(string(t.Priority)), cleanSubject(t.Subject))
 	refs := []string{m.MessageID}
 	for _, team := range w.d.cfg.Teams {
@@ -50,6 +52,34 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 		}
 	}
 	return nil
+}
+
+// maxNotifyText is how much of a mail's text a notification to the agents
+// carries, in bytes: a screenful or ten. A notification goes to every
+// agent of a team; the whole text stays on the ticket.
+const maxNotifyText = 64 << 10
+
+// notifyText returns the first maxNotifyText bytes of text, cut at the end
+// of a line, followed, when anything was left out (omitted counts text the
+// parser already left in the raw mail), by a line saying how much more
+// there is and how to read it.
+func notifyText(t *helpdesk.Ticket, text string, omitted int64) string {
+	cut := len(text)
+	if cut > maxNotifyText {
+		cut = maxNotifyText
+		if i := strings.LastIndexByte(text[:cut], '\n'); i >= maxNotifyText/2 {
+			cut = i + 1
+		}
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+	}
+	more := int64(len(text)-cut) + omitted
+	if more == 0 {
+		return text
+	}
+	return fmt.Sprintf("%s\n\n… %d more KiB; read it all with `helpdeskd show -full %s`",
+		strings.TrimRight(text[:cut], " \t\n"), (more+1023)/1024, t.Ref)
 }
 
 // recipientsFor returns the agents told about ticket t: its assignee and

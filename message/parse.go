@@ -57,8 +57,9 @@ const MaxText = 1 << 20
 // MaxParts is how many MIME entities (the mail itself, every multipart and
 // every part) one mail reads; the parts after them are counted in
 // Message.PartsOmitted and not read. A 10 MB mail of 100,000 parts must
-// not cost 100,000 header parses.
-const MaxParts = 1000
+// not cost 100,000 header parses; a mail of 1,000 attachments still has
+// all its parts read (and MaxAttachments of them kept).
+const MaxParts = 2000
 
 // ParseError is returned by Parse when nothing usable can be read from a
 // mail at all; the caller quarantines it. Reason is short and stable

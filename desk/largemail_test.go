@@ -1,0 +1,112 @@
+package desk_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/message"
+	"github.com/helpdeskd/helpdesk/store"
+)
+
+// longLog is n bytes of numbered log lines and its last line.
+func longLog(n int) (string, string) {
+	var b strings.Builder
+	var last string
+	for i := 0; b.Len() < n; i++ {
+		last = fmt.Sprintf("02:%02d:%02d import: row %08d rejected: constraint violation on orders.customer_id", i/60%60, i%60, i)
+		b.WriteString(last + "\n")
+	}
+	return b.String(), last
+}
+
+// A customer's 3 MiB text: the ticket keeps the first MiB and says how
+// much more the raw mail holds (a text-cut event); each agent's
+// notification carries the first 64 KiB, then how much more there is and
+// how to read it all.
+func TestLargeTextNotificationBounded(t *testing.T) {
+	td := newTestDesk(t)
+	log, last := longLog(3 << 20)
+	res := td.mail("support", customer("biglog@x", "Carol <carol@shop.example>", "Import failing",
+		"The nightly import fails for all users since 02:00. The log:\n\n"+log))
+	if res.Ref == "" {
+		t.Fatalf("no ticket: %+v", res)
+	}
+	_, evs := td.ticket(res.Ref)
+	if d := detail(evs, helpdesk.EventTextCut); !strings.Contains(d, "the text was cut after 10") || !strings.Contains(d, "KiB more are in the raw mail") || !strings.Contains(d, "helpdeskd show -full "+res.Ref) {
+		t.Errorf("text-cut event = %q", d)
+	}
+	var stored string
+	err := td.st.View(context.Background(), func(tx *store.ReadTx) error {
+		tk, err := tx.TicketByRef(res.Ref)
+		if err != nil {
+			return err
+		}
+		ms, err := tx.Messages(tk.ID)
+		for _, m := range ms {
+			if m.Direction == helpdesk.Inbound {
+				stored = m.Text
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) > message.MaxText || strings.Contains(stored, last) {
+		t.Errorf("the ticket keeps %d bytes of text (the last line: %v), want at most %d", len(stored), strings.Contains(stored, last), message.MaxText)
+	}
+	for _, agent := range []string{"alice@example.com", "maria@example.com"} {
+		ms := td.mailsTo(agent)
+		if len(ms) != 1 {
+			t.Fatalf("%s got %d mails, want 1 notification", agent, len(ms))
+		}
+		body := ms[0].Text
+		if len(body) > 72<<10 {
+			t.Errorf("notification to %s is %d bytes, want the text cut to 64 KiB", agent, len(body))
+		}
+		if !strings.Contains(body, "The nightly import fails for all users since 02:00.") {
+			t.Errorf("notification to %s lacks the start of the text", agent)
+		}
+		// 3 MiB of log less the 64 KiB shown: about 3,008 KiB more.
+		if !strings.Contains(body, " more KiB; read it all with `helpdeskd show -full "+res.Ref+"`") ||
+			!strings.Contains(body, "… 30") {
+			i := strings.Index(body, "…")
+			t.Errorf("notification to %s does not say how much more and how to read it: %q", agent, body[max(0, i-10):min(len(body), i+120)])
+		}
+	}
+}
+
+// A short mail's notification carries all of it and no such line.
+func TestShortTextNotificationWhole(t *testing.T) {
+	td := newTestDesk(t)
+	res := td.mail("support", customer("short@x", "Carol <carol@shop.example>", "Store down", outage))
+	ms := td.mailsTo("alice@example.com")
+	if len(ms) != 1 {
+		t.Fatalf("alice got %d mails, want 1 (%+v)", len(ms), res)
+	}
+	if strings.Contains(ms[0].Text, "more KiB") {
+		t.Errorf("notification of a short mail says there is more:\n%s", ms[0].Text)
+	}
+}
+
+// A mail of 100,000 parts reads MaxParts of them; the ticket says how many
+// were not read.
+func TestManyPartsEvent(t *testing.T) {
+	td := newTestDesk(t)
+	var b strings.Builder
+	b.WriteString("From: Carol <carol@shop.example>\nTo: support@example.com\nSubject: Store down\nMessage-ID: <parts100k@x>\n" +
+		"Date: Wed, 18 Nov 2026 10:00:00 +0000\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\n" + outage + "\n")
+	const n = 100000
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "--B\nContent-Type: text/plain\n\np%d\n", i)
+	}
+	b.WriteString("--B--\n")
+	ref := td.mail("support", b.String()).Ref
+	_, evs := td.ticket(ref)
+	if want := fmt.Sprintf("%d MIME parts beyond the first %d were not read", n-(message.MaxParts-2), message.MaxParts); !strings.Contains(detail(evs, helpdesk.EventPartsOmitted), want) {
+		t.Errorf("parts-omitted event = %q, want %q", detail(evs, helpdesk.EventPartsOmitted), want)
+	}
+}
