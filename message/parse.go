@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -39,6 +40,10 @@ type ParseOptions struct {
 	// kept. 0 means DefaultMaxAttachmentSize; a negative value drops every
 	// attachment's content.
 	MaxAttachmentSize int64
+	// TextLimit is how much text Message.Text keeps, in bytes (see
+	// MaxText). 0 means MaxText; a negative value keeps all of it, for a
+	// reader who asked for the whole text (helpdeskd show -full).
+	TextLimit int64
 }
 
 // MaxAttachments is how many attachments (inline parts included) one mail
@@ -106,9 +111,15 @@ func Parse(raw []byte, opts ParseOptions) (msg *helpdesk.Message, err error) {
 	p := &parser{
 		limit:      opts.MaxAttachmentSize,
 		msg:        &helpdesk.Message{Raw: raw},
-		textBudget: MaxText,
-		htmlBudget: MaxText,
+		textLimit:  opts.TextLimit,
 	}
+	switch {
+	case p.textLimit == 0:
+		p.textLimit = MaxText
+	case p.textLimit < 0:
+		p.textLimit = math.MaxInt64 / utf8.UTFMax
+	}
+	p.textBudget, p.htmlBudget = p.textLimit, p.textLimit
 	if p.limit == 0 {
 		p.limit = DefaultMaxAttachmentSize
 	}
@@ -147,9 +158,10 @@ type parser struct {
 
 	returned bool // a message/rfc822 or headers part came with the mail
 
-	// What is left of MaxText for plain text and for HTML; may go below
-	// zero when a charset conversion grows the text (finishBody cuts).
-	textBudget, htmlBudget int64
+	// What is left of textLimit (ParseOptions.TextLimit) for plain text
+	// and for HTML; may go below zero when a charset conversion grows the
+	// text (finishBody cuts).
+	textLimit, textBudget, htmlBudget int64
 	entities               int // MIME entities read so far (MaxParts)
 }
 
@@ -540,8 +552,9 @@ func (p *parser) finishBody(acc *parseBody) {
 		omitted = acc.htmlOmitted
 	}
 	p.msg.Text = strings.Join(texts, "\n\n")
-	if len(p.msg.Text) > MaxText {
-		cut := textCut([]byte(p.msg.Text[:MaxText+1]), MaxText)
+	if int64(len(p.msg.Text)) > p.textLimit {
+		limit := int(p.textLimit)
+		cut := textCut([]byte(p.msg.Text[:limit+1]), limit)
 		omitted += int64(len(p.msg.Text) - cut)
 		p.msg.Text = strings.Clone(p.msg.Text[:cut])
 	}

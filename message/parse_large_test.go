@@ -179,3 +179,15 @@ func TestParseLargeTextAllocates(t *testing.T) {
 		t.Errorf("Parse allocated %d bytes, want at most %d", allocated, limit)
 	}
 }
+
+// TextLimit < 0 keeps the whole text, for helpdeskd show -full.
+func TestParseTextLimitNone(t *testing.T) {
+	text, last := logText(3 << 20)
+	m, err := Parse(largeMail("text/plain; charset=utf-8", "8bit", text), ParseOptions{TextLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.TextOmitted != 0 || !strings.HasSuffix(m.Text, last) || len(m.Text) != len(text)-1 {
+		t.Errorf("TextOmitted = %d, len(Text) = %d of %d; want the whole text", m.TextOmitted, len(m.Text), len(text))
+	}
+}
