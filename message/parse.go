@@ -109,9 +109,9 @@ func Parse(raw []byte, opts ParseOptions) (msg *helpdesk.Message, err error) {
 		return nil, &ParseError{Reason: "no header fields: not an RFC 5322 message"}
 	}
 	p := &parser{
-		limit:      opts.MaxAttachmentSize,
-		msg:        &helpdesk.Message{Raw: raw},
-		textLimit:  opts.TextLimit,
+		limit:     opts.MaxAttachmentSize,
+		msg:       &helpdesk.Message{Raw: raw},
+		textLimit: opts.TextLimit,
 	}
 	switch {
 	case p.textLimit == 0:
@@ -162,7 +162,7 @@ type parser struct {
 	// and for HTML; may go below zero when a charset conversion grows the
 	// text (finishBody cuts).
 	textLimit, textBudget, htmlBudget int64
-	entities               int // MIME entities read so far (MaxParts)
+	entities                          int // MIME entities read so far (MaxParts)
 }
 
 // parseBody collects the readable parts met during the walk.
