@@ -45,18 +45,30 @@ func (tx *Tx) AddMessage(ticketID int64, mailbox string, m *helpdesk.Message) (i
 	if defects == nil {
 		defects = []string{}
 	}
+	raw := m.Raw
+	if len(raw) > rawChunk {
+		raw = nil // in message_raw, below
+	}
 	res, err := tx.exec(`INSERT INTO messages (ticket_id, message_id, direction, kind, mailbox, from_addr,
 		from_name, to_addrs, cc_addrs, subject, date, received_at, text, new_text, html, auto_reason,
 		defects, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tid, m.MessageID, string(m.Direction), string(m.Kind), mailbox, strings.ToLower(m.From.Email),
 		m.From.Name, mustJSON(addrList(m.To)), mustJSON(addrList(m.Cc)), m.Subject, fmtTime(m.Date),
-		fmtTime(tx.now), m.Text, newText, "", m.AutoReason, mustJSON(defects), m.Raw)
+		fmtTime(tx.now), m.Text, newText, "", m.AutoReason, mustJSON(defects), raw)
 	if err != nil {
 		return 0, fmt.Errorf("insert message %s: %w", m.MessageID, err)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
 		return 0, fmt.Errorf("insert message %s: %w", m.MessageID, err)
+	}
+	if raw == nil {
+		for seq, off := 0, 0; off < len(m.Raw); seq, off = seq+1, off+rawChunk {
+			chunk := m.Raw[off:min(off+rawChunk, len(m.Raw))]
+			if _, err := tx.exec(`INSERT INTO message_raw (message_id, seq, data) VALUES (?, ?, ?)`, id, seq, chunk); err != nil {
+				return 0, fmt.Errorf("insert raw mail of %s, chunk %d: %w", m.MessageID, seq, err)
+			}
+		}
 	}
 	for _, a := range m.Attachments {
 		if _, err := tx.exec(`INSERT INTO attachments (message_id, filename, content_type, content_id,
@@ -197,14 +209,42 @@ func (tx *ReadTx) Attachments(messageRowID int64) ([]helpdesk.Attachment, error)
 	return out, rows.Err()
 }
 
-// Raw returns the raw mail of a stored message by Message-ID.
+// rawChunk is the size of the chunks a raw mail larger than it is stored
+// in (table message_raw, messages.raw NULL). SQLite copies a bound value
+// and builds a row whole in memory: a 30 MB mail in one row costs 60 MB
+// while it is inserted, in chunks 2 MiB.
+const rawChunk = 1 << 20
+
+// Raw returns the raw mail of a stored message by Message-ID, nil for a
+// message that has none (one we sent).
 func (tx *ReadTx) Raw(messageID string) ([]byte, error) {
 	var raw []byte
-	err := tx.queryRow(`SELECT raw FROM messages WHERE message_id = ?`, messageID).Scan(&raw)
+	var id, size int64
+	err := tx.queryRow(`SELECT m.id, m.raw, (SELECT coalesce(sum(length(r.data)), 0) FROM message_raw r WHERE r.message_id = m.id)
+		FROM messages m WHERE m.message_id = ?`, messageID).Scan(&id, &raw, &size)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
-	return raw, err
+	if err != nil || raw != nil || size == 0 {
+		return raw, err
+	}
+	rows, err := tx.query(`SELECT data FROM message_raw WHERE message_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("raw mail of %s: %w", messageID, err)
+	}
+	defer rows.Close()
+	raw = make([]byte, 0, size)
+	for rows.Next() {
+		var chunk sql.RawBytes
+		if err := rows.Scan(&chunk); err != nil {
+			return nil, fmt.Errorf("raw mail of %s: %w", messageID, err)
+		}
+		raw = append(raw, chunk...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("raw mail of %s: %w", messageID, err)
+	}
+	return raw, nil
 }
 
 // textColumn selects the full text of the message row m: its own, or for

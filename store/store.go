@@ -315,17 +315,24 @@ func migrations() ([]migration, error) {
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
+		// Versions rise; a number may be missing while the migrations of
+		// several changes written at once are merged (each change takes
+		// its own number), but never taken twice.
+		if m.version < 1 || i > 0 && m.version == ms[i-1].version {
+			return nil, fmt.Errorf("migration %s: version %d is taken or invalid", m.name, m.version)
 		}
 	}
 	return ms, nil
 }
 
-// SchemaVersion is the schema version this binary writes.
+// SchemaVersion is the schema version this binary writes: that of its last
+// migration.
 func SchemaVersion() int {
 	ms, _ := migrations()
-	return len(ms)
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
 }
 
 // migrate applies the migrations above the database's user_version, up to
@@ -347,8 +354,8 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 	if err := conn.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&current); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if current > len(ms) {
-		return fmt.Errorf("database schema version %d is newer than this helpdeskd understands (%d): upgrade helpdeskd", current, len(ms))
+	if latest := ms[len(ms)-1].version; current > latest {
+		return fmt.Errorf("database schema version %d is newer than this helpdeskd understands (%d): upgrade helpdeskd", current, latest)
 	}
 	for _, m := range ms[:target] {
 		if m.version <= current {

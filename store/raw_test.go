@@ -1,0 +1,73 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+// A raw mail larger than rawChunk is kept in chunks (messages.raw NULL)
+// and read back whole, byte for byte; at or below it, in its row as
+// before. A message without raw mail reads back nil.
+func TestRawMailChunks(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "h.db"))
+	big := make([]byte, 3*rawChunk+12345)
+	for i := range big {
+		big[i] = byte(i*7 + i/rawChunk)
+	}
+	raws := map[string][]byte{
+		"big@x":   big,
+		"exact@x": bytes.Repeat([]byte("y"), rawChunk),
+		"small@x": []byte("From: a@b\r\n\r\nhi\r\n"),
+		"none@x":  nil,
+	}
+	err := s.Update(ctx, func(tx *Tx) error {
+		tk := newTicket("carol@example.com")
+		if err := tx.CreateTicket(tk); err != nil {
+			return err
+		}
+		for id, raw := range raws {
+			m := &helpdesk.Message{MessageID: id, Direction: helpdesk.Inbound, Kind: helpdesk.KindCustomer, Raw: raw}
+			if _, err := tx.AddMessage(tk.ID, "support", m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(ctx, func(tx *ReadTx) error {
+		for id, want := range raws {
+			got, err := tx.Raw(id)
+			if err != nil {
+				return fmt.Errorf("raw of %s: %w", id, err)
+			}
+			if !bytes.Equal(got, want) || (want == nil) != (got == nil) {
+				t.Errorf("raw of %s: %d bytes read, %d stored, or different bytes", id, len(got), len(want))
+			}
+		}
+		if _, err := tx.Raw("missing@x"); err != ErrNotFound {
+			t.Errorf("raw of a missing message: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chunks, inRow int
+	if err := s.db.QueryRow(`SELECT count(*) FROM message_raw`).Scan(&chunks); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRow(`SELECT count(*) FROM messages WHERE raw IS NOT NULL`).Scan(&inRow); err != nil {
+		t.Fatal(err)
+	}
+	if chunks != 4 || inRow != 2 {
+		t.Errorf("%d chunks and %d raw mails in their rows, want 4 (the big mail) and 2 (exact and small)", chunks, inRow)
+	}
+}
