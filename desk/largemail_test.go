@@ -110,3 +110,34 @@ func TestManyPartsEvent(t *testing.T) {
 		t.Errorf("parts-omitted event = %q, want %q", detail(evs, helpdesk.EventPartsOmitted), want)
 	}
 }
+
+// A notification lists the customer's attachments by name and size (the
+// first 20, then how many more) and attaches none of them.
+func TestNotificationListsAttachments(t *testing.T) {
+	td := newTestDesk(t)
+	var b strings.Builder
+	b.WriteString("From: Carol <carol@shop.example>\nTo: support@example.com\nSubject: Store down\nMessage-ID: <files@x>\n" +
+		"Date: Wed, 18 Nov 2026 10:00:00 +0000\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\n" + outage + "\n")
+	b.WriteString("--B\nContent-Type: image/png\nContent-Disposition: attachment; filename=\"checkout.png\"\n\n" + strings.Repeat("p", 3000) + "\n")
+	for i := 0; i < 24; i++ {
+		fmt.Fprintf(&b, "--B\nContent-Type: text/plain\nContent-Disposition: attachment; filename=\"log%02d.txt\"\n\nline %d\n", i, i)
+	}
+	b.WriteString("--B--\n")
+	td.mail("support", b.String())
+	ms := td.mailsTo("alice@example.com")
+	if len(ms) != 1 {
+		t.Fatalf("alice got %d mails, want 1 notification", len(ms))
+	}
+	n := ms[0]
+	for _, want := range []string{"Attachments (listed, not attached to this mail):", "  - checkout.png, 3 KiB", "  - log00.txt, 6 bytes", "  - log18.txt", "  - 5 more"} {
+		if !strings.Contains(n.Text, want) {
+			t.Errorf("notification lacks %q:\n%s", want, n.Text)
+		}
+	}
+	if strings.Contains(n.Text, "log19.txt") {
+		t.Errorf("notification lists more than 20 files")
+	}
+	if len(n.Attachments) != 0 {
+		t.Errorf("notification carries %d attachments, want none", len(n.Attachments))
+	}
+}

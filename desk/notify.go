@@ -17,6 +17,7 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 		data.Text = m.Text
 	}
 	data.Text = notifyText(t, data.Text, m.TextOmitted)
+	data.Files = notifyFiles(m)
 	subject := fmt.Sprintf("[%s] %s: %s", t.Ref, strings.ToUpper(string(t.Priority)), cleanSubject(t.Subject))
 	refs := []string{m.MessageID}
 	for _, team := range w.d.cfg.Teams {
@@ -80,6 +81,48 @@ func notifyText(t *helpdesk.Ticket, text string, omitted int64) string {
 	}
 	return fmt.Sprintf("%s\n\n… %d more KiB; read it all with `helpdeskd show -full %s`",
 		strings.TrimRight(text[:cut], " \t\n"), (more+1023)/1024, t.Ref)
+}
+
+// maxNotifyFiles is how many attachments a notification lists by name.
+const maxNotifyFiles = 20
+
+// notifyFiles lists the customer's attachments of m for a notification,
+// inline parts (logos, pictures in the HTML) left out: the first
+// maxNotifyFiles by name and size, then how many more. A notification
+// never carries the files themselves: they would go to every agent.
+func notifyFiles(m *helpdesk.Message) []templates.File {
+	var out []templates.File
+	more := m.AttachmentsOmitted
+	for _, a := range m.Attachments {
+		if a.Inline {
+			continue
+		}
+		if len(out) == maxNotifyFiles {
+			more++
+			continue
+		}
+		f := templates.File{Name: a.Filename, Size: formatSize(a.Size)}
+		if a.Dropped != "" {
+			f.Note = "not kept: " + a.Dropped
+		}
+		out = append(out, f)
+	}
+	if more > 0 {
+		out = append(out, templates.File{Name: fmt.Sprintf("%d more", more)})
+	}
+	return out
+}
+
+// formatSize renders a size for people: "812 bytes", "48 KiB", "30.0 MiB".
+func formatSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%d KiB", (n+1<<9)>>10)
+	default:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
 }
 
 // recipientsFor returns the agents told about ticket t: its assignee and

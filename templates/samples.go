@@ -77,6 +77,9 @@ func fullSample() Data {
 		ReopenWindow: "7 days",
 		Age:          "2h 5m",
 		Notice:       "mallory@evil.example is not on this ticket (the mail joined it by references).",
+		Files: []File{{Name: "checkout-error.png", Size: "48 KiB"},
+			{Name: "server.log", Size: "30.0 MiB", Note: "not kept: 31457280 bytes exceeds the 26214400 byte attachment limit"},
+			{Name: "3 more"}},
 	}
 	for _, name := range helpdesk.FieldNames {
 		label, why := FieldLabel(name)

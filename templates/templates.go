@@ -70,6 +70,16 @@ type Data struct {
 	// Notice is what agents must read first about the mail (notify_*,
 	// address_leak): a stranger's mail, a forged header, a leaked address.
 	Notice string
+	// Files lists the customer's attachments of the mail concerned
+	// (notify_*): kept with the ticket, never attached to a notification.
+	Files []File
+}
+
+// File is one attachment as a notification lists it.
+type File struct {
+	Name string // the sanitised file name; or "N more" closing a long list
+	Size string // formatted, e.g. "48 KiB"; "" for the closing line
+	Note string // why the file was not kept, if it was not
 }
 
 // Field is one incident fact (helpdesk.Field* names): its human label, its
