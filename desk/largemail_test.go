@@ -141,3 +141,37 @@ func TestNotificationListsAttachments(t *testing.T) {
 		t.Errorf("notification carries %d attachments, want none", len(n.Attachments))
 	}
 }
+
+// A customer's request to escalate, in a mail of 3 MiB of text: the
+// escalation mail carries the first 64 KiB too, and no mail the desk
+// writes about it is larger.
+func TestLargeTextEscalationBounded(t *testing.T) {
+	td := newTestDesk(t)
+	log, _ := longLog(3 << 20)
+	res := td.mail("support", customer("esc0@x", "Carol <carol@shop.example>", "Import failing",
+		"The nightly import fails for all users since 02:00."))
+	reply := strings.Replace(customer("esc1@x", "Carol <carol@shop.example>", "Re: Import failing",
+		"Still failing.\n\nescalate\n\nThe log:\n\n"+log), "\n\n", "\nIn-Reply-To: <esc0@x>\n\n", 1)
+	if r := td.mail("support", reply); r.Ref != res.Ref {
+		t.Fatalf("the reply went to %+v, want %s", r, res.Ref)
+	}
+	_, evs := td.ticket(res.Ref)
+	if detail(evs, helpdesk.EventEscalation) == "" {
+		t.Fatalf("no escalation on %s: %+v", res.Ref, evs)
+	}
+	escalations := 0
+	for _, m := range td.outbox() {
+		if len(m.Text) > 72<<10 || len(m.HTML) > 144<<10 {
+			t.Errorf("%s mail to %v is %d bytes of text, %d of HTML", m.Kind, m.To, len(m.Text), len(m.HTML))
+		}
+		if m.Kind == helpdesk.KindEscalation {
+			escalations++
+			if !strings.Contains(m.Text, " more KiB; read it all with `helpdeskd show -full "+res.Ref+"`") {
+				t.Errorf("escalation to %v does not say how much more there is", m.To)
+			}
+		}
+	}
+	if escalations == 0 {
+		t.Errorf("no escalation mail in the outbox")
+	}
+}

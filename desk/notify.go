@@ -62,9 +62,14 @@ const maxNotifyText = 64 << 10
 
 // notifyText returns the first maxNotifyText bytes of text, cut at the end
 // of a line, followed, when anything was left out (omitted counts text the
-// parser already left in the raw mail), by a line saying how much more
-// there is and how to read it.
+// parser already left in the raw mail; negative: the text may have been
+// cut by an unknown amount), by a line saying how much more there is and
+// how to read it.
 func notifyText(t *helpdesk.Ticket, text string, omitted int64) string {
+	atLeast := ""
+	if omitted < 0 {
+		omitted, atLeast = 0, "at least "
+	}
 	cut := len(text)
 	if cut > maxNotifyText {
 		cut = maxNotifyText
@@ -79,8 +84,8 @@ func notifyText(t *helpdesk.Ticket, text string, omitted int64) string {
 	if more == 0 {
 		return text
 	}
-	return fmt.Sprintf("%s\n\n… %d more KiB; read it all with `helpdeskd show -full %s`",
-		strings.TrimRight(text[:cut], " \t\n"), (more+1023)/1024, t.Ref)
+	return fmt.Sprintf("%s\n\n… %s%d more KiB; read it all with `helpdeskd show -full %s`",
+		strings.TrimRight(text[:cut], " \t\n"), atLeast, (more+1023)/1024, t.Ref)
 }
 
 // maxNotifyFiles is how many attachments a notification lists by name.
