@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -57,15 +56,11 @@ const largeNotificationLimit = 256 << 10
 // and how to read it, and stay under 256 KiB. The raw mail is stored byte
 // for byte and `helpdeskd show -full REF` prints the text to its last line.
 //
-// HELPDESK_E2E_BIN runs another helpdeskd binary (an older build, to
-// measure it against this one in the same run).
+// HELPDESK_E2E_BIN runs another helpdeskd binary (see helpdeskdBin).
 func TestLargeTextMail(t *testing.T) {
 	testenv.Long(t)
 	const size = 30 << 20
-	bin := daemonBin
-	if b := os.Getenv("HELPDESK_E2E_BIN"); b != "" {
-		bin = b
-	}
+	bin := helpdeskdBin()
 	for _, n := range []int{1, 4} {
 		t.Run(fmt.Sprintf("%d at once", n), func(t *testing.T) {
 			imapAddr := newMemIMAP(t)
@@ -73,7 +68,6 @@ func TestLargeTextMail(t *testing.T) {
 			dir := t.TempDir()
 			cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.Addr(), Agents: true})
 			d := newDaemon(t, cfg)
-			d.bin = bin
 			d.start()
 			d.ready()
 			idle := d.peakRSS()
@@ -175,16 +169,12 @@ The export fails for all users since 02:00; its pieces are attached.
 // byte.
 func TestManyPartsMail(t *testing.T) {
 	testenv.Long(t)
-	bin := daemonBin
-	if b := os.Getenv("HELPDESK_E2E_BIN"); b != "" {
-		bin = b
-	}
+	bin := helpdeskdBin()
 	imapAddr := newMemIMAP(t)
 	p := testenv.StartSMTP(t)
 	dir := t.TempDir()
 	cfg := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: p.Addr(), Agents: true})
 	d := newDaemon(t, cfg)
-	d.bin = bin
 	d.start()
 	d.ready()
 	idle := d.peakRSS()

@@ -199,7 +199,7 @@ type daemon struct {
 // the test ends.
 func newDaemon(t testing.TB, desk testDesk) *daemon {
 	t.Helper()
-	d := &daemon{t: t, desk: desk, logPath: filepath.Join(filepath.Dir(desk.Config), "helpdeskd.log")}
+	d := &daemon{t: t, desk: desk, logPath: filepath.Join(filepath.Dir(desk.Config), "helpdeskd.log"), bin: helpdeskdBin()}
 	t.Cleanup(func() {
 		d.kill()
 		if t.Failed() {
@@ -394,7 +394,17 @@ func (d *daemon) peakRSS() int64 {
 // exit code.
 func cli(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	return cliWith(t, daemonBin, args...)
+	return cliWith(t, helpdeskdBin(), args...)
+}
+
+// helpdeskdBin is the binary the tests run: the one TestMain built, or
+// the one HELPDESK_E2E_BIN names (an older build, to measure it against
+// this one with the same tests).
+func helpdeskdBin() string {
+	if b := os.Getenv("HELPDESK_E2E_BIN"); b != "" {
+		return b
+	}
+	return daemonBin
 }
 
 // cliWith is cli with another helpdeskd binary.
