@@ -63,21 +63,59 @@ func (tx *Tx) AddMessage(ticketID int64, mailbox string, m *helpdesk.Message) (i
 		return 0, fmt.Errorf("insert message %s: %w", m.MessageID, err)
 	}
 	if raw == nil {
-		for seq, off := 0, 0; off < len(m.Raw); seq, off = seq+1, off+rawChunk {
-			chunk := m.Raw[off:min(off+rawChunk, len(m.Raw))]
-			if _, err := tx.exec(`INSERT INTO message_raw (message_id, seq, data) VALUES (?, ?, ?)`, id, seq, chunk); err != nil {
-				return 0, fmt.Errorf("insert raw mail of %s, chunk %d: %w", m.MessageID, seq, err)
-			}
+		if err := tx.insertChunks(`INSERT INTO message_raw (message_id, seq, data) VALUES (?, ?, ?)`, id, m.Raw); err != nil {
+			return 0, fmt.Errorf("insert raw mail of %s: %w", m.MessageID, err)
 		}
 	}
 	for _, a := range m.Attachments {
-		if _, err := tx.exec(`INSERT INTO attachments (message_id, filename, content_type, content_id,
+		data := a.Data
+		if len(data) > rawChunk {
+			data = []byte{} // in attachment_chunks, below
+		}
+		res, err := tx.exec(`INSERT INTO attachments (message_id, filename, content_type, content_id,
 			inline, size, data, dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, a.Filename, a.ContentType, a.ContentID, a.Inline, a.Size, a.Data, a.Dropped); err != nil {
+			id, a.Filename, a.ContentType, a.ContentID, a.Inline, a.Size, data, a.Dropped)
+		if err == nil && len(a.Data) > rawChunk {
+			var aid int64
+			if aid, err = res.LastInsertId(); err == nil {
+				err = tx.insertChunks(`INSERT INTO attachment_chunks (attachment_id, seq, data) VALUES (?, ?, ?)`, aid, a.Data)
+			}
+		}
+		if err != nil {
 			return 0, fmt.Errorf("insert attachment %s of %s: %w", a.Filename, m.MessageID, err)
 		}
 	}
 	return id, nil
+}
+
+// insertChunks runs insert (owner id, sequence number, chunk) for each
+// rawChunk bytes of b, in order.
+func (tx *Tx) insertChunks(insert string, id int64, b []byte) error {
+	for seq, off := 0, 0; off < len(b); seq, off = seq+1, off+rawChunk {
+		if _, err := tx.exec(insert, id, seq, b[off:min(off+rawChunk, len(b))]); err != nil {
+			return fmt.Errorf("chunk %d: %w", seq, err)
+		}
+	}
+	return nil
+}
+
+// readChunks returns the chunks query (of one owner, in order) yields,
+// joined; size is their total length.
+func (tx *ReadTx) readChunks(query string, id, size int64) ([]byte, error) {
+	rows, err := tx.query(query, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	b := make([]byte, 0, size)
+	for rows.Next() {
+		var chunk sql.RawBytes
+		if err := rows.Scan(&chunk); err != nil {
+			return nil, err
+		}
+		b = append(b, chunk...)
+	}
+	return b, rows.Err()
 }
 
 // ThreadIDs returns the Message-IDs of the messages stored on the ticket,
@@ -192,21 +230,34 @@ func (tx *ReadTx) Messages(ticketID int64) ([]StoredMessage, error) {
 // Attachments returns the kept attachments (with data) of a stored message,
 // for relaying an agent's files to the customer.
 func (tx *ReadTx) Attachments(messageRowID int64) ([]helpdesk.Attachment, error) {
-	rows, err := tx.query(`SELECT filename, content_type, content_id, inline, size, data, dropped
+	rows, err := tx.query(`SELECT id, filename, content_type, content_id, inline, size, data, dropped
 		FROM attachments WHERE message_id = ? AND data IS NOT NULL ORDER BY id`, messageRowID)
 	if err != nil {
 		return nil, fmt.Errorf("attachments: %w", err)
 	}
 	defer rows.Close()
 	var out []helpdesk.Attachment
+	var ids []int64
 	for rows.Next() {
 		var a helpdesk.Attachment
-		if err := rows.Scan(&a.Filename, &a.ContentType, &a.ContentID, &a.Inline, &a.Size, &a.Data, &a.Dropped); err != nil {
+		var id int64
+		if err := rows.Scan(&id, &a.Filename, &a.ContentType, &a.ContentID, &a.Inline, &a.Size, &a.Data, &a.Dropped); err != nil {
 			return nil, err
 		}
-		out = append(out, a)
+		out, ids = append(out, a), append(ids, id)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i := range out {
+		if a := &out[i]; len(a.Data) == 0 && a.Size > 0 { // kept in chunks
+			if a.Data, err = tx.readChunks(`SELECT data FROM attachment_chunks WHERE attachment_id = ? ORDER BY seq`, ids[i], a.Size); err != nil {
+				return nil, fmt.Errorf("attachment %s: %w", a.Filename, err)
+			}
+		}
+	}
+	return out, nil
 }
 
 // rawChunk is the size of the chunks a raw mail larger than it is stored
@@ -228,20 +279,8 @@ func (tx *ReadTx) Raw(messageID string) ([]byte, error) {
 	if err != nil || raw != nil || size == 0 {
 		return raw, err
 	}
-	rows, err := tx.query(`SELECT data FROM message_raw WHERE message_id = ? ORDER BY seq`, id)
+	raw, err = tx.readChunks(`SELECT data FROM message_raw WHERE message_id = ? ORDER BY seq`, id, size)
 	if err != nil {
-		return nil, fmt.Errorf("raw mail of %s: %w", messageID, err)
-	}
-	defer rows.Close()
-	raw = make([]byte, 0, size)
-	for rows.Next() {
-		var chunk sql.RawBytes
-		if err := rows.Scan(&chunk); err != nil {
-			return nil, fmt.Errorf("raw mail of %s: %w", messageID, err)
-		}
-		raw = append(raw, chunk...)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("raw mail of %s: %w", messageID, err)
 	}
 	return raw, nil

@@ -71,3 +71,50 @@ func TestRawMailChunks(t *testing.T) {
 		t.Errorf("%d chunks and %d raw mails in their rows, want 4 (the big mail) and 2 (exact and small)", chunks, inRow)
 	}
 }
+
+// A kept attachment larger than rawChunk is stored in chunks and read back
+// whole; small, empty and dropped ones as before.
+func TestAttachmentChunks(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "h.db"))
+	big := make([]byte, 2*rawChunk+777)
+	for i := range big {
+		big[i] = byte(i*13 + i/rawChunk)
+	}
+	atts := []helpdesk.Attachment{
+		{Filename: "dump.bin", ContentType: "application/octet-stream", Size: int64(len(big)), Data: big},
+		{Filename: "note.txt", ContentType: "text/plain", Size: 3, Data: []byte("abc")},
+		{Filename: "empty.txt", ContentType: "text/plain", Size: 0, Data: []byte{}},
+		{Filename: "huge.iso", ContentType: "application/octet-stream", Size: 40 << 20, Dropped: "too large"},
+	}
+	var row int64
+	err := s.Update(ctx, func(tx *Tx) error {
+		tk := newTicket("carol@example.com")
+		if err := tx.CreateTicket(tk); err != nil {
+			return err
+		}
+		var err error
+		row, err = tx.AddMessage(tk.ID, "support", &helpdesk.Message{MessageID: "files@x", Direction: helpdesk.Inbound,
+			Kind: helpdesk.KindCustomer, Raw: []byte("raw"), Attachments: atts})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []helpdesk.Attachment
+	if err := s.View(ctx, func(tx *ReadTx) (err error) { got, err = tx.Attachments(row); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d attachments with data, want 3 (the dropped one has none)", len(got))
+	}
+	for i, a := range got {
+		if a.Filename != atts[i].Filename || a.Size != atts[i].Size || !bytes.Equal(a.Data, atts[i].Data) {
+			t.Errorf("attachment %d: %s, %d bytes (%d read), want %s, %d bytes", i, a.Filename, a.Size, len(a.Data), atts[i].Filename, atts[i].Size)
+		}
+	}
+	var chunks int
+	if err := s.db.QueryRow(`SELECT count(*) FROM attachment_chunks`).Scan(&chunks); err != nil || chunks != 3 {
+		t.Errorf("%d chunks (%v), want 3", chunks, err)
+	}
+}
