@@ -325,11 +325,13 @@ func (p *parser) leaf(h *gomessage.Header, ctype string, params map[string]strin
 		// RFC 3464 §2 / RFC 6533: only delivery reports carry these; some
 		// relays rewrap the report as multipart/mixed, so they are read
 		// wherever they occur.
-		p.report.addStatus(p.readAll(ctype, params, cte, body, true))
+		// Their fields fit in far less than MaxText; what is beyond it
+		// is not read (transfer decoding never grows a body).
+		p.report.addStatus(p.readAll(ctype, params, cte, body[:textCut(body, MaxText)], true))
 		return
 	case "text/rfc822-headers", "message/global-headers":
 		p.returned = true
-		p.report.addOriginal(p.readAll(ctype, nil, cte, body, false))
+		p.report.addOriginal(p.readAll(ctype, nil, cte, body[:textCut(body, MaxText)], false))
 		return
 	case "message/rfc822", "message/global":
 		if ctx.report {
@@ -341,7 +343,7 @@ func (p *parser) leaf(h *gomessage.Header, ctype string, params map[string]strin
 				_, rest, _, _ := parseHeaderBlock(body)
 				p.report.addOriginal(string(body[:len(body)-len(rest)]))
 			default:
-				p.report.addOriginal(p.readAll(ctype, nil, cte, body, false))
+				p.report.addOriginal(p.readAll(ctype, nil, cte, body[:textCut(body, MaxText)], false))
 			}
 			p.returned = true
 			return

@@ -191,3 +191,29 @@ func TestParseTextLimitNone(t *testing.T) {
 		t.Errorf("TextOmitted = %d, len(Text) = %d of %d; want the whole text", m.TextOmitted, len(m.Text), len(text))
 	}
 }
+
+// A delivery report whose status part is 5 MiB is read to MaxText: the
+// report is still understood, its bulk never decoded.
+func TestParseLargeDeliveryStatusBounded(t *testing.T) {
+	pad := strings.Repeat("X-Padding: "+strings.Repeat("p", 80)+"\n", (5<<20)/92)
+	raw := "From: MAILER-DAEMON@mx.example\nTo: support@example.com\nSubject: Undelivered Mail\nMessage-ID: <dsn-big@mx.example>\n" +
+		"MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=R\n\n" +
+		"--R\nContent-Type: text/plain\n\nDelivery failed.\n" +
+		"--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; gone@shop.example\nAction: failed\nStatus: 5.1.1\n" + pad +
+		"--R--\n"
+	b := []byte(raw)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m, err := Parse(b, ParseOptions{})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Bounce == nil || m.Bounce.Status != "5.1.1" {
+		t.Fatalf("Bounce = %+v, want status 5.1.1", m.Bounce)
+	}
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 8*MaxText {
+		t.Errorf("Parse allocated %d bytes for a 5 MiB status part, want at most %d", allocated, 8*MaxText)
+	}
+}
