@@ -175,3 +175,31 @@ func TestLargeTextEscalationBounded(t *testing.T) {
 		t.Errorf("no escalation mail in the outbox")
 	}
 }
+
+// An agent's reply of 2 MiB of text is not relayed cut: nothing is
+// relayed, no command runs, and the agent is told why.
+func TestLargeAgentReplyRefused(t *testing.T) {
+	td := newTestDesk(t)
+	ref := td.mail("support", customer("c1@x", "Carol <carol@shop.example>", "Store down", outage)).Ref
+	addr := td.agentAddress("alice@example.com", ref)
+	log, _ := longLog(2 << 20)
+	before := len(td.mailsTo("carol@shop.example"))
+	td.mail("support", agentMail("a-long@example.com", addr, "#priority low\n\nHere is what we found:\n\n"+log))
+	if got := len(td.mailsTo("carol@shop.example")); got != before {
+		t.Errorf("the customer got %d more mails, want none", got-before)
+	}
+	tk, evs := td.ticket(ref)
+	if tk.Priority == helpdesk.Low {
+		t.Errorf("the #priority of a refused reply was applied")
+	}
+	if d := detail(evs, helpdesk.EventCommandRejected); !strings.Contains(d, "a reply relays at most 1024 KiB") {
+		t.Errorf("command-rejected event = %q", d)
+	}
+	var told bool
+	for _, m := range td.mailsTo("alice@example.com") {
+		told = told || strings.Contains(m.Text, "a shorter text, with the long part as an attached file")
+	}
+	if !told {
+		t.Errorf("alice was not told why her reply was not relayed")
+	}
+}
