@@ -118,3 +118,30 @@ func TestAttachmentChunks(t *testing.T) {
 		t.Errorf("%d chunks (%v), want 3", chunks, err)
 	}
 }
+
+// An unreadable mail over rawChunk is quarantined in chunks; a second
+// rejection of the same UID adds nothing.
+func TestQuarantineChunks(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "h.db"))
+	big := bytes.Repeat([]byte("no header here\r\n"), (3*rawChunk)/16)
+	for range 2 {
+		if err := s.Update(ctx, func(tx *Tx) error { return tx.Quarantine("support", 7, 12, "no header fields", big) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Quarantine("support", 7, 13, "small", []byte("x")) }); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	if err := s.db.QueryRow(`SELECT group_concat(data, '') FROM (SELECT data FROM quarantine_raw ORDER BY quarantine_id, seq)`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, big) {
+		t.Errorf("quarantined chunks hold %d bytes, want the %d of the mail once", len(got), len(big))
+	}
+	var small []byte
+	if err := s.db.QueryRow(`SELECT raw FROM quarantine WHERE uid = 13`).Scan(&small); err != nil || string(small) != "x" {
+		t.Errorf("small quarantined mail = %q, %v", small, err)
+	}
+}
