@@ -52,12 +52,18 @@ type ParseOptions struct {
 // rows.
 const MaxAttachments = 200
 
-// MaxText is how much text, in bytes, one mail keeps in Message.Text, and
-// how much of its HTML is read: the first MiB, cut at the end of a line.
+// MaxText is how much text, in bytes, one mail keeps in Message.Text: the
+// first MiB, cut at the end of a line (of HTML, 8 MiB are read).
 // The rest is counted in Message.TextOmitted and never held in memory; the
 // raw mail keeps it all. A 30 MB log pasted into a mail must not become
 // 30 MB of text to triage, strip, store twice and mail to every agent.
 const MaxText = 1 << 20
+
+// htmlPerText is how many bytes of HTML are read per byte of text kept:
+// markup, styles and pictures inlined as data: URIs can come before the
+// first word, so an HTML-only mail is read to 8 MiB and its text then cut
+// to MaxText.
+const htmlPerText = 8
 
 // MaxParts is how many MIME entities (the mail itself, every multipart and
 // every part) one mail reads; the parts after them are counted in
@@ -119,7 +125,11 @@ func Parse(raw []byte, opts ParseOptions) (msg *helpdesk.Message, err error) {
 	case p.textLimit < 0:
 		p.textLimit = math.MaxInt64 / utf8.UTFMax
 	}
-	p.textBudget, p.htmlBudget = p.textLimit, p.textLimit
+	p.textBudget = p.textLimit
+	p.htmlBudget = p.textLimit * htmlPerText
+	if p.textLimit > math.MaxInt64/utf8.UTFMax/htmlPerText {
+		p.htmlBudget = p.textLimit
+	}
 	if p.limit == 0 {
 		p.limit = DefaultMaxAttachmentSize
 	}
@@ -159,8 +169,8 @@ type parser struct {
 	returned bool // a message/rfc822 or headers part came with the mail
 
 	// What is left of textLimit (ParseOptions.TextLimit) for plain text
-	// and for HTML; may go below zero when a charset conversion grows the
-	// text (finishBody cuts).
+	// and of htmlPerText times it for HTML; may go below zero when a
+	// charset conversion grows the text (finishBody cuts).
 	textLimit, textBudget, htmlBudget int64
 	entities                          int // MIME entities read so far (MaxParts)
 }
@@ -558,7 +568,7 @@ func (p *parser) finishBody(acc *parseBody) {
 		limit := int(p.textLimit)
 		cut := textCut([]byte(p.msg.Text[:limit+1]), limit)
 		omitted += int64(len(p.msg.Text) - cut)
-		p.msg.Text = strings.Clone(p.msg.Text[:cut])
+		p.msg.Text = strings.Clone(strings.TrimRight(p.msg.Text[:cut], " \t\n"))
 	}
 	p.msg.TextOmitted = omitted
 	p.msg.NewText = StripReply(p.msg.Text)

@@ -217,3 +217,17 @@ func TestParseLargeDeliveryStatusBounded(t *testing.T) {
 		t.Errorf("Parse allocated %d bytes for a 5 MiB status part, want at most %d", allocated, 8*MaxText)
 	}
 }
+
+// An HTML-only mail whose text comes after 3 MB of markup (a picture
+// inlined as a data: URI) still has its text: HTML is read to 8 MiB.
+func TestParseHTMLTextAfterLargeMarkup(t *testing.T) {
+	img := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, (3<<20)/4))
+	html := `<html><body><img src="data:image/png;base64,` + img + `"><p>The checkout is down for all customers since 09:40.</p></body></html>`
+	m, err := Parse(largeMail("text/html; charset=utf-8", "8bit", html), ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Text, "The checkout is down for all customers") || m.TextOmitted != 0 {
+		t.Errorf("Text = %q (TextOmitted %d), want the paragraph after the picture", m.Text[:min(200, len(m.Text))], m.TextOmitted)
+	}
+}
