@@ -14,28 +14,32 @@ import (
 	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
-// largeTextMail is a customer's plain-text mail whose body is a log of
-// about size bytes: lines of 100-odd characters, numbered, so that any cut
-// shows. last is the body's last line.
-func largeTextMail(from, subject, id string, size int) (raw []byte, last string) {
+// largeTextMail is a customer's mail whose body is a log of about size
+// bytes: lines of 100-odd characters, numbered, so that any cut shows; in
+// plain text, or with html in HTML only, a paragraph a line. last is the
+// body's last line.
+func largeTextMail(from, subject, id string, size int, html bool) (raw []byte, last string) {
 	var b bytes.Buffer
 	b.Grow(size + 4096)
+	ctype, open, close := "text/plain", "", ""
+	if html {
+		ctype, open, close = "text/html", "<p>", "</p>"
+	}
 	b.Write(testenv.CRLF(fmt.Sprintf(`From: %s
 To: support@example.com
 Subject: %s
 Message-ID: <%s>
 Date: %s
 MIME-Version: 1.0
-Content-Type: text/plain; charset=utf-8
+Content-Type: %s; charset=utf-8
 
-Hello, the nightly import fails since 02:00 for all users with "constraint
-violation". Here is the whole log of last night's run.
+%sHello, the nightly import fails since 02:00 for all users with "constraint
+violation". Here is the whole log of last night's run.%s
 
-`, from, subject, id, time.Now().UTC().Format(time.RFC1123Z))))
+`, from, subject, id, time.Now().UTC().Format(time.RFC1123Z), ctype, open, close)))
 	for i := 0; b.Len() < size; i++ {
 		last = fmt.Sprintf("2026-12-06T02:%02d:%02d.%03dZ worker-%d import: row %08d rejected: constraint violation on orders.customer_id", i/60000%60, i/1000%60, i%1000, i%8, i)
-		b.WriteString(last)
-		b.WriteString("\r\n")
+		b.WriteString(open + last + close + "\r\n")
 	}
 	return b.Bytes(), last
 }
@@ -48,9 +52,10 @@ const largeMailRSSLimit = 200 << 20
 // about a large mail: the first part of its text and the ticket's summary.
 const largeNotificationLimit = 256 << 10
 
-// TestLargeTextMail APPENDs 30 MB plain-text mails (one, then four at
-// once) to the in-process IMAP server and watches the daemon, a child
-// process, file and acknowledge them, and notify alice and bob. It reports
+// TestLargeTextMail APPENDs 30 MB text mails (one, then four at once,
+// then one in HTML only) to the in-process IMAP server and watches the
+// daemon, a child process, file and acknowledge them, and notify alice
+// and bob. It reports
 // the child's peak RSS (VmHWM) and fails above 200 MiB; each notification
 // must carry only the first part of the text, say how much more there is
 // and how to read it, and stay under 256 KiB. The raw mail is stored byte
@@ -61,8 +66,16 @@ func TestLargeTextMail(t *testing.T) {
 	testenv.Long(t)
 	const size = 30 << 20
 	bin := helpdeskdBin()
-	for _, n := range []int{1, 4} {
-		t.Run(fmt.Sprintf("%d at once", n), func(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		html bool
+	}{{1, false}, {4, false}, {1, true}} {
+		n := c.n
+		name := fmt.Sprintf("%d at once", n)
+		if c.html {
+			name += " html only"
+		}
+		t.Run(name, func(t *testing.T) {
 			imapAddr := newMemIMAP(t)
 			p := testenv.StartSMTP(t)
 			dir := t.TempDir()
@@ -76,7 +89,7 @@ func TestLargeTextMail(t *testing.T) {
 			for i := range n {
 				ids[i] = fmt.Sprintf("import-log-%d@bigtext.example", i)
 				raws[i], lasts[i] = largeTextMail(fmt.Sprintf("Erin Logs <erin%d@bigtext.example>", i),
-					fmt.Sprintf("Import log %d", i), ids[i], size)
+					fmt.Sprintf("Import log %d", i), ids[i], size, c.html)
 			}
 			start := time.Now()
 			var wg sync.WaitGroup
