@@ -192,7 +192,7 @@ func (w *work) note(t *helpdesk.Ticket, m *helpdesk.Message, author *Agent, body
 		}
 	}
 	data := w.baseData(t)
-	data.Text = body
+	data.Text = notifyText(t, body, m.TextOmitted)
 	for _, a := range to {
 		addr, err := w.agentReplyAddress(t, a)
 		if err != nil {

@@ -203,3 +203,26 @@ func TestLargeAgentReplyRefused(t *testing.T) {
 		t.Errorf("alice was not told why her reply was not relayed")
 	}
 }
+
+// An agent's #note of 2 MiB reaches the other agents as its first 64 KiB
+// and the line on how to read the rest.
+func TestLargeNoteBounded(t *testing.T) {
+	td := newTestDesk(t)
+	ref := td.mail("support", customer("c1@x", "Carol <carol@shop.example>", "Store down", outage)).Ref
+	addr := td.agentAddress("alice@example.com", ref)
+	log, _ := longLog(2 << 20)
+	td.mail("support", agentMail("a-note@example.com", addr, "#note\n\nThe import log for the record:\n\n"+log))
+	var notes int
+	for _, m := range td.mailsTo("maria@example.com") {
+		if m.Kind != helpdesk.KindNotification || !strings.Contains(m.Subject, "Note from") {
+			continue
+		}
+		notes++
+		if len(m.Text) > 72<<10 || !strings.Contains(m.Text, "more KiB; read it all with `helpdeskd show -full "+ref+"`") {
+			t.Errorf("note to maria is %d bytes, or does not say how to read the rest", len(m.Text))
+		}
+	}
+	if notes != 1 {
+		t.Errorf("maria got %d notes, want 1", notes)
+	}
+}
