@@ -349,7 +349,13 @@ type Message struct {
 	// AttachmentsOmitted counts the attachments beyond the per-mail limit
 	// that were not kept (message.MaxAttachments); the raw mail has them.
 	AttachmentsOmitted int
-	Raw                []byte
+	// PartsOmitted counts the MIME parts beyond the per-mail limit that
+	// were not read (message.MaxParts); the raw mail has them.
+	PartsOmitted int
+	// TextOmitted counts the bytes of text beyond the per-mail limit
+	// (message.MaxText) that Text does not hold; the raw mail has them.
+	TextOmitted int64
+	Raw         []byte
 
 	// Loop protection (RFC 3834) and delivery reports.
 	AutoReason string // why this mail counts as automatic; "" for a person's mail
@@ -448,6 +454,8 @@ const (
 	EventDeliveryFailed           EventKind = "delivery-failed"            // the SMTP server refused a mail of the ticket for good
 	EventAttachmentsOmitted       EventKind = "attachments-omitted"        // a mail had more attachments than a mail keeps
 	EventOversize                 EventKind = "oversize"                   // a mail larger than its mailbox takes was kept by its header; the whole mail is in quarantine
+	EventPartsOmitted             EventKind = "parts-omitted"              // a mail had more MIME parts than a mail reads
+	EventTextCut                  EventKind = "text-cut"                   // a mail had more text than a mail keeps; the raw mail has it all
 )
 
 // Event is one entry of a ticket's audit trail.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
 )
@@ -23,6 +24,15 @@ func (w *work) agentMail(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, 
 	}
 	if plan != nil && plan.note {
 		m.Kind = helpdesk.KindNote
+	}
+	if cerr == nil && !plan.note && m.TextOmitted > 0 {
+		// The parser kept only the first message.MaxText of the text: a
+		// relay would hand the customer a cut reply. All or nothing, as
+		// for a bad command.
+		size := (int64(len(m.Text)) + m.TextOmitted + 1023) / 1024
+		cerr = &CommandError{Line: fmt.Sprintf("(the text of your reply, %d KiB)", size),
+			Problem:  fmt.Sprintf("a reply relays at most %d KiB of text to the customer", message.MaxText/1024),
+			Accepted: "a shorter text, with the long part as an attached file"}
 	}
 	rowID, err := w.keep(t, t.Mailbox, m)
 	if err != nil {
@@ -182,7 +192,7 @@ func (w *work) note(t *helpdesk.Ticket, m *helpdesk.Message, author *Agent, body
 		}
 	}
 	data := w.baseData(t)
-	data.Text = body
+	data.Text = notifyText(t, body, m.TextOmitted)
 	for _, a := range to {
 		addr, err := w.agentReplyAddress(t, a)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/sla"
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
@@ -413,18 +414,31 @@ func (w *work) event(t *helpdesk.Ticket, kind helpdesk.EventKind, actor, detail,
 }
 
 // keep stores an incoming mail on ticket t and, when the mail had more
-// attachments than a mail keeps, says so on the ticket (the raw mail still
-// has them all); of a mail too large to read, it says where the whole
-// mail is.
+// attachments, parts or text than a mail keeps, says so on the ticket (the
+// raw mail still has them all); of a mail too large to read, it says where
+// the whole mail is.
 func (w *work) keep(t *helpdesk.Ticket, mailbox string, m *helpdesk.Message) (int64, error) {
 	id, err := w.tx.AddMessage(t.ID, mailbox, m)
 	if err == nil && w.in.Oversize != nil {
 		err = w.oversizeEvent(t, m)
 	}
-	if err != nil || m.AttachmentsOmitted == 0 {
+	if err != nil {
 		return id, err
 	}
-	return id, w.event(t, helpdesk.EventAttachmentsOmitted, senderOf(m).Email,
-		fmt.Sprintf("%d attachments beyond the first %d were not kept; the raw mail has them (helpdeskd show %s)",
-			m.AttachmentsOmitted, len(m.Attachments), t.Ref), m.MessageID)
+	if m.AttachmentsOmitted > 0 {
+		err = w.event(t, helpdesk.EventAttachmentsOmitted, senderOf(m).Email,
+			fmt.Sprintf("%d attachments beyond the first %d were not kept; the raw mail has them (helpdeskd show %s)",
+				m.AttachmentsOmitted, len(m.Attachments), t.Ref), m.MessageID)
+	}
+	if err == nil && m.PartsOmitted > 0 {
+		err = w.event(t, helpdesk.EventPartsOmitted, senderOf(m).Email,
+			fmt.Sprintf("%d MIME parts beyond the first %d were not read; the raw mail has them (helpdeskd show %s)",
+				m.PartsOmitted, message.MaxParts, t.Ref), m.MessageID)
+	}
+	if err == nil && m.TextOmitted > 0 {
+		err = w.event(t, helpdesk.EventTextCut, senderOf(m).Email,
+			fmt.Sprintf("the text was cut after %d KiB; %d KiB more are in the raw mail (helpdeskd show -full %s)",
+				len(m.Text)/1024, (m.TextOmitted+1023)/1024, t.Ref), m.MessageID)
+	}
+	return id, err
 }

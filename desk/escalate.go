@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/sla"
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
@@ -71,7 +72,7 @@ func (w *work) escalateNow(t *helpdesk.Ticket, m *helpdesk.Message, actor, reaso
 	}
 	data := w.baseData(t)
 	data.Reason = reason
-	data.Text = text(m)
+	data.Text = notifyText(t, text(m), m.TextOmitted)
 	if err := w.mailStaff(t, to, mailOpts{kind: helpdesk.KindEscalation, template: "escalation", data: data, auto: true,
 		subject: fmt.Sprintf("[%s] Escalated: %s", t.Ref, cleanSubject(t.Subject))}); err != nil {
 		return err
@@ -175,6 +176,13 @@ func (w *work) fireStep(t *helpdesk.Ticket, s sla.DueStep) error {
 	if data.Text, err = w.tx.LastText(t.ID, helpdesk.KindCustomer); err != nil {
 		return err
 	}
+	// A stored text this long may have been cut (message.MaxText): how
+	// much more the raw mail has is not known here.
+	var omitted int64
+	if len(data.Text) > message.MaxText-maxNotifyText {
+		omitted = -1
+	}
+	data.Text = notifyText(t, data.Text, omitted)
 	word := "Warning"
 	if breached {
 		word = "Breached"

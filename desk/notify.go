@@ -3,6 +3,7 @@ package desk
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/templates"
@@ -18,6 +19,8 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 	if strings.TrimSpace(data.Text) == "" {
 		data.Text = m.Text
 	}
+	data.Text = notifyText(t, data.Text, m.TextOmitted)
+	data.Files = notifyFiles(m)
 	subject := fmt.Sprintf("[%s] %s: %s", t.Ref, strings.ToUpper(string(t.Priority)), cleanSubject(t.Subject))
 	refs := []string{m.MessageID}
 	for _, team := range w.d.cfg.Teams {
@@ -53,6 +56,69 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 		}
 	}
 	return nil
+}
+
+// maxNotifyText is how much of a mail's text a notification to the agents
+// carries, in bytes: a screenful or ten. A notification goes to every
+// agent of a team; the whole text stays on the ticket.
+const maxNotifyText = 64 << 10
+
+// notifyText returns the first maxNotifyText bytes of text, cut at the end
+// of a line, followed, when anything was left out (omitted counts text the
+// parser already left in the raw mail; negative: the text may have been
+// cut by an unknown amount), by a line saying how much more there is and
+// how to read it.
+func notifyText(t *helpdesk.Ticket, text string, omitted int64) string {
+	atLeast := ""
+	if omitted < 0 {
+		omitted, atLeast = 0, "at least "
+	}
+	cut := len(text)
+	if cut > maxNotifyText {
+		cut = maxNotifyText
+		if i := strings.LastIndexByte(text[:cut], '\n'); i >= maxNotifyText/2 {
+			cut = i + 1
+		}
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+	}
+	more := int64(len(text)-cut) + omitted
+	if more == 0 {
+		return text
+	}
+	return fmt.Sprintf("%s\n\n… %s%d more KiB; read it all with `helpdeskd show -full %s`",
+		strings.TrimRight(text[:cut], " \t\n"), atLeast, (more+1023)/1024, t.Ref)
+}
+
+// maxNotifyFiles is how many attachments a notification lists by name.
+const maxNotifyFiles = 20
+
+// notifyFiles lists the customer's attachments of m for a notification,
+// inline parts (logos, pictures in the HTML) left out: the first
+// maxNotifyFiles by name and size, then how many more. A notification
+// never carries the files themselves: they would go to every agent.
+func notifyFiles(m *helpdesk.Message) []templates.File {
+	var out []templates.File
+	more := m.AttachmentsOmitted
+	for _, a := range m.Attachments {
+		if a.Inline {
+			continue
+		}
+		if len(out) == maxNotifyFiles {
+			more++
+			continue
+		}
+		f := templates.File{Name: a.Filename, Size: formatSize(a.Size)}
+		if a.Dropped != "" {
+			f.Note = "not kept: " + a.Dropped
+		}
+		out = append(out, f)
+	}
+	if more > 0 {
+		out = append(out, templates.File{Name: fmt.Sprintf("%d more", more)})
+	}
+	return out
 }
 
 // recipientsFor returns the agents told about ticket t: its assignee and

@@ -19,23 +19,6 @@ import (
 // rules (mayAutoReply: no answer to automatic or bulk mail, within the
 // rate limit); an agent's mail runs no command and relays nothing.
 
-// formatSize renders a byte count the way the configuration writes sizes
-// (1 MB = 1024 KB): "62.4 MB", "50 MB", "512 KB".
-func formatSize(n int64) string {
-	units := []string{"bytes", "KB", "MB", "GB"}
-	f, i := float64(n), 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	s := fmt.Sprintf("%.1f", f)
-	s = strings.TrimSuffix(s, ".0")
-	return s + " " + units[i]
-}
-
 // oversizeDetail says what happened to a mail too large to read, for the
 // audit trail and the agents.
 func oversizeDetail(o *helpdesk.Oversize) string {
@@ -138,4 +121,21 @@ func (w *work) agentOversize(t *helpdesk.Ticket, m *helpdesk.Message, agent *Age
 		return Result{}, err
 	}
 	return Result{Outcome: Joined, Ref: t.Ref}, w.tooLarge(t, m, agent)
+}
+
+// formatSize renders a byte count the way the configuration writes sizes
+// (1 MB = 1024 KB): "62.4 MB", "50 MB", "512 KB".
+func formatSize(n int64) string {
+	units := []string{"bytes", "KB", "MB", "GB"}
+	f, i := float64(n), 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	s := fmt.Sprintf("%.1f", f)
+	s = strings.TrimSuffix(s, ".0")
+	return s + " " + units[i]
 }

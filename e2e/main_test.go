@@ -185,6 +185,7 @@ type daemon struct {
 	t       testing.TB
 	desk    testDesk
 	logPath string
+	bin     string // the helpdeskd binary; "" means daemonBin
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -198,7 +199,7 @@ type daemon struct {
 // the test ends.
 func newDaemon(t testing.TB, desk testDesk) *daemon {
 	t.Helper()
-	d := &daemon{t: t, desk: desk, logPath: filepath.Join(filepath.Dir(desk.Config), "helpdeskd.log")}
+	d := &daemon{t: t, desk: desk, logPath: filepath.Join(filepath.Dir(desk.Config), "helpdeskd.log"), bin: helpdeskdBin()}
 	t.Cleanup(func() {
 		d.kill()
 		if t.Failed() {
@@ -222,7 +223,11 @@ func (d *daemon) start() {
 	}
 	d.runs++
 	fmt.Fprintf(logf, "=== run %d at %s\n", d.runs, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(daemonBin, "run", "-config", d.desk.Config)
+	bin := d.bin
+	if bin == "" {
+		bin = daemonBin
+	}
+	cmd := exec.Command(bin, "run", "-config", d.desk.Config)
 	cmd.Env = append(os.Environ(), testenv.IMAPPasswordEnv+"="+imapPass)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Should the test binary die, the daemon dies with it.
@@ -389,9 +394,25 @@ func (d *daemon) peakRSS() int64 {
 // exit code.
 func cli(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return cliWith(t, helpdeskdBin(), args...)
+}
+
+// helpdeskdBin is the binary the tests run: the one TestMain built, or
+// the one HELPDESK_E2E_BIN names (an older build, to measure it against
+// this one with the same tests).
+func helpdeskdBin() string {
+	if b := os.Getenv("HELPDESK_E2E_BIN"); b != "" {
+		return b
+	}
+	return daemonBin
+}
+
+// cliWith is cli with another helpdeskd binary.
+func cliWith(t testing.TB, bin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, daemonBin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

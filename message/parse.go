@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -39,6 +40,10 @@ type ParseOptions struct {
 	// kept. 0 means DefaultMaxAttachmentSize; a negative value drops every
 	// attachment's content.
 	MaxAttachmentSize int64
+	// TextLimit is how much text Message.Text keeps, in bytes (see
+	// MaxText). 0 means MaxText; a negative value keeps all of it, for a
+	// reader who asked for the whole text (helpdeskd show -full).
+	TextLimit int64
 }
 
 // MaxAttachments is how many attachments (inline parts included) one mail
@@ -46,6 +51,26 @@ type ParseOptions struct {
 // further. A 10 MB mail of 100,000 tiny parts must not become 100,000
 // rows.
 const MaxAttachments = 200
+
+// MaxText is how much text, in bytes, one mail keeps in Message.Text: the
+// first MiB, cut at the end of a line (of HTML, 8 MiB are read).
+// The rest is counted in Message.TextOmitted and never held in memory; the
+// raw mail keeps it all. A 30 MB log pasted into a mail must not become
+// 30 MB of text to triage, strip, store twice and mail to every agent.
+const MaxText = 1 << 20
+
+// htmlPerText is how many bytes of HTML are read per byte of text kept:
+// markup, styles and pictures inlined as data: URIs can come before the
+// first word, so an HTML-only mail is read to 8 MiB and its text then cut
+// to MaxText.
+const htmlPerText = 8
+
+// MaxParts is how many MIME entities (the mail itself, every multipart and
+// every part) one mail reads; the parts after them are counted in
+// Message.PartsOmitted and not read. A 10 MB mail of 100,000 parts must
+// not cost 100,000 header parses; a mail of 1,000 attachments still has
+// all its parts read (and MaxAttachments of them kept).
+const MaxParts = 2000
 
 // ParseError is returned by Parse when nothing usable can be read from a
 // mail at all; the caller quarantines it. Reason is short and stable
@@ -90,8 +115,20 @@ func Parse(raw []byte, opts ParseOptions) (msg *helpdesk.Message, err error) {
 		return nil, &ParseError{Reason: "no header fields: not an RFC 5322 message"}
 	}
 	p := &parser{
-		limit: opts.MaxAttachmentSize,
-		msg:   &helpdesk.Message{Raw: raw},
+		limit:     opts.MaxAttachmentSize,
+		msg:       &helpdesk.Message{Raw: raw},
+		textLimit: opts.TextLimit,
+	}
+	switch {
+	case p.textLimit == 0:
+		p.textLimit = MaxText
+	case p.textLimit < 0:
+		p.textLimit = math.MaxInt64 / utf8.UTFMax
+	}
+	p.textBudget = p.textLimit
+	p.htmlBudget = p.textLimit * htmlPerText
+	if p.textLimit > math.MaxInt64/utf8.UTFMax/htmlPerText {
+		p.htmlBudget = p.textLimit
 	}
 	if p.limit == 0 {
 		p.limit = DefaultMaxAttachmentSize
@@ -112,6 +149,12 @@ func Parse(raw []byte, opts ParseOptions) (msg *helpdesk.Message, err error) {
 	if p.msg.AttachmentsOmitted > 0 {
 		p.defect("%d attachments not kept: a mail keeps at most %d", p.msg.AttachmentsOmitted, MaxAttachments)
 	}
+	if p.msg.PartsOmitted > 0 {
+		p.defect("%d MIME parts not read: a mail reads at most %d; the raw mail has them", p.msg.PartsOmitted, MaxParts)
+	}
+	if p.msg.TextOmitted > 0 {
+		p.defect("text cut after %d bytes: %d more bytes of text are in the raw mail", len(p.msg.Text), p.msg.TextOmitted)
+	}
 	p.msg.Defects = p.defects
 	return p.msg, nil
 }
@@ -124,12 +167,21 @@ type parser struct {
 	report  dsnCollector
 
 	returned bool // a message/rfc822 or headers part came with the mail
+
+	// What is left of textLimit (ParseOptions.TextLimit) for plain text
+	// and of htmlPerText times it for HTML; may go below zero when a
+	// charset conversion grows the text (finishBody cuts).
+	textLimit, textBudget, htmlBudget int64
+	entities                          int // MIME entities read so far (MaxParts)
 }
 
 // parseBody collects the readable parts met during the walk.
 type parseBody struct {
 	texts []string
 	htmls []string
+	// Bytes of decoded text and HTML beyond the budget, not read into
+	// texts and htmls.
+	textOmitted, htmlOmitted int64
 }
 
 // parseCtx is what a part inherits from its parents.
@@ -147,6 +199,11 @@ func (p *parser) defect(format string, args ...any) {
 
 // entity handles one MIME entity: the message itself or one part.
 func (p *parser) entity(h *gomessage.Header, body []byte, depth int, ctx parseCtx, acc *parseBody) {
+	if p.entities >= MaxParts {
+		p.msg.PartsOmitted++
+		return
+	}
+	p.entities++
 	ctv := h.Get("Content-Type")
 	ctype, params, ok := mimeMediaType(ctv)
 	if !ok {
@@ -216,6 +273,12 @@ func (p *parser) multipart(ctype string, params map[string]string, body []byte, 
 	}
 	var alts []parseBody
 	for i, part := range parts {
+		if p.entities >= MaxParts {
+			// Not even their headers are read; nested parts inside them
+			// are not counted.
+			p.msg.PartsOmitted += len(parts) - i
+			break
+		}
 		ph, pbody, _, pdefects := parseHeaderBlock(part)
 		for _, d := range pdefects {
 			p.defect("part %d: %s", i+1, d)
@@ -237,16 +300,19 @@ func (p *parser) multipart(ctype string, params map[string]string, body []byte, 
 		// preference. We want plain text for Text (the first non-empty
 		// plain alternative) and the last HTML for HTML.
 		var text, html []string
+		var textOmitted, htmlOmitted int64
 		for _, a := range alts {
 			if text == nil && parseNonEmpty(a.texts) {
-				text = a.texts
+				text, textOmitted = a.texts, a.textOmitted
 			}
 			if len(a.htmls) > 0 {
-				html = a.htmls
+				html, htmlOmitted = a.htmls, a.htmlOmitted
 			}
 		}
 		acc.texts = append(acc.texts, text...)
 		acc.htmls = append(acc.htmls, html...)
+		acc.textOmitted += textOmitted
+		acc.htmlOmitted += htmlOmitted
 	}
 	return true
 }
@@ -269,11 +335,13 @@ func (p *parser) leaf(h *gomessage.Header, ctype string, params map[string]strin
 		// RFC 3464 §2 / RFC 6533: only delivery reports carry these; some
 		// relays rewrap the report as multipart/mixed, so they are read
 		// wherever they occur.
-		p.report.addStatus(p.readAll(ctype, params, cte, body, true))
+		// Their fields fit in far less than MaxText; what is beyond it
+		// is not read (transfer decoding never grows a body).
+		p.report.addStatus(p.readAll(ctype, params, cte, body[:textCut(body, MaxText)], true))
 		return
 	case "text/rfc822-headers", "message/global-headers":
 		p.returned = true
-		p.report.addOriginal(p.readAll(ctype, nil, cte, body, false))
+		p.report.addOriginal(p.readAll(ctype, nil, cte, body[:textCut(body, MaxText)], false))
 		return
 	case "message/rfc822", "message/global":
 		if ctx.report {
@@ -285,7 +353,7 @@ func (p *parser) leaf(h *gomessage.Header, ctype string, params map[string]strin
 				_, rest, _, _ := parseHeaderBlock(body)
 				p.report.addOriginal(string(body[:len(body)-len(rest)]))
 			default:
-				p.report.addOriginal(p.readAll(ctype, nil, cte, body, false))
+				p.report.addOriginal(p.readAll(ctype, nil, cte, body[:textCut(body, MaxText)], false))
 			}
 			p.returned = true
 			return
@@ -296,7 +364,13 @@ func (p *parser) leaf(h *gomessage.Header, ctype string, params map[string]strin
 	asBody := isText && disp != "attachment" && !ctx.resource &&
 		(filename == "" || (disp == "inline" && len(acc.texts)+len(acc.htmls) == 0))
 	if asBody {
-		text := p.readAll(ctype, params, cte, body, true)
+		budget, omitted := &p.textBudget, &acc.textOmitted
+		if ctype == "text/html" {
+			budget, omitted = &p.htmlBudget, &acc.htmlOmitted
+		}
+		text, more := p.readText(ctype, params, cte, body, *budget)
+		*budget -= int64(len(text))
+		*omitted += more
 		if ctype == "text/plain" && strings.EqualFold(params["format"], "flowed") {
 			text = mimeUnflow(text, strings.EqualFold(params["delsp"], "yes"))
 		}
@@ -336,6 +410,77 @@ func (p *parser) readAll(ctype string, params map[string]string, cte string, bod
 		p.defect("%s", d)
 	}
 	return s
+}
+
+// readText is readAll for a body part of which at most limit bytes of
+// decoded text are kept: a longer text is cut at the end of its last whole
+// line within limit, and more is the number of decoded bytes after the
+// cut. Only the kept part is ever held in memory: the rest is decoded into
+// a counter.
+func (p *parser) readText(ctype string, params map[string]string, cte string, body []byte, limit int64) (text string, more int64) {
+	limit = max(limit, 0)
+	identity := mimeIdentityCharset(ctype, params)
+	if int64(len(body)) <= limit && identity || int64(len(body))*utf8.UTFMax <= limit {
+		// Transfer decoding never grows a body, nor does a charset
+		// passed through; no charset takes more than 4 bytes of UTF-8
+		// for one of its bytes.
+		return p.readAll(ctype, params, cte, body, true), 0
+	}
+	if identity {
+		switch mimeNormalizeCTE(cte) {
+		case "", "7bit", "8bit", "binary":
+			cut := textCut(body, int(limit))
+			return p.readAll(ctype, params, cte, body[:cut], true), int64(len(body) - cut)
+		}
+	}
+	r, d := mimeDecodedReader(ctype, params, cte, body)
+	if d != "" {
+		p.defect("%s", d)
+	}
+	buf := make([]byte, limit+1)
+	n, err := io.ReadFull(r, buf)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	if int64(n) <= limit && err == nil {
+		// All of it fits: n < len(buf).
+		s, ds := mimeTextFromBytes(buf[:n], nil, params["charset"] != "")
+		for _, d := range ds {
+			p.defect("%s", d)
+		}
+		return s, 0
+	}
+	cut := textCut(buf[:n], int(limit))
+	more = int64(n - cut)
+	if err == nil {
+		var rest int64
+		rest, err = io.Copy(io.Discard, r)
+		more += rest
+	}
+	s, ds := mimeTextFromBytes(buf[:cut], err, params["charset"] != "")
+	for _, d := range ds {
+		p.defect("%s", d)
+	}
+	return s, more
+}
+
+// textCut returns where to cut b to keep at most limit bytes: after the
+// last line end within limit when there is one in the last 64 KiB of
+// them, else at the start of a UTF-8 sequence, so that a cut never makes
+// valid UTF-8 invalid.
+func textCut(b []byte, limit int) int {
+	if len(b) <= limit {
+		return len(b)
+	}
+	if i := bytes.LastIndexByte(b[:limit], '\n'); i >= 0 && i >= limit-64<<10 {
+		return i + 1
+	}
+	for i := limit; i > 0 && i > limit-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			return i
+		}
+	}
+	return limit
 }
 
 // attach adds a file, streaming it through the decoder: a file over the
@@ -413,10 +558,19 @@ func (p *parser) finishBody(acc *parseBody) {
 	if len(acc.htmls) > 0 {
 		p.msg.HTML = strings.Join(acc.htmls, "\n")
 	}
+	omitted := acc.textOmitted
 	if len(texts) == 0 && p.msg.HTML != "" {
 		texts = append(texts, HTMLToText(p.msg.HTML))
+		omitted = acc.htmlOmitted
 	}
 	p.msg.Text = strings.Join(texts, "\n\n")
+	if int64(len(p.msg.Text)) > p.textLimit {
+		limit := int(p.textLimit)
+		cut := textCut([]byte(p.msg.Text[:limit+1]), limit)
+		omitted += int64(len(p.msg.Text) - cut)
+		p.msg.Text = strings.Clone(strings.TrimRight(p.msg.Text[:cut], " \t\n"))
+	}
+	p.msg.TextOmitted = omitted
 	p.msg.NewText = StripReply(p.msg.Text)
 }
 

@@ -76,5 +76,20 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("attachment %q without data or reason", a.Filename)
 			}
 		}
+		// The text limit, small enough that the fuzzer's mails meet it:
+		// the kept text within it, valid, and what an unlimited read
+		// keeps when that fits (plain text in one part: HTML is read to
+		// 8 times the limit before it becomes text).
+		const limit = 64
+		cut, err := Parse(raw, ParseOptions{MaxAttachmentSize: 4096, TextLimit: limit})
+		if err != nil {
+			t.Fatalf("Parse with TextLimit %d: %v (without: ok)", limit, err)
+		}
+		if len(cut.Text) > limit || !utf8.ValidString(cut.Text) || cut.TextOmitted < 0 {
+			t.Fatalf("TextLimit %d: Text %q (%d bytes), TextOmitted %d", limit, cut.Text, len(cut.Text), cut.TextOmitted)
+		}
+		if m.TextOmitted == 0 && len(m.Text) <= limit && cut.Text != m.Text && !strings.Contains(m.Text, "\n\n") && m.HTML == "" {
+			t.Fatalf("TextLimit %d cut a text of %d bytes: %q, want %q", limit, len(m.Text), cut.Text, m.Text)
+		}
 	})
 }

@@ -36,11 +36,24 @@ func (tx *Tx) SetCheckpoint(mailbox string, uidValidity, uid uint32) error {
 	return nil
 }
 
-// Quarantine keeps an unreadable mail with the reason it was rejected. A
-// second rejection of the same UID is ignored.
+// Quarantine keeps an unreadable mail with the reason it was rejected (a
+// raw mail over 1 MiB in chunks, as AddMessage keeps one). A second
+// rejection of the same UID is ignored.
 func (tx *Tx) Quarantine(mailbox string, uidValidity, uid uint32, reason string, raw []byte) error {
-	_, err := tx.exec(`INSERT INTO quarantine (mailbox, uidvalidity, uid, reason, raw, at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING`, mailbox, uidValidity, uid, reason, raw, fmtTime(tx.now))
+	inRow := raw
+	if len(raw) > rawChunk {
+		inRow = nil // in quarantine_raw, below
+	}
+	res, err := tx.exec(`INSERT INTO quarantine (mailbox, uidvalidity, uid, reason, raw, at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING`, mailbox, uidValidity, uid, reason, inRow, fmtTime(tx.now))
+	if err == nil && inRow == nil && len(raw) > 0 {
+		var n, id int64
+		if n, err = res.RowsAffected(); err == nil && n == 1 {
+			if id, err = res.LastInsertId(); err == nil {
+				err = tx.insertChunks(`INSERT INTO quarantine_raw (quarantine_id, seq, data) VALUES (?, ?, ?)`, id, raw)
+			}
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("quarantine %s uid %d: %w", mailbox, uid, err)
 	}

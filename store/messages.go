@@ -45,12 +45,16 @@ func (tx *Tx) AddMessage(ticketID int64, mailbox string, m *helpdesk.Message) (i
 	if defects == nil {
 		defects = []string{}
 	}
+	raw := m.Raw
+	if len(raw) > rawChunk {
+		raw = nil // in message_raw, below
+	}
 	res, err := tx.exec(`INSERT INTO messages (ticket_id, message_id, direction, kind, mailbox, from_addr,
 		from_name, to_addrs, cc_addrs, subject, date, received_at, text, new_text, html, auto_reason,
 		defects, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tid, m.MessageID, string(m.Direction), string(m.Kind), mailbox, strings.ToLower(m.From.Email),
 		m.From.Name, mustJSON(addrList(m.To)), mustJSON(addrList(m.Cc)), m.Subject, fmtTime(m.Date),
-		fmtTime(tx.now), m.Text, newText, "", m.AutoReason, mustJSON(defects), m.Raw)
+		fmtTime(tx.now), m.Text, newText, "", m.AutoReason, mustJSON(defects), raw)
 	if err != nil {
 		return 0, fmt.Errorf("insert message %s: %w", m.MessageID, err)
 	}
@@ -58,14 +62,60 @@ func (tx *Tx) AddMessage(ticketID int64, mailbox string, m *helpdesk.Message) (i
 	if err != nil {
 		return 0, fmt.Errorf("insert message %s: %w", m.MessageID, err)
 	}
+	if raw == nil {
+		if err := tx.insertChunks(`INSERT INTO message_raw (message_id, seq, data) VALUES (?, ?, ?)`, id, m.Raw); err != nil {
+			return 0, fmt.Errorf("insert raw mail of %s: %w", m.MessageID, err)
+		}
+	}
 	for _, a := range m.Attachments {
-		if _, err := tx.exec(`INSERT INTO attachments (message_id, filename, content_type, content_id,
+		data := a.Data
+		if len(data) > rawChunk {
+			data = []byte{} // in attachment_chunks, below
+		}
+		res, err := tx.exec(`INSERT INTO attachments (message_id, filename, content_type, content_id,
 			inline, size, data, dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, a.Filename, a.ContentType, a.ContentID, a.Inline, a.Size, a.Data, a.Dropped); err != nil {
+			id, a.Filename, a.ContentType, a.ContentID, a.Inline, a.Size, data, a.Dropped)
+		if err == nil && len(a.Data) > rawChunk {
+			var aid int64
+			if aid, err = res.LastInsertId(); err == nil {
+				err = tx.insertChunks(`INSERT INTO attachment_chunks (attachment_id, seq, data) VALUES (?, ?, ?)`, aid, a.Data)
+			}
+		}
+		if err != nil {
 			return 0, fmt.Errorf("insert attachment %s of %s: %w", a.Filename, m.MessageID, err)
 		}
 	}
 	return id, nil
+}
+
+// insertChunks runs insert (owner id, sequence number, chunk) for each
+// rawChunk bytes of b, in order.
+func (tx *Tx) insertChunks(insert string, id int64, b []byte) error {
+	for seq, off := 0, 0; off < len(b); seq, off = seq+1, off+rawChunk {
+		if _, err := tx.exec(insert, id, seq, b[off:min(off+rawChunk, len(b))]); err != nil {
+			return fmt.Errorf("chunk %d: %w", seq, err)
+		}
+	}
+	return nil
+}
+
+// readChunks returns the chunks query (of one owner, in order) yields,
+// joined; size is their total length.
+func (tx *ReadTx) readChunks(query string, id, size int64) ([]byte, error) {
+	rows, err := tx.query(query, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	b := make([]byte, 0, size)
+	for rows.Next() {
+		var chunk sql.RawBytes
+		if err := rows.Scan(&chunk); err != nil {
+			return nil, err
+		}
+		b = append(b, chunk...)
+	}
+	return b, rows.Err()
 }
 
 // ThreadIDs returns the Message-IDs of the messages stored on the ticket,
@@ -180,31 +230,60 @@ func (tx *ReadTx) Messages(ticketID int64) ([]StoredMessage, error) {
 // Attachments returns the kept attachments (with data) of a stored message,
 // for relaying an agent's files to the customer.
 func (tx *ReadTx) Attachments(messageRowID int64) ([]helpdesk.Attachment, error) {
-	rows, err := tx.query(`SELECT filename, content_type, content_id, inline, size, data, dropped
+	rows, err := tx.query(`SELECT id, filename, content_type, content_id, inline, size, data, dropped
 		FROM attachments WHERE message_id = ? AND data IS NOT NULL ORDER BY id`, messageRowID)
 	if err != nil {
 		return nil, fmt.Errorf("attachments: %w", err)
 	}
 	defer rows.Close()
 	var out []helpdesk.Attachment
+	var ids []int64
 	for rows.Next() {
 		var a helpdesk.Attachment
-		if err := rows.Scan(&a.Filename, &a.ContentType, &a.ContentID, &a.Inline, &a.Size, &a.Data, &a.Dropped); err != nil {
+		var id int64
+		if err := rows.Scan(&id, &a.Filename, &a.ContentType, &a.ContentID, &a.Inline, &a.Size, &a.Data, &a.Dropped); err != nil {
 			return nil, err
 		}
-		out = append(out, a)
+		out, ids = append(out, a), append(ids, id)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i := range out {
+		if a := &out[i]; len(a.Data) == 0 && a.Size > 0 { // kept in chunks
+			if a.Data, err = tx.readChunks(`SELECT data FROM attachment_chunks WHERE attachment_id = ? ORDER BY seq`, ids[i], a.Size); err != nil {
+				return nil, fmt.Errorf("attachment %s: %w", a.Filename, err)
+			}
+		}
+	}
+	return out, nil
 }
 
-// Raw returns the raw mail of a stored message by Message-ID.
+// rawChunk is the size of the chunks a raw mail larger than it is stored
+// in (table message_raw, messages.raw NULL). SQLite copies a bound value
+// and builds a row whole in memory: a 30 MB mail in one row costs 60 MB
+// while it is inserted, in chunks 2 MiB.
+const rawChunk = 1 << 20
+
+// Raw returns the raw mail of a stored message by Message-ID, nil for a
+// message that has none (one we sent).
 func (tx *ReadTx) Raw(messageID string) ([]byte, error) {
 	var raw []byte
-	err := tx.queryRow(`SELECT raw FROM messages WHERE message_id = ?`, messageID).Scan(&raw)
+	var id, size int64
+	err := tx.queryRow(`SELECT m.id, m.raw, (SELECT coalesce(sum(length(r.data)), 0) FROM message_raw r WHERE r.message_id = m.id)
+		FROM messages m WHERE m.message_id = ?`, messageID).Scan(&id, &raw, &size)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
-	return raw, err
+	if err != nil || raw != nil || size == 0 {
+		return raw, err
+	}
+	raw, err = tx.readChunks(`SELECT data FROM message_raw WHERE message_id = ? ORDER BY seq`, id, size)
+	if err != nil {
+		return nil, fmt.Errorf("raw mail of %s: %w", messageID, err)
+	}
+	return raw, nil
 }
 
 // textColumn selects the full text of the message row m: its own, or for

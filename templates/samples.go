@@ -85,6 +85,9 @@ func fullSample() Data {
 		Undelivered:  []Undelivered{{Email: "old.colleague@example.com", Reply: "550 5.1.1 <old.colleague@example.com>: Recipient address rejected: User unknown"}},
 		Reached:      []string{"jane@example.com"},
 		TooLarge:     &TooLarge{Size: "62.4 MB", Limit: "50 MB", ToAgent: true},
+		Files: []File{{Name: "checkout-error.png", Size: "48 KiB"},
+			{Name: "server.log", Size: "30.0 MiB", Note: "not kept: 31457280 bytes exceeds the 26214400 byte attachment limit"},
+			{Name: "3 more"}},
 	}
 	for _, name := range helpdesk.FieldNames {
 		label, why := FieldLabel(name)

@@ -81,6 +81,9 @@ type Data struct {
 	// TooLarge is the mail that was larger than its mailbox takes
 	// (too_large, to its sender): only its header was read.
 	TooLarge *TooLarge
+	// Files lists the customer's attachments of the mail concerned
+	// (notify_*): kept with the ticket, never attached to a notification.
+	Files []File
 }
 
 // Undelivered is a recipient a mail could not reach and why.
@@ -95,6 +98,13 @@ type TooLarge struct {
 	Size    string // the mail's size, formatted, e.g. "62.4 MB"
 	Limit   string // the mailbox's max_message_size, formatted, e.g. "50 MB"
 	ToAgent bool   // the sender is an agent writing on the ticket, not the customer
+}
+
+// File is one attachment as a notification lists it.
+type File struct {
+	Name string // the sanitised file name; or "N more" closing a long list
+	Size string // formatted, e.g. "48 KiB"; "" for the closing line
+	Note string // why the file was not kept, if it was not
 }
 
 // Field is one incident fact (helpdesk.Field* names): its human label, its

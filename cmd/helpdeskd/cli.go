@@ -118,10 +118,11 @@ func cmdTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("show", "show REF [-config FILE | -db FILE] [--json]", stderr)
+	fs := newFlags("show", "show REF [-config FILE | -db FILE] [--json] [-full]", stderr)
 	path := fs.String("config", defaultConfigPath(), "configuration `file`")
 	db := fs.String("db", "", "database `file` (instead of the one the configuration names)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	full := fs.Bool("full", false, "print the whole text of every message (read again from the raw mail), not its first 2,000 characters")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -135,7 +136,7 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	return showTicket(ctx, st, stdout, pos[0], *asJSON)
+	return showTicket(ctx, st, stdout, pos[0], *asJSON, *full)
 }
 
 // cmdAgent runs "agent rotate EMAIL": it replaces the agent's reply-address

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,6 +149,43 @@ func TestTicketsAndShowJSON(t *testing.T) {
 	out, _, code = run(t, "tickets", "-config", cfg.File, "--status", "resolved", "--json")
 	if code != 0 || strings.TrimSpace(out) != "[]" {
 		t.Errorf("tickets --status resolved = %q (exit %d), want []", out, code)
+	}
+}
+
+// A mail of 2 MiB of text: the notification says how much more there is
+// and names `helpdeskd show -full REF`, which prints the text to its last
+// line (read again from the raw mail: the ticket keeps the first MiB);
+// plain `show` prints the first 2,000 characters.
+func TestShowFullText(t *testing.T) {
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	cfg := testConfig(t, imapSrv.Addr(), peer.Addr(), "")
+	startDaemon(t, cfg, nil)
+	var b strings.Builder
+	var last string
+	for i := 0; b.Len() < 2<<20; i++ {
+		last = fmt.Sprintf("02:%02d:%02d import: row %08d rejected", i/60%60, i%60, i)
+		b.WriteString(last + "\n")
+	}
+	imapSrv.Deliver(t, "INBOX", customerMail("Hal <hal@web.example>", "Import log", "hal-log@web.example", "",
+		"The import fails since 02:00. The log:\n\n"+b.String()))
+	ref := testenv.Ref(t, peer.Wait(t, "the ack", testenv.To("hal@web.example")))
+	note := peer.Wait(t, "a notification", func(m testenv.Mail) bool {
+		return strings.HasPrefix(m.Header.Get("Subject"), "["+ref+"]") && !testenv.To("hal@web.example")(m)
+	})
+	if want := "read it all with `helpdeskd show -full " + ref + "`"; !strings.Contains(strings.ReplaceAll(note.Body, "=\r\n", ""), want) {
+		t.Errorf("notification does not say %q:\n%s", want, note.Body[max(0, len(note.Body)-2000):])
+	}
+	out, errOut, code := run(t, "show", ref, "-full", "-config", cfg.File)
+	if code != 0 {
+		t.Fatalf("show -full: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, last) || len(out) < 2<<20 {
+		t.Errorf("show -full printed %d bytes without the text's last line %q", len(out), last)
+	}
+	out, _, _ = run(t, "show", ref, "-config", cfg.File)
+	if strings.Contains(out, last) || len(out) > 64<<10 {
+		t.Errorf("show without -full printed %d bytes (the last line: %v), want the first 2,000 characters of each text", len(out), strings.Contains(out, last))
 	}
 }
 

@@ -421,7 +421,7 @@ func (a *demoApp) command(ctx context.Context, line string) (quit bool) {
 			break
 		}
 		a.out.Block(func(w io.Writer) {
-			if err := showTicket(ctx, a.main.Store, w, strings.ToUpper(rest), false); err != nil {
+			if err := showTicket(ctx, a.main.Store, w, strings.ToUpper(rest), false, false); err != nil {
 				fmt.Fprintln(w, "show:", err)
 			}
 		})

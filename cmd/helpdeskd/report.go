@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
@@ -190,8 +191,11 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// showTicket prints one ticket with its messages and audit trail.
-func showTicket(ctx context.Context, st *store.Store, w io.Writer, ref string, asJSON bool) error {
+// showTicket prints one ticket with its messages and audit trail. The text
+// of each message is cut to 2,000 characters unless full, which prints the
+// whole text of every message: for a mail received, read again from its
+// raw mail, since the ticket keeps at most message.MaxText of it.
+func showTicket(ctx context.Context, st *store.Store, w io.Writer, ref string, asJSON, full bool) error {
 	var t *helpdesk.Ticket
 	var msgs []store.StoredMessage
 	var evs []helpdesk.Event
@@ -222,8 +226,15 @@ func showTicket(ctx context.Context, st *store.Store, w io.Writer, ref string, a
 		if mj.Date == jsonTime(time.Time{}) {
 			mj.Date = jsonTime(m.ReceivedAt)
 		}
-		if strings.TrimSpace(mj.Text) == "" {
+		if strings.TrimSpace(mj.Text) == "" || full {
 			mj.Text = m.Text
+		}
+		if full && m.Direction == helpdesk.Inbound {
+			text, err := fullText(ctx, st, m.MessageID)
+			if err != nil {
+				return err
+			}
+			mj.Text = text
 		}
 		for _, a := range append(m.To, m.Cc...) {
 			mj.To = append(mj.To, a.Email)
@@ -252,10 +263,14 @@ func showTicket(ctx context.Context, st *store.Store, w io.Writer, ref string, a
 			fmt.Fprintf(w, "  %-12s %s\n", name, truncate(strings.ReplaceAll(v, "\n", " / "), 100))
 		}
 	}
+	text := func(s string) string { return truncate(s, 2000) }
+	if full {
+		text = func(s string) string { return s }
+	}
 	fmt.Fprintln(w, "\nMessages:")
 	for _, m := range out.Messages {
 		fmt.Fprintf(w, "--- %s %s %s from %s to %s\n%s\n", time.Time(m.Date).Local().Format("2006-01-02 15:04"),
-			m.Direction, m.Kind, m.From, strings.Join(m.To, ", "), indent(truncate(m.Text, 2000)))
+			m.Direction, m.Kind, m.From, strings.Join(m.To, ", "), indent(text(m.Text)))
 	}
 	fmt.Fprintln(w, "\nEvents:")
 	for _, e := range evs {
@@ -278,6 +293,23 @@ func showTicket(ctx context.Context, st *store.Store, w io.Writer, ref string, a
 		}
 	}
 	return nil
+}
+
+// fullText reads the whole text of the received mail with Message-ID id
+// from its raw mail, its attachments left out.
+func fullText(ctx context.Context, st *store.Store, id string) (string, error) {
+	var raw []byte
+	if err := st.View(ctx, func(tx *store.ReadTx) (err error) {
+		raw, err = tx.Raw(id)
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("raw mail of %s: %w", id, err)
+	}
+	m, err := message.Parse(raw, message.ParseOptions{TextLimit: -1, MaxAttachmentSize: -1})
+	if err != nil {
+		return "", fmt.Errorf("read raw mail of %s: %w", id, err)
+	}
+	return m.Text, nil
 }
 
 func dash(s string) string {
