@@ -490,4 +490,8 @@ type OutMail struct {
 	CreatedAt     time.Time
 	SentAt        time.Time
 	FailedAt      time.Time
+	// SendingAt is when the outbox last began offering the mail to the
+	// server without recording the outcome yet: zero unless a send is in
+	// flight or the run that made it ended before the outcome was written.
+	SendingAt time.Time
 }

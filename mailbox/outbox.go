@@ -1,12 +1,14 @@
 package mailbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,8 +22,14 @@ type OutboxStore interface {
 	// DueOutbox returns up to limit pending rows due at or before now,
 	// oldest first, with their attachments.
 	DueOutbox(ctx context.Context, now time.Time, limit int) ([]helpdesk.OutMail, error)
-	// MarkSent records that the server accepted the row.
-	MarkSent(ctx context.Context, id int64, at time.Time) error
+	// MarkSending records, before the row is offered to the server, that
+	// it is being sent; the outcome's record (MarkSent, MarkRetry,
+	// MarkFailed) clears it. A row that still has it at the next start
+	// (OutMail.SendingAt) was in flight when the last run ended.
+	MarkSending(ctx context.Context, id int64, at time.Time) error
+	// MarkSent records that the server accepted the row and, when next is
+	// not 0, marks row next as being sent, in one write.
+	MarkSent(ctx context.Context, id int64, at time.Time, next int64) error
 	// MarkRetry records a temporary failure and when to try again.
 	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error
 	// MarkFailed records a permanent failure; the store adds a
@@ -35,7 +43,7 @@ type OutboxStore interface {
 // goroutines (one per connection sending at the time) and must not block;
 // each may be nil.
 type OutboxHooks struct {
-	Sent   func(m helpdesk.OutMail, at time.Time)              // the server accepted the mail
+	Sent   func(m helpdesk.OutMail, at time.Time)              // the server accepted the mail (at), and it is recorded
 	Failed func(m helpdesk.OutMail, err error, permanent bool) // one attempt failed
 }
 
@@ -113,6 +121,22 @@ type Outbox struct {
 
 	lanes   []*lane     // one per connection; each owned by the goroutine sending on it
 	failing atomic.Bool // in an outage (server unreachable, connections breaking): logged once
+	blocked atomic.Bool // the store failed a write the outbox needs: logged once until flush succeeds
+	started time.Time   // when this worker was made: a row marked sending before was in flight in an earlier run
+
+	mu sync.Mutex
+	// unrecorded holds the mails the server accepted whose MarkSent failed
+	// (the disk is full): they are never offered again by this process,
+	// and are recorded as soon as the store can write. While any is held
+	// no other mail is offered, so there are at most Connections of them.
+	unrecorded map[int64]accepted
+}
+
+// accepted is a mail the server accepted, kept until it is recorded as
+// sent: its row without the body and attachments, and when.
+type accepted struct {
+	m  helpdesk.OutMail
+	at time.Time
 }
 
 // lane is one session of the outbox and the rows sent over it.
@@ -134,7 +158,8 @@ func NewOutbox(cfg SMTPConfig, st OutboxStore, now func() time.Time, log *slog.L
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	o := &Outbox{cfg: cfg.withDefaults(), st: st, now: now, log: log, kick: make(chan struct{}, 1)}
+	o := &Outbox{cfg: cfg.withDefaults(), st: st, now: now, log: log, kick: make(chan struct{}, 1),
+		started: now(), unrecorded: map[int64]accepted{}}
 	o.Dial = func(ctx context.Context) (Sender, error) {
 		c, err := dialSMTP(ctx, o.cfg, o.log)
 		if err != nil {
@@ -173,6 +198,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 		return err
 	}
 	defer o.closeConns()
+	defer o.lastFlush(ctx)
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	for {
@@ -214,6 +240,9 @@ func (o *Outbox) safeRound(ctx context.Context) (wait time.Duration) {
 // next due row (-1: none pending).
 func (o *Outbox) round(ctx context.Context) time.Duration {
 	storeRetry := o.cfg.Retry.Min
+	if !o.flush(ctx) {
+		return storeRetry // nothing is offered while accepted mail is unrecorded
+	}
 	seen := map[int64]bool{}
 	stuck := false // due rows came back unchanged after an attempt
 	for ctx.Err() == nil {
@@ -236,7 +265,7 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 			break
 		}
 		if err := o.sendLanes(ctx, fresh); err != nil {
-			o.log.Error("record send attempt", "err", err)
+			o.storeFailed(err)
 			return storeRetry
 		}
 	}
@@ -304,9 +333,14 @@ func (o *Outbox) sendLanes(ctx context.Context, rows []helpdesk.OutMail) error {
 	return errors.Join(errs...)
 }
 
-// sendBatch sends rows in order over the lane's session. It returns
-// only store errors; send failures are recorded on the rows.
+// sendBatch sends rows in order over the lane's session. Each mail is
+// marked as being sent before it is offered (with the record of the mail
+// before it, one write per mail), so that a crash can repeat only a mail
+// the server accepted in the moment before its outcome was written, and
+// the next run names it. Nothing is offered that could not be marked. It
+// returns only store errors; send failures are recorded on the rows.
 func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail) error {
+	var marked int64 // the row marked as being sent with the previous mail's record
 	for i, row := range rows {
 		if ctx.Err() != nil {
 			return nil // shutting down: the rest stays due for the next start
@@ -320,6 +354,22 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 				}
 				continue
 			}
+		}
+		if marked != row.ID {
+			if err := o.st.MarkSending(ctx, row.ID, o.now()); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("mark %d sending: %w", row.ID, err)
+			}
+			o.wroteAgain()
+		}
+		marked = 0
+		if !row.SendingAt.IsZero() && row.SendingAt.Before(o.started) {
+			// RFC 1047: a client that loses the reply to the end of DATA
+			// cannot know whether the server took the mail.
+			o.log.Warn("the last run ended while this mail was being sent: it may reach its recipients twice, with the same Message-ID",
+				append(rowAttrs(row), "sending_since", row.SendingAt)...)
 		}
 		err := o.submit(ctx, l, row)
 		var de *dialError
@@ -335,9 +385,14 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 			return nil
 		}
 		if err == nil {
-			if err := o.sent(ctx, row); err != nil {
+			var next int64
+			if i+1 < len(rows) && ctx.Err() == nil {
+				next = rows[i+1].ID
+			}
+			if err := o.sent(ctx, row, next); err != nil {
 				return err
 			}
+			marked = next
 			continue
 		}
 		permanent, broken, _ := sendFailure(err)
@@ -406,22 +461,120 @@ func rowAttrs(m helpdesk.OutMail) []any {
 	return []any{"outbox", m.ID, "message_id", m.MessageID, "ticket", m.TicketID, "kind", string(m.Kind)}
 }
 
-// sent records an accepted mail.
-func (o *Outbox) sent(ctx context.Context, m helpdesk.OutMail) error {
+// sent records an accepted mail and marks the lane's next row, if any, as
+// being sent. When the store cannot write (a full disk), the mail is kept
+// in memory (remember) and recorded by a later round; the error stops the
+// lane, and nothing more is offered until the store writes again.
+func (o *Outbox) sent(ctx context.Context, m helpdesk.OutMail, next int64) error {
 	at := o.now()
-	mctx, cancel := markCtx(ctx)
-	defer cancel()
-	if err := o.st.MarkSent(mctx, m.ID, at); err != nil {
-		return fmt.Errorf("mark %d sent: %w", m.ID, err)
-	}
 	if o.failing.CompareAndSwap(true, false) {
 		o.log.Info("smtp server reachable again")
 	}
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	if err := o.st.MarkSent(mctx, m.ID, at, next); err != nil {
+		o.remember(m, at, err)
+		return fmt.Errorf("mark %d sent: %w", m.ID, err)
+	}
+	o.wroteAgain()
 	o.log.Debug("mail sent", rowAttrs(m)...)
 	if o.Hooks.Sent != nil {
 		o.Hooks.Sent(m, at)
 	}
 	return nil
+}
+
+// wroteAgain notes a successful write: after storeFailed, it is logged.
+func (o *Outbox) wroteAgain() {
+	if o.blocked.Load() && o.blocked.CompareAndSwap(true, false) {
+		o.log.Info("outbox writes to the store again; sending resumes")
+	}
+}
+
+// remember keeps a mail the server accepted whose record failed, so that
+// this process never offers it again.
+func (o *Outbox) remember(m helpdesk.OutMail, at time.Time, err error) {
+	m.Text, m.HTML, m.Attachments, m.Headers = "", "", nil, nil
+	o.mu.Lock()
+	o.unrecorded[m.ID] = accepted{m: m, at: at}
+	n := len(o.unrecorded)
+	o.mu.Unlock()
+	o.log.Warn("mail accepted by the SMTP server, but the store cannot record it: kept in memory until it can, never sent again by this process; a restart before then sends it again",
+		append(rowAttrs(m), "unrecorded", n, "err", err)...)
+}
+
+// Unrecorded returns how many mails the server accepted that the store
+// could not record as sent yet (the disk is full). /healthz reports them.
+func (o *Outbox) Unrecorded() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.unrecorded)
+}
+
+// flush records the mails remember kept, oldest first, and reports whether
+// none is left. The first success after a failed write is logged.
+func (o *Outbox) flush(ctx context.Context) bool {
+	o.mu.Lock()
+	held := make([]accepted, 0, len(o.unrecorded))
+	for _, a := range o.unrecorded {
+		held = append(held, a)
+	}
+	o.mu.Unlock()
+	if len(held) == 0 {
+		return true
+	}
+	slices.SortFunc(held, func(a, b accepted) int { return cmp.Compare(a.m.ID, b.m.ID) })
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	for _, a := range held {
+		if err := o.st.MarkSent(mctx, a.m.ID, a.at, 0); err != nil {
+			o.storeFailed(fmt.Errorf("record mail %d as sent: %w", a.m.ID, err))
+			return false
+		}
+		o.mu.Lock()
+		delete(o.unrecorded, a.m.ID)
+		o.mu.Unlock()
+		o.log.Debug("mail recorded as sent", rowAttrs(a.m)...)
+		if o.Hooks.Sent != nil {
+			o.Hooks.Sent(a.m, a.at)
+		}
+	}
+	o.blocked.Store(false)
+	ids := make([]string, len(held))
+	for i, a := range held {
+		ids[i] = a.m.MessageID
+	}
+	o.log.Info("the store writes again: recorded as sent the mails the SMTP server accepted meanwhile; sending resumes",
+		"recorded", len(held), "message_ids", ids)
+	return true
+}
+
+// lastFlush records, at shutdown, what flush could not; what is still
+// unrecorded then is named, since the next start sends it again.
+func (o *Outbox) lastFlush(ctx context.Context) {
+	if o.flush(ctx) {
+		return
+	}
+	o.mu.Lock()
+	var ids []string
+	for _, a := range o.unrecorded {
+		ids = append(ids, a.m.MessageID)
+	}
+	o.mu.Unlock()
+	slices.Sort(ids)
+	o.log.Error("stopping with mails the SMTP server accepted that the store could not record: the next start sends them again",
+		"mails", len(ids), "message_ids", ids)
+}
+
+// storeFailed logs that the outbox could not write what it must (once,
+// until a write succeeds): nothing more is offered until it can.
+func (o *Outbox) storeFailed(err error) {
+	if o.blocked.CompareAndSwap(false, true) {
+		o.log.Error("outbox cannot write to the store: no mail is sent until it can", "err", err,
+			"unrecorded", o.Unrecorded(), "retry_in", o.cfg.Retry.Min)
+		return
+	}
+	o.log.Debug("outbox still cannot write to the store", "err", err)
 }
 
 // fail records a permanent failure; the store adds the event to the

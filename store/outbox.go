@@ -55,15 +55,15 @@ func (tx *Tx) Enqueue(m *helpdesk.OutMail) error {
 
 const outboxColumns = `id, ticket_id, kind, message_id, from_addr, to_addrs, cc_addrs, reply_to, subject,
 	in_reply_to, refs, text, html, auto, headers, attempts, next_attempt_at, last_error, created_at,
-	sent_at, failed_at`
+	sent_at, failed_at, sending_at`
 
 func scanOutMail(r scanner) (helpdesk.OutMail, error) {
 	var m helpdesk.OutMail
 	var tid sql.NullInt64
 	var kind, from, to, cc, replyTo, refs, headers string
-	var next, created, sent, failed sql.NullString
+	var next, created, sent, failed, sending sql.NullString
 	if err := r.Scan(&m.ID, &tid, &kind, &m.MessageID, &from, &to, &cc, &replyTo, &m.Subject, &m.InReplyTo,
-		&refs, &m.Text, &m.HTML, &m.Auto, &headers, &m.Attempts, &next, &m.LastError, &created, &sent, &failed); err != nil {
+		&refs, &m.Text, &m.HTML, &m.Auto, &headers, &m.Attempts, &next, &m.LastError, &created, &sent, &failed, &sending); err != nil {
 		return m, fmt.Errorf("scan outbox: %w", err)
 	}
 	m.TicketID, m.Kind = tid.Int64, helpdesk.MessageKind(kind)
@@ -72,8 +72,8 @@ func scanOutMail(r scanner) (helpdesk.OutMail, error) {
 		return m, fmt.Errorf("outbox %d: %w", m.ID, err)
 	}
 	var err error
-	times := []*time.Time{&m.NextAttemptAt, &m.CreatedAt, &m.SentAt, &m.FailedAt}
-	for i, v := range []sql.NullString{next, created, sent, failed} {
+	times := []*time.Time{&m.NextAttemptAt, &m.CreatedAt, &m.SentAt, &m.FailedAt, &m.SendingAt}
+	for i, v := range []sql.NullString{next, created, sent, failed, sending} {
 		if *times[i], err = parseTime(v); err != nil {
 			return m, err
 		}
@@ -141,11 +141,32 @@ func (tx *ReadTx) OutMail(id int64) (helpdesk.OutMail, error) {
 	return m, err
 }
 
-// MarkSent records that the SMTP server accepted the row.
-func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
+// MarkSending records, before row id is offered to the SMTP server, that
+// it is being sent: should the process end before the outcome is recorded,
+// the next run knows that this row, and no other, may reach its recipients
+// twice. It changes only a pending row.
+func (s *Store) MarkSending(ctx context.Context, id int64, at time.Time) error {
+	return s.Update(ctx, func(tx *Tx) error { return tx.markSending(id, at) })
+}
+
+func (tx *Tx) markSending(id int64, at time.Time) error {
+	if _, err := tx.exec(`UPDATE outbox SET sending_at = ? WHERE id = ? AND status = 'pending'`, fmtTime(at), id); err != nil {
+		return fmt.Errorf("mark sending %d: %w", id, err)
+	}
+	return nil
+}
+
+// MarkSent records that the SMTP server accepted row id. When next is not
+// 0, row next is marked as being sent (MarkSending) in the same
+// transaction, so that a session sending mail after mail writes once per
+// mail.
+func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time, next int64) error {
 	return s.Update(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(`UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '' WHERE id = ?`, fmtTime(at), id); err != nil {
+		if _, err := tx.exec(`UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '', sending_at = NULL WHERE id = ?`, fmtTime(at), id); err != nil {
 			return fmt.Errorf("mark sent %d: %w", id, err)
+		}
+		if next != 0 {
+			return tx.markSending(next, at)
 		}
 		return nil
 	})
@@ -154,7 +175,8 @@ func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
 // MarkRetry records a temporary failure and when to try again.
 func (s *Store) MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error {
 	return s.Update(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(`UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'`,
+		if _, err := tx.exec(`UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, sending_at = NULL
+			WHERE id = ? AND status = 'pending'`,
 			attempts, fmtTime(next), lastErr, id); err != nil {
 			return fmt.Errorf("mark retry %d: %w", id, err)
 		}
@@ -170,7 +192,8 @@ func (s *Store) MarkFailed(ctx context.Context, id int64, at time.Time, reason s
 		if err != nil {
 			return fmt.Errorf("mark failed %d: %w", id, err)
 		}
-		if _, err := tx.exec(`UPDATE outbox SET status = 'failed', failed_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?`,
+		if _, err := tx.exec(`UPDATE outbox SET status = 'failed', failed_at = ?, attempts = attempts + 1, last_error = ?,
+			sending_at = NULL WHERE id = ?`,
 			fmtTime(at), reason, id); err != nil {
 			return fmt.Errorf("mark failed %d: %w", id, err)
 		}

@@ -50,6 +50,8 @@ type Store struct {
 	RefPrefix string
 	// RefStart is the number of the first ticket.
 	RefStart int64
+
+	ping pingState // Ping's last result
 }
 
 // Options tune Open.
@@ -257,13 +259,40 @@ func (c *stmtCache) close() error {
 	return errors.Join(errs...)
 }
 
-// Ping checks that the database is writable: it runs an empty write
-// transaction. /healthz uses it.
+// pingEvery is how long a Ping's result stands: /healthz may be asked
+// often, and each probe is a write transaction.
+const pingEvery = time.Second
+
+// pingState is the last Ping's result, shared by callers within pingEvery.
+type pingState struct {
+	mu  sync.Mutex
+	at  time.Time // wall clock of the last probe; zero before the first
+	err error
+}
+
+// Ping checks that the database is writable now: it commits a change of
+// one counter, which needs a new page in the WAL and so fails, like the
+// desk's own writes, when the file system is full (an UPDATE that writes
+// what is already there changes no page, and SQLite commits it without
+// touching the disk). A result stands for a second: calls within it share
+// the last probe. /healthz uses it.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.Update(ctx, func(tx *Tx) error {
-		_, err := tx.tx.ExecContext(ctx, `UPDATE counters SET value = value WHERE name = 'healthz'`)
-		return err
+	s.ping.mu.Lock()
+	defer s.ping.mu.Unlock()
+	if !s.ping.at.IsZero() && time.Since(s.ping.at) < pingEvery {
+		return s.ping.err
+	}
+	err := s.Update(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(`UPDATE counters SET value = value + 1 WHERE name = 'healthz'`); err != nil {
+			return classify(fmt.Errorf("write probe: %w", err))
+		}
+		return nil
 	})
+	if ctx.Err() != nil {
+		return err // the caller gave up: not a verdict on the store
+	}
+	s.ping.at, s.ping.err = time.Now(), err
+	return err
 }
 
 // classify turns SQLite busy/locked and disk-full errors into clear ones.

@@ -292,7 +292,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	if err != nil || len(due) != 2 || len(due[0].Attachments) != 1 {
 		t.Fatalf("due = %+v, %v", due, err)
 	}
-	if err := s.MarkSent(ctx, due[0].ID, now); err != nil {
+	if err := s.MarkSent(ctx, due[0].ID, now, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.MarkRetry(ctx, due[1].ID, 1, now.Add(time.Minute), "421 try later"); err != nil {

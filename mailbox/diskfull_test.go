@@ -1,0 +1,175 @@
+package mailbox
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+)
+
+// The outbox when the store cannot write (issue 16, a full disk): a mail
+// the server accepted is never offered again by the process, nothing else
+// is offered until the store writes again, and then the mail is recorded
+// as sent. The store is the real one; its writes of a send fail while the
+// test says the disk is full (countingStore.full). The daemon's test on a
+// real full file system is cmd/helpdeskd's TestDiskFull.
+
+// TestSenderDiskFullMidSend: the disk fills while the server takes a mail.
+// Over 40 rounds of retry_min (the 34 copies a minute of the issue) the
+// mail is not offered again and no other is offered; once the disk has
+// room, the mail is recorded as sent, logged, and the rest go out, each
+// once. Also when only the record of a sent mail fails and the mark
+// before a send still fits.
+func TestSenderDiskFullMidSend(t *testing.T) {
+	t.Run("every write fails", func(t *testing.T) { testDiskFullMidSend(t, false) })
+	t.Run("only the record of a sent mail fails", func(t *testing.T) { testDiskFullMidSend(t, true) })
+}
+
+func testDiskFullMidSend(t *testing.T, onlySent bool) {
+	e := newSenderTest(t, SMTPConfig{Connections: 2, Batch: 10})
+	full := &e.st.full
+	if onlySent {
+		full = &e.st.fullSent
+	}
+	t1, t2 := e.ticket(), e.ticket()
+	var ids []int64
+	for range 4 {
+		ids = append(ids, e.enqueue(t1), e.enqueue(t2))
+	}
+	// The disk fills while the second mail of the first ticket is taken.
+	e.w.script(func(_ *fakeSender, m helpdesk.OutMail, _ int) error {
+		if m.ID == ids[2] {
+			full.Store(true)
+		}
+		return nil
+	})
+	wait := e.round()
+	if wait != e.o.cfg.Retry.Min {
+		t.Errorf("round with a full disk sleeps %v, want retry_min %v", wait, e.o.cfg.Retry.Min)
+	}
+	if got := e.o.Unrecorded(); got < 1 || got > 2 {
+		t.Fatalf("unrecorded = %d, want the mail in flight on each lane (1 or 2)", got)
+	}
+	if got := e.w.acceptedCount(ids[2]); got != 1 {
+		t.Fatalf("the mail taken when the disk filled was accepted %d times, want 1", got)
+	}
+	offered := map[int64]int{}
+	for _, id := range ids {
+		offered[id] = e.w.offers(id)
+	}
+	for range 40 {
+		e.clock.advance(e.o.cfg.Retry.Min)
+		if wait := e.round(); wait != e.o.cfg.Retry.Min {
+			t.Fatalf("round with a full disk sleeps %v, want retry_min", wait)
+		}
+	}
+	for _, id := range ids {
+		if got := e.w.offers(id); got != offered[id] {
+			t.Errorf("row %d offered %d times while the disk was full, %d before", id, got, offered[id])
+		}
+		if got := e.w.acceptedCount(id); got > 1 {
+			t.Errorf("row %d accepted %d times", id, got)
+		}
+	}
+	if r := e.row(ids[2]); rowStatus(r) != "pending" {
+		t.Errorf("row %d is %s while the disk is full: the store wrote?", ids[2], rowStatus(r))
+	}
+	if n := strings.Count(e.log.String(), "outbox cannot write to the store"); n != 1 {
+		t.Errorf("the outage is logged %d times, want once:\n%s", n, e.log.String())
+	}
+
+	full.Store(false) // room again
+	e.clock.advance(e.o.cfg.Retry.Min)
+	for wait := e.round(); wait != -1; wait = e.round() {
+		t.Fatalf("outbox not empty after the first round with room (sleep %v)", wait)
+	}
+	if got := e.o.Unrecorded(); got != 0 {
+		t.Errorf("unrecorded = %d after the disk had room", got)
+	}
+	for _, id := range ids {
+		e.wantSent(id, 0)
+	}
+	if !strings.Contains(e.log.String(), "the store writes again: recorded as sent the mails the SMTP server accepted meanwhile") ||
+		!strings.Contains(e.log.String(), fmt.Sprintf("ack-%d@support.example.com", ids[2])) {
+		t.Errorf("no log line naming the mail recorded after the disk had room:\n%s", e.log.String())
+	}
+}
+
+// TestSenderDiskFullBeforeSend: with the disk full before anything is sent,
+// no mail is offered (none could be marked as being sent) and no session
+// is opened; with room, everything goes out once.
+func TestSenderDiskFullBeforeSend(t *testing.T) {
+	e := newSenderTest(t, SMTPConfig{Connections: 2})
+	ids := []int64{e.enqueue(e.ticket()), e.enqueue(e.ticket())}
+	e.st.full.Store(true)
+	for range 5 {
+		if wait := e.round(); wait != e.o.cfg.Retry.Min {
+			t.Fatalf("round with a full disk sleeps %v, want retry_min", wait)
+		}
+		e.clock.advance(e.o.cfg.Retry.Min)
+	}
+	if d := e.w.dialCount(); d != 0 {
+		t.Errorf("%d sessions opened with a full disk, want none", d)
+	}
+	e.st.full.Store(false)
+	if wait := e.round(); wait != -1 {
+		t.Fatalf("round with room sleeps %v, want nothing pending", wait)
+	}
+	for _, id := range ids {
+		e.wantSent(id, 0)
+	}
+	if !strings.Contains(e.log.String(), "outbox writes to the store again; sending resumes") {
+		t.Errorf("the end of the outage is not logged:\n%s", e.log.String())
+	}
+}
+
+// TestSenderMarksBeforeData: each mail is marked as being sent before it
+// is offered, and the mark is written with the record of the mail before
+// it: one write per mail, plus one per session's batch. A row left marked
+// by an earlier run (killed between the server's 250 and the record) is
+// logged as a possible repeat when it is sent again; no other is.
+func TestSenderMarksBeforeData(t *testing.T) {
+	e := newSenderTest(t, SMTPConfig{Connections: 1, Batch: 10})
+	tk := e.ticket()
+	var ids []int64
+	for range 5 {
+		ids = append(ids, e.enqueue(tk))
+	}
+	// The run before this one marked ids[0] and was killed.
+	if err := e.st.Store.MarkSending(context.Background(), ids[0], e.clock.now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var seen []time.Time
+	e.w.script(func(_ *fakeSender, m helpdesk.OutMail, _ int) error {
+		seen = append(seen, e.row(m.ID).SendingAt)
+		return nil
+	})
+	if wait := e.round(); wait != -1 {
+		t.Fatalf("round sleeps %v, want nothing pending", wait)
+	}
+	for i, at := range seen {
+		if at.IsZero() {
+			t.Errorf("mail %d offered without being marked as being sent", i+1)
+		}
+	}
+	calls := 0
+	for _, id := range ids {
+		e.wantSent(id, 0)
+		if r := e.row(id); !r.SendingAt.IsZero() {
+			t.Errorf("row %d still marked sending after it was recorded sent", id)
+		}
+		e.st.mu.Lock()
+		calls += e.st.sending[id]
+		e.st.mu.Unlock()
+	}
+	if calls != 1 {
+		t.Errorf("%d MarkSending writes for one session's batch of 5, want 1 (the others ride on MarkSent)", calls)
+	}
+	log := e.log.String()
+	if n := strings.Count(log, "may reach its recipients twice"); n != 1 || !strings.Contains(log, fmt.Sprintf("ack-%d@support.example.com", ids[0])) {
+		t.Errorf("want one warning, naming ack-%d, of a possible repeat:\n%s", ids[0], log)
+	}
+}
