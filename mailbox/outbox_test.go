@@ -612,8 +612,9 @@ func TestOutboxConnectionLost(t *testing.T) {
 }
 
 // TestOutboxDroppedAfterAccept: the server accepts a mail and drops the
-// connection before answering the RSET that follows: the mail counts as
-// sent (never sent twice), the next one goes over a new connection.
+// connection before answering the client's next command (the next mail's
+// MAIL FROM; no RSET follows an accepted mail): the mail counts as sent
+// (never sent twice), the next one goes over a new connection.
 func TestOutboxDroppedAfterAccept(t *testing.T) {
 	wireLeakCheck(t)
 	dropped := false

@@ -295,6 +295,12 @@ func dialSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) (*smtpConn,
 		// idle fails at MAIL FROM instead, before anything is sent, and
 		// the outbox redials (staleConn). One round trip fewer per mail.
 		mail.WithoutNoop(),
+		// No RSET after a mail the server accepted: RFC 5321 §4.1.1.4,
+		// the end of the mail data clears the transaction's buffers, so
+		// the next MAIL may follow at once. The RSET's round trip came
+		// between the server's 250 and the record that the mail was sent:
+		// the window in which a crash makes the next start send it again.
+		mail.WithoutRset(),
 		mail.WithPort(cfg.Port),
 		mail.WithTimeout(cfg.Timeout),
 		mail.WithTLSConfig(tlsConfig),
@@ -362,9 +368,10 @@ func (c *smtpConn) Send(_ context.Context, m helpdesk.OutMail) error {
 	c.sound = false
 	err = c.mc.SendWithSMTPClient(c.sc, msg)
 	if err != nil && msg.IsDelivered() {
-		// The server accepted the DATA; what failed came after (the
-		// RSET go-mail sends). The mail is sent: never send it twice.
-		// The session is done; the next mail goes over a new one.
+		// The server accepted the DATA; what failed came after (go-mail
+		// sends nothing more after it since WithoutRset, but stays free
+		// to). The mail is sent: never send it twice. The session is
+		// done; the next mail goes over a new one.
 		c.log.Debug("mail accepted, the session failed after it", append(rowAttrs(m), "err", err)...)
 		c.abort()
 		c.gone = true
