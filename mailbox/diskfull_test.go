@@ -173,3 +173,44 @@ func TestSenderMarksBeforeData(t *testing.T) {
 		t.Errorf("want one warning, naming ack-%d, of a possible repeat:\n%s", ids[0], log)
 	}
 }
+
+// TestSenderDiskFullRestart: the process stops while a mail the server
+// accepted is still unrecorded. It says so, naming the mail; the next
+// process (a new worker on the same store) sends that mail again (the row
+// is pending, marked as being sent) and names it as a possible repeat.
+func TestSenderDiskFullRestart(t *testing.T) {
+	e := newSenderTest(t, SMTPConfig{Connections: 1})
+	id := e.enqueue(e.ticket())
+	e.w.script(func(*fakeSender, helpdesk.OutMail, int) error {
+		e.st.full.Store(true)
+		return nil
+	})
+	e.round()
+	if got := e.o.Unrecorded(); got != 1 {
+		t.Fatalf("unrecorded = %d, want 1", got)
+	}
+	e.o.lastFlush(context.Background())
+	id1 := fmt.Sprintf("ack-%d@support.example.com", id)
+	if log := e.log.String(); !strings.Contains(log, "the next start sends them again") || !strings.Contains(log, id1) {
+		t.Errorf("stopping with an unrecorded mail is not logged with its Message-ID:\n%s", log)
+	}
+
+	e.st.full.Store(false)
+	e.clock.advance(time.Minute)
+	next := newSenderTest(t, SMTPConfig{Connections: 1})
+	next.st.Store, next.clock = e.st.Store, e.clock
+	next.o = NewOutbox(SMTPConfig{Host: "smtp.invalid", Connections: 1}, next.st, e.clock.now, next.o.log)
+	next.o.Dial = next.w.dial
+	if wait := next.o.round(context.Background()); wait != -1 {
+		t.Fatalf("the next process's round sleeps %v, want nothing pending", wait)
+	}
+	if got := next.w.acceptedCount(id); got != 1 {
+		t.Errorf("the next process sent the unrecorded mail %d times, want once", got)
+	}
+	if r := next.row(id); rowStatus(r) != "sent" {
+		t.Errorf("row %d is %s after the next process sent it", id, rowStatus(r))
+	}
+	if log := next.log.String(); !strings.Contains(log, "may reach its recipients twice") || !strings.Contains(log, id1) {
+		t.Errorf("the next process does not name the repeat:\n%s", log)
+	}
+}

@@ -266,6 +266,7 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 		}
 		if err := o.sendLanes(ctx, fresh); err != nil {
 			o.storeFailed(err)
+			o.closeConns() // no session idles while the store cannot write
 			return storeRetry
 		}
 	}
