@@ -3,11 +3,15 @@ package mailbox
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // The outbox when the store cannot write (issue 16, a full disk): a mail
@@ -212,5 +216,81 @@ func TestSenderDiskFullRestart(t *testing.T) {
 	}
 	if log := next.log.String(); !strings.Contains(log, "may reach its recipients twice") || !strings.Contains(log, id1) {
 		t.Errorf("the next process does not name the repeat:\n%s", log)
+	}
+}
+
+// TestSenderJournal: a process is killed after the server accepted a mail
+// and before the store recorded it (here: its record fails and the
+// process ends without flushing, as a kill would end it). The next process
+// finds the mail in the sent journal, records it as sent and does not
+// send it again; a mail that was only marked as being sent (killed before
+// the server's answer) is sent again and named. The journal is empty once
+// everything in it is recorded.
+func TestSenderJournal(t *testing.T) {
+	journal := filepath.Join(t.TempDir(), "helpdesk.db.sent")
+	e := newSenderTest(t, SMTPConfig{Connections: 1, Batch: 10})
+	e.o.Journal = journal
+	tk := e.ticket()
+	ids := []int64{e.enqueue(tk), e.enqueue(tk), e.enqueue(tk)}
+	j, entries, _, err := openJournal(journal)
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("new journal: %v entries, %v", entries, err)
+	}
+	e.o.journal = j
+	defer j.close()
+	e.w.script(func(_ *fakeSender, m helpdesk.OutMail, _ int) error {
+		if m.ID == ids[1] {
+			e.st.fullSent.Store(true) // its record will not reach the store
+		}
+		return nil
+	})
+	e.round()
+	if got := e.o.Unrecorded(); got != 1 {
+		t.Fatalf("unrecorded = %d, want the second mail", got)
+	}
+	// The record of the second mail would have marked the third as being
+	// sent; a killed run leaves that mark.
+	if err := e.st.Store.MarkSending(context.Background(), ids[2], e.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	// Killed: no flush, no shutdown. The next process.
+	e.st.fullSent.Store(false)
+	e.clock.advance(time.Minute)
+	next := newSenderTest(t, SMTPConfig{Connections: 1})
+	next.st.Store, next.clock = e.st.Store, e.clock
+	next.o = NewOutbox(SMTPConfig{Host: "smtp.invalid", Connections: 1}, next.st, e.clock.now, next.o.log)
+	next.o.Dial = next.w.dial
+	next.o.Journal = journal
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- next.o.Run(ctx) }()
+	testenv.WaitFor(t, "the next process to send the third mail", 10*time.Second, func() bool {
+		return rowStatus(next.row(ids[2])) == "sent"
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := next.w.offers(ids[1]); got != 0 {
+		t.Errorf("the mail in the journal was offered %d times by the next process, want 0", got)
+	}
+	if r := next.row(ids[1]); rowStatus(r) != "sent" || !r.SendingAt.IsZero() {
+		t.Errorf("the mail in the journal is %s (sending at %v), want sent", rowStatus(r), r.SendingAt)
+	}
+	if got := next.w.acceptedCount(ids[2]); got != 1 {
+		t.Errorf("the mail marked as being sent was sent %d times by the next process, want once", got)
+	}
+	log := next.log.String()
+	_, replayed, _ := strings.Cut(log, "(sent journal): they are not sent again")
+	replayed, _, _ = strings.Cut(replayed, "\n")
+	_, list, _ := strings.Cut(replayed, "outbox_ids=")
+	if !slices.Contains(strings.Fields(strings.Trim(list, `"[]`)), fmt.Sprint(ids[1])) {
+		t.Errorf("the replay of the journal is not logged with the mail's id %d:\n%s", ids[1], log)
+	}
+	if strings.Count(log, "may reach its recipients twice") != 1 || !strings.Contains(log, fmt.Sprintf("ack-%d@", ids[2])) {
+		t.Errorf("want the third mail, and only it, named as a possible repeat:\n%s", log)
+	}
+	if b, err := os.ReadFile(journal); err != nil || len(b) != 0 {
+		t.Errorf("journal after everything is recorded: %q, %v; want empty", b, err)
 	}
 }

@@ -112,6 +112,12 @@ type Outbox struct {
 	// are temporary: the rows of the lane's batch are rescheduled with
 	// backoff, as an outage.
 	Dial func(ctx context.Context) (Sender, error)
+	// Journal is the file of the sent journal: each mail the server
+	// accepts is appended to it in one write before the store records
+	// the send, and Run records what an earlier process left in it, so
+	// that a kill in between does not send the mail again (see
+	// sentJournal). "" means none. Set it before Run.
+	Journal string
 
 	cfg  SMTPConfig
 	st   OutboxStore
@@ -119,10 +125,11 @@ type Outbox struct {
 	log  *slog.Logger
 	kick chan struct{}
 
-	lanes   []*lane     // one per connection; each owned by the goroutine sending on it
-	failing atomic.Bool // in an outage (server unreachable, connections breaking): logged once
-	blocked atomic.Bool // the store failed a write the outbox needs: logged once until flush succeeds
-	started time.Time   // when this worker was made: a row marked sending before was in flight in an earlier run
+	journal *sentJournal // nil without Journal
+	lanes   []*lane      // one per connection; each owned by the goroutine sending on it
+	failing atomic.Bool  // in an outage (server unreachable, connections breaking): logged once
+	blocked atomic.Bool  // the store failed a write the outbox needs: logged once until flush succeeds
+	started time.Time    // when this worker was made: a row marked sending before was in flight in an earlier run
 
 	mu sync.Mutex
 	// unrecorded holds the mails the server accepted whose MarkSent failed
@@ -197,6 +204,18 @@ func (o *Outbox) Run(ctx context.Context) error {
 	if err := o.cfg.Validate(); err != nil {
 		return err
 	}
+	if o.Journal != "" {
+		j, entries, bad, err := openJournal(o.Journal)
+		if err != nil {
+			return err
+		}
+		o.journal = j
+		defer j.close()
+		if bad > 0 {
+			o.log.Warn("sent journal: unreadable lines skipped", "file", o.Journal, "lines", bad)
+		}
+		o.replay(ctx, entries)
+	}
 	defer o.closeConns()
 	defer o.lastFlush(ctx)
 	t := time.NewTimer(time.Hour)
@@ -269,6 +288,7 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 			o.closeConns() // no session idles while the store cannot write
 			return storeRetry
 		}
+		o.resetJournal()
 	}
 	o.closeConns()
 	if ctx.Err() != nil {
@@ -386,11 +406,17 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 			return nil
 		}
 		if err == nil {
+			at := o.now()
+			if o.journal != nil {
+				if err := o.journal.add(row.ID, at); err != nil {
+					o.log.Debug("mail accepted; the sent journal cannot take it", append(rowAttrs(row), "err", err)...)
+				}
+			}
 			var next int64
 			if i+1 < len(rows) && ctx.Err() == nil {
 				next = rows[i+1].ID
 			}
-			if err := o.sent(ctx, row, next); err != nil {
+			if err := o.sent(ctx, row, at, next); err != nil {
 				return err
 			}
 			marked = next
@@ -466,8 +492,7 @@ func rowAttrs(m helpdesk.OutMail) []any {
 // being sent. When the store cannot write (a full disk), the mail is kept
 // in memory (remember) and recorded by a later round; the error stops the
 // lane, and nothing more is offered until the store writes again.
-func (o *Outbox) sent(ctx context.Context, m helpdesk.OutMail, next int64) error {
-	at := o.now()
+func (o *Outbox) sent(ctx context.Context, m helpdesk.OutMail, at time.Time, next int64) error {
 	if o.failing.CompareAndSwap(true, false) {
 		o.log.Info("smtp server reachable again")
 	}
@@ -541,6 +566,7 @@ func (o *Outbox) flush(ctx context.Context) bool {
 		}
 	}
 	o.blocked.Store(false)
+	o.resetJournal()
 	ids := make([]string, len(held))
 	for i, a := range held {
 		ids[i] = a.m.MessageID
@@ -548,6 +574,41 @@ func (o *Outbox) flush(ctx context.Context) bool {
 	o.log.Info("the store writes again: recorded as sent the mails the SMTP server accepted meanwhile; sending resumes",
 		"recorded", len(held), "message_ids", ids)
 	return true
+}
+
+// replay records as sent the mails an earlier process wrote to the sent
+// journal: the server accepted them, and the process may have been killed
+// before the store recorded it. What the store cannot record now is held
+// as unrecorded, and the journal kept until it is.
+func (o *Outbox) replay(ctx context.Context, entries []journalEntry) {
+	if len(entries) == 0 {
+		o.resetJournal()
+		return
+	}
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	ids := make([]int64, 0, len(entries))
+	for _, e := range entries {
+		if err := o.st.MarkSent(mctx, e.id, e.at, 0); err != nil {
+			o.remember(helpdesk.OutMail{ID: e.id}, e.at, err)
+			continue
+		}
+		ids = append(ids, e.id)
+	}
+	o.log.Info("recorded as sent the mails the SMTP server had accepted when the last run ended (sent journal): they are not sent again",
+		"recorded", len(ids), "outbox_ids", ids)
+	o.resetJournal()
+}
+
+// resetJournal empties the sent journal once the store holds every send
+// in it: no lane is sending and nothing is held unrecorded.
+func (o *Outbox) resetJournal() {
+	if o.journal == nil || o.Unrecorded() > 0 {
+		return
+	}
+	if err := o.journal.reset(); err != nil {
+		o.log.Warn("cannot empty the sent journal; it grows until it can", "file", o.Journal, "err", err)
+	}
 }
 
 // lastFlush records, at shutdown, what flush could not; what is still

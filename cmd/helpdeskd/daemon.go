@@ -90,6 +90,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Metrics = ops.NewMetrics(st.OutboxCounts)
 
 	m.Outbox = mailbox.NewOutbox(smtpConfig(cfg, m.TLSConfig), st, m.Now, m.Log.With("component", "outbox"))
+	// Beside the database, like its -wal and .lock: the mails the SMTP
+	// server accepted that the store may not have recorded yet.
+	m.Outbox.Journal = st.Path() + ".sent"
 	m.Outbox.Hooks = mailbox.OutboxHooks{
 		Sent: func(om helpdesk.OutMail, at time.Time) {
 			m.Metrics.MailSent.WithLabelValues(string(om.Kind)).Inc()
