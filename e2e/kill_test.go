@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -189,7 +190,29 @@ func TestKillNineWhileMailArrives(t *testing.T) {
 	if strings.Contains(d.log(), "panic") {
 		t.Errorf("the daemon's log shows a panic")
 	}
-	t.Logf("%d runs of the daemon, %d repeated mails at the peer, %d more named as possible repeats that were not", kills+1, repeats, len(named))
+	t.Logf("%d runs of the daemon, %d repeated mails at the peer, %d more named as possible repeats that were not; %d sends recorded from the sent journal at a restart (the killed run may or may not have recorded them itself)",
+		kills+1, repeats, len(named), fromJournal(t, d.log()))
+}
+
+// fromJournal sums what the daemon's runs recorded from the sent journal
+// at their start: mails the run before had accepted at the SMTP peer, of
+// which it may have been killed before recording some.
+func fromJournal(t testing.TB, log string) int {
+	t.Helper()
+	n := 0
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, "(sent journal)") {
+			continue
+		}
+		_, rest, _ := strings.Cut(line, " recorded=")
+		v, _, _ := strings.Cut(rest, " ")
+		k, err := strconv.Atoi(v)
+		if err != nil {
+			t.Errorf("no count in %q", line)
+		}
+		n += k
+	}
+	return n
 }
 
 // inDoubt reads the daemon's log (all runs) for the mails a run sent
