@@ -135,7 +135,8 @@ type Outbox struct {
 	// unrecorded holds the mails the server accepted whose MarkSent failed
 	// (the disk is full): they are never offered again by this process,
 	// and are recorded as soon as the store can write. While any is held
-	// no other mail is offered, so there are at most Connections of them.
+	// no other mail is offered, so there are at most Connections of them
+	// (plus, at start, the sent journal's lines the store could not take).
 	unrecorded map[int64]accepted
 }
 
@@ -198,8 +199,12 @@ func (o *Outbox) Kick() {
 // that cannot be built marks it failed, and so does a temporary failure
 // once MaxAttempts or GiveUpAfter is reached. When ctx is done the sends
 // in flight finish and are recorded, then Run returns nil. A restart resumes
-// from the store. Run returns an error only for a configuration that cannot
-// work.
+// from the store, after recording what the sent journal holds (Journal).
+// While the store cannot write (a full disk), nothing is offered: a mail
+// the server accepted that cannot be recorded is held in memory, never
+// offered again, and recorded once a write succeeds. Run returns an error
+// only for a configuration that cannot work or a sent journal it cannot
+// open.
 func (o *Outbox) Run(ctx context.Context) error {
 	if err := o.cfg.Validate(); err != nil {
 		return err
