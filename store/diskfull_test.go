@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +68,43 @@ func TestFullDisk(t *testing.T) {
 	due, err := s.DueOutbox(ctx, s.Now(), 10)
 	if err != nil || len(due) != 2 || due[0].ID != ids[1] || due[0].SendingAt.IsZero() || !due[1].SendingAt.IsZero() {
 		t.Fatalf("due after the record = %+v, %v; want rows 2 (marked sending) and 3", due, err)
+	}
+}
+
+// TestPingFullDiskWALRoom: a full file system on which SQLite can still
+// commit a small write, into the part of its WAL that a checkpoint freed
+// for reuse: Ping says "disk full" all the same (its probe file finds no
+// room), while the desk could not write a batch of mail.
+func TestPingFullDiskWALRoom(t *testing.T) {
+	ctx := context.Background()
+	disk := testenv.SmallDisk(t, "4m")
+	s := openTest(t, filepath.Join(disk, "helpdesk.db"))
+	// A WAL of a few hundred KiB, copied back into the database and
+	// restarted: its space is reused by the next writes.
+	err := s.Update(ctx, func(tx *Tx) error {
+		for i := range 50 {
+			m := &helpdesk.OutMail{Kind: helpdesk.KindAck, MessageID: fmt.Sprintf("wal-%d@x", i),
+				From: helpdesk.Address{Email: "s@x"}, To: []helpdesk.Address{{Email: "c@example.org"}}, Text: strings.Repeat("x", 8000)}
+			if err := tx.Enqueue(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`PRAGMA wal_checkpoint(RESTART)`); err != nil {
+		t.Fatal(err)
+	}
+	testenv.FillDisk(t, disk)
+	if err := s.Update(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`UPDATE counters SET value = value + 1 WHERE name = 'healthz'`)
+		return err
+	}); err != nil {
+		t.Skipf("SQLite found no room in its WAL here (%v): the case does not arise", err)
+	}
+	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("ping on a full disk with room in the WAL = %v, want disk full", err)
 	}
 }

@@ -12,12 +12,14 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"modernc.org/sqlite"
@@ -274,8 +276,11 @@ type pingState struct {
 // one counter, which needs a new page in the WAL and so fails, like the
 // desk's own writes, when the file system is full (an UPDATE that writes
 // what is already there changes no page, and SQLite commits it without
-// touching the disk). A result stands for a second: calls within it share
-// the last probe. /healthz uses it.
+// touching the disk). SQLite may still find room for a page in the WAL
+// it allocated before, so Ping also writes, syncs and removes a 4 KiB
+// file beside the database, which a full file system refuses. A result
+// stands for a second: calls within it share the last probe. /healthz
+// uses it.
 func (s *Store) Ping(ctx context.Context) error {
 	s.ping.mu.Lock()
 	defer s.ping.mu.Unlock()
@@ -291,8 +296,38 @@ func (s *Store) Ping(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return err // the caller gave up: not a verdict on the store
 	}
+	if err == nil {
+		err = probeFile(filepath.Dir(s.path))
+	}
 	s.ping.at, s.ping.err = time.Now(), err
 	return err
+}
+
+// probeFile writes, syncs and removes a 4 KiB file in dir.
+func probeFile(dir string) error {
+	f, err := os.CreateTemp(dir, ".helpdesk-probe-*")
+	if err != nil {
+		return probeError(dir, err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(make([]byte, 4096))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return probeError(dir, err)
+	}
+	return nil
+}
+
+func probeError(dir string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("disk full: no room for 4 KiB beside the database in %s: %w", dir, err)
+	}
+	return fmt.Errorf("cannot write beside the database in %s: %w", dir, err)
 }
 
 // classify turns SQLite busy/locked and disk-full errors into clear ones.
