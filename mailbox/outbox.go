@@ -566,7 +566,7 @@ func (o *Outbox) flush(ctx context.Context) bool {
 		delete(o.unrecorded, a.m.ID)
 		o.mu.Unlock()
 		o.log.Debug("mail recorded as sent", rowAttrs(a.m)...)
-		if o.Hooks.Sent != nil {
+		if o.Hooks.Sent != nil && a.m.MessageID != "" { // not a line of an earlier process's journal
 			o.Hooks.Sent(a.m, a.at)
 		}
 	}
@@ -595,6 +595,8 @@ func (o *Outbox) replay(ctx context.Context, entries []journalEntry) {
 	ids := make([]int64, 0, len(entries))
 	for _, e := range entries {
 		if err := o.st.MarkSent(mctx, e.id, e.at, 0); err != nil {
+			// Only the id is known; the hooks never see it (the earlier
+			// process accepted it).
 			o.remember(helpdesk.OutMail{ID: e.id}, e.at, err)
 			continue
 		}
