@@ -224,8 +224,9 @@ func TestSenderDiskFullRestart(t *testing.T) {
 // process ends without flushing, as a kill would end it). The next process
 // finds the mail in the sent journal, records it as sent and does not
 // send it again; a mail that was only marked as being sent (killed before
-// the server's answer) is sent again and named. The journal is empty once
-// everything in it is recorded.
+// the server's answer) is sent again and named, even though a stale
+// journal line (another Message-ID under its id) names it. The journal is
+// empty once everything in it is recorded.
 func TestSenderJournal(t *testing.T) {
 	journal := filepath.Join(t.TempDir(), "helpdesk.db.sent")
 	e := newSenderTest(t, SMTPConfig{Connections: 1, Batch: 10})
@@ -251,6 +252,14 @@ func TestSenderJournal(t *testing.T) {
 	// The record of the second mail would have marked the third as being
 	// sent; a killed run leaves that mark.
 	if err := e.st.Store.MarkSending(context.Background(), ids[2], e.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	// A line naming the third mail's id under another Message-ID, as a
+	// journal older than a restored database would: ignored.
+	stale := fmt.Sprintf("%d %d old-mail@support.example.com\n", ids[2], e.clock.now().UnixNano())
+	if f, err := os.OpenFile(journal, os.O_WRONLY|os.O_APPEND, 0); err != nil {
+		t.Fatal(err)
+	} else if _, err := f.WriteString(stale); err != nil || f.Close() != nil {
 		t.Fatal(err)
 	}
 	// Killed: no flush, no shutdown. The next process.
@@ -289,6 +298,9 @@ func TestSenderJournal(t *testing.T) {
 	}
 	if strings.Count(log, "may reach its recipients twice") != 1 || !strings.Contains(log, fmt.Sprintf("ack-%d@", ids[2])) {
 		t.Errorf("want the third mail, and only it, named as a possible repeat:\n%s", log)
+	}
+	if !strings.Contains(log, "sent journal names a mail the database does not hold under that id") || !strings.Contains(log, "old-mail@support.example.com") {
+		t.Errorf("the stale journal line is not reported:\n%s", log)
 	}
 	if b, err := os.ReadFile(journal); err != nil || len(b) != 0 {
 		t.Errorf("journal after everything is recorded: %q, %v; want empty", b, err)

@@ -14,7 +14,8 @@ import (
 )
 
 // sentJournal is an append-only file of the mails the SMTP server accepted:
-// one line "<outbox id> <unix nanoseconds>" written with one write(2) the
+// one line "<outbox id> <unix nanoseconds> <Message-ID>" written with one
+// write(2) the
 // moment the server's 250 to the end of the DATA arrives, before the store
 // records the send. A process killed before that record leaves the line in
 // the kernel's page cache, which the kill does not lose: the next start
@@ -30,10 +31,13 @@ type sentJournal struct {
 	lines int // lines since the file was last emptied
 }
 
-// journalEntry is one line of the journal.
+// journalEntry is one line of the journal. The Message-ID guards against
+// a journal older than its database (restored from a backup), whose ids
+// may name other mails now.
 type journalEntry struct {
-	id int64
-	at time.Time
+	id        int64
+	at        time.Time
+	messageID string
 }
 
 // openJournal opens (creating) the journal at path and returns what it
@@ -46,14 +50,18 @@ func openJournal(path string) (j *sentJournal, entries []journalEntry, bad int, 
 	}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		idText, atText, ok := strings.Cut(sc.Text(), " ")
-		id, err1 := strconv.ParseInt(idText, 10, 64)
-		ns, err2 := strconv.ParseInt(atText, 10, 64)
-		if !ok || err1 != nil || err2 != nil || id <= 0 {
+		f := strings.SplitN(sc.Text(), " ", 3)
+		if len(f) != 3 || f[2] == "" {
 			bad++
 			continue
 		}
-		entries = append(entries, journalEntry{id: id, at: time.Unix(0, ns).UTC()})
+		id, err1 := strconv.ParseInt(f[0], 10, 64)
+		ns, err2 := strconv.ParseInt(f[1], 10, 64)
+		if err1 != nil || err2 != nil || id <= 0 {
+			bad++
+			continue
+		}
+		entries = append(entries, journalEntry{id: id, at: time.Unix(0, ns).UTC(), messageID: f[2]})
 	}
 	if err := sc.Err(); err != nil {
 		f.Close()
@@ -62,9 +70,12 @@ func openJournal(path string) (j *sentJournal, entries []journalEntry, bad int, 
 	return &sentJournal{f: f, lines: len(entries) + bad}, entries, bad, nil
 }
 
-// add appends one accepted mail in a single write.
-func (j *sentJournal) add(id int64, at time.Time) error {
-	line := strconv.FormatInt(id, 10) + " " + strconv.FormatInt(at.UnixNano(), 10) + "\n"
+// add appends one accepted mail in a single write. Our Message-IDs hold
+// no white space (helpdesk.NewMessageID); one that did would end the line
+// early and be read back as unmatched, never as another mail.
+func (j *sentJournal) add(id int64, messageID string, at time.Time) error {
+	messageID = strings.NewReplacer("\n", "", "\r", "").Replace(messageID)
+	line := strconv.FormatInt(id, 10) + " " + strconv.FormatInt(at.UnixNano(), 10) + " " + messageID + "\n"
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if _, err := io.WriteString(j.f, line); err != nil {

@@ -30,6 +30,10 @@ type OutboxStore interface {
 	// MarkSent records that the server accepted the row and, when next is
 	// not 0, marks row next as being sent, in one write.
 	MarkSent(ctx context.Context, id int64, at time.Time, next int64) error
+	// MarkSentIf records that the server accepted row id if it is still
+	// the mail messageID, and reports whether it was (a line of the sent
+	// journal may be older than the database).
+	MarkSentIf(ctx context.Context, id int64, messageID string, at time.Time) (bool, error)
 	// MarkRetry records a temporary failure and when to try again.
 	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error
 	// MarkFailed records a permanent failure; the store adds a
@@ -145,6 +149,10 @@ type Outbox struct {
 type accepted struct {
 	m  helpdesk.OutMail
 	at time.Time
+	// journal: a line of an earlier process's sent journal (only the id
+	// and Message-ID are known): recorded only if the row is still that
+	// mail, and never shown to the hooks.
+	journal bool
 }
 
 // lane is one session of the outbox and the rows sent over it.
@@ -413,7 +421,7 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 		if err == nil {
 			at := o.now()
 			if o.journal != nil {
-				if err := o.journal.add(row.ID, at); err != nil {
+				if err := o.journal.add(row.ID, row.MessageID, at); err != nil {
 					o.log.Debug("mail accepted; the sent journal cannot take it", append(rowAttrs(row), "err", err)...)
 				}
 			}
@@ -504,7 +512,7 @@ func (o *Outbox) sent(ctx context.Context, m helpdesk.OutMail, at time.Time, nex
 	mctx, cancel := markCtx(ctx)
 	defer cancel()
 	if err := o.st.MarkSent(mctx, m.ID, at, next); err != nil {
-		o.remember(m, at, err)
+		o.remember(accepted{m: m, at: at}, err)
 		return fmt.Errorf("mark %d sent: %w", m.ID, err)
 	}
 	o.wroteAgain()
@@ -524,14 +532,14 @@ func (o *Outbox) wroteAgain() {
 
 // remember keeps a mail the server accepted whose record failed, so that
 // this process never offers it again.
-func (o *Outbox) remember(m helpdesk.OutMail, at time.Time, err error) {
-	m.Text, m.HTML, m.Attachments, m.Headers = "", "", nil, nil
+func (o *Outbox) remember(a accepted, err error) {
+	a.m.Text, a.m.HTML, a.m.Attachments, a.m.Headers = "", "", nil, nil
 	o.mu.Lock()
-	o.unrecorded[m.ID] = accepted{m: m, at: at}
+	o.unrecorded[a.m.ID] = a
 	n := len(o.unrecorded)
 	o.mu.Unlock()
 	o.log.Warn("mail accepted by the SMTP server, but the store cannot record it: kept in memory until it can, never sent again by this process; a restart before then sends it again",
-		append(rowAttrs(m), "unrecorded", n, "err", err)...)
+		append(rowAttrs(a.m), "unrecorded", n, "err", err)...)
 }
 
 // Unrecorded returns how many mails the server accepted that the store
@@ -558,7 +566,13 @@ func (o *Outbox) flush(ctx context.Context) bool {
 	mctx, cancel := markCtx(ctx)
 	defer cancel()
 	for _, a := range held {
-		if err := o.st.MarkSent(mctx, a.m.ID, a.at, 0); err != nil {
+		var err error
+		if a.journal {
+			_, err = o.st.MarkSentIf(mctx, a.m.ID, a.m.MessageID, a.at)
+		} else {
+			err = o.st.MarkSent(mctx, a.m.ID, a.at, 0)
+		}
+		if err != nil {
 			o.storeFailed(fmt.Errorf("record mail %d as sent: %w", a.m.ID, err))
 			return false
 		}
@@ -566,7 +580,7 @@ func (o *Outbox) flush(ctx context.Context) bool {
 		delete(o.unrecorded, a.m.ID)
 		o.mu.Unlock()
 		o.log.Debug("mail recorded as sent", rowAttrs(a.m)...)
-		if o.Hooks.Sent != nil && a.m.MessageID != "" { // not a line of an earlier process's journal
+		if o.Hooks.Sent != nil && !a.journal {
 			o.Hooks.Sent(a.m, a.at)
 		}
 	}
@@ -594,10 +608,16 @@ func (o *Outbox) replay(ctx context.Context, entries []journalEntry) {
 	defer cancel()
 	ids := make([]int64, 0, len(entries))
 	for _, e := range entries {
-		if err := o.st.MarkSent(mctx, e.id, e.at, 0); err != nil {
+		found, err := o.st.MarkSentIf(mctx, e.id, e.messageID, e.at)
+		if err != nil {
 			// Only the id is known; the hooks never see it (the earlier
 			// process accepted it).
-			o.remember(helpdesk.OutMail{ID: e.id}, e.at, err)
+			o.remember(accepted{m: helpdesk.OutMail{ID: e.id, MessageID: e.messageID}, at: e.at, journal: true}, err)
+			continue
+		}
+		if !found {
+			o.log.Warn("sent journal names a mail the database does not hold under that id (a database restored from a backup?): line ignored",
+				"outbox", e.id, "message_id", e.messageID)
 			continue
 		}
 		ids = append(ids, e.id)

@@ -116,6 +116,16 @@ func (s *testOutbox) MarkSent(_ context.Context, id int64, at time.Time, next in
 	return nil
 }
 
+func (s *testOutbox) MarkSentIf(ctx context.Context, id int64, messageID string, at time.Time) (bool, error) {
+	s.mu.Lock()
+	r := s.rows[id]
+	s.mu.Unlock()
+	if r == nil || r.m.MessageID != messageID {
+		return false, nil
+	}
+	return true, s.MarkSent(ctx, id, at, 0)
+}
+
 func (s *testOutbox) MarkRetry(_ context.Context, id int64, attempts int, next time.Time, lastErr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

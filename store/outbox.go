@@ -172,6 +172,24 @@ func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time, next int64
 	})
 }
 
+// MarkSentIf records that the SMTP server accepted row id if the row is
+// still the mail messageID, and reports whether it was: the outbox's sent
+// journal may be older than a database restored from a backup, whose ids
+// then name other mails.
+func (s *Store) MarkSentIf(ctx context.Context, id int64, messageID string, at time.Time) (bool, error) {
+	var n int64
+	err := s.Update(ctx, func(tx *Tx) error {
+		res, err := tx.exec(`UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '', sending_at = NULL
+			WHERE id = ? AND message_id = ?`, fmtTime(at), id, messageID)
+		if err != nil {
+			return fmt.Errorf("mark sent %d: %w", id, err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n > 0, err
+}
+
 // MarkRetry records a temporary failure and when to try again.
 func (s *Store) MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error {
 	return s.Update(ctx, func(tx *Tx) error {
