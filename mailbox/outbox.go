@@ -538,7 +538,7 @@ func (o *Outbox) remember(a accepted, err error) {
 	o.unrecorded[a.m.ID] = a
 	n := len(o.unrecorded)
 	o.mu.Unlock()
-	o.log.Warn("mail accepted by the SMTP server, but the store cannot record it: kept in memory until it can, never sent again by this process; a restart before then sends it again",
+	o.log.Warn("mail accepted by the SMTP server, but the store cannot record it: kept in memory until it can, never sent again by this process; a restart before then sends it again unless the sent journal holds it",
 		append(rowAttrs(a.m), "unrecorded", n, "err", err)...)
 }
 
@@ -651,7 +651,7 @@ func (o *Outbox) lastFlush(ctx context.Context) {
 	}
 	o.mu.Unlock()
 	slices.Sort(ids)
-	o.log.Error("stopping with mails the SMTP server accepted that the store could not record: the next start sends them again",
+	o.log.Error("stopping with mails the SMTP server accepted that the store could not record: the next start sends them again unless the sent journal holds them",
 		"mails", len(ids), "message_ids", ids)
 }
 
