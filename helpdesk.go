@@ -524,6 +524,10 @@ type OutMail struct {
 	CreatedAt     time.Time
 	SentAt        time.Time
 	FailedAt      time.Time
+	// SendingAt is when the outbox last began offering the mail to the
+	// server without recording the outcome yet: zero unless a send is in
+	// flight or the run that made it ended before the outcome was written.
+	SendingAt time.Time
 }
 
 // RecipientState is where an outbox mail stands for one of its recipients.

@@ -1,12 +1,14 @@
 package mailbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,8 +23,18 @@ type OutboxStore interface {
 	// DueOutbox returns up to limit pending rows due at or before now,
 	// oldest first, with their attachments.
 	DueOutbox(ctx context.Context, now time.Time, limit int) ([]helpdesk.OutMail, error)
-	// MarkSent records that the server accepted the row.
-	MarkSent(ctx context.Context, id int64, at time.Time) error
+	// MarkSending records, before the row is offered to the server, that
+	// it is being sent; the outcome's record (MarkSent, MarkRetry,
+	// MarkFailed) clears it. A row that still has it at the next start
+	// (OutMail.SendingAt) was in flight when the last run ended.
+	MarkSending(ctx context.Context, id int64, at time.Time) error
+	// MarkSent records that the server accepted the row and, when next is
+	// not 0, marks row next as being sent, in one write.
+	MarkSent(ctx context.Context, id int64, at time.Time, next int64) error
+	// MarkSentIf records that the server accepted row id if it is still
+	// the mail messageID, and reports whether it was (a line of the sent
+	// journal may be older than the database).
+	MarkSentIf(ctx context.Context, id int64, messageID string, at time.Time) (bool, error)
 	// MarkRetry records a temporary failure and when to try again.
 	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error
 	// MarkFailed records a permanent failure for every recipient still
@@ -41,7 +53,7 @@ type OutboxStore interface {
 // goroutines (one per connection sending at the time) and must not block;
 // each may be nil.
 type OutboxHooks struct {
-	Sent   func(m helpdesk.OutMail, at time.Time)              // the server accepted the mail
+	Sent   func(m helpdesk.OutMail, at time.Time)              // the server accepted the mail (at), and it is recorded
 	Failed func(m helpdesk.OutMail, err error, permanent bool) // one attempt failed
 }
 
@@ -113,6 +125,12 @@ type Outbox struct {
 	// are temporary: the rows of the lane's batch are rescheduled with
 	// backoff, as an outage.
 	Dial func(ctx context.Context) (Sender, error)
+	// Journal is the file of the sent journal: each mail the server
+	// accepts is appended to it in one write before the store records
+	// the send, and Run records what an earlier process left in it, so
+	// that a kill in between does not send the mail again (see
+	// sentJournal). "" means none. Set it before Run.
+	Journal string
 
 	cfg  SMTPConfig
 	st   OutboxStore
@@ -120,8 +138,33 @@ type Outbox struct {
 	log  *slog.Logger
 	kick chan struct{}
 
-	lanes   []*lane     // one per connection; each owned by the goroutine sending on it
-	failing atomic.Bool // in an outage (server unreachable, connections breaking): logged once
+	journal *sentJournal // nil without Journal
+	lanes   []*lane      // one per connection; each owned by the goroutine sending on it
+	failing atomic.Bool  // in an outage (server unreachable, connections breaking): logged once
+	blocked atomic.Bool  // the store failed a write the outbox needs: logged once until flush succeeds
+	started time.Time    // when this worker was made: a row marked sending before was in flight in an earlier run
+
+	mu sync.Mutex
+	// unrecorded holds the mails the server accepted whose MarkSent failed
+	// (the disk is full): they are never offered again by this process,
+	// and are recorded as soon as the store can write. While any is held
+	// no other mail is offered, so there are at most Connections of them
+	// (plus, at start, the sent journal's lines the store could not take).
+	unrecorded map[int64]accepted
+}
+
+// accepted is a mail the server accepted, kept until it is recorded as
+// sent: its row without the body and attachments, and when.
+type accepted struct {
+	m  helpdesk.OutMail
+	at time.Time
+	// journal: a line of an earlier process's sent journal (only the id
+	// and Message-ID are known): recorded only if the row is still that
+	// mail, and never shown to the hooks.
+	journal bool
+	// attempt: the mail reached some recipients only; what to record is
+	// this attempt (MarkRecipients), not the whole mail as sent.
+	attempt *helpdesk.DeliveryAttempt
 }
 
 // lane is one session of the outbox and the rows sent over it.
@@ -143,7 +186,8 @@ func NewOutbox(cfg SMTPConfig, st OutboxStore, now func() time.Time, log *slog.L
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	o := &Outbox{cfg: cfg.withDefaults(), st: st, now: now, log: log, kick: make(chan struct{}, 1)}
+	o := &Outbox{cfg: cfg.withDefaults(), st: st, now: now, log: log, kick: make(chan struct{}, 1),
+		started: now(), unrecorded: map[int64]accepted{}}
 	o.Dial = func(ctx context.Context) (Sender, error) {
 		c, err := dialSMTP(ctx, o.cfg, o.log)
 		if err != nil {
@@ -178,13 +222,30 @@ func (o *Outbox) Kick() {
 // not fail the mail for the others, and a deferred one is retried alone.
 // When ctx is done the sends
 // in flight finish and are recorded, then Run returns nil. A restart resumes
-// from the store. Run returns an error only for a configuration that cannot
-// work.
+// from the store, after recording what the sent journal holds (Journal).
+// While the store cannot write (a full disk), nothing is offered: a mail
+// the server accepted that cannot be recorded is held in memory, never
+// offered again, and recorded once a write succeeds. Run returns an error
+// only for a configuration that cannot work or a sent journal it cannot
+// open.
 func (o *Outbox) Run(ctx context.Context) error {
 	if err := o.cfg.Validate(); err != nil {
 		return err
 	}
+	if o.Journal != "" {
+		j, entries, bad, err := openJournal(o.Journal)
+		if err != nil {
+			return err
+		}
+		o.journal = j
+		defer j.close()
+		if bad > 0 {
+			o.log.Warn("sent journal: unreadable lines skipped", "file", o.Journal, "lines", bad)
+		}
+		o.replay(ctx, entries)
+	}
 	defer o.closeConns()
+	defer o.lastFlush(ctx)
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	for {
@@ -226,6 +287,9 @@ func (o *Outbox) safeRound(ctx context.Context) (wait time.Duration) {
 // next due row (-1: none pending).
 func (o *Outbox) round(ctx context.Context) time.Duration {
 	storeRetry := o.cfg.Retry.Min
+	if !o.flush(ctx) {
+		return storeRetry // nothing is offered while accepted mail is unrecorded
+	}
 	seen := map[int64]bool{}
 	stuck := false // due rows came back unchanged after an attempt
 	for ctx.Err() == nil {
@@ -248,9 +312,11 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 			break
 		}
 		if err := o.sendLanes(ctx, fresh); err != nil {
-			o.log.Error("record send attempt", "err", err)
+			o.storeFailed(err)
+			o.closeConns() // no session idles while the store cannot write
 			return storeRetry
 		}
+		o.resetJournal()
 	}
 	o.closeConns()
 	if ctx.Err() != nil {
@@ -316,9 +382,14 @@ func (o *Outbox) sendLanes(ctx context.Context, rows []helpdesk.OutMail) error {
 	return errors.Join(errs...)
 }
 
-// sendBatch sends rows in order over the lane's session. It returns
-// only store errors; send failures are recorded on the rows.
+// sendBatch sends rows in order over the lane's session. Each mail is
+// marked as being sent before it is offered (with the record of the mail
+// before it, one write per mail), so that a crash can repeat only a mail
+// the server accepted in the moment before its outcome was written, and
+// the next run names it. Nothing is offered that could not be marked. It
+// returns only store errors; send failures are recorded on the rows.
 func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail) error {
+	var marked int64 // the row marked as being sent with the previous mail's record
 	for i, row := range rows {
 		if ctx.Err() != nil {
 			return nil // shutting down: the rest stays due for the next start
@@ -332,6 +403,22 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 				}
 				continue
 			}
+		}
+		if marked != row.ID {
+			if err := o.st.MarkSending(ctx, row.ID, o.now()); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("mark %d sending: %w", row.ID, err)
+			}
+			o.wroteAgain()
+		}
+		marked = 0
+		if !row.SendingAt.IsZero() && row.SendingAt.Before(o.started) {
+			// RFC 1047: a client that loses the reply to the end of DATA
+			// cannot know whether the server took the mail.
+			o.log.Warn("the last run ended while this mail was being sent: it may reach its recipients twice, with the same Message-ID",
+				append(rowAttrs(row), "sending_since", row.SendingAt)...)
 		}
 		err := o.submit(ctx, l, row)
 		var de *dialError
@@ -347,9 +434,20 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 			return nil
 		}
 		if err == nil {
-			if err := o.sent(ctx, row); err != nil {
+			at := o.now()
+			if o.journal != nil {
+				if err := o.journal.add(row.ID, row.MessageID, at); err != nil {
+					o.log.Debug("mail accepted; the sent journal cannot take it", append(rowAttrs(row), "err", err)...)
+				}
+			}
+			var next int64
+			if i+1 < len(rows) && ctx.Err() == nil {
+				next = rows[i+1].ID
+			}
+			if err := o.sent(ctx, row, at, next); err != nil {
 				return err
 			}
+			marked = next
 			continue
 		}
 		var re *RecipientsError
@@ -428,22 +526,172 @@ func rowAttrs(m helpdesk.OutMail) []any {
 	return []any{"outbox", m.ID, "message_id", m.MessageID, "ticket_id", m.TicketID, "kind", string(m.Kind)}
 }
 
-// sent records an accepted mail.
-func (o *Outbox) sent(ctx context.Context, m helpdesk.OutMail) error {
-	at := o.now()
-	mctx, cancel := markCtx(ctx)
-	defer cancel()
-	if err := o.st.MarkSent(mctx, m.ID, at); err != nil {
-		return fmt.Errorf("mark %d sent: %w", m.ID, err)
-	}
+// sent records an accepted mail and marks the lane's next row, if any, as
+// being sent. When the store cannot write (a full disk), the mail is kept
+// in memory (remember) and recorded by a later round; the error stops the
+// lane, and nothing more is offered until the store writes again.
+func (o *Outbox) sent(ctx context.Context, m helpdesk.OutMail, at time.Time, next int64) error {
 	if o.failing.CompareAndSwap(true, false) {
 		o.log.Info("smtp server reachable again")
 	}
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	if err := o.st.MarkSent(mctx, m.ID, at, next); err != nil {
+		o.remember(accepted{m: m, at: at}, err)
+		return fmt.Errorf("mark %d sent: %w", m.ID, err)
+	}
+	o.wroteAgain()
 	o.log.Debug("mail sent", rowAttrs(m)...)
 	if o.Hooks.Sent != nil {
 		o.Hooks.Sent(m, at)
 	}
 	return nil
+}
+
+// wroteAgain notes a successful write: after storeFailed, it is logged.
+func (o *Outbox) wroteAgain() {
+	if o.blocked.Load() && o.blocked.CompareAndSwap(true, false) {
+		o.log.Info("outbox writes to the store again; sending resumes")
+	}
+}
+
+// remember keeps a mail the server accepted whose record failed, so that
+// this process never offers it again.
+func (o *Outbox) remember(a accepted, err error) {
+	a.m.Text, a.m.HTML, a.m.Attachments, a.m.Headers = "", "", nil, nil
+	o.mu.Lock()
+	o.unrecorded[a.m.ID] = a
+	n := len(o.unrecorded)
+	o.mu.Unlock()
+	o.log.Warn("mail accepted by the SMTP server, but the store cannot record it: kept in memory until it can, never sent again by this process; a restart before then sends it again unless the sent journal holds it",
+		append(rowAttrs(a.m), "unrecorded", n, "err", err)...)
+}
+
+// Unrecorded returns how many mails the server accepted that the store
+// could not record as sent yet (the disk is full). /healthz reports them.
+func (o *Outbox) Unrecorded() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.unrecorded)
+}
+
+// flush records the mails remember kept, oldest first, and reports whether
+// none is left. The first success after a failed write is logged.
+func (o *Outbox) flush(ctx context.Context) bool {
+	o.mu.Lock()
+	held := make([]accepted, 0, len(o.unrecorded))
+	for _, a := range o.unrecorded {
+		held = append(held, a)
+	}
+	o.mu.Unlock()
+	if len(held) == 0 {
+		return true
+	}
+	slices.SortFunc(held, func(a, b accepted) int { return cmp.Compare(a.m.ID, b.m.ID) })
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	for _, a := range held {
+		var err error
+		switch {
+		case a.attempt != nil:
+			err = o.st.MarkRecipients(mctx, a.m.ID, *a.attempt)
+		case a.journal:
+			_, err = o.st.MarkSentIf(mctx, a.m.ID, a.m.MessageID, a.at)
+		default:
+			err = o.st.MarkSent(mctx, a.m.ID, a.at, 0)
+		}
+		if err != nil {
+			o.storeFailed(fmt.Errorf("record mail %d as sent: %w", a.m.ID, err))
+			return false
+		}
+		o.mu.Lock()
+		delete(o.unrecorded, a.m.ID)
+		o.mu.Unlock()
+		o.log.Debug("mail recorded as sent", rowAttrs(a.m)...)
+		if o.Hooks.Sent != nil && !a.journal {
+			o.Hooks.Sent(a.m, a.at)
+		}
+	}
+	o.blocked.Store(false)
+	o.resetJournal()
+	ids := make([]string, len(held))
+	for i, a := range held {
+		ids[i] = a.m.MessageID
+	}
+	o.log.Info("the store writes again: recorded as sent the mails the SMTP server accepted meanwhile; sending resumes",
+		"recorded", len(held), "message_ids", ids)
+	return true
+}
+
+// replay records as sent the mails an earlier process wrote to the sent
+// journal: the server accepted them, and the process may have been killed
+// before the store recorded it. What the store cannot record now is held
+// as unrecorded, and the journal kept until it is.
+func (o *Outbox) replay(ctx context.Context, entries []journalEntry) {
+	if len(entries) == 0 {
+		o.resetJournal()
+		return
+	}
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	ids := make([]int64, 0, len(entries))
+	for _, e := range entries {
+		found, err := o.st.MarkSentIf(mctx, e.id, e.messageID, e.at)
+		if err != nil {
+			// Only the id is known; the hooks never see it (the earlier
+			// process accepted it).
+			o.remember(accepted{m: helpdesk.OutMail{ID: e.id, MessageID: e.messageID}, at: e.at, journal: true}, err)
+			continue
+		}
+		if !found {
+			o.log.Warn("sent journal names a mail the database does not hold under that id (a database restored from a backup?): line ignored",
+				"outbox", e.id, "message_id", e.messageID)
+			continue
+		}
+		ids = append(ids, e.id)
+	}
+	o.log.Info("recorded as sent the mails the SMTP server had accepted when the last run ended (sent journal): they are not sent again",
+		"recorded", len(ids), "outbox_ids", ids)
+	o.resetJournal()
+}
+
+// resetJournal empties the sent journal once the store holds every send
+// in it: no lane is sending and nothing is held unrecorded.
+func (o *Outbox) resetJournal() {
+	if o.journal == nil || o.Unrecorded() > 0 {
+		return
+	}
+	if err := o.journal.reset(); err != nil {
+		o.log.Warn("cannot empty the sent journal; it grows until it can", "file", o.Journal, "err", err)
+	}
+}
+
+// lastFlush records, at shutdown, what flush could not; what is still
+// unrecorded then is named, since the next start sends it again.
+func (o *Outbox) lastFlush(ctx context.Context) {
+	if o.flush(ctx) {
+		return
+	}
+	o.mu.Lock()
+	var ids []string
+	for _, a := range o.unrecorded {
+		ids = append(ids, a.m.MessageID)
+	}
+	o.mu.Unlock()
+	slices.Sort(ids)
+	o.log.Error("stopping with mails the SMTP server accepted that the store could not record: the next start sends them again unless the sent journal holds them",
+		"mails", len(ids), "message_ids", ids)
+}
+
+// storeFailed logs that the outbox could not write what it must (once,
+// until a write succeeds): nothing more is offered until it can.
+func (o *Outbox) storeFailed(err error) {
+	if o.blocked.CompareAndSwap(false, true) {
+		o.log.Error("outbox cannot write to the store: no mail is sent until it can", "err", err,
+			"unrecorded", o.Unrecorded(), "retry_in", o.cfg.Retry.Min)
+		return
+	}
+	o.log.Debug("outbox still cannot write to the store", "err", err)
 }
 
 // fail records a permanent failure; the store adds the event to the
@@ -558,6 +806,11 @@ func (o *Outbox) sentApart(ctx context.Context, m helpdesk.OutMail, re *Recipien
 	mctx, cancel := markCtx(ctx)
 	defer cancel()
 	if err := o.st.MarkRecipients(mctx, m.ID, a); err != nil {
+		if len(delivered) > 0 {
+			// Some got it: as for a mail sent whole, this process must
+			// never offer it to them again (remember).
+			o.remember(accepted{m: m, at: now, attempt: &a}, err)
+		}
 		return fmt.Errorf("mark %d recipients: %w", m.ID, err)
 	}
 	attrs := append(rowAttrs(m), "delivered", delivered)

@@ -95,20 +95,42 @@ func (s *testOutbox) DueOutbox(_ context.Context, now time.Time, limit int) ([]h
 	return out, nil
 }
 
-func (s *testOutbox) MarkSent(_ context.Context, id int64, at time.Time) error {
+func (s *testOutbox) MarkSending(_ context.Context, id int64, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.rows[id]; r.status == "pending" {
+		r.m.SendingAt = at
+	}
+	return nil
+}
+
+func (s *testOutbox) MarkSent(_ context.Context, id int64, at time.Time, next int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.rows[id]
-	r.status, r.m.SentAt, r.m.LastError = "sent", at, ""
+	r.status, r.m.SentAt, r.m.LastError, r.m.SendingAt = "sent", at, "", time.Time{}
 	s.sent[id]++
+	if n := s.rows[next]; next != 0 && n.status == "pending" {
+		n.m.SendingAt = at
+	}
 	return nil
+}
+
+func (s *testOutbox) MarkSentIf(ctx context.Context, id int64, messageID string, at time.Time) (bool, error) {
+	s.mu.Lock()
+	r := s.rows[id]
+	s.mu.Unlock()
+	if r == nil || r.m.MessageID != messageID {
+		return false, nil
+	}
+	return true, s.MarkSent(ctx, id, at, 0)
 }
 
 func (s *testOutbox) MarkRetry(_ context.Context, id int64, attempts int, next time.Time, lastErr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.rows[id]; r.status == "pending" {
-		r.m.Attempts, r.m.NextAttemptAt, r.m.LastError = attempts, next, lastErr
+		r.m.Attempts, r.m.NextAttemptAt, r.m.LastError, r.m.SendingAt = attempts, next, lastErr, time.Time{}
 	}
 	return nil
 }
@@ -117,7 +139,7 @@ func (s *testOutbox) MarkFailed(_ context.Context, id int64, at time.Time, reaso
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.rows[id]
-	r.status, r.m.FailedAt, r.m.LastError = "failed", at, reason
+	r.status, r.m.FailedAt, r.m.LastError, r.m.SendingAt = "failed", at, reason, time.Time{}
 	r.m.Attempts++
 	s.events = append(s.events, fmt.Sprintf("%d: %s", r.m.TicketID, reason))
 	return nil
@@ -382,7 +404,12 @@ func TestOutboxPermanentRefusal(t *testing.T) {
 		}
 	}
 	runOutbox(t, o)
-	waitUntil(t, deliveryTimeout, "both rows settled", func() bool { return st.count("pending") == 0 })
+	// The hook runs after the row is recorded: wait for both.
+	waitUntil(t, deliveryTimeout, "both rows settled and the refusal hooked", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return st.count("pending") == 0 && len(permanent) > 0
+	})
 	if r := st.row(bad); r.status != "failed" || !strings.Contains(r.m.LastError, "550") {
 		t.Errorf("refused row = %+v, want failed with the 550", r)
 	}
@@ -635,8 +662,9 @@ func TestOutboxConnectionLost(t *testing.T) {
 }
 
 // TestOutboxDroppedAfterAccept: the server accepts a mail and drops the
-// connection before answering the RSET that follows: the mail counts as
-// sent (never sent twice), the next one goes over a new connection.
+// connection before answering the client's next command (the next mail's
+// MAIL FROM; no RSET follows an accepted mail): the mail counts as sent
+// (never sent twice), the next one goes over a new connection.
 func TestOutboxDroppedAfterAccept(t *testing.T) {
 	wireLeakCheck(t)
 	dropped := false

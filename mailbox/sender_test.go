@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,18 +169,44 @@ func (w *fakeWire) acceptedCount(id int64) int {
 	return w.accepted[id]
 }
 
-// countingStore is the real store counting MarkSent per row.
+// countingStore is the real store counting the MarkSent that succeeded
+// and the MarkSending calls per row. While full is set, the writes of a
+// send (MarkSending, MarkSent) fail as SQLite's do on a full disk, without
+// reaching the database; while fullSent is set, only MarkSent does (a
+// small write may still fit where SQLite has room left in its WAL).
 type countingStore struct {
 	*store.Store
-	mu   sync.Mutex
-	sent map[int64]int
+	full     atomic.Bool
+	fullSent atomic.Bool
+	mu       sync.Mutex
+	sent     map[int64]int
+	sending  map[int64]int
 }
 
-func (c *countingStore) MarkSent(ctx context.Context, id int64, at time.Time) error {
+// errDiskFull is what the store returns when the disk is full.
+var errDiskFull = errors.New("disk full: commit: database or disk is full (13)")
+
+func (c *countingStore) MarkSending(ctx context.Context, id int64, at time.Time) error {
+	if c.full.Load() {
+		return errDiskFull
+	}
+	c.mu.Lock()
+	c.sending[id]++
+	c.mu.Unlock()
+	return c.Store.MarkSending(ctx, id, at)
+}
+
+func (c *countingStore) MarkSent(ctx context.Context, id int64, at time.Time, next int64) error {
+	if c.full.Load() || c.fullSent.Load() {
+		return errDiskFull
+	}
+	if err := c.Store.MarkSent(ctx, id, at, next); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	c.sent[id]++
 	c.mu.Unlock()
-	return c.Store.MarkSent(ctx, id, at)
+	return nil
 }
 
 // attempt is one call of the Failed hook.
@@ -197,7 +225,8 @@ type senderTest struct {
 	o      *Outbox
 	seq    int
 	mu     sync.Mutex
-	failed []attempt // Failed hook calls, in order
+	failed []attempt  // Failed hook calls, in order
+	log    syncBuffer // the outbox's log, from level info
 }
 
 func newSenderTest(t *testing.T, cfg SMTPConfig) *senderTest {
@@ -211,8 +240,8 @@ func newSenderTest(t *testing.T, cfg SMTPConfig) *senderTest {
 	if cfg.Host == "" {
 		cfg.Host = "smtp.invalid" // never dialled: Dial is the fake's
 	}
-	e := &senderTest{t: t, clock: clock, st: &countingStore{Store: st, sent: map[int64]int{}}, w: newFakeWire(t)}
-	e.o = NewOutbox(cfg, e.st, clock.now, nil)
+	e := &senderTest{t: t, clock: clock, st: &countingStore{Store: st, sent: map[int64]int{}, sending: map[int64]int{}}, w: newFakeWire(t)}
+	e.o = NewOutbox(cfg, e.st, clock.now, slog.New(slog.NewTextHandler(&e.log, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	e.o.Dial = e.w.dial
 	e.o.Hooks.Failed = func(m helpdesk.OutMail, _ error, permanent bool) {
 		e.mu.Lock()

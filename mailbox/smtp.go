@@ -289,6 +289,12 @@ func dialSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) (*smtpConn,
 		// idle fails at MAIL FROM instead, before anything is sent, and
 		// the outbox redials (staleConn). One round trip fewer per mail.
 		mail.WithoutNoop(),
+		// No RSET after a mail the server accepted: RFC 5321 §4.1.1.4,
+		// the end of the mail data clears the transaction's buffers, so
+		// the next MAIL may follow at once. The RSET's round trip came
+		// between the server's 250 and the record that the mail was sent:
+		// the window in which a crash makes the next start send it again.
+		mail.WithoutRset(),
 		mail.WithPort(cfg.Port),
 		mail.WithTimeout(cfg.Timeout),
 		mail.WithTLSConfig(tlsConfig),

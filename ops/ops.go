@@ -2,13 +2,15 @@
 // desk (mail fetched, tickets opened, replies relayed, outbox backlog, SMTP
 // and IMAP errors, SLA warnings and breaches, spam and other mail not
 // taken at its word, ingest and ack latency) and a
-// /healthz that is 200 only while the store is writable and every
-// mailbox's server takes its credentials.
+// /healthz that is 200 only while the store is writable, every mailbox's
+// server takes its credentials and the outbox holds no sent mail it could
+// not record.
 package ops
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -157,6 +159,10 @@ type Health struct {
 	Ping      func(ctx context.Context) error                            // store writable
 	Mailboxes func() []MailboxState                                      // may be nil
 	Outbox    func(ctx context.Context) (pending, failed int, err error) // may be nil
+	// Unrecorded counts the mails the SMTP server accepted that the store
+	// could not record as sent yet (the outbox's, a full disk); while any
+	// is held the store is not writable for the desk. May be nil.
+	Unrecorded func() int
 }
 
 // Handler serves /healthz and /metrics.
@@ -174,9 +180,17 @@ func Handler(m *Metrics, h Health, log *slog.Logger) http.Handler {
 			Outbox    map[string]int `json:"outbox,omitempty"`
 		}{Status: "ok", Store: "writable", Mailboxes: []MailboxState{}}
 		code := http.StatusOK
+		unrecorded := 0
+		if h.Unrecorded != nil {
+			unrecorded = h.Unrecorded()
+		}
 		if err := h.Ping(ctx); err != nil {
 			code, body.Status, body.Store = http.StatusServiceUnavailable, "unhealthy", err.Error()
 			log.Warn("healthz: store not writable", "err", err)
+		} else if unrecorded > 0 {
+			code, body.Status = http.StatusServiceUnavailable, "unhealthy"
+			body.Store = fmt.Sprintf("cannot record %d mails the SMTP server accepted", unrecorded)
+			log.Warn("healthz: the outbox cannot record sent mail", "unrecorded", unrecorded)
 		}
 		if h.Mailboxes != nil {
 			body.Mailboxes = h.Mailboxes()
@@ -191,7 +205,7 @@ func Handler(m *Metrics, h Health, log *slog.Logger) http.Handler {
 		}
 		if h.Outbox != nil {
 			if p, f, err := h.Outbox(ctx); err == nil {
-				body.Outbox = map[string]int{"pending": p, "failed": f}
+				body.Outbox = map[string]int{"pending": p, "failed": f, "unrecorded": unrecorded}
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")

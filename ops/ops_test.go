@@ -15,10 +15,12 @@ import (
 func TestHealthz(t *testing.T) {
 	m := NewMetrics(func(context.Context) (int, int, error) { return 3, 1, nil })
 	var pingErr error
+	unrecorded := 0
 	h := Handler(m, Health{
-		Ping:      func(context.Context) error { return pingErr },
-		Mailboxes: func() []MailboxState { return []MailboxState{{Name: "support", State: "idle"}} },
-		Outbox:    func(context.Context) (int, int, error) { return 3, 1, nil },
+		Unrecorded: func() int { return unrecorded },
+		Ping:       func(context.Context) error { return pingErr },
+		Mailboxes:  func() []MailboxState { return []MailboxState{{Name: "support", State: "idle"}} },
+		Outbox:     func(context.Context) (int, int, error) { return 3, 1, nil },
 	}, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -48,6 +50,12 @@ func TestHealthz(t *testing.T) {
 	if got.Status != "ok" || len(got.Mailboxes) != 1 || got.Mailboxes[0].State != "idle" || got.Outbox["pending"] != 3 {
 		t.Fatalf("healthz body = %+v", got)
 	}
+	unrecorded = 2
+	if code, body := get("/healthz"); code != http.StatusServiceUnavailable || !strings.Contains(body, `"unrecorded":2`) ||
+		!strings.Contains(body, "cannot record 2 mails") {
+		t.Fatalf("healthz with sent mail the store could not record = %d %s, want 503 saying so", code, body)
+	}
+	unrecorded = 0
 	pingErr = errors.New("disk I/O error")
 	if code, body := get("/healthz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "disk I/O error") {
 		t.Fatalf("healthz with an unwritable store = %d %s, want 503", code, body)

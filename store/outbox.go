@@ -57,16 +57,16 @@ func (tx *Tx) Enqueue(m *helpdesk.OutMail) error {
 
 const outboxColumns = `id, ticket_id, kind, message_id, from_addr, to_addrs, cc_addrs, reply_to, subject,
 	in_reply_to, refs, text, html, auto, headers, attempts, next_attempt_at, last_error, created_at,
-	sent_at, failed_at, status, recipients, to_customer, author`
+	sent_at, failed_at, status, recipients, to_customer, author, sending_at`
 
 func scanOutMail(r scanner) (helpdesk.OutMail, error) {
 	var m helpdesk.OutMail
 	var tid sql.NullInt64
 	var kind, from, to, cc, replyTo, refs, headers, status, rcpts string
-	var next, created, sent, failed sql.NullString
+	var next, created, sent, failed, sending sql.NullString
 	if err := r.Scan(&m.ID, &tid, &kind, &m.MessageID, &from, &to, &cc, &replyTo, &m.Subject, &m.InReplyTo,
 		&refs, &m.Text, &m.HTML, &m.Auto, &headers, &m.Attempts, &next, &m.LastError, &created, &sent, &failed,
-		&status, &rcpts, &m.ToCustomer, &m.Author); err != nil {
+		&status, &rcpts, &m.ToCustomer, &m.Author, &sending); err != nil {
 		return m, fmt.Errorf("scan outbox: %w", err)
 	}
 	m.TicketID, m.Kind = tid.Int64, helpdesk.MessageKind(kind)
@@ -75,8 +75,8 @@ func scanOutMail(r scanner) (helpdesk.OutMail, error) {
 		return m, fmt.Errorf("outbox %d: %w", m.ID, err)
 	}
 	var err error
-	times := []*time.Time{&m.NextAttemptAt, &m.CreatedAt, &m.SentAt, &m.FailedAt}
-	for i, v := range []sql.NullString{next, created, sent, failed} {
+	times := []*time.Time{&m.NextAttemptAt, &m.CreatedAt, &m.SentAt, &m.FailedAt, &m.SendingAt}
+	for i, v := range []sql.NullString{next, created, sent, failed, sending} {
 		if *times[i], err = parseTime(v); err != nil {
 			return m, err
 		}
@@ -158,28 +158,76 @@ func (tx *ReadTx) OutMail(id int64) (helpdesk.OutMail, error) {
 	return m, err
 }
 
-// MarkSent records that the SMTP server accepted the row for every
-// recipient still due.
-func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time) error {
+// MarkSending records, before row id is offered to the SMTP server, that
+// it is being sent: should the process end before the outcome is recorded,
+// the next run knows that this row, and no other, may reach its recipients
+// twice. It changes only a pending row.
+func (s *Store) MarkSending(ctx context.Context, id int64, at time.Time) error {
+	return s.Update(ctx, func(tx *Tx) error { return tx.markSending(id, at) })
+}
+
+func (tx *Tx) markSending(id int64, at time.Time) error {
+	if _, err := tx.exec(`UPDATE outbox SET sending_at = ? WHERE id = ? AND status = 'pending'`, fmtTime(at), id); err != nil {
+		return fmt.Errorf("mark sending %d: %w", id, err)
+	}
+	return nil
+}
+
+// MarkSent records that the SMTP server accepted row id for every
+// recipient still due. When next is not 0, row next is marked as being
+// sent (MarkSending) in the same transaction, so that a session sending
+// mail after mail writes once per mail.
+func (s *Store) MarkSent(ctx context.Context, id int64, at time.Time, next int64) error {
 	return s.Update(ctx, func(tx *Tx) error {
-		var rcpts string
-		if err := tx.queryRow(`UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '' WHERE id = ? RETURNING recipients`,
-			fmtTime(at), id).Scan(&rcpts); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil // no such row: nothing to record
-			}
-			return fmt.Errorf("mark sent %d: %w", id, err)
+		if _, err := tx.markSent(id, "", at); err != nil {
+			return err
 		}
-		if rcpts == "" {
-			return nil // every recipient: nothing to record apart
+		if next != 0 {
+			return tx.markSending(next, at)
 		}
-		m, err := tx.OutMail(id)
-		if err != nil {
-			return fmt.Errorf("mark sent %d: %w", id, err)
-		}
-		settle(m.Recipients, helpdesk.RecipientDelivered, "", at)
-		return tx.setRecipients(id, m.Recipients)
+		return nil
 	})
+}
+
+// MarkSentIf records that the SMTP server accepted row id if the row is
+// still the mail messageID, and reports whether it was: the outbox's sent
+// journal may be older than a database restored from a backup, whose ids
+// then name other mails.
+func (s *Store) MarkSentIf(ctx context.Context, id int64, messageID string, at time.Time) (bool, error) {
+	var ok bool
+	err := s.Update(ctx, func(tx *Tx) (err error) {
+		ok, err = tx.markSent(id, messageID, at)
+		return err
+	})
+	return ok, err
+}
+
+// markSent marks row id sent and its recipients still due delivered; with
+// a messageID, only if the row is still that mail. It reports whether a
+// row was marked.
+func (tx *Tx) markSent(id int64, messageID string, at time.Time) (bool, error) {
+	var rcpts string
+	q := `UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '', sending_at = NULL WHERE id = ?`
+	args := []any{fmtTime(at), id}
+	if messageID != "" {
+		q += ` AND message_id = ?`
+		args = append(args, messageID)
+	}
+	if err := tx.queryRow(q+` RETURNING recipients`, args...).Scan(&rcpts); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil // no such row: nothing to record
+		}
+		return false, fmt.Errorf("mark sent %d: %w", id, err)
+	}
+	if rcpts == "" {
+		return true, nil // every recipient: nothing to record apart
+	}
+	m, err := tx.OutMail(id)
+	if err != nil {
+		return true, fmt.Errorf("mark sent %d: %w", id, err)
+	}
+	settle(m.Recipients, helpdesk.RecipientDelivered, "", at)
+	return true, tx.setRecipients(id, m.Recipients)
 }
 
 // settle sets every recipient still due to state, with reply, at at, and
@@ -205,7 +253,8 @@ func (tx *Tx) setRecipients(id int64, rs []helpdesk.Recipient) error {
 // MarkRetry records a temporary failure and when to try again.
 func (s *Store) MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error {
 	return s.Update(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(`UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'`,
+		if _, err := tx.exec(`UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, sending_at = NULL
+			WHERE id = ? AND status = 'pending'`,
 			attempts, fmtTime(next), lastErr, id); err != nil {
 			return fmt.Errorf("mark retry %d: %w", id, err)
 		}
@@ -233,7 +282,7 @@ func (tx *Tx) MarkOutboxFailed(id int64, at time.Time, reason string) (helpdesk.
 	m.Recipients = m.Envelope()
 	refused := settle(m.Recipients, helpdesk.RecipientRefused, reason, at)
 	if _, err := tx.exec(`UPDATE outbox SET status = 'failed', failed_at = ?, attempts = attempts + 1, last_error = ?,
-		recipients = ? WHERE id = ?`, fmtTime(at), reason, mustJSON(m.Recipients), id); err != nil {
+		recipients = ?, sending_at = NULL WHERE id = ?`, fmtTime(at), reason, mustJSON(m.Recipients), id); err != nil {
 		return m, nil, fmt.Errorf("mark failed %d: %w", id, err)
 	}
 	m.Attempts++
@@ -292,14 +341,14 @@ func (tx *Tx) MarkOutboxRecipients(id int64, a helpdesk.DeliveryAttempt) (helpde
 	rcpts := mustJSON(m.Recipients)
 	switch {
 	case due > 0:
-		_, err = tx.exec(`UPDATE outbox SET recipients = ?, attempts = ?, next_attempt_at = ?, last_error = ?
-			WHERE id = ? AND status = 'pending'`, rcpts, a.Attempts, fmtTime(a.Next), a.LastError, id)
+		_, err = tx.exec(`UPDATE outbox SET recipients = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
+			sending_at = NULL WHERE id = ? AND status = 'pending'`, rcpts, a.Attempts, fmtTime(a.Next), a.LastError, id)
 		m.Attempts, m.NextAttemptAt, m.LastError = a.Attempts, a.Next, a.LastError
 	case delivered > 0:
 		// Sent, to those it could reach; the others are named on the
 		// ticket and in their recipient state, not in the row's error.
 		_, err = tx.exec(`UPDATE outbox SET recipients = ?, status = 'sent', sent_at = ?, attempts = attempts + 1,
-			last_error = '' WHERE id = ?`, rcpts, fmtTime(a.At), id)
+			last_error = '', sending_at = NULL WHERE id = ?`, rcpts, fmtTime(a.At), id)
 		m.SentAt, m.LastError = a.At, ""
 		m.Attempts++
 	default:
@@ -308,7 +357,7 @@ func (tx *Tx) MarkOutboxRecipients(id int64, a helpdesk.DeliveryAttempt) (helpde
 			reason = refused[0].Reply
 		}
 		_, err = tx.exec(`UPDATE outbox SET recipients = ?, status = 'failed', failed_at = ?, attempts = attempts + 1,
-			last_error = ? WHERE id = ?`, rcpts, fmtTime(a.At), reason, id)
+			last_error = ?, sending_at = NULL WHERE id = ?`, rcpts, fmtTime(a.At), reason, id)
 		m.FailedAt, m.LastError = a.At, reason
 		m.Attempts++
 	}

@@ -12,12 +12,14 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"modernc.org/sqlite"
@@ -50,6 +52,8 @@ type Store struct {
 	RefPrefix string
 	// RefStart is the number of the first ticket.
 	RefStart int64
+
+	ping pingState // Ping's last result
 }
 
 // Options tune Open.
@@ -257,13 +261,73 @@ func (c *stmtCache) close() error {
 	return errors.Join(errs...)
 }
 
-// Ping checks that the database is writable: it runs an empty write
-// transaction. /healthz uses it.
+// pingEvery is how long a Ping's result stands: /healthz may be asked
+// often, and each probe is a write transaction.
+const pingEvery = time.Second
+
+// pingState is the last Ping's result, shared by callers within pingEvery.
+type pingState struct {
+	mu  sync.Mutex
+	at  time.Time // wall clock of the last probe; zero before the first
+	err error
+}
+
+// Ping checks that the database is writable now: it commits a change of
+// one counter, which needs a new page in the WAL and so fails, like the
+// desk's own writes, when the file system is full (an UPDATE that writes
+// what is already there changes no page, and SQLite commits it without
+// touching the disk). SQLite may still find room for a page in the WAL
+// it allocated before, so Ping also writes, syncs and removes a 4 KiB
+// file beside the database, which a full file system refuses. A result
+// stands for a second: calls within it share the last probe. /healthz
+// uses it.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.Update(ctx, func(tx *Tx) error {
-		_, err := tx.tx.ExecContext(ctx, `UPDATE counters SET value = value WHERE name = 'healthz'`)
-		return err
+	s.ping.mu.Lock()
+	defer s.ping.mu.Unlock()
+	if !s.ping.at.IsZero() && time.Since(s.ping.at) < pingEvery {
+		return s.ping.err
+	}
+	err := s.Update(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(`UPDATE counters SET value = value + 1 WHERE name = 'healthz'`); err != nil {
+			return classify(fmt.Errorf("write probe: %w", err))
+		}
+		return nil
 	})
+	if ctx.Err() != nil {
+		return err // the caller gave up: not a verdict on the store
+	}
+	if err == nil {
+		err = probeFile(filepath.Dir(s.path))
+	}
+	s.ping.at, s.ping.err = time.Now(), err
+	return err
+}
+
+// probeFile writes, syncs and removes a 4 KiB file in dir.
+func probeFile(dir string) error {
+	f, err := os.CreateTemp(dir, ".helpdesk-probe-*")
+	if err != nil {
+		return probeError(dir, err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(make([]byte, 4096))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return probeError(dir, err)
+	}
+	return nil
+}
+
+func probeError(dir string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("disk full: no room for 4 KiB beside the database in %s: %w", dir, err)
+	}
+	return fmt.Errorf("cannot write beside the database in %s: %w", dir, err)
 }
 
 // classify turns SQLite busy/locked and disk-full errors into clear ones.

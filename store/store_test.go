@@ -294,7 +294,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	if err != nil || len(due) != 2 || len(due[0].Attachments) != 1 {
 		t.Fatalf("due = %+v, %v", due, err)
 	}
-	if err := s.MarkSent(ctx, due[0].ID, now); err != nil {
+	if err := s.MarkSent(ctx, due[0].ID, now, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.MarkRetry(ctx, due[1].ID, 1, now.Add(time.Minute), "421 try later"); err != nil {
@@ -592,7 +592,7 @@ func TestOutboxMarkSentAndFailedPerRecipient(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.MarkSent(ctx, ids[0], now); err != nil {
+	if err := s.MarkSent(ctx, ids[0], now, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.MarkFailed(ctx, ids[1], now, "554 message refused"); err != nil {

@@ -96,6 +96,9 @@ func (m *Main) Open(ctx context.Context) error {
 
 	ost := &outboxStore{Store: st}
 	m.Outbox = mailbox.NewOutbox(smtpConfig(cfg, m.TLSConfig), ost, m.Now, m.Log.With("component", "outbox"))
+	// Beside the database, like its -wal and .lock: the mails the SMTP
+	// server accepted that the store may not have recorded yet.
+	m.Outbox.Journal = st.Path() + ".sent"
 	m.Outbox.Hooks = mailbox.OutboxHooks{
 		Sent: func(om helpdesk.OutMail, at time.Time) {
 			m.Metrics.MailSent.WithLabelValues(string(om.Kind)).Inc()
@@ -175,7 +178,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		m.httpLn, m.HTTPAddr = ln, ln.Addr().String()
 		m.httpSrv = &http.Server{Handler: ops.Handler(m.Metrics, ops.Health{
-			Ping: st.Ping, Mailboxes: m.mailboxStates, Outbox: st.OutboxCounts,
+			Ping: st.Ping, Mailboxes: m.mailboxStates, Outbox: st.OutboxCounts, Unrecorded: m.Outbox.Unrecorded,
 		}, m.Log), ReadHeaderTimeout: 10 * time.Second}
 	}
 	return nil

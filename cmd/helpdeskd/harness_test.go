@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,4 +58,38 @@ func (w testWriter) Write(p []byte) (int, error) {
 // startDaemonLogger logs warnings and errors of the daemon to the test log.
 func startDaemonLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// logBuffer keeps the daemon's log for assertions and copies warnings
+// and errors to the test log.
+type logBuffer struct {
+	t  testing.TB
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	l.b.Write(p)
+	l.mu.Unlock()
+	if s := string(p); strings.Contains(s, "level=WARN") || strings.Contains(s, "level=ERROR") {
+		l.t.Log(strings.TrimSpace(s))
+	}
+	return len(p), nil
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// line returns the first logged line containing s, or "".
+func (l *logBuffer) line(s string) string {
+	for ln := range strings.Lines(l.String()) {
+		if strings.Contains(ln, s) {
+			return strings.TrimSpace(ln)
+		}
+	}
+	return ""
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -230,34 +229,6 @@ func TestOversizeMail(t *testing.T) {
 	if n := peer.Count(testenv.To("dan@retail.example")); n != 2 {
 		t.Errorf("dan got %d mails, want 2 (ack, too-large notice)", n)
 	}
-}
-
-// logBuffer keeps what the daemon logs, for tests that read it, and
-// passes each line to the test log too.
-type logBuffer struct {
-	t  testing.TB
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	l.b.Write(p)
-	l.mu.Unlock()
-	l.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
-
-// line returns the first logged line containing s, or "".
-func (l *logBuffer) line(s string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for ln := range strings.Lines(l.b.String()) {
-		if strings.Contains(ln, s) {
-			return strings.TrimSpace(ln)
-		}
-	}
-	return ""
 }
 
 // TestUIDsReusedAfterRestore runs the daemon against an IMAP server that

@@ -136,7 +136,7 @@ type SMTPOptions struct {
 	DataErr func(Mail) error
 	// CloseAfter, when set, is asked about each accepted mail: true drops
 	// the connection once the 250 to its DATA is written, before the
-	// client's next command (its RSET) is answered.
+	// client's next command is answered.
 	CloseAfter func(Mail) bool
 }
 
