@@ -2,12 +2,14 @@ package mailbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/textproto"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -384,5 +386,59 @@ func TestReplyWords(t *testing.T) {
 	if !(&reply{code: 452}).tooManyRecipients() || (&reply{code: 452, enhanced: "4.2.2"}).tooManyRecipients() ||
 		!(&reply{code: 552, enhanced: "5.5.3"}).tooManyRecipients() || (&reply{code: 552}).tooManyRecipients() {
 		t.Error("tooManyRecipients: want 452 (bare or 4.5.3) and 552 5.5.3 only")
+	}
+}
+
+// failingRecipients is the real store, except that while fail is set it
+// cannot record an attempt whose recipients fared differently (a full
+// disk).
+type failingRecipients struct {
+	*store.Store
+	fail atomic.Bool
+}
+
+func (f *failingRecipients) MarkRecipients(ctx context.Context, id int64, a helpdesk.DeliveryAttempt) error {
+	if f.fail.Load() {
+		return errors.New("disk full: commit: database or disk is full (13)")
+	}
+	return f.Store.MarkRecipients(ctx, id, a)
+}
+
+// TestRecipientsApartUnrecorded: a mail that reached some recipients but
+// whose record fails is kept in memory like a mail sent whole: this process
+// never offers it to them again, however many rounds pass, and records it
+// once the store writes again.
+func TestRecipientsApartUnrecorded(t *testing.T) {
+	e := newRcptTest(t, testenv.SMTPOptions{RcptErr: refuse(map[string]*smtp.SMTPError{"gone@example.org": noSuchUser})}, nil)
+	fs := &failingRecipients{Store: e.st}
+	fs.fail.Store(true)
+	e.o = NewOutbox(e.o.cfg, fs, e.clock.now, nil)
+	t.Cleanup(e.o.closeConns)
+	id, _ := e.enqueue("jane@example.com", "gone@example.org")
+	e.round()
+	if got := e.o.Unrecorded(); got != 1 {
+		t.Fatalf("unrecorded = %d, want the mail that reached jane", got)
+	}
+	for range 10 {
+		e.clock.advance(time.Hour)
+		e.round()
+	}
+	if got := len(e.rcpts()); got != 1 {
+		t.Fatalf("the mail went out %d times while its record failed, want once: %v", got, e.rcpts())
+	}
+	fs.fail.Store(false)
+	e.clock.advance(time.Hour)
+	e.round()
+	if got := e.o.Unrecorded(); got != 0 {
+		t.Errorf("unrecorded = %d after the store writes again", got)
+	}
+	if r := e.row(id); rowStatus(r) != "sent" {
+		t.Errorf("row %s, want sent", rowStatus(r))
+	}
+	if want, got := []string{"jane@example.com delivered", "gone@example.org refused"}, e.states(id); !slices.Equal(got, want) {
+		t.Errorf("recipients %v, want %v", got, want)
+	}
+	if got := len(e.rcpts()); got != 1 {
+		t.Errorf("the mail went out %d times, want once", got)
 	}
 }
