@@ -35,17 +35,13 @@ func ModelFilesClose(a, b []byte) (bool, error) {
 		return false, err
 	}
 	tol := float32(0)
-	for _, ws := range ma.w {
-		for _, v := range ws {
-			tol = max(tol, v, -v)
-		}
+	for _, v := range ma.w {
+		tol = max(tol, v, -v)
 	}
 	tol = 2 * tol / 32767
-	for c := range ma.w {
-		for i := range ma.w[c] {
-			if d := ma.w[c][i] - mb.w[c][i]; d > tol || -d > tol {
-				return false, nil
-			}
+	for i := range ma.w {
+		if d := ma.w[i] - mb.w[i]; d > tol || -d > tol {
+			return false, nil
 		}
 	}
 	return true, nil

@@ -59,10 +59,18 @@ const (
 // incident is told at the top.
 const modelMaxWords = 400
 
-// lrModel is a trained model: one weight per class and feature bucket.
+// lrModel is a trained model: one weight per class and feature bucket,
+// the classes of a bucket side by side (w[b*k+c], k classes), so that
+// scoring a feature reads one cache line.
 type lrModel struct {
-	w [][]float32 // [class][bucket]
+	k int
+	w []float32
 }
+
+func newModel(k int) *lrModel { return &lrModel{k: k, w: make([]float32, k*modelBuckets)} }
+
+// at returns the weight of class c for bucket b.
+func (m *lrModel) at(c int, b uint32) float32 { return m.w[int(b)*m.k+c] }
 
 var (
 	loadModelOnce sync.Once
@@ -83,10 +91,8 @@ const modelMagic = "HDM1"
 
 func encodeModel(m *lrModel) ([]byte, error) {
 	var maxW float64
-	for _, ws := range m.w {
-		for _, v := range ws {
-			maxW = math.Max(maxW, math.Abs(float64(v)))
-		}
+	for _, v := range m.w {
+		maxW = math.Max(maxW, math.Abs(float64(v)))
 	}
 	scale := float32(maxW / 32767)
 	if scale == 0 {
@@ -94,23 +100,23 @@ func encodeModel(m *lrModel) ([]byte, error) {
 	}
 	var raw bytes.Buffer
 	raw.WriteString(modelMagic)
-	raw.WriteByte(byte(len(m.w)))
+	raw.WriteByte(byte(m.k))
 	binary.Write(&raw, binary.LittleEndian, scale)
 	prev := 0
 	var vb [binary.MaxVarintLen64]byte
-	q := make([]int16, len(m.w))
-	for b := 0; b < modelBuckets; b++ {
+	q := make([]int16, m.k)
+	for b := uint32(0); b < modelBuckets; b++ {
 		used := false
-		for c := range m.w {
-			q[c] = int16(math.Round(float64(m.w[c][b] / scale)))
+		for c := range q {
+			q[c] = int16(math.Round(float64(m.at(c, b) / scale)))
 			used = used || q[c] != 0
 		}
 		if !used {
 			continue
 		}
-		raw.Write(vb[:binary.PutUvarint(vb[:], uint64(b-prev))])
+		raw.Write(vb[:binary.PutUvarint(vb[:], uint64(int(b)-prev))])
 		binary.Write(&raw, binary.LittleEndian, q)
-		prev = b
+		prev = int(b)
 	}
 	var out bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&out, gzip.BestCompression)
@@ -137,10 +143,7 @@ func decodeModel(file []byte) (*lrModel, error) {
 		return nil, errors.New("triage model: not a model file of this version")
 	}
 	scale := math.Float32frombits(binary.LittleEndian.Uint32(raw[5:9]))
-	m := &lrModel{w: make([][]float32, len(modelClasses))}
-	for c := range m.w {
-		m.w[c] = make([]float32, modelBuckets)
-	}
+	m := newModel(len(modelClasses))
 	r := bytes.NewReader(raw[9:])
 	b := 0
 	for r.Len() > 0 {
@@ -152,12 +155,12 @@ func decodeModel(file []byte) (*lrModel, error) {
 		if b >= modelBuckets {
 			return nil, errors.New("triage model: bucket out of range")
 		}
-		for c := range m.w {
+		for c := 0; c < m.k; c++ {
 			var v int16
 			if err := binary.Read(r, binary.LittleEndian, &v); err != nil {
 				return nil, fmt.Errorf("triage model: %w", err)
 			}
-			m.w[c][b] = float32(v) * scale
+			m.w[b*m.k+c] = float32(v) * scale
 		}
 	}
 	return m, nil
@@ -279,15 +282,16 @@ var seenPool = sync.Pool{New: func() any { return new([modelBuckets / 64]uint64)
 // scores returns the model's score of each class; a bucket counts once
 // however often its features occur.
 func (m *lrModel) scores(buckets []uint32) []float64 {
-	s := make([]float64, len(m.w))
+	s := make([]float64, m.k)
 	seen := seenPool.Get().(*[modelBuckets / 64]uint64)
 	for _, b := range buckets {
 		if seen[b/64]&(1<<(b%64)) != 0 {
 			continue
 		}
 		seen[b/64] |= 1 << (b % 64)
-		for c := range s {
-			s[c] += float64(m.w[c][b])
+		ws := m.w[int(b)*m.k : int(b)*m.k+m.k]
+		for c, v := range ws {
+			s[c] += float64(v)
 		}
 	}
 	for _, b := range buckets {
@@ -321,7 +325,7 @@ func (m *lrModel) why(s *featureSink, c, r int, n int) []string {
 			continue
 		}
 		seen[b] = true
-		if v := m.w[c][b] - m.w[r][b]; v > 0 {
+		if v := m.at(c, b) - m.at(r, b); v > 0 {
 			cs = append(cs, contrib{s.names[i], v})
 		}
 	}

@@ -89,11 +89,10 @@ func trainModel(data []modelExample) *lrModel {
 			}
 		}
 	}
-	m := &lrModel{w: make([][]float32, k)}
+	m := newModel(k)
 	for c := range w {
-		m.w[c] = make([]float32, modelBuckets)
 		for b, v := range w[c] {
-			m.w[c][b] = float32(v)
+			m.w[b*k+c] = float32(v)
 		}
 	}
 	return m
