@@ -162,7 +162,7 @@ func seedSLAReport(t *testing.T) (cfgPath, dbPath string) {
 			customer: "dan@shop.example"}, // no target
 		// A subject and a customer name written to break the table.
 		{policy: "office", prio: helpdesk.Low, filed: "2026-11-24 10:00:00",
-			subject: "Hi\tthere\r\nX-Injected: yes \x1b[31mRED\x1b[0m \u202egnp.exe and a subject far too long to fit",
+			subject:  "Hi\tthere\r\nX-Injected: yes \x1b[31mRED\x1b[0m \u202egnp.exe and a subject far too long to fit",
 			customer: "eve\x07@evil.example", team: "first-line"},
 		// Closed and resolved in the period, for compliance only.
 		{policy: "office", prio: helpdesk.Critical, filed: "2026-11-16 10:00:00", answered: "2026-11-16 10:00:00", resolved: "2026-11-16 12:30:00",
