@@ -166,3 +166,55 @@ func TestRiskUpgrade(t *testing.T) {
 		t.Errorf("risk_at after the upgrade %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// BenchmarkSLAOpenCounts is one /metrics read of the at-risk and breached
+// gauges over 100,000 open tickets, of which 1,000 are at risk or
+// breached (issue 19): the index makes it cost those 1,000.
+func BenchmarkSLAOpenCounts(b *testing.B) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "h.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const open, hot, batch = 100_000, 1_000, 10_000
+	prios := []helpdesk.Priority{helpdesk.Critical, helpdesk.High, helpdesk.Medium, helpdesk.Low}
+	for start := 0; start < open; start += batch {
+		err := s.Update(ctx, func(tx *Tx) error {
+			for i := start; i < start+batch; i++ {
+				tk := newTicket(fmt.Sprintf("c%d@shop.example", i))
+				tk.Policy, tk.Priority = []string{"gold", "standard"}[i%2], prios[i%4]
+				tk.ResponseDue = now.Add(time.Duration(i%7200) * time.Second)
+				tk.RiskAt = tk.ResponseDue.Add(-time.Hour) // the first 1,000 have come, half of them breached
+				if i >= hot {
+					tk.ResponseDue = now.Add(2*time.Hour + time.Duration(i)*time.Second)
+					tk.RiskAt = tk.ResponseDue.Add(-time.Hour)
+				} else if i%2 == 0 {
+					tk.ResponseDue = now.Add(-time.Duration(i+1) * time.Second)
+				}
+				if err := tx.CreateTicket(tk); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		cs, err := s.SLAOpenCounts(ctx, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for _, c := range cs {
+			n += c.AtRisk + c.Breached
+		}
+		if n != hot {
+			b.Fatalf("counted %d, want %d", n, hot)
+		}
+	}
+}
