@@ -211,6 +211,10 @@ type Ticket struct {
 	ResolutionDue   time.Time
 	Pauses          []Pause   // spans the clocks were paused (waiting on the customer); the last may be open
 	NextCheckAt     time.Time // when the SLA loop next looks at the ticket; zero = never
+	// RiskAt is when a running clock comes at risk of missing its target
+	// (sla.Policy.RiskAt: its first warning step, or an hour before its
+	// deadline); zero while no clock runs towards a deadline.
+	RiskAt time.Time
 }
 
 // Pause is a span during which a ticket's SLA clocks stood still. To is

@@ -8,13 +8,14 @@ import (
 	"github.com/helpdeskd/helpdesk/sla"
 )
 
-// clocks sets the ticket's SLA deadlines and next check from its policy,
-// and records a breach of a clock that stopped after its deadline (the loop
-// only sees running clocks).
+// clocks sets the ticket's SLA deadlines, risk instant and next check from
+// its policy, and records a breach of a clock that stopped after its
+// deadline (the loop only sees running clocks).
 func (w *work) clocks(t *helpdesk.Ticket) error {
 	p := w.d.policy(t.Policy)
 	c := p.Deadlines(t)
 	t.ResponseDue, t.ResolutionDue = c.ResponseDue, c.ResolutionDue
+	t.RiskAt = p.RiskAt(t)
 	if t.ID != 0 {
 		stops := []struct {
 			clock      sla.ClockKind

@@ -62,16 +62,7 @@ func formatDuration(d time.Duration) string {
 
 // location is the zone a ticket's times are shown in: its policy's calendar.
 func (d *Desk) location(t *helpdesk.Ticket) *time.Location {
-	p := d.policy(t.Policy)
-	if r, ok := p.Rule(t.Priority, t.Plan); ok {
-		if c := p.CalendarFor(r); c != nil && !c.Always() {
-			return c.Location()
-		}
-	}
-	if p.Calendar != nil {
-		return p.Calendar.Location()
-	}
-	return time.UTC
+	return Location(d.policy(t.Policy), t)
 }
 
 // baseData fills the template fields every mail about t shares.

@@ -125,10 +125,13 @@ func (w *work) check(id int64) error {
 		return err
 	}
 	if !t.IsOpen() {
-		t.NextCheckAt = time.Time{}
+		t.NextCheckAt, t.RiskAt = time.Time{}, time.Time{}
 		return tx.UpdateTicket(t)
 	}
 	p := w.d.policy(t.Policy)
+	// Written again at each check: a ticket filed before risk_at existed
+	// (migration 0009) gets it here, by its first warning step at the latest.
+	t.RiskAt = p.RiskAt(t)
 	fired, err := w.firedSteps(t, p)
 	if err != nil {
 		return err

@@ -1,10 +1,10 @@
 // Package ops serves what an operator watches: Prometheus metrics of the
 // desk (mail fetched, tickets opened, replies relayed, outbox backlog, SMTP
-// and IMAP errors, SLA warnings and breaches, spam and other mail not
-// taken at its word, ingest and ack latency) and a
-// /healthz that is 200 only while the store is writable, every mailbox's
-// server takes its credentials and the outbox holds no sent mail it could
-// not record.
+// and IMAP errors, SLA warnings and breaches, open tickets at risk and
+// breached, spam and other mail not taken at its word, ingest and ack
+// latency) and a /healthz that is 200 only while the store is writable,
+// every mailbox's server takes its credentials and the outbox holds no
+// sent mail it could not record.
 package ops
 
 import (
@@ -140,6 +140,70 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
 	ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.GaugeValue, float64(failed))
+}
+
+// SLACount is how many open tickets of one policy and priority are at
+// risk of missing an SLA target and how many have missed one.
+type SLACount struct {
+	Policy, Priority string
+	AtRisk, Breached int
+}
+
+var (
+	atRiskDesc = prometheus.NewDesc("helpdesk_open_tickets_at_risk",
+		"Open tickets at risk of missing an SLA target, not yet breached: a running clock past the policy's first warning step for it (or within an hour of its deadline when the ladder has none), by policy and priority.",
+		[]string{"policy", "priority"}, nil)
+	breachedDesc = prometheus.NewDesc("helpdesk_open_tickets_breached",
+		"Open tickets with a running SLA clock past its deadline, by policy and priority.",
+		[]string{"policy", "priority"}, nil)
+)
+
+// WatchSLA registers the gauges helpdesk_open_tickets_at_risk and
+// helpdesk_open_tickets_breached, which count reads at scrape time (the
+// store, at the daemon's clock). Every policy and priority pair of preset
+// is exported, at zero when count does not name it, so that an alert sees
+// every series from the start. Call it once.
+func (m *Metrics) WatchSLA(count func(ctx context.Context) ([]SLACount, error), preset []SLACount) {
+	m.Registry.MustRegister(&slaCollector{count: count, preset: preset})
+}
+
+// slaCollector reads the open tickets at risk and breached at scrape time.
+type slaCollector struct {
+	count  func(ctx context.Context) ([]SLACount, error)
+	preset []SLACount
+}
+
+// Describe implements prometheus.Collector.
+func (c *slaCollector) Describe(ch chan<- *prometheus.Desc) { ch <- atRiskDesc; ch <- breachedDesc }
+
+// Collect implements prometheus.Collector: it asks the store at scrape time.
+func (c *slaCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.count(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(atRiskDesc, err)
+		ch <- prometheus.NewInvalidMetric(breachedDesc, err)
+		return
+	}
+	type key struct{ policy, priority string }
+	seen := map[key]bool{}
+	for _, n := range counts {
+		k := key{n.Policy, n.Priority}
+		if seen[k] {
+			continue // one series per pair; the store groups by it
+		}
+		seen[k] = true
+		ch <- prometheus.MustNewConstMetric(atRiskDesc, prometheus.GaugeValue, float64(n.AtRisk), n.Policy, n.Priority)
+		ch <- prometheus.MustNewConstMetric(breachedDesc, prometheus.GaugeValue, float64(n.Breached), n.Policy, n.Priority)
+	}
+	for _, n := range c.preset {
+		if k := (key{n.Policy, n.Priority}); !seen[k] {
+			seen[k] = true
+			ch <- prometheus.MustNewConstMetric(atRiskDesc, prometheus.GaugeValue, 0, n.Policy, n.Priority)
+			ch <- prometheus.MustNewConstMetric(breachedDesc, prometheus.GaugeValue, 0, n.Policy, n.Priority)
+		}
+	}
 }
 
 // AuthFailed is the MailboxState.State of a mailbox whose server refused

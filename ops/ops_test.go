@@ -77,3 +77,43 @@ func TestHealthz(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchSLA: the gauges give what the count reads at scrape time, the
+// preset pairs it does not name at zero, and a count that fails makes the
+// scrape fail rather than report zero.
+func TestWatchSLA(t *testing.T) {
+	m := NewMetrics(nil)
+	var counts []SLACount
+	var countErr error
+	m.WatchSLA(func(context.Context) ([]SLACount, error) { return counts, countErr },
+		[]SLACount{{Policy: "gold", Priority: "critical"}, {Policy: "gold", Priority: "low"}})
+	srv := httptest.NewServer(Handler(m, Health{Ping: func(context.Context) error { return nil }}, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	scrape := func() (int, string) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	counts = []SLACount{{Policy: "gold", Priority: "critical", AtRisk: 3, Breached: 2}, {Policy: "renamed", Priority: "high", Breached: 1}}
+	_, body := scrape()
+	for _, want := range []string{
+		`helpdesk_open_tickets_at_risk{policy="gold",priority="critical"} 3`,
+		`helpdesk_open_tickets_breached{policy="gold",priority="critical"} 2`,
+		`helpdesk_open_tickets_at_risk{policy="gold",priority="low"} 0`,
+		`helpdesk_open_tickets_breached{policy="gold",priority="low"} 0`,
+		`helpdesk_open_tickets_breached{policy="renamed",priority="high"} 1`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	countErr = errors.New("database is locked")
+	if code, body := scrape(); code != http.StatusInternalServerError || !strings.Contains(body, "database is locked") {
+		t.Errorf("scrape with a failing count = %d %s, want 500 naming the error", code, body)
+	}
+}

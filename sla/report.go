@@ -55,6 +55,10 @@ type Compliance struct {
 	// in none of them.
 	ResponseMet, ResponseBreached, ResponseOpen       int
 	ResolutionMet, ResolutionBreached, ResolutionOpen int
+	// How many tickets had a first response and how many were resolved:
+	// the samples of the percentiles below (0: the percentiles mean
+	// nothing, not zero time).
+	Responded, Resolved int
 	// Business time (on the policy's calendar for the priority) from filing
 	// to the first response and to resolution: median and 90th percentile.
 	ResponseP50, ResponseP90     time.Duration
@@ -114,6 +118,7 @@ func ComplianceReport(tickets []*helpdesk.Ticket, policy func(name string) *Poli
 	for k, c := range groups {
 		c.ResponseP50, c.ResponseP90 = percentile(resp[k], 50), percentile(resp[k], 90)
 		c.ResolutionP50, c.ResolutionP90 = percentile(resol[k], 50), percentile(resol[k], 90)
+		c.Responded, c.Resolved = len(resp[k]), len(resol[k])
 		out = append(out, *c)
 	}
 	sort.Slice(out, func(i, j int) bool {

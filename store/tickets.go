@@ -14,16 +14,16 @@ import (
 const ticketColumns = `id, ref, token, subject, customer, customer_name, mailbox, policy, plan, team,
 	assignee, priority, priority_source, claimed, reasons, status, fields, missing, linked_to,
 	created_at, updated_at, first_response_at, resolved_at, closed_at, response_due, resolution_due,
-	pauses, next_check_at`
+	pauses, next_check_at, risk_at`
 
 func scanTicket(r scanner) (*helpdesk.Ticket, error) {
 	var t helpdesk.Ticket
 	var prio, prioSrc, claimed, reasons, status, fields, missing, pauses string
-	var created, updated, first, resolved, closed, respDue, resolDue, next sql.NullString
+	var created, updated, first, resolved, closed, respDue, resolDue, next, risk sql.NullString
 	err := r.Scan(&t.ID, &t.Ref, &t.Token, &t.Subject, &t.Customer, &t.CustomerName, &t.Mailbox,
 		&t.Policy, &t.Plan, &t.Team, &t.Assignee, &prio, &prioSrc, &claimed, &reasons, &status,
 		&fields, &missing, &t.LinkedTo, &created, &updated, &first, &resolved, &closed, &respDue,
-		&resolDue, &pauses, &next)
+		&resolDue, &pauses, &next, &risk)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -36,8 +36,8 @@ func scanTicket(r scanner) (*helpdesk.Ticket, error) {
 		[]any{&t.Reasons, &t.Fields, &t.Missing, &t.Pauses}); err != nil {
 		return nil, fmt.Errorf("ticket %s: %w", t.Ref, err)
 	}
-	times := []*time.Time{&t.CreatedAt, &t.UpdatedAt, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt, &t.ResponseDue, &t.ResolutionDue, &t.NextCheckAt}
-	for i, v := range []sql.NullString{created, updated, first, resolved, closed, respDue, resolDue, next} {
+	times := []*time.Time{&t.CreatedAt, &t.UpdatedAt, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt, &t.ResponseDue, &t.ResolutionDue, &t.NextCheckAt, &t.RiskAt}
+	for i, v := range []sql.NullString{created, updated, first, resolved, closed, respDue, resolDue, next, risk} {
 		if *times[i], err = parseTime(v); err != nil {
 			return nil, fmt.Errorf("ticket %s: %w", t.Ref, err)
 		}
@@ -72,14 +72,14 @@ func (tx *Tx) CreateTicket(t *helpdesk.Ticket) error {
 	res, err := tx.exec(`INSERT INTO tickets (number, ref, token, subject, customer, customer_name,
 		mailbox, policy, plan, team, assignee, priority, priority_source, claimed, reasons, status,
 		fields, missing, linked_to, created_at, updated_at, first_response_at, resolved_at, closed_at,
-		response_due, resolution_due, pauses, next_check_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		response_due, resolution_due, pauses, next_check_at, risk_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		n, t.Ref, t.Token, t.Subject, strings.ToLower(t.Customer), t.CustomerName, t.Mailbox, t.Policy,
 		t.Plan, t.Team, t.Assignee, string(t.Priority), t.PrioritySource, string(t.Claimed),
 		mustJSON(nonNil(t.Reasons)), string(t.Status), mustJSON(t.Fields), mustJSON(nonNil(t.Missing)), t.LinkedTo,
 		fmtTime(t.CreatedAt), fmtTime(t.UpdatedAt), fmtTime(t.FirstResponseAt), fmtTime(t.ResolvedAt),
 		fmtTime(t.ClosedAt), fmtTime(t.ResponseDue), fmtTime(t.ResolutionDue), mustJSON(nonNilPauses(t.Pauses)),
-		fmtTime(t.NextCheckAt))
+		fmtTime(t.NextCheckAt), fmtTime(t.RiskAt))
 	if err != nil {
 		return fmt.Errorf("insert ticket %s: %w", t.Ref, err)
 	}
@@ -106,12 +106,12 @@ func (tx *Tx) UpdateTicket(t *helpdesk.Ticket) error {
 		policy = ?, plan = ?, team = ?, assignee = ?, priority = ?, priority_source = ?, claimed = ?,
 		reasons = ?, status = ?, fields = ?, missing = ?, linked_to = ?, updated_at = ?,
 		first_response_at = ?, resolved_at = ?, closed_at = ?, response_due = ?, resolution_due = ?,
-		pauses = ?, next_check_at = ? WHERE id = ?`,
+		pauses = ?, next_check_at = ?, risk_at = ? WHERE id = ?`,
 		t.Subject, strings.ToLower(t.Customer), t.CustomerName, t.Mailbox, t.Policy, t.Plan, t.Team,
 		t.Assignee, string(t.Priority), t.PrioritySource, string(t.Claimed), mustJSON(nonNil(t.Reasons)),
 		string(t.Status), mustJSON(t.Fields), mustJSON(nonNil(t.Missing)), t.LinkedTo, fmtTime(t.UpdatedAt),
 		fmtTime(t.FirstResponseAt), fmtTime(t.ResolvedAt), fmtTime(t.ClosedAt), fmtTime(t.ResponseDue),
-		fmtTime(t.ResolutionDue), mustJSON(nonNilPauses(t.Pauses)), fmtTime(t.NextCheckAt), t.ID)
+		fmtTime(t.ResolutionDue), mustJSON(nonNilPauses(t.Pauses)), fmtTime(t.NextCheckAt), fmtTime(t.RiskAt), t.ID)
 	if err != nil {
 		return fmt.Errorf("update ticket %s: %w", t.Ref, err)
 	}
@@ -230,4 +230,54 @@ func (s *Store) DueTickets(ctx context.Context, now time.Time, limit int) ([]int
 		return err
 	})
 	return ids, err
+}
+
+// slaOpenCountsQuery counts at risk and breached per policy and priority.
+// The unary + keeps SQLite from choosing the status index, which would
+// read every open ticket, over tickets_risk.
+const slaOpenCountsQuery = `SELECT policy, priority, COUNT(*) - SUM(breached), SUM(breached) FROM (
+		SELECT policy, priority, CASE WHEN (first_response_at IS NULL AND response_due <= ?1)
+			OR resolution_due <= ?2 THEN 1 ELSE 0 END AS breached
+		FROM tickets WHERE risk_at <= ?3 AND +status IN ('open', 'pending'))
+	GROUP BY policy, priority ORDER BY policy, priority`
+
+// SLAOpenCount is how many open tickets of one policy and priority have
+// missed an SLA target (a running clock past its deadline) and how many,
+// not breached, are at risk of missing one (their Ticket.RiskAt has come).
+type SLAOpenCount struct {
+	Policy   string
+	Priority helpdesk.Priority
+	AtRisk   int
+	Breached int
+}
+
+// SLAOpenCounts counts the open and pending tickets at risk and breached
+// at now, per policy and priority, in that order; pairs with none are left
+// out. It reads only the tickets whose risk instant has come, through the
+// tickets_risk index, so that a /metrics scrape costs the tickets at risk
+// or breached, not every open ticket.
+func (s *Store) SLAOpenCounts(ctx context.Context, now time.Time) ([]SLAOpenCount, error) {
+	var out []SLAOpenCount
+	err := s.View(ctx, func(tx *ReadTx) error {
+		at := fmtTime(now)
+		rows, err := tx.query(slaOpenCountsQuery, at, at, at)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c SLAOpenCount
+			var prio string
+			if err := rows.Scan(&c.Policy, &prio, &c.AtRisk, &c.Breached); err != nil {
+				return err
+			}
+			c.Priority = helpdesk.Priority(prio)
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sla open counts: %w", err)
+	}
+	return out, nil
 }

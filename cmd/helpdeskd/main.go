@@ -33,7 +33,7 @@ Usage:
   helpdeskd show REF [-config FILE] [--json]
   helpdeskd triage [--json] [-config FILE] FILE.eml|-
   helpdeskd triage report [-config FILE | -db FILE] [--since DATE] [--until DATE] [--json]
-  helpdeskd sla [-config FILE] [--json] [--since DATE] [--until DATE]
+  helpdeskd sla [-config FILE] [-db FILE] [--json] [--since DATE] [--until DATE]
   helpdeskd sla due [-config FILE] --policy NAME --priority LEVEL [--plan PLAN] --at TIME [--json]
   helpdeskd agent rotate EMAIL [-config FILE | -db FILE]
   helpdeskd version

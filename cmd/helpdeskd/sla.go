@@ -3,14 +3,19 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
+	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/sla"
 	"github.com/helpdeskd/helpdesk/store"
 )
@@ -91,19 +96,26 @@ func policyNames(cfg *config.Config) []string {
 }
 
 // cmdSLAReport lists open tickets by time left and compliance per policy and
-// priority over a period.
+// priority over a period, as of now.
 func cmdSLAReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sla", "sla [-config FILE | -db FILE] [--json] [--since DATE] [--until DATE]", stderr)
-	path := fs.String("config", defaultConfigPath(), "configuration `file`")
-	db := fs.String("db", "", "database `file` (instead of the one the configuration names)")
+	return slaReport(ctx, args, time.Now().UTC(), stdout, stderr)
+}
+
+// slaReport is cmdSLAReport at a given instant (tests inject it).
+func slaReport(ctx context.Context, args []string, now time.Time, stdout, stderr io.Writer) error {
+	fs := newFlags("sla", "sla [-config FILE] [-db FILE] [--json] [--since DATE] [--until DATE]", stderr)
+	path := fs.String("config", defaultConfigPath(), "configuration `file` (its policies and levels; its database unless -db)")
+	db := fs.String("db", "", "database `file` (instead of the one the configuration names; without -config, the built-in policies)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	since := fs.String("since", "", "compliance period start, YYYY-MM-DD or RFC 3339 (default: 30 days ago)")
 	until := fs.String("until", "", "compliance period end (default: now)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	configSet := false
+	fs.Visit(func(f *flag.Flag) { configSet = configSet || f.Name == "config" })
 	cfg := config.Default()
-	if *db == "" {
+	if *db == "" || configSet {
 		var err error
 		if cfg, err = loadConfig(*path, false, stderr); err != nil {
 			return err
@@ -114,7 +126,6 @@ func cmdSLAReport(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer st.Close()
-	now := time.Now().UTC()
 	from, to, err := parsePeriod(*since, *until, now)
 	if err != nil {
 		return err
@@ -133,6 +144,7 @@ func cmdSLAReport(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	standings := sla.Standings(open, now)
 	rows := sla.ComplianceReport(period, func(name string) *sla.Policy { return cfg.Policies[name] }, now)
+	sortByLevel(rows, cfg.Levels)
 	if *asJSON {
 		type openJSON struct {
 			Ref      string   `json:"ref"`
@@ -143,6 +155,11 @@ func cmdSLAReport(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			LeftSec  *int64   `json:"seconds_left"`
 			Breached bool     `json:"breached"`
 			Subject  string   `json:"subject"`
+			Policy   string   `json:"policy"`
+			State    string   `json:"state"` // breached, at risk, on track, paused, no target
+			Assignee string   `json:"assignee"`
+			Team     string   `json:"team"`
+			Customer string   `json:"customer"`
 		}
 		type compJSON struct {
 			Policy             string  `json:"policy"`
@@ -154,6 +171,8 @@ func cmdSLAReport(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			ResolutionMet      int     `json:"resolution_met"`
 			ResolutionBreached int     `json:"resolution_breached"`
 			ResolutionOpen     int     `json:"resolution_open"`
+			Responded          int     `json:"responded"`
+			Resolved           int     `json:"resolved"`
 			ResponseP50        float64 `json:"response_p50_business_seconds"`
 			ResponseP90        float64 `json:"response_p90_business_seconds"`
 			ResolutionP50      float64 `json:"resolution_p50_business_seconds"`
@@ -168,7 +187,8 @@ func cmdSLAReport(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}{Now: jsonTime(now), Since: jsonTime(from), Until: jsonTime(to), Open: []openJSON{}, Compliance: []compJSON{}}
 		for _, s := range standings {
 			o := openJSON{Ref: s.Ticket.Ref, Priority: string(s.Ticket.Priority), Status: string(s.Ticket.Status),
-				Clock: string(s.Clock), Due: jsonTime(s.Due), Breached: !s.Due.IsZero() && s.Left < 0, Subject: s.Ticket.Subject}
+				Clock: string(s.Clock), Due: jsonTime(s.Due), Breached: !s.Due.IsZero() && s.Left < 0, Subject: s.Ticket.Subject,
+				Policy: s.Ticket.Policy, State: slaState(s, now), Assignee: s.Ticket.Assignee, Team: s.Ticket.Team, Customer: s.Ticket.Customer}
 			if !s.Due.IsZero() {
 				left := int64(s.Left / time.Second)
 				o.LeftSec = &left
@@ -179,33 +199,209 @@ func cmdSLAReport(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			out.Compliance = append(out.Compliance, compJSON{Policy: r.Policy, Priority: string(r.Priority), Tickets: r.Tickets,
 				ResponseMet: r.ResponseMet, ResponseBreached: r.ResponseBreached, ResponseOpen: r.ResponseOpen,
 				ResolutionMet: r.ResolutionMet, ResolutionBreached: r.ResolutionBreached, ResolutionOpen: r.ResolutionOpen,
+				Responded: r.Responded, Resolved: r.Resolved,
 				ResponseP50: r.ResponseP50.Seconds(), ResponseP90: r.ResponseP90.Seconds(),
 				ResolutionP50: r.ResolutionP50.Seconds(), ResolutionP90: r.ResolutionP90.Seconds()})
 		}
 		return writeJSON(stdout, out)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "OPEN TICKETS BY TIME LEFT (%d)\n", len(standings))
-	fmt.Fprintln(tw, "REF\tPRIORITY\tSTATUS\tCLOCK\tDUE\tLEFT\tSUBJECT")
+	writeSLAText(stdout, cfg, standings, rows, now, from, to)
+	return nil
+}
+
+// Standing states, as the report names them.
+const (
+	stateBreached = "breached"
+	stateAtRisk   = "at risk"
+	stateOnTrack  = "on track"
+	statePaused   = "paused"
+	stateNone     = "no target"
+)
+
+// slaState names where an open ticket stands: breached (its nearest
+// running clock past its deadline), at risk (the ticket's risk instant,
+// sla.Policy.RiskAt, has come: the same rule as /metrics), on track,
+// paused (waiting on the customer, its clocks standing still) or no
+// target.
+func slaState(s sla.Standing, now time.Time) string {
+	switch {
+	case s.Due.IsZero() && s.Ticket.Paused():
+		return statePaused
+	case s.Due.IsZero():
+		return stateNone
+	case s.Left < 0:
+		return stateBreached
+	case !s.Ticket.RiskAt.IsZero() && !now.Before(s.Ticket.RiskAt):
+		return stateAtRisk
+	}
+	return stateOnTrack
+}
+
+// writeSLAText prints the report for people: the open tickets by time
+// left, each deadline in its policy's zone, then compliance per policy and
+// priority, response and resolution each in a table of its own.
+func writeSLAText(w io.Writer, cfg *config.Config, standings []sla.Standing, rows []sla.Compliance, now, from, to time.Time) {
+	counts := map[string]int{}
 	for _, s := range standings {
-		due, left := "-", "-"
+		counts[slaState(s, now)]++
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "OPEN TICKETS BY TIME LEFT at %s: %d open, %d breached, %d at risk, %d paused\n",
+		desk.FormatTime(now, time.UTC), len(standings), counts[stateBreached], counts[stateAtRisk], counts[statePaused])
+	if len(standings) == 0 {
+		fmt.Fprintln(tw, "(none)")
+	} else {
+		fmt.Fprintln(tw, "REF\tPRIORITY\tPOLICY\tSTATUS\tSLA\tCLOCK\tDUE\tLEFT\tASSIGNEE\tTEAM\tCUSTOMER\tSUBJECT")
+	}
+	for _, s := range standings {
+		t := s.Ticket
+		state, due, left := slaState(s, now), "-", "-"
 		if !s.Due.IsZero() {
-			due = fmtLocal(s.Due)
-			left = roundDur(s.Left)
-			if s.Left < 0 {
-				left = "BREACHED " + roundDur(-s.Left) + " ago"
+			due = desk.FormatTime(s.Due, desk.Location(cfg.Policies[t.Policy], t))
+			left = timeLeft(s.Left)
+		}
+		if state == stateBreached {
+			state = "BREACHED"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(t.Ref, 20), cell(string(t.Priority), 12),
+			cell(t.Policy, 24), t.Status, state, dash(string(s.Clock)), due, left,
+			cell(t.Assignee, 32), cell(t.Team, 20), cell(t.Customer, 32), cell(t.Subject, 40))
+	}
+	fmt.Fprintf(tw, "\nCOMPLIANCE of the tickets filed %s .. %s (UTC), times to the first response and to resolution in business time on each policy's calendar\n",
+		from.Format("2006-01-02 15:04"), to.Format("2006-01-02 15:04"))
+	if len(rows) == 0 {
+		fmt.Fprintln(tw, "(no tickets filed in the period)")
+		tw.Flush()
+		return
+	}
+	for _, c := range []struct {
+		name string
+		get  func(r sla.Compliance) (met, breached, running, samples int, p50, p90 time.Duration)
+	}{
+		{"RESPONSE", func(r sla.Compliance) (int, int, int, int, time.Duration, time.Duration) {
+			return r.ResponseMet, r.ResponseBreached, r.ResponseOpen, r.Responded, r.ResponseP50, r.ResponseP90
+		}},
+		{"RESOLUTION", func(r sla.Compliance) (int, int, int, int, time.Duration, time.Duration) {
+			return r.ResolutionMet, r.ResolutionBreached, r.ResolutionOpen, r.Resolved, r.ResolutionP50, r.ResolutionP90
+		}},
+	} {
+		fmt.Fprintf(tw, "\nPOLICY\tPRIORITY\tTICKETS\t%s MET\tBREACHED\tRUNNING\tMEDIAN\tP90\n", c.name)
+		for _, r := range rows {
+			met, breached, running, samples, p50, p90 := c.get(r)
+			rate := metRate(met, breached)
+			if met+breached+running == 0 {
+				rate = "no target"
+			}
+			median, p90s := "-", "-"
+			if samples > 0 {
+				median, p90s = humanDuration(p50), humanDuration(p90)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", cell(r.Policy, 24), cell(string(r.Priority), 12), r.Tickets,
+				rate, breached, running, median, p90s)
+		}
+	}
+	tw.Flush()
+}
+
+// metRate is the share of decided clocks that met their target, with its
+// numerator and denominator: "80% (4 of 5)". It never rounds up to 100%
+// or down to 0% a share that is not all or none; "none yet" when no clock
+// is decided.
+func metRate(met, breached int) string {
+	n := met + breached
+	if n == 0 {
+		return "none yet"
+	}
+	pct := met * 100 / n // floor: 199 of 200 is 99%, not 100%
+	if pct == 0 && met > 0 {
+		pct = 1
+	}
+	return fmt.Sprintf("%d%% (%d of %d)", pct, met, n)
+}
+
+// sortByLevel orders compliance rows by policy, then by the configured
+// levels, most urgent first (unknown levels last, by name).
+func sortByLevel(rows []sla.Compliance, levels helpdesk.Levels) {
+	rank := func(p helpdesk.Priority) int {
+		if r, ok := levels.Rank(p); ok {
+			if p == levels.Change {
+				return len(levels.Order)
+			}
+			return r
+		}
+		return len(levels.Order) + 1
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.Policy != b.Policy {
+			return a.Policy < b.Policy
+		}
+		if ra, rb := rank(a.Priority), rank(b.Priority); ra != rb {
+			return ra < rb
+		}
+		return a.Priority < b.Priority
+	})
+}
+
+// cell makes text written by outsiders (subjects, addresses, names) safe
+// for one column of the report: control and format characters (tabs, line
+// breaks, terminal escapes, bidirectional overrides) become a space or
+// "?", and it is cut to n characters; "" is "-".
+func cell(s string, n int) string {
+	if s == "" {
+		return "-"
+	}
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return ' '
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError:
+			return '?'
+		}
+		return r
+	}, s)
+	return truncate(s, n)
+}
+
+// humanDuration renders a duration for people in at most two units,
+// cut (never rounded up): "0 s", "36 s", "5 min 12 s", "3 h 5 min",
+// "2 d 3 h". A negative duration is rendered as its size.
+func humanDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	const day = 24 * time.Hour
+	units := []struct {
+		size time.Duration
+		name string
+	}{{day, "d"}, {time.Hour, "h"}, {time.Minute, "min"}, {time.Second, "s"}}
+	for i, u := range units {
+		if d < u.size && i < len(units)-1 {
+			continue
+		}
+		n := d / u.size
+		out := fmt.Sprintf("%d %s", n, u.name)
+		if i+1 < len(units) {
+			next := units[i+1]
+			if m := (d - n*u.size) / next.size; m > 0 {
+				out += fmt.Sprintf(" %d %s", m, next.name)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Ticket.Ref, s.Ticket.Priority, s.Ticket.Status, dash(string(s.Clock)), due, left, truncate(s.Ticket.Subject, 40))
+		return out
 	}
-	fmt.Fprintf(tw, "\nCOMPLIANCE %s .. %s (business time)\n", from.Format("2006-01-02"), to.Format("2006-01-02"))
-	fmt.Fprintln(tw, "POLICY\tPRIORITY\tTICKETS\tRESPONSE met/breached/open\tP50\tP90\tRESOLUTION met/breached/open\tP50\tP90")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d/%d\t%s\t%s\t%d/%d/%d\t%s\t%s\n", r.Policy, r.Priority, r.Tickets,
-			r.ResponseMet, r.ResponseBreached, r.ResponseOpen, roundDur(r.ResponseP50), roundDur(r.ResponseP90),
-			r.ResolutionMet, r.ResolutionBreached, r.ResolutionOpen, roundDur(r.ResolutionP50), roundDur(r.ResolutionP90))
+	return "0 s" // not reached: the last unit always answers
+}
+
+// timeLeft renders the time to a deadline: "in 2 d 3 h" while it is
+// ahead, "36 s overdue" once it has passed, "due now" at it.
+func timeLeft(d time.Duration) string {
+	switch {
+	case d > 0:
+		return "in " + humanDuration(d)
+	case d < 0:
+		return humanDuration(d) + " overdue"
 	}
-	return tw.Flush()
+	return "due now"
 }
 
 // parsePeriod reads --since and --until (YYYY-MM-DD or RFC 3339); by
@@ -230,11 +426,4 @@ func parseDay(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Parse(time.DateOnly, s)
-}
-
-func roundDur(d time.Duration) string {
-	if d == 0 {
-		return "-"
-	}
-	return d.Round(time.Minute).String()
 }
