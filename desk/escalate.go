@@ -72,8 +72,7 @@ func (w *work) escalateNow(t *helpdesk.Ticket, m *helpdesk.Message, actor, reaso
 	data := w.baseData(t)
 	data.Reason = reason
 	data.Text = text(m)
-	if err := w.mailStaff(t, to, mailOpts{kind: helpdesk.KindEscalation, template: "escalation", data: data, auto: true,
-		subject: fmt.Sprintf("[%s] Escalated: %s", t.Ref, cleanSubject(t.Subject))}); err != nil {
+	if err := w.mailStaff(t, to, mailOpts{kind: helpdesk.KindEscalation, template: "escalation", data: data, auto: true}); err != nil {
 		return err
 	}
 	return w.event(t, helpdesk.EventEscalation, actor, fmt.Sprintf("%s; mailed %s", reason, addrs(to)), m.MessageID)
@@ -175,12 +174,7 @@ func (w *work) fireStep(t *helpdesk.Ticket, s sla.DueStep) error {
 	if data.Text, err = w.tx.LastText(t.ID, helpdesk.KindCustomer); err != nil {
 		return err
 	}
-	word := "Warning"
-	if breached {
-		word = "Breached"
-	}
-	if err := w.mailStaff(t, to, mailOpts{kind: helpdesk.KindEscalation, template: "escalation", data: data, auto: true,
-		subject: fmt.Sprintf("[%s] SLA %s: %s %s target (%s)", t.Ref, word, t.Priority, s.Key.Clock, cleanSubject(t.Subject))}); err != nil {
+	if err := w.mailStaff(t, to, mailOpts{kind: helpdesk.KindEscalation, template: "escalation", data: data, auto: true}); err != nil {
 		return err
 	}
 	return w.event(t, kind, "sla", detail, "")

@@ -22,6 +22,15 @@ func cleanSubject(s string) string {
 	return s
 }
 
+// staffSubject is the one subject of every mail to the agents and other
+// staff about ticket t: "[HD-1042] <original>". It never changes with the
+// priority or with what a mail announces (the body says that), so that
+// mail clients that thread by subject (Gmail; Outlook's conversations,
+// with Thread-Topic) keep all the ticket's mails in one thread.
+func staffSubject(t *helpdesk.Ticket) string {
+	return clip(fmt.Sprintf("[%s] %s", t.Ref, cleanSubject(t.Subject)), maxSubject)
+}
+
 // maxSubject is the longest Subject the desk writes, in characters.
 const maxSubject = 200
 
@@ -57,8 +66,18 @@ type mailOpts struct {
 }
 
 // enqueue renders a template and writes the mail to the outbox and, as an
-// outbound message, to the ticket, in the current transaction.
+// outbound message, to the ticket, in the current transaction. A mail to
+// staff (not toCustomer) is put in its reader's thread of the ticket
+// (staffThread): its subject, In-Reply-To and References are the desk's,
+// o.inReplyTo only names the mail it answers within that thread.
 func (w *work) enqueue(t *helpdesk.Ticket, o mailOpts) error {
+	var headers map[string]string
+	if !o.toCustomer {
+		var err error
+		if headers, err = w.staffThread(t, &o); err != nil {
+			return err
+		}
+	}
 	var r templates.Rendered
 	if o.rendered != nil {
 		r = *o.rendered
@@ -84,6 +103,7 @@ func (w *work) enqueue(t *helpdesk.Ticket, o mailOpts) error {
 		TicketID: t.ID, Kind: o.kind, MessageID: helpdesk.NewMessageID(from.Email), From: from,
 		To: o.to, Cc: o.cc, Subject: subject, InReplyTo: o.inReplyTo, References: o.refs,
 		Text: r.Text, HTML: r.HTML, Auto: o.auto, Attachments: o.files, ToCustomer: o.toCustomer, Author: o.author,
+		Headers: headers,
 	}
 	if o.replyTo != "" {
 		m.ReplyTo = []helpdesk.Address{{Name: from.Name, Email: o.replyTo}}
@@ -99,12 +119,67 @@ func (w *work) enqueue(t *helpdesk.Ticket, o mailOpts) error {
 	if _, err := w.tx.AddMessage(t.ID, t.Mailbox, stored); err != nil {
 		return err
 	}
+	if !o.toCustomer {
+		for _, a := range o.to {
+			k := strings.ToLower(a.Email)
+			w.threads[k] = append(w.threads[k], m.MessageID)
+		}
+	}
 	w.enqueued = true
 	if h := w.d.hooks.Enqueued; h != nil {
 		mm := *m
 		w.after = append(w.after, func() { h(mm) })
 	}
 	return nil
+}
+
+// maxRefs is how many Message-IDs a References field the desk writes
+// holds at most: the thread's root and the most recent, enough to thread
+// in every client without a header that grows with the ticket.
+const maxRefs = 20
+
+// staffThread puts a mail to staff about ticket t in its reader's thread
+// of the ticket: the ticket's one subject (staffSubject) unless the mail is
+// a warning about one mail rather than news of the ticket (an undelivered
+// reply, a leaked reply address), which keeps the subject its caller set
+// so that it stands out, and References from
+// the first mail the desk sent that reader about the ticket (for the
+// ticket's team, the new-ticket notification) to the latest, and
+// In-Reply-To the latest, or o.inReplyTo when the mail answers one of
+// theirs (a refused command). RFC 5322 §3.6.4; mail clients thread by
+// these (JWZ's algorithm, Gmail together with the subject), and Outlook
+// by Thread-Topic too, which it returns as header fields to set. The
+// first mail to a reader starts the thread and references nothing.
+func (w *work) staffThread(t *helpdesk.Ticket, o *mailOpts) (map[string]string, error) {
+	if w.threads == nil || w.threadsOf != t.ID {
+		threads, err := w.tx.StaffThreads(t.ID)
+		if err != nil {
+			return nil, err
+		}
+		w.threads, w.threadsOf = threads, t.ID
+	}
+	var ids []string
+	if len(o.to) > 0 {
+		ids = w.threads[strings.ToLower(o.to[0].Email)]
+	}
+	if len(ids) > maxRefs-1 {
+		ids = append(ids[:1:1], ids[len(ids)-(maxRefs-2):]...)
+	}
+	refs := append([]string(nil), ids...)
+	irt := ""
+	if len(ids) > 0 {
+		irt = ids[len(ids)-1]
+	}
+	if o.inReplyTo != "" {
+		irt = o.inReplyTo
+		refs = append(refs, o.inReplyTo)
+	}
+	topic := staffSubject(t)
+	if o.subject == "" {
+		o.subject = topic
+	}
+	o.inReplyTo, o.refs = irt, refs
+	return map[string]string{"Thread-Topic": topic}, nil
 }
 
 // customerThread returns In-Reply-To and References for a mail to the

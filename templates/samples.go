@@ -82,6 +82,7 @@ func fullSample() Data {
 		Notice:       "mallory@evil.example is not on this ticket (the mail joined it by references).",
 		Undelivered:  []Undelivered{{Email: "old.colleague@example.com", Reply: "550 5.1.1 <old.colleague@example.com>: Recipient address rejected: User unknown"}},
 		Reached:      []string{"jane@example.com"},
+		Changes:      []string{"Reopened by the customer: it was resolved 2h ago."},
 	}
 	for _, name := range helpdesk.FieldNames {
 		label, why := FieldLabel(name)
