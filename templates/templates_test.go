@@ -193,7 +193,7 @@ func TestDefaultsRender(t *testing.T) {
 			want: []string{"We rolled back the gateway change; checkout works again.", "Alice at Example Support",
 				"HD-1042 is now marked resolved", "within 7 days", "a new ticket"}, html: true},
 		{name: "resolution signed by the agent", template: "resolution",
-			edit: func(d *Data) { d.Text, d.Signed = "Checkout works again.\n\nBest,\nAlice", true },
+			edit:    func(d *Data) { d.Text, d.Signed = "Checkout works again.\n\nBest,\nAlice", true },
 			want:    []string{"Checkout works again.", "HD-1042 is now marked resolved"},
 			notWant: []string{"Alice at Example Support"}, html: true},
 		{name: "resolution without text", template: "resolution",
