@@ -90,6 +90,9 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, doubt, sp
 	if err := w.tx.CreateTicket(t); err != nil {
 		return Result{}, err
 	}
+	// A ticket made now has had no mail to staff: its threads start here
+	// (staffThread), without asking the store.
+	w.threads, w.threadsOf = map[string][]string{}, t.ID
 	m.Kind = helpdesk.KindCustomer
 	if _, err := w.keep(t, mb.Name, m); err != nil {
 		return Result{}, err
