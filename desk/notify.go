@@ -10,7 +10,7 @@ import (
 
 // notifyAgents tells the ticket's team (or every agent) about a new ticket
 // or a customer reply, each agent with a reply address of their own, in
-// their thread of the ticket (enqueue).
+// their thread of the ticket (enqueue), in reply to the mail it reports.
 func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Message, data templates.Data) error {
 	data.Text = m.NewText
 	if strings.TrimSpace(data.Text) == "" {
@@ -23,7 +23,7 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 			data.Agent = helpdesk.Address{Name: team.Name, Email: team.Address}
 			data.ReplyAddress = w.d.customerReplyAddress(t)
 			return w.enqueue(t, mailOpts{kind: helpdesk.KindNotification, template: template, data: data,
-				to: []helpdesk.Address{data.Agent}, replyTo: data.ReplyAddress, auto: true})
+				to: []helpdesk.Address{data.Agent}, replyTo: data.ReplyAddress, auto: true, inReplyTo: m.MessageID})
 		}
 	}
 	// The mail differs between agents only in its reply address; unless
@@ -44,7 +44,7 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 		data.Agent = helpdesk.Address{Name: a.Name, Email: a.Email}
 		data.ReplyAddress = addr
 		if err := w.enqueue(t, mailOpts{kind: helpdesk.KindNotification, template: template, data: data, rendered: shared,
-			to: []helpdesk.Address{data.Agent}, replyTo: addr, auto: true}); err != nil {
+			to: []helpdesk.Address{data.Agent}, replyTo: addr, auto: true, inReplyTo: m.MessageID}); err != nil {
 			return err
 		}
 	}

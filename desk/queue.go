@@ -139,17 +139,25 @@ func (w *work) enqueue(t *helpdesk.Ticket, o mailOpts) error {
 const maxRefs = 20
 
 // staffThread puts a mail to staff about ticket t in its reader's thread
-// of the ticket: the ticket's one subject (staffSubject) unless the mail is
-// a warning about one mail rather than news of the ticket (an undelivered
-// reply, a leaked reply address), which keeps the subject its caller set
-// so that it stands out, and References from
-// the first mail the desk sent that reader about the ticket (for the
-// ticket's team, the new-ticket notification) to the latest, and
-// In-Reply-To the latest, or o.inReplyTo when the mail answers one of
-// theirs (a refused command). RFC 5322 §3.6.4; mail clients thread by
-// these (JWZ's algorithm, Gmail together with the subject), and Outlook
-// by Thread-Topic too, which it returns as header fields to set. The
-// first mail to a reader starts the thread and references nothing.
+// of the ticket and returns the header fields that go with it:
+//   - Subject: the ticket's one subject (staffSubject), unless the caller
+//     set one for a warning about a single mail that must stand out (an
+//     undelivered reply, a leaked reply address);
+//   - References: from the first mail the desk sent this reader about the
+//     ticket (for the ticket's team, the new-ticket notification) to the
+//     latest, and In-Reply-To the latest; or, when the mail answers or
+//     reports a mail of its own (o.inReplyTo: the customer's mail a
+//     notification reports, the agent's mail with a refused command),
+//     In-Reply-To that mail, last in References after the thread (RFC
+//     5322 §3.6.4). A client that lacks it (JWZ's algorithm keeps an empty
+//     place for it) still threads the mail under the reader's latest;
+//     one that has it (an agent in Cc of the customer's mail) puts the two
+//     together;
+//   - Thread-Topic: the ticket's one subject, which Outlook groups its
+//     conversations by.
+//
+// Clients thread by References (JWZ's algorithm), Gmail only where the
+// subject matches too.
 func (w *work) staffThread(t *helpdesk.Ticket, o *mailOpts) (map[string]string, error) {
 	if w.threads == nil || w.threadsOf != t.ID {
 		threads, err := w.tx.StaffThreads(t.ID)

@@ -25,10 +25,17 @@ func (td *testDesk) staffMails(addr string, id int64) []helpdesk.OutMail {
 }
 
 // checkOneThread fails t unless every mail in ms has the ticket's one
-// subject and Thread-Topic, the first starts the thread, and each later
-// one references the first and answers the one before it.
+// subject and Thread-Topic, the first starts the thread (in reply to the
+// customer's mail it reports, if any), and each later one has References
+// from the first to the one before it, followed by the mail it reports,
+// if any, which is then its In-Reply-To; otherwise it answers the one
+// before it.
 func checkOneThread(t *testing.T, who string, ms []helpdesk.OutMail, subject string) {
 	t.Helper()
+	staff := map[string]bool{}
+	for _, m := range ms {
+		staff[m.MessageID] = true
+	}
 	for i, m := range ms {
 		if m.Subject != subject {
 			t.Errorf("%s mail %d (%s): Subject %q, want %q", who, i, m.Kind, m.Subject, subject)
@@ -36,18 +43,26 @@ func checkOneThread(t *testing.T, who string, ms []helpdesk.OutMail, subject str
 		if got := m.Headers["Thread-Topic"]; got != subject {
 			t.Errorf("%s mail %d (%s): Thread-Topic %q, want %q", who, i, m.Kind, got, subject)
 		}
+		refs := m.References
+		if m.InReplyTo != "" && !staff[m.InReplyTo] {
+			// It reports a mail the reader may lack: last in References.
+			if len(refs) == 0 || refs[len(refs)-1] != m.InReplyTo {
+				t.Errorf("%s mail %d (%s): In-Reply-To %q is not last in References %q", who, i, m.Kind, m.InReplyTo, refs)
+				continue
+			}
+			refs = refs[:len(refs)-1]
+		} else if i > 0 && m.InReplyTo != ms[i-1].MessageID {
+			t.Errorf("%s mail %d (%s): In-Reply-To %q, want the mail before, %s", who, i, m.Kind, m.InReplyTo, ms[i-1].MessageID)
+		}
 		if i == 0 {
-			if m.InReplyTo != "" || len(m.References) != 0 {
-				t.Errorf("%s mail 0 starts the thread, but has In-Reply-To %q References %q", who, m.InReplyTo, m.References)
+			if len(refs) != 0 {
+				t.Errorf("%s mail 0 starts the thread, but has References %q", who, m.References)
 			}
 			continue
 		}
-		if len(m.References) == 0 || m.References[0] != ms[0].MessageID {
-			t.Errorf("%s mail %d (%s): References %q, want them to start at the first mail %s", who, i, m.Kind, m.References, ms[0].MessageID)
-		}
-		if m.InReplyTo != ms[i-1].MessageID || m.References[len(m.References)-1] != ms[i-1].MessageID {
-			t.Errorf("%s mail %d (%s): In-Reply-To %q References %q, want both to end at the mail before, %s",
-				who, i, m.Kind, m.InReplyTo, m.References, ms[i-1].MessageID)
+		if len(refs) == 0 || refs[0] != ms[0].MessageID || refs[len(refs)-1] != ms[i-1].MessageID {
+			t.Errorf("%s mail %d (%s): References %q, want them from the first mail %s to the one before, %s",
+				who, i, m.Kind, m.References, ms[0].MessageID, ms[i-1].MessageID)
 		}
 	}
 }
@@ -135,6 +150,10 @@ func TestAgentMailOneThread(t *testing.T) {
 		if !contains(alice, c.want...) {
 			t.Errorf("alice got no mail with %s (%q)", c.what, c.want)
 		}
+	}
+	// A notification answers the customer's mail it reports.
+	if got := alice[len(alice)-1]; got.InReplyTo != "life4@x" {
+		t.Errorf("the reopen's notification is In-Reply-To %q, want the customer's mail life4@x", got.InReplyTo)
 	}
 	if !contains(maria, "The response target for "+ref+" has been missed") {
 		t.Error("maria, the manager, got no breach mail")
