@@ -107,6 +107,8 @@ func TestAgentMailOneThread(t *testing.T) {
 	td.mail("support", agentMail("life-a1@example.com", addr, "#priority low"))
 	td.now = td.now.Add(10 * time.Minute)
 	customerReply("life3@x", "Any news?")
+	// An internal note reaches maria in the same thread.
+	td.mail("support", agentMail("life-a0@example.com", addr, "#note Checking the gateway logs."))
 
 	// Low: a response within 2 business days (Wed 10:00 -> Fri 10:00).
 	// The ladder warns the team at 75% and mails the managers at 100%.
@@ -154,6 +156,9 @@ func TestAgentMailOneThread(t *testing.T) {
 	// A notification answers the customer's mail it reports.
 	if got := alice[len(alice)-1]; got.InReplyTo != "life4@x" {
 		t.Errorf("the reopen's notification is In-Reply-To %q, want the customer's mail life4@x", got.InReplyTo)
+	}
+	if !contains(maria, "Alice added an internal note to "+ref, "Checking the gateway logs.") {
+		t.Error("maria got no note in the thread")
 	}
 	if !contains(maria, "The response target for "+ref+" has been missed") {
 		t.Error("maria, the manager, got no breach mail")
@@ -314,4 +319,30 @@ func TestOutlookSignatureNotDoubled(t *testing.T) {
 	if strings.Count(m.Text, generated) != 1 || strings.Contains(m.Text, "Team Lead") {
 		t.Errorf("a reply whose \"-- \" signature was stripped:\n%s", m.Text)
 	}
+}
+
+// TestTeamListOneThread: a team with a list address gets the ticket's mail
+// at that address, in one thread too, and so does an escalation recipient
+// who is not an agent.
+func TestTeamListOneThread(t *testing.T) {
+	td := newTestDesk(t, func(c *desk.Config) {
+		c.Teams = []desk.Team{{Name: "first-line", Address: "first-line@example.com"}}
+	})
+	ref := td.mail("support", customer("tl1@x", "Carol <carol@shop.example>", "Re: Fwd: Store down [HD-9]", outage)).Ref
+	tk, _ := td.ticket(ref)
+	for i, body := range []string{"Still down.", "Nothing works.\n\nESCALATE"} {
+		td.now = td.now.Add(10 * time.Minute)
+		td.mail("support", fmt.Sprintf("From: Carol <carol@shop.example>\nTo: support@example.com\nSubject: Re: Store down [%s]\nMessage-ID: <tl%d@x>\nDate: Wed, 18 Nov 2026 10:10:00 +0000\n\n%s\n", ref, i+2, body))
+	}
+	subject := "[" + ref + "] Store down"
+	list := td.staffMails("first-line@example.com", tk.ID)
+	if len(list) != 3 {
+		t.Fatalf("%d mails to the team list, want 3 (new ticket, two replies)", len(list))
+	}
+	checkOneThread(t, "the team list", list, subject)
+	coo := td.staffMails("coo@example.com", tk.ID)
+	if len(coo) != 1 || !strings.Contains(coo[0].Text, "has been escalated") {
+		t.Fatalf("mails to the COO: %d, want the customer's escalation", len(coo))
+	}
+	checkOneThread(t, "the COO", coo, subject)
 }
