@@ -330,8 +330,12 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 	var changes []string // what this reply changed, for the agents
 	switch t.Status {
 	case helpdesk.StatusResolved:
-		changes = append(changes, fmt.Sprintf("Reopened by the customer: %s was resolved %s ago (%s), and this reply opens it again; its resolution clock runs again.",
-			t.Ref, formatDuration(w.now.Sub(t.ResolvedAt)), formatTime(t.ResolvedAt, d.location(t))))
+		reopened := fmt.Sprintf("Reopened by the customer: %s was resolved %s ago (%s), and this reply opens it again",
+			t.Ref, formatDuration(w.now.Sub(t.ResolvedAt)), formatTime(t.ResolvedAt, d.location(t)))
+		if !t.ResolutionDue.IsZero() {
+			reopened += "; its resolution clock runs again"
+		}
+		changes = append(changes, reopened+".")
 		t.SetStatus(helpdesk.StatusOpen, w.now)
 		if err := w.event(t, helpdesk.EventReopened, from.Email, "customer replied within the reopen window", m.MessageID); err != nil {
 			return Result{}, err
