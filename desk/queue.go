@@ -1,8 +1,12 @@
 package desk
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/message"
@@ -153,8 +157,8 @@ const maxRefs = 20
 //     place for it) still threads the mail under the reader's latest;
 //     one that has it (an agent in Cc of the customer's mail) puts the two
 //     together;
-//   - Thread-Topic: the ticket's one subject, which Outlook groups its
-//     conversations by.
+//   - Thread-Topic: the ticket's one subject, and Thread-Index
+//     (threadIndex), which Outlook groups its conversations by.
 //
 // Clients thread by References (JWZ's algorithm), Gmail only where the
 // subject matches too.
@@ -187,7 +191,54 @@ func (w *work) staffThread(t *helpdesk.Ticket, o *mailOpts) (map[string]string, 
 		o.subject = topic
 	}
 	o.inReplyTo, o.refs = irt, refs
-	return map[string]string{"Thread-Topic": topic}, nil
+	return map[string]string{"Thread-Topic": topic, "Thread-Index": w.threadIndex(t, len(ids) > 0)}, nil
+}
+
+// threadIndex is the Thread-Index of a mail to staff about ticket t, which
+// Outlook groups its conversations by where References are not enough
+// (an Outlook with an IMAP or POP account): the conversation index of
+// [MS-OXOMSG] §2.2.1.3, base64. Its 22-byte header is the same on every
+// mail of the ticket: 0x01, the 40 high bits of the ticket's creation as a
+// FILETIME, and a GUID derived from the desk's address, the reference and
+// the creation time (so that two desks, or a database started again, never
+// share one). A mail that follows another in its reader's thread (reply)
+// adds one response level: the time since the header's, in the units the
+// specification gives (delta code 0: bits 18 to 48; 1: bits 23 to 53),
+// random and sequence bits zero.
+func (w *work) threadIndex(t *helpdesk.Ticket, reply bool) string {
+	created := fileTime(t.CreatedAt)
+	b := make([]byte, 22, 27)
+	b[0] = 1
+	for i := range 5 {
+		b[1+i] = byte(created >> (56 - 8*i))
+	}
+	sum := sha256.Sum256([]byte("helpdeskd thread\x00" + strings.ToLower(w.d.cfg.From.Email) + "\x00" + t.Ref + "\x00" +
+		t.CreatedAt.UTC().Format(time.RFC3339Nano)))
+	copy(b[6:], sum[:16])
+	if reply {
+		var delta uint64
+		if now, base := fileTime(w.now), created&^(1<<24-1); now > base {
+			delta = now - base
+		}
+		level := uint32(delta>>18) & (1<<31 - 1)
+		if delta >= 1<<49 {
+			level = 1<<31 | uint32(delta>>23)&(1<<31-1)
+		}
+		b = binary.BigEndian.AppendUint32(b, level)
+		b = append(b, 0)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// fileTime is t as a Windows FILETIME: 100-nanosecond intervals since
+// 1601-01-01 UTC (zero before).
+func fileTime(t time.Time) uint64 {
+	const epoch = 11644473600 // seconds from 1601-01-01 to 1970-01-01
+	s := t.Unix() + epoch
+	if s < 0 {
+		return 0
+	}
+	return uint64(s)*1e7 + uint64(t.Nanosecond()/100)
 }
 
 // customerThread returns In-Reply-To and References for a mail to the

@@ -1,7 +1,10 @@
 package desk_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -32,6 +35,7 @@ func (td *testDesk) staffMails(addr string, id int64) []helpdesk.OutMail {
 // before it.
 func checkOneThread(t *testing.T, who string, ms []helpdesk.OutMail, subject string) {
 	t.Helper()
+	checkThreadIndex(t, who, ms)
 	staff := map[string]bool{}
 	for _, m := range ms {
 		staff[m.MessageID] = true
@@ -137,6 +141,14 @@ func TestAgentMailOneThread(t *testing.T) {
 	maria := td.staffMails("maria@example.com", tk.ID)
 	checkOneThread(t, "alice", alice, subject)
 	checkOneThread(t, "maria", maria, subject)
+	if a, m := checkThreadIndex(t, "alice", alice), checkThreadIndex(t, "maria", maria); !bytes.Equal(a, m) {
+		t.Errorf("alice's and maria's conversation index headers differ: %x, %x", a, m)
+	}
+	other := td.mail("support", customer("life9@x", "Dan <dan@shop.example>", "Store down", outage)).Ref
+	otk, _ := td.ticket(other)
+	if o := checkThreadIndex(t, "alice on "+other, td.staffMails("alice@example.com", otk.ID)); bytes.Equal(o[6:], checkThreadIndex(t, "alice", alice)[6:]) {
+		t.Errorf("two tickets share the conversation GUID %x", o[6:])
+	}
 
 	// Every step reached the agents, each saying in its body what it is.
 	for _, c := range []struct {
@@ -345,4 +357,49 @@ func TestTeamListOneThread(t *testing.T) {
 		t.Fatalf("mails to the COO: %d, want the customer's escalation", len(coo))
 	}
 	checkOneThread(t, "the COO", coo, subject)
+}
+
+// checkThreadIndex fails t unless the mails ms of one ticket carry
+// Outlook's conversation index ([MS-OXOMSG] §2.2.1.3): one 22-byte header
+// (0x01, 5 bytes of time, a GUID) on all of them, the first with no
+// response level, each later one with one whose time delta is the time
+// from the header's to the mail's.
+func checkThreadIndex(t *testing.T, who string, ms []helpdesk.OutMail) []byte {
+	t.Helper()
+	var header []byte
+	for i, m := range ms {
+		b, err := base64.StdEncoding.DecodeString(m.Headers["Thread-Index"])
+		if err != nil || len(b) < 22 || b[0] != 1 {
+			t.Errorf("%s mail %d: Thread-Index %q (%v) is no conversation index", who, i, m.Headers["Thread-Index"], err)
+			return nil
+		}
+		if i == 0 {
+			header = b[:22]
+			if len(b) != 22 {
+				t.Errorf("%s mail 0: Thread-Index of %d bytes, want the 22-byte header alone", who, len(b))
+			}
+			continue
+		}
+		if !bytes.Equal(b[:22], header) || len(b) != 27 {
+			t.Errorf("%s mail %d: Thread-Index %x, want %x and one 5-byte response level", who, i, b, header)
+			continue
+		}
+		// The header's time: the 40 high bits of a FILETIME.
+		var ft uint64
+		for _, c := range b[1:6] {
+			ft = ft<<8 | uint64(c)
+		}
+		ft <<= 24
+		level := binary.BigEndian.Uint32(b[22:26])
+		delta := uint64(level&(1<<31-1)) << 18
+		if level>>31 == 1 {
+			delta = uint64(level&(1<<31-1)) << 23
+		}
+		const epoch = 11644473600
+		at := time.Unix(int64((ft+delta)/1e7)-epoch, 0)
+		if d := at.Sub(m.CreatedAt); d > 2*time.Second || d < -2*time.Second {
+			t.Errorf("%s mail %d: the Thread-Index's time is %v, the mail's %v", who, i, at.UTC(), m.CreatedAt)
+		}
+	}
+	return header
 }

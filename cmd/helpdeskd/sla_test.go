@@ -128,6 +128,12 @@ func TestSLAEscalationOnce(t *testing.T) {
 			t.Errorf("%s = %q, want %q", h.name, h.got, h.want)
 		}
 	}
+	// Outlook's conversation index: the notification's 22-byte header
+	// (32 base64 characters with the padding, the first 28 of them 21 whole bytes), to which
+	// the warning adds one 5-byte level.
+	if ni, wi := notice.Header.Get("Thread-Index"), warn.Header.Get("Thread-Index"); len(ni) != 32 || len(wi) != 36 || ni[:28] != wi[:28] {
+		t.Errorf("Thread-Index of the notification %q and of the warning %q: want one conversation", ni, wi)
+	}
 	if err := m.Loop.Tick(ctx); err != nil { // a second tick at the same time sends nothing
 		t.Fatal(err)
 	}
