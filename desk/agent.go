@@ -2,7 +2,10 @@ package desk
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/message"
@@ -142,6 +145,7 @@ func (w *work) reply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, text
 	data := w.baseData(t)
 	data.Agent = helpdesk.Address{Name: agent.Name, Email: agent.Email}
 	data.Text = text
+	data.Signed = signedOff(text, agent)
 	name := agent.Name
 	if name == "" {
 		name = agent.Email
@@ -165,6 +169,92 @@ func (w *work) reply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, text
 		kind = helpdesk.EventResolutionSent
 	}
 	return w.event(t, kind, agent.Email, fmt.Sprintf("to %s (%d attachments)", t.Customer, len(files)), m.MessageID)
+}
+
+// closing matches a sign-off at the start of a line ("Regards,", "Best
+// wishes", "Mit freundlichen Grüßen"), in the languages of the corpus.
+var closing = regexp.MustCompile(`(?i)^(?:(?:best|kind|warm|warmest|many|with)?\s*(?:regards|wishes|thanks)|thank you|best|cheers|sincerely|yours(?: truly| sincerely)?|all the best|take care|` +
+	`mit freundlichen grüßen|freundliche grüße|viele grüße|beste grüße|liebe grüße|grüße|gruß|cordialement|bien à vous|bien cordialement|` +
+	`saludos|un saludo|atentamente|cordiali saluti|distinti saluti|met vriendelijke groet|groeten)\b[\s,.!:;]*`)
+
+// signedOff reports whether an agent's text already ends with their own
+// sign-off, as Outlook and other clients without a "-- " line write it
+// (the reply stripper takes off only a signature under "-- "):
+// "Regards,\nPat\nTeam Lead" or "Thanks, Pat", a closing within the last
+// six lines followed by the agent's name or a name-like line, or the last
+// line the agent's name alone. The relayed mail then adds no signature of
+// its own under theirs.
+func signedOff(text string, a *Agent) bool {
+	var lines []string
+	for l := range strings.SplitSeq(text, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return false
+	}
+	tail := lines[max(0, len(lines)-6):]
+	if isName(strings.TrimRight(strings.TrimLeft(tail[len(tail)-1], "-–— "), ".,!"), a, false) {
+		return true
+	}
+	for i, l := range tail {
+		m := closing.FindStringIndex(l)
+		if m == nil {
+			continue
+		}
+		if rest := strings.TrimSpace(l[m[1]:]); rest != "" {
+			if isName(rest, a, true) {
+				return true
+			}
+			continue
+		}
+		after := tail[i+1:]
+		if len(after) > 0 && len(after) <= 4 && (isName(after[0], a, true) || nameLike(after[0])) {
+			return true
+		}
+	}
+	return false
+}
+
+// isName reports whether s is the agent's first or full name or the local
+// part of their address, in any case; with prefix, whether s starts with
+// one ("Pat Smith | Team Lead").
+func isName(s string, a *Agent, prefix bool) bool {
+	s = strings.ToLower(s)
+	full := strings.ToLower(strings.TrimSpace(a.Name))
+	first, _, _ := strings.Cut(full, " ")
+	local, _, _ := strings.Cut(strings.ToLower(a.Email), "@")
+	for _, n := range []string{full, first, local} {
+		if len(n) < 2 {
+			continue
+		}
+		if s == n {
+			return true
+		}
+		if prefix && strings.HasPrefix(s, n) {
+			if r, _ := utf8.DecodeRuneInString(s[len(n):]); !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nameLike reports whether a line under a closing reads as a signature's
+// name line: one to four capitalised words, no digits, no sentence end
+// ("The Support Team", "Pat O'Neill").
+func nameLike(s string) bool {
+	words := strings.Fields(s)
+	if len(words) == 0 || len(words) > 4 || len(s) > 40 || strings.ContainsAny(s, ".?!:0123456789@") {
+		return false
+	}
+	for _, w := range words {
+		if r, _ := utf8.DecodeRuneInString(w); !unicode.IsUpper(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // note sends an internal note to the other agents on the ticket, never to
@@ -202,8 +292,7 @@ func (w *work) note(t *helpdesk.Ticket, m *helpdesk.Message, author *Agent, body
 		d.Agent = helpdesk.Address{Name: author.Name, Email: author.Email}
 		d.ReplyAddress = addr
 		if err := w.enqueue(t, mailOpts{kind: helpdesk.KindNotification, template: "note", data: d,
-			to: []helpdesk.Address{{Name: a.Name, Email: a.Email}}, replyTo: addr, auto: true, text: body,
-			subject: fmt.Sprintf("[%s] Note from %s: %s", t.Ref, author.Name, cleanSubject(t.Subject))}); err != nil {
+			to: []helpdesk.Address{{Name: a.Name, Email: a.Email}}, replyTo: addr, auto: true, text: body}); err != nil {
 			return err
 		}
 	}
@@ -225,8 +314,7 @@ func (w *work) commandError(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agen
 	data.ReplyAddress = addr
 	data.Command = &templates.CommandError{Line: cerr.Line, Problem: cerr.Problem, Accepted: cerr.Accepted}
 	return w.enqueue(t, mailOpts{kind: helpdesk.KindSystem, template: "command_error", data: data,
-		to: []helpdesk.Address{data.Agent}, replyTo: addr, auto: true, inReplyTo: m.MessageID, refs: []string{m.MessageID},
-		subject: fmt.Sprintf("Re: %s [%s] (command not accepted)", cleanSubject(m.Subject), t.Ref)})
+		to: []helpdesk.Address{data.Agent}, replyTo: addr, auto: true, inReplyTo: m.MessageID})
 }
 
 // ccCount returns how many people ticket t has in Cc.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/store"
+	"github.com/helpdeskd/helpdesk/templates"
 	"github.com/helpdeskd/helpdesk/triage"
 )
 
@@ -89,6 +90,9 @@ func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, doubt, sp
 	if err := w.tx.CreateTicket(t); err != nil {
 		return Result{}, err
 	}
+	// A ticket made now has had no mail to staff: its threads start here
+	// (staffThread), without asking the store.
+	w.threads, w.threadsOf = map[string][]string{}, t.ID
 	m.Kind = helpdesk.KindCustomer
 	if _, err := w.keep(t, mb.Name, m); err != nil {
 		return Result{}, err
@@ -328,13 +332,21 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 			return Result{}, err
 		}
 	}
+	var changes []string // what this reply changed, for the agents
 	switch t.Status {
 	case helpdesk.StatusResolved:
+		reopened := fmt.Sprintf("Reopened by the customer: %s was resolved %s ago (%s), and this reply opens it again",
+			t.Ref, formatDuration(w.now.Sub(t.ResolvedAt)), formatTime(t.ResolvedAt, d.location(t)))
+		if !t.ResolutionDue.IsZero() {
+			reopened += "; its resolution clock runs again"
+		}
+		changes = append(changes, reopened+".")
 		t.SetStatus(helpdesk.StatusOpen, w.now)
 		if err := w.event(t, helpdesk.EventReopened, from.Email, "customer replied within the reopen window", m.MessageID); err != nil {
 			return Result{}, err
 		}
 	case helpdesk.StatusPending:
+		changes = append(changes, fmt.Sprintf("The customer answered: %s is open again (it was pending) and its clocks run again.", t.Ref))
 		t.SetStatus(helpdesk.StatusOpen, w.now)
 		if err := w.event(t, helpdesk.EventStatus, from.Email, "pending -> open: customer replied; clocks resumed", m.MessageID); err != nil {
 			return Result{}, err
@@ -347,6 +359,12 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 	t.Fields = t.Fields.Merge(found)
 	t.Missing = t.Fields.Missing(d.policy(t.Policy).Required[t.Priority])
 	if filled := minus(before, t.Missing); len(filled) > 0 {
+		var labels []string
+		for _, f := range filled {
+			label, _ := templates.FieldLabel(f)
+			labels = append(labels, label)
+		}
+		changes = append(changes, "Now known: "+strings.Join(labels, ", ")+".")
 		if err := w.event(t, helpdesk.EventFields, from.Email, "now known: "+strings.Join(filled, ", "), m.MessageID); err != nil {
 			return Result{}, err
 		}
@@ -375,6 +393,7 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 	}
 	data := w.baseData(t)
 	data.Notice = suspicionNotice(doubt)
+	data.Changes = changes
 	if err := w.notifyAgents(t, "notify_reply", m, data); err != nil {
 		return Result{}, err
 	}

@@ -2,8 +2,10 @@ package desk
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/templates"
@@ -75,7 +77,7 @@ func (w *work) baseData(t *helpdesk.Ticket) templates.Data {
 		ReplyAddress:  w.d.customerReplyAddress(t),
 		Priority:      string(t.Priority),
 		Claimed:       string(t.Claimed),
-		Reasons:       t.Reasons,
+		Reasons:       w.d.reasons(t),
 		ResponseDue:   formatTime(t.ResponseDue, loc),
 		ResolutionDue: formatTime(t.ResolutionDue, loc),
 		ReopenWindow:  formatWindow(w.d.cfg.ReopenWindow),
@@ -92,6 +94,70 @@ func (w *work) baseData(t *helpdesk.Ticket) templates.Data {
 		data.Missing = append(data.Missing, templates.Field{Name: name, Label: label, Why: why})
 	}
 	return data
+}
+
+// reasons returns why ticket t has its priority, for people: triage's
+// reasons as humanReason renders them, or, once an agent set the priority
+// with #priority, the agent's decision, which is what the priority now
+// rests on (triage's reasons stay on the ticket for helpdeskd show and
+// the triage report).
+func (d *Desk) reasons(t *helpdesk.Ticket) []string {
+	switch t.PrioritySource {
+	case "", "triage", "claim":
+		out := make([]string, len(t.Reasons))
+		for i, r := range t.Reasons {
+			out[i] = humanReason(r)
+		}
+		return out
+	}
+	who := t.PrioritySource
+	if a := d.agents[strings.ToLower(who)]; a != nil && a.Name != "" {
+		who = a.Name + " <" + a.Email + ">"
+	}
+	return []string{fmt.Sprintf("%s: set by %s with #priority", t.Priority, who)}
+}
+
+// humanReason renders a triage reason for people. Triage quotes what it
+// matched as Go string literals (strconv.Quote), which escape a quote
+// inside the quoted text: critical: "portal shows \"Error 502". Each
+// literal is shown between typographic quotes with its text as the
+// customer wrote it: critical: “portal shows "Error 502”. What Go escapes
+// because it cannot be shown (control and format characters, bytes that
+// are not UTF-8) stays escaped, so a reason cannot smuggle them into a
+// mail.
+func humanReason(s string) string {
+	if !strings.Contains(s, `"`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] == '"' {
+			if lit, err := strconv.QuotedPrefix(s[i:]); err == nil {
+				if v, err := strconv.Unquote(lit); err == nil {
+					b.WriteString("“")
+					for j := 0; j < len(v); {
+						r, n := utf8.DecodeRuneInString(v[j:])
+						switch {
+						case r == utf8.RuneError && n == 1:
+							fmt.Fprintf(&b, `\x%02x`, v[j])
+						case strconv.IsPrint(r):
+							b.WriteString(v[j : j+n])
+						default:
+							q := strconv.QuoteRune(r)
+							b.WriteString(q[1 : len(q)-1])
+						}
+						j += n
+					}
+					b.WriteString("”")
+					i += len(lit)
+					continue
+				}
+			}
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
 }
 
 func formatWindow(d time.Duration) string {

@@ -376,6 +376,11 @@ type work struct {
 	// fromFails says why our own server found the mail's From not
 	// authentic (a DMARC failure of its domain); "" when it did not.
 	fromFails string
+	// threads are the Message-IDs of the staff mails about ticket
+	// threadsOf, by reader (store.ReadTx.StaffThreads), kept up to date
+	// by enqueue while the work lasts.
+	threads   map[string][]string
+	threadsOf int64
 	opened    struct { // the ticket this mail opened and the mail, until the ack is out
 		ticket    int64
 		messageID string

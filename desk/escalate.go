@@ -73,8 +73,7 @@ func (w *work) escalateNow(t *helpdesk.Ticket, m *helpdesk.Message, actor, reaso
 	data := w.baseData(t)
 	data.Reason = reason
 	data.Text = notifyText(t, text(m), m.TextOmitted)
-	if err := w.mailStaff(t, to, mailOpts{kind: helpdesk.KindEscalation, template: "escalation", data: data, auto: true,
-		subject: fmt.Sprintf("[%s] Escalated: %s", t.Ref, cleanSubject(t.Subject))}); err != nil {
+	if err := w.mailStaff(t, to, mailOpts{kind: helpdesk.KindEscalation, template: "escalation", data: data, auto: true}); err != nil {
 		return err
 	}
 	return w.event(t, helpdesk.EventEscalation, actor, fmt.Sprintf("%s; mailed %s", reason, addrs(to)), m.MessageID)
@@ -186,12 +185,7 @@ func (w *work) fireStep(t *helpdesk.Ticket, s sla.DueStep) error {
 		omitted = -1
 	}
 	data.Text = notifyText(t, data.Text, omitted)
-	word := "Warning"
-	if breached {
-		word = "Breached"
-	}
-	if err := w.mailStaff(t, to, mailOpts{kind: helpdesk.KindEscalation, template: "escalation", data: data, auto: true,
-		subject: fmt.Sprintf("[%s] SLA %s: %s %s target (%s)", t.Ref, word, t.Priority, s.Key.Clock, cleanSubject(t.Subject))}); err != nil {
+	if err := w.mailStaff(t, to, mailOpts{kind: helpdesk.KindEscalation, template: "escalation", data: data, auto: true}); err != nil {
 		return err
 	}
 	return w.event(t, kind, "sla", detail, "")

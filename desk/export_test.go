@@ -9,3 +9,12 @@ func SetMaxTxTime(d time.Duration) time.Duration {
 	maxTxTime = d
 	return old
 }
+
+// SignedOff is signedOff for an agent of this name and address, for its
+// table test.
+func SignedOff(text, name, email string) bool {
+	return signedOff(text, &Agent{Name: name, Email: email})
+}
+
+// HumanReason is humanReason, for its table test.
+var HumanReason = humanReason

@@ -214,7 +214,7 @@ func TestLargeNoteBounded(t *testing.T) {
 	td.mail("support", agentMail("a-note@example.com", addr, "#note\n\nThe import log for the record:\n\n"+log))
 	var notes int
 	for _, m := range td.mailsTo("maria@example.com") {
-		if m.Kind != helpdesk.KindNotification || !strings.Contains(m.Subject, "Note from") {
+		if m.Kind != helpdesk.KindNotification || !strings.Contains(m.Text, "The import log for the record") {
 			continue
 		}
 		notes++

@@ -10,7 +10,8 @@ import (
 )
 
 // notifyAgents tells the ticket's team (or every agent) about a new ticket
-// or a customer reply, each agent with a reply address of their own.
+// or a customer reply, each agent with a reply address of their own, in
+// their thread of the ticket (enqueue), in reply to the mail it reports.
 func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Message, data templates.Data) error {
 	if n := w.oversizeNotice(); n != "" {
 		data.Notice = strings.TrimSpace(n + " " + data.Notice)
@@ -21,8 +22,6 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 	}
 	data.Text = notifyText(t, data.Text, m.TextOmitted)
 	data.Files = notifyFiles(m)
-	subject := fmt.Sprintf("[%s] %s: %s", t.Ref, strings.ToUpper(string(t.Priority)), cleanSubject(t.Subject))
-	refs := []string{m.MessageID}
 	for _, team := range w.d.cfg.Teams {
 		if team.Name == t.Team && team.Address != "" {
 			// A list address cannot carry one agent's token: replies through
@@ -30,7 +29,7 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 			data.Agent = helpdesk.Address{Name: team.Name, Email: team.Address}
 			data.ReplyAddress = w.d.customerReplyAddress(t)
 			return w.enqueue(t, mailOpts{kind: helpdesk.KindNotification, template: template, data: data,
-				to: []helpdesk.Address{data.Agent}, replyTo: data.ReplyAddress, subject: subject, auto: true, refs: refs, inReplyTo: m.MessageID})
+				to: []helpdesk.Address{data.Agent}, replyTo: data.ReplyAddress, auto: true, inReplyTo: m.MessageID})
 		}
 	}
 	// The mail differs between agents only in its reply address; unless
@@ -51,7 +50,7 @@ func (w *work) notifyAgents(t *helpdesk.Ticket, template string, m *helpdesk.Mes
 		data.Agent = helpdesk.Address{Name: a.Name, Email: a.Email}
 		data.ReplyAddress = addr
 		if err := w.enqueue(t, mailOpts{kind: helpdesk.KindNotification, template: template, data: data, rendered: shared,
-			to: []helpdesk.Address{data.Agent}, replyTo: addr, subject: subject, auto: true, refs: refs, inReplyTo: m.MessageID}); err != nil {
+			to: []helpdesk.Address{data.Agent}, replyTo: addr, auto: true, inReplyTo: m.MessageID}); err != nil {
 			return err
 		}
 	}

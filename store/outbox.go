@@ -409,6 +409,36 @@ func (tx *ReadTx) TicketOutbox(ticketID int64) ([]helpdesk.OutMail, error) {
 	return out, rows.Err()
 }
 
+// StaffThreads returns, for each address the desk mailed about the ticket
+// outside the customer's side (agents, team lists, escalation
+// recipients), the Message-IDs of those mails, oldest first, keyed by the
+// address in lower case. The first is the root of that reader's thread of
+// the ticket, which every later mail to them references, so that their
+// mail client keeps the ticket's mails in one thread.
+func (tx *ReadTx) StaffThreads(ticketID int64) (map[string][]string, error) {
+	rows, err := tx.query(`SELECT o.message_id, lower(json_extract(j.value, '$.email')) FROM outbox o, json_each(o.to_addrs) j
+		WHERE o.ticket_id = ? AND o.to_customer = 0 ORDER BY o.id`, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("ticket %d staff threads: %w", ticketID, err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var id string
+		var addr sql.NullString
+		if err := rows.Scan(&id, &addr); err != nil {
+			return nil, fmt.Errorf("ticket %d staff threads: %w", ticketID, err)
+		}
+		if addr.String != "" {
+			out[addr.String] = append(out[addr.String], id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ticket %d staff threads: %w", ticketID, err)
+	}
+	return out, nil
+}
+
 // NextOutboxAttempt returns the earliest next attempt of a pending row.
 func (s *Store) NextOutboxAttempt(ctx context.Context) (time.Time, bool, error) {
 	var v sql.NullString

@@ -711,3 +711,62 @@ func TestResetCheckpoint(t *testing.T) {
 		t.Fatalf("ResetCheckpoint of a mailbox never read = %v, %v; want false", ok, err)
 	}
 }
+
+// TestStaffThreads: the mails to staff about a ticket, by reader, oldest
+// first, whatever became of them, and without the customer's side or
+// other tickets.
+func TestStaffThreads(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, "")
+	var tid int64
+	err := s.Update(ctx, func(tx *Tx) error {
+		tk, other := newTicket("c@example.com"), newTicket("d@example.com")
+		for _, x := range []*helpdesk.Ticket{tk, other} {
+			if err := tx.CreateTicket(x); err != nil {
+				return err
+			}
+		}
+		tid = tk.ID
+		for _, m := range []helpdesk.OutMail{
+			{TicketID: tk.ID, Kind: helpdesk.KindAck, MessageID: "ack@x", To: []helpdesk.Address{{Email: "c@example.com"}}, ToCustomer: true},
+			{TicketID: tk.ID, Kind: helpdesk.KindNotification, MessageID: "n1@x", To: []helpdesk.Address{{Name: "Alice", Email: "Alice@Example.com"}}},
+			{TicketID: tk.ID, Kind: helpdesk.KindNotification, MessageID: "n2@x", To: []helpdesk.Address{{Email: "maria@example.com"}}},
+			{TicketID: other.ID, Kind: helpdesk.KindNotification, MessageID: "other@x", To: []helpdesk.Address{{Email: "alice@example.com"}}},
+			{TicketID: tk.ID, Kind: helpdesk.KindRelay, MessageID: "relay@x", To: []helpdesk.Address{{Email: "c@example.com"}},
+				Cc: []helpdesk.Address{{Email: "alice@example.com"}}, ToCustomer: true},
+			{TicketID: tk.ID, Kind: helpdesk.KindEscalation, MessageID: "e1@x", To: []helpdesk.Address{{Email: "alice@example.com"}}},
+			{TicketID: tk.ID, Kind: helpdesk.KindEscalation, MessageID: "e2@x", To: []helpdesk.Address{{Email: "coo@example.com"}}},
+		} {
+			m.From = helpdesk.Address{Email: "support@example.com"}
+			if err := tx.Enqueue(&m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueOutbox(ctx, time.Now().Add(time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range due {
+		if m.MessageID == "n1@x" {
+			if err := s.MarkFailed(ctx, m.ID, time.Now(), "550 no such user"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var got map[string][]string
+	if err := s.View(ctx, func(tx *ReadTx) error {
+		got, err = tx.StaffThreads(tid)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"alice@example.com": {"n1@x", "e1@x"}, "maria@example.com": {"n2@x"}, "coo@example.com": {"e2@x"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("StaffThreads = %v, want %v", got, want)
+	}
+}

@@ -88,6 +88,7 @@ func fullSample() Data {
 		Files: []File{{Name: "checkout-error.png", Size: "48 KiB"},
 			{Name: "server.log", Size: "30.0 MiB", Note: "not kept: 31457280 bytes exceeds the 26214400 byte attachment limit"},
 			{Name: "3 more"}},
+		Changes: []string{"Reopened by the customer: it was resolved 2h ago."},
 	}
 	for _, name := range helpdesk.FieldNames {
 		label, why := FieldLabel(name)

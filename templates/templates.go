@@ -73,6 +73,15 @@ type Data struct {
 	// a mail too large to read; for undelivered, which mail could not be
 	// delivered ("Your reply").
 	Notice string
+	// Changes say what changed on the ticket with the mail an agent is
+	// told of, one sentence each, above the mail (notify_reply): e.g. the
+	// customer's reply reopened the resolved ticket. The subject of an
+	// agent's mail never changes; the body says what did.
+	Changes []string
+	// Signed: the agent's text (relay, resolution) already ends with their
+	// own sign-off, e.g. "Regards,\nPat\nTeam Lead", so the mail adds no
+	// signature of its own under it.
+	Signed bool
 	// Undelivered are the recipients a mail to the customer's side could
 	// not reach, with the server's words (undelivered; always set there),
 	// and Reached those who got it.

@@ -146,6 +146,11 @@ func TestDefaultsRender(t *testing.T) {
 			},
 			want: []string{"personal reply address for HD-1042", "From: mallory@evil.example", "#status closed",
 				"no command was run", "helpdeskd agent rotate alice@"}},
+		{name: "notify_reply of a reopen", template: "notify_reply",
+			edit: func(d *Data) {
+				d.Notice, d.Changes = "", []string{"Reopened by the customer: HD-1042 was resolved 2h ago.", "Now known: When it started."}
+			},
+			want: []string{"Reopened by the customer: HD-1042 was resolved 2h ago.\nNow known: When it started.\n\nNew reply on HD-1042"}},
 		{name: "notify_reply after the first response", template: "notify_reply",
 			edit: func(d *Data) { d.Ticket.FirstResponseAt = d.Ticket.CreatedAt.Add(time.Hour) },
 			want: []string{"Respond by:  answered"}},
@@ -153,6 +158,12 @@ func TestDefaultsRender(t *testing.T) {
 			edit:    func(d *Data) { d.Text = "Hi Jane,\n\nWe have restarted the payment service.\n\nBest," },
 			want:    []string{"We have restarted the payment service.", "Alice at Example Support", "Ticket HD-1042", "[HD-1042]"},
 			notWant: []string{"Some customers get 502", "#status", "priority"}, html: true},
+		{name: "relay signed by the agent", template: "relay",
+			edit: func(d *Data) {
+				d.Text, d.Signed = "Hi Jane,\n\nWe have restarted the payment service.\n\nRegards,\nAlice\nTeam Lead", true
+			},
+			want:    []string{"Team Lead", "Ticket HD-1042"},
+			notWant: []string{"Alice at Example Support"}, html: true},
 		{name: "note", template: "note",
 			edit: func(d *Data) { d.Text = "Looks like the gateway, asking ops." },
 			want: append([]string{"Alice added an internal note to HD-1042", "Looks like the gateway, asking ops.",
@@ -181,6 +192,10 @@ func TestDefaultsRender(t *testing.T) {
 			edit: func(d *Data) { d.Text = "We rolled back the gateway change; checkout works again." },
 			want: []string{"We rolled back the gateway change; checkout works again.", "Alice at Example Support",
 				"HD-1042 is now marked resolved", "within 7 days", "a new ticket"}, html: true},
+		{name: "resolution signed by the agent", template: "resolution",
+			edit:    func(d *Data) { d.Text, d.Signed = "Checkout works again.\n\nBest,\nAlice", true },
+			want:    []string{"Checkout works again.", "HD-1042 is now marked resolved"},
+			notWant: []string{"Alice at Example Support"}, html: true},
 		{name: "resolution without text", template: "resolution",
 			edit:    func(d *Data) { d.Text, d.ReopenWindow = "", "" },
 			want:    []string{"Hello Jane Doe,", "We have resolved ticket HD-1042", "reply to this mail and we will reopen it"},

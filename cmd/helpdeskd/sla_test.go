@@ -99,10 +99,14 @@ func TestSLAEscalationOnce(t *testing.T) {
 	ack := peer.Wait(t, "the ack", testenv.To("gina@shop.example"))
 	ref := testenv.Ref(t, ack)
 	notice := peer.Wait(t, "alice's notification", testenv.And(testenv.To("alice@example.com"), testenv.Subject(ref)))
-	warning := func(m testenv.Mail) bool { return strings.Contains(m.Header.Get("Subject"), "SLA Warning") }
-	breached := func(m testenv.Mail) bool { return strings.Contains(m.Header.Get("Subject"), "SLA Breached") }
-	response := func(m testenv.Mail) bool { return strings.Contains(m.Header.Get("Subject"), "response target") }
-	resolution := func(m testenv.Mail) bool { return strings.Contains(m.Header.Get("Subject"), "resolution target") }
+	// The subject is the ticket's, whatever the mail says: the body tells.
+	body := func(s string) testenv.Match {
+		return func(m testenv.Mail) bool { return strings.Contains(unfold(m.Body), s) }
+	}
+	warning := body(ref + " has used ")
+	breached := body(" has been missed")
+	response := body("response target")
+	resolution := body("resolution target")
 
 	// 50% of the 1 h response target: the team is warned.
 	clock.Set(t0.Add(31 * time.Minute))
@@ -110,6 +114,26 @@ func TestSLAEscalationOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	peer.Wait(t, "the warning to bob", testenv.And(testenv.To("bob@example.com"), warning))
+	// Alice's warning sits in her thread of the ticket: the notification's
+	// subject and topic, references starting at it, in reply to it.
+	warn := peer.Wait(t, "the warning to alice", testenv.And(testenv.To("alice@example.com"), warning))
+	for _, h := range []struct{ name, got, want string }{
+		{"Subject", warn.Header.Get("Subject"), notice.Header.Get("Subject")},
+		{"Thread-Topic", warn.Header.Get("Thread-Topic"), notice.Header.Get("Subject")},
+		{"In-Reply-To", warn.Header.Get("In-Reply-To"), "<" + notice.MessageID() + ">"},
+		{"References", warn.Header.Get("References"), "<" + notice.MessageID() + ">"},
+		{"notification's Thread-Topic", notice.Header.Get("Thread-Topic"), "[" + ref + "] Store completely down"},
+	} {
+		if h.got != h.want {
+			t.Errorf("%s = %q, want %q", h.name, h.got, h.want)
+		}
+	}
+	// Outlook's conversation index: the notification's 22-byte header
+	// (32 base64 characters with the padding, the first 28 of them 21 whole bytes), to which
+	// the warning adds one 5-byte level.
+	if ni, wi := notice.Header.Get("Thread-Index"), warn.Header.Get("Thread-Index"); len(ni) != 32 || len(wi) != 36 || ni[:28] != wi[:28] {
+		t.Errorf("Thread-Index of the notification %q and of the warning %q: want one conversation", ni, wi)
+	}
 	if err := m.Loop.Tick(ctx); err != nil { // a second tick at the same time sends nothing
 		t.Fatal(err)
 	}
