@@ -325,6 +325,11 @@ func dialSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) (*smtpConn,
 	if cfg.HELO != "" {
 		opts = append(opts, mail.WithHELO(cfg.HELO))
 	}
+	if log != nil && log.Enabled(ctx, slog.LevelDebug) {
+		// The protocol steps at debug level; go-mail leaves out the
+		// authentication data unless told otherwise.
+		opts = append(opts, mail.WithDebugLog(), mail.WithLogger(smtpWireLog{log}))
+	}
 	if cfg.Username != "" {
 		// The preferred mechanisms are chosen from what the server offers;
 		// go-mail's PLAIN and LOGIN refuse to run without TLS except to

@@ -3,10 +3,14 @@ package mailbox
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
+
+	gomaillog "github.com/wneessen/go-mail/log"
 )
 
 // wireLog writes an IMAP session's protocol lines to the log at debug
@@ -87,3 +91,31 @@ func (w *wireLog) emit() {
 	}
 	w.log.Debug("imap wire", "line", line)
 }
+
+// smtpWireLog passes go-mail's protocol log to ours at debug level (go-mail
+// redacts the AUTH exchange itself).
+type smtpWireLog struct{ log *slog.Logger }
+
+func (w smtpWireLog) line(l gomaillog.Log) string {
+	dir := "S:"
+	if l.Direction == gomaillog.DirClientToServer {
+		dir = "C:"
+	}
+	line := fmt.Sprintf(l.Format, l.Messages...)
+	if len(line) > wireLogMaxLine {
+		line = line[:wireLogMaxLine]
+	}
+	return dir + " " + strings.TrimRight(line, "\r\n")
+}
+
+// Debugf implements go-mail's log.Logger.
+func (w smtpWireLog) Debugf(l gomaillog.Log) { w.log.Debug("smtp wire", "line", w.line(l)) }
+
+// Infof implements go-mail's log.Logger.
+func (w smtpWireLog) Infof(l gomaillog.Log) { w.log.Debug("smtp wire", "line", w.line(l)) }
+
+// Warnf implements go-mail's log.Logger.
+func (w smtpWireLog) Warnf(l gomaillog.Log) { w.log.Debug("smtp wire", "line", w.line(l)) }
+
+// Errorf implements go-mail's log.Logger.
+func (w smtpWireLog) Errorf(l gomaillog.Log) { w.log.Debug("smtp wire", "line", w.line(l)) }

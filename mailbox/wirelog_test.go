@@ -2,9 +2,13 @@ package mailbox
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 )
 
 // TestWireLog: at debug level the protocol lines are logged, but never a
@@ -33,5 +37,35 @@ func TestWireLog(t *testing.T) {
 	}
 	if newWireLog(slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{Level: slog.LevelInfo}))) != nil {
 		t.Error("a wire log at info level")
+	}
+}
+
+// TestSMTPWireLog: at debug level the SMTP session's steps are logged, the
+// password never.
+func TestSMTPWireLog(t *testing.T) {
+	wireLeakCheck(t)
+	var b syncBuffer
+	log := slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, cfg := startSMTPPeer(t, true, testenv.SMTPOptions{}) // STARTTLS and AUTH PLAIN
+	c, err := dialSMTP(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(context.Background(), simpleOutMail(1, "c@example.org")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if len(srv.Mails()) != 1 {
+		t.Fatalf("server got %d mails", len(srv.Mails()))
+	}
+	out := b.String()
+	for _, want := range []string{`msg="smtp wire"`, "C: MAIL FROM", "C: RCPT TO"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("smtp wire log lacks %q:\n%s", want, out)
+		}
+	}
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + cfg.Username + "\x00" + cfg.Password))
+	if cfg.Password == "" || strings.Contains(out, cfg.Password) || strings.Contains(out, plain) {
+		t.Errorf("the SMTP password reached the log (or the test logged in without one):\n%s", out)
 	}
 }
