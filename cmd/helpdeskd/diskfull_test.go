@@ -146,11 +146,9 @@ func TestDiskFull(t *testing.T) {
 	if !strings.Contains(logs.String(), "mail accepted by the SMTP server, but the store cannot record it") {
 		t.Errorf("no log line says that an accepted mail could not be recorded")
 	}
-	for _, tk := range allTickets(t, m) {
-		if tk.Customer == "c4@shop.example" {
-			t.Errorf("the mail that arrived with the disk full was filed as %s", tk.Ref)
-		}
-	}
+	// The mail that arrived with the disk full is usually not filed yet;
+	// it may be, when SQLite found room in its WAL (see above): either way
+	// its customer gets exactly one acknowledgement, checked below.
 
 	// Room again.
 	filler.Free(t)
