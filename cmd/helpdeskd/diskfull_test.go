@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -67,20 +66,7 @@ func TestDiskFull(t *testing.T) {
 		HTTP: "127.0.0.1:0"}.Load(t)
 	logs := &logBuffer{t: t}
 	m := &Main{Config: cfg, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := m.Open(ctx); err != nil {
-		cancel()
-		t.Fatalf("open: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		m.Close()
-	})
+	runMain(t, m)
 
 	mail := func(i int) string {
 		return customerMail(fmt.Sprintf("Customer %d <c%d@shop.example>", i, i), fmt.Sprintf("Invoice %d shows the wrong VAT rate", i),
@@ -90,7 +76,7 @@ func TestDiskFull(t *testing.T) {
 	imapSrv.Deliver(t, "INBOX", mail(0))
 	peer.Wait(t, "the first ack", testenv.To("c0@shop.example"))
 	testenv.WaitForState(t, "the outbox empty before the disk fills", 30*time.Second, func() (bool, string) {
-		p, f, err := m.Store.OutboxCounts(ctx)
+		p, f, err := m.Store.OutboxCounts(context.Background())
 		return err == nil && p == 0 && f == 0, fmt.Sprintf("%d pending, %d failed, %v", p, f, err)
 	})
 	if code, _, _ := healthz(t, m); code != http.StatusOK {
@@ -163,7 +149,7 @@ func TestDiskFull(t *testing.T) {
 				acked++
 			}
 		}
-		p, f, err := m.Store.OutboxCounts(ctx)
+		p, f, err := m.Store.OutboxCounts(context.Background())
 		return acked == len(want) && err == nil && p == 0 && m.Outbox.Unrecorded() == 0,
 			fmt.Sprintf("%d of %d customers acknowledged, %d pending, %d failed, %d unrecorded, %v", acked, len(want), p, f, m.Outbox.Unrecorded(), err)
 	})

@@ -29,7 +29,13 @@ func testConfig(t testing.TB, imapAddr, smtpAddr, extra string) *config.Config {
 // startDaemon opens and runs Main until the test ends.
 func startDaemon(t testing.TB, cfg *config.Config, now func() time.Time) *Main {
 	t.Helper()
-	m := &Main{Config: cfg, Now: now, Log: startDaemonLogger(t)}
+	return runMain(t, &Main{Config: cfg, Now: now, Log: startDaemonLogger(t)})
+}
+
+// runMain opens and runs m until the test ends, for tests that set more
+// of Main than startDaemon does (its logger, its backoff).
+func runMain(t testing.TB, m *Main) *Main {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		cancel()

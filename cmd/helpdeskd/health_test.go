@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -57,20 +56,7 @@ folder = "Sales"
 poll_interval = "1s"
 `, host, port, testenv.IMAPUser, pwFile))
 	m := &Main{Config: cfg, Log: startDaemonLogger(t), IMAPBackoff: mailbox.Backoff{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond}}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := m.Open(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		m.Close()
-	})
+	runMain(t, m)
 
 	// Every series exists at zero before anything happened.
 	_, metrics := get(t, m, "/metrics")

@@ -245,20 +245,7 @@ func TestUIDsReusedAfterRestore(t *testing.T) {
 	logs := &logBuffer{t: t}
 	m := &Main{Config: testConfig(t, imapSrv.Addr(), peer.Addr(), ""),
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := m.Open(ctx); err != nil {
-		cancel()
-		t.Fatalf("open: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		m.Close()
-	})
+	runMain(t, m)
 
 	var raws []string
 	for i, who := range []string{"Ann <ann@a.example>", "Ben <ben@b.example>", "Cat <cat@c.example>"} {
