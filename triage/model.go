@@ -187,31 +187,46 @@ const fnvOffset = 2166136261
 
 // fact adds the fact whose name is the parts joined.
 func (s *featureSink) fact(parts ...string) {
-	h := fnv1a(fnvOffset, "f:")
-	for _, p := range parts {
-		h = fnv1a(h, p)
-	}
-	s.buckets = append(s.buckets, h%modelBuckets)
+	s.buckets = append(s.buckets, factHash(parts...)%modelBuckets)
 	if s.named {
 		s.names = append(s.names, strings.Join(parts, ""))
 	}
 }
 
-// word adds a word, and the pair it makes with the word before (prev,
-// "" at the start of the subject and of the text).
-func (s *featureSink) word(prev, w string) {
-	s.buckets = append(s.buckets, fnv1a(fnv1a(fnvOffset, "w:"), w)%modelBuckets)
+// factHash is the hash of the fact whose name is the parts joined.
+func factHash(parts ...string) uint32 {
+	h := fnv1a(fnvOffset, "f:")
+	for _, p := range parts {
+		h = fnv1a(h, p)
+	}
+	return h
+}
+
+// word adds a word, and the pair it makes with the word before (prev, ""
+// at the start of the subject and of the text; prevHash its hash). It
+// returns the word's hash, for the next pair.
+func (s *featureSink) word(prev string, prevHash uint32, w string) uint32 {
+	h := fnv1a(wordOffset, w)
+	s.buckets = append(s.buckets, h%modelBuckets)
 	if s.named {
 		s.names = append(s.names, w)
 	}
 	if prev == "" {
-		return
+		return h
 	}
-	s.buckets = append(s.buckets, fnv1a(fnv1a(fnv1a(fnv1a(fnvOffset, "b:"), prev), "_"), w)%modelBuckets)
+	// The pair's hash from the two words' hashes: no string hashed twice.
+	pair := ((prevHash^pairSeed)*16777619 ^ h) * 16777619
+	s.buckets = append(s.buckets, pair%modelBuckets)
 	if s.named {
 		s.names = append(s.names, prev+" "+w)
 	}
+	return h
 }
+
+var (
+	wordOffset = fnv1a(fnvOffset, "w:")
+	pairSeed   = fnv1a(fnvOffset, "b:")
+)
 
 // modelFeatures adds what the rubric found (its levels, the claim, the
 // policy, the facts behind the level and the phrases that matched) and the
@@ -231,7 +246,12 @@ func (t *Triage) modelFeatures(s *featureSink, an *analysis, ev *evidence, dec d
 	// each one can be trusted
 	for _, h := range an.hits {
 		if !h.negated && h.pat != nil {
-			s.fact("phrase:", h.pat.src)
+			// the hash was taken when the phrase was compiled: a phrase's
+			// source can be hundreds of bytes
+			s.buckets = append(s.buckets, h.pat.modelHash%modelBuckets)
+			if s.named {
+				s.names = append(s.names, "phrase:"+h.pat.src)
+			}
 		}
 	}
 	_, counted := partialCount(&an.d)
@@ -253,7 +273,7 @@ func (t *Triage) modelFeatures(s *featureSink, an *analysis, ev *evidence, dec d
 	}
 	n := 0
 	for _, text := range [2]string{an.subjectLower, an.textLower} {
-		prev := ""
+		prev, prevHash := "", uint32(0)
 		for i := 0; i < len(text) && n < modelMaxWords; {
 			if !isModelLetter(text[i]) {
 				i++
@@ -266,7 +286,7 @@ func (t *Triage) modelFeatures(s *featureSink, an *analysis, ev *evidence, dec d
 			w := text[i:j]
 			i = j
 			n++
-			s.word(prev, w)
+			prevHash = s.word(prev, prevHash, w)
 			prev = w
 		}
 	}
@@ -379,7 +399,7 @@ func (t *Triage) applyModel(an *analysis, ev *evidence, dec decision, out *helpd
 	if len(an.d.toks) < t.modelMinWords {
 		return // a line or two: the rubric reads it better than a model trained on whole mails
 	}
-	var fs featureSink
+	fs := featureSink{buckets: make([]uint32, 0, 2*modelMaxWords+128)}
 	t.modelFeatures(&fs, an, ev, dec, *out, policy)
 	s := m.scores(fs.buckets)
 	best := 0

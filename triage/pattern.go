@@ -160,11 +160,14 @@ type pattern struct {
 	question bool // the phrase says what kind of mail this is (a question), not how bad a failure is
 	degraded bool // the phrase says the service works, but slowly or late
 	order    int  // position in the matcher
+	// modelHash is the hash of the model's feature for this phrase
+	// ("phrase:" and its source), computed once (model.go)
+	modelHash uint32
 }
 
 // compilePattern parses one phrase.
 func compilePattern(src string) (*pattern, error) {
-	p := &pattern{src: src}
+	p := &pattern{src: src, modelHash: factHash("phrase:", src)}
 	s := strings.ToLower(strings.TrimSpace(src))
 	if s == "" {
 		return nil, fmt.Errorf("empty phrase")
