@@ -188,10 +188,12 @@ type AuthError struct {
 	Err    error  // the server's answer, or why the password could not be read
 }
 
+// Error says where authentication failed and why.
 func (e *AuthError) Error() string {
 	return "authentication failed at " + e.Server + ": " + e.Err.Error()
 }
 
+// Unwrap returns the server's answer or the password's read error.
 func (e *AuthError) Unwrap() error { return e.Err }
 
 // authBackoffSteps is how many doublings of the backoff an authentication
