@@ -45,6 +45,34 @@ func Standings(tickets []*helpdesk.Ticket, now time.Time) []Standing {
 	return out
 }
 
+// Standing states, as the reports (helpdeskd sla, the board) name them.
+const (
+	StateBreached = "breached"
+	StateAtRisk   = "at risk"
+	StateOnTrack  = "on track"
+	StatePaused   = "paused"
+	StateNone     = "no target"
+)
+
+// State names where an open ticket stands: breached (its nearest
+// running clock past its deadline), at risk (the ticket's risk instant,
+// sla.Policy.RiskAt, has come: the same rule as /metrics), on track,
+// paused (waiting on the customer, its clocks standing still) or no
+// target.
+func (s Standing) State(now time.Time) string {
+	switch {
+	case s.Due.IsZero() && s.Ticket.Paused():
+		return StatePaused
+	case s.Due.IsZero():
+		return StateNone
+	case s.Left < 0:
+		return StateBreached
+	case !s.Ticket.RiskAt.IsZero() && !now.Before(s.Ticket.RiskAt):
+		return StateAtRisk
+	}
+	return StateOnTrack
+}
+
 // Compliance is how one policy and priority kept its promises over a period.
 type Compliance struct {
 	Policy   string
