@@ -187,3 +187,27 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	}
 	return s[rank-1]
 }
+
+// SortCompliance orders compliance rows by policy, then by the configured
+// levels, most urgent first (unknown levels last, by name).
+func SortCompliance(rows []Compliance, levels helpdesk.Levels) {
+	rank := func(p helpdesk.Priority) int {
+		if r, ok := levels.Rank(p); ok {
+			if p == levels.Change {
+				return len(levels.Order)
+			}
+			return r
+		}
+		return len(levels.Order) + 1
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.Policy != b.Policy {
+			return a.Policy < b.Policy
+		}
+		if ra, rb := rank(a.Priority), rank(b.Priority); ra != rb {
+			return ra < rb
+		}
+		return a.Priority < b.Priority
+	})
+}

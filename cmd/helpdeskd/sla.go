@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -144,7 +143,7 @@ func slaReport(ctx context.Context, args []string, now time.Time, stdout, stderr
 	}
 	standings := sla.Standings(open, now)
 	rows := sla.ComplianceReport(period, func(name string) *sla.Policy { return cfg.Policies[name] }, now)
-	sortByLevel(rows, cfg.Levels)
+	sla.SortCompliance(rows, cfg.Levels)
 	if *asJSON {
 		type openJSON struct {
 			Ref      string   `json:"ref"`
@@ -273,30 +272,6 @@ func writeSLAText(w io.Writer, cfg *config.Config, standings []sla.Standing, row
 		}
 	}
 	tw.Flush()
-}
-
-// sortByLevel orders compliance rows by policy, then by the configured
-// levels, most urgent first (unknown levels last, by name).
-func sortByLevel(rows []sla.Compliance, levels helpdesk.Levels) {
-	rank := func(p helpdesk.Priority) int {
-		if r, ok := levels.Rank(p); ok {
-			if p == levels.Change {
-				return len(levels.Order)
-			}
-			return r
-		}
-		return len(levels.Order) + 1
-	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
-		if a.Policy != b.Policy {
-			return a.Policy < b.Policy
-		}
-		if ra, rb := rank(a.Priority), rank(b.Priority); ra != rb {
-			return ra < rb
-		}
-		return a.Priority < b.Priority
-	})
 }
 
 // cell makes text written by outsiders (subjects, addresses, names) safe
