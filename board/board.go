@@ -1,0 +1,165 @@
+// Package board serves the managers' SLA board: one read-only page,
+// rendered with html/template and inline SVG, no JavaScript, reached only
+// through a manager's signed link.
+package board
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	_ "embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/helpdeskd/helpdesk/desk"
+)
+
+//go:embed page.html
+var pageHTML string
+
+var pageTmpl = template.Must(template.New("board").Parse(pageHTML))
+
+// Path is where the board is served.
+const Path = "/board"
+
+// ErrNoSecret is what Config.Secret returns for a manager who has no board
+// secret yet (no link of theirs was ever made).
+var ErrNoSecret = errors.New("no board secret")
+
+// Config is what a Board needs.
+type Config struct {
+	// Load reads the desk at now.
+	Load func(ctx context.Context, now time.Time) (*Snapshot, error)
+	// Secret returns the manager's board secret (ErrNoSecret: none).
+	Secret func(ctx context.Context, email string) (string, error)
+	// IsManager reports whether an address may see the board now; a
+	// manager removed from the configuration loses the board at once.
+	IsManager func(email string) bool
+	Options   Options
+	Now       func() time.Time // nil: time.Now
+	Log       *slog.Logger     // nil: slog.Default
+}
+
+// Board is the board's HTTP handler.
+type Board struct{ c Config }
+
+// New returns the board's handler.
+func New(c Config) *Board {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return &Board{c: c}
+}
+
+// ServeHTTP serves GET /board with a valid link; anything else is refused
+// with no data. Every response carries the security headers.
+func (b *Board) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	nonce := newNonce()
+	setHeaders(w.Header(), nonce)
+	if r.URL.Path != Path {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	now := b.c.Now()
+	email, expiry, err := b.check(r.Context(), r, now)
+	if err != nil {
+		b.c.Log.Warn("board link refused", "reason", err.Error(), "manager", clip(r.URL.Query().Get(paramManager)), "remote", r.RemoteAddr)
+		http.Error(w, "Forbidden: this board link is not valid (missing, expired, revoked or mistyped). Ask the operator for a new one: helpdeskd board link EMAIL", http.StatusForbidden)
+		return
+	}
+	snap, err := b.c.Load(r.Context(), now)
+	if err != nil {
+		b.c.Log.Error("board: reading the desk", "err", err, "manager", email)
+		http.Error(w, "the board could not read the desk; see the daemon's log", http.StatusInternalServerError)
+		return
+	}
+	p := build(snap, b.c.Options)
+	p.Nonce, p.Manager = nonce, email
+	p.Expires = desk.FormatTime(time.Unix(expiry, 0), time.UTC)
+	var buf bytes.Buffer
+	if err := pageTmpl.Execute(&buf, p); err != nil {
+		b.c.Log.Error("board: rendering", "err", err, "manager", email)
+		http.Error(w, "the board could not be rendered; see the daemon's log", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(buf.Bytes())
+}
+
+// check verifies the request's link at now: well formed, not expired, of
+// a manager, and MACed under that manager's current secret.
+func (b *Board) check(ctx context.Context, r *http.Request, now time.Time) (string, int64, error) {
+	if len(r.URL.RawQuery) > 1024 {
+		return "", 0, errMalformed
+	}
+	email, expiry, sig, err := parseLink(r.URL.Query())
+	if err != nil {
+		return "", 0, err
+	}
+	if now.Unix() >= expiry {
+		return "", 0, errExpired
+	}
+	if !b.c.IsManager(email) {
+		return "", 0, errNotManager
+	}
+	secret, err := b.c.Secret(ctx, email)
+	if errors.Is(err, ErrNoSecret) {
+		return "", 0, errNoSecret
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("reading the secret: %w", err)
+	}
+	want, _ := hex.DecodeString(sign(secret, email, expiry))
+	if !hmac.Equal(sig, want) {
+		return "", 0, errForged
+	}
+	return email, expiry, nil
+}
+
+// setHeaders puts the board's security headers on a response: a CSP that
+// allows no script, no resource from anywhere, and only the style element
+// carrying this response's nonce (inline SVG is markup, not a resource);
+// no framing; nothing cached or sent on as a referrer (the link carries
+// the token).
+func setHeaders(h http.Header, nonce string) {
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; img-src 'none'; script-src 'none'; "+
+		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+}
+
+func newNonce() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("board: crypto/rand: %v", err)) // never fails on supported platforms
+	}
+	return base64.RawStdEncoding.EncodeToString(b)
+}
+
+// clip bounds an attacker's string before it reaches the log.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
