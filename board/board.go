@@ -9,7 +9,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	_ "embed"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -153,7 +152,7 @@ func newNonce() string {
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("board: crypto/rand: %v", err)) // never fails on supported platforms
 	}
-	return base64.RawStdEncoding.EncodeToString(b)
+	return hex.EncodeToString(b) // nothing a template escapes, unlike base64's + and /
 }
 
 // clip bounds an attacker's string before it reaches the log.
