@@ -16,8 +16,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
-	"time"
 	"syscall"
+	"time"
 )
 
 // usage is the top-level help.
