@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/board"
+	"github.com/helpdeskd/helpdesk/config"
+	"github.com/helpdeskd/helpdesk/store"
+)
+
+// BenchmarkBoard100k serves the board (link check, the store read, every
+// figure, the template) over a database of 100,000 tickets, all filed in
+// the board's 90 days, 2% of them still open, one in ten corrected by an
+// agent's #priority. Goal: at most 100 ms.
+//
+//	go test ./cmd/helpdeskd -run '^$' -bench Board100k -benchtime 20x
+func BenchmarkBoard100k(b *testing.B) {
+	cfg, _, err := config.Parse("bench.toml", []byte(slaReportTOML), config.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := slaReportNow
+	st, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "helpdesk.db"), store.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	const n = 100_000
+	policies := []string{"office", "us", "always"}
+	prios := []helpdesk.Priority{helpdesk.Critical, helpdesk.High, helpdesk.Low}
+	agents := []string{"alice@example.com", "maria@example.com", ""}
+	for start := 0; start < n; start += 5000 {
+		err := st.Update(context.Background(), func(tx *store.Tx) error {
+			for i := start; i < start+5000; i++ {
+				filed := now.Add(-time.Duration(n-i) * (89 * 24 * time.Hour / n))
+				tk := &helpdesk.Ticket{Subject: fmt.Sprintf("Incident %d: checkout fails", i), Customer: fmt.Sprintf("c%d@shop.example", i%700),
+					Policy: policies[i%3], Priority: prios[i/3%3], Assignee: agents[i%3], Team: "first-line", CreatedAt: filed}
+				switch {
+				case i%50 == 0:
+					tk.Status = helpdesk.StatusOpen
+				case i%97 == 0:
+					tk.Status = helpdesk.StatusSpam
+				default:
+					tk.Status = helpdesk.StatusClosed
+					tk.FirstResponseAt = filed.Add(time.Duration(i%180) * time.Minute)
+					tk.ResolvedAt = filed.Add(time.Duration(i%40) * time.Hour)
+					tk.ClosedAt = tk.ResolvedAt
+				}
+				p := cfg.Policies[tk.Policy]
+				c := p.Deadlines(tk)
+				tk.ResponseDue, tk.ResolutionDue, tk.RiskAt = c.ResponseDue, c.ResolutionDue, p.RiskAt(tk)
+				if err := tx.CreateTicket(tk); err != nil {
+					return err
+				}
+				if i%10 == 0 {
+					if err := tx.AddEvent(helpdesk.Event{TicketID: tk.ID, Kind: helpdesk.EventPriority, Actor: "alice@example.com",
+						Detail: "low -> " + string(tk.Priority) + " (SLA deadlines recomputed)"}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	var secret string
+	if err := st.Update(context.Background(), func(tx *store.Tx) (err error) { secret, err = tx.BoardSecret("maria@example.com"); return }); err != nil {
+		b.Fatal(err)
+	}
+	h := newBoard(cfg, st, func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	link := board.Link("http://board.test"+board.Path, "maria@example.com", now.Add(time.Hour), secret)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var size int
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, link, nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+		}
+		size = rec.Body.Len()
+	}
+	b.ReportMetric(float64(size), "page-bytes")
+}
