@@ -27,8 +27,9 @@ type gridLine struct {
 }
 
 type axisLabel struct {
-	X    float64
-	Text string
+	X      float64
+	Text   string
+	Anchor string // SVG text-anchor: the last label ends at the plot's edge
 }
 
 // series is one clock's compliance per week: polylines broken where a
@@ -62,7 +63,11 @@ func drawTrend(weeks []week) trendChart {
 	}
 	for i, w := range weeks {
 		if i%2 == 0 || i == n-1 {
-			c.Labels = append(c.Labels, axisLabel{X: x(i), Text: w.Start.Format("2 Jan")})
+			anchor := "middle"
+			if i == n-1 {
+				anchor = "end"
+			}
+			c.Labels = append(c.Labels, axisLabel{X: x(i), Text: w.Start.Format("2 Jan"), Anchor: anchor})
 		}
 	}
 	for _, s := range []struct {
