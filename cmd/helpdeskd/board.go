@@ -68,7 +68,7 @@ func boardSnapshot(ctx context.Context, st *store.Store, levels helpdesk.Levels,
 		if s.Open, err = tx.Tickets(store.TicketFilter{Status: []helpdesk.Status{helpdesk.StatusOpen, helpdesk.StatusPending}}); err != nil {
 			return err
 		}
-		if s.Filed, err = tx.Tickets(store.TicketFilter{Since: now.AddDate(0, 0, -longest), Until: now}); err != nil {
+		if s.Filed, err = tx.TicketClocks(now.AddDate(0, 0, -longest), now); err != nil {
 			return err
 		}
 		from := now.AddDate(0, 0, -board.TriageDays)
