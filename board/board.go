@@ -15,8 +15,10 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/desk"
 )
 
@@ -32,10 +34,17 @@ const Path = "/board"
 // secret yet (no link of theirs was ever made).
 var ErrNoSecret = errors.New("no board secret")
 
+// HistoryMaxAge is how long the figures over days (compliance, trend,
+// spam and triage counts) are served before they are computed again; the
+// open tickets are read at every request.
+const HistoryMaxAge = time.Minute
+
 // Config is what a Board needs.
 type Config struct {
-	// Load reads the desk at now.
-	Load func(ctx context.Context, now time.Time) (*Snapshot, error)
+	// LoadOpen reads the open and pending tickets at now.
+	LoadOpen func(ctx context.Context, now time.Time) ([]*helpdesk.Ticket, error)
+	// LoadHistory reads what the figures over days are computed from.
+	LoadHistory func(ctx context.Context, now time.Time) (*History, error)
 	// Secret returns the manager's board secret (ErrNoSecret: none).
 	Secret func(ctx context.Context, email string) (string, error)
 	// IsManager reports whether an address may see the board now; a
@@ -46,8 +55,19 @@ type Config struct {
 	Log       *slog.Logger     // nil: slog.Default
 }
 
-// Board is the board's HTTP handler.
-type Board struct{ c Config }
+// Board is the board's HTTP handler. It keeps the figures over days for
+// up to HistoryMaxAge: a request that finds them older serves them and
+// has them computed again in the background (one computation at a time),
+// so that no request waits for 90 days of tickets but the first.
+type Board struct {
+	c Config
+
+	mu        sync.Mutex
+	figs      *figures
+	computing bool
+	closed    bool
+	wg        sync.WaitGroup
+}
 
 // New returns the board's handler.
 func New(c Config) *Board {
@@ -58,6 +78,66 @@ func New(c Config) *Board {
 		c.Log = slog.Default()
 	}
 	return &Board{c: c}
+}
+
+// Close waits for a background computation of the figures to end and
+// starts no other.
+func (b *Board) Close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.wg.Wait()
+}
+
+// figures returns the figures over days: computed now when there are none,
+// else the ones kept, with a fresh computation started in the background
+// when they are older than HistoryMaxAge.
+func (b *Board) figures(ctx context.Context, now time.Time) (*figures, error) {
+	b.mu.Lock()
+	f := b.figs
+	stale := f != nil && (now.Sub(f.At) >= HistoryMaxAge || now.Before(f.At)) && !b.computing && !b.closed
+	if stale {
+		b.computing = true
+		b.wg.Add(1)
+	}
+	b.mu.Unlock()
+	if f == nil {
+		f, err := b.compute(ctx, now)
+		if err != nil {
+			return nil, err
+		}
+		b.mu.Lock()
+		if b.figs == nil || b.figs.At.Before(f.At) {
+			b.figs = f
+		}
+		b.mu.Unlock()
+		return f, nil
+	}
+	if stale {
+		go func() {
+			defer b.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			nf, err := b.compute(ctx, now)
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.computing = false
+			if err != nil {
+				b.c.Log.Error("board: computing the figures", "err", err)
+				return
+			}
+			b.figs = nf
+		}()
+	}
+	return f, nil
+}
+
+func (b *Board) compute(ctx context.Context, now time.Time) (*figures, error) {
+	h, err := b.c.LoadHistory(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	return buildFigures(h, b.c.Options, now), nil
 }
 
 // ServeHTTP serves GET /board with a valid link; anything else is refused
@@ -81,14 +161,18 @@ func (b *Board) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Forbidden: this board link is not valid (missing, expired, revoked or mistyped). Ask the operator for a new one: helpdeskd board link EMAIL", http.StatusForbidden)
 		return
 	}
-	snap, err := b.c.Load(r.Context(), now)
+	open, err := b.c.LoadOpen(r.Context(), now)
+	var figs *figures
+	if err == nil {
+		figs, err = b.figures(r.Context(), now)
+	}
 	if err != nil {
 		b.c.Log.Error("board: reading the desk", "err", err, "manager", email)
 		http.Error(w, "the board could not read the desk; see the daemon's log", http.StatusInternalServerError)
 		return
 	}
-	p := build(snap, b.c.Options)
-	p.Nonce, p.Manager = nonce, email
+	p := buildOpen(open, b.c.Options, now)
+	p.figures, p.Nonce, p.Manager = figs, nonce, email
 	p.Expires = desk.FormatTime(time.Unix(expiry, 0), time.UTC)
 	var buf bytes.Buffer
 	if err := pageTmpl.Execute(&buf, p); err != nil {

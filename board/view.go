@@ -9,11 +9,10 @@ import (
 	"github.com/helpdeskd/helpdesk/sla"
 )
 
-// Snapshot is what the board shows, read from the store at one instant.
-type Snapshot struct {
-	Now   time.Time
-	Open  []*helpdesk.Ticket // open and pending tickets
-	Filed []*helpdesk.Ticket // tickets filed in the last Days[len-1] days (90), spam included
+// History is what the board's figures over days are computed from, read
+// from the store at one instant.
+type History struct {
+	Filed []*helpdesk.Ticket // tickets filed in the last Windows[len-1] days (90), spam included
 	// Triage compares triage's priority with the agents' over the tickets
 	// filed in the last TriageDays days; nil when it was not counted.
 	Triage *TriageCounts
@@ -41,24 +40,37 @@ const trendWeeks = 13
 
 // page is what the template renders.
 type page struct {
-	Nonce      string
-	Now        string
-	Expires    string
-	Manager    string
-	Open       int
-	Breached   int
-	AtRisk     int
-	Paused     int
-	Urgent     []urgentRow
+	Nonce    string
+	Now      string
+	Expires  string
+	Manager  string
+	Open     int
+	Breached int
+	AtRisk   int
+	Paused   int
+	Urgent   []urgentRow
+	More     int // urgent tickets beyond MaxUrgent, not listed
+	Agents   []count
+	Teams    []count
+	*figures
+}
+
+// figures are the board's figures over days, computed from a History at
+// one instant and kept up to HistoryMaxAge.
+type figures struct {
+	At         time.Time
+	AtText     string
 	Windows    []window
 	Trend      trendChart
-	Agents     []count
-	Teams      []count
 	Spam       int
 	SpamDays   int
 	Triage     *TriageCounts
 	TriageDays int
 }
+
+// MaxUrgent bounds the breached and due-soon rows of the page; the rest
+// are counted ("and 1,200 more: helpdeskd sla lists them all").
+const MaxUrgent = 200
 
 type urgentRow struct {
 	Ref, Subject, Priority, Policy, Clock string
@@ -107,14 +119,13 @@ type Options struct {
 	Levels helpdesk.Levels
 }
 
-// build turns a snapshot into the page: the computations are the sla
-// report's (sla.Standings, Standing.State, sla.ComplianceReport) and its
-// wording (desk.TimeLeft, HumanDuration, MetRate, FormatTime).
-func build(s *Snapshot, o Options) *page {
-	now := s.Now
-	p := &page{Now: desk.FormatTime(now, time.UTC), SpamDays: TriageDays, TriageDays: TriageDays, Triage: s.Triage}
+// buildOpen makes the page's open part from the open tickets at now: the
+// computations are the sla report's (sla.Standings, Standing.State) and
+// its wording (desk.TimeLeft, FormatTime).
+func buildOpen(open []*helpdesk.Ticket, o Options, now time.Time) *page {
+	p := &page{Now: desk.FormatTime(now, time.UTC)}
 	agents, teams := map[string]int{}, map[string]int{}
-	for _, st := range sla.Standings(s.Open, now) {
+	for _, st := range sla.Standings(open, now) {
 		t := st.Ticket
 		p.Open++
 		if t.Assignee != "" {
@@ -139,6 +150,10 @@ func build(s *Snapshot, o Options) *page {
 		if state != sla.StateBreached && state != sla.StateAtRisk {
 			continue
 		}
+		if len(p.Urgent) == MaxUrgent {
+			p.More++
+			continue
+		}
 		owner := t.Assignee
 		if owner == "" && t.Team != "" {
 			owner = "team " + t.Team
@@ -148,10 +163,16 @@ func build(s *Snapshot, o Options) *page {
 			Breached: state == sla.StateBreached, Owner: owner, Customer: t.Customer})
 	}
 	p.Agents, p.Teams = counts(agents), counts(teams)
+	return p
+}
 
-	// Filed is newest first from the store, but nothing here relies on it.
+// buildFigures computes the figures over days at now: compliance per
+// window with sla.ComplianceReport (the sla report's computation), the
+// weekly trend, spam and triage counts.
+func buildFigures(h *History, o Options, now time.Time) *figures {
+	p := &figures{At: now, AtText: desk.FormatTime(now, time.UTC), SpamDays: TriageDays, TriageDays: TriageDays, Triage: h.Triage}
 	cut := now.AddDate(0, 0, -TriageDays)
-	for _, t := range s.Filed {
+	for _, t := range h.Filed {
 		if t.Status == helpdesk.StatusSpam && !t.CreatedAt.Before(cut) {
 			p.Spam++
 		}
@@ -159,7 +180,7 @@ func build(s *Snapshot, o Options) *page {
 	for _, days := range Windows {
 		from := now.AddDate(0, 0, -days)
 		var in []*helpdesk.Ticket
-		for _, t := range s.Filed {
+		for _, t := range h.Filed {
 			if !t.CreatedAt.Before(from) && t.CreatedAt.Before(now) {
 				in = append(in, t)
 			}
@@ -176,7 +197,7 @@ func build(s *Snapshot, o Options) *page {
 		}
 		p.Windows = append(p.Windows, w)
 	}
-	p.Trend = drawTrend(weeks(s.Filed, o, now))
+	p.Trend = drawTrend(weeks(h.Filed, o, now))
 	return p
 }
 
@@ -248,4 +269,14 @@ func counts(m map[string]int) []count {
 		return out[i].Name < out[j].Name
 	})
 	return out
+}
+
+// Figures computes the figures over days as a background refresh does and
+// returns how many compliance rows they hold (benchmarks measure it).
+func Figures(h *History, o Options, now time.Time) int {
+	n := 0
+	for _, w := range buildFigures(h, o, now).Windows {
+		n += len(w.Rows)
+	}
+	return n
 }

@@ -30,8 +30,20 @@ const (
 func newBoard(cfg *config.Config, st *store.Store, now func() time.Time, log *slog.Logger) *board.Board {
 	managers := cfg.Managers()
 	return board.New(board.Config{
-		Load: func(ctx context.Context, at time.Time) (*board.Snapshot, error) {
-			return boardSnapshot(ctx, st, cfg.Levels, at)
+		LoadOpen: func(ctx context.Context, _ time.Time) ([]*helpdesk.Ticket, error) {
+			var open []*helpdesk.Ticket
+			err := st.View(ctx, func(tx *store.ReadTx) error {
+				var err error
+				open, err = tx.Tickets(store.TicketFilter{Status: []helpdesk.Status{helpdesk.StatusOpen, helpdesk.StatusPending}})
+				return err
+			})
+			if err != nil {
+				return nil, fmt.Errorf("board: open tickets: %w", err)
+			}
+			return open, nil
+		},
+		LoadHistory: func(ctx context.Context, at time.Time) (*board.History, error) {
+			return boardHistory(ctx, st, cfg.Levels, at)
 		},
 		Secret:    func(ctx context.Context, email string) (string, error) { return boardSecret(ctx, st, email) },
 		IsManager: func(email string) bool { return managers[strings.ToLower(email)] },
@@ -56,18 +68,15 @@ func boardSecret(ctx context.Context, st *store.Store, email string) (string, er
 	return sec, err
 }
 
-// boardSnapshot reads what the board shows at now, in one read
-// transaction: the open tickets, the tickets filed in the longest
+// boardHistory reads what the board's figures over days come from, in one
+// read transaction: the clocks of the tickets filed in the longest
 // compliance window, and triage's comparison with the agents over the
 // triage period (the computation of `helpdeskd triage report`).
-func boardSnapshot(ctx context.Context, st *store.Store, levels helpdesk.Levels, now time.Time) (*board.Snapshot, error) {
-	s := &board.Snapshot{Now: now}
+func boardHistory(ctx context.Context, st *store.Store, levels helpdesk.Levels, now time.Time) (*board.History, error) {
+	s := &board.History{}
 	longest := board.Windows[len(board.Windows)-1]
 	err := st.View(ctx, func(tx *store.ReadTx) error {
 		var err error
-		if s.Open, err = tx.Tickets(store.TicketFilter{Status: []helpdesk.Status{helpdesk.StatusOpen, helpdesk.StatusPending}}); err != nil {
-			return err
-		}
 		if s.Filed, err = tx.TicketClocks(now.AddDate(0, 0, -longest), now); err != nil {
 			return err
 		}

@@ -14,13 +14,21 @@ import (
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/board"
 	"github.com/helpdeskd/helpdesk/config"
+	"github.com/helpdeskd/helpdesk/sla"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
-// BenchmarkBoard100k serves the board (link check, the store read, every
-// figure, the template) over a database of 100,000 tickets, all filed in
-// the board's 90 days, 2% of them still open, one in ten corrected by an
-// agent's #priority. Goal: at most 100 ms.
+// BenchmarkBoard100k measures the board over a database of 100,000
+// tickets, all filed in the board's 90 days, 2% (2,000) of them still
+// open and all of those breached, one in ten corrected by an agent's
+// #priority. Goal: the page in at most 100 ms.
+//
+// page: a request as managers make them (link check, the open tickets
+// read and ranked, the template), the figures over days kept from the
+// request before (board.HistoryMaxAge). figures: their computation, which
+// one request in a minute starts in the background (and the very first
+// request waits for): the 90 days' clocks read, compliance per window,
+// the weekly trend, triage counts.
 //
 //	go test ./cmd/helpdeskd -run '^$' -bench Board100k -benchtime 20x
 func BenchmarkBoard100k(b *testing.B) {
@@ -79,17 +87,31 @@ func BenchmarkBoard100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := newBoard(cfg, st, func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer h.Close()
 	link := board.Link("http://board.test"+board.Path, "maria@example.com", now.Add(time.Hour), secret)
-	b.ReportAllocs()
-	b.ResetTimer()
-	var size int
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, link, nil))
-		if rec.Code != http.StatusOK {
-			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+	b.Run("page", func(b *testing.B) {
+		b.ReportAllocs()
+		var size int
+		for b.Loop() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, link, nil))
+			if rec.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+			}
+			size = rec.Body.Len()
 		}
-		size = rec.Body.Len()
-	}
-	b.ReportMetric(float64(size), "page-bytes")
+		b.ReportMetric(float64(size), "page-bytes")
+	})
+	b.Run("figures", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			hist, err := boardHistory(context.Background(), st, cfg.Levels, now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if f := board.Figures(hist, board.Options{Policy: func(name string) *sla.Policy { return cfg.Policies[name] }, Levels: cfg.Levels}, now); f == 0 {
+				b.Fatal("no compliance rows")
+			}
+		}
+	})
 }

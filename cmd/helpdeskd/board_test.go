@@ -8,22 +8,38 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/board"
 	"github.com/helpdeskd/helpdesk/config"
+	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
 // boardEnv is the board over the sla report's seeded store at
 // slaReportNow, served over real HTTP.
 type boardEnv struct {
-	st  *store.Store
-	cfg *config.Config
-	srv *httptest.Server
-	now time.Time
+	st    *store.Store
+	cfg   *config.Config
+	srv   *httptest.Server
+	board *board.Board
+	mu    sync.Mutex
+	clock time.Time // the store's and the board's now
+}
+
+func (e *boardEnv) now() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.clock
+}
+
+func (e *boardEnv) advance(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.clock = e.clock.Add(d)
 }
 
 func newBoardEnv(t *testing.T) *boardEnv {
@@ -33,8 +49,8 @@ func newBoardEnv(t *testing.T) *boardEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &boardEnv{cfg: cfg, now: slaReportNow}
-	e.st, err = store.Open(context.Background(), dbPath, store.Options{Now: func() time.Time { return e.now }})
+	e := &boardEnv{cfg: cfg, clock: slaReportNow}
+	e.st, err = store.Open(context.Background(), dbPath, store.Options{Now: e.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +68,9 @@ func newBoardEnv(t *testing.T) *boardEnv {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.srv = httptest.NewServer(newBoard(cfg, e.st, func() time.Time { return e.now }, log))
-	t.Cleanup(e.srv.Close)
+	e.board = newBoard(cfg, e.st, e.now, log)
+	e.srv = httptest.NewServer(e.board)
+	t.Cleanup(func() { e.srv.Close(); e.board.Close() })
 	return e
 }
 
@@ -69,7 +86,7 @@ func (e *boardEnv) link(t *testing.T, email string, ttl time.Duration) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return board.Link(e.srv.URL+board.Path, email, e.now.Add(ttl), secret)
+	return board.Link(e.srv.URL+board.Path, email, e.now().Add(ttl), secret)
 }
 
 func boardGet(t *testing.T, u string) (*http.Response, string) {
@@ -277,7 +294,7 @@ func TestBoardRefusesBadLinks(t *testing.T) {
 		t.Errorf("a link made after the rotation: status %d", resp.StatusCode)
 	}
 	// The link expires while the page is open: its next reload is refused.
-	e.now = e.now.Add(2 * time.Hour)
+	e.advance(2 * time.Hour)
 	if resp, _ := boardGet(t, e.link(t, "maria@example.com", -time.Minute)); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("an expired link after the clock moved: status %d", resp.StatusCode)
 	}
@@ -289,4 +306,40 @@ func TestBoardRefusesBadLinks(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST: status %d", resp.StatusCode)
 	}
+}
+
+// TestBoardFiguresRefresh: the figures over days are kept for a minute
+// (the open tickets are read at every request), then served once more
+// while they are computed again in the background, and the next request
+// has the new ones; the page says as of when.
+func TestBoardFiguresRefresh(t *testing.T) {
+	e := newBoardEnv(t)
+	link := e.link(t, "maria@example.com", 24*time.Hour)
+	_, page := boardGet(t, link)
+	if !strings.Contains(section(t, page, "compliance-7"), "33% (1 of 3)") {
+		t.Fatalf("7-day office critical response is not 33%% (1 of 3) at first")
+	}
+	// An office critical answered at once, filed 30 s later.
+	e.advance(30 * time.Second)
+	err := e.st.Update(context.Background(), func(tx *store.Tx) error {
+		tk := &helpdesk.Ticket{Subject: "Checkout down again", Customer: "gina@shop.example", Policy: "office", Priority: helpdesk.Critical,
+			Status: helpdesk.StatusClosed, CreatedAt: e.now().Add(-time.Minute)}
+		tk.FirstResponseAt, tk.ResolvedAt, tk.ClosedAt = tk.CreatedAt, tk.CreatedAt.Add(time.Minute), tk.CreatedAt.Add(time.Minute)
+		c := e.cfg.Policies["office"].Deadlines(tk)
+		tk.ResponseDue, tk.ResolutionDue = c.ResponseDue, c.ResolutionDue
+		return tx.CreateTicket(tk)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, page := boardGet(t, link); !strings.Contains(section(t, page, "compliance-7"), "33% (1 of 3)") ||
+		!strings.Contains(page, "as of 10:25 Tue 24 Nov") {
+		t.Errorf("within the minute the figures were computed again:\n%s", section(t, page, "compliance-7"))
+	}
+	e.advance(30 * time.Second) // a minute after the first computation
+	boardGet(t, link)           // serves the old figures, computes the new
+	testenv.WaitFor(t, "the figures computed again", 10*time.Second, func() bool {
+		_, page := boardGet(t, link)
+		return strings.Contains(section(t, page, "compliance-7"), "50% (2 of 4)") && strings.Contains(page, "as of 10:26 Tue 24 Nov")
+	})
 }

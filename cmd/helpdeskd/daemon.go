@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/board"
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/intake"
@@ -61,6 +62,7 @@ type Main struct {
 	httpLn   net.Listener
 	boardSrv *http.Server
 	boardLn  net.Listener
+	board    *board.Board
 	lock     *runlock.Lock // one daemon per database, for the life of the process
 }
 
@@ -193,7 +195,8 @@ func (m *Main) Open(ctx context.Context) error {
 			return fmt.Errorf("board listen %s: %w", cfg.HTTP.BoardListen, err)
 		}
 		m.boardLn, m.BoardAddr = ln, ln.Addr().String()
-		m.boardSrv = &http.Server{Handler: newBoard(cfg, st, m.Now, m.Log.With("component", "board")),
+		m.board = newBoard(cfg, st, m.Now, m.Log.With("component", "board"))
+		m.boardSrv = &http.Server{Handler: m.board,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
 			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
 	}
@@ -337,6 +340,7 @@ func (m *Main) Run(ctx context.Context) error {
 		shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		m.boardSrv.Shutdown(shutCtx)
 		cancel()
+		m.board.Close() // a computation of its figures in flight ends before the store closes
 	}
 	if !waitUntil(&workWG, deadline) {
 		return errors.Join(runErr, errors.New("shutdown: outbox or SLA loop did not stop in time"))
@@ -370,6 +374,7 @@ func (m *Main) Close() error {
 	}
 	if m.boardSrv != nil {
 		errs = append(errs, m.boardSrv.Close())
+		m.board.Close()
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
