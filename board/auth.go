@@ -56,6 +56,8 @@ var (
 	errNotManager = errors.New("not a manager")
 	errNoSecret   = errors.New("no board secret for this manager")
 	errForged     = errors.New("signature does not match (forged, or the secret was rotated)")
+	// errStore is no refusal: the secret could not be read (500).
+	errStore = errors.New("reading the board secret")
 )
 
 // parseLink reads a link's parameters, bounded: an address of at most

@@ -156,6 +156,11 @@ func (b *Board) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	now := b.c.Now()
 	email, expiry, err := b.check(r.Context(), r, now)
+	if errors.Is(err, errStore) {
+		b.c.Log.Error("board: reading the manager's secret", "err", err, "manager", clip(r.URL.Query().Get(paramManager)))
+		http.Error(w, "the board could not read the desk; see the daemon's log", http.StatusInternalServerError)
+		return
+	}
 	if err != nil {
 		b.c.Log.Warn("board link refused", "reason", err.Error(), "manager", clip(r.URL.Query().Get(paramManager)), "remote", r.RemoteAddr)
 		http.Error(w, "Forbidden: this board link is not valid (missing, expired, revoked or mistyped). Ask the operator for a new one: helpdeskd board link EMAIL", http.StatusForbidden)
@@ -205,7 +210,7 @@ func (b *Board) check(ctx context.Context, r *http.Request, now time.Time) (stri
 		return "", 0, errNoSecret
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("reading the secret: %w", err)
+		return "", 0, fmt.Errorf("%w: %w", errStore, err)
 	}
 	want, _ := hex.DecodeString(sign(secret, email, expiry))
 	if !hmac.Equal(sig, want) {
