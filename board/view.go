@@ -158,9 +158,11 @@ func buildOpen(open []*helpdesk.Ticket, o Options, now time.Time) *page {
 		if owner == "" && t.Team != "" {
 			owner = "team " + t.Team
 		}
-		p.Urgent = append(p.Urgent, urgentRow{Ref: t.Ref, Subject: t.Subject, Priority: string(t.Priority), Policy: t.Policy,
+		// Outsiders' text is made printable: a bidirectional override in a
+		// subject must not reorder the row.
+		p.Urgent = append(p.Urgent, urgentRow{Ref: t.Ref, Subject: desk.Printable(t.Subject), Priority: string(t.Priority), Policy: t.Policy,
 			Clock: string(st.Clock), Due: desk.FormatTime(st.Due, desk.Location(o.policy(t.Policy), t)), Left: desk.TimeLeft(st.Left),
-			Breached: state == sla.StateBreached, Owner: owner, Customer: t.Customer})
+			Breached: state == sla.StateBreached, Owner: desk.Printable(owner), Customer: desk.Printable(t.Customer)})
 	}
 	p.Agents, p.Teams = counts(agents), counts(teams)
 	return p
@@ -260,7 +262,7 @@ func weeks(filed []*helpdesk.Ticket, o Options, now time.Time) []week {
 func counts(m map[string]int) []count {
 	out := make([]count, 0, len(m))
 	for k, v := range m {
-		out = append(out, count{k, v})
+		out = append(out, count{desk.Printable(k), v})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].N != out[j].N {

@@ -2,7 +2,10 @@ package desk
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/sla"
@@ -88,4 +91,21 @@ func MetRate(met, breached int) string {
 		pct = 1
 	}
 	return fmt.Sprintf("%d%% (%d of %d)", pct, met, n)
+}
+
+// Printable makes text written by outsiders (subjects, addresses, names)
+// safe to show in a report's column or the board's table: tabs and line
+// breaks become a space, other control and format characters (terminal
+// escapes, bidirectional overrides that would reorder what follows) and
+// invalid UTF-8 become "?".
+func Printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return ' '
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError:
+			return '?'
+		}
+		return r
+	}, s)
 }

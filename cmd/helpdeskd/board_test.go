@@ -343,3 +343,37 @@ func TestBoardFiguresRefresh(t *testing.T) {
 		return strings.Contains(section(t, page, "compliance-7"), "50% (2 of 4)") && strings.Contains(page, "as of 10:26 Tue 24 Nov")
 	})
 }
+
+// TestBoardOutsidersText: a breached ticket's subject and customer written
+// to break the page (a bidirectional override, a terminal escape, markup)
+// are shown escaped and printable.
+func TestBoardOutsidersText(t *testing.T) {
+	e := newBoardEnv(t)
+	err := e.st.Update(context.Background(), func(tx *store.Tx) error {
+		tk, err := tx.TicketByRef("HD-1000")
+		if err != nil {
+			return err
+		}
+		tk.Subject = "Invoice \u202egnp.exe \x1b[31m<script>alert(1)</script>"
+		tk.Customer = "eve\x07@evil.example"
+		return tx.UpdateTicket(tk)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page := boardGet(t, e.link(t, "maria@example.com", time.Hour))
+	urgent := section(t, page, "urgent")
+	for _, want := range []string{"Invoice ?gnp.exe ?[31m&lt;script&gt;alert(1)&lt;/script&gt;", "eve?@evil.example"} {
+		if !strings.Contains(urgent, want) {
+			t.Errorf("the urgent table lacks %q:\n%s", want, urgent)
+		}
+	}
+	for _, c := range page {
+		if c == '\u202e' || c == '\x1b' || c == '\a' {
+			t.Errorf("the page carries %U", c)
+		}
+	}
+	if strings.Contains(page, "<script") {
+		t.Error("the subject's markup reached the page")
+	}
+}

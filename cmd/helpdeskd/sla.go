@@ -9,8 +9,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
@@ -275,23 +273,13 @@ func writeSLAText(w io.Writer, cfg *config.Config, standings []sla.Standing, row
 }
 
 // cell makes text written by outsiders (subjects, addresses, names) safe
-// for one column of the report: control and format characters (tabs, line
-// breaks, terminal escapes, bidirectional overrides) become a space or
-// "?", and it is cut to n characters; "" is "-".
+// for one column of the report (desk.Printable) and cuts it to n
+// characters; "" is "-".
 func cell(s string, n int) string {
 	if s == "" {
 		return "-"
 	}
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-			return ' '
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError:
-			return '?'
-		}
-		return r
-	}, s)
-	return truncate(s, n)
+	return truncate(desk.Printable(s), n)
 }
 
 // parsePeriod reads --since and --until (YYYY-MM-DD or RFC 3339); by
