@@ -25,11 +25,15 @@ import (
 // link, and the layout holds at desktop and phone width (nothing wider
 // than the screen but the tables' own scrolling boxes). Screenshots of
 // both widths are kept as artefacts (go test -artifacts keeps
-// t.ArtifactDir; the test logs where).
+// t.ArtifactDir; the test logs where). Without chromium it skips, and
+// fails in CI (CI=true).
 func TestBoardInChromium(t *testing.T) {
 	testenv.Long(t)
 	exe, err := exec.LookPath("chromium")
 	if err != nil {
+		if os.Getenv("CI") == "true" { // as e2e/: in CI a missing prerequisite fails
+			t.Fatal("chromium is not installed; .ci/run's packages step installs it")
+		}
 		t.Skip("chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
 	}
 	e := newBoardEnv(t)
