@@ -152,6 +152,43 @@ type Customer struct {
 // HTTP is the [http] section.
 type HTTP struct {
 	Listen string // host:port of /healthz and /metrics; empty: no HTTP server
+	// Board turns on the managers' SLA board (package board) on a listener
+	// of its own, BoardListen (default 127.0.0.1:8480, loopback), so that
+	// /metrics can be opened to a scraper without the board.
+	Board       bool
+	BoardListen string
+	// BoardURL is the board's address as managers reach it (e.g. through
+	// a TLS reverse proxy), the base of the links `helpdeskd board link`
+	// prints; default "http://" + BoardListen + "/board".
+	BoardURL string
+}
+
+// DefaultBoardListen is where the board listens unless [http] board_listen
+// says otherwise: loopback only.
+const DefaultBoardListen = "127.0.0.1:8480"
+
+// Managers returns the addresses that may see the board: agents with
+// manager = true and the addresses a policy's escalation names (such as a
+// COO's), lower case.
+func (c *Config) Managers() map[string]bool {
+	out := map[string]bool{}
+	for _, a := range c.Agents {
+		if a.Manager {
+			out[strings.ToLower(a.Email)] = true
+		}
+	}
+	for _, p := range c.Policies {
+		rs := append([]string(nil), p.EscalateTo...)
+		for _, st := range p.Ladder {
+			rs = append(rs, st.Notify...)
+		}
+		for _, r := range rs {
+			if strings.Contains(r, "@") {
+				out[strings.ToLower(r)] = true
+			}
+		}
+	}
+	return out
 }
 
 // Log holds the settings of the file's log table: verbosity and format.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -977,6 +978,23 @@ func (l *loader) http(h rawHTTP, c *Config) {
 		if err := checkListen(c.HTTP.Listen); err != nil {
 			l.errf("http.listen", "%v", err)
 		}
+	}
+	c.HTTP.Board = h.Board
+	c.HTTP.BoardListen = strings.TrimSpace(h.BoardListen)
+	if c.HTTP.BoardListen == "" {
+		c.HTTP.BoardListen = DefaultBoardListen
+	}
+	if err := checkListen(c.HTTP.BoardListen); err != nil {
+		l.errf("http.board_listen", "%v", err)
+	}
+	c.HTTP.BoardURL = strings.TrimRight(strings.TrimSpace(h.BoardURL), "/")
+	if c.HTTP.BoardURL == "" {
+		c.HTTP.BoardURL = "http://" + c.HTTP.BoardListen + "/board"
+	} else if u, err := url.Parse(c.HTTP.BoardURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		l.errf("http.board_url", "%q: want an http or https URL without a query, e.g. \"https://desk.example.com/board\"", h.BoardURL)
+	}
+	if c.HTTP.Board && c.HTTP.BoardListen == c.HTTP.Listen {
+		l.errf("http.board_listen", "%q is also http.listen: the board needs a listener of its own", c.HTTP.BoardListen)
 	}
 }
 

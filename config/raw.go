@@ -103,7 +103,10 @@ type rawCustomer struct {
 }
 
 type rawHTTP struct {
-	Listen string `toml:"listen"`
+	Listen      string `toml:"listen"`
+	Board       bool   `toml:"board"`
+	BoardListen string `toml:"board_listen"`
+	BoardURL    string `toml:"board_url"`
 }
 
 type rawLog struct {

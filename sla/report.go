@@ -45,6 +45,34 @@ func Standings(tickets []*helpdesk.Ticket, now time.Time) []Standing {
 	return out
 }
 
+// Standing states, as the reports (helpdeskd sla, the board) name them.
+const (
+	StateBreached = "breached"
+	StateAtRisk   = "at risk"
+	StateOnTrack  = "on track"
+	StatePaused   = "paused"
+	StateNone     = "no target"
+)
+
+// State names where an open ticket stands: breached (its nearest
+// running clock past its deadline), at risk (the ticket's risk instant,
+// sla.Policy.RiskAt, has come: the same rule as /metrics), on track,
+// paused (waiting on the customer, its clocks standing still) or no
+// target.
+func (s Standing) State(now time.Time) string {
+	switch {
+	case s.Due.IsZero() && s.Ticket.Paused():
+		return StatePaused
+	case s.Due.IsZero():
+		return StateNone
+	case s.Left < 0:
+		return StateBreached
+	case !s.Ticket.RiskAt.IsZero() && !now.Before(s.Ticket.RiskAt):
+		return StateAtRisk
+	}
+	return StateOnTrack
+}
+
 // Compliance is how one policy and priority kept its promises over a period.
 type Compliance struct {
 	Policy   string
@@ -158,4 +186,28 @@ func percentile(ds []time.Duration, p int) time.Duration {
 		rank = 1
 	}
 	return s[rank-1]
+}
+
+// SortCompliance orders compliance rows by policy, then by the configured
+// levels, most urgent first (unknown levels last, by name).
+func SortCompliance(rows []Compliance, levels helpdesk.Levels) {
+	rank := func(p helpdesk.Priority) int {
+		if r, ok := levels.Rank(p); ok {
+			if p == levels.Change {
+				return len(levels.Order)
+			}
+			return r
+		}
+		return len(levels.Order) + 1
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.Policy != b.Policy {
+			return a.Policy < b.Policy
+		}
+		if ra, rb := rank(a.Priority), rank(b.Priority); ra != rb {
+			return ra < rb
+		}
+		return a.Priority < b.Priority
+	})
 }

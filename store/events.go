@@ -56,3 +56,30 @@ func (tx *ReadTx) LastEvent(ticketID int64, kind string) (time.Time, error) {
 	}
 	return parseTime(at)
 }
+
+// EventsOfKindSince returns the events of one kind of the tickets filed
+// at or after since, by ticket, oldest first: the board's triage counts
+// read every #priority change of a period in one query, not one per
+// ticket.
+func (tx *ReadTx) EventsOfKindSince(kind string, since time.Time) (map[int64][]helpdesk.Event, error) {
+	rows, err := tx.query(`SELECT e.id, e.ticket_id, e.at, e.kind, e.actor, e.detail, e.message_id FROM events e
+		WHERE e.kind = ? AND e.ticket_id >= (SELECT COALESCE(MIN(id), 0) FROM tickets WHERE created_at >= ?)
+		ORDER BY e.id`, kind, fmtTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("events of kind %s: %w", kind, err)
+	}
+	defer rows.Close()
+	out := map[int64][]helpdesk.Event{}
+	for rows.Next() {
+		var e helpdesk.Event
+		var at sql.NullString
+		if err := rows.Scan(&e.ID, &e.TicketID, &at, &e.Kind, &e.Actor, &e.Detail, &e.MessageID); err != nil {
+			return nil, fmt.Errorf("events of kind %s: %w", kind, err)
+		}
+		if e.At, err = parseTime(at); err != nil {
+			return nil, fmt.Errorf("events of kind %s: %w", kind, err)
+		}
+		out[e.TicketID] = append(out[e.TicketID], e)
+	}
+	return out, rows.Err()
+}

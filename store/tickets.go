@@ -281,3 +281,35 @@ func (s *Store) SLAOpenCounts(ctx context.Context, now time.Time) ([]SLAOpenCoun
 	}
 	return out, nil
 }
+
+// TicketClocks lists the tickets created in [since, until) with only what
+// SLA compliance and the triage counts read: ID, Policy, Plan, Priority,
+// Status and the times CreatedAt, FirstResponseAt, ResolvedAt,
+// ResponseDue and ResolutionDue (every other field is zero). The board
+// reads its 90 days with it: a tenth of the cost of Tickets, which
+// decodes every column.
+func (tx *ReadTx) TicketClocks(since, until time.Time) ([]*helpdesk.Ticket, error) {
+	rows, err := tx.query(`SELECT id, policy, plan, priority, status, created_at, first_response_at, resolved_at,
+		response_due, resolution_due FROM tickets WHERE created_at >= ? AND created_at < ? ORDER BY id`, fmtTime(since), fmtTime(until))
+	if err != nil {
+		return nil, fmt.Errorf("ticket clocks: %w", err)
+	}
+	defer rows.Close()
+	var out []*helpdesk.Ticket
+	var prio, status string
+	var times [5]sql.NullString
+	for rows.Next() {
+		t := &helpdesk.Ticket{}
+		if err := rows.Scan(&t.ID, &t.Policy, &t.Plan, &prio, &status, &times[0], &times[1], &times[2], &times[3], &times[4]); err != nil {
+			return nil, fmt.Errorf("ticket clocks: %w", err)
+		}
+		t.Priority, t.Status = helpdesk.Priority(prio), helpdesk.Status(status)
+		for i, dst := range []*time.Time{&t.CreatedAt, &t.FirstResponseAt, &t.ResolvedAt, &t.ResponseDue, &t.ResolutionDue} {
+			if *dst, err = parseTime(times[i]); err != nil {
+				return nil, fmt.Errorf("ticket clocks %d: %w", t.ID, err)
+			}
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/board"
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/intake"
@@ -53,10 +54,16 @@ type Main struct {
 	Loop     *sla.Loop
 	Metrics  *ops.Metrics
 	HTTPAddr string // where /healthz and /metrics listen, once Open has bound it
+	// BoardAddr is where the managers' board listens, once Open has bound
+	// it ([http] board).
+	BoardAddr string
 
-	httpSrv *http.Server
-	httpLn  net.Listener
-	lock    *runlock.Lock // one daemon per database, for the life of the process
+	httpSrv  *http.Server
+	httpLn   net.Listener
+	boardSrv *http.Server
+	boardLn  net.Listener
+	board    *board.Board
+	lock     *runlock.Lock // one daemon per database, for the life of the process
 }
 
 // Open builds every component: the store (migrations applied), templates,
@@ -182,6 +189,17 @@ func (m *Main) Open(ctx context.Context) error {
 			Ping: st.Ping, Mailboxes: m.mailboxStates, Outbox: st.OutboxCounts, Unrecorded: m.Outbox.Unrecorded,
 		}, m.Log), ReadHeaderTimeout: 10 * time.Second}
 	}
+	if cfg.HTTP.Board {
+		ln, err := net.Listen("tcp", cfg.HTTP.BoardListen)
+		if err != nil {
+			return fmt.Errorf("board listen %s: %w", cfg.HTTP.BoardListen, err)
+		}
+		m.boardLn, m.BoardAddr = ln, ln.Addr().String()
+		m.board = newBoard(cfg, st, m.Now, m.Log.With("component", "board"))
+		m.boardSrv = &http.Server{Handler: m.board,
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
+	}
 	return nil
 }
 
@@ -253,7 +271,7 @@ func (m *Main) Run(ctx context.Context) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFetch()
 	defer stopWork()
-	errs := make(chan error, len(m.Fetchers)+3)
+	errs := make(chan error, len(m.Fetchers)+4)
 	goSafe := func(wg *sync.WaitGroup, name string, run func(context.Context) error, c context.Context) {
 		wg.Add(1)
 		go func() {
@@ -286,7 +304,16 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	m.Log.Info("helpdeskd running", "mailboxes", len(m.Fetchers), "http", m.HTTPAddr, "database", m.Store.Path())
+	if m.boardSrv != nil {
+		workWG.Add(1)
+		go func() {
+			defer workWG.Done()
+			if err := m.boardSrv.Serve(m.boardLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("board: %w", err)
+			}
+		}()
+	}
+	m.Log.Info("helpdeskd running", "mailboxes", len(m.Fetchers), "http", m.HTTPAddr, "board", m.BoardAddr, "database", m.Store.Path())
 
 	var runErr error
 	select {
@@ -308,6 +335,12 @@ func (m *Main) Run(ctx context.Context) error {
 		shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		m.httpSrv.Shutdown(shutCtx)
 		cancel()
+	}
+	if m.boardSrv != nil {
+		shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		m.boardSrv.Shutdown(shutCtx)
+		cancel()
+		m.board.Close() // a computation of its figures in flight ends before the store closes
 	}
 	if !waitUntil(&workWG, deadline) {
 		return errors.Join(runErr, errors.New("shutdown: outbox or SLA loop did not stop in time"))
@@ -335,6 +368,13 @@ func (m *Main) Close() error {
 	}
 	if m.httpSrv != nil {
 		errs = append(errs, m.httpSrv.Close())
+	}
+	if m.boardLn != nil {
+		m.boardLn.Close() // Serve may never have run; closing twice only errs
+	}
+	if m.boardSrv != nil {
+		errs = append(errs, m.boardSrv.Close())
+		m.board.Close()
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

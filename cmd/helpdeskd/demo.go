@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/board"
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/demo"
 	"github.com/helpdeskd/helpdesk/desk"
@@ -32,6 +33,7 @@ type demoOptions struct {
 	imapPort int     // 0: ephemeral
 	smtpPort int
 	http     string // /healthz and /metrics; "" = off
+	board    string // the managers' board; "" = off
 	start    string // "" (business hours), "now" or an RFC 3339 time
 	verbose  bool   // daemon logs at info level instead of warn
 	// realNow is the real clock the desk clock runs from (nil: time.Now)
@@ -51,7 +53,7 @@ const outageMailbox = "prospectsoft"
 const demoNeed = 3 * time.Hour
 
 func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("demo", "demo [-dir DIR] [-speed N] [-seed=false] [-imap-port P] [-smtp-port P] [-http ADDR] [-start TIME] [-v]", stderr)
+	fs := newFlags("demo", "demo [-dir DIR] [-speed N] [-seed=false] [-imap-port P] [-smtp-port P] [-http ADDR] [-board ADDR] [-start TIME] [-v]", stderr)
 	var o demoOptions
 	fs.StringVar(&o.dir, "dir", "", "keep the SQLite database in `DIR` (default: a temporary directory removed on exit)")
 	fs.Float64Var(&o.speed, "speed", 1, "run the desk clock `N` times faster than real time (SLA warnings and escalations in minutes)")
@@ -59,6 +61,7 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.IntVar(&o.imapPort, "imap-port", 0, "IMAP `port` on 127.0.0.1 (default: any free port)")
 	fs.IntVar(&o.smtpPort, "smtp-port", 0, "SMTP `port` on 127.0.0.1 (default: any free port)")
 	fs.StringVar(&o.http, "http", "127.0.0.1:0", "`address` of /healthz and /metrics; empty for none")
+	fs.StringVar(&o.board, "board", "127.0.0.1:0", "`address` of the managers' SLA board (the banner prints a manager's link); empty for none")
 	fs.StringVar(&o.start, "start", "", "desk clock start: `TIME` (RFC 3339), \"now\", or empty for now when within ProspectSoft's UK business hours, else the next business morning")
 	fs.BoolVar(&o.verbose, "v", false, "log the daemon's info messages to stderr (default: warnings only)")
 	if err := fs.Parse(args); err != nil {
@@ -90,6 +93,34 @@ type demoApp struct {
 	main    *Main
 	dir     string
 	tempDir bool
+	// boardLink is boardFor's link to the board, valid for a day of real
+	// time ("" when the board is off).
+	boardLink, boardFor string
+}
+
+// demoBoardLink makes the board link of the configuration's first manager,
+// valid for a day of real time (the board checks it on the desk's clock).
+func (a *demoApp) demoBoardLink(ctx context.Context) (link, email string, err error) {
+	for _, ag := range a.cfg.Agents {
+		if ag.Manager {
+			email = ag.Email
+			break
+		}
+	}
+	if email == "" {
+		return "", "", nil
+	}
+	var secret string
+	err = a.main.Store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		secret, err = tx.BoardSecret(email)
+		return err
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("demo: board link: %w", err)
+	}
+	life := time.Duration(float64(24*time.Hour) * a.opts.speed)
+	return board.Link("http://"+a.main.BoardAddr+board.Path, email, a.clock.Now().Add(life), secret), email, nil
 }
 
 // startDemo starts the servers and opens the daemon; run runs them. On
@@ -115,6 +146,9 @@ func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*d
 		return nil, err
 	}
 	a.cfg.HTTP.Listen = o.http
+	if o.board != "" {
+		a.cfg.HTTP.Board, a.cfg.HTTP.BoardListen = true, o.board
+	}
 
 	cal := a.calendar()
 	start := time.Now()
@@ -170,6 +204,11 @@ func startDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (*d
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: reset checkpoints: %w", err)
+	}
+	if a.main.BoardAddr != "" {
+		if a.boardLink, a.boardFor, err = a.demoBoardLink(ctx); err != nil {
+			return nil, err
+		}
 	}
 	started = true
 	return a, nil
@@ -289,6 +328,9 @@ func (a *demoApp) banner() {
 		fmt.Fprintf(tw, "  \t\tgoes into that mailbox over IMAP; every other mail is captured and shown here\n")
 		if a.main.HTTPAddr != "" {
 			fmt.Fprintf(tw, "  HTTP\thttp://%s/healthz\tand /metrics\n", a.main.HTTPAddr)
+		}
+		if a.boardLink != "" {
+			fmt.Fprintf(tw, "  Board\t%s\tthe managers' SLA board, %s's link (open it in a browser)\n", a.boardLink, a.boardFor)
 		}
 		keep := "kept"
 		if a.tempDir {

@@ -443,3 +443,22 @@ func TestDemoKeptDir(t *testing.T) {
 		t.Errorf("kept database: %v", err)
 	}
 }
+
+// TestDemoPrintsBoardLink: the demo's banner carries a manager's working
+// link to the board, which shows a ticket filed in the demo.
+func TestDemoPrintsBoardLink(t *testing.T) {
+	d := startTestDemo(t, demoOptions{dir: t.TempDir(), speed: 1, seed: false, http: "", board: "127.0.0.1:0"})
+	m := d.out.wait(t, `Board\s+(http://127\.0\.0\.1:\d+/board\?\S+)\s+the managers' SLA board, (\S+)'s link`)
+	sendCustomerMail(t, d.servers.SMTPAddr(), "Dana Cole <dana@customer.example>", "support@prospectsoft.example",
+		"Cannot log in", demoOutage)
+	ack := d.waitMail(t, "acknowledgement", func(m demo.Mail) bool {
+		return sentTo("dana@customer.example")(m) && strings.Contains(m.Subject(), "[HD-")
+	})
+	resp, page := boardGet(t, m[1])
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the banner's board link %s: status %d\n%s", m[1], resp.StatusCode, page)
+	}
+	if !strings.Contains(page, "link for "+m[2]) || !strings.Contains(page, `id="open">1<`) {
+		t.Errorf("the board does not show the demo's ticket %s:\n%s", demoRefIn(t, ack.Subject()), page)
+	}
+}

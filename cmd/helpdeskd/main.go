@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // usage is the top-level help.
@@ -36,6 +37,10 @@ Usage:
   helpdeskd sla [-config FILE] [-db FILE] [--json] [--since DATE] [--until DATE]
   helpdeskd sla due [-config FILE] --policy NAME --priority LEVEL [--plan PLAN] --at TIME [--json]
   helpdeskd agent rotate EMAIL [-config FILE | -db FILE]
+  helpdeskd board link EMAIL [-ttl D] [-config FILE]
+                                           print a manager's signed link to the SLA board
+  helpdeskd board rotate EMAIL [-config FILE]
+                                           revoke every board link of a manager
   helpdeskd version
 
 Run "helpdeskd COMMAND --help" for a command's flags.
@@ -102,6 +107,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdSLA(ctx, rest, stdout, stderr)
 	case "agent":
 		return cmdAgent(ctx, rest, stdout, stderr)
+	case "board":
+		return cmdBoard(ctx, rest, time.Now(), stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "helpdeskd", version())
 		return nil

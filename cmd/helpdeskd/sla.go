@@ -6,12 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
@@ -144,7 +141,7 @@ func slaReport(ctx context.Context, args []string, now time.Time, stdout, stderr
 	}
 	standings := sla.Standings(open, now)
 	rows := sla.ComplianceReport(period, func(name string) *sla.Policy { return cfg.Policies[name] }, now)
-	sortByLevel(rows, cfg.Levels)
+	sla.SortCompliance(rows, cfg.Levels)
 	if *asJSON {
 		type openJSON struct {
 			Ref      string   `json:"ref"`
@@ -188,7 +185,7 @@ func slaReport(ctx context.Context, args []string, now time.Time, stdout, stderr
 		for _, s := range standings {
 			o := openJSON{Ref: s.Ticket.Ref, Priority: string(s.Ticket.Priority), Status: string(s.Ticket.Status),
 				Clock: string(s.Clock), Due: jsonTime(s.Due), Breached: !s.Due.IsZero() && s.Left < 0, Subject: s.Ticket.Subject,
-				Policy: s.Ticket.Policy, State: slaState(s, now), Assignee: s.Ticket.Assignee, Team: s.Ticket.Team, Customer: s.Ticket.Customer}
+				Policy: s.Ticket.Policy, State: s.State(now), Assignee: s.Ticket.Assignee, Team: s.Ticket.Team, Customer: s.Ticket.Customer}
 			if !s.Due.IsZero() {
 				left := int64(s.Left / time.Second)
 				o.LeftSec = &left
@@ -209,45 +206,17 @@ func slaReport(ctx context.Context, args []string, now time.Time, stdout, stderr
 	return nil
 }
 
-// Standing states, as the report names them.
-const (
-	stateBreached = "breached"
-	stateAtRisk   = "at risk"
-	stateOnTrack  = "on track"
-	statePaused   = "paused"
-	stateNone     = "no target"
-)
-
-// slaState names where an open ticket stands: breached (its nearest
-// running clock past its deadline), at risk (the ticket's risk instant,
-// sla.Policy.RiskAt, has come: the same rule as /metrics), on track,
-// paused (waiting on the customer, its clocks standing still) or no
-// target.
-func slaState(s sla.Standing, now time.Time) string {
-	switch {
-	case s.Due.IsZero() && s.Ticket.Paused():
-		return statePaused
-	case s.Due.IsZero():
-		return stateNone
-	case s.Left < 0:
-		return stateBreached
-	case !s.Ticket.RiskAt.IsZero() && !now.Before(s.Ticket.RiskAt):
-		return stateAtRisk
-	}
-	return stateOnTrack
-}
-
 // writeSLAText prints the report for people: the open tickets by time
 // left, each deadline in its policy's zone, then compliance per policy and
 // priority, response and resolution each in a table of its own.
 func writeSLAText(w io.Writer, cfg *config.Config, standings []sla.Standing, rows []sla.Compliance, now, from, to time.Time) {
 	counts := map[string]int{}
 	for _, s := range standings {
-		counts[slaState(s, now)]++
+		counts[s.State(now)]++
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "OPEN TICKETS BY TIME LEFT at %s: %d open, %d breached, %d at risk, %d paused\n",
-		desk.FormatTime(now, time.UTC), len(standings), counts[stateBreached], counts[stateAtRisk], counts[statePaused])
+		desk.FormatTime(now, time.UTC), len(standings), counts[sla.StateBreached], counts[sla.StateAtRisk], counts[sla.StatePaused])
 	if len(standings) == 0 {
 		fmt.Fprintln(tw, "(none)")
 	} else {
@@ -255,12 +224,12 @@ func writeSLAText(w io.Writer, cfg *config.Config, standings []sla.Standing, row
 	}
 	for _, s := range standings {
 		t := s.Ticket
-		state, due, left := slaState(s, now), "-", "-"
+		state, due, left := s.State(now), "-", "-"
 		if !s.Due.IsZero() {
 			due = desk.FormatTime(s.Due, desk.Location(cfg.Policies[t.Policy], t))
-			left = timeLeft(s.Left)
+			left = desk.TimeLeft(s.Left)
 		}
-		if state == stateBreached {
+		if state == sla.StateBreached {
 			state = "BREACHED"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(t.Ref, 20), cell(string(t.Priority), 12),
@@ -288,13 +257,13 @@ func writeSLAText(w io.Writer, cfg *config.Config, standings []sla.Standing, row
 		fmt.Fprintf(tw, "\nPOLICY\tPRIORITY\tTICKETS\t%s MET\tBREACHED\tRUNNING\tMEDIAN\tP90\n", c.name)
 		for _, r := range rows {
 			met, breached, running, samples, p50, p90 := c.get(r)
-			rate := metRate(met, breached)
+			rate := desk.MetRate(met, breached)
 			if met+breached+running == 0 {
 				rate = "no target"
 			}
 			median, p90s := "-", "-"
 			if samples > 0 {
-				median, p90s = humanDuration(p50), humanDuration(p90)
+				median, p90s = desk.HumanDuration(p50), desk.HumanDuration(p90)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", cell(r.Policy, 24), cell(string(r.Priority), 12), r.Tickets,
 				rate, breached, running, median, p90s)
@@ -303,105 +272,14 @@ func writeSLAText(w io.Writer, cfg *config.Config, standings []sla.Standing, row
 	tw.Flush()
 }
 
-// metRate is the share of decided clocks that met their target, with its
-// numerator and denominator: "80% (4 of 5)". It never rounds up to 100%
-// or down to 0% a share that is not all or none; "none yet" when no clock
-// is decided.
-func metRate(met, breached int) string {
-	n := met + breached
-	if n == 0 {
-		return "none yet"
-	}
-	pct := met * 100 / n // floor: 199 of 200 is 99%, not 100%
-	if pct == 0 && met > 0 {
-		pct = 1
-	}
-	return fmt.Sprintf("%d%% (%d of %d)", pct, met, n)
-}
-
-// sortByLevel orders compliance rows by policy, then by the configured
-// levels, most urgent first (unknown levels last, by name).
-func sortByLevel(rows []sla.Compliance, levels helpdesk.Levels) {
-	rank := func(p helpdesk.Priority) int {
-		if r, ok := levels.Rank(p); ok {
-			if p == levels.Change {
-				return len(levels.Order)
-			}
-			return r
-		}
-		return len(levels.Order) + 1
-	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
-		if a.Policy != b.Policy {
-			return a.Policy < b.Policy
-		}
-		if ra, rb := rank(a.Priority), rank(b.Priority); ra != rb {
-			return ra < rb
-		}
-		return a.Priority < b.Priority
-	})
-}
-
 // cell makes text written by outsiders (subjects, addresses, names) safe
-// for one column of the report: control and format characters (tabs, line
-// breaks, terminal escapes, bidirectional overrides) become a space or
-// "?", and it is cut to n characters; "" is "-".
+// for one column of the report (desk.Printable) and cuts it to n
+// characters; "" is "-".
 func cell(s string, n int) string {
 	if s == "" {
 		return "-"
 	}
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-			return ' '
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError:
-			return '?'
-		}
-		return r
-	}, s)
-	return truncate(s, n)
-}
-
-// humanDuration renders a duration for people in at most two units,
-// cut (never rounded up): "0 s", "36 s", "5 min 12 s", "3 h 5 min",
-// "2 d 3 h". A negative duration is rendered as its size.
-func humanDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	const day = 24 * time.Hour
-	units := []struct {
-		size time.Duration
-		name string
-	}{{day, "d"}, {time.Hour, "h"}, {time.Minute, "min"}, {time.Second, "s"}}
-	for i, u := range units {
-		if d < u.size && i < len(units)-1 {
-			continue
-		}
-		n := d / u.size
-		out := fmt.Sprintf("%d %s", n, u.name)
-		if i+1 < len(units) {
-			next := units[i+1]
-			if m := (d - n*u.size) / next.size; m > 0 {
-				out += fmt.Sprintf(" %d %s", m, next.name)
-			}
-		}
-		return out
-	}
-	return "0 s" // not reached: the last unit always answers
-}
-
-// timeLeft renders the time to a deadline: "in 2 d 3 h" while it is
-// ahead, "36 s overdue" once it has passed, "due now" at it.
-func timeLeft(d time.Duration) string {
-	switch {
-	case d > 0:
-		return "in " + humanDuration(d)
-	case d < 0:
-		return humanDuration(d) + " overdue"
-	}
-	return "due now"
+	return truncate(desk.Printable(s), n)
 }
 
 // parsePeriod reads --since and --until (YYYY-MM-DD or RFC 3339); by

@@ -12,6 +12,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/config"
+	"github.com/helpdeskd/helpdesk/desk"
 	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/store"
 )
@@ -337,10 +338,10 @@ func TestHumanDuration(t *testing.T) {
 		{237*time.Hour + 36*time.Minute, "9 d 21 h", "in 9 d 21 h"},
 		{-400 * 24 * time.Hour, "400 d", "400 d overdue"},
 	} {
-		if got := humanDuration(tc.d); got != tc.human {
+		if got := desk.HumanDuration(tc.d); got != tc.human {
 			t.Errorf("humanDuration(%v) = %q, want %q", tc.d, got, tc.human)
 		}
-		if got := timeLeft(tc.d); got != tc.due {
+		if got := desk.TimeLeft(tc.d); got != tc.due {
 			t.Errorf("timeLeft(%v) = %q, want %q", tc.d, got, tc.due)
 		}
 	}
@@ -358,7 +359,7 @@ func TestMetRate(t *testing.T) {
 		{199, 1, "99% (199 of 200)"}, // never 100% while one was missed
 		{1, 999, "1% (1 of 1000)"},   // never 0% while one was met
 	} {
-		if got := metRate(tc.met, tc.breached); got != tc.want {
+		if got := desk.MetRate(tc.met, tc.breached); got != tc.want {
 			t.Errorf("metRate(%d, %d) = %q, want %q", tc.met, tc.breached, got, tc.want)
 		}
 	}
