@@ -180,8 +180,9 @@ func (f *Fetcher) setSuccess() {
 	f.state.LastError, f.state.LastErrorAt = "", time.Time{}
 }
 
-// AuthError is a login the IMAP server refused (it answered NO to the
-// credentials), or a password that could not be read. It is no outage:
+// AuthError is a login the IMAP (or SMTP) server refused (it answered NO
+// to the credentials), a password that could not be read, or an OAuth2
+// token the provider would not issue. It is no outage:
 // nothing gets better until someone fixes the credentials.
 type AuthError struct {
 	Server string // host:port
@@ -256,8 +257,11 @@ func (f *Fetcher) Run(ctx context.Context) error {
 			if failures == 0 {
 				outageStart = f.now()
 			}
-			f.log.Error("imap login refused: check the mailbox's username and password (a password_file is read again at each retry)",
-				"server", auth.Server, "user", f.cfg.Username, "err", auth.Err)
+			msg := "imap login refused: check the mailbox's username and password (a password_file is read again at each retry)"
+			if f.cfg.TokenFunc != nil {
+				msg = "imap login refused: check the mailbox's OAuth2 app registration, its permission on this mailbox and the client secret (a fresh token is asked for at each retry)"
+			}
+			f.log.Error(msg, "server", auth.Server, "user", f.cfg.Username, "err", auth.Err)
 		case failures == 0:
 			outageStart = f.now()
 			f.log.Warn("imap mailbox unavailable; retrying with backoff", "err", err)
