@@ -30,6 +30,9 @@ type TokenServer struct {
 	URL      string // the token endpoint
 	ClientID string
 	Key      []byte // HS256 signing key
+	// Now is the clock of iat and exp; nil means time.Now. Set it before
+	// the first request.
+	Now func() time.Time
 
 	srv *httptest.Server
 
@@ -112,6 +115,9 @@ func (ts *TokenServer) serve(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
 	default:
 		now := time.Now()
+		if ts.Now != nil {
+			now = ts.Now()
+		}
 		tok := ts.SignJWT(map[string]any{
 			"iss": TokenIssuer, "aud": TokenAudience, "scope": TokenScope,
 			"sub": ts.subject, "email": ts.subject,
