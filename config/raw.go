@@ -43,44 +43,61 @@ type rawStore struct {
 }
 
 type rawSMTP struct {
-	Host         string `toml:"host"`
-	Port         int    `toml:"port"`
-	Security     string `toml:"security"`
-	Username     string `toml:"username"`
-	Password     string `toml:"password"`
-	PasswordFile string `toml:"password_file"`
-	From         string `toml:"from"`
-	Timeout      text   `toml:"timeout"`
-	HELO         string `toml:"helo"`
-	Batch        int    `toml:"batch"`
-	Connections  int    `toml:"connections"`
-	RetryMin     text   `toml:"retry_min"`
-	RetryMax     text   `toml:"retry_max"`
+	Host         string     `toml:"host"`
+	Port         int        `toml:"port"`
+	Security     string     `toml:"security"`
+	Username     string     `toml:"username"`
+	Password     string     `toml:"password"`
+	PasswordFile string     `toml:"password_file"`
+	Auth         string     `toml:"auth"`
+	OAuth2       *rawOAuth2 `toml:"oauth2"`
+	From         string     `toml:"from"`
+	Timeout      text       `toml:"timeout"`
+	HELO         string     `toml:"helo"`
+	Batch        int        `toml:"batch"`
+	Connections  int        `toml:"connections"`
+	RetryMin     text       `toml:"retry_min"`
+	RetryMax     text       `toml:"retry_max"`
 }
 
 type rawMailbox struct {
-	Name             string   `toml:"name"`
-	Address          string   `toml:"address"`
-	Aliases          []string `toml:"aliases"`
-	Host             string   `toml:"host"`
-	Port             int      `toml:"port"`
-	Security         string   `toml:"security"`
-	Username         string   `toml:"username"`
-	Password         string   `toml:"password"`
-	PasswordFile     string   `toml:"password_file"`
-	Folder           string   `toml:"folder"`
-	Policy           string   `toml:"policy"`
-	Team             string   `toml:"team"`
-	DefaultPriority  string   `toml:"default_priority"`
-	IDLE             *bool    `toml:"idle"`
-	PollInterval     text     `toml:"poll_interval"`
-	Processed        string   `toml:"processed"`
-	ProcessedFlag    string   `toml:"processed_flag"`
-	ProcessedFolder  string   `toml:"processed_folder"`
-	QuarantineFolder string   `toml:"quarantine_folder"`
-	MaxMessageSize   text     `toml:"max_message_size"`
-	CriticalOnly     bool     `toml:"critical_only"`
-	QueuePolicy      string   `toml:"queue_policy"`
+	Name             string     `toml:"name"`
+	Address          string     `toml:"address"`
+	Aliases          []string   `toml:"aliases"`
+	Host             string     `toml:"host"`
+	Port             int        `toml:"port"`
+	Security         string     `toml:"security"`
+	Username         string     `toml:"username"`
+	Password         string     `toml:"password"`
+	PasswordFile     string     `toml:"password_file"`
+	Auth             string     `toml:"auth"`
+	OAuth2           *rawOAuth2 `toml:"oauth2"`
+	Folder           string     `toml:"folder"`
+	Policy           string     `toml:"policy"`
+	Team             string     `toml:"team"`
+	DefaultPriority  string     `toml:"default_priority"`
+	IDLE             *bool      `toml:"idle"`
+	PollInterval     text       `toml:"poll_interval"`
+	Processed        string     `toml:"processed"`
+	ProcessedFlag    string     `toml:"processed_flag"`
+	ProcessedFolder  string     `toml:"processed_folder"`
+	QuarantineFolder string     `toml:"quarantine_folder"`
+	MaxMessageSize   text       `toml:"max_message_size"`
+	CriticalOnly     bool       `toml:"critical_only"`
+	QueuePolicy      string     `toml:"queue_policy"`
+}
+
+type rawOAuth2 struct {
+	Provider         string   `toml:"provider"`
+	Tenant           string   `toml:"tenant"`
+	ClientID         string   `toml:"client_id"`
+	ClientSecret     string   `toml:"client_secret"`
+	ClientSecretFile string   `toml:"client_secret_file"`
+	KeyFile          string   `toml:"key_file"`
+	Subject          string   `toml:"subject"`
+	TokenURL         string   `toml:"token_url"`
+	Scopes           []string `toml:"scopes"`
+	Mechanism        string   `toml:"mechanism"`
 }
 
 type rawAgent struct {
