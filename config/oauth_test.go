@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -114,5 +115,29 @@ func TestOAuth2Rejections(t *testing.T) {
 				t.Errorf("problems:\n%s\nwant one %s...%s\ndocument:\n%s", strings.Join(probs, "\n"), want, tc.in, doc)
 			}
 		})
+	}
+}
+
+// TestExampleOAuth2: the OAuth2 mailboxes config.example.toml shows as
+// "#> " lines load as they say.
+func TestExampleOAuth2(t *testing.T) {
+	b, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.ReplaceAll(string(b), "\n#> ", "\n")
+	if strings.Count(string(b), "\n#> ") < 30 {
+		t.Fatal("the example has lost its OAuth2 mailboxes")
+	}
+	c, _ := mustParse(t, "config.example.toml", doc, noSecrets)
+	got := map[string]string{}
+	for _, m := range c.Mailboxes {
+		if m.Auth == AuthOAuth2 {
+			got[m.Name] = m.OAuth2.Provider
+		}
+	}
+	want := map[string]string{"contoso": ProviderMicrosoft, "fabrikam": ProviderGoogle, "northwind": ProviderGeneric}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("OAuth2 mailboxes %v, want %v", got, want)
 	}
 }

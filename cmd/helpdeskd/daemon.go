@@ -95,7 +95,11 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Metrics.Preset(metricLabels(cfg))
 
 	ost := &outboxStore{Store: st}
-	m.Outbox = mailbox.NewOutbox(smtpConfig(cfg, m.TLSConfig), ost, m.Now, m.Log.With("component", "outbox"))
+	sc, err := smtpConfig(cfg, m.TLSConfig)
+	if err != nil {
+		return fmt.Errorf("smtp: %w", err)
+	}
+	m.Outbox = mailbox.NewOutbox(sc, ost, m.Now, m.Log.With("component", "outbox"))
 	// Beside the database, like its -wal and .lock: the mails the SMTP
 	// server accepted that the store may not have recorded yet.
 	m.Outbox.Journal = st.Path() + ".sent"
@@ -155,7 +159,10 @@ func (m *Main) Open(ctx context.Context) error {
 		},
 	})
 	for _, mb := range cfg.Mailboxes {
-		ic := imapConfig(mb, m.TLSConfig)
+		ic, err := imapConfig(mb, m.TLSConfig)
+		if err != nil {
+			return fmt.Errorf("mailbox %s: %w", mb.Name, err)
+		}
 		if m.IMAPBackoff != (mailbox.Backoff{}) {
 			ic.Backoff = m.IMAPBackoff
 		}
@@ -368,18 +375,30 @@ func deskConfig(cfg *config.Config) desk.Config {
 	return dc
 }
 
-func imapConfig(mb config.Mailbox, tlsCfg *tls.Config) mailbox.IMAPConfig {
-	return mailbox.IMAPConfig{Name: mb.Name, Host: mb.Host, Port: mb.Port, Security: string(mb.Security),
+func imapConfig(mb config.Mailbox, tlsCfg *tls.Config) (mailbox.IMAPConfig, error) {
+	tf, err := tokenFunc(mb.Auth, mb.OAuth2, mb.Username)
+	if err != nil {
+		return mailbox.IMAPConfig{}, err
+	}
+	ic := mailbox.IMAPConfig{Name: mb.Name, Host: mb.Host, Port: mb.Port, Security: string(mb.Security),
 		Username: mb.Username, PasswordFunc: mb.Password.Current, Folder: mb.Folder, IDLE: mb.IDLE,
 		PollInterval: mb.PollInterval, IdleRefresh: mb.PollInterval, Processed: mb.Processed, ProcessedFlag: mb.ProcessedFlag,
 		ProcessedFolder: mb.ProcessedFolder, QuarantineFolder: mb.QuarantineFolder, MaxMessageSize: mb.MaxMessageSize, TLSConfig: tlsCfg}
+	if tf != nil {
+		ic.PasswordFunc, ic.TokenFunc, ic.Mechanism = nil, tf, mb.OAuth2.Mechanism
+	}
+	return ic, nil
 }
 
-func smtpConfig(cfg *config.Config, tlsCfg *tls.Config) mailbox.SMTPConfig {
+func smtpConfig(cfg *config.Config, tlsCfg *tls.Config) (mailbox.SMTPConfig, error) {
 	s := cfg.SMTP
-	return mailbox.SMTPConfig{Host: s.Host, Port: s.Port, Security: string(s.Security), Username: s.Username,
+	tf, err := tokenFunc(s.Auth, s.OAuth2, s.Username)
+	if err != nil {
+		return mailbox.SMTPConfig{}, err
+	}
+	return mailbox.SMTPConfig{TokenFunc: tf, Host: s.Host, Port: s.Port, Security: string(s.Security), Username: s.Username,
 		Password: s.Password.Value, HELO: s.HELO, Timeout: s.Timeout, Batch: s.Batch, Connections: s.Connections,
-		Retry: mailbox.Backoff{Min: s.RetryMin, Max: s.RetryMax}, TLSConfig: tlsCfg}
+		Retry: mailbox.Backoff{Min: s.RetryMin, Max: s.RetryMax}, TLSConfig: tlsCfg}, nil
 }
 
 // readableAttr writes durations as durations ("1.5s", never nanoseconds in
