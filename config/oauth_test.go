@@ -89,7 +89,9 @@ func TestOAuth2Rejections(t *testing.T) {
 		}, "mailbox[0].password", "password = \"${S}\"", "logs in with a token"},
 		{"unknown auth", ms, "", func(d string) string { return strings.Replace(d, "auth = \"oauth2\"", "auth = \"kerberos\"", 1) },
 			"mailbox[0].auth", "auth = \"kerberos\"", `"kerberos": want "password" or "oauth2"`},
-		{"oauth2 without auth", ms, "", func(d string) string { return strings.Replace(d, "auth = \"oauth2\"\n", "password_file = \"/run/secrets/imap\"\n", 1) },
+		{"oauth2 without auth", ms, "", func(d string) string {
+			return strings.Replace(d, "auth = \"oauth2\"\n", "password_file = \"/run/secrets/imap\"\n", 1)
+		},
 			"mailbox[0].oauth2", "[mailbox.oauth2]", `auth is "password"`},
 		{"misspelt key", ms + "\nclient_secert = \"x\"", "", nil, "mailbox[0].oauth2.client_secert", "client_secert", `did you mean "client_secret"`},
 		{"smtp mechanism", ms, ms + "\nmechanism = \"XOAUTH2\"", nil, "smtp.oauth2.mechanism", "mechanism = \"XOAUTH2\"", "SMTP always authenticates with XOAUTH2"},

@@ -49,7 +49,7 @@ client_id = %q
 client_secret_file = %q
 `, ts.URL, ts.ClientID, secretFile)
 	cfg := testenv.Config{IMAP: imapSrv.Addr(), SMTP: peer.Addr(), Mailbox: `team = "first-line"`, Agents: testenv.Team,
-		HTTP: "127.0.0.1:0",
+		HTTP:     "127.0.0.1:0",
 		SMTPKeys: fmt.Sprintf("username = %q\nauth = \"oauth2\"\n[smtp.oauth2]\n%s", testenv.IMAPUser, table),
 		Extra: fmt.Sprintf(`
 [[mailbox]]
