@@ -52,7 +52,7 @@ type Config struct {
 	// IMAPOAuth2, when set, has the mailbox log in with auth = "oauth2"
 	// and these lines as its [mailbox.oauth2] table, with no password.
 	IMAPOAuth2 string
-	SMTP             string // host:port of the SMTP peer; default 127.0.0.1:25 (none started)
+	SMTP       string // host:port of the SMTP peer; default 127.0.0.1:25 (none started)
 
 	SMTPKeys string  // more keys of [smtp]
 	Mailbox  string  // more keys of the [[mailbox]]
