@@ -31,6 +31,29 @@ const (
 	Generic   = "generic"   // client credentials at any token URL
 )
 
+// Flows of Config.Flow.
+const (
+	// ClientCredentials is app-only access (Microsoft, Generic): the
+	// daemon's own credentials, no user involved.
+	ClientCredentials = "client_credentials"
+	// Device is delegated access (Microsoft, Generic): a user signs in
+	// once with the device authorization grant (RFC 8628, Login), and the
+	// refresh token kept in a RefreshStore gives access tokens after that.
+	Device = "device"
+)
+
+// MicrosoftDelegatedScopes are the scopes of delegated access to Exchange
+// Online's IMAP and SMTP; offline_access brings the refresh token.
+var MicrosoftDelegatedScopes = []string{"https://outlook.office.com/IMAP.AccessAsUser.All", "https://outlook.office.com/SMTP.Send", "offline_access"}
+
+// RefreshStore keeps an account's refresh token between runs.
+type RefreshStore interface {
+	// Load returns the stored refresh token; "" when there is none.
+	Load(ctx context.Context) (string, error)
+	// Save stores a new refresh token in place of the old one.
+	Save(ctx context.Context, token string) error
+}
+
 // MicrosoftScope is the scope of app-only access to Exchange Online's IMAP
 // and SMTP.
 const MicrosoftScope = "https://outlook.office365.com/.default"
@@ -68,6 +91,17 @@ type Config struct {
 	Subject string
 	// Scopes default to MicrosoftScope, GoogleScope; Generic requires them.
 	Scopes []string
+	// Flow is ClientCredentials (default) or Device; Google has only its
+	// service-account grant.
+	Flow string
+	// DeviceURL is the device authorization endpoint (Device); Generic
+	// requires it.
+	DeviceURL string
+	// Refresh keeps the refresh token (Device); required then.
+	Refresh RefreshStore
+	// LoginHint is what the operator runs to sign in again, named in the
+	// error when no refresh token works (Device).
+	LoginHint string
 	// HTTPClient makes the token requests; nil means a client with a 30 s
 	// timeout.
 	HTTPClient *http.Client
@@ -100,11 +134,26 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("unknown provider %q (want %s, %s or %s)", c.Provider, Microsoft, Google, Generic))
 	}
+	switch c.Flow {
+	case "", ClientCredentials:
+	case Device:
+		if c.Provider == Google {
+			errs = append(errs, errors.New("google: the device flow cannot have Gmail's scope; use a service account"))
+		}
+		if c.Provider == Generic && c.DeviceURL == "" {
+			errs = append(errs, errors.New("generic: device_url is required for the device flow"))
+		}
+		if c.Refresh == nil {
+			errs = append(errs, errors.New("the device flow needs a store for the refresh token"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("unknown flow %q (want %s or %s)", c.Flow, ClientCredentials, Device))
+	}
 	if c.Provider != Google {
 		if c.ClientID == "" {
 			errs = append(errs, fmt.Errorf("%s: client_id is required", c.Provider))
 		}
-		if c.ClientSecret == nil {
+		if c.ClientSecret == nil && c.Flow != Device { // a device-flow client may be public
 			errs = append(errs, fmt.Errorf("%s: a client secret is required", c.Provider))
 		}
 	}
@@ -127,6 +176,7 @@ type Source struct {
 	cfg Config
 
 	mu      sync.Mutex
+	refresh string // Device: the newest refresh token, kept even when storing it failed
 	token   string
 	expiry  time.Time // zero: the provider gave no lifetime; the token is fetched again every time
 	fetches int
@@ -147,9 +197,15 @@ func New(cfg Config) (*Source, error) {
 		switch cfg.Provider {
 		case Microsoft:
 			cfg.Scopes = []string{MicrosoftScope}
+			if cfg.Flow == Device {
+				cfg.Scopes = MicrosoftDelegatedScopes
+			}
 		case Google:
 			cfg.Scopes = []string{GoogleScope}
 		}
+	}
+	if cfg.DeviceURL == "" && cfg.Provider == Microsoft {
+		cfg.DeviceURL = "https://login.microsoftonline.com/" + url.PathEscape(cfg.Tenant) + "/oauth2/v2.0/devicecode"
 	}
 	if cfg.TokenURL == "" {
 		switch cfg.Provider {
@@ -197,8 +253,10 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 func (s *Source) fetch(ctx context.Context) (*oauth2.Token, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.cfg.HTTPClient)
 	var ts oauth2.TokenSource
-	switch s.cfg.Provider {
-	case Google:
+	switch {
+	case s.cfg.Flow == Device:
+		return s.refreshed(ctx)
+	case s.cfg.Provider == Google:
 		key, err := s.cfg.KeyFile()
 		if err != nil {
 			return nil, &RefusedError{Err: fmt.Errorf("reading the service account key: %w", err)}
@@ -226,16 +284,125 @@ func (s *Source) fetch(ctx context.Context) (*oauth2.Token, error) {
 	}
 	t, err := ts.Token()
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {
-			return nil, &RefusedError{Err: providerWords(re)}
-		}
-		return nil, fmt.Errorf("token request to %s: %w", s.cfg.TokenURL, err)
+		return nil, s.requestError(err, "")
 	}
 	if t.AccessToken == "" {
 		return nil, fmt.Errorf("token request to %s: the answer has no access_token", s.cfg.TokenURL)
 	}
 	return &oauth2.Token{AccessToken: t.AccessToken, ExpiresIn: expiresIn(t)}, nil
+}
+
+// requestError is a failed token request as Token returns it: a 4xx
+// answer is a refusal in the provider's words, with hint after them.
+func (s *Source) requestError(err error, hint string) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {
+		err = providerWords(re)
+		if hint != "" {
+			err = fmt.Errorf("%w; %s", err, hint)
+		}
+		return &RefusedError{Err: err}
+	}
+	return fmt.Errorf("token request to %s: %w", s.cfg.TokenURL, err)
+}
+
+// oauth2Config is the delegated flow's client.
+func (s *Source) oauth2Config() (*oauth2.Config, error) {
+	c := &oauth2.Config{ClientID: s.cfg.ClientID, Scopes: s.cfg.Scopes, Endpoint: oauth2.Endpoint{
+		TokenURL: s.cfg.TokenURL, DeviceAuthURL: s.cfg.DeviceURL, AuthStyle: oauth2.AuthStyleInParams}}
+	if s.cfg.ClientSecret != nil {
+		secret, err := s.cfg.ClientSecret()
+		if err != nil {
+			return nil, &RefusedError{Err: fmt.Errorf("reading the client secret: %w", err)}
+		}
+		c.ClientSecret = secret
+	}
+	return c, nil
+}
+
+// loginHint is the sentence that tells the operator to sign in again.
+func (s *Source) loginHint() string {
+	if s.cfg.LoginHint == "" {
+		return "sign in again"
+	}
+	return "sign in again: " + s.cfg.LoginHint
+}
+
+// refreshed redeems the refresh token for an access token, and stores
+// the refresh token the provider rotated in its place. s.mu is held.
+func (s *Source) refreshed(ctx context.Context) (*oauth2.Token, error) {
+	rt := s.refresh
+	if rt == "" {
+		var err error
+		if rt, err = s.cfg.Refresh.Load(ctx); err != nil {
+			return nil, fmt.Errorf("reading the refresh token: %w", err)
+		}
+	}
+	if rt == "" {
+		return nil, &RefusedError{Err: errors.New("no refresh token stored; " + s.loginHint())}
+	}
+	oc, err := s.oauth2Config()
+	if err != nil {
+		return nil, err
+	}
+	t, err := oc.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
+	if err != nil {
+		return nil, s.requestError(err, "the refresh token was refused (revoked, expired after long disuse, or the password was reset); "+s.loginHint())
+	}
+	if t.AccessToken == "" {
+		return nil, fmt.Errorf("token request to %s: the answer has no access_token", s.cfg.TokenURL)
+	}
+	if t.RefreshToken != "" && t.RefreshToken != rt {
+		s.refresh = t.RefreshToken // used next time even if storing it fails now
+		if err := s.cfg.Refresh.Save(ctx, t.RefreshToken); err != nil {
+			return nil, fmt.Errorf("storing the rotated refresh token: %w", err)
+		}
+	} else {
+		s.refresh = rt
+	}
+	return &oauth2.Token{AccessToken: t.AccessToken, ExpiresIn: expiresIn(t)}, nil
+}
+
+// Login signs a user in with the device authorization grant (RFC 8628):
+// show is given the address to open and the code to enter there, then
+// Login polls until the user has signed in (or ctx ends, or the code
+// expires), and stores the refresh token. Only for the Device flow.
+func (s *Source) Login(ctx context.Context, show func(uri, code string, expires time.Time)) error {
+	if s.cfg.Flow != Device {
+		return errors.New("sign-in is for flow = \"device\"; this account uses its own credentials")
+	}
+	oc, err := s.oauth2Config()
+	if err != nil {
+		return err
+	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.cfg.HTTPClient)
+	da, err := oc.DeviceAuth(ctx)
+	if err != nil {
+		return s.requestError(err, "")
+	}
+	uri := da.VerificationURIComplete
+	if uri == "" {
+		uri = da.VerificationURI
+	}
+	show(uri, da.UserCode, da.Expiry)
+	t, err := oc.DeviceAccessToken(ctx, da)
+	if err != nil {
+		return s.requestError(err, "")
+	}
+	if t.RefreshToken == "" {
+		return errors.New("the provider gave no refresh token: the scopes must allow offline access (Microsoft: offline_access)")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.cfg.Refresh.Save(ctx, t.RefreshToken); err != nil {
+		return fmt.Errorf("storing the refresh token: %w", err)
+	}
+	s.refresh = t.RefreshToken
+	s.token, s.expiry = t.AccessToken, time.Time{}
+	if n := expiresIn(t); n > 0 {
+		s.expiry = s.cfg.Now().Add(time.Duration(n) * time.Second)
+	}
+	return nil
 }
 
 // expiresIn is the token's lifetime in seconds as the provider said it

@@ -236,3 +236,80 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// memRefresh is a RefreshStore in memory that records every save.
+type memRefresh struct {
+	mu    sync.Mutex
+	saved []string
+}
+
+func (m *memRefresh) Load(context.Context) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.saved) == 0 {
+		return "", nil
+	}
+	return m.saved[len(m.saved)-1], nil
+}
+
+func (m *memRefresh) Save(_ context.Context, t string) error {
+	m.mu.Lock()
+	m.saved = append(m.saved, t)
+	m.mu.Unlock()
+	return nil
+}
+
+// TestDeviceFlowAndRotation: the device flow (RFC 8628) shows the code
+// and stores the refresh token; every refresh stores the rotated one,
+// which a new Source (a restart) uses; a revoked one is a refusal that
+// says what to run.
+func TestDeviceFlowAndRotation(t *testing.T) {
+	ts := testenv.StartTokenServer(t, "unused", "support@helpdesk.test")
+	clk := &clock{t: time.Now()}
+	store := &memRefresh{}
+	cfg := oauth.Config{Provider: oauth.Generic, Flow: oauth.Device, TokenURL: ts.URL, DeviceURL: ts.DeviceURL,
+		Scopes: []string{"mail.imap", "offline_access"}, ClientID: ts.ClientID, Refresh: store,
+		LoginHint: "helpdeskd oauth login -config /etc/helpdeskd.toml -mailbox support", Now: clk.Now}
+	src, err := oauth.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := src.Token(ctx); !refused(err) || !strings.Contains(err.Error(), "helpdeskd oauth login") {
+		t.Fatalf("before sign-in: %v, want a refusal naming the login command", err)
+	}
+	var code string
+	if err := src.Login(ctx, func(uri, c string, _ time.Time) { code = c }); err != nil {
+		t.Fatal(err)
+	}
+	if code == "" || len(store.saved) != 1 {
+		t.Fatalf("code %q, saved %v", code, store.saved)
+	}
+	first, err := src.Token(ctx)
+	if err != nil || first != ts.Issued()[0] {
+		t.Fatalf("after sign-in: %v (the login's token should be used)", err)
+	}
+	// Expired: the refresh token is redeemed and the rotated one stored.
+	clk.Advance(2 * time.Hour)
+	if _, err := src.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.saved) != 2 || store.saved[1] == store.saved[0] {
+		t.Fatalf("saved %v, want the rotated token stored", store.saved)
+	}
+	// A restart: a new Source reads the stored (rotated) token.
+	src2, _ := oauth.New(cfg)
+	if _, err := src2.Token(ctx); err != nil {
+		t.Fatalf("after a restart: %v", err)
+	}
+	if got := ts.RefreshTokens(); len(got) != 1 || got[0] != store.saved[len(store.saved)-1] {
+		t.Errorf("valid refresh tokens %v, stored %v", got, store.saved)
+	}
+	// Revoked: a refusal in the provider's words, and what to run.
+	ts.Revoke()
+	clk.Advance(2 * time.Hour)
+	_, err = src2.Token(ctx)
+	if !refused(err) || !strings.Contains(err.Error(), "AADSTS70008") || !strings.Contains(err.Error(), "helpdeskd oauth login -config") {
+		t.Fatalf("revoked: %v", err)
+	}
+}

@@ -22,12 +22,16 @@ const (
 	TokenScope    = "mail.imap mail.smtp"
 )
 
-// TokenServer is a real OAuth2 token endpoint (RFC 6749 §4.4, client
-// credentials) served over HTTP by the test: it checks the client's id
-// and secret and answers with an HS256 JWT for Subject, signed with Key,
-// valid for Lifetime, or with the RFC 6749 §5.2 error a refusal gets.
+// TokenServer is a real OAuth2 token endpoint served over HTTP by the
+// test. It issues HS256 JWTs for its subject, signed with Key, for the
+// client credentials grant (RFC 6749 §4.4, id and secret checked), the
+// device authorization grant (RFC 8628: DeviceURL, the user approving at
+// once) and refresh tokens (RFC 6749 §6), which it rotates: each refresh
+// token works once, and the answer carries the next. A refusal gets the
+// RFC 6749 §5.2 error in Microsoft Entra's words.
 type TokenServer struct {
-	URL      string // the token endpoint
+	URL       string // the token endpoint
+	DeviceURL string // the device authorization endpoint
 	ClientID string
 	Key      []byte // HS256 signing key
 	// Now is the clock of iat and exp; nil means time.Now. Set it before
@@ -41,6 +45,9 @@ type TokenServer struct {
 	subject  string
 	lifetime time.Duration // the JWT's exp and expires_in
 	issued   []string      // every access token handed out, in order
+	refresh  map[string]bool
+	devices  map[string]bool // device codes not yet redeemed
+	n        int
 	requests []map[string][]string
 }
 
@@ -51,9 +58,11 @@ func StartTokenServer(t testing.TB, secret, subject string) *TokenServer {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
-	ts := &TokenServer{ClientID: "helpdeskd", Key: key, secret: secret, subject: subject, lifetime: time.Hour}
+	ts := &TokenServer{ClientID: "helpdeskd", Key: key, secret: secret, subject: subject, lifetime: time.Hour,
+		refresh: map[string]bool{}, devices: map[string]bool{}}
 	ts.srv = httptest.NewServer(http.HandlerFunc(ts.serve))
 	ts.URL = ts.srv.URL + "/token"
+	ts.DeviceURL = ts.srv.URL + "/device"
 	t.Cleanup(ts.srv.Close)
 	return ts
 }
@@ -87,12 +96,31 @@ func (ts *TokenServer) Requests() []map[string][]string {
 	return append([]map[string][]string(nil), ts.requests...)
 }
 
+// Revoke makes every refresh token issued so far invalid (a password
+// reset, an admin's revocation).
+func (ts *TokenServer) Revoke() {
+	ts.mu.Lock()
+	clear(ts.refresh)
+	ts.mu.Unlock()
+}
+
+// RefreshTokens returns the refresh tokens that still work.
+func (ts *TokenServer) RefreshTokens() []string {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	var out []string
+	for t := range ts.refresh {
+		out = append(out, t)
+	}
+	return out
+}
+
 // KeyB64 is the signing key in base64, as Dovecot's key dictionary holds
 // it.
 func (ts *TokenServer) KeyB64() string { return base64.StdEncoding.EncodeToString(ts.Key) }
 
 func (ts *TokenServer) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/token" {
+	if r.Method != http.MethodPost || (r.URL.Path != "/token" && r.URL.Path != "/device") {
 		http.NotFound(w, r)
 		return
 	}
@@ -107,29 +135,65 @@ func (ts *TokenServer) serve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
-	switch {
-	case r.PostForm.Get("grant_type") != "client_credentials":
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only client_credentials")
-	case id != ts.ClientID || secret != ts.secret:
-		// The shape of Microsoft Entra's answer to a wrong secret.
+	grant := r.PostForm.Get("grant_type")
+	// A public client (device flow, refresh) may send no secret.
+	public := grant != "client_credentials" && secret == ""
+	if id != ts.ClientID || (!public && secret != ts.secret) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
-	default:
-		now := time.Now()
-		if ts.Now != nil {
-			now = ts.Now()
-		}
-		tok := ts.SignJWT(map[string]any{
-			"iss": TokenIssuer, "aud": TokenAudience, "scope": TokenScope,
-			"sub": ts.subject, "email": ts.subject,
-			"iat": now.Unix(), "exp": now.Add(ts.lifetime).Unix(),
-			"jti": fmt.Sprint(len(ts.issued) + 1), // every token differs
-		})
-		ts.issued = append(ts.issued, tok)
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{
-			"access_token": tok, "token_type": "Bearer", "expires_in": int(ts.lifetime / time.Second),
-		})
+		return
 	}
+	if r.URL.Path == "/device" {
+		ts.n++
+		code := fmt.Sprintf("device-%d", ts.n)
+		ts.devices[code] = true
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"device_code": code, "user_code": fmt.Sprintf("HD%04d", ts.n),
+			"verification_uri": "https://microsoft.com/devicelogin", "expires_in": 900, "interval": 1})
+		return
+	}
+	rotate := false
+	switch grant {
+	case "client_credentials":
+	case "urn:ietf:params:oauth:grant-type:device_code":
+		code := r.PostForm.Get("device_code")
+		if !ts.devices[code] {
+			oauthError(w, http.StatusBadRequest, "expired_token", "AADSTS70019: Verification code expired.")
+			return
+		}
+		delete(ts.devices, code)
+		rotate = true
+	case "refresh_token":
+		rt := r.PostForm.Get("refresh_token")
+		if !ts.refresh[rt] {
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.")
+			return
+		}
+		delete(ts.refresh, rt)
+		rotate = true
+	default:
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", grant)
+		return
+	}
+	now := time.Now()
+	if ts.Now != nil {
+		now = ts.Now()
+	}
+	tok := ts.SignJWT(map[string]any{
+		"iss": TokenIssuer, "aud": TokenAudience, "scope": TokenScope,
+		"sub": ts.subject, "email": ts.subject,
+		"iat": now.Unix(), "exp": now.Add(ts.lifetime).Unix(),
+		"jti": fmt.Sprint(len(ts.issued) + 1), // every token differs
+	})
+	ts.issued = append(ts.issued, tok)
+	answer := map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(ts.lifetime / time.Second)}
+	if rotate {
+		ts.n++
+		rt := fmt.Sprintf("refresh-%d", ts.n)
+		ts.refresh[rt] = true
+		answer["refresh_token"] = rt
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(answer)
 }
 
 // SignJWT signs claims with HS256 under the server's key.
