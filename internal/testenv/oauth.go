@@ -32,8 +32,8 @@ const (
 type TokenServer struct {
 	URL       string // the token endpoint
 	DeviceURL string // the device authorization endpoint
-	ClientID string
-	Key      []byte // HS256 signing key
+	ClientID  string
+	Key       []byte // HS256 signing key
 	// Now is the clock of iat and exp; nil means time.Now. Set it before
 	// the first request.
 	Now func() time.Time
