@@ -991,6 +991,27 @@ func (l *loader) auth(key, auth string, ro *rawOAuth2, user string, smtp bool) (
 	if user == "" && !smtp {
 		l.errf(key+".username", "auth = \"oauth2\" needs the mailbox's username or address")
 	}
+	switch o.Flow = strings.ToLower(ro.Flow); o.Flow {
+	case "":
+		o.Flow = FlowClientCredentials
+	case FlowClientCredentials:
+	case FlowDevice:
+		if o.Provider == ProviderGoogle {
+			l.errf(ok+".flow", "Google's device flow cannot grant Gmail's scope; use a service account (key_file)")
+		}
+	default:
+		l.errf(ok+".flow", "%q: want \"client_credentials\" or \"device\"", ro.Flow)
+	}
+	o.DeviceURL = strings.TrimSpace(ro.DeviceURL)
+	if o.DeviceURL != "" {
+		if o.Flow != FlowDevice {
+			l.errf(ok+".device_url", "only used with flow = \"device\"")
+		} else if u, err := url.Parse(o.DeviceURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			l.errf(ok+".device_url", "%q: want an https URL (http only to a loopback host)", o.DeviceURL)
+		}
+	} else if o.Flow == FlowDevice && o.Provider == ProviderGeneric {
+		l.errf(ok+".device_url", "required with provider \"generic\" and flow = \"device\": the provider's device authorization endpoint")
+	}
 	clientCreds := func(required bool) {
 		if o.ClientID == "" {
 			l.errf(ok+".client_id", "required: the application (client) id of the app registration")
@@ -1007,7 +1028,7 @@ func (l *loader) auth(key, auth string, ro *rawOAuth2, user string, smtp bool) (
 		if o.Tenant == "" && o.TokenURL == "" {
 			l.errf(ok+".tenant", "required: the Microsoft Entra tenant id or domain (e.g. \"contoso.onmicrosoft.com\")")
 		}
-		clientCreds(true)
+		clientCreds(o.Flow != FlowDevice) // a delegated client may be public
 		notFor("key_file", ro.KeyFile)
 		notFor("subject", ro.Subject)
 	case ProviderGoogle:
@@ -1030,7 +1051,7 @@ func (l *loader) auth(key, auth string, ro *rawOAuth2, user string, smtp bool) (
 		if len(o.Scopes) == 0 {
 			l.errf(ok+".scopes", "required with provider \"generic\": the scopes IMAP and SMTP access need")
 		}
-		clientCreds(true)
+		clientCreds(o.Flow != FlowDevice)
 		notFor("tenant", ro.Tenant)
 		notFor("key_file", ro.KeyFile)
 		notFor("subject", ro.Subject)

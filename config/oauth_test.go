@@ -40,7 +40,7 @@ func TestOAuth2Config(t *testing.T) {
 	ms := "provider = \"microsoft\"\ntenant = \"contoso.onmicrosoft.com\"\nclient_id = \"0000-1111\"\nclient_secret = \"${M365_SECRET}\""
 	c, _ := mustParse(t, "helpdesk.toml", oauthDoc(t, ms, "provider = \"microsoft\"\ntenant = \"contoso.onmicrosoft.com\"\nclient_id = \"0000-1111\"\nclient_secret_file = \"/run/secrets/m365\""), opts)
 	m := c.Mailboxes[0]
-	want := &OAuth2{Provider: ProviderMicrosoft, Tenant: "contoso.onmicrosoft.com", ClientID: "0000-1111",
+	want := &OAuth2{Provider: ProviderMicrosoft, Flow: FlowClientCredentials, Tenant: "contoso.onmicrosoft.com", ClientID: "0000-1111",
 		ClientSecret: Secret{Env: "M365_SECRET", Value: "client-secret"}}
 	if m.Auth != AuthOAuth2 || !reflect.DeepEqual(m.OAuth2, want) || !m.Password.IsZero() {
 		t.Errorf("mailbox: auth %q, oauth2 %#v, password %v", m.Auth, m.OAuth2, m.Password)
@@ -58,6 +58,12 @@ func TestOAuth2Config(t *testing.T) {
 		t.Errorf("smtp without auth: %q %#v", c.SMTP.Auth, c.SMTP.OAuth2)
 	}
 
+	// Delegated Microsoft access: a public client, no secret needed.
+	c, _ = mustParse(t, "helpdesk.toml", oauthDoc(t, "provider = \"microsoft\"\nflow = \"device\"\ntenant = \"organizations\"\nclient_id = \"0000-1111\"", ""), opts)
+	if o := c.Mailboxes[0].OAuth2; o.Flow != FlowDevice || !o.ClientSecret.IsZero() {
+		t.Errorf("microsoft device: %#v", o)
+	}
+
 	c, _ = mustParse(t, "helpdesk.toml", oauthDoc(t, "provider = \"generic\"\ntoken_url = \"https://idp.example.com/oauth2/token\"\nscopes = [\"mail.imap\", \"mail.smtp\"]\nclient_id = \"helpdeskd\"\nclient_secret = \"${M365_SECRET}\"", ""), opts)
 	if o := c.Mailboxes[0].OAuth2; o.TokenURL != "https://idp.example.com/oauth2/token" || !reflect.DeepEqual(o.Scopes, []string{"mail.imap", "mail.smtp"}) {
 		t.Errorf("generic: %#v", o)
@@ -66,7 +72,7 @@ func TestOAuth2Config(t *testing.T) {
 
 // TestOAuth2Rejections: every mistake names its file, line and key.
 func TestOAuth2Rejections(t *testing.T) {
-	resolve := secretsFrom(true, map[string]string{"HELPDESK_SMTP_PASSWORD": "pw", "S": "x"}, nil)
+	resolve := secretsFrom(true, map[string]string{"HELPDESK_SMTP_PASSWORD": "pw", "S": "x"}, map[string]string{"/run/secrets/sa.json": "{}"})
 	ms := "provider = \"microsoft\"\ntenant = \"t\"\nclient_id = \"c\"\nclient_secret = \"${S}\""
 	for _, tc := range []struct {
 		name        string
@@ -94,6 +100,10 @@ func TestOAuth2Rejections(t *testing.T) {
 		},
 			"mailbox[0].oauth2", "[mailbox.oauth2]", `auth is "password"`},
 		{"misspelt key", ms + "\nclient_secert = \"x\"", "", nil, "mailbox[0].oauth2.client_secert", "client_secert", `did you mean "client_secret"`},
+		{"device flow for google", "provider = \"google\"\nkey_file = \"/run/secrets/sa.json\"\nflow = \"device\"", "", nil, "mailbox[0].oauth2.flow", "flow = ", "use a service account"},
+		{"generic device without device_url", "provider = \"generic\"\nflow = \"device\"\ntoken_url = \"https://idp.example.com/token\"\nscopes = [\"a\"]\nclient_id = \"c\"", "", nil, "mailbox[0].oauth2.device_url", "[mailbox.oauth2]", "device authorization endpoint"},
+		{"device_url without the device flow", ms + "\ndevice_url = \"https://login.example.com/devicecode\"", "", nil, "mailbox[0].oauth2.device_url", "device_url", "only used with flow"},
+		{"unknown flow", ms + "\nflow = \"implicit\"", "", nil, "mailbox[0].oauth2.flow", "flow = ", `"implicit": want`},
 		{"smtp mechanism", ms, ms + "\nmechanism = \"XOAUTH2\"", nil, "smtp.oauth2.mechanism", "mechanism = \"XOAUTH2\"", "SMTP always authenticates with XOAUTH2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

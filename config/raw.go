@@ -98,6 +98,8 @@ type rawOAuth2 struct {
 	TokenURL         string   `toml:"token_url"`
 	Scopes           []string `toml:"scopes"`
 	Mechanism        string   `toml:"mechanism"`
+	Flow             string   `toml:"flow"`
+	DeviceURL        string   `toml:"device_url"`
 }
 
 type rawAgent struct {
