@@ -114,12 +114,12 @@ const (
 // OAuth2 is a mailbox's (or [smtp]'s) oauth2 table: where its access
 // tokens come from.
 type OAuth2 struct {
-	Provider     string // ProviderMicrosoft, ProviderGoogle or ProviderGeneric
+	Provider string // ProviderMicrosoft, ProviderGoogle or ProviderGeneric
 	// Flow is FlowClientCredentials (app-only; default) or FlowDevice
 	// (delegated: a user signs in once with `helpdeskd oauth login`, and
 	// the refresh token is kept in the database); microsoft and generic.
-	Flow      string
-	DeviceURL string // the device authorization endpoint; required for generic with FlowDevice
+	Flow         string
+	DeviceURL    string // the device authorization endpoint; required for generic with FlowDevice
 	Tenant       string // Microsoft Entra tenant id or domain (microsoft)
 	ClientID     string // the app registration's client id (microsoft, generic)
 	ClientSecret Secret // client_secret = "${VAR}" or client_secret_file (microsoft, generic)

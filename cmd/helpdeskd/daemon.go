@@ -95,7 +95,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Metrics.Preset(metricLabels(cfg))
 
 	ost := &outboxStore{Store: st}
-	sc, err := smtpConfig(cfg, m.TLSConfig)
+	sc, err := smtpConfig(cfg, st, m.TLSConfig)
 	if err != nil {
 		return fmt.Errorf("smtp: %w", err)
 	}
@@ -159,7 +159,7 @@ func (m *Main) Open(ctx context.Context) error {
 		},
 	})
 	for _, mb := range cfg.Mailboxes {
-		ic, err := imapConfig(mb, m.TLSConfig)
+		ic, err := imapConfig(cfg, st, mb, m.TLSConfig)
 		if err != nil {
 			return fmt.Errorf("mailbox %s: %w", mb.Name, err)
 		}
@@ -375,8 +375,8 @@ func deskConfig(cfg *config.Config) desk.Config {
 	return dc
 }
 
-func imapConfig(mb config.Mailbox, tlsCfg *tls.Config) (mailbox.IMAPConfig, error) {
-	tf, err := tokenFunc(mb.Auth, mb.OAuth2, mb.Username)
+func imapConfig(cfg *config.Config, st *store.Store, mb config.Mailbox, tlsCfg *tls.Config) (mailbox.IMAPConfig, error) {
+	tf, err := tokenFunc(cfg, st, mb.Name, mb.Auth, mb.OAuth2, mb.Username)
 	if err != nil {
 		return mailbox.IMAPConfig{}, err
 	}
@@ -390,9 +390,9 @@ func imapConfig(mb config.Mailbox, tlsCfg *tls.Config) (mailbox.IMAPConfig, erro
 	return ic, nil
 }
 
-func smtpConfig(cfg *config.Config, tlsCfg *tls.Config) (mailbox.SMTPConfig, error) {
+func smtpConfig(cfg *config.Config, st *store.Store, tlsCfg *tls.Config) (mailbox.SMTPConfig, error) {
 	s := cfg.SMTP
-	tf, err := tokenFunc(s.Auth, s.OAuth2, s.Username)
+	tf, err := tokenFunc(cfg, st, smtpAccount, s.Auth, s.OAuth2, s.Username)
 	if err != nil {
 		return mailbox.SMTPConfig{}, err
 	}

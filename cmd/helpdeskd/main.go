@@ -36,6 +36,9 @@ Usage:
   helpdeskd sla [-config FILE] [-db FILE] [--json] [--since DATE] [--until DATE]
   helpdeskd sla due [-config FILE] --policy NAME --priority LEVEL [--plan PLAN] --at TIME [--json]
   helpdeskd agent rotate EMAIL [-config FILE | -db FILE]
+  helpdeskd oauth login -config FILE (-mailbox NAME | -smtp)
+                                           sign a mailbox in (OAuth2 device flow); the
+                                           refresh token is kept in the database
   helpdeskd version
 
 Run "helpdeskd COMMAND --help" for a command's flags.
@@ -102,6 +105,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdSLA(ctx, rest, stdout, stderr)
 	case "agent":
 		return cmdAgent(ctx, rest, stdout, stderr)
+	case "oauth":
+		return cmdOAuth(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "helpdeskd", version())
 		return nil

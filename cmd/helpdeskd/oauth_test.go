@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,5 +113,70 @@ poll_interval = "1s"
 	testenv.WaitFor(t, "healthz 200 once the token is accepted", time.Minute, func() bool {
 		code, _ := read()
 		return code == http.StatusOK
+	})
+}
+
+// TestOAuth2DeviceLogin: "helpdeskd oauth login" signs the mailbox in by
+// the device flow (RFC 8628) and stores the refresh token; the daemon then
+// reads the mailbox with access tokens from it, storing the refresh token
+// the endpoint rotates at every refresh (each works once, so a login after
+// a reconnect proves the rotated one was kept and used). A revoked refresh
+// token turns /healthz 503, naming the command that signs in again.
+func TestOAuth2DeviceLogin(t *testing.T) {
+	ts := testenv.StartTokenServer(t, "unused", testenv.IMAPUser)
+	ts.SetLifetime(time.Minute) // under oauth.Margin: every login refreshes
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{
+		Bearer: func(user, token string) error { return ts.VerifyJWT(user, token, time.Now()) },
+	})
+	peer := testenv.StartSMTP(t)
+	tc := testenv.Config{Dir: t.TempDir(), IMAP: imapSrv.Addr(), SMTP: peer.Addr(), Mailbox: `team = "first-line"`, Agents: testenv.Team,
+		HTTP: "127.0.0.1:0", IMAPOAuth2: fmt.Sprintf("provider = \"generic\"\nflow = \"device\"\ntoken_url = %q\ndevice_url = %q\nscopes = [\"mail.imap\", \"offline_access\"]\nclient_id = %q\n",
+			ts.URL, ts.DeviceURL, ts.ClientID)}
+	path := tc.Write(t)
+
+	stdout, stderr, code := run(t, "oauth", "login", "-config", path, "-mailbox", "support")
+	if code != 0 || !strings.Contains(stdout, "enter the code HD") || !strings.Contains(stdout, "support signed in") {
+		t.Fatalf("oauth login: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, stderr, code := run(t, "oauth", "login", "-config", path, "-mailbox", "nope"); code != 2 || !strings.Contains(stderr, `no [[mailbox]] named "nope"`) {
+		t.Errorf("login of an unknown mailbox: exit %d, %s", code, stderr)
+	}
+
+	cfg := tc.Load(t)
+	logs := &logBuffer{t: t}
+	m := &Main{Config: cfg, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		IMAPBackoff: mailbox.Backoff{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond}}
+	runMain(t, m)
+	imapSrv.Deliver(t, "INBOX", customerMail("Gus <gus@shop.example>", "Checkout down", "gus-1@shop.example", "",
+		"Our checkout has been down since 9:00 for every customer."))
+	peer.Wait(t, "ack to gus", testenv.To("gus@shop.example"))
+	stored := func() string {
+		tok, err := m.Store.RefreshToken(context.Background(), "support")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	first := stored()
+	if valid := ts.RefreshTokens(); len(valid) != 1 || valid[0] != first {
+		t.Fatalf("stored %q, the endpoint's valid refresh tokens %v: the rotated token was not stored", first, valid)
+	}
+	// A new session refreshes again, with the rotated token.
+	imapSrv.Stop()
+	imapSrv.Restart(t)
+	imapSrv.Deliver(t, "INBOX", customerMail("Ann <ann@shop.example>", "Checkout down", "ann-1@shop.example", "",
+		"Our checkout has been down since 9:00 for every customer."))
+	peer.Wait(t, "ack to ann", testenv.To("ann@shop.example"))
+	if now := stored(); now == first || !slices.Equal(ts.RefreshTokens(), []string{now}) {
+		t.Errorf("after a second refresh: stored %q (before %q), valid %v", now, first, ts.RefreshTokens())
+	}
+
+	ts.Revoke()
+	imapSrv.Stop()
+	imapSrv.Restart(t)
+	testenv.WaitFor(t, "healthz 503 naming the sign-in", time.Minute, func() bool {
+		code, body := get(t, m, "/healthz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "AADSTS70008") &&
+			strings.Contains(body, "helpdeskd oauth login -config "+path+" -mailbox support")
 	})
 }
