@@ -148,7 +148,7 @@ func TestExampleOAuth2(t *testing.T) {
 			got[m.Name] = m.OAuth2.Provider
 		}
 	}
-	want := map[string]string{"contoso": ProviderMicrosoft, "fabrikam": ProviderGoogle, "northwind": ProviderGeneric}
+	want := map[string]string{"contoso": ProviderMicrosoft, "contoso-delegated": ProviderMicrosoft, "fabrikam": ProviderGoogle, "northwind": ProviderGeneric}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("OAuth2 mailboxes %v, want %v", got, want)
 	}
