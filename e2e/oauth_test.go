@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -123,12 +124,9 @@ func TestDovecotOAuth2Refused(t *testing.T) {
 					return false, err.Error()
 				}
 				defer resp.Body.Close()
-				var body strings.Builder
-				buf := make([]byte, 4096)
-				n, _ := resp.Body.Read(buf)
-				body.Write(buf[:n])
+				body, _ := io.ReadAll(resp.Body)
 				return resp.StatusCode == http.StatusServiceUnavailable &&
-					strings.Contains(body.String(), "mailbox support: authentication failed at "+imapAddr), resp.Status + " " + body.String()
+					strings.Contains(string(body), "mailbox support: authentication failed at "+imapAddr), resp.Status + " " + string(body)
 			})
 			// Dovecot says why it refused.
 			testenv.WaitFor(t, "dovecot's reason", 30*time.Second, func() bool {
@@ -154,4 +152,61 @@ func logLine(log, s string) string {
 		}
 	}
 	return ""
+}
+
+// TestDovecotOAuth2DeviceRotation: delegated access against Dovecot.
+// "helpdeskd oauth login" signs the mailbox in by the device flow (RFC
+// 8628) at the test's endpoint and stores the refresh token; the daemon
+// reads mail with access tokens from it. The endpoint rotates refresh
+// tokens (each works once) and its access tokens live a minute, so every
+// login refreshes: after a restart the daemon logs in with the rotated
+// token it stored. A revoked refresh token turns /healthz 503, naming the
+// command to sign in again.
+func TestDovecotOAuth2DeviceRotation(t *testing.T) {
+	testenv.Long(t)
+	ts, imapAddr, dovecotDir := startOAuthDovecot(t)
+	ts.SetLifetime(time.Minute) // under the token cache's 5-minute margin: every login refreshes
+	peer := testenv.StartSMTP(t)
+	desk := writeConfig(t, deskOpts{Dir: t.TempDir(), IMAP: imapAddr, IMAPUser: imapUser, SMTP: peer.Addr(), Agents: true,
+		IMAPOAuth2: fmt.Sprintf("provider = \"generic\"\nflow = \"device\"\ntoken_url = %q\ndevice_url = %q\nscopes = [\"mail.imap\", \"offline_access\"]\nclient_id = %q\n",
+			ts.URL, ts.DeviceURL, ts.ClientID)})
+	stdout, stderr, code := cli(t, "oauth", "login", "-config", desk.Config, "-mailbox", "support")
+	if code != 0 || !strings.Contains(stdout, "enter the code") {
+		t.Fatalf("oauth login: exit %d\n%s%s", code, stdout, stderr)
+	}
+	signedIn := ts.RefreshTokens()
+
+	d := newDaemon(t, desk)
+	for run := 1; run <= 2; run++ {
+		d.start()
+		d.ready()
+		rcpt := fmt.Sprintf("gus%d@shop.example", run)
+		appendMails(t, imapAddr, customerMail("Gus <"+rcpt+">", "Checkout down", fmt.Sprintf("rot-%d@shop.example", run),
+			"Our checkout has been down since 9:00 for every customer."))
+		peer.WaitWithin(t, 30*time.Second, "the ack of run "+fmt.Sprint(run), testenv.To(rcpt))
+		d.stop()
+		now := ts.RefreshTokens()
+		if len(now) != 1 || slices.Equal(now, signedIn) {
+			t.Fatalf("run %d: valid refresh tokens %v (at sign-in %v): no rotation", run, now, signedIn)
+		}
+		signedIn = now
+	}
+	log, _ := os.ReadFile(filepath.Join(dovecotDir, "dovecot.log"))
+	if n := strings.Count(string(log), "user=<"+imapUser+">, method=OAUTHBEARER"); n < 2 {
+		t.Errorf("dovecot logged %d OAUTHBEARER logins, want one per run at least", n)
+	}
+
+	ts.Revoke()
+	d.start()
+	testenv.WaitForState(t, "healthz 503 naming the sign-in", 30*time.Second, func() (bool, string) {
+		resp, err := http.Get("http://" + desk.HTTP + "/healthz")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusServiceUnavailable &&
+			strings.Contains(string(b), "helpdeskd oauth login -config "+desk.Config+" -mailbox support"), resp.Status + " " + string(b)
+	})
+	d.stop()
 }
