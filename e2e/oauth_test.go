@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -133,7 +134,11 @@ func TestDovecotOAuth2Refused(t *testing.T) {
 				log, _ := os.ReadFile(filepath.Join(dovecotDir, "dovecot.log"))
 				return strings.Count(string(log), tc.reason) >= 1
 			})
-			d.stop()
+			// Not d.stop: it waits for /healthz 200 first.
+			syscall.Kill(d.pid(), syscall.SIGTERM)
+			if code := d.wait(20 * time.Second); code != 0 {
+				t.Errorf("exit status %d after SIGTERM, want 0", code)
+			}
 			if n := strings.Count(d.log(), "imap login refused"); n != 1 {
 				t.Errorf("the refusal was logged %d times, want once", n)
 			}
@@ -208,5 +213,8 @@ func TestDovecotOAuth2DeviceRotation(t *testing.T) {
 		return resp.StatusCode == http.StatusServiceUnavailable &&
 			strings.Contains(string(b), "helpdeskd oauth login -config "+desk.Config+" -mailbox support"), resp.Status + " " + string(b)
 	})
-	d.stop()
+	syscall.Kill(d.pid(), syscall.SIGTERM)
+	if code := d.wait(20 * time.Second); code != 0 {
+		t.Errorf("exit status %d after SIGTERM, want 0", code)
+	}
 }
