@@ -307,7 +307,12 @@ func (f *Fetcher) safeSession(ctx context.Context, ok func()) (err error) {
 // session connects and runs cycles until an error or until ctx is done
 // (then it returns nil).
 func (f *Fetcher) session(ctx context.Context, ok func()) (err error) {
-	f.setStatus(FetcherConnecting)
+	// A mailbox whose credentials were refused stays auth-failed while it
+	// tries them again: /healthz must not answer 200 for the length of a
+	// login (with OAuth2, a token request and the server's refusal delay).
+	if f.State().Status != FetcherAuthFailed {
+		f.setStatus(FetcherConnecting)
+	}
 	s, err := f.connect(ctx)
 	if err != nil {
 		return err

@@ -246,3 +246,42 @@ func TestSMTPXOAuth2(t *testing.T) {
 		t.Fatalf("refused token: %v, want the server's 535", err)
 	}
 }
+
+// TestFetchAuthFailedWhileRetrying: once the server refused the
+// credentials, the mailbox stays auth-failed during the next logins (no
+// "connecting" for /healthz to read as healthy) until one succeeds.
+func TestFetchAuthFailedWhileRetrying(t *testing.T) {
+	wireLeakCheck(t)
+	clk := &fakeClock{t: time.Now()}
+	_, src, srv := oauthSetup(t, clk)
+	cfg := srv.config("support")
+	var f *Fetcher
+	var calls atomic.Int32
+	var wrong atomic.Int32 // statuses seen during a retry that were not auth-failed
+	var fix atomic.Bool
+	cfg.Password, cfg.TokenFunc = "", func(ctx context.Context) (string, error) {
+		if calls.Add(1) > 1 && f.State().Status != FetcherAuthFailed && !fix.Load() {
+			wrong.Add(1)
+		}
+		if fix.Load() {
+			return src.Token(ctx)
+		}
+		return "not-a-jwt", nil
+	}
+	desk := newTestDesk()
+	f = NewFetcher(cfg, desk, desk, nil)
+	runFetcher(t, f)
+	waitUntil(t, deliveryTimeout, "three refused logins", func() bool { return calls.Load() >= 3 })
+	if n := wrong.Load(); n != 0 {
+		t.Errorf("%d retries ran while the state said other than auth-failed", n)
+	}
+	fix.Store(true)
+	uid := srv.Append(t, "INBOX", testMail("fixed@test"))
+	if got := desk.next(t, deliveryTimeout); got.UID != uid {
+		t.Fatalf("delivered uid %d, want %d", got.UID, uid)
+	}
+	waitUntil(t, deliveryTimeout, "recovery", func() bool { return f.State().Failures == 0 })
+	if st := f.State(); st.Status == FetcherAuthFailed || st.LastError != "" {
+		t.Errorf("state after a good login: %+v", st)
+	}
+}
