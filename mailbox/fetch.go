@@ -248,6 +248,10 @@ func (f *Fetcher) Run(ctx context.Context) error {
 		if err == nil { // cannot happen: a session ends on an error or ctx
 			err = errors.New("session ended")
 		}
+		if errors.Is(err, errRelogin) {
+			f.log.Info("imap session ended before its access token expires; logging in again with a fresh one")
+			continue
+		}
 		var auth *AuthError
 		isAuth := errors.As(err, &auth)
 		switch {
@@ -317,7 +321,7 @@ func (f *Fetcher) session(ctx context.Context, ok func()) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { s.close(err == nil) }()
+	defer func() { s.close(err == nil || errors.Is(err, errRelogin)) }()
 	for full := true; ; {
 		if err := s.cycle(ctx, full); err != nil {
 			return err
@@ -326,12 +330,24 @@ func (f *Fetcher) session(ctx context.Context, ok func()) (err error) {
 		if ctx.Err() != nil {
 			return nil
 		}
-		announced, err := s.wait(ctx)
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if !s.relogin.IsZero() {
+			left := time.Until(s.relogin)
+			if left <= 0 {
+				return errRelogin
+			}
+			wctx, cancel = context.WithTimeout(ctx, left)
+		}
+		announced, err := s.wait(wctx)
+		cancel()
 		if err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
 			return nil
+		}
+		if wctx.Err() != nil {
+			return errRelogin
 		}
 		// New mail announced in IDLE: a light cycle. A poll or an IDLE
 		// refresh: a full one, which also proves the folder unchanged.

@@ -31,6 +31,11 @@ type IMAPConfig struct {
 	// server advertises (OAUTHBEARER first), or Mechanism. It is called
 	// before each login; an error from it is an AuthError.
 	TokenFunc TokenFunc
+	// TokenExpiry, when set with TokenFunc, gives the expiry of the token
+	// TokenFunc gave last (zero: unknown). A session then ends, logging
+	// out, a minute before it (Exchange ends a session whose token
+	// expires, even in IDLE), and the next logs in with a fresh token.
+	TokenExpiry func() time.Time
 	// Mechanism forces the bearer mechanism ("OAUTHBEARER" or "XOAUTH2")
 	// instead of choosing from the server's capabilities; used only with
 	// TokenFunc.

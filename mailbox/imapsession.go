@@ -31,6 +31,9 @@ type imapSession struct {
 
 	// Of the last full cycle: the folder's UIDVALIDITY (0: none yet).
 	uidValidity uint32
+	// relogin is when the session ends to log in again before its token
+	// expires; zero: never.
+	relogin time.Time
 }
 
 // connect dials, logs in and reads the capabilities.
@@ -96,6 +99,14 @@ func (f *Fetcher) connect(ctx context.Context) (*imapSession, error) {
 			return nil, tokenError(cfg.address(), err)
 		}
 		bearer = newBearerClient(mech, cfg.Username, token, cfg.Host, cfg.Port)
+		if cfg.TokenExpiry != nil {
+			// On the wall clock, as the token's lifetime is. A token that
+			// leaves no second before the margin gets no early end: the
+			// server's BYE ends the session, an ordinary reconnect.
+			if exp := cfg.TokenExpiry(); !exp.IsZero() && time.Until(exp.Add(-reloginMargin)) >= time.Second {
+				s.relogin = exp.Add(-reloginMargin)
+			}
+		}
 		login = func() error { return s.c.Authenticate(bearer) }
 	} else {
 		password := cfg.Password

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-sasl"
@@ -20,6 +21,14 @@ const XOAuth2 = "XOAUTH2"
 // every login (IMAP) and every dial (SMTP); a token source behind it caches
 // the token until it expires and fetches a fresh one after that.
 type TokenFunc func(ctx context.Context) (string, error)
+
+// reloginMargin is how long before its token expires a session ends to
+// log in again.
+const reloginMargin = time.Minute
+
+// errRelogin ends a session whose token is about to expire: no failure,
+// the next session starts at once.
+var errRelogin = errors.New("the session's access token is about to expire")
 
 // bearerClient is a SASL client for XOAUTH2 or OAUTHBEARER (RFC 7628).
 // When the server refuses the token it sends a challenge (a JSON error)

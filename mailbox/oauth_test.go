@@ -285,3 +285,37 @@ func TestFetchAuthFailedWhileRetrying(t *testing.T) {
 		t.Errorf("state after a good login: %+v", st)
 	}
 }
+
+// TestFetchReloginBeforeExpiry: a session whose token expires in 62 s
+// ends (logging out) a minute before, and the next logs in with a fresh
+// token at once: no failure, no backoff, and mail keeps coming.
+func TestFetchReloginBeforeExpiry(t *testing.T) {
+	wireLeakCheck(t)
+	clk := &fakeClock{t: time.Now()}
+	ts, _, srv := oauthSetup(t, clk)
+	ts.Now = nil // the wall clock, as the session's deadline runs on
+	ts.SetLifetime(62 * time.Second)
+	src, err := oauth.New(oauth.Config{Provider: oauth.Generic, TokenURL: ts.URL, Scopes: []string{"mail.imap"},
+		ClientID: ts.ClientID, ClientSecret: func() (string, error) { return "s3cret", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := srv.config("support")
+	cfg.Password, cfg.TokenFunc, cfg.TokenExpiry = "", src.Token, src.Expiry
+	logger, logs := testLogger()
+	desk := newTestDesk()
+	f := NewFetcher(cfg, desk, desk, logger)
+	runFetcher(t, f)
+	waitUntil(t, 10*time.Second, "two sessions ended before expiry", func() bool {
+		return logs.count("logging in again with a fresh one") >= 2
+	})
+	if n := len(ts.Issued()); n < 3 {
+		t.Errorf("%d tokens issued for 3 sessions", n)
+	}
+	if st := f.State(); st.Failures != 0 || logs.count("imap mailbox unavailable") != 0 {
+		t.Errorf("an early re-login counted as a failure: %+v\n%s", st, logs)
+	}
+	uid := srv.Append(t, "INBOX", testMail("after-relogin@test"))
+	for got := desk.next(t, deliveryTimeout); got.UID != uid; got = desk.next(t, deliveryTimeout) {
+	}
+}

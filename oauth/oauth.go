@@ -225,6 +225,14 @@ func (s *Source) Fetches() int {
 	return s.fetches
 }
 
+// Expiry is when the token Token gave last expires, on the Source's
+// clock; zero when the provider gave no lifetime or none was given yet.
+func (s *Source) Expiry() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.expiry
+}
+
 // Token returns an access token valid for at least Margin more (as far as
 // the provider's expires_in says), fetching a new one when needed. An
 // error the provider answered (a refusal: bad secret, no consent, unknown

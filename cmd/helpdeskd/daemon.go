@@ -376,7 +376,7 @@ func deskConfig(cfg *config.Config) desk.Config {
 }
 
 func imapConfig(cfg *config.Config, st *store.Store, mb config.Mailbox, tlsCfg *tls.Config) (mailbox.IMAPConfig, error) {
-	tf, err := tokenFunc(cfg, st, mb.Name, mb.Auth, mb.OAuth2, mb.Username)
+	tf, expiry, err := tokenFunc(cfg, st, mb.Name, mb.Auth, mb.OAuth2, mb.Username)
 	if err != nil {
 		return mailbox.IMAPConfig{}, err
 	}
@@ -385,14 +385,14 @@ func imapConfig(cfg *config.Config, st *store.Store, mb config.Mailbox, tlsCfg *
 		PollInterval: mb.PollInterval, IdleRefresh: mb.PollInterval, Processed: mb.Processed, ProcessedFlag: mb.ProcessedFlag,
 		ProcessedFolder: mb.ProcessedFolder, QuarantineFolder: mb.QuarantineFolder, MaxMessageSize: mb.MaxMessageSize, TLSConfig: tlsCfg}
 	if tf != nil {
-		ic.PasswordFunc, ic.TokenFunc, ic.Mechanism = nil, tf, mb.OAuth2.Mechanism
+		ic.PasswordFunc, ic.TokenFunc, ic.TokenExpiry, ic.Mechanism = nil, tf, expiry, mb.OAuth2.Mechanism
 	}
 	return ic, nil
 }
 
 func smtpConfig(cfg *config.Config, st *store.Store, tlsCfg *tls.Config) (mailbox.SMTPConfig, error) {
 	s := cfg.SMTP
-	tf, err := tokenFunc(cfg, st, smtpAccount, s.Auth, s.OAuth2, s.Username)
+	tf, _, err := tokenFunc(cfg, st, smtpAccount, s.Auth, s.OAuth2, s.Username)
 	if err != nil {
 		return mailbox.SMTPConfig{}, err
 	}

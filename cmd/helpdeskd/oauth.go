@@ -45,12 +45,12 @@ func loginCommand(cfg *config.Config, account string) string {
 // is its username, account its name in the database), or nil for a
 // password login. The token cache runs on the wall clock: a demo's faster
 // clock must not expire real tokens.
-func tokenFunc(cfg *config.Config, st *store.Store, account, auth string, o *config.OAuth2, user string) (mailbox.TokenFunc, error) {
+func tokenFunc(cfg *config.Config, st *store.Store, account, auth string, o *config.OAuth2, user string) (mailbox.TokenFunc, func() time.Time, error) {
 	src, err := tokenSource(cfg, st, account, auth, o, user)
 	if src == nil || err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return src.Token, nil
+	return src.Token, src.Expiry, nil
 }
 
 // tokenSource is tokenFunc's Source.
