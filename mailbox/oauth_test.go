@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -221,8 +222,9 @@ func TestSMTPXOAuth2(t *testing.T) {
 	cfg.Password = ""
 	var calls atomic.Int32
 	cfg.TokenFunc = func(ctx context.Context) (string, error) { calls.Add(1); return src.Token(ctx) }
+	logger, logs := testLogger() // debug level: go-mail's protocol log too
 	for i := 1; i <= 2; i++ {
-		c, err := dialSMTP(context.Background(), cfg, nil)
+		c, err := dialSMTP(context.Background(), cfg, logger)
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)
 		}
@@ -239,6 +241,15 @@ func TestSMTPXOAuth2(t *testing.T) {
 	}
 	if len(srv.Mails()) != 2 {
 		t.Errorf("server got %d mails, want 2", len(srv.Mails()))
+	}
+	if !strings.Contains(logs.String(), "smtp wire") {
+		t.Errorf("no protocol log at debug level:\n%s", logs)
+	}
+	for _, tok := range ts.Issued() {
+		b64 := base64.StdEncoding.EncodeToString([]byte("user=" + testenv.SMTPUser + "\x01auth=Bearer " + tok + "\x01\x01"))
+		if strings.Contains(logs.String(), tok) || strings.Contains(logs.String(), b64) {
+			t.Fatalf("an access token reached the SMTP protocol log")
+		}
 	}
 	// The server no longer accepts the token (another user's mailbox).
 	cfg.Username = "other@example.com"
