@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/helpdeskd/helpdesk/config"
@@ -100,7 +101,9 @@ func cmdOAuth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return &exitError{code: 2, err: errors.New("usage: oauth login -config FILE (-mailbox NAME | -smtp)")}
 	}
-	cfg, err := loadConfig(*path, true, stderr)
+	// The other accounts' secrets need not be at hand in the operator's
+	// shell: only this account's client secret is read, below.
+	cfg, err := loadConfig(*path, false, stderr)
 	if err != nil {
 		return err
 	}
@@ -118,6 +121,13 @@ func cmdOAuth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if auth != config.AuthOAuth2 || o.Flow != config.FlowDevice {
 		return &exitError{code: 2, err: fmt.Errorf("%s: %s does not sign in: it needs auth = \"oauth2\" and flow = \"device\"", *path, account)}
+	}
+	if env := o.ClientSecret.Env; env != "" {
+		v, ok := os.LookupEnv(env)
+		if !ok || v == "" {
+			return &exitError{code: 2, err: fmt.Errorf("%s: the client secret of %s is in $%s, which is not set here", *path, account, env)}
+		}
+		o.ClientSecret.Value = v
 	}
 	st, err := store.Open(ctx, cfg.Store.Path, store.Options{})
 	if err != nil {

@@ -180,3 +180,21 @@ func TestOAuth2DeviceLogin(t *testing.T) {
 			strings.Contains(body, "helpdeskd oauth login -config "+path+" -mailbox support")
 	})
 }
+
+// TestOAuthLoginNeedsOnlyItsSecrets: "oauth login" runs in an operator's
+// shell that lacks the other accounts' secrets (here another mailbox's
+// password variable): it reads only the account it signs in.
+func TestOAuthLoginNeedsOnlyItsSecrets(t *testing.T) {
+	ts := testenv.StartTokenServer(t, "unused", testenv.IMAPUser)
+	path := testenv.Config{Dir: t.TempDir(), IMAP: "127.0.0.1:1", SMTP: "127.0.0.1:2",
+		IMAPOAuth2: fmt.Sprintf("provider = \"generic\"\nflow = \"device\"\ntoken_url = %q\ndevice_url = %q\nscopes = [\"mail.imap\"]\nclient_id = %q\n",
+			ts.URL, ts.DeviceURL, ts.ClientID),
+		Extra: "[[mailbox]]\nname = \"sales\"\naddress = \"sales@example.com\"\nhost = \"127.0.0.1\"\nsecurity = \"none\"\npassword = \"${HD_TEST_NEVER_SET}\"\n"}.Write(t)
+	stdout, stderr, code := run(t, "oauth", "login", "-config", path, "-mailbox", "support")
+	if code != 0 || !strings.Contains(stdout, "support signed in") {
+		t.Fatalf("oauth login: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, stderr, code := run(t, "oauth", "login", "-config", path, "-mailbox", "sales"); code != 2 || !strings.Contains(stderr, `flow = "device"`) {
+		t.Errorf("login of a password mailbox: exit %d, %s", code, stderr)
+	}
+}
