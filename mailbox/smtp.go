@@ -358,7 +358,14 @@ func dialSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) (*smtpConn,
 		if conn.raw != nil {
 			conn.raw.Close()
 		}
-		return nil, fmt.Errorf("smtp dial %s: %w", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), err)
+		addr := net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port))
+		var te *textproto.Error
+		if errors.As(err, &te) && te.Code >= 530 && te.Code <= 539 {
+			// RFC 4954 §6: 535 credentials invalid, 534 mechanism too
+			// weak, 530 authentication required: no retry helps.
+			return nil, &AuthError{Server: addr, Err: err}
+		}
+		return nil, fmt.Errorf("smtp dial %s: %w", addr, err)
 	}
 	if log != nil {
 		log.Info("smtp session opened", "server", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), "security", cfg.Security,

@@ -187,6 +187,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.httpLn, m.HTTPAddr = ln, ln.Addr().String()
 		m.httpSrv = &http.Server{Handler: ops.Handler(m.Metrics, ops.Health{
 			Ping: st.Ping, Mailboxes: m.mailboxStates, Outbox: st.OutboxCounts, Unrecorded: m.Outbox.Unrecorded,
+			SMTPAuth: m.Outbox.AuthFailure,
 		}, m.Log), ReadHeaderTimeout: 10 * time.Second}
 	}
 	return nil

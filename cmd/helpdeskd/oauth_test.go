@@ -29,7 +29,7 @@ import (
 // logged once as an error; when it accepts again, /healthz is 200.
 func TestOAuth2Daemon(t *testing.T) {
 	ts := testenv.StartTokenServer(t, "client-secret", testenv.IMAPUser)
-	var refuse atomic.Bool
+	var refuse, refuseSMTP atomic.Bool
 	verify := func(user, token string) error {
 		if refuse.Load() {
 			return errors.New("token revoked")
@@ -37,7 +37,12 @@ func TestOAuth2Daemon(t *testing.T) {
 		return ts.VerifyJWT(user, token, time.Now())
 	}
 	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{Folders: []string{"INBOX", "Sales"}, Bearer: verify})
-	peer := testenv.StartSMTPWith(t, testenv.SMTPOptions{Bearer: verify})
+	peer := testenv.StartSMTPWith(t, testenv.SMTPOptions{Bearer: func(user, token string) error {
+		if refuseSMTP.Load() {
+			return errors.New("token revoked")
+		}
+		return ts.VerifyJWT(user, token, time.Now())
+	}})
 	host, port, _ := net.SplitHostPort(imapSrv.Addr())
 	secretFile := filepath.Join(t.TempDir(), "client-secret")
 	if err := os.WriteFile(secretFile, []byte("client-secret\n"), 0o600); err != nil {
@@ -51,7 +56,7 @@ client_secret_file = %q
 `, ts.URL, ts.ClientID, secretFile)
 	cfg := testenv.Config{IMAP: imapSrv.Addr(), SMTP: peer.Addr(), Mailbox: `team = "first-line"`, Agents: testenv.Team,
 		HTTP:     "127.0.0.1:0",
-		SMTPKeys: fmt.Sprintf("username = %q\nauth = \"oauth2\"\n[smtp.oauth2]\n%s", testenv.IMAPUser, table),
+		SMTPKeys: fmt.Sprintf("retry_min = \"100ms\"\nretry_max = \"200ms\"\nusername = %q\nauth = \"oauth2\"\n[smtp.oauth2]\n%s", testenv.IMAPUser, table),
 		Extra: fmt.Sprintf(`
 [[mailbox]]
 name = "sales"
@@ -111,6 +116,26 @@ poll_interval = "1s"
 	}
 	refuse.Store(false)
 	testenv.WaitFor(t, "healthz 200 once the token is accepted", time.Minute, func() bool {
+		code, _ := read()
+		return code == http.StatusOK
+	})
+
+	// The SMTP server refuses the token: the mail waits, /healthz is 503
+	// naming smtp, the refusal is logged once; accepted again, it goes.
+	refuseSMTP.Store(true)
+	peer.CloseLastConn() // the outbox's session ends; the next dial logs in
+	imapSrv.Deliver(t, "Sales", customerMail("Ann <ann@shop.example>", "Checkout down", "ann-1@shop.example", "",
+		"Our checkout has been down since 9:00 for every customer."))
+	testenv.WaitFor(t, "healthz 503 for the refused SMTP login", time.Minute, func() bool {
+		code, h := read()
+		return code == http.StatusServiceUnavailable && strings.Contains(strings.Join(h.Problems, "\n"), "smtp: authentication failed at "+peer.Addr())
+	})
+	if n := strings.Count(logs.String(), "smtp login refused"); n != 1 {
+		t.Errorf("the SMTP refusal was logged %d times, want once", n)
+	}
+	refuseSMTP.Store(false)
+	peer.Wait(t, "ack to ann", testenv.To("ann@shop.example"))
+	testenv.WaitFor(t, "healthz 200 once SMTP accepts the token", time.Minute, func() bool {
 		code, _ := read()
 		return code == http.StatusOK
 	})
