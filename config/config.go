@@ -78,6 +78,8 @@ type SMTP struct {
 	Security Security
 	Username string // empty: no authentication
 	Password Secret
+	Auth     string           // AuthPassword or AuthOAuth2 (SASL XOAUTH2 with a token from OAuth2)
+	OAuth2   *OAuth2          // set when Auth is AuthOAuth2
 	From     helpdesk.Address // sender of every mail; always has a display name
 	Timeout  time.Duration
 	HELO     string // name given in EHLO; empty: the library's default
@@ -88,6 +90,51 @@ type SMTP struct {
 	// RetryMin and RetryMax space the attempts of a mail after temporary
 	// failures: RetryMin doubling up to RetryMax, with jitter.
 	RetryMin, RetryMax time.Duration
+}
+
+// Authentication of a mailbox or of [smtp] (the auth key).
+const (
+	AuthPassword = "password" // LOGIN / AUTH PLAIN with password or password_file (default)
+	AuthOAuth2   = "oauth2"   // SASL bearer token from the oauth2 table
+)
+
+// OAuth2 providers (the oauth2 table's provider key).
+const (
+	ProviderMicrosoft = "microsoft" // Microsoft 365 app-only access: client credentials at the tenant
+	ProviderGoogle    = "google"    // Google service account with domain-wide delegation
+	ProviderGeneric   = "generic"   // client credentials at token_url with scopes
+)
+
+// OAuth2 flows (the oauth2 table's flow key).
+const (
+	FlowClientCredentials = "client_credentials"
+	FlowDevice            = "device"
+)
+
+// OAuth2 is a mailbox's (or [smtp]'s) oauth2 table: where its access
+// tokens come from.
+type OAuth2 struct {
+	Provider string // ProviderMicrosoft, ProviderGoogle or ProviderGeneric
+	// Flow is FlowClientCredentials (app-only; default) or FlowDevice
+	// (delegated: a user signs in once with `helpdeskd oauth login`, and
+	// the refresh token is kept in the database); microsoft and generic.
+	Flow         string
+	DeviceURL    string // the device authorization endpoint; required for generic with FlowDevice
+	Tenant       string // Microsoft Entra tenant id or domain (microsoft)
+	ClientID     string // the app registration's client id (microsoft, generic)
+	ClientSecret Secret // client_secret = "${VAR}" or client_secret_file (microsoft, generic)
+	// KeyFile is the service account's JSON key, key_file (google); read
+	// again at each token request.
+	KeyFile Secret
+	// Subject is the user a Google service account acts as; default the
+	// mailbox's username.
+	Subject  string
+	TokenURL string   // the token endpoint; required for generic, optional (national clouds, tests) otherwise
+	Scopes   []string // default https://outlook.office365.com/.default (microsoft), https://mail.google.com/ (google)
+	// Mechanism forces the IMAP SASL mechanism, "XOAUTH2" or
+	// "OAUTHBEARER"; empty: whichever the server offers (OAUTHBEARER
+	// first). SMTP always uses XOAUTH2.
+	Mechanism string
 }
 
 // Processed modes: how a mailbox marks a message it has committed.
@@ -106,6 +153,8 @@ type Mailbox struct {
 	Security         Security
 	Username         string
 	Password         Secret
+	Auth             string  // AuthPassword or AuthOAuth2 (SASL OAUTHBEARER or XOAUTH2 with a token from OAuth2)
+	OAuth2           *OAuth2 // set when Auth is AuthOAuth2
 	Folder           string
 	Policy           string            // SLA policy of tickets opened here
 	Team             string            // team notified of new tickets; may be empty

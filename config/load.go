@@ -806,13 +806,24 @@ func (l *loader) smtp(s rawSMTP, c *Config, complete bool) {
 	m.Security = l.security("smtp", s.Security, string(SecurityStartTLS), m.Host)
 	// RFC 8314 §3.3: submission over implicit TLS on 465; RFC 6409: 587.
 	m.Port = l.port("smtp", s.Port, m.Security, 465, 587)
-	m.Password = l.secret("smtp", s.Password, s.PasswordFile, false)
+	var usesPassword bool
+	m.Auth, m.OAuth2, usesPassword = l.auth("smtp", s.Auth, s.OAuth2, s.Username, true)
 	hasSecret := s.Password != "" || s.PasswordFile != ""
-	if s.Username == "" && hasSecret {
-		l.errf("smtp.username", "a password is set but no username")
-	}
-	if s.Username != "" && !hasSecret {
-		l.errf("smtp.password", "username %q needs password = \"${ENV_VAR}\" or password_file", s.Username)
+	switch {
+	case !usesPassword && hasSecret:
+		l.errf("smtp.password", "auth = \"oauth2\" logs in with a token: remove password and password_file")
+	case !usesPassword:
+		if s.Username == "" {
+			l.errf("smtp.username", "auth = \"oauth2\" needs the username of the sending mailbox")
+		}
+	default:
+		m.Password = l.secret("smtp", s.Password, s.PasswordFile, false)
+		if s.Username == "" && hasSecret {
+			l.errf("smtp.username", "a password is set but no username")
+		}
+		if s.Username != "" && !hasSecret {
+			l.errf("smtp.password", "username %q needs password = \"${ENV_VAR}\" or password_file", s.Username)
+		}
 	}
 	if s.From != "" || complete {
 		if s.From == "" {
@@ -868,41 +879,47 @@ var envRE = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 // secret checks and, as the options say, resolves a password given as
 // password = "${VAR}" or password_file.
 func (l *loader) secret(key, password, file string, required bool) Secret {
+	return l.namedSecret(key, "password", password, file, required)
+}
+
+// namedSecret is secret for the keys NAME = "${VAR}" and NAME_file (the
+// oauth2 table's client_secret, key).
+func (l *loader) namedSecret(key, name, password, file string, required bool) Secret {
 	var s Secret
 	switch {
 	case password != "" && file != "":
-		l.errf(key+".password_file", "set password or password_file, not both")
+		l.errf(key+"."+name+"_file", "set %s or %s_file, not both", name, name)
 		return s
 	case password != "":
 		m := envRE.FindStringSubmatch(password)
 		if m == nil {
 			// Never echo the value: it may be a real password.
-			l.errf(key+".password", "a literal password is not allowed in the file; write password = \"${ENV_VAR}\" or use password_file")
+			l.errf(key+"."+name, "a literal %s is not allowed in the file; write %s = \"${ENV_VAR}\" or use %s_file", strings.ReplaceAll(name, "_", " "), name, name)
 			return s
 		}
 		s.Env = m[1]
 	case strings.HasPrefix(file, CredentialPrefix):
-		name := strings.TrimPrefix(file, CredentialPrefix)
-		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || len(name) > 255 {
-			l.errf(key+".password_file", "%q: a credential is %sNAME, NAME as in LoadCredential=NAME:/path (no '/')", file, CredentialPrefix)
+		name_ := strings.TrimPrefix(file, CredentialPrefix)
+		if name_ == "" || name_ == "." || name_ == ".." || strings.ContainsAny(name_, "/\x00") || len(name_) > 255 {
+			l.errf(key+"."+name+"_file", "%q: a credential is %sNAME, NAME as in LoadCredential=NAME:/path (no '/')", file, CredentialPrefix)
 			return s
 		}
-		s.Credential = name
+		s.Credential = name_
 		if d := l.credentialsDir(); d != "" {
-			s.File = filepath.Join(d, name)
+			s.File = filepath.Join(d, name_)
 		}
 	case file != "":
 		s.File = l.abs(file)
 	default:
 		if required {
-			l.errf(key+".password", "required: password = \"${ENV_VAR}\" or password_file = \"/run/secrets/...\"")
+			l.errf(key+"."+name, "required: %s = \"${ENV_VAR}\" or %s_file = \"/run/secrets/...\"", name, name)
 		}
 		return s
 	}
 	if l.opts.Lint {
 		return s // the form is right; the value lives on the production host
 	}
-	value, pkey, err := l.resolve(key, s)
+	value, pkey, err := l.resolve(key, name, s)
 	report := l.warnf
 	if l.opts.ResolveSecrets {
 		report = l.errf
@@ -917,34 +934,153 @@ func (l *loader) secret(key, password, file string, required bool) Secret {
 	return s
 }
 
-// resolve reads a secret; err is a message for the key pkey.
-func (l *loader) resolve(key string, s Secret) (value, pkey, err string) {
+// resolve reads a secret given by the keys NAME or NAME_file; err is a
+// message for the key pkey.
+func (l *loader) resolve(key, name string, s Secret) (value, pkey, err string) {
+	fileKey := key + "." + name + "_file"
 	if s.Env != "" {
 		v, ok := l.opts.LookupEnv(s.Env)
 		switch {
 		case !ok:
-			return "", key + ".password", fmt.Sprintf("environment variable %s is not set", s.Env)
+			return "", key + "." + name, fmt.Sprintf("environment variable %s is not set", s.Env)
 		case v == "":
-			return "", key + ".password", fmt.Sprintf("environment variable %s is empty", s.Env)
+			return "", key + "." + name, fmt.Sprintf("environment variable %s is empty", s.Env)
 		}
 		return v, "", ""
 	}
 	if s.Credential != "" && s.File == "" {
-		return "", key + ".password_file", fmt.Sprintf("%s%s: $%s is not set: run under systemd with LoadCredential=%s:/path/of/the/secret, or set %s to the directory holding the file %s",
+		return "", fileKey, fmt.Sprintf("%s%s: $%s is not set: run under systemd with LoadCredential=%s:/path/of/the/secret, or set %s to the directory holding the file %s",
 			CredentialPrefix, s.Credential, CredentialsDirectoryEnv, s.Credential, CredentialsDirectoryEnv, s.Credential)
 	}
 	b, rerr := l.opts.ReadFile(s.File)
 	if rerr != nil {
 		if s.Credential != "" {
-			return "", key + ".password_file", fmt.Sprintf("cannot read credential %s: %v (does the unit have LoadCredential=%s:/path/of/the/secret?)", s.Credential, rerr, s.Credential)
+			return "", fileKey, fmt.Sprintf("cannot read credential %s: %v (does the unit have LoadCredential=%s:/path/of/the/secret?)", s.Credential, rerr, s.Credential)
 		}
-		return "", key + ".password_file", fmt.Sprintf("cannot read password file: %v", rerr)
+		return "", fileKey, fmt.Sprintf("cannot read %s file: %v", strings.ReplaceAll(name, "_", " "), rerr)
 	}
 	v := strings.TrimRight(string(b), "\r\n")
 	if v == "" {
-		return "", key + ".password_file", fmt.Sprintf("password file %s is empty", s.File)
+		return "", fileKey, fmt.Sprintf("%s file %s is empty", strings.ReplaceAll(name, "_", " "), s.File)
 	}
 	return v, "", ""
+}
+
+// auth reads the auth key and the oauth2 table of a mailbox or [smtp]
+// (key); user is the account's username (the default subject). It
+// reports whether a password is what the account logs in with.
+func (l *loader) auth(key, auth string, ro *rawOAuth2, user string, smtp bool) (string, *OAuth2, bool) {
+	switch strings.ToLower(auth) {
+	case "", AuthPassword:
+		if ro != nil {
+			l.errf(key+".oauth2", "an oauth2 table is set but auth is %q; write auth = \"oauth2\" to use it", AuthPassword)
+		}
+		return AuthPassword, nil, true
+	case AuthOAuth2:
+	default:
+		l.errf(key+".auth", "%q: want \"password\" or \"oauth2\"", auth)
+		return auth, nil, false
+	}
+	ok := key + ".oauth2"
+	if ro == nil {
+		l.errf(key+".auth", "auth = \"oauth2\" needs an [%s.oauth2] table (provider = \"microsoft\", \"google\" or \"generic\")", strings.SplitN(key, "[", 2)[0])
+		return AuthOAuth2, nil, false
+	}
+	o := &OAuth2{Provider: strings.ToLower(ro.Provider), Tenant: strings.TrimSpace(ro.Tenant), ClientID: strings.TrimSpace(ro.ClientID),
+		Subject: strings.TrimSpace(ro.Subject), TokenURL: strings.TrimSpace(ro.TokenURL), Scopes: ro.Scopes}
+	if user == "" && !smtp {
+		l.errf(key+".username", "auth = \"oauth2\" needs the mailbox's username or address")
+	}
+	switch o.Flow = strings.ToLower(ro.Flow); o.Flow {
+	case "":
+		o.Flow = FlowClientCredentials
+	case FlowClientCredentials:
+	case FlowDevice:
+		if o.Provider == ProviderGoogle {
+			l.errf(ok+".flow", "Google's device flow cannot grant Gmail's scope; use a service account (key_file)")
+		}
+	default:
+		l.errf(ok+".flow", "%q: want \"client_credentials\" or \"device\"", ro.Flow)
+	}
+	o.DeviceURL = strings.TrimSpace(ro.DeviceURL)
+	if o.DeviceURL != "" {
+		if o.Flow != FlowDevice {
+			l.errf(ok+".device_url", "only used with flow = \"device\"")
+		} else if u, err := url.Parse(o.DeviceURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			l.errf(ok+".device_url", "%q: want an https URL (http only to a loopback host)", o.DeviceURL)
+		}
+	} else if o.Flow == FlowDevice && o.Provider == ProviderGeneric {
+		l.errf(ok+".device_url", "required with provider \"generic\" and flow = \"device\": the provider's device authorization endpoint")
+	}
+	clientCreds := func(required bool) {
+		if o.ClientID == "" {
+			l.errf(ok+".client_id", "required: the application (client) id of the app registration")
+		}
+		o.ClientSecret = l.namedSecret(ok, "client_secret", ro.ClientSecret, ro.ClientSecretFile, required)
+	}
+	notFor := func(k, v string) {
+		if v != "" {
+			l.errf(ok+"."+k, "not used with provider %q", o.Provider)
+		}
+	}
+	switch o.Provider {
+	case ProviderMicrosoft:
+		if o.Tenant == "" && o.TokenURL == "" {
+			l.errf(ok+".tenant", "required: the Microsoft Entra tenant id or domain (e.g. \"contoso.onmicrosoft.com\")")
+		}
+		clientCreds(o.Flow != FlowDevice) // a delegated client may be public
+		notFor("key_file", ro.KeyFile)
+		notFor("subject", ro.Subject)
+	case ProviderGoogle:
+		if ro.KeyFile == "" {
+			l.errf(ok+".key_file", "required: the service account's JSON key (a file path or %sNAME)", CredentialPrefix)
+		} else {
+			o.KeyFile = l.namedSecret(ok, "key", "", ro.KeyFile, true)
+		}
+		if o.Subject == "" {
+			o.Subject = user
+		}
+		notFor("tenant", ro.Tenant)
+		notFor("client_id", ro.ClientID)
+		notFor("client_secret", ro.ClientSecret)
+		notFor("client_secret_file", ro.ClientSecretFile)
+	case ProviderGeneric:
+		if o.TokenURL == "" {
+			l.errf(ok+".token_url", "required with provider \"generic\": the provider's token endpoint")
+		}
+		if len(o.Scopes) == 0 {
+			l.errf(ok+".scopes", "required with provider \"generic\": the scopes IMAP and SMTP access need")
+		}
+		clientCreds(o.Flow != FlowDevice)
+		notFor("tenant", ro.Tenant)
+		notFor("key_file", ro.KeyFile)
+		notFor("subject", ro.Subject)
+	case "":
+		l.errf(ok+".provider", "required: \"microsoft\", \"google\" or \"generic\"")
+	default:
+		l.errf(ok+".provider", "%q: want \"microsoft\", \"google\" or \"generic\"", ro.Provider)
+	}
+	if o.TokenURL != "" {
+		u, err := url.Parse(o.TokenURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			l.errf(ok+".token_url", "%q: want an https URL (http only to a loopback host)", o.TokenURL)
+		}
+	}
+	for i, sc := range o.Scopes {
+		if strings.TrimSpace(sc) == "" || strings.ContainsAny(sc, " \t\r\n") {
+			l.errf(fmt.Sprintf("%s.scopes[%d]", ok, i), "%q: a scope is one word", sc)
+		}
+	}
+	switch m := strings.ToUpper(ro.Mechanism); {
+	case m == "":
+	case smtp:
+		l.errf(ok+".mechanism", "SMTP always authenticates with XOAUTH2; mechanism is for a mailbox's IMAP login")
+	case m == "XOAUTH2" || m == "OAUTHBEARER":
+		o.Mechanism = m
+	default:
+		l.errf(ok+".mechanism", "%q: want \"XOAUTH2\" or \"OAUTHBEARER\" (or leave it out: whichever the server offers)", ro.Mechanism)
+	}
+	return AuthOAuth2, o, false
 }
 
 func (l *loader) sla(s rawSLA, c *Config) {
@@ -1152,7 +1288,13 @@ func (l *loader) mailboxes(list []rawMailbox, c *Config, complete bool) {
 		if m.Username == "" {
 			m.Username = m.Address
 		}
-		m.Password = l.secret(key, rm.Password, rm.PasswordFile, true)
+		var usesPassword bool
+		m.Auth, m.OAuth2, usesPassword = l.auth(key, rm.Auth, rm.OAuth2, m.Username, false)
+		if usesPassword {
+			m.Password = l.secret(key, rm.Password, rm.PasswordFile, true)
+		} else if rm.Password != "" || rm.PasswordFile != "" {
+			l.errf(key+".password", "auth = \"oauth2\" logs in with a token: remove password and password_file")
+		}
 		if m.Folder == "" {
 			m.Folder = defaultFolder
 		}

@@ -44,8 +44,17 @@ func dovecotBinary(t testing.TB) string {
 // it; Pdeathsig covers a test binary that dies.
 func startDovecot(t testing.TB) string {
 	t.Helper()
+	addr, _ := startDovecotWith(t, "testdata/dovecot-conf.sh", nil)
+	return addr
+}
+
+// startDovecotWith is startDovecot with another configuration script, run
+// with env added to its environment; it also returns Dovecot's directory
+// (dovecot.log is there).
+func startDovecotWith(t testing.TB, confScript string, env []string) (addr, dir string) {
+	t.Helper()
 	bin := dovecotBinary(t)
-	script, err := filepath.Abs("testdata/dovecot-conf.sh")
+	script, err := filepath.Abs(confScript)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +71,9 @@ func startDovecot(t testing.TB) string {
 			t.Fatal(err)
 		}
 		port := testenv.FreePort(t)
-		out, err := exec.Command("sh", script, dir, strconv.Itoa(port)).CombinedOutput()
+		conf := exec.Command("sh", script, dir, strconv.Itoa(port))
+		conf.Env = append(os.Environ(), env...)
+		out, err := conf.CombinedOutput()
 		if err != nil {
 			t.Fatalf("dovecot-conf.sh: %v\n%s", err, out)
 		}
@@ -85,7 +96,7 @@ func startDovecot(t testing.TB) string {
 		if ready(addr, done, 15*time.Second) {
 			t.Logf("dovecot %s ready on %s in %v", bin, addr, time.Since(start).Round(time.Millisecond))
 			t.Cleanup(func() { stopDovecot(t, cmd, done, dir) })
-			return addr
+			return addr, dir
 		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -97,7 +108,7 @@ func startDovecot(t testing.TB) string {
 		lastErr = readLogs(dir)
 	}
 	t.Fatalf("dovecot did not start:\n%s", lastErr)
-	return ""
+	return "", ""
 }
 
 // ready waits until the server logs a user in, or the process exits.

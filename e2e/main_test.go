@@ -91,7 +91,10 @@ type deskOpts struct {
 	Mailbox  string // more keys of the [[mailbox]]
 	Desk     string // more keys of [desk]
 	SMTPKeys string // more keys of [smtp]
-	LogLevel string // default "info"
+	// IMAPOAuth2, when set, is the mailbox's [mailbox.oauth2] table: it
+	// logs in with a token instead of the password.
+	IMAPOAuth2 string
+	LogLevel   string // default "info"
 }
 
 // testDesk is a configuration written for a test.
@@ -168,7 +171,7 @@ func writeConfig(t testing.TB, o deskOpts) testDesk {
 	}
 	c := testenv.Config{Dir: o.Dir, DB: o.DB, IMAP: o.IMAP, IMAPUser: o.IMAPUser, IMAPPassword: imapPass, SMTP: o.SMTP,
 		SMTPKeys: "timeout = \"10s\"\n" + o.SMTPKeys, Mailbox: "policy = \"e2e\"\n" + o.Mailbox, HTTP: o.HTTP,
-		Extra: fmt.Sprintf(e2eTables, o.Desk, o.LogLevel)}
+		IMAPOAuth2: o.IMAPOAuth2, Extra: fmt.Sprintf(e2eTables, o.Desk, o.LogLevel)}
 	if o.Agents {
 		c.Mailbox = "team = \"first-line\"\n" + c.Mailbox
 		c.Agents = e2eAgents

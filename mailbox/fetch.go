@@ -180,8 +180,9 @@ func (f *Fetcher) setSuccess() {
 	f.state.LastError, f.state.LastErrorAt = "", time.Time{}
 }
 
-// AuthError is a login the IMAP server refused (it answered NO to the
-// credentials), or a password that could not be read. It is no outage:
+// AuthError is a login the IMAP (or SMTP) server refused (it answered NO
+// to the credentials), a password that could not be read, or an OAuth2
+// token the provider would not issue. It is no outage:
 // nothing gets better until someone fixes the credentials.
 type AuthError struct {
 	Server string // host:port
@@ -249,6 +250,10 @@ func (f *Fetcher) Run(ctx context.Context) error {
 		if err == nil { // cannot happen: a session ends on an error or ctx
 			err = errors.New("session ended")
 		}
+		if errors.Is(err, errRelogin) {
+			f.log.Info("imap session ended before its access token expires; logging in again with a fresh one")
+			continue
+		}
 		var auth *AuthError
 		isAuth := errors.As(err, &auth)
 		switch {
@@ -258,8 +263,11 @@ func (f *Fetcher) Run(ctx context.Context) error {
 			if failures == 0 {
 				outageStart = f.now()
 			}
-			f.log.Error("imap login refused: check the mailbox's username and password (a password_file is read again at each retry)",
-				"server", auth.Server, "user", f.cfg.Username, "err", auth.Err)
+			msg := "imap login refused: check the mailbox's username and password (a password_file is read again at each retry)"
+			if f.cfg.TokenFunc != nil {
+				msg = "imap login refused: check the mailbox's OAuth2 app registration, its permission on this mailbox and the client secret (a fresh token is asked for at each retry)"
+			}
+			f.log.Error(msg, "server", auth.Server, "user", f.cfg.Username, "err", auth.Err)
 		case failures == 0:
 			outageStart = f.now()
 			f.log.Warn("imap mailbox unavailable; retrying with backoff", "err", err)
@@ -305,12 +313,17 @@ func (f *Fetcher) safeSession(ctx context.Context, ok func()) (err error) {
 // session connects and runs cycles until an error or until ctx is done
 // (then it returns nil).
 func (f *Fetcher) session(ctx context.Context, ok func()) (err error) {
-	f.setStatus(FetcherConnecting)
+	// A mailbox whose credentials were refused stays auth-failed while it
+	// tries them again: /healthz must not answer 200 for the length of a
+	// login (with OAuth2, a token request and the server's refusal delay).
+	if f.State().Status != FetcherAuthFailed {
+		f.setStatus(FetcherConnecting)
+	}
 	s, err := f.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { s.close(err == nil) }()
+	defer func() { s.close(err == nil || errors.Is(err, errRelogin)) }()
 	for full := true; ; {
 		if err := s.cycle(ctx, full); err != nil {
 			return err
@@ -319,12 +332,24 @@ func (f *Fetcher) session(ctx context.Context, ok func()) (err error) {
 		if ctx.Err() != nil {
 			return nil
 		}
-		announced, err := s.wait(ctx)
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if !s.relogin.IsZero() {
+			left := time.Until(s.relogin)
+			if left <= 0 {
+				return errRelogin
+			}
+			wctx, cancel = context.WithTimeout(ctx, left)
+		}
+		announced, err := s.wait(wctx)
+		cancel()
 		if err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
 			return nil
+		}
+		if wctx.Err() != nil {
+			return errRelogin
 		}
 		// New mail announced in IDLE: a light cycle. A poll or an IDLE
 		// refresh: a full one, which also proves the folder unchanged.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/emersion/go-sasl"
 )
 
 // IMAPConfig is one support mailbox to read. Zero durations and sizes take
@@ -24,7 +26,21 @@ type IMAPConfig struct {
 	// of Password, so that a password file fixed while the daemon runs
 	// takes effect at the next retry.
 	PasswordFunc func() (string, error)
-	Folder       string // default INBOX
+	// TokenFunc, when set, logs in with an OAuth2 access token instead of
+	// a password: SASL OAUTHBEARER (RFC 7628) or XOAUTH2, whichever the
+	// server advertises (OAUTHBEARER first), or Mechanism. It is called
+	// before each login; an error from it is an AuthError.
+	TokenFunc TokenFunc
+	// TokenExpiry, when set with TokenFunc, gives the expiry of the token
+	// TokenFunc gave last (zero: unknown). A session then ends, logging
+	// out, a minute before it (Exchange ends a session whose token
+	// expires, even in IDLE), and the next logs in with a fresh token.
+	TokenExpiry func() time.Time
+	// Mechanism forces the bearer mechanism ("OAUTHBEARER" or "XOAUTH2")
+	// instead of choosing from the server's capabilities; used only with
+	// TokenFunc.
+	Mechanism string
+	Folder    string // default INBOX
 
 	IDLE         bool          // wait with IDLE (RFC 2177) when the server offers it; otherwise poll
 	PollInterval time.Duration // between polls without IDLE; default 1m
@@ -152,6 +168,11 @@ func (c IMAPConfig) Validate() error {
 	}
 	if c.Username == "" {
 		errs = append(errs, fmt.Errorf("imap %s: empty username", c.Name))
+	}
+	switch c.Mechanism {
+	case "", XOAuth2, sasl.OAuthBearer:
+	default:
+		errs = append(errs, fmt.Errorf("imap %s: unknown mechanism %q (want %s or %s)", c.Name, c.Mechanism, sasl.OAuthBearer, XOAuth2))
 	}
 	switch c.Processed {
 	case ModeFlag:

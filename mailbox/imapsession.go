@@ -31,6 +31,9 @@ type imapSession struct {
 
 	// Of the last full cycle: the folder's UIDVALIDITY (0: none yet).
 	uidValidity uint32
+	// relogin is when the session ends to log in again before its token
+	// expires; zero: never.
+	relogin time.Time
 }
 
 // connect dials, logs in and reads the capabilities.
@@ -80,18 +83,45 @@ func (f *Fetcher) connect(ctx context.Context) (*imapSession, error) {
 			return nil, err
 		}
 	}
-	password := cfg.Password
-	if cfg.PasswordFunc != nil {
-		if password, err = cfg.PasswordFunc(); err != nil {
-			s.c.Close()
-			return nil, &AuthError{Server: cfg.address(), Err: fmt.Errorf("reading the password: %w", err)}
+	var login func() error
+	var bearer *bearerClient
+	if cfg.TokenFunc != nil {
+		mech := cfg.Mechanism
+		if mech == "" {
+			if mech = bearerMech(s.c.Caps()); mech == "" {
+				s.c.Close()
+				return nil, &AuthError{Server: cfg.address(), Err: fmt.Errorf("the server offers neither OAUTHBEARER nor XOAUTH2 (AUTH= capabilities: %v)", s.c.Caps().AuthMechanisms())}
+			}
 		}
-	}
-	login := func() error { return s.c.Login(cfg.Username, password).Wait() }
-	if pre := s.c.Caps(); pre.Has(imap.CapLoginDisabled) && slices.Contains(pre.AuthMechanisms(), sasl.Plain) {
-		// RFC 9051 §6.2.3: LOGINDISABLED forbids LOGIN; SASL PLAIN
-		// (RFC 4616) carries the same credentials.
-		login = func() error { return s.c.Authenticate(sasl.NewPlainClient("", cfg.Username, password)) }
+		token, err := cfg.TokenFunc(ctx)
+		if err != nil {
+			s.c.Close()
+			return nil, tokenError(cfg.address(), err)
+		}
+		bearer = newBearerClient(mech, cfg.Username, token, cfg.Host, cfg.Port)
+		if cfg.TokenExpiry != nil {
+			// On the wall clock, as the token's lifetime is. A token that
+			// leaves no second before the margin gets no early end: the
+			// server's BYE ends the session, an ordinary reconnect.
+			if exp := cfg.TokenExpiry(); !exp.IsZero() && time.Until(exp.Add(-reloginMargin)) >= time.Second {
+				s.relogin = exp.Add(-reloginMargin)
+			}
+		}
+		login = func() error { return s.c.Authenticate(bearer) }
+	} else {
+		password := cfg.Password
+		if cfg.PasswordFunc != nil {
+			if password, err = cfg.PasswordFunc(); err != nil {
+				s.c.Close()
+				return nil, &AuthError{Server: cfg.address(), Err: fmt.Errorf("reading the password: %w", err)}
+			}
+		}
+		login = func() error { return s.c.Login(cfg.Username, password).Wait() }
+		if pre := s.c.Caps(); pre.Has(imap.CapLoginDisabled) && slices.Contains(pre.AuthMechanisms(), sasl.Plain) {
+			// RFC 9051 §6.2.3: LOGINDISABLED forbids LOGIN; SASL PLAIN
+			// (RFC 4616) carries the same credentials.
+			login = func() error { return s.c.Authenticate(sasl.NewPlainClient("", cfg.Username, password)) }
+		}
 	}
 	if err := s.do("login", login); err != nil {
 		s.c.Close()
@@ -99,11 +129,18 @@ func (f *Fetcher) connect(ctx context.Context) (*imapSession, error) {
 		if errors.As(err, &ierr) && ierr.Type == imap.StatusResponseTypeNo {
 			// The server answered NO to the credentials: no network
 			// fault, and no retry will help until someone fixes them.
+			if bearer != nil {
+				err = bearer.refusal(err)
+			}
 			return nil, &AuthError{Server: cfg.address(), Err: err}
 		}
 		return nil, err
 	}
-	s.f.log.Info("imap login", "server", cfg.address(), "user", cfg.Username, "folder", cfg.Folder)
+	if bearer != nil {
+		s.f.log.Info("imap login", "server", cfg.address(), "user", cfg.Username, "folder", cfg.Folder, "mechanism", bearer.mech)
+	} else {
+		s.f.log.Info("imap login", "server", cfg.address(), "user", cfg.Username, "folder", cfg.Folder)
+	}
 	s.caps = s.c.Caps()
 	s.useIdle = cfg.IDLE && s.caps.Has(imap.CapIdle)
 	return s, nil

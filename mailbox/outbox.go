@@ -145,6 +145,9 @@ type Outbox struct {
 	started time.Time    // when this worker was made: a row marked sending before was in flight in an earlier run
 
 	mu sync.Mutex
+	// authErr is the server's refusal of the last login ("" once one
+	// succeeds): the credentials or token need fixing.
+	authErr string
 	// unrecorded holds the mails the server accepted whose MarkSent failed
 	// (the disk is full): they are never offered again by this process,
 	// and are recorded as soon as the store can write. While any is held
@@ -483,6 +486,7 @@ func (o *Outbox) submit(ctx context.Context, l *lane, row helpdesk.OutMail) erro
 	for try := 0; ; try++ {
 		if l.s == nil {
 			s, err := o.Dial(ctx)
+			o.noteLogin(err)
 			if err == nil && s == nil {
 				err = errors.New("outbox: Dial returned no Sender")
 			}
@@ -565,6 +569,38 @@ func (o *Outbox) remember(a accepted, err error) {
 	o.mu.Unlock()
 	o.log.Warn("mail accepted by the SMTP server, but the store cannot record it: kept in memory until it can, never sent again by this process; a restart before then sends it again unless the sent journal holds it",
 		append(rowAttrs(a.m), "unrecorded", n, "err", err)...)
+}
+
+// AuthFailure is the SMTP server's refusal of the last login (an
+// AuthError: a 53x answer to AUTH, or a token the provider would not
+// issue), or "" once a login succeeds. /healthz reports it.
+func (o *Outbox) AuthFailure() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.authErr
+}
+
+// noteLogin keeps the outcome of a dial for AuthFailure: a refused login
+// is logged once as an error, the first success after it once.
+func (o *Outbox) noteLogin(err error) {
+	var ae *AuthError
+	refused := errors.As(err, &ae)
+	if !refused && err != nil {
+		return // a network fault says nothing of the credentials
+	}
+	o.mu.Lock()
+	before := o.authErr
+	o.authErr = ""
+	if refused {
+		o.authErr = ae.Error()
+	}
+	o.mu.Unlock()
+	switch {
+	case refused && before == "":
+		o.log.Error("smtp login refused: check [smtp]'s username and password or OAuth2 settings; mail waits and is retried", "server", ae.Server, "user", o.cfg.Username, "err", ae.Err)
+	case !refused && before != "":
+		o.log.Info("smtp login accepted again", "server", o.cfg.Host, "port", o.cfg.Port)
+	}
 }
 
 // Unrecorded returns how many mails the server accepted that the store

@@ -28,9 +28,14 @@ type SMTPConfig struct {
 	Security string // "starttls" (default, RFC 3207), "tls" (implicit, RFC 8314) or "none"
 	Username string // empty: no SMTP AUTH
 	Password string
-	HELO     string        // name given in EHLO; default the host name of the machine
-	Timeout  time.Duration // connect and per-command timeout; default 30s
-	Batch    int           // rows read per round, shared among the connections; default 50
+	// TokenFunc, when set, authenticates with SASL XOAUTH2 and the token it
+	// gives, called at every dial (sessions are reused; tokens expire),
+	// instead of Password. The mechanism is named, never negotiated, so
+	// that no password mechanism is ever offered the token.
+	TokenFunc TokenFunc
+	HELO      string        // name given in EHLO; default the host name of the machine
+	Timeout   time.Duration // connect and per-command timeout; default 30s
+	Batch     int           // rows read per round, shared among the connections; default 50
 	// Connections is how many SMTP sessions send at once when several
 	// mails are due: the mails of one ticket always go over the same one,
 	// in order. Default 2.
@@ -330,7 +335,13 @@ func dialSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) (*smtpConn,
 		// authentication data unless told otherwise.
 		opts = append(opts, mail.WithDebugLog(), mail.WithLogger(smtpWireLog{log}))
 	}
-	if cfg.Username != "" {
+	if cfg.Username != "" && cfg.TokenFunc != nil {
+		token, err := cfg.TokenFunc(ctx)
+		if err != nil {
+			return nil, tokenError(net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), err)
+		}
+		opts = append(opts, mail.WithUsername(cfg.Username), mail.WithPassword(token), mail.WithSMTPAuth(mail.SMTPAuthXOAUTH2))
+	} else if cfg.Username != "" {
 		// The preferred mechanisms are chosen from what the server offers;
 		// go-mail's PLAIN and LOGIN refuse to run without TLS except to
 		// localhost.
@@ -347,7 +358,14 @@ func dialSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) (*smtpConn,
 		if conn.raw != nil {
 			conn.raw.Close()
 		}
-		return nil, fmt.Errorf("smtp dial %s: %w", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), err)
+		addr := net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port))
+		var te *textproto.Error
+		if errors.As(err, &te) && te.Code >= 530 && te.Code <= 539 {
+			// RFC 4954 §6: 535 credentials invalid, 534 mechanism too
+			// weak, 530 authentication required: no retry helps.
+			return nil, &AuthError{Server: addr, Err: err}
+		}
+		return nil, fmt.Errorf("smtp dial %s: %w", addr, err)
 	}
 	if log != nil {
 		log.Info("smtp session opened", "server", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), "security", cfg.Security,

@@ -227,6 +227,9 @@ type Health struct {
 	// could not record as sent yet (the outbox's, a full disk); while any
 	// is held the store is not writable for the desk. May be nil.
 	Unrecorded func() int
+	// SMTPAuth is the SMTP server's refusal of the outbox's login, "" when
+	// none; while set /healthz answers 503. May be nil.
+	SMTPAuth func() string
 }
 
 // Handler serves /healthz and /metrics.
@@ -265,6 +268,12 @@ func Handler(m *Metrics, h Health, log *slog.Logger) http.Handler {
 			if mb.State == AuthFailed {
 				code, body.Status = http.StatusServiceUnavailable, "unhealthy"
 				body.Problems = append(body.Problems, "mailbox "+mb.Name+": "+mb.LastError)
+			}
+		}
+		if h.SMTPAuth != nil {
+			if e := h.SMTPAuth(); e != "" {
+				code, body.Status = http.StatusServiceUnavailable, "unhealthy"
+				body.Problems = append(body.Problems, "smtp: "+e)
 			}
 		}
 		if h.Outbox != nil {

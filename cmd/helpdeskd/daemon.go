@@ -102,7 +102,11 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Metrics.Preset(metricLabels(cfg))
 
 	ost := &outboxStore{Store: st}
-	m.Outbox = mailbox.NewOutbox(smtpConfig(cfg, m.TLSConfig), ost, m.Now, m.Log.With("component", "outbox"))
+	sc, err := smtpConfig(cfg, st, m.TLSConfig)
+	if err != nil {
+		return fmt.Errorf("smtp: %w", err)
+	}
+	m.Outbox = mailbox.NewOutbox(sc, ost, m.Now, m.Log.With("component", "outbox"))
 	// Beside the database, like its -wal and .lock: the mails the SMTP
 	// server accepted that the store may not have recorded yet.
 	m.Outbox.Journal = st.Path() + ".sent"
@@ -162,7 +166,10 @@ func (m *Main) Open(ctx context.Context) error {
 		},
 	})
 	for _, mb := range cfg.Mailboxes {
-		ic := imapConfig(mb, m.TLSConfig)
+		ic, err := imapConfig(cfg, st, mb, m.TLSConfig)
+		if err != nil {
+			return fmt.Errorf("mailbox %s: %w", mb.Name, err)
+		}
 		if m.IMAPBackoff != (mailbox.Backoff{}) {
 			ic.Backoff = m.IMAPBackoff
 		}
@@ -187,6 +194,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.httpLn, m.HTTPAddr = ln, ln.Addr().String()
 		m.httpSrv = &http.Server{Handler: ops.Handler(m.Metrics, ops.Health{
 			Ping: st.Ping, Mailboxes: m.mailboxStates, Outbox: st.OutboxCounts, Unrecorded: m.Outbox.Unrecorded,
+			SMTPAuth: m.Outbox.AuthFailure,
 		}, m.Log), ReadHeaderTimeout: 10 * time.Second}
 	}
 	if cfg.HTTP.Board {
@@ -408,18 +416,30 @@ func deskConfig(cfg *config.Config) desk.Config {
 	return dc
 }
 
-func imapConfig(mb config.Mailbox, tlsCfg *tls.Config) mailbox.IMAPConfig {
-	return mailbox.IMAPConfig{Name: mb.Name, Host: mb.Host, Port: mb.Port, Security: string(mb.Security),
+func imapConfig(cfg *config.Config, st *store.Store, mb config.Mailbox, tlsCfg *tls.Config) (mailbox.IMAPConfig, error) {
+	tf, expiry, err := tokenFunc(cfg, st, mb.Name, mb.Auth, mb.OAuth2, mb.Username)
+	if err != nil {
+		return mailbox.IMAPConfig{}, err
+	}
+	ic := mailbox.IMAPConfig{Name: mb.Name, Host: mb.Host, Port: mb.Port, Security: string(mb.Security),
 		Username: mb.Username, PasswordFunc: mb.Password.Current, Folder: mb.Folder, IDLE: mb.IDLE,
 		PollInterval: mb.PollInterval, IdleRefresh: mb.PollInterval, Processed: mb.Processed, ProcessedFlag: mb.ProcessedFlag,
 		ProcessedFolder: mb.ProcessedFolder, QuarantineFolder: mb.QuarantineFolder, MaxMessageSize: mb.MaxMessageSize, TLSConfig: tlsCfg}
+	if tf != nil {
+		ic.PasswordFunc, ic.TokenFunc, ic.TokenExpiry, ic.Mechanism = nil, tf, expiry, mb.OAuth2.Mechanism
+	}
+	return ic, nil
 }
 
-func smtpConfig(cfg *config.Config, tlsCfg *tls.Config) mailbox.SMTPConfig {
+func smtpConfig(cfg *config.Config, st *store.Store, tlsCfg *tls.Config) (mailbox.SMTPConfig, error) {
 	s := cfg.SMTP
-	return mailbox.SMTPConfig{Host: s.Host, Port: s.Port, Security: string(s.Security), Username: s.Username,
+	tf, _, err := tokenFunc(cfg, st, smtpAccount, s.Auth, s.OAuth2, s.Username)
+	if err != nil {
+		return mailbox.SMTPConfig{}, err
+	}
+	return mailbox.SMTPConfig{TokenFunc: tf, Host: s.Host, Port: s.Port, Security: string(s.Security), Username: s.Username,
 		Password: s.Password.Value, HELO: s.HELO, Timeout: s.Timeout, Batch: s.Batch, Connections: s.Connections,
-		Retry: mailbox.Backoff{Min: s.RetryMin, Max: s.RetryMax}, TLSConfig: tlsCfg}
+		Retry: mailbox.Backoff{Min: s.RetryMin, Max: s.RetryMax}, TLSConfig: tlsCfg}, nil
 }
 
 // readableAttr writes durations as durations ("1.5s", never nanoseconds in

@@ -41,6 +41,9 @@ Usage:
                                            print a manager's signed link to the SLA board
   helpdeskd board rotate EMAIL [-config FILE]
                                            revoke every board link of a manager
+  helpdeskd oauth login -config FILE (-mailbox NAME | -smtp)
+                                           sign a mailbox in (OAuth2 device flow); the
+                                           refresh token is kept in the database
   helpdeskd version
 
 Run "helpdeskd COMMAND --help" for a command's flags.
@@ -109,6 +112,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdAgent(ctx, rest, stdout, stderr)
 	case "board":
 		return cmdBoard(ctx, rest, time.Now(), stdout, stderr)
+	case "oauth":
+		return cmdOAuth(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "helpdeskd", version())
 		return nil

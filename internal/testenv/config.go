@@ -49,7 +49,10 @@ type Config struct {
 	// "%credentials/imap") instead of password = "${HD_TEST_IMAP_PASSWORD}";
 	// Load cannot resolve it.
 	IMAPPasswordFile string
-	SMTP             string // host:port of the SMTP peer; default 127.0.0.1:25 (none started)
+	// IMAPOAuth2, when set, has the mailbox log in with auth = "oauth2"
+	// and these lines as its [mailbox.oauth2] table, with no password.
+	IMAPOAuth2 string
+	SMTP       string // host:port of the SMTP peer; default 127.0.0.1:25 (none started)
 
 	SMTPKeys string  // more keys of [smtp]
 	Mailbox  string  // more keys of the [[mailbox]]
@@ -82,6 +85,11 @@ func (c Config) TOML() string {
 	if c.IMAPPasswordFile != "" {
 		secret = fmt.Sprintf("password_file = %q", c.IMAPPasswordFile)
 	}
+	oauth2 := ""
+	if c.IMAPOAuth2 != "" {
+		secret = `auth = "oauth2"`
+		oauth2 = "[mailbox.oauth2]\n" + line(c.IMAPOAuth2)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `[store]
 path = %q
@@ -102,8 +110,8 @@ username = %q
 %s
 folder = "INBOX"
 poll_interval = "1s"
-%s
-`, db, sh, sp, line(c.SMTPKeys), ih, ip, user, secret, line(c.Mailbox))
+%s%s
+`, db, sh, sp, line(c.SMTPKeys), ih, ip, user, secret, line(c.Mailbox), oauth2)
 	for _, a := range c.Agents {
 		fmt.Fprintf(&b, "[[agent]]\nemail = %q\nname = %q\n", a.Email, a.Name)
 		if a.Team != "" {

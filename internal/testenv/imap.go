@@ -46,6 +46,11 @@ type IMAPOptions struct {
 	StartTLS bool
 	// Session, when set, wraps each new session (after the IDLE wrapper).
 	Session func(imapserver.Session) imapserver.Session
+	// Bearer, when set, offers AUTHENTICATE OAUTHBEARER and XOAUTH2 (in
+	// that order): the login succeeds, as the account, when Bearer accepts
+	// the user and token (TokenServer.VerifyJWT); otherwise the server
+	// sends the JSON challenge of a refusal, then NO [AUTHENTICATIONFAILED].
+	Bearer func(user, token string) error
 }
 
 // IMAP is go-imap's in-memory IMAP server on a loopback port with one
@@ -150,6 +155,9 @@ func (s *IMAP) serve(ln net.Listener) {
 	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			sess := imapidle.Flush(s.mem.NewSession(), idleTurn)
+			if s.opts.Bearer != nil {
+				sess = bearerSession{SessionIMAP4rev2: sess.(imapserver.SessionIMAP4rev2), verify: s.opts.Bearer, password: s.opts.Password}
+			}
 			if s.opts.Session != nil {
 				sess = s.opts.Session(sess)
 			}

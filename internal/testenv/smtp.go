@@ -122,6 +122,10 @@ type SMTPOptions struct {
 	// accepted without AUTH too. Logins tells who authenticated.
 	Auth           bool
 	User, Password string
+	// Bearer, when set, offers AUTH XOAUTH2 (after PLAIN when Auth is set
+	// too): a token Bearer accepts logs the user in (Logins), any other
+	// gets the JSON challenge of a refusal, then 535.
+	Bearer func(user, token string) error
 	// RcptErr, when set, answers each RCPT TO: a non-nil error refuses
 	// that recipient (it is then not among the mail's To), nil accepts it.
 	RcptErr func(rcpt string) *smtp.SMTPError
@@ -350,14 +354,27 @@ func (s *captureSession) Logout() error { return nil }
 
 // AuthMechanisms implements smtp.AuthSession.
 func (s *captureSession) AuthMechanisms() []string {
-	if !s.c.opts.Auth {
-		return nil
+	var m []string
+	if s.c.opts.Auth {
+		m = append(m, sasl.Plain)
 	}
-	return []string{sasl.Plain}
+	if s.c.opts.Bearer != nil {
+		m = append(m, XOAuth2)
+	}
+	return m
 }
 
 // Auth implements smtp.AuthSession.
 func (s *captureSession) Auth(mech string) (sasl.Server, error) {
+	if mech == XOAuth2 && s.c.opts.Bearer != nil {
+		refuse := &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Error: authentication failed"}
+		return &bearerServer{mech: mech, verify: s.c.opts.Bearer, refuse: refuse, ok: func(user string) error {
+			s.c.mu.Lock()
+			s.c.logins = append(s.c.logins, user)
+			s.c.mu.Unlock()
+			return nil
+		}}, nil
+	}
 	if !s.c.opts.Auth || mech != sasl.Plain {
 		return nil, smtp.ErrAuthUnknownMechanism
 	}
