@@ -88,8 +88,12 @@ func FuzzParse(f *testing.F) {
 		if len(cut.Text) > limit || !utf8.ValidString(cut.Text) || cut.TextOmitted < 0 {
 			t.Fatalf("TextLimit %d: Text %q (%d bytes), TextOmitted %d", limit, cut.Text, len(cut.Text), cut.TextOmitted)
 		}
-		if m.TextOmitted == 0 && len(m.Text) <= limit && cut.Text != m.Text && !strings.Contains(m.Text, "\n\n") && m.HTML == "" {
-			t.Fatalf("TextLimit %d cut a text of %d bytes: %q, want %q", limit, len(m.Text), cut.Text, m.Text)
+		// The limit counts the text as read, before trailing white space
+		// is trimmed, so a text that fits once trimmed may still be cut;
+		// a cut says so, and keeps whole lines of the text.
+		if m.TextOmitted == 0 && len(m.Text) <= limit && cut.Text != m.Text && !strings.Contains(m.Text, "\n\n") && m.HTML == "" &&
+			(cut.TextOmitted == 0 || !strings.HasPrefix(m.Text, cut.Text)) {
+			t.Fatalf("TextLimit %d cut a text of %d bytes: %q (%d bytes said omitted), want %q or a line-cut prefix of it", limit, len(m.Text), cut.Text, cut.TextOmitted, m.Text)
 		}
 	})
 }
