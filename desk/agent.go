@@ -305,16 +305,13 @@ func (w *work) commandError(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agen
 	if err := w.event(t, helpdesk.EventCommandRejected, agent.Email, cerr.Error(), m.MessageID); err != nil {
 		return err
 	}
-	addr, err := w.agentReplyAddress(t, agent)
+	data, err := w.agentData(t, agent)
 	if err != nil {
 		return err
 	}
-	data := w.baseData(t)
-	data.Agent = helpdesk.Address{Name: agent.Name, Email: agent.Email}
-	data.ReplyAddress = addr
 	data.Command = &templates.CommandError{Line: cerr.Line, Problem: cerr.Problem, Accepted: cerr.Accepted}
 	return w.enqueue(t, mailOpts{kind: helpdesk.KindSystem, template: "command_error", data: data,
-		to: []helpdesk.Address{data.Agent}, replyTo: addr, auto: true, inReplyTo: m.MessageID})
+		to: []helpdesk.Address{data.Agent}, replyTo: data.ReplyAddress, auto: true, inReplyTo: m.MessageID})
 }
 
 // ccCount returns how many people ticket t has in Cc.
@@ -359,16 +356,13 @@ func (w *work) leakedAddress(t *helpdesk.Ticket, m *helpdesk.Message, s sender) 
 	if err != nil || why != "" {
 		return Result{Outcome: Joined, Ref: t.Ref}, err
 	}
-	addr, err := w.agentReplyAddress(t, owner)
+	data, err := w.agentData(t, owner)
 	if err != nil {
 		return Result{}, err
 	}
-	data := w.baseData(t)
-	data.Agent = helpdesk.Address{Name: owner.Name, Email: owner.Email}
-	data.ReplyAddress = addr
 	data.Notice = fmt.Sprintf("From: %s, Subject: %s", clip(from, 100), clip(m.Subject, 100))
 	data.Text = clip(text(m), 4000)
 	return Result{Outcome: Joined, Ref: t.Ref}, w.enqueue(t, mailOpts{kind: helpdesk.KindSystem, template: "address_leak", data: data,
-		to: []helpdesk.Address{data.Agent}, replyTo: addr, auto: true,
+		to: []helpdesk.Address{data.Agent}, replyTo: data.ReplyAddress, auto: true,
 		subject: fmt.Sprintf("[%s] Your reply address was used by %s", t.Ref, clip(from, 100))})
 }

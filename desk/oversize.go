@@ -80,13 +80,11 @@ func (w *work) tooLarge(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent) e
 	}
 	tl := &templates.TooLarge{Size: formatSize(o.Size), Limit: formatSize(o.Limit), ToAgent: agent != nil}
 	if agent != nil {
-		addr, err := w.agentReplyAddress(t, agent)
+		data, err := w.agentData(t, agent)
 		if err != nil {
 			return err
 		}
-		data := w.baseData(t)
-		data.Agent = helpdesk.Address{Name: agent.Name, Email: agent.Email}
-		data.ReplyAddress = addr
+		addr := data.ReplyAddress
 		data.TooLarge = tl
 		err = w.enqueue(t, mailOpts{kind: helpdesk.KindSystem, template: "too_large", data: data,
 			to: []helpdesk.Address{data.Agent}, replyTo: addr, auto: true, inReplyTo: m.MessageID, refs: []string{m.MessageID},

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/templates"
 	"github.com/helpdeskd/helpdesk/trust"
 )
 
@@ -126,6 +127,19 @@ func (w *work) agentSecret(email string) (string, error) {
 		}
 	})
 	return secret, nil
+}
+
+// agentData is the template data of a mail to agent a about ticket t:
+// the ticket's, with a as the reader and a's own reply address.
+func (w *work) agentData(t *helpdesk.Ticket, a *Agent) (templates.Data, error) {
+	addr, err := w.agentReplyAddress(t, a)
+	if err != nil {
+		return templates.Data{}, err
+	}
+	data := w.baseData(t)
+	data.Agent = helpdesk.Address{Name: a.Name, Email: a.Email}
+	data.ReplyAddress = addr
+	return data, nil
 }
 
 // agentReplyAddress is the reply address of agent a on ticket t.
