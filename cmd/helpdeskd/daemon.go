@@ -303,24 +303,20 @@ func (m *Main) Run(ctx context.Context) error {
 		// One mailbox failing (it reconnects forever) never stops the others.
 		goSafe(&fetchWG, "fetch", f.Run, fetchCtx)
 	}
-	if m.httpSrv != nil {
+	serve := func(name string, srv *http.Server, ln net.Listener) {
+		if srv == nil {
+			return
+		}
 		workWG.Add(1)
 		go func() {
 			defer workWG.Done()
-			if err := m.httpSrv.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errs <- fmt.Errorf("http: %w", err)
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
 	}
-	if m.boardSrv != nil {
-		workWG.Add(1)
-		go func() {
-			defer workWG.Done()
-			if err := m.boardSrv.Serve(m.boardLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errs <- fmt.Errorf("board: %w", err)
-			}
-		}()
-	}
+	serve("http", m.httpSrv, m.httpLn)
+	serve("board", m.boardSrv, m.boardLn)
 	m.Log.Info("helpdeskd running", "mailboxes", len(m.Fetchers), "http", m.HTTPAddr, "board", m.BoardAddr, "database", m.Store.Path())
 
 	var runErr error
