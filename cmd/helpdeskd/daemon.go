@@ -367,14 +367,15 @@ func waitUntil(wg *sync.WaitGroup, deadline <-chan time.Time) bool {
 // Close releases what Open acquired, the database last.
 func (m *Main) Close() error {
 	var errs []error
-	if m.httpLn != nil && m.httpSrv == nil {
-		errs = append(errs, m.httpLn.Close())
+	// Serve may never have run, and then the server does not know its
+	// listener: close the listeners themselves (closing twice only errs).
+	for _, ln := range []net.Listener{m.httpLn, m.boardLn} {
+		if ln != nil {
+			ln.Close()
+		}
 	}
 	if m.httpSrv != nil {
 		errs = append(errs, m.httpSrv.Close())
-	}
-	if m.boardLn != nil {
-		m.boardLn.Close() // Serve may never have run; closing twice only errs
 	}
 	if m.boardSrv != nil {
 		errs = append(errs, m.boardSrv.Close())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -136,4 +137,24 @@ func TestLogsReadWell(t *testing.T) {
 			t.Errorf("%s: empty attributes written: %s", format, out)
 		}
 	}
+}
+
+// TestCloseWithoutRunFreesListeners: a Main opened and closed without Run
+// leaves no listener behind (the port can be bound again).
+func TestCloseWithoutRunFreesListeners(t *testing.T) {
+	imapSrv := testenv.StartIMAP(t, testenv.IMAPOptions{})
+	peer := testenv.StartSMTP(t)
+	m := &Main{Config: testConfig(t, imapSrv.Addr(), peer.Addr(), ""), Log: startDaemonLogger(t)}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	addr := m.HTTPAddr
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the metrics listener %s is still bound after Close: %v", addr, err)
+	}
+	ln.Close()
 }
