@@ -65,12 +65,14 @@ var quietOffers = []string{
 // an offer from quietOffers within the same paragraph as a link, or a link
 // whose own address unsubscribes.
 func quietBulk(text string) bool {
-	for _, para := range strings.Split(text, "\n\n") {
-		low := strings.ToLower(para)
-		i := strings.Index(low, "<http")
-		if i < 0 {
+	for para := range strings.SplitSeq(text, "\n\n") {
+		// Only a paragraph with a link is lowered and searched: a long
+		// mail costs a scan, not a copy.
+		if !hasLinkFold(para) {
 			continue
 		}
+		low := strings.ToLower(para)
+		i := strings.Index(low, "<http")
 		for _, link := range strings.Split(low[i:], "<http")[1:] {
 			end := strings.IndexByte(link, '>')
 			if end < 0 {
@@ -86,6 +88,21 @@ func quietBulk(text string) bool {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// hasLinkFold reports whether s holds "<http" in any case.
+func hasLinkFold(s string) bool {
+	for i := strings.IndexByte(s, '<'); i >= 0 && i+5 <= len(s); {
+		if strings.EqualFold(s[i:i+5], "<http") {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '<')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
 	}
 	return false
 }

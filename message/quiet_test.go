@@ -23,6 +23,7 @@ func TestQuietReason(t *testing.T) {
 		{"dated in the future: a wrong clock, answered", received + "Date: Fri, 18 Dec 2026 10:00:00 +0000\r\n", "Checkout fails.\r\n", ""},
 		{"newsletter footer link", received, "Our December offers.\r\n\r\nUnsubscribe <https://news.example/unsubscribe?u=1>\r\n", "bulk"},
 		{"opt-out offer", received, "Great deals inside.\r\n\r\nIf you wish no longer to receive our offers you may opt-out following this link <https://x.example/l?a=1>\r\n", "bulk"},
+		{"a shouted footer link", received, "OFFERS.\r\n\r\nUNSUBSCRIBE <HTTPS://NEWS.EXAMPLE/UNSUBSCRIBE?U=1>\r\n", "bulk"},
 		{"German footer", received, "Angebote.\r\n\r\nNewsletter abbestellen: <https://x.example/n?a=1>\r\n", "bulk"},
 		{"offer without a link is no offer", received, "If you no longer wish to receive our mails, tell us.\r\n", ""},
 		{"a customer asking to be taken off a list", received, "Please unsubscribe me, I want to opt out of all mails. <https://shop.example/account>\r\n", ""},
