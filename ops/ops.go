@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -236,6 +237,7 @@ type Health struct {
 func Handler(m *Metrics, h Health, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	var lastStoreErr lastString // the store error /healthz last logged
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
@@ -253,11 +255,18 @@ func Handler(m *Metrics, h Health, log *slog.Logger) http.Handler {
 		}
 		if err := h.Ping(ctx); err != nil {
 			code, body.Status, body.Store = http.StatusServiceUnavailable, "unhealthy", err.Error()
-			log.Warn("healthz: store not writable", "err", err)
-		} else if unrecorded > 0 {
+			// Once per change, not per request: whoever polls /healthz
+			// must not fill the log.
+			if lastStoreErr.swap(err.Error()) != err.Error() {
+				log.Warn("healthz: store not writable", "err", err)
+			}
+		} else if lastStoreErr.swap("") != "" {
+			log.Info("healthz: store writable again")
+		}
+		if code == http.StatusOK && unrecorded > 0 {
+			// The outbox logs this itself (storeFailed), once.
 			code, body.Status = http.StatusServiceUnavailable, "unhealthy"
 			body.Store = fmt.Sprintf("cannot record %d mails the SMTP server accepted", unrecorded)
-			log.Warn("healthz: the outbox cannot record sent mail", "unrecorded", unrecorded)
 		}
 		if h.Mailboxes != nil {
 			body.Mailboxes = h.Mailboxes()
@@ -286,4 +295,19 @@ func Handler(m *Metrics, h Health, log *slog.Logger) http.Handler {
 		json.NewEncoder(w).Encode(body)
 	})
 	return mux
+}
+
+// lastString is a string that goroutines swap.
+type lastString struct {
+	mu sync.Mutex
+	s  string
+}
+
+// swap sets the string and returns the one before.
+func (l *lastString) swap(s string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	old := l.s
+	l.s = s
+	return old
 }

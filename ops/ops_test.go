@@ -117,3 +117,37 @@ func TestWatchSLA(t *testing.T) {
 		t.Errorf("scrape with a failing count = %d %s, want 500 naming the error", code, body)
 	}
 }
+
+// TestHealthzLogsOncePerChange: a monitor polling /healthz while the store
+// cannot write gets 503 every time, but the log says so once, and once
+// again when the store writes again.
+func TestHealthzLogsOncePerChange(t *testing.T) {
+	var logs strings.Builder
+	pingErr := errors.New("disk full: commit: database or disk is full (13)")
+	h := Handler(NewMetrics(nil), Health{Ping: func(context.Context) error { return pingErr }},
+		slog.New(slog.NewTextHandler(&logs, nil)))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for range 5 {
+		resp, err := http.Get(srv.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("healthz = %d, want 503", resp.StatusCode)
+		}
+	}
+	pingErr = nil
+	resp, err := http.Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := strings.Count(logs.String(), "store not writable"); n != 1 {
+		t.Errorf("store error logged %d times over 5 requests, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "store writable again") {
+		t.Errorf("recovery not logged:\n%s", logs.String())
+	}
+}
