@@ -521,6 +521,11 @@ type OutMail struct {
 	// attempted and on mail built by hand: then every address of To and
 	// Cc is due (see Due).
 	Recipients []Recipient
+	// Raw, when set, is the mail exactly as it is to be sent, already
+	// rendered from the fields above (the Sent copy's bytes, see
+	// SentCopy): the sender offers these bytes instead of building the
+	// mail again. Never stored on the outbox row.
+	Raw []byte
 
 	Attempts      int
 	NextAttemptAt time.Time
