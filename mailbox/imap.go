@@ -41,6 +41,10 @@ type IMAPConfig struct {
 	// TokenFunc.
 	Mechanism string
 	Folder    string // default INBOX
+	// IMAP4rev2 lets the session ENABLE IMAP4rev2 (RFC 9051) when the
+	// server lists it, except against Microsoft Exchange; off, the session
+	// speaks IMAP4rev1 (see imapConn.settleRev2).
+	IMAP4rev2 bool
 
 	IDLE         bool          // wait with IDLE (RFC 2177) when the server offers it; otherwise poll
 	PollInterval time.Duration // between polls without IDLE; default 1m

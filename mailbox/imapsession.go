@@ -14,7 +14,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-sasl"
 	"github.com/helpdeskd/helpdesk"
 )
 
@@ -23,126 +22,38 @@ const metaChunk = 100
 
 // imapSession is one connection of a Fetcher.
 type imapSession struct {
+	*imapConn
 	f       *Fetcher
-	c       *imapclient.Client
 	wake    chan struct{} // new mail announced by the server (EXISTS)
-	caps    imap.CapSet
 	useIdle bool
 
 	// Of the last full cycle: the folder's UIDVALIDITY (0: none yet).
 	uidValidity uint32
-	// relogin is when the session ends to log in again before its token
-	// expires; zero: never.
-	relogin time.Time
 }
 
 // connect dials, logs in and reads the capabilities.
 func (f *Fetcher) connect(ctx context.Context) (*imapSession, error) {
-	cfg := f.cfg
 	s := &imapSession{f: f, wake: make(chan struct{}, 1)}
-	opts := &imapclient.Options{
-		TLSConfig: clientTLSConfig(cfg.TLSConfig, cfg.Host),
-		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
-			// This runs on the client's reader goroutine: calling the client
-			// from here (idle.Close, any command) would deadlock. Signal and
-			// return; the buffer of one keeps a wake-up that comes while
-			// the session is busy.
-			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
-				if d.NumMessages != nil {
-					select {
-					case s.wake <- struct{}{}:
-					default:
-					}
+	handler := &imapclient.UnilateralDataHandler{
+		// This runs on the client's reader goroutine: calling the client
+		// from here (idle.Close, any command) would deadlock. Signal and
+		// return; the buffer of one keeps a wake-up that comes while
+		// the session is busy.
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				select {
+				case s.wake <- struct{}{}:
+				default:
 				}
-			},
+			}
 		},
 	}
-	if wl := newWireLog(s.f.log); wl != nil {
-		opts.DebugWriter = wl // the protocol steps, at debug level only
-	}
-	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	conn, err := dialWire(dialCtx, wireDialer(30*time.Second), cfg.Security, cfg.address(), opts.TLSConfig)
+	ic, err := dialIMAP(ctx, f.cfg, f.log, handler)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", cfg.address(), err)
-	}
-	if cfg.Security == SecurityStartTLS {
-		// NewStartTLS reads the greeting and upgrades; bound it like a command.
-		err = withDeadline(cfg.CommandTimeout, func() { conn.Close() }, "starttls", func() (err error) {
-			s.c, err = imapclient.NewStartTLS(conn, opts)
-			return err
-		})
-		if err != nil {
-			conn.Close()
-			return nil, err
-		}
-	} else {
-		s.c = imapclient.New(conn, opts)
-		if err := s.do("greeting", s.c.WaitGreeting); err != nil {
-			s.c.Close()
-			return nil, err
-		}
-	}
-	var login func() error
-	var bearer *bearerClient
-	if cfg.TokenFunc != nil {
-		mech := cfg.Mechanism
-		if mech == "" {
-			if mech = bearerMech(s.c.Caps()); mech == "" {
-				s.c.Close()
-				return nil, &AuthError{Server: cfg.address(), Err: fmt.Errorf("the server offers neither OAUTHBEARER nor XOAUTH2 (AUTH= capabilities: %v)", s.c.Caps().AuthMechanisms())}
-			}
-		}
-		token, err := cfg.TokenFunc(ctx)
-		if err != nil {
-			s.c.Close()
-			return nil, tokenError(cfg.address(), err)
-		}
-		bearer = newBearerClient(mech, cfg.Username, token, cfg.Host, cfg.Port)
-		if cfg.TokenExpiry != nil {
-			// On the wall clock, as the token's lifetime is. A token that
-			// leaves no second before the margin gets no early end: the
-			// server's BYE ends the session, an ordinary reconnect.
-			if exp := cfg.TokenExpiry(); !exp.IsZero() && time.Until(exp.Add(-reloginMargin)) >= time.Second {
-				s.relogin = exp.Add(-reloginMargin)
-			}
-		}
-		login = func() error { return s.c.Authenticate(bearer) }
-	} else {
-		password := cfg.Password
-		if cfg.PasswordFunc != nil {
-			if password, err = cfg.PasswordFunc(); err != nil {
-				s.c.Close()
-				return nil, &AuthError{Server: cfg.address(), Err: fmt.Errorf("reading the password: %w", err)}
-			}
-		}
-		login = func() error { return s.c.Login(cfg.Username, password).Wait() }
-		if pre := s.c.Caps(); pre.Has(imap.CapLoginDisabled) && slices.Contains(pre.AuthMechanisms(), sasl.Plain) {
-			// RFC 9051 §6.2.3: LOGINDISABLED forbids LOGIN; SASL PLAIN
-			// (RFC 4616) carries the same credentials.
-			login = func() error { return s.c.Authenticate(sasl.NewPlainClient("", cfg.Username, password)) }
-		}
-	}
-	if err := s.do("login", login); err != nil {
-		s.c.Close()
-		var ierr *imap.Error
-		if errors.As(err, &ierr) && ierr.Type == imap.StatusResponseTypeNo {
-			// The server answered NO to the credentials: no network
-			// fault, and no retry will help until someone fixes them.
-			if bearer != nil {
-				err = bearer.refusal(err)
-			}
-			return nil, &AuthError{Server: cfg.address(), Err: err}
-		}
 		return nil, err
 	}
-	if bearer != nil {
-		s.f.log.Info("imap login", "server", cfg.address(), "user", cfg.Username, "folder", cfg.Folder, "mechanism", bearer.mech)
-	} else {
-		s.f.log.Info("imap login", "server", cfg.address(), "user", cfg.Username, "folder", cfg.Folder)
-	}
-	s.caps = s.c.Caps()
-	s.useIdle = cfg.IDLE && s.caps.Has(imap.CapIdle)
+	s.imapConn = ic
+	s.useIdle = f.cfg.IDLE && s.caps.Has(imap.CapIdle)
 	return s, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	netmail "net/mail"
@@ -236,6 +237,31 @@ func BuildMessage(m helpdesk.OutMail) (*mail.Msg, error) {
 	return msg, nil
 }
 
+// rawMail is a mail already rendered (OutMail.Raw), written as it is.
+type rawMail []byte
+
+// WriteTo writes the mail to w.
+func (r rawMail) WriteTo(w io.Writer) (int64, error) {
+	n, err := w.Write(r)
+	return int64(n), err
+}
+
+// RenderMessage returns the bytes BuildMessage's mail is sent as: what
+// goes into DATA (before dot-stuffing), and into the Sent copy. Two
+// renderings of one row differ in their MIME boundaries (go-mail draws
+// them at random), so a copy is rendered once and those bytes are sent.
+func RenderMessage(m helpdesk.OutMail) ([]byte, error) {
+	msg, err := BuildMessage(m)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if _, err := msg.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("outbox %d: render: %w", m.ID, err)
+	}
+	return b.Bytes(), nil
+}
+
 // bareID strips white space and angle brackets from a Message-ID.
 func bareID(id string) string {
 	return strings.Trim(strings.TrimSpace(id), "<>")
@@ -394,17 +420,30 @@ func dialSMTP(ctx context.Context, cfg SMTPConfig, log *slog.Logger) (*smtpConn,
 // *SendError, as for one recipient; otherwise a *RecipientsError holds
 // each recipient's state. ctx is not watched: each transaction is bounded
 // by the configured Timeout, and a send in flight at shutdown finishes.
+//
+// A mail with Raw set is offered as those bytes, from m.From, without
+// being built again.
 func (c *smtpConn) Send(_ context.Context, m helpdesk.OutMail) error {
-	msg, err := BuildMessage(m)
-	if err != nil {
-		return &SendError{Err: err, Permanent: true}
-	}
-	from, err := msg.GetSender(false)
-	if err != nil {
-		return &SendError{Err: fmt.Errorf("outbox %d: %w", m.ID, err), Permanent: true}
+	var body io.WriterTo
+	var from string
+	if m.Raw != nil {
+		addrs, err := mailAddresses([]helpdesk.Address{m.From})
+		if err != nil {
+			return &SendError{Err: fmt.Errorf("outbox %d: from: %w", m.ID, err), Permanent: true}
+		}
+		body, from = rawMail(m.Raw), addrs[0].Address
+	} else {
+		msg, err := BuildMessage(m)
+		if err != nil {
+			return &SendError{Err: err, Permanent: true}
+		}
+		if from, err = msg.GetSender(false); err != nil {
+			return &SendError{Err: fmt.Errorf("outbox %d: %w", m.ID, err), Permanent: true}
+		}
+		body = msg
 	}
 	c.sound = false
-	d := c.deliver(from, msg, m.Due())
+	d := c.deliver(from, body, m.Due())
 	c.sound = !d.broken // Close just closes a broken session
 	return d.outcome()
 }
@@ -420,7 +459,7 @@ type delivery struct {
 
 // deliver sends msg from from to every address of to, in as many
 // transactions as the server's recipient limit needs.
-func (c *smtpConn) deliver(from string, msg *mail.Msg, to []string) *delivery {
+func (c *smtpConn) deliver(from string, msg io.WriterTo, to []string) *delivery {
 	d := &delivery{}
 	for _, a := range to {
 		d.results = append(d.results, helpdesk.Recipient{Email: a, State: helpdesk.RecipientPending})
@@ -492,7 +531,7 @@ func (c *smtpConn) deliver(from string, msg *mail.Msg, to []string) *delivery {
 }
 
 // data sends DATA and the message, and reads the server's verdict on it.
-func (c *smtpConn) data(msg *mail.Msg) error {
+func (c *smtpConn) data(msg io.WriterTo) error {
 	w, err := c.sc.Data()
 	if err != nil {
 		if smtpReply(err) != nil {

@@ -51,6 +51,9 @@ type IMAPOptions struct {
 	// the user and token (TokenServer.VerifyJWT); otherwise the server
 	// sends the JSON challenge of a refusal, then NO [AUTHENTICATIONFAILED].
 	Bearer func(user, token string) error
+	// Wire, when set, gets every byte the server reads and writes (the
+	// protocol as the server sees it).
+	Wire io.Writer
 }
 
 // IMAP is go-imap's in-memory IMAP server on a loopback port with one
@@ -166,6 +169,7 @@ func (s *IMAP) serve(ln net.Listener) {
 		Caps:         s.opts.Caps,
 		InsecureAuth: s.opts.TLS == nil,
 		Logger:       log.New(io.Discard, "", 0),
+		DebugWriter:  s.opts.Wire,
 	}
 	if s.opts.TLS != nil {
 		if s.opts.StartTLS {
