@@ -1,6 +1,9 @@
 package helpdesk
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // SentCopy is the copy of a mail the desk sent to a ticket's customer side,
 // to be APPENDed to its mailbox's Sent folder so that the whole
@@ -23,4 +26,18 @@ type SentCopy struct {
 	// server may hold the copy already, so it is looked for before it is
 	// appended again. Zero otherwise.
 	AppendingAt time.Time
+}
+
+// MicrosoftHost reports whether host is one of Microsoft's mail hosts
+// (outlook.office365.com, smtp.office365.com, outlook.office.com,
+// *.outlook.com and the national clouds'): Microsoft 365 keeps a copy of
+// what is sent through it, and its IMAP4rev2 must not be enabled.
+func MicrosoftHost(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(host)), ".")
+	for _, d := range []string{"office365.com", "outlook.com", "office.com", "office365.us", "partner.outlook.cn"} {
+		if h == d || strings.HasSuffix(h, "."+d) {
+			return true
+		}
+	}
+	return false
 }

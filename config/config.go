@@ -168,7 +168,19 @@ type Mailbox struct {
 	MaxMessageSize   int64  // bytes; of a larger message only the header is read, then it goes to QuarantineFolder
 	CriticalOnly     bool   // out-of-hours channel: only the most urgent level is handled under Policy
 	QueuePolicy      string // policy of the other mail when CriticalOnly
+	// SentFolder is where a copy of each mail to a ticket's customer side
+	// is APPENDed, for servers that keep none of what is sent through
+	// them: "" (off), SentFolderAuto (the folder LIST marks \Sent, RFC
+	// 6154) or a folder name.
+	SentFolder string
+	// IMAP4rev2 lets sessions ENABLE IMAP4rev2 (RFC 9051) when the server
+	// lists it; never with Microsoft's hosts, whose rev2 misbehaves.
+	IMAP4rev2 bool
 }
+
+// SentFolderAuto is the Mailbox.SentFolder that means the folder the
+// server marks \Sent.
+const SentFolderAuto = "auto"
 
 // Addresses returns the mailbox's address followed by its aliases.
 func (m Mailbox) Addresses() []string {

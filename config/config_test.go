@@ -381,6 +381,14 @@ func TestRejections(t *testing.T) {
 	}{
 		{"misspelt key", `security = "starttls"`, `securty = "starttls"`, noSecrets,
 			[]string{`helpdesk.toml:7: smtp.securty: |unknown key "securty" (did you mean "security"?)`}},
+		{"sent folder is the intake folder", `folder = "INBOX"`, "folder = \"INBOX\"\nsent_folder = \"inbox\"", noSecrets,
+			[]string{`helpdesk.toml:21: mailbox[0].sent_folder: |"inbox" is the folder the desk reads`}},
+		{"sent folder is the quarantine folder", `folder = "INBOX"`, "folder = \"INBOX\"\nquarantine_folder = \"Junk\"\nsent_folder = \"Junk\"", noSecrets,
+			[]string{`helpdesk.toml:22: mailbox[0].sent_folder: |"Junk" is the quarantine folder`}},
+		{"sent folder of the wrong type", `folder = "INBOX"`, "folder = \"INBOX\"\nsent_folder = true", noSecrets,
+			[]string{`helpdesk.toml:21: mailbox[0].sent_folder: |`}},
+		{"imap4rev2 against Microsoft 365", `host = "imap.example.com"`, "host = \"outlook.office365.com\"\nimap4rev2 = true", noSecrets,
+			[]string{`helpdesk.toml:16: mailbox[0].imap4rev2: |Microsoft 365 (outlook.office365.com) lists IMAP4rev2 but its IMAP4rev2 misbehaves`}},
 		{"misspelt key in array table", `folder = "INBOX"`, `fodler = "INBOX"`, noSecrets,
 			[]string{`helpdesk.toml:20: mailbox[0].fodler: |did you mean "folder"?`}},
 		{"unknown section", "[http]", "[htp]", noSecrets,
@@ -980,5 +988,34 @@ func TestMaxMessageSize(t *testing.T) {
 	got := problemsOf(t, doc, noSecrets)
 	if len(got) != 1 || !strings.HasPrefix(got[0], "helpdesk.toml:13: mailbox[0].max_message_size: ") {
 		t.Errorf("problems %q, want one at mailbox[0].max_message_size on line 13", got)
+	}
+}
+
+// TestSentFolder: sent_folder is off by default, takes a name or "auto",
+// and warns when the SMTP server keeps copies itself.
+func TestSentFolder(t *testing.T) {
+	min := readMinimal(t)
+	c, _ := mustParse(t, "helpdesk.toml", min, noSecrets)
+	if mb := c.Mailboxes[0]; mb.SentFolder != "" || mb.IMAP4rev2 {
+		t.Errorf("defaults: sent_folder %q, imap4rev2 %v; want off", mb.SentFolder, mb.IMAP4rev2)
+	}
+	for _, v := range []string{"Sent", "auto", "Éléments envoyés"} {
+		doc := strings.Replace(min, `folder = "INBOX"`, "folder = \"INBOX\"\nsent_folder = \""+v+"\"\nimap4rev2 = true", 1)
+		c, _ := mustParse(t, "helpdesk.toml", doc, noSecrets)
+		if mb := c.Mailboxes[0]; mb.SentFolder != v || !mb.IMAP4rev2 {
+			t.Errorf("sent_folder %q: got %q, imap4rev2 %v", v, mb.SentFolder, mb.IMAP4rev2)
+		}
+	}
+	doc := strings.Replace(min, `folder = "INBOX"`, "folder = \"INBOX\"\nsent_folder = \"Sent\"", 1)
+	doc = strings.Replace(doc, `host = "smtp.example.com"`, `host = "smtp.office365.com"`, 1)
+	_, warns := mustParse(t, "helpdesk.toml", doc, noSecrets)
+	var found []string
+	for _, w := range warns {
+		if w.Key == "mailbox[0].sent_folder" {
+			found = append(found, w.String())
+		}
+	}
+	if len(found) != 1 || !strings.Contains(found[0], "helpdesk.toml:21:") || !strings.Contains(found[0], "second one") {
+		t.Errorf("sent_folder warnings with Microsoft's SMTP = %v, want one", found)
 	}
 }

@@ -1251,6 +1251,7 @@ func (l *loader) mailboxes(list []rawMailbox, c *Config, complete bool) {
 			IDLE: rm.IDLE == nil || *rm.IDLE, Processed: strings.ToLower(rm.Processed),
 			ProcessedFlag: rm.ProcessedFlag, ProcessedFolder: rm.ProcessedFolder, QuarantineFolder: rm.QuarantineFolder,
 			CriticalOnly: rm.CriticalOnly, QueuePolicy: rm.QueuePolicy,
+			SentFolder: strings.TrimSpace(rm.SentFolder), IMAP4rev2: rm.IMAP4rev2,
 		}
 		switch j, dup := c.byMailbox[rm.Name]; {
 		case rm.Name == "":
@@ -1348,6 +1349,7 @@ func (l *loader) mailboxes(list []rawMailbox, c *Config, complete bool) {
 		if strings.EqualFold(m.QuarantineFolder, m.Folder) {
 			l.errf(key+".quarantine_folder", "must differ from folder %q", m.Folder)
 		}
+		l.sentFolder(key, m, c)
 		switch {
 		case m.CriticalOnly && m.QueuePolicy == "":
 			l.errf(key+".queue_policy", "required when critical_only = true: the policy of the non-critical mail this mailbox queues")
@@ -1368,6 +1370,32 @@ func (l *loader) mailboxes(list []rawMailbox, c *Config, complete bool) {
 			l.errf(fmt.Sprintf("team[%d].address", i), "%s is a support address (%s); team notifications would loop", t.Address, other)
 		}
 	}
+}
+
+// sentFolder checks a mailbox's sent_folder and imap4rev2.
+func (l *loader) sentFolder(key string, m Mailbox, c *Config) {
+	switch f := m.SentFolder; {
+	case f == "" || strings.EqualFold(f, SentFolderAuto):
+	case !validName(f):
+		l.errf(key+".sent_folder", "%q is not a usable folder name", f)
+	case strings.EqualFold(f, m.Folder):
+		l.errf(key+".sent_folder", "%q is the folder the desk reads (folder): the desk would take its own replies for new mail; name the server's Sent folder, or \"%s\" for the one marked \\Sent", f, SentFolderAuto)
+	case strings.EqualFold(f, m.QuarantineFolder):
+		l.errf(key+".sent_folder", "%q is the quarantine folder: name the server's Sent folder", f)
+	}
+	if m.SentFolder != "" && (helpdesk.MicrosoftHost(c.SMTP.Host) || isGoogleSMTP(c.SMTP.Host)) {
+		l.warnf(key+".sent_folder", "[smtp] host %s keeps a copy of what is sent through it in the Sent folder itself: sent_folder adds a second one", c.SMTP.Host)
+	}
+	if m.IMAP4rev2 && helpdesk.MicrosoftHost(m.Host) {
+		l.errf(key+".imap4rev2", "Microsoft 365 (%s) lists IMAP4rev2 but its IMAP4rev2 misbehaves: remove imap4rev2 (the default false speaks IMAP4rev1)", m.Host)
+	}
+}
+
+// isGoogleSMTP reports whether host is Gmail's submission server, which
+// files what is sent through it in the account's Sent Mail.
+func isGoogleSMTP(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(host)), ".")
+	return h == "smtp.gmail.com" || h == "smtp-relay.gmail.com" || h == "smtp.googlemail.com"
 }
 
 func (l *loader) customers(list []rawCustomer, c *Config) {

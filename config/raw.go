@@ -85,6 +85,8 @@ type rawMailbox struct {
 	MaxMessageSize   text       `toml:"max_message_size"`
 	CriticalOnly     bool       `toml:"critical_only"`
 	QueuePolicy      string     `toml:"queue_policy"`
+	SentFolder       string     `toml:"sent_folder"`
+	IMAP4rev2        bool       `toml:"imap4rev2"`
 }
 
 type rawOAuth2 struct {

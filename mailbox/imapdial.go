@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+	"github.com/helpdeskd/helpdesk"
 )
 
 // imapConn is a logged-in IMAP connection of a mailbox: the fetcher's
@@ -181,24 +181,11 @@ var exchangeCaps = []imap.Cap{"CLIENTACCESSRULES", "CLIENTNETWORKPRESENCELOCATIO
 // isExchange recognises Microsoft Exchange by its host name or by the
 // capabilities only it lists.
 func isExchange(host string, caps imap.CapSet) bool {
-	if IsMicrosoftHost(host) {
+	if helpdesk.MicrosoftHost(host) {
 		return true
 	}
 	for _, c := range exchangeCaps {
 		if _, ok := caps[c]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-// IsMicrosoftHost reports whether host is one of Microsoft's mail hosts
-// (outlook.office365.com, outlook.office.com, *.outlook.com and the
-// like), whose IMAP4rev2 must not be enabled.
-func IsMicrosoftHost(host string) bool {
-	h := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(host)), ".")
-	for _, d := range []string{"office365.com", "outlook.com", "office.com", "office365.us", "partner.outlook.cn"} {
-		if h == d || strings.HasSuffix(h, "."+d) {
 			return true
 		}
 	}

@@ -101,14 +101,3 @@ func TestIsExchange(t *testing.T) {
 		t.Error("a rev2 server taken for Exchange")
 	}
 }
-
-func TestIsMicrosoftHost(t *testing.T) {
-	for host, want := range map[string]bool{
-		"outlook.office365.com": true, "OUTLOOK.OFFICE365.COM.": true, "imap-mail.outlook.com": true,
-		"outlook.office.com": true, "imap.example.com": false, "notoutlook.com": false, "": false,
-	} {
-		if got := IsMicrosoftHost(host); got != want {
-			t.Errorf("IsMicrosoftHost(%q) = %v, want %v", host, got, want)
-		}
-	}
-}
