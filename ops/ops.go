@@ -38,6 +38,8 @@ type Metrics struct {
 	Trust          *prometheus.CounterVec // mail the desk did not take at its word, by kind (spam, suspicious, outsider, address-leak, cc-limit)
 	IngestLatency  prometheus.Histogram   // mail arrival (IMAP INTERNALDATE) to commit
 	AckLatency     prometheus.Histogram   // commit to the ack accepted by SMTP
+	SentCopies     *prometheus.CounterVec // Sent copies by mailbox and outcome (appended, skipped)
+	SentCopyErrors *prometheus.CounterVec // failed attempts to append Sent copies, by mailbox
 	outbox         func(ctx context.Context) (pending, failed int, err error)
 }
 
@@ -74,10 +76,14 @@ func NewMetrics(outbox func(ctx context.Context) (pending, failed int, err error
 			Help: "Time from a mail's arrival in the mailbox to its commit.", Buckets: latency}),
 		AckLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "helpdesk_ack_seconds",
 			Help: "Time from a ticket's commit to its acknowledgement accepted by SMTP.", Buckets: latency}),
+		SentCopies: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_sent_copies_total",
+			Help: "Copies of mail to customers put in a mailbox's Sent folder (appended), or never to be (skipped: larger than the server takes), by mailbox."}, []string{"mailbox", "outcome"}),
+		SentCopyErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_sent_copy_errors_total",
+			Help: "Failed attempts to append Sent copies (connection, login, folder, or the server refusing a copy), by mailbox; each is retried."}, []string{"mailbox"}),
 		outbox: outbox,
 	}
 	reg.MustRegister(m.MailFetched, m.TicketsOpened, m.RepliesRelayed, m.Quarantined, m.IMAPErrors, m.SMTPErrors,
-		m.MailSent, m.SLAWarnings, m.SLABreaches, m.Panics, m.Trust, m.IngestLatency, m.AckLatency,
+		m.MailSent, m.SLAWarnings, m.SLABreaches, m.Panics, m.Trust, m.IngestLatency, m.AckLatency, m.SentCopies, m.SentCopyErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if outbox != nil {
 		reg.MustRegister(&backlogCollector{m: m})
@@ -94,6 +100,7 @@ type Labels struct {
 	Kinds      []string // mails sent
 	Trust      []string // trust events
 	Components []string // recovered panics
+	SentCopies []string // mailboxes with a Sent folder: copies appended, skipped, errors
 }
 
 // Preset creates every series of l at zero.
@@ -116,6 +123,44 @@ func (m *Metrics) Preset(l Labels) {
 	}
 	for _, c := range l.Components {
 		m.Panics.WithLabelValues(c)
+	}
+	for _, mb := range l.SentCopies {
+		m.SentCopies.WithLabelValues(mb, "appended")
+		m.SentCopies.WithLabelValues(mb, "skipped")
+		m.SentCopyErrors.WithLabelValues(mb)
+	}
+}
+
+var sentPendingDesc = prometheus.NewDesc("helpdesk_sent_copies_pending",
+	"Copies of mail that went out waiting to be appended to the mailbox's Sent folder.", []string{"mailbox"}, nil)
+
+// WatchSentCopies registers helpdesk_sent_copies_pending, read at scrape
+// time from pending (copies waiting, per mailbox); every mailbox of boxes
+// is exported, at zero when pending does not name it. Call it once.
+func (m *Metrics) WatchSentCopies(pending func(ctx context.Context) (map[string]int, error), boxes []string) {
+	m.Registry.MustRegister(&sentCollector{pending: pending, boxes: boxes})
+}
+
+// sentCollector reads the Sent copies waiting at scrape time.
+type sentCollector struct {
+	pending func(ctx context.Context) (map[string]int, error)
+	boxes   []string
+}
+
+// Describe implements prometheus.Collector.
+func (c *sentCollector) Describe(ch chan<- *prometheus.Desc) { ch <- sentPendingDesc }
+
+// Collect implements prometheus.Collector: it asks the store at scrape time.
+func (c *sentCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, err := c.pending(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(sentPendingDesc, err)
+		return
+	}
+	for _, b := range c.boxes {
+		ch <- prometheus.MustNewConstMetric(sentPendingDesc, prometheus.GaugeValue, float64(n[b]), b)
 	}
 }
 
@@ -231,6 +276,19 @@ type Health struct {
 	// SMTPAuth is the SMTP server's refusal of the outbox's login, "" when
 	// none; while set /healthz answers 503. May be nil.
 	SMTPAuth func() string
+	// SentCopies are the mailboxes' Sent copies. A copy that waits is
+	// reported (sent_copies, and a warning while appending fails) but
+	// never makes /healthz 503: the mail itself went out. May be nil.
+	SentCopies func(ctx context.Context) []SentCopyState
+}
+
+// SentCopyState is one mailbox's Sent copies on /healthz.
+type SentCopyState struct {
+	Mailbox     string    `json:"mailbox"`
+	Folder      string    `json:"folder"`
+	Pending     int       `json:"pending"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }
 
 // Handler serves /healthz and /metrics.
@@ -242,11 +300,13 @@ func Handler(m *Metrics, h Health, log *slog.Logger) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
 		body := struct {
-			Status    string         `json:"status"`
-			Problems  []string       `json:"problems,omitempty"`
-			Store     string         `json:"store"`
-			Mailboxes []MailboxState `json:"mailboxes"`
-			Outbox    map[string]int `json:"outbox,omitempty"`
+			Status     string          `json:"status"`
+			Problems   []string        `json:"problems,omitempty"`
+			Store      string          `json:"store"`
+			Mailboxes  []MailboxState  `json:"mailboxes"`
+			Outbox     map[string]int  `json:"outbox,omitempty"`
+			SentCopies []SentCopyState `json:"sent_copies,omitempty"`
+			Warnings   []string        `json:"warnings,omitempty"`
 		}{Status: "ok", Store: "writable", Mailboxes: []MailboxState{}}
 		code := http.StatusOK
 		unrecorded := 0
@@ -288,6 +348,14 @@ func Handler(m *Metrics, h Health, log *slog.Logger) http.Handler {
 		if h.Outbox != nil {
 			if p, f, err := h.Outbox(ctx); err == nil {
 				body.Outbox = map[string]int{"pending": p, "failed": f, "unrecorded": unrecorded}
+			}
+		}
+		if h.SentCopies != nil {
+			body.SentCopies = h.SentCopies(ctx)
+			for _, sc := range body.SentCopies {
+				if sc.LastError != "" {
+					body.Warnings = append(body.Warnings, fmt.Sprintf("mailbox %s: %d Sent copies wait: %s", sc.Mailbox, sc.Pending, sc.LastError))
+				}
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")

@@ -151,3 +151,41 @@ func TestHealthzLogsOncePerChange(t *testing.T) {
 		t.Errorf("recovery not logged:\n%s", logs.String())
 	}
 }
+
+// TestHealthzSentCopies: Sent copies that cannot be appended are said on
+// /healthz and in the metrics, and never make it 503.
+func TestHealthzSentCopies(t *testing.T) {
+	m := NewMetrics(nil)
+	m.Preset(Labels{SentCopies: []string{"support", "sales"}})
+	m.WatchSentCopies(func(context.Context) (map[string]int, error) { return map[string]int{"support": 4}, nil }, []string{"support", "sales"})
+	h := Handler(m, Health{
+		Ping: func(context.Context) error { return nil },
+		SentCopies: func(context.Context) []SentCopyState {
+			return []SentCopyState{{Mailbox: "support", Folder: "Sent", Pending: 4, LastError: "dial 127.0.0.1:143: connection refused"},
+				{Mailbox: "sales", Folder: "Sent"}}
+		},
+	}, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for path, wants := range map[string][]string{
+		"/healthz": {`"status":"ok"`, `"sent_copies":[{"mailbox":"support","folder":"Sent","pending":4`,
+			`"warnings":["mailbox support: 4 Sent copies wait: dial 127.0.0.1:143: connection refused"]`},
+		"/metrics": {`helpdesk_sent_copies_pending{mailbox="support"} 4`, `helpdesk_sent_copies_pending{mailbox="sales"} 0`,
+			`helpdesk_sent_copies_total{mailbox="sales",outcome="appended"} 0`, `helpdesk_sent_copy_errors_total{mailbox="support"} 0`},
+	} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s = %d, want 200: %s", path, resp.StatusCode, b)
+		}
+		for _, want := range wants {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s lacks %s:\n%s", path, want, b)
+			}
+		}
+	}
+}
