@@ -51,9 +51,12 @@ type Main struct {
 	Desk     *desk.Desk
 	Outbox   *mailbox.Outbox
 	Fetchers []*mailbox.Fetcher
-	Loop     *sla.Loop
-	Metrics  *ops.Metrics
-	HTTPAddr string // where /healthz and /metrics listen, once Open has bound it
+	// SentCopiers append the Sent copies of the mailboxes with a
+	// sent_folder, one each.
+	SentCopiers []*mailbox.SentCopier
+	Loop        *sla.Loop
+	Metrics     *ops.Metrics
+	HTTPAddr    string // where /healthz and /metrics listen, once Open has bound it
 	// BoardAddr is where the managers' board listens, once Open has bound
 	// it ([http] board).
 	BoardAddr string
@@ -110,8 +113,14 @@ func (m *Main) Open(ctx context.Context) error {
 	// Beside the database, like its -wal and .lock: the mails the SMTP
 	// server accepted that the store may not have recorded yet.
 	m.Outbox.Journal = st.Path() + ".sent"
+	m.wireSentCopies(ost)
 	m.Outbox.Hooks = mailbox.OutboxHooks{
 		Sent: func(om helpdesk.OutMail, at time.Time) {
+			if om.ToCustomer {
+				for _, c := range m.SentCopiers {
+					c.Kick() // its copy is due now
+				}
+			}
 			m.Metrics.MailSent.WithLabelValues(string(om.Kind)).Inc()
 			if om.Kind == helpdesk.KindAck {
 				m.Metrics.AckLatency.Observe(at.Sub(om.CreatedAt).Seconds())
@@ -180,6 +189,20 @@ func (m *Main) Open(ctx context.Context) error {
 			Quarantined: func(uint32, string) { m.Metrics.Quarantined.WithLabelValues(name).Inc() },
 		}
 		m.Fetchers = append(m.Fetchers, f)
+		if mb.SentFolder != "" {
+			cc := mailbox.SentCopyConfig{IMAP: ic, Folder: mb.SentFolder, Retry: m.IMAPBackoff}
+			c := mailbox.NewSentCopier(cc, st, m.Log)
+			c.Now = m.Now
+			c.Hooks = mailbox.SentCopyHooks{
+				Appended: func() { m.Metrics.SentCopies.WithLabelValues(name, "appended").Inc() },
+				Skipped:  func() { m.Metrics.SentCopies.WithLabelValues(name, "skipped").Inc() },
+				Failed:   func(error) { m.Metrics.SentCopyErrors.WithLabelValues(name).Inc() },
+			}
+			m.SentCopiers = append(m.SentCopiers, c)
+		}
+	}
+	if len(m.SentCopiers) > 0 {
+		m.Metrics.WatchSentCopies(st.SentCopiesPending, sentMailboxes(cfg))
 	}
 	m.Loop, err = sla.NewLoop(st, m.Desk, cfg.SLA.Schedule, m.Now, m.Log.With("component", "sla"))
 	if err != nil {
@@ -194,7 +217,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.httpLn, m.HTTPAddr = ln, ln.Addr().String()
 		m.httpSrv = &http.Server{Handler: ops.Handler(m.Metrics, ops.Health{
 			Ping: st.Ping, Mailboxes: m.mailboxStates, Outbox: st.OutboxCounts, Unrecorded: m.Outbox.Unrecorded,
-			SMTPAuth: m.Outbox.AuthFailure,
+			SMTPAuth: m.Outbox.AuthFailure, SentCopies: m.sentCopyStates,
 		}, m.Log), ReadHeaderTimeout: 10 * time.Second}
 	}
 	if cfg.HTTP.Board {
@@ -229,6 +252,51 @@ func (s *outboxStore) MarkRecipients(ctx context.Context, id int64, a helpdesk.D
 	return s.desk.MarkRecipients(ctx, id, a)
 }
 
+// wireSentCopies has the outbox keep the Sent copy of each mail to a
+// customer of a mailbox with a sent_folder before it is offered
+// (mailbox.SentCopies), by wrapping the sessions it dials.
+func (m *Main) wireSentCopies(st mailbox.SentCopyQueue) {
+	boxes := sentMailboxes(m.Config)
+	if len(boxes) == 0 {
+		return
+	}
+	copies := mailbox.NewSentCopies(st, boxes)
+	dial := m.Outbox.Dial
+	m.Outbox.Dial = func(ctx context.Context) (mailbox.Sender, error) {
+		s, err := dial(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return copies.Wrap(s), nil
+	}
+}
+
+// sentMailboxes names the mailboxes with a sent_folder.
+func sentMailboxes(cfg *config.Config) []string {
+	var out []string
+	for _, mb := range cfg.Mailboxes {
+		if mb.SentFolder != "" {
+			out = append(out, mb.Name)
+		}
+	}
+	return out
+}
+
+// sentCopyStates reports the Sent copies of each mailbox that keeps them.
+func (m *Main) sentCopyStates(ctx context.Context) []ops.SentCopyState {
+	if len(m.SentCopiers) == 0 {
+		return nil
+	}
+	pending, _ := m.Store.SentCopiesPending(ctx) // nil on error: the store's state is reported apart
+	var out []ops.SentCopyState
+	for _, c := range m.SentCopiers {
+		s := c.State()
+		out = append(out, ops.SentCopyState{Mailbox: s.Mailbox, Folder: s.Folder, Pending: pending[s.Mailbox],
+			LastError: s.LastError, LastErrorAt: s.LastErrorAt})
+	}
+	return out
+}
+
 func (m *Main) mailboxStates() []ops.MailboxState {
 	var out []ops.MailboxState
 	for _, f := range m.Fetchers {
@@ -245,7 +313,7 @@ func (m *Main) mailboxStates() []ops.MailboxState {
 // metricLabels are the series the daemon exports at zero from its start:
 // its mailboxes, levels, kinds of mail sent, trust events and components.
 func metricLabels(cfg *config.Config) ops.Labels {
-	l := ops.Labels{Components: []string{"outbox", "sla", "fetch"}}
+	l := ops.Labels{Components: []string{"outbox", "sla", "fetch", "sent-copies"}, SentCopies: sentMailboxes(cfg)}
 	for _, mb := range cfg.Mailboxes {
 		l.Mailboxes = append(l.Mailboxes, mb.Name)
 	}
@@ -279,7 +347,7 @@ func (m *Main) Run(ctx context.Context) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFetch()
 	defer stopWork()
-	errs := make(chan error, len(m.Fetchers)+4)
+	errs := make(chan error, len(m.Fetchers)+len(m.SentCopiers)+4)
 	goSafe := func(wg *sync.WaitGroup, name string, run func(context.Context) error, c context.Context) {
 		wg.Add(1)
 		go func() {
@@ -299,6 +367,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	goSafe(&workWG, "outbox", m.Outbox.Run, workCtx)
 	goSafe(&workWG, "sla", m.Loop.Run, workCtx)
+	for _, c := range m.SentCopiers {
+		goSafe(&workWG, "sent-copies", c.Run, workCtx)
+	}
 	for _, f := range m.Fetchers {
 		// One mailbox failing (it reconnects forever) never stops the others.
 		goSafe(&fetchWG, "fetch", f.Run, fetchCtx)
@@ -421,7 +492,8 @@ func imapConfig(cfg *config.Config, st *store.Store, mb config.Mailbox, tlsCfg *
 	ic := mailbox.IMAPConfig{Name: mb.Name, Host: mb.Host, Port: mb.Port, Security: string(mb.Security),
 		Username: mb.Username, PasswordFunc: mb.Password.Current, Folder: mb.Folder, IDLE: mb.IDLE,
 		PollInterval: mb.PollInterval, IdleRefresh: mb.PollInterval, Processed: mb.Processed, ProcessedFlag: mb.ProcessedFlag,
-		ProcessedFolder: mb.ProcessedFolder, QuarantineFolder: mb.QuarantineFolder, MaxMessageSize: mb.MaxMessageSize, TLSConfig: tlsCfg}
+		ProcessedFolder: mb.ProcessedFolder, QuarantineFolder: mb.QuarantineFolder, MaxMessageSize: mb.MaxMessageSize,
+		IMAP4rev2: mb.IMAP4rev2, TLSConfig: tlsCfg}
 	if tf != nil {
 		ic.PasswordFunc, ic.TokenFunc, ic.TokenExpiry, ic.Mechanism = nil, tf, expiry, mb.OAuth2.Mechanism
 	}

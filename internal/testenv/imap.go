@@ -3,10 +3,12 @@ package testenv
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -342,4 +344,58 @@ func CheckIdleAnnounces(t testing.TB, addr, user, pass string, deliver func()) {
 	if err := idle.Wait(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FolderMail is a mail read back from a folder: its bytes and flags.
+type FolderMail struct {
+	Raw   []byte
+	Flags []imap.Flag
+}
+
+// Seen reports whether the mail has the \Seen flag.
+func (m FolderMail) Seen() bool {
+	for _, f := range m.Flags {
+		if strings.EqualFold(string(f), string(imap.FlagSeen)) {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadFolder returns the mails of folder in order, read (without changing
+// their flags) over IMAP from any server, logged in as user; a folder that
+// does not exist reads as none.
+func ReadFolder(t testing.TB, addr, user, pass, folder string) []FolderMail {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatalf("testenv: dial %s: %v", addr, err)
+	}
+	defer c.Close()
+	if err := c.Login(user, pass).Wait(); err != nil {
+		t.Fatalf("testenv: login: %v", err)
+	}
+	defer func() { c.Logout().Wait() }()
+	sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
+	var ierr *imap.Error
+	if errors.As(err, &ierr) {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("testenv: examine %s: %v", folder, err)
+	}
+	if sel.NumMessages == 0 {
+		return nil
+	}
+	var all imap.SeqSet
+	all.AddRange(1, 0)
+	bufs, err := c.Fetch(all, &imap.FetchOptions{Flags: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+	if err != nil {
+		t.Fatalf("testenv: fetch %s: %v", folder, err)
+	}
+	out := make([]FolderMail, 0, len(bufs))
+	for _, b := range bufs {
+		out = append(out, FolderMail{Raw: b.BodySection[0].Bytes, Flags: b.Flags})
+	}
+	return out
 }
