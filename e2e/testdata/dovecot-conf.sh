@@ -23,6 +23,15 @@ fi
 mkdir -p "$D/run" "$D/state" "$D/mail"
 chmod 755 "$D" "$D/run"
 if [ "$(id -u)" = 0 ]; then chown "$UID_:$GID_" "$D/mail"; fi
+# DOVECOT_SENT=1: a folder "Sent" marked \Sent (RFC 6154 special use),
+# created at the first login, as Debian's default configuration has.
+SENT_MAILBOX=
+if [ "${DOVECOT_SENT:-}" = 1 ]; then
+  SENT_MAILBOX='  mailbox Sent {
+    special_use = \Sent
+    auto = create
+  }'
+fi
 # passwd-file passdb: PLAIN scheme, test only.
 printf 'testuser:{PLAIN}testpass::::::\n' > "$D/users"
 cat > "$D/dovecot.conf" <<CONF
@@ -53,6 +62,7 @@ mail_location = maildir:$D/mail/%n/Maildir
 namespace inbox {
   inbox = yes
   separator = /
+$SENT_MAILBOX
 }
 
 passdb {
