@@ -154,7 +154,8 @@ type SentCopier struct {
 	log  *slog.Logger
 	kick chan struct{}
 
-	failures int // consecutive rounds that failed before their copies (connection, folder)
+	failures int       // consecutive rounds that failed before their copies (connection, folder)
+	conn     *copyConn // kept between rounds for copyLinger; nil when closed
 
 	mu    sync.Mutex
 	state SentCopyState
@@ -216,10 +217,11 @@ func (c *SentCopier) Run(ctx context.Context) error {
 	if c.cfg.Folder == "" {
 		return fmt.Errorf("sent copies of %s: no folder", c.cfg.IMAP.Name)
 	}
+	defer c.closeConn(true)
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	for {
-		wait := c.safeRound(ctx)
+		wait := c.linger(c.safeRound(ctx))
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -239,11 +241,29 @@ func (c *SentCopier) Run(ctx context.Context) error {
 	}
 }
 
+// linger closes the kept connection once it has idled copyLinger, and
+// otherwise shortens wait (-1: until a Kick) to wake when it has.
+func (c *SentCopier) linger(wait time.Duration) time.Duration {
+	if c.conn == nil {
+		return wait
+	}
+	left := copyLinger - time.Since(c.conn.used)
+	if left <= 0 {
+		c.closeConn(true)
+		return wait
+	}
+	if wait < 0 || left < wait {
+		return left
+	}
+	return wait
+}
+
 // safeRound runs one round and turns a panic into a logged error.
 func (c *SentCopier) safeRound(ctx context.Context) (wait time.Duration) {
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("panic in sent copies", "panic", v, "stack", string(debug.Stack()))
+			c.closeConn(false)
 			wait = c.cfg.Retry.Min
 		}
 	}()
@@ -334,47 +354,95 @@ type folderError struct{ err error }
 func (e *folderError) Error() string { return e.err.Error() }
 func (e *folderError) Unwrap() error { return e.err }
 
-// session logs in and appends the due copies. It returns an error that
-// ends the round (the connection, the folder, the store); a copy the
-// server refuses waits alone.
-func (c *SentCopier) session(ctx context.Context, due []helpdesk.SentCopy) error {
+// copyLinger is how long the copier keeps its connection after its last
+// copy: mail to customers comes in bursts, and a login per copy would
+// cost the server a login per mail sent.
+const copyLinger = time.Minute
+
+// copyConn is the copier's connection, kept for copyLinger after use;
+// only the Run goroutine touches it.
+type copyConn struct {
+	ic      *imapConn
+	folder  string
+	limit   int64 // the server's APPENDLIMIT for folder; 0: none said
+	created bool  // the folder was created in this session (TRYCREATE)
+	used    time.Time
+}
+
+// do runs one command bounded by the command timeout; a command without
+// an answer closes the connection.
+func (cc *copyConn) do(timeout time.Duration) func(string, func() error) error {
+	return func(what string, fn func() error) error {
+		return withDeadline(timeout, func() { cc.ic.c.Close() }, what, fn)
+	}
+}
+
+// open returns the copier's connection: the one kept from the last round
+// when it still answers a NOOP, or a new one, logged in, its Sent folder
+// and APPENDLIMIT found.
+func (c *SentCopier) open(ctx context.Context) (*copyConn, error) {
+	if cc := c.conn; cc != nil {
+		if err := cc.do(c.cfg.IMAP.CommandTimeout)("noop", func() error { return cc.ic.c.Noop().Wait() }); err == nil {
+			return cc, nil
+		}
+		c.closeConn(false) // gone while it waited: a new one
+	}
 	ic, err := dialIMAP(ctx, c.cfg.IMAP, c.log, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sound := false
-	defer func() {
-		if sound {
-			withDeadline(5*time.Second, func() { ic.c.Close() }, "logout", func() error { return ic.c.Logout().Wait() })
-		}
+	cc := &copyConn{ic: ic}
+	do := cc.do(c.cfg.IMAP.CommandTimeout)
+	if cc.folder, err = c.folder(ic, do); err == nil {
+		cc.limit, err = c.appendLimit(ic, do, cc.folder)
+	}
+	if err != nil {
 		ic.c.Close()
-	}()
-	do := func(what string, fn func() error) error {
-		return withDeadline(c.cfg.IMAP.CommandTimeout, func() { ic.c.Close() }, what, fn)
+		return nil, err
 	}
-	folder, err := c.folder(ic, do)
+	c.conn = cc
+	return cc, nil
+}
+
+// closeConn ends the kept connection, logging out when it is sound.
+func (c *SentCopier) closeConn(logout bool) {
+	cc := c.conn
+	if cc == nil {
+		return
+	}
+	c.conn = nil
+	if logout {
+		withDeadline(5*time.Second, func() { cc.ic.c.Close() }, "logout", func() error { return cc.ic.c.Logout().Wait() })
+	}
+	cc.ic.c.Close()
+}
+
+// session appends the due copies over the copier's connection. It
+// returns an error that ends the round (the connection, the folder, the
+// store), the connection then closed; a copy the server refuses waits
+// alone.
+func (c *SentCopier) session(ctx context.Context, due []helpdesk.SentCopy) error {
+	cc, err := c.open(ctx)
 	if err != nil {
 		return err
 	}
-	limit, err := c.appendLimit(ic, do, folder)
-	if err != nil {
-		return err
-	}
-	created, refused := false, false
+	do := cc.do(c.cfg.IMAP.CommandTimeout)
+	refused := false
 	for _, cp := range due {
 		if ctx.Err() != nil {
 			break
 		}
-		ok, err := c.copy(ctx, ic, do, folder, limit, cp, &created)
+		ok, err := c.copy(ctx, cc.ic, do, cc.folder, cc.limit, cp, &cc.created)
 		if err != nil {
+			c.closeConn(false)
 			return err
 		}
 		refused = refused || !ok
 	}
+	cc.used = time.Now() // the connection's idle time is wall time, whatever the desk's clock
 	if !refused {
 		c.recovered()
 	}
-	sound = true
 	return nil
 }
 

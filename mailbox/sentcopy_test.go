@@ -57,6 +57,7 @@ func newCopyTest(t *testing.T, folder string, caps imap.CapSet, opts ...imapServ
 		Retry: Backoff{Min: time.Minute, Max: time.Hour}}
 	e.copier = NewSentCopier(cfg, e.st, nil)
 	e.copier.Now = e.clock.now
+	t.Cleanup(func() { e.copier.closeConn(true) })
 	e.copier.Hooks = SentCopyHooks{
 		Appended: func() { e.hook("appended") },
 		Skipped:  func() { e.hook("skipped") },
@@ -205,6 +206,24 @@ func TestSentCopyExactBytes(t *testing.T) {
 		t.Error("a copy is still due after it was appended")
 	}
 	_ = relay
+
+	// The next mail's copy goes over the same connection, kept a while.
+	conn := e.copier.conn
+	if conn == nil {
+		t.Fatal("the copier closed its connection at once")
+	}
+	if wait := e.copier.linger(-1); wait <= 0 || wait > copyLinger {
+		t.Errorf("with nothing due the copier wakes in %v, want to close its connection within %v", wait, copyLinger)
+	}
+	e.enqueueRelay("relay-1b@support.example.com", true, []byte("z"))
+	e.round()
+	e.copyRound()
+	if bodies, _ := e.folder("Sent"); len(bodies) != 2 {
+		t.Fatalf("Sent holds %d mails, want 2", len(bodies))
+	}
+	if e.copier.conn != conn {
+		t.Error("the second copy did not reuse the copier's connection")
+	}
 }
 
 // TestSentCopyRetry: the server refuses a copy, then is unreachable; the
