@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/internal/testenv"
+	"github.com/helpdeskd/helpdesk/mailbox"
 	"github.com/helpdeskd/helpdesk/store"
 )
 
@@ -187,4 +190,80 @@ func waitFolder(t *testing.T, addr, folder string, n int) []testenv.FolderMail {
 		t.Fatalf("%s holds %d mails, want %d", folder, len(got), n)
 	}
 	return got
+}
+
+// TestDovecotSentCopyInDoubt: a copy whose APPEND's outcome was lost (the
+// daemon died after Dovecot stored it) is found by Dovecot's SEARCH HEADER
+// Message-ID and not appended again; another in the same state that
+// Dovecot does not hold is appended once.
+func TestDovecotSentCopyInDoubt(t *testing.T) {
+	testenv.Long(t)
+	imapAddr, _ := startDovecotWith(t, "testdata/dovecot-conf.sh", []string{"DOVECOT_SENT=1"})
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "helpdesk.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	raws := map[string][]byte{}
+	for _, id := range []string{"stored@support.example.com", "lost@support.example.com"} {
+		m := helpdesk.OutMail{Kind: helpdesk.KindAck, MessageID: id, ToCustomer: true,
+			From: helpdesk.Address{Name: "Support", Email: "support@example.com"}, To: []helpdesk.Address{{Email: "dan@retail.example"}},
+			Subject: "Re: checkout [HD-1]", Text: "Received.\n"}
+		err := st.Update(ctx, func(tx *store.Tx) error {
+			tk := &helpdesk.Ticket{Subject: "checkout", Customer: "dan@retail.example", Priority: helpdesk.High, Mailbox: "support"}
+			if err := tx.CreateTicket(tk); err != nil {
+				return err
+			}
+			m.TicketID = tk.ID
+			return tx.Enqueue(&m)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := mailbox.RenderMessage(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws[id] = raw
+		if err := st.QueueSentCopy(ctx, m.ID, "support", raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.MarkSent(ctx, m.ID, time.Now(), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, err := st.DueSentCopies(ctx, "support", time.Now(), 10)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("due = %v, %v", due, err)
+	}
+	for _, c := range due {
+		if err := st.MarkSentCopyAppending(ctx, c.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.AppendIMAP(t, imapAddr, imapUser, imapPass, "Sent", raws["stored@support.example.com"])
+
+	host, port, _ := net.SplitHostPort(imapAddr)
+	p, _ := strconv.Atoi(port)
+	c := mailbox.NewSentCopier(mailbox.SentCopyConfig{Folder: "Sent", IMAP: mailbox.IMAPConfig{Name: "support", Host: host, Port: p,
+		Security: mailbox.SecurityNone, Username: imapUser, Password: imapPass}}, st, nil)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(runCtx) }()
+	testenv.WaitFor(t, "no copy pending", 30*time.Second, func() bool {
+		n, err := st.SentCopiesPending(ctx)
+		return err == nil && n["support"] == 0
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	sent := testenv.ReadFolder(t, imapAddr, imapUser, imapPass, "Sent")
+	if len(sent) != 2 || !bytes.Equal(sent[0].Raw, raws["stored@support.example.com"]) || !bytes.Equal(sent[1].Raw, raws["lost@support.example.com"]) {
+		t.Errorf("Sent holds %d mails, want the stored copy once and the lost one appended", len(sent))
+		for _, m := range sent {
+			t.Logf("---\n%s", m.Raw)
+		}
+	}
 }
