@@ -200,9 +200,10 @@ func (c *SentCopier) now() time.Time {
 }
 
 // Run appends due copies until ctx is done, then returns nil. Like the
-// outbox it sleeps until the next copy is due or a Kick, then logs in,
-// appends every due copy with the \Seen flag and the time it was sent
-// (RFC 9051 §6.3.12), and logs out. A copy the server's APPENDLIMIT (RFC
+// outbox it sleeps until the next copy is due or a Kick, then logs in (or
+// reuses its connection, kept copyLinger after its last copy) and appends
+// every due copy with the \Seen flag and the time it was sent (RFC 9051
+// §6.3.12). A copy the server's APPENDLIMIT (RFC
 // 7889) or a TOOBIG answer says is too large is skipped for good, with a
 // warning. A copy whose APPEND outcome is unknown (the process died, or
 // the connection broke, after the command went out) is first searched for
@@ -290,8 +291,9 @@ func (c *SentCopier) round(ctx context.Context) time.Duration {
 				return 0
 			}
 			var auth *AuthError
+			var fe *folderError
 			isAuth := errors.As(err, &auth)
-			c.failed(err, isAuth)
+			c.failed(err, isAuth || errors.As(err, &fe))
 			step := c.failures - 1
 			if isAuth {
 				step += authBackoffSteps
@@ -530,6 +532,9 @@ func (c *SentCopier) copy(ctx context.Context, ic *imapConn, do func(string, fun
 		}
 		if found {
 			c.log.Info("sent copy found in the folder already (its APPEND's outcome was lost): not appended again", attrs...)
+			if c.Hooks.Appended != nil {
+				c.Hooks.Appended()
+			}
 			return true, c.finish(ctx, cp, "")
 		}
 	}
@@ -615,8 +620,12 @@ func (c *SentCopier) holds(ic *imapConn, do func(string, func() error) error, fo
 	return len(data.AllUIDs()) > 0, nil
 }
 
+// finish records cp done, also when ctx is done: the copy is in the
+// folder (or never to be) whatever happens next.
 func (c *SentCopier) finish(ctx context.Context, cp helpdesk.SentCopy, skipped string) error {
-	if err := c.st.FinishSentCopy(ctx, cp.ID, c.now(), skipped); err != nil {
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	if err := c.st.FinishSentCopy(mctx, cp.ID, c.now(), skipped); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil
@@ -634,7 +643,9 @@ func (c *SentCopier) skip(ctx context.Context, cp helpdesk.SentCopy, reason stri
 func (c *SentCopier) retry(ctx context.Context, cp helpdesk.SentCopy, cause error, inDoubt bool, attrs []any) error {
 	attempts := cp.Attempts + 1
 	next := c.now().Add(c.cfg.Retry.Delay(attempts-1, rand.Float64()))
-	if err := c.st.RetrySentCopy(context.WithoutCancel(ctx), cp.ID, attempts, next, cause.Error(), inDoubt); err != nil {
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	if err := c.st.RetrySentCopy(mctx, cp.ID, attempts, next, cause.Error(), inDoubt); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	if !inDoubt {
