@@ -384,10 +384,14 @@ func (cc *copyConn) do(timeout time.Duration) func(string, func() error) error {
 // and APPENDLIMIT found.
 func (c *SentCopier) open(ctx context.Context) (*copyConn, error) {
 	if cc := c.conn; cc != nil {
-		if err := cc.do(c.cfg.IMAP.CommandTimeout)("noop", func() error { return cc.ic.c.Noop().Wait() }); err == nil {
+		switch {
+		case !cc.ic.relogin.IsZero() && !time.Now().Before(cc.ic.relogin):
+			c.closeConn(true) // its OAuth2 token is about to expire: a new login
+		case cc.do(c.cfg.IMAP.CommandTimeout)("noop", func() error { return cc.ic.c.Noop().Wait() }) == nil:
 			return cc, nil
+		default:
+			c.closeConn(false) // gone while it waited: a new one
 		}
-		c.closeConn(false) // gone while it waited: a new one
 	}
 	ic, err := dialIMAP(ctx, c.cfg.IMAP, c.log, nil)
 	if err != nil {
