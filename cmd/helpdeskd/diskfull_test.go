@@ -15,6 +15,7 @@ import (
 
 	"github.com/helpdeskd/helpdesk/internal/testenv"
 	"github.com/helpdeskd/helpdesk/mailbox"
+	"github.com/helpdeskd/helpdesk/store"
 )
 
 // healthz returns /healthz's status code and its body's store and outbox.
@@ -66,6 +67,18 @@ func TestDiskFull(t *testing.T) {
 	cfg := testenv.Config{DB: filepath.Join(disk, "helpdesk.db"), IMAP: imapSrv.Addr(), SMTP: peer.Addr(),
 		SMTPKeys: "retry_min = \"100ms\"\nretry_max = \"200ms\"", Mailbox: `team = "first-line"`, Agents: testenv.Team,
 		HTTP: "127.0.0.1:0"}.Load(t)
+	// The schema is written before the daemon starts, and its WAL closed:
+	// SQLite reuses a WAL file without growing it, so the migrations'
+	// writes would otherwise leave room in it for a few small writes
+	// after the disk fills (more with each migration), and the outbox
+	// would record what it sends as if the disk had room.
+	pre, err := store.Open(context.Background(), cfg.Store.Path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pre.Close(); err != nil {
+		t.Fatal(err)
+	}
 	logs := &logBuffer{t: t}
 	m := &Main{Config: cfg, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		IMAPBackoff: mailbox.Backoff{Min: 20 * time.Millisecond, Max: 100 * time.Millisecond}}
