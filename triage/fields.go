@@ -109,9 +109,10 @@ func containsAny(s []byte, words []string) bool {
 }
 
 // labelled returns the value of each labelled field in a text split
-// into lines.
-func labelled(lines []string) map[string]string {
-	out := map[string]string{}
+// into lines, and which fields have a labelled line at all (one with a
+// placeholder such as "n/a" or "?" too).
+func labelled(lines []string) (out map[string]string, stated map[string]bool) {
+	out = map[string]string{}
 	var buf [64]byte
 	for i, line := range lines {
 		line = strings.TrimRight(line, "\r")
@@ -151,16 +152,20 @@ func labelled(lines []string) map[string]string {
 			if v != "" && !placeholder.MatchString(v) {
 				out[l.field] = v
 			}
+			if stated == nil {
+				stated = map[string]bool{}
+			}
+			stated[l.field] = true
 			break
 		}
 	}
-	return out
+	return out, stated
 }
 
 // fields extracts the incident facts: labelled lines first, then free text.
 func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 	var f helpdesk.Fields
-	lab := labelled(an.textLines())
+	lab, stated := labelled(an.textLines())
 	base, ok := reference(in)
 
 	if v := lab[helpdesk.FieldStartTime]; v != "" {
@@ -198,6 +203,7 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 	if f.Service == "" {
 		f.Service = findService(an)
 	}
+	t.applyFieldModel(an, &f, stated, in.Policy)
 	return f
 }
 
@@ -1169,18 +1175,7 @@ func sentenceOf(d *doc, i int) string {
 	for b+1 < len(d.toks) && d.toks[b+1].clause == c {
 		b++
 	}
-	s := strings.Trim(d.quote(a, b+1), "[](){}\"'\u201c\u201d ")
-	if len(s) > 200 {
-		s = s[:200]
-		for len(s) > 0 && s[len(s)-1]&0xC0 == 0x80 {
-			s = s[:len(s)-1]
-		}
-		if len(s) > 0 && s[len(s)-1] >= 0xC0 {
-			s = s[:len(s)-1]
-		}
-		s += "\u2026"
-	}
-	return s
+	return clipSentence(strings.Trim(d.quote(a, b+1), "[](){}\"'\u201c\u201d "))
 }
 
 // findService returns the first service or feature the mail names (or,

@@ -130,7 +130,11 @@ func encodeModel(m *lrModel) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-func decodeModel(file []byte) (*lrModel, error) {
+func decodeModel(file []byte) (*lrModel, error) { return decodeModelOf(file, len(modelClasses)) }
+
+// decodeModelOf decodes a model file of k classes (k 0: as many as the
+// file has).
+func decodeModelOf(file []byte, k int) (*lrModel, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(file))
 	if err != nil {
 		return nil, fmt.Errorf("triage model: %w", err)
@@ -139,11 +143,12 @@ func decodeModel(file []byte) (*lrModel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("triage model: %w", err)
 	}
-	if len(raw) < 9 || string(raw[:4]) != modelMagic || int(raw[4]) != len(modelClasses) {
+	if len(raw) < 9 || string(raw[:4]) != modelMagic || k > 0 && int(raw[4]) != k || raw[4] == 0 {
 		return nil, errors.New("triage model: not a model file of this version")
 	}
 	scale := math.Float32frombits(binary.LittleEndian.Uint32(raw[5:9]))
-	m := newModel(len(modelClasses))
+	k = int(raw[4])
+	m := newModel(k)
 	r := bytes.NewReader(raw[9:])
 	b := 0
 	for r.Len() > 0 {
@@ -271,8 +276,14 @@ func (t *Triage) modelFeatures(s *featureSink, an *analysis, ev *evidence, dec d
 			s.fact(f.name, "|policy=", policy)
 		}
 	}
+	s.words(an.subjectLower, an.textLower)
+}
+
+// words adds the words and word pairs of the texts, at most modelMaxWords
+// words in all, each text's pairs starting afresh.
+func (s *featureSink) words(texts ...string) {
 	n := 0
-	for _, text := range [2]string{an.subjectLower, an.textLower} {
+	for _, text := range texts {
 		prev, prevHash := "", uint32(0)
 		for i := 0; i < len(text) && n < modelMaxWords; {
 			if !isModelLetter(text[i]) {

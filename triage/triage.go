@@ -112,6 +112,8 @@ type Triage struct {
 	model         *lrModel
 	modelMargin   float64 // how much surer than the rubric the model must be to change the level
 	modelMinWords int     // the fewest words of a mail the model reads
+	// fieldModel decides the learned fields (nil: the extractors alone)
+	fieldModel *lrModel
 }
 
 // New fills the empty fields of r from the defaults, validates them and
@@ -239,6 +241,11 @@ func New(r Rules) (*Triage, error) {
 		// TestModelDecodes keeps that from shipping.
 		m, err := embeddedModel()
 		t.model, t.useModel = m, err == nil
+	}
+	if !r.NoModel {
+		if m, err := embeddedFieldModel(); err == nil {
+			t.fieldModel = m
+		}
 	}
 	return t, nil
 }
