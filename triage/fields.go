@@ -179,6 +179,8 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 		f.StartTime, f.StartInstant = c.text, c.at
 	} else if m := reEventStart.FindString(in.Text); m != "" {
 		f.StartTime = collapseSpace(m) // "since the last release": a start, though no instant
+	} else if m := reLooseStart.FindString(in.Text); m != "" {
+		f.StartTime = collapseSpace(m) // "since the start of this month", "for about a week"
 	}
 
 	f.ErrorText = lab[helpdesk.FieldErrorText]
@@ -209,7 +211,16 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 
 // reEventStart is a start told by an event rather than a time: "since the
 // last release", "after yesterday's update", "ever since the migration".
-var reEventStart = regexp.MustCompile(`(?i)\b(?:ever since|since|after|following|right after|straight after)\s+(?:the|your|our|their|last night's|yesterday's|this morning's|today's|the weekend's)?\s*(?:last|latest|recent|new|most recent|weekend|nightly|scheduled|planned|last night's|big)?\s*(?:release|update|upgrade|deploy|deployment|patch|maintenance|migration|go-?live|rollout|roll-out|restart|reboot|outage|version|switch ?over|cut ?over|cutover)\b`)
+var reEventStart = regexp.MustCompile(`(?i)\b(?:ever since|since|after|following|right after|straight after|started after|began after)\s+(?:the|your|our|their|last night's|yesterday's|this morning's|today's|the weekend's|this week's|last week's)?\s*(?:last|latest|recent|new|most recent|weekend|nightly|scheduled|planned|last night's|big|monthly|weekly|overnight|automatic)?\s*(?:[a-z0-9-]+\s+)?(?:release|update|upgrade|deploy|deployment|patch|maintenance|migration|go-?live|rollout|roll-out|restart|reboot|outage|version|switch ?over|cut ?over|cutover|import|installation|install|changeover|change ?over|daylight saving)\b`)
+
+// reLooseStart is a start told without a time the resolver can place: a
+// duration of the problem ("has been patchy for about a week", "since
+// approximately 1 hour", non-native "from some days"; not "we waited for
+// 2 hours"), a part of a period ("since the
+// start of this month", "since the begin of November", "since about
+// mid-September"), a part of a day ("since this night"), or "it started
+// after ...".
+var reLooseStart = regexp.MustCompile(`(?i)\b(?:(?:since|from|(?:been|is|are|was|were|has|have)\s+(?:[a-z']+\s+){0,3}for)\s+(?:(?:about|around|approx\.?|approximately|roughly|maybe|perhaps|nearly|almost|over|more than|at least|the last|the past|last|past|some|a few|few|several|a couple of|couple of|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|\d+)\s+){1,3}(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|nights?)\b(?:\s+now)?|since\s+(?:about\s+|around\s+)?(?:the\s+)?(?:start|beginning|begin|middle|end)\s+of\s+(?:the\s+|this\s+|last\s+)?[a-z]+|since\s+(?:about\s+|around\s+)?mid-?[a-z]+|since\s+(?:this|last|yesterday|today)\s+(?:night|morning|evening|afternoon|week|weekend|month)|(?:it|this|the problem|the issue|this issue|the error)\s+(?:started|began|first happened|first appeared)\s+(?:on|at|after|around|about|when|last|this|yesterday|today|in))\b`)
 
 // reference is the instant relative times count from, in the customer's
 // zone: the mail's Date in in.Location, or in the Date's own zone.
