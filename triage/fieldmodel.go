@@ -4,33 +4,44 @@ import (
 	_ "embed" // the trained weights
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/internal/ascii"
 )
 
-// The learned field detector: for the fields whose presence the phrase
-// lists judge worst on mail they have not seen (who is affected, and
-// which service), a logistic regression per field decides whether the
-// mail gives the fact. It weighs what the rubric's extractors found (all
-// five fields), the phrases that matched, the policy, and the words and
-// word pairs of the mail. It was trained on the development part of
-// testdata/corpus only, like the level model, and is embedded.
+// The learned field detector: a logistic regression per field decides,
+// with the extractors, whether the mail gives the fact. It weighs what the
+// extractors found (all five fields), the phrases that matched, the
+// policy, and the words and word pairs of the mail. It was trained on the
+// development part of testdata/corpus only, like the level model, and is
+// embedded.
 //
-// A labelled line ("Impact: ...") is always kept. Otherwise, when the
-// detector says the fact is there, the rubric's value is kept, or, if the
-// rubric found none, the sentence whose words weigh most for the field
-// is quoted (for the service, the subject); when it says the fact is not there, the rubric's guess is
-// dropped. Rules.NoModel turns the detector off with the level model.
+// The extractors read most fields well, the detector reads who is
+// affected far better (leave-one-writer-out on the development part), so
+// they decide together: an extractor's value stands unless the detector
+// is sure it is no such fact (fieldDropBelow), and a fact the extractors
+// missed is added when the detector is fairly sure of it (fieldAddAbove);
+// the value added is the sentence whose words weigh most for the field
+// (for the service, the subject). A labelled line ("Impact: ...") always
+// stands, and mails of fewer than modelMinWords words stay with the
+// extractors. Rules.NoModel turns the detector off with the level model.
 
 //go:embed fields.bin.gz
 var fieldModelFile []byte
 
 // learnedFields are the fields the detector decides, in the order of its
-// weights. Start times, errors and steps stay with the extractors, which
-// read them better than a bag of words (leave-one-writer-out on the
-// development part).
-var learnedFields = []string{helpdesk.FieldImpact, helpdesk.FieldService}
+// weights.
+var learnedFields = helpdesk.FieldNames
+
+// fieldDropBelow and fieldAddAbove are the detector's scores (log-odds)
+// below which it drops an extractor's value (a probability under 2%) and
+// above which it adds a fact the extractors missed (over 73%); chosen by
+// leave-one-writer-out on the development part, the same for every field.
+const (
+	fieldDropBelow = -4
+	fieldAddAbove  = 1
+)
 
 var (
 	loadFieldModelOnce sync.Once
@@ -62,11 +73,11 @@ func fieldFeatures(s *featureSink, an *analysis, f *helpdesk.Fields, policy stri
 	s.words(an.subjectLower, an.textLower)
 }
 
-// applyFieldModel lets the detector decide the learned fields of f;
-// stated holds the fields the mail has a labelled line for, which it
-// leaves alone, as it leaves mails of fewer than modelMinWords words (it
-// learned from whole mails).
-func (t *Triage) applyFieldModel(an *analysis, f *helpdesk.Fields, stated map[string]bool, policy string) {
+// applyFieldModel lets the detector decide the fields the extractors
+// found in f. It leaves alone the fields the mail has a labelled line for
+// (an.stated), and mails of fewer than modelMinWords words (it learned
+// from whole mails).
+func (t *Triage) applyFieldModel(an *analysis, f *helpdesk.Fields, policy string) {
 	m := t.fieldModel
 	if m == nil || len(an.d.toks) < t.modelMinWords {
 		return
@@ -75,14 +86,19 @@ func (t *Triage) applyFieldModel(an *analysis, f *helpdesk.Fields, stated map[st
 	fieldFeatures(&fs, an, f, policy)
 	s := m.scores(fs.buckets)
 	for c, name := range learnedFields {
-		if stated[name] {
+		if an.stated[name] {
 			continue
 		}
 		v := fieldPtr(f, name)
 		switch {
-		case s[c] <= 0:
-			*v = ""
 		case *v != "":
+			if s[c] < fieldDropBelow {
+				*v = ""
+				if name == helpdesk.FieldStartTime {
+					f.StartInstant = time.Time{}
+				}
+			}
+		case s[c] <= fieldAddAbove:
 		case name == helpdesk.FieldService && an.subject != "":
 			// the thing concerned is what a subject names
 			*v = clipSentence(collapseSpace(strings.TrimSpace(an.subject)))

@@ -205,7 +205,9 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 	if f.Service == "" {
 		f.Service = findService(an)
 	}
-	t.applyFieldModel(an, &f, stated, in.Policy)
+	if stated != nil {
+		an.stated = stated
+	}
 	return f
 }
 

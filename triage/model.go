@@ -267,7 +267,7 @@ func (t *Triage) modelFeatures(s *featureSink, an *analysis, ev *evidence, dec d
 		{"wide", len(ev.wide) > 0}, {"narrow", len(ev.narrow) > 0}, {"single", len(ev.single) > 0},
 		{"counted", counted}, {"workaround", len(ev.workaround) > 0}, {"no-workaround", len(ev.noWorkaround) > 0},
 		{"intermittent", len(ev.intermittent) > 0}, {"degraded", dec.degraded}, {"question", len(ev.question) > 0},
-		{"change-words", len(ev.change) > 0}, {"unscoped", dec.unscoped},
+		{"change-words", len(ev.change) > 0}, {"unscoped", dec.unscoped}, {"raised", dec.raised},
 		{"any-critical", len(ev.byRank) > 0 && len(ev.byRank[0]) > 0}, {"any-high", len(ev.byRank) > 1 && len(ev.byRank[1]) > 0},
 	} {
 		if f.on {
@@ -426,10 +426,14 @@ func (t *Triage) applyModel(an *analysis, ev *evidence, dec decision, out *helpd
 		return
 	case softmax(s, best)-softmax(s, ruleIdx) < t.modelMargin:
 		return // the model is not surer than the rubric by the margin
-	case out.Priority == helpdesk.Critical && (dec.unscoped || len(ev.wide) > 0):
+	case out.Priority == helpdesk.Critical && (dec.unscoped || len(ev.wide) > 0 && !dec.raised):
 		// security, data, prices, legal: critical whatever the words; and
 		// a critical failure that hits everyone is what every policy's
-		// first level describes
+		// first level describes. A failure the rubric ranked high and
+		// raised for its scope is the model's to weigh: whether the
+		// function is core enough to make it critical is what writers
+		// disagree on most (high read as critical was the largest error
+		// on writers the model had not seen).
 		return
 	case out.Priority == helpdesk.Critical && got != helpdesk.High:
 		got, best = helpdesk.High, 1 // a critical of the rubric stays at least high

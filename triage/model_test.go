@@ -146,7 +146,7 @@ func TestFieldModelHeldOutWriters(t *testing.T) {
 		parts = append(parts, fmt.Sprintf("%s %.1f%% (extractors %.1f%%)", f, 100*float64(right[f])/float64(n), 100*float64(rubric[f])/float64(n)))
 	}
 	t.Logf("held-out writers, %d mails: %s", n, strings.Join(parts, ", "))
-	for _, f := range []string{helpdesk.FieldImpact, helpdesk.FieldService} {
+	for _, f := range helpdesk.FieldNames {
 		if right[f] < rubric[f] {
 			t.Errorf("the detector reads %s worse than the extractors on writers it has not seen (%d against %d)", f, right[f], rubric[f])
 		}

@@ -298,8 +298,9 @@ type analysis struct {
 	// asciiLower of the subject and of the text, made once for every
 	// phase that reads lower-case text
 	subjectLower, textLower string
-	text                    string   // the text analysed
-	lines                   []string // the text's lines, once one phase needs them
+	text                    string          // the text analysed
+	lines                   []string        // the text's lines, once one phase needs them
+	stated                  map[string]bool // the fields the text has a labelled line for
 }
 
 // textLines returns the lines of the text, split once for every phase.
@@ -522,6 +523,9 @@ func (t *Triage) rubric(in Input, an *analysis) (helpdesk.Assessment, evidence, 
 	}
 	out.Reasons = reasons
 	out.Fields = fields
+	// The level is judged on what the extractors found, as the level
+	// model learned it; the field detector then decides the fields.
+	t.applyFieldModel(an, &out.Fields, in.Policy)
 	return out, ev, dec
 }
 
@@ -531,6 +535,7 @@ func (t *Triage) Fields(in Input) helpdesk.Fields {
 	in = limit(in)
 	an := t.analyse(in)
 	f := t.fields(in, an)
+	t.applyFieldModel(an, &f, in.Policy)
 	an.release()
 	return f
 }
