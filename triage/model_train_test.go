@@ -34,14 +34,11 @@ func (t *Triage) modelExampleOf(in Input, label helpdesk.Priority) modelExample 
 // The training settings: found by leave-one-writer-out cross-validation
 // on the development part (TestModelHeldOutWriters), never on the test
 // part or a blind set.
-var (
+const (
 	modelEpochs = 20
 	modelL2     = 1e-4
 	modelRate   = 0.1
 )
-
-// ExpSet sets the training settings.
-func ExpSet(e int, l2, r float64) { modelEpochs, modelL2, modelRate = e, l2, r }
 
 // trainModel fits the weights by AdaGrad on the softmax loss with L2, in a
 // fixed order, so that the same examples give the same model.
