@@ -70,7 +70,7 @@ func fieldFeatures(s *featureSink, an *analysis, f *helpdesk.Fields, policy stri
 			s.buckets = append(s.buckets, h.pat.modelHash%modelBuckets)
 		}
 	}
-	s.words(an.subjectLower, an.textLower)
+	s.mailWords(an)
 }
 
 // applyFieldModel lets the detector decide the fields the extractors

@@ -276,7 +276,22 @@ func (t *Triage) modelFeatures(s *featureSink, an *analysis, ev *evidence, dec d
 			s.fact(f.name, "|policy=", policy)
 		}
 	}
-	s.words(an.subjectLower, an.textLower)
+	s.mailWords(an)
+}
+
+// mailWords adds the words and word pairs of the mail's subject and
+// text, hashed once per mail for both learned models.
+func (s *featureSink) mailWords(an *analysis) {
+	if s.named {
+		s.words(an.subjectLower, an.textLower)
+		return
+	}
+	if an.wordBuckets == nil {
+		w := featureSink{buckets: make([]uint32, 0, 2*modelMaxWords)}
+		w.words(an.subjectLower, an.textLower)
+		an.wordBuckets = w.buckets
+	}
+	s.buckets = append(s.buckets, an.wordBuckets...)
 }
 
 // words adds the words and word pairs of the texts, at most modelMaxWords

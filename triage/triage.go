@@ -301,6 +301,7 @@ type analysis struct {
 	text                    string          // the text analysed
 	lines                   []string        // the text's lines, once one phase needs them
 	stated                  map[string]bool // the fields the text has a labelled line for
+	wordBuckets             []uint32        // the hashed words and pairs the learned models read, once one needs them
 }
 
 // textLines returns the lines of the text, split once for every phase.
