@@ -66,7 +66,7 @@ func cmdDigest(ctx context.Context, args []string, now time.Time, stdout, stderr
 	if err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}
-	st, err := openStoreFor(ctx, *path, "", stderr)
+	st, err := openStoreFor(ctx, *path, cfg.Store.Path, stderr)
 	if err != nil {
 		return err
 	}

@@ -214,6 +214,28 @@ func TestDigestThroughSMTP(t *testing.T) {
 			t.Errorf("the digest carries control character %U", c)
 		}
 	}
+
+	// helpdeskd digest previews the same mail, board link and all.
+	var out, errb bytes.Buffer
+	chart := filepath.Join(t.TempDir(), "chart.png")
+	if err := cmdDigest(ctx, []string{"-config", s.cfgPath, "-to", "maria@example.com", "-png", chart}, now, &out, &errb); err != nil {
+		t.Fatalf("digest: %v\n%s", err, errb.String())
+	}
+	if got := regexp.MustCompile(`s=[0-9a-f]{64}`).ReplaceAllString(out.String(), "s=MAC"); got != strings.ReplaceAll(string(mustRead(t, path)), "\r\n", "\n") {
+		t.Errorf("the preview differs from the mail sent:\n%s", testenv.LineDiff(string(mustRead(t, path)), got))
+	}
+	if b := mustRead(t, chart); !bytes.Equal(b, pngs[0].body) {
+		t.Errorf("the preview's chart (%d bytes) is not the mail's (%d bytes)", len(b), len(pngs[0].body))
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // checkDigestFigures compares the digest's text with `helpdeskd sla
