@@ -211,20 +211,20 @@ func (l *limiter) tokens(now time.Time, max int) (int, time.Time) {
 }
 
 // admit reserves the rate and the budget of a mail to n recipients, or
-// reports that it does not fit the budget and when it will.
-func (l *limiter) admit(id int64, n int, now time.Time) (bool, time.Time) {
+// reports that it does not fit the budget.
+func (l *limiter) admit(id int64, n int, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.budget != nil {
 		if !l.budget.fits(now, n) {
-			return false, l.budget.freeAt(now, n)
+			return false
 		}
 		l.budget.reserve(id, n)
 	}
 	if l.rate != nil {
 		l.rate.reserve(id, 1)
 	}
-	return true, now
+	return true
 }
 
 // settle records what the send of row id spent: a submission to the
@@ -278,6 +278,16 @@ func (l *limiter) needsSeed() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.budget != nil && !l.loaded
+}
+
+// budgetFreeAt returns when a mail to n recipients will fit the budget.
+func (l *limiter) budgetFreeAt(now time.Time, n int) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.budget == nil {
+		return now
+	}
+	return l.budget.freeAt(now, n)
 }
 
 // budgetOldest returns when the oldest recipient the budget counts leaves

@@ -324,6 +324,7 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 	held := map[string]time.Time{} // the limits that hold due mail back, and until when
 	seen := map[int64]bool{}
 	stuck := false // due rows came back unchanged after an attempt
+	blocked := 0   // the recipients of the mail the daily budget holds back
 	for ctx.Err() == nil {
 		now := o.now()
 		if until, paused := o.lim.paused(now); paused {
@@ -359,8 +360,8 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 		// goes to the most urgent mail first.
 		var admitted []helpdesk.OutMail
 		for _, r := range fresh {
-			if ok, at := o.lim.admit(r.ID, max(1, len(r.Due())), now); !ok {
-				held[LimitDailyRecipients] = at
+			if !o.lim.admit(r.ID, max(1, len(r.Due())), now) {
+				blocked = max(1, len(r.Due()))
 				break
 			}
 			seen[r.ID] = true
@@ -376,7 +377,9 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 			}
 			o.resetJournal()
 		}
-		if _, ok := held[LimitDailyRecipients]; ok {
+		if blocked > 0 {
+			// When it fits, now that this round's sends are settled.
+			held[LimitDailyRecipients] = o.lim.budgetFreeAt(o.now(), blocked)
 			break
 		}
 	}

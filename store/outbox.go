@@ -86,7 +86,7 @@ func scanOutMail(r scanner) (helpdesk.OutMail, error) {
 	return m, nil
 }
 
-// settledEnvelope gives a done row read with recipients ” the state of
+// settledEnvelope gives a done row whose recipients column is empty the state of
 // every recipient: no attempt answered them apart, so the row's outcome
 // was every recipient's (so are rows from before per-recipient state).
 func settledEnvelope(m *helpdesk.OutMail, status, rcpts string) {
