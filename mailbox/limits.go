@@ -316,6 +316,18 @@ func (l *limiter) backOff(until time.Time, k QuotaKind, words string) (first boo
 	return first, l.streak - 1
 }
 
+// keepEpisodes adds to held the limits whose episodes are under way, so
+// that a round that did not look at them leaves them as they were.
+func (l *limiter) keepEpisodes(held map[string]time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name := range l.since {
+		if _, ok := held[name]; !ok {
+			held[name] = l.until
+		}
+	}
+}
+
 // episodes compares the limits that held mail back in a round with those
 // that did before, and returns those that began and those that ended (with
 // when they began); held maps a limit to when it lets mail go again.

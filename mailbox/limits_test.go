@@ -550,3 +550,34 @@ func TestWindow(t *testing.T) {
 		t.Error("a mail larger than the limit: want it to fit an empty window only")
 	}
 }
+
+// TestProviderRateAnswer: without a rate of our own, a provider that
+// takes 5 mails a minute answers the sixth "432 4.3.2 Concurrent
+// connections limit exceeded": the account backs off (retry_min, less
+// jitter), nothing is counted or given up, and the rest goes once the
+// provider's minute is over.
+func TestProviderRateAnswer(t *testing.T) {
+	e := newLimitTest(t, &quotaPeer{perMin: 5}, func(c *SMTPConfig) { c.Connections = 1 })
+	for i := range 8 {
+		e.enqueue(fmt.Sprintf("ack-%d", i), helpdesk.Medium, helpdesk.KindAck, fmt.Sprintf("c%d@example.com", i))
+	}
+	wait := e.round()
+	if len(e.srv.Mails()) != 5 || len(e.peer.refused) != 1 {
+		t.Fatalf("%d accepted, %d refused; want 5 and 1", len(e.srv.Mails()), len(e.peer.refused))
+	}
+	if wait < 24*time.Second || wait > 30*time.Second {
+		t.Errorf("backs off %v, want retry_min (30s less jitter)", wait)
+	}
+	if p, f := e.counts(); p != 3 || f != 0 {
+		t.Errorf("%d pending, %d failed; want 3 pending", p, f)
+	}
+	e.clock.advance(time.Minute)
+	e.round()
+	if got := len(e.srv.Mails()); got != 8 {
+		t.Errorf("after a minute %d mails, want 8", got)
+	}
+	noDuplicates(t, e.received())
+	if n := e.log.count("the SMTP server refuses more mail from this account for now"); n != 1 {
+		t.Errorf("%d warnings, want 1", n)
+	}
+}

@@ -329,6 +329,7 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 		now := o.now()
 		if until, paused := o.lim.paused(now); paused {
 			held[LimitProviderQuota] = until
+			o.lim.keepEpisodes(held) // not looked at while paused: as they were
 			break
 		}
 		n, free := o.lim.tokens(now, o.cfg.Batch)
@@ -485,8 +486,8 @@ func (o *Outbox) noteEpisodes(now time.Time, held map[string]time.Time) {
 
 // quotaBackOff starts or extends the account's back-off after the
 // server's quota answer qe at now, and returns when it ends: for a rate,
-// the retry backoff (doubling with each answer of the episode; at least
-// one period of [smtp] rate); for a daily quota, the moment the oldest
+// the retry backoff (retry_min doubling with each answer of the episode,
+// up to retry_max); for a daily quota, the moment the oldest
 // recipient accepted in the last 24 hours leaves the rolling window, when
 // capacity comes back (retry_max when none is known: the account's quota
 // was spent by others); for a full sending mailbox, retry_max. The first
@@ -512,11 +513,7 @@ func (o *Outbox) quotaBackOff(ctx context.Context, now time.Time, qe *QuotaError
 	case QuotaMailboxFull:
 		until = now.Add(o.cfg.Retry.Max)
 	default:
-		d := o.cfg.Retry.Delay(streak, rand.Float64())
-		if o.cfg.Rate.N > 0 {
-			d = max(d, o.cfg.Rate.Per)
-		}
-		until = now.Add(d)
+		until = now.Add(o.cfg.Retry.Delay(streak, rand.Float64()))
 	}
 	words := qe.Err.Error()
 	if r := smtpReply(qe.Err); r != nil {
