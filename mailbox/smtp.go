@@ -825,6 +825,7 @@ const (
 	QuotaMailboxFull           // the sending mailbox is full (Exchange keeps each sent mail in Sent Items)
 )
 
+// String names the kind in logs: "rate", "daily", "sending mailbox full".
 func (k QuotaKind) String() string {
 	switch k {
 	case QuotaRate:
@@ -847,7 +848,10 @@ type QuotaError struct {
 	Err  error // the server's reply
 }
 
+// Error says which quota and the server's reply.
 func (e *QuotaError) Error() string { return fmt.Sprintf("sending quota (%v): %v", e.Kind, e.Err) }
+
+// Unwrap returns the server's reply.
 func (e *QuotaError) Unwrap() error { return e.Err }
 
 // quotaOf returns the QuotaError within err: a Sender's, or one of the
