@@ -218,3 +218,73 @@ func TestDovecotOAuth2DeviceRotation(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM, want 0", code)
 	}
 }
+
+// TestDovecotOAuth2RenewInIdle: tokens that expire while the session sits
+// in IDLE. Dovecot checks a token's exp only at login and never ends an
+// established session, so the daemon must log in again before its token
+// expires (Exchange Online would end the session with a BYE). The token
+// endpoint's clock runs 60 s behind (the injected clock of this test):
+// its tokens say they live 63 s (expires_in) while their exp, which
+// Dovecot checks, is 3 s after issue, so each token is dead for Dovecot
+// by the time the daemon renews it, a minute before expires_in runs out.
+// Mail delivered before, between and after the renewals is acknowledged
+// once each, and Dovecot never sees an expired token.
+func TestDovecotOAuth2RenewInIdle(t *testing.T) {
+	testenv.Long(t)
+	ts, imapAddr, dovecotDir := startOAuthDovecot(t)
+	ts.SetLifetime(63 * time.Second)
+	ts.Now = func() time.Time { return time.Now().Add(-61 * time.Second) }
+	peer := testenv.StartSMTP(t)
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "client-secret")
+	if err := os.WriteFile(secret, []byte("client-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	desk := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: peer.Addr(), Agents: true,
+		IMAPOAuth2: fmt.Sprintf("provider = \"generic\"\ntoken_url = %q\nscopes = [\"mail.imap\"]\nclient_id = %q\nclient_secret_file = %q\n",
+			ts.URL, ts.ClientID, secret)})
+	d := newDaemon(t, desk)
+	d.start()
+	d.ready()
+	renewals := func() int { return strings.Count(d.log(), "logging in again with a fresh one") }
+	deliver := func(i int) string {
+		rcpt := fmt.Sprintf("gus%d@shop.example", i)
+		appendMails(t, imapAddr, customerMail("Gus <"+rcpt+">", "Checkout down", fmt.Sprintf("renew-%d@shop.example", i),
+			"Our checkout has been down since 9:00 for every customer."))
+		return rcpt
+	}
+	var rcpts []string
+	rcpts = append(rcpts, deliver(0))
+	peer.WaitWithin(t, 30*time.Second, "the ack before the renewal", testenv.To(rcpts[0]))
+	// Across three renewals: a mail after each, and one at once.
+	for r := 1; r <= 3; r++ {
+		testenv.WaitFor(t, fmt.Sprintf("renewal %d", r), 30*time.Second, func() bool { return renewals() >= r })
+		rcpts = append(rcpts, deliver(2*r-1), deliver(2*r))
+	}
+	for _, rcpt := range rcpts {
+		peer.WaitWithin(t, 30*time.Second, "the ack to "+rcpt, testenv.To(rcpt))
+	}
+	n := renewals()
+	testenv.WaitFor(t, "one more renewal", 30*time.Second, func() bool { return renewals() > n })
+	d.stop()
+	for _, rcpt := range rcpts {
+		if got := peer.Count(testenv.To(rcpt)); got != 1 {
+			t.Errorf("%d acks to %s, want 1", got, rcpt)
+		}
+	}
+	log, _ := os.ReadFile(filepath.Join(dovecotDir, "dovecot.log"))
+	if n := strings.Count(string(log), "user=<"+imapUser+">, method=OAUTHBEARER"); n < 4 {
+		t.Errorf("dovecot logged %d token logins, want one per renewal and the first", n)
+	}
+	if strings.Contains(string(log), "Token has expired") {
+		t.Errorf("the daemon offered Dovecot an expired token:\n%s", log)
+	}
+	for _, bad := range []string{"imap login refused", "imap mailbox unavailable"} {
+		if strings.Contains(d.log(), bad) {
+			t.Errorf("a renewal counted as a failure (%q):\n%s", bad, d.log())
+		}
+	}
+	if iss := ts.Issued(); len(iss) < 4 {
+		t.Errorf("%d tokens issued, want one per login", len(iss))
+	}
+}
