@@ -95,7 +95,8 @@ func TestDovecotOAuth2Login(t *testing.T) {
 // TestDovecotOAuth2Refused: tokens Dovecot refuses — expired ones, and
 // ones signed with a key it does not know (a revoked signing key) — turn
 // /healthz to 503 naming the mailbox and the server's refusal, logged once
-// as an error with the server's challenge; the rest of the daemon runs on.
+// as an error with the server's challenge, and mail the managers once;
+// the rest of the daemon runs on.
 func TestDovecotOAuth2Refused(t *testing.T) {
 	testenv.Long(t)
 	for _, tc := range []struct {
@@ -115,7 +116,9 @@ func TestDovecotOAuth2Refused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, imapAddr, dovecotDir := startOAuthDovecot(t)
 			tc.spoil(ts)
-			peer := testenv.StartSMTP(t) // nothing reaches it: no mail is read
+			// No mail is read: only the managers' mail reaches the peer,
+			// which takes any token ([smtp] logs in with the spoilt ones).
+			peer := testenv.StartSMTPWith(t, testenv.SMTPOptions{Bearer: func(string, string) error { return nil }})
 			desk := oauthDesk(t, ts, imapAddr, peer.Addr(), "")
 			d := newDaemon(t, desk)
 			d.start()
@@ -134,10 +137,15 @@ func TestDovecotOAuth2Refused(t *testing.T) {
 				log, _ := os.ReadFile(filepath.Join(dovecotDir, "dovecot.log"))
 				return strings.Count(string(log), tc.reason) >= 1
 			})
+			alarm := testenv.And(testenv.To("maria@example.com"), testenv.Subject("mailbox support cannot log in"))
+			peer.WaitWithin(t, 30*time.Second, "the managers' mail", alarm)
 			// Not d.stop: it waits for /healthz 200 first.
 			syscall.Kill(d.pid(), syscall.SIGTERM)
 			if code := d.wait(20 * time.Second); code != 0 {
 				t.Errorf("exit status %d after SIGTERM, want 0", code)
+			}
+			if n := peer.Count(alarm); n != 1 || len(peer.Mails()) != 1 {
+				t.Errorf("%d mails to the managers, %d in all; want the one", n, len(peer.Mails()))
 			}
 			if n := strings.Count(d.log(), "imap login refused"); n != 1 {
 				t.Errorf("the refusal was logged %d times, want once", n)
