@@ -34,6 +34,7 @@ type rawFile struct {
 	Triage   rawTriage     `toml:"triage"`
 	Calendar []rawCalendar `toml:"calendar"`
 	Policy   []rawPolicy   `toml:"policy"`
+	Digest   rawDigest     `toml:"digest"`
 }
 
 type rawStore struct {
@@ -155,6 +156,15 @@ type rawSLA struct {
 	DefaultPolicy string `toml:"default_policy"`
 }
 
+type rawDigest struct {
+	Enabled  *bool    `toml:"enabled"`
+	Schedule string   `toml:"schedule"`
+	At       string   `toml:"at"`
+	Weekday  string   `toml:"weekday"`
+	TimeZone string   `toml:"timezone"`
+	To       []string `toml:"to"`
+}
+
 type rawTriage struct {
 	Levels          []string            `toml:"levels"`
 	ChangeLevel     string              `toml:"change_level"`
@@ -232,6 +242,8 @@ const (
 	defaultEscalateKeyword = "escalate"
 	defaultShutdownTimeout = "10s"
 	defaultSchedule        = "@every 1m"
+	defaultDigestSchedule  = "daily"
+	defaultDigestAt        = "08:00"
 	defaultPolicyName      = "standard"
 	defaultCalendarName    = "business"
 	defaultChangeLevel     = "change"
@@ -262,6 +274,7 @@ func rawDefaults() rawFile {
 			ShutdownTimeout:   defaultShutdownTimeout,
 		},
 		SLA:    rawSLA{Schedule: defaultSchedule, DefaultPolicy: defaultPolicyName},
+		Digest: rawDigest{Schedule: defaultDigestSchedule},
 		Triage: rawTriage{ChangeLevel: defaultChangeLevel, DefaultPriority: defaultPriority},
 	}
 }

@@ -114,7 +114,9 @@ func (c SMTPConfig) Validate() error {
 }
 
 // ownedHeader reports whether BuildMessage writes the field itself, so
-// that OutMail.Headers may not set it. name is in canonical form.
+// that OutMail.Headers may not set it (Auto-Submitted and
+// X-Auto-Response-Suppress only when OutMail.Auto). name is in canonical
+// form.
 func ownedHeader(name string) bool {
 	switch name {
 	case "Auto-Submitted", "Bcc", "Cc", "Content-Disposition", "Content-Id", "Content-Transfer-Encoding",
@@ -196,7 +198,10 @@ func BuildMessage(m helpdesk.OutMail) (*mail.Msg, error) {
 		if !validHeaderName(k) || strings.ContainsAny(v, "\r\n") {
 			return nil, fmt.Errorf("outbox %d: invalid header %q", m.ID, k)
 		}
-		if ownedHeader(name) {
+		// RFC 3834 §5: a mail that answers none (the digest) may say it is
+		// "auto-generated" itself; an auto-reply's markers are ours.
+		autoMarker := name == "Auto-Submitted" || name == "X-Auto-Response-Suppress"
+		if ownedHeader(name) && (m.Auto || !autoMarker) {
 			return nil, fmt.Errorf("outbox %d: header %s is set by the sender, not by Headers", m.ID, name)
 		}
 		msg.SetGenHeader(mail.Header(name), v)

@@ -88,8 +88,8 @@ var commandLines = []string{"#status open|pending|resolved|closed", "#priority <
 	"#team <team>", "#note", "#escalate [reason]", "#cc <address>"}
 
 func TestNames(t *testing.T) {
-	want := []string{"ack", "address_leak", "command_error", "customer_escalated", "escalation", "fields_complete",
-		"login_failed", "note", "notify_new", "notify_reply", "relay", "resolution", "too_large", "undelivered"}
+	want := []string{"ack", "address_leak", "command_error", "customer_escalated", "digest", "escalation",
+		"fields_complete", "login_failed", "note", "notify_new", "notify_reply", "relay", "resolution", "too_large", "undelivered"}
 	if got := loadDefaults(t).Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
@@ -281,6 +281,21 @@ func TestDefaultsRender(t *testing.T) {
 			edit:    func(d *Data) { d.Missing = nil },
 			want:    []string{"Hello Jane Doe,", "everything we need for ticket HD-1042", "respond by 10:30 Tue 24 Nov, UK time"},
 			notWant: []string{startLabel}, html: true},
+		{name: "digest", template: "digest",
+			edit: func(d *Data) {
+				*d = Data{Desk: "Example Support", Digest: &Digest{Period: "08:00 Tue 24 Nov to 08:00 Wed 25 Nov 2026, UK time",
+					Thread: "week of 23 Nov 2026", AsOf: "08:00 Wed 25 Nov, UK time", Open: 12, Breached: 2, AtRisk: 1,
+					Windows: []DigestWindow{{Name: "the period", Tickets: 2, Rows: []DigestRow{{Policy: "standard", Priority: "critical",
+						Clock: "response", Tickets: 2, Rate: "50% (1 of 2)", Met: 1, Breached: 1, Median: "45 min", P90: "3 h"}}},
+						{Name: "the last 30 days"}},
+					Urgent: []DigestTicket{{Ref: "HD-1042", Subject: "Checkout <b>fails</b>", Priority: "high", Policy: "standard",
+						State: "BREACHED", Clock: "response", Due: "10:25 Tue 24 Nov, UK time", Left: "2 h 5 min overdue", Owner: "team web"}},
+					Chart: "trend.1@example.com", Trend: []DigestWeek{{Start: "2 Nov", Response: "92% (46 of 50)", Resolution: "-"}}}}
+			},
+			want: []string{"SLA digest of Example Support", "08:00 Tue 24 Nov to 08:00 Wed 25 Nov 2026, UK time",
+				"12 tickets, 2 breached, 1 at risk, 0 paused", "HD-1042", "2 h 5 min overdue", "Checkout <b>fails</b>", "team web",
+				"standard", "50% (1 of 2)", "45 min", "No tickets filed.", "92% (46 of 50)"},
+			notWant: []string{"Your board", "more:"}, html: true},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -307,7 +322,14 @@ func TestDefaultsRender(t *testing.T) {
 					t.Errorf("mail has %q, want not:\n%s\n%s", w, r.Text, r.HTML)
 				}
 			}
-			if r.Subject != "" {
+			if tt.template == "digest" {
+				if want := "Example Support: SLA digest, week of 23 Nov 2026"; r.Subject != want {
+					t.Errorf("Subject = %q, want %q", r.Subject, want)
+				}
+				if !strings.Contains(r.HTML, `<img src="cid:trend.1@example.com"`) {
+					t.Errorf("HTML does not show the chart by its Content-ID:\n%s", r.HTML)
+				}
+			} else if r.Subject != "" {
 				t.Errorf("Subject = %q, want none (the desk sets it)", r.Subject)
 			}
 			if !strings.HasSuffix(r.Text, "\n") || strings.Contains(r.Text, "\n\n\n") {
@@ -567,6 +589,7 @@ func TestRenderConcurrent(t *testing.T) {
 				dd := d
 				dd.Command = &CommandError{Line: "#x"}
 				dd.TooLarge = &TooLarge{Size: "2 MB", Limit: "1 MB"}
+				dd.Digest = &Digest{}
 				if _, err := s.Render(n, dd); err != nil {
 					t.Error(err)
 				}

@@ -194,23 +194,25 @@ func logCorpus(t *testing.T, part string, s *corpusScore) {
 // The development part's ratchet: TestCorpus fails when the development
 // part scores below these figures (reached figures minus a small margin).
 // Raise them when triage gets better; never lower them to let a change in.
-// Reached on 2026-12-06 (issue 15, second round, the rubric alone): exact
-// 68.0%, critical->critical 87.2%, critical->at least high 91.7%, fields
-// start_time 87.1%, error_text 91.9%, repro_steps 90.2%, impact 79.7%,
-// service 95.9%. The margins are a few mails each (459 mails, 109
-// criticals).
+// Set again on 2026-12-06 when writers w4-w6 joined the corpus (the part
+// grew from 459 mails of three writers to 892 of six, so the figures are
+// of another set, not a regression): the rubric alone reached exact
+// 64.1%, critical->critical 82.9%, critical->at least high 88.0%, fields
+// start_time 91.7%, error_text 92.4%, repro_steps 89.7%, impact 80.9%,
+// service 97.2% (the extractors alone; the learned field detector is
+// measured by TestFieldModelHeldOutWriters). The margins are a few mails.
 const (
-	ratchetExact    = 67.3
-	ratchetCritCrit = 86.0
-	ratchetCritHigh = 90.8
+	ratchetExact    = 63.5
+	ratchetCritCrit = 82.0
+	ratchetCritHigh = 87.0
 )
 
 var ratchetField = map[string]float64{
-	"start_time":  86.5,
-	"error_text":  91.2,
-	"repro_steps": 89.5,
-	"impact":      79.0,
-	"service":     95.2,
+	"start_time":  91.2,
+	"error_text":  91.9,
+	"repro_steps": 89.2,
+	"impact":      80.4,
+	"service":     96.7,
 }
 
 // TestCorpus scores triage on the development corpus, both parts, and

@@ -19,6 +19,7 @@ import (
 	"github.com/helpdeskd/helpdesk/board"
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
+	"github.com/helpdeskd/helpdesk/digest"
 	"github.com/helpdeskd/helpdesk/intake"
 	"github.com/helpdeskd/helpdesk/internal/runlock"
 	"github.com/helpdeskd/helpdesk/mailbox"
@@ -54,6 +55,8 @@ type Main struct {
 	Outbox   *mailbox.Outbox
 	Fetchers []*mailbox.Fetcher
 	Loop     *sla.Loop
+	// Digest sends the managers' digest ([digest]); nil when it is off.
+	Digest   *digest.Digester
 	Metrics  *ops.Metrics
 	HTTPAddr string // where /healthz and /metrics listen, once Open has bound it
 	// BoardAddr is where the managers' board listens, once Open has bound
@@ -190,6 +193,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("sla loop: %w", err)
 	}
 	m.watchSLA()
+	if cfg.Digest.Enabled {
+		if m.Digest, err = newDigester(cfg, st, tmpl, m.Now, m.Log.With("component", "digest"), m.Outbox.Kick); err != nil {
+			return fmt.Errorf("digest: %w", err)
+		}
+	}
 	if cfg.HTTP.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
@@ -269,7 +277,7 @@ func (m *Main) mailboxStates() []ops.MailboxState {
 // metricLabels are the series the daemon exports at zero from its start:
 // its mailboxes, levels, kinds of mail sent, trust events and components.
 func metricLabels(cfg *config.Config) ops.Labels {
-	l := ops.Labels{Components: []string{"outbox", "sla", "fetch"}}
+	l := ops.Labels{Components: []string{"outbox", "sla", "fetch", "digest"}}
 	for _, mb := range cfg.Mailboxes {
 		l.Mailboxes = append(l.Mailboxes, mb.Name)
 	}
@@ -280,7 +288,7 @@ func metricLabels(cfg *config.Config) ops.Labels {
 		l.Priorities = append(l.Priorities, string(cfg.Levels.Change))
 	}
 	for _, k := range []helpdesk.MessageKind{helpdesk.KindAck, helpdesk.KindNotification, helpdesk.KindRelay,
-		helpdesk.KindEscalation, helpdesk.KindResolution, helpdesk.KindSystem} {
+		helpdesk.KindEscalation, helpdesk.KindResolution, helpdesk.KindSystem, helpdesk.KindDigest} {
 		l.Kinds = append(l.Kinds, string(k))
 	}
 	for _, k := range trustKinds {
@@ -323,6 +331,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	goSafe(&workWG, "outbox", m.Outbox.Run, workCtx)
 	goSafe(&workWG, "sla", m.Loop.Run, workCtx)
+	if m.Digest != nil {
+		goSafe(&workWG, "digest", m.Digest.Run, workCtx)
+	}
 	for _, f := range m.Fetchers {
 		// One mailbox failing (it reconnects forever) never stops the others.
 		goSafe(&fetchWG, "fetch", f.Run, fetchCtx)
