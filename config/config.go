@@ -93,6 +93,21 @@ type SMTP struct {
 	// RetryMin and RetryMax space the attempts of a mail after temporary
 	// failures: RetryMin doubling up to RetryMax, with jitter.
 	RetryMin, RetryMax time.Duration
+	// Rate limits the mails submitted to the server: at most Rate.N in
+	// any Rate.Per; the zero Rate is no limit. Exchange Online takes 30 a
+	// minute per mailbox; it is not imposed.
+	Rate Rate
+	// DailyRecipients limits the recipients the server accepts in any 24
+	// hours (a rolling window, as Exchange Online and Gmail count them); 0
+	// is no limit. Exchange Online takes 10,000, Google Workspace 2,000.
+	DailyRecipients int
+}
+
+// Rate is a send rate: at most N mails in any Per. The zero Rate is no
+// limit.
+type Rate struct {
+	N   int
+	Per time.Duration
 }
 
 // Authentication of a mailbox or of [smtp] (the auth key).

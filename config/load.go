@@ -852,6 +852,16 @@ func (l *loader) smtp(s rawSMTP, c *Config, complete bool) {
 	if s.Connections < 1 || s.Connections > 16 {
 		l.errf("smtp.connections", "%d: must be between 1 and 16", s.Connections)
 	}
+	if r, err := parseRate(string(s.Rate)); err != nil {
+		l.errf("smtp.rate", "%v", err)
+	} else {
+		m.Rate = r
+	}
+	if s.DailyRecipients < 0 || s.DailyRecipients > maxDailyRecipients {
+		l.errf("smtp.daily_recipients", "%d: must be between 0 (no limit) and %d", s.DailyRecipients, maxDailyRecipients)
+	} else {
+		m.DailyRecipients = s.DailyRecipients
+	}
 	c.SMTP = m
 }
 

@@ -59,6 +59,9 @@ type rawSMTP struct {
 	Connections  int        `toml:"connections"`
 	RetryMin     text       `toml:"retry_min"`
 	RetryMax     text       `toml:"retry_max"`
+	// Rate is "N/unit" ("30/m"); 0 or "" is no limit.
+	Rate            text `toml:"rate"`
+	DailyRecipients int  `toml:"daily_recipients"`
 }
 
 type rawMailbox struct {

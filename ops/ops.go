@@ -1,10 +1,10 @@
 // Package ops serves what an operator watches: Prometheus metrics of the
-// desk (mail fetched, tickets opened, replies relayed, outbox backlog, SMTP
-// and IMAP errors, SLA warnings and breaches, open tickets at risk and
-// breached, spam and other mail not taken at its word, ingest and ack
-// latency) and a /healthz that is 200 only while the store is writable,
-// every mailbox's server takes its credentials and the outbox holds no
-// sent mail it could not record.
+// desk (mail fetched, tickets opened, replies relayed, outbox backlog and
+// the sending limits holding it back, SMTP and IMAP errors, SLA warnings
+// and breaches, open tickets at risk and breached, spam and other mail not
+// taken at its word, ingest and ack latency) and a /healthz that is 200
+// only while the store is writable, every mailbox's server takes its
+// credentials and the outbox holds no sent mail it could not record.
 package ops
 
 import (
@@ -38,7 +38,11 @@ type Metrics struct {
 	Trust          *prometheus.CounterVec // mail the desk did not take at its word, by kind (spam, suspicious, outsider, address-leak, cc-limit)
 	IngestLatency  prometheus.Histogram   // mail arrival (IMAP INTERNALDATE) to commit
 	AckLatency     prometheus.Histogram   // commit to the ack accepted by SMTP
-	outbox         func(ctx context.Context) (pending, failed int, err error)
+	// OutboxThrottled is 1 while a limit holds due mail back in the
+	// queue, by limit: rate, daily_recipients ([smtp]) or provider_quota
+	// (the server answered that the account sent too much).
+	OutboxThrottled *prometheus.GaugeVec
+	outbox          func(ctx context.Context) (pending, failed int, err error)
 }
 
 // NewMetrics creates and registers the metrics. outbox reports the outbox
@@ -74,10 +78,12 @@ func NewMetrics(outbox func(ctx context.Context) (pending, failed int, err error
 			Help: "Time from a mail's arrival in the mailbox to its commit.", Buckets: latency}),
 		AckLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "helpdesk_ack_seconds",
 			Help: "Time from a ticket's commit to its acknowledgement accepted by SMTP.", Buckets: latency}),
+		OutboxThrottled: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "helpdesk_outbox_throttled",
+			Help: "1 while a sending limit holds due mail back in the outbox, by limit: rate and daily_recipients ([smtp]), provider_quota (the SMTP server refuses more mail from the account for now)."}, []string{"limit"}),
 		outbox: outbox,
 	}
 	reg.MustRegister(m.MailFetched, m.TicketsOpened, m.RepliesRelayed, m.Quarantined, m.IMAPErrors, m.SMTPErrors,
-		m.MailSent, m.SLAWarnings, m.SLABreaches, m.Panics, m.Trust, m.IngestLatency, m.AckLatency,
+		m.MailSent, m.SLAWarnings, m.SLABreaches, m.Panics, m.Trust, m.IngestLatency, m.AckLatency, m.OutboxThrottled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if outbox != nil {
 		reg.MustRegister(&backlogCollector{m: m})
@@ -94,6 +100,7 @@ type Labels struct {
 	Kinds      []string // mails sent
 	Trust      []string // trust events
 	Components []string // recovered panics
+	Limits     []string // outbox throttled
 }
 
 // Preset creates every series of l at zero.
@@ -116,6 +123,9 @@ func (m *Metrics) Preset(l Labels) {
 	}
 	for _, c := range l.Components {
 		m.Panics.WithLabelValues(c)
+	}
+	for _, n := range l.Limits {
+		m.OutboxThrottled.WithLabelValues(n)
 	}
 }
 

@@ -194,25 +194,25 @@ func logCorpus(t *testing.T, part string, s *corpusScore) {
 // The development part's ratchet: TestCorpus fails when the development
 // part scores below these figures (reached figures minus a small margin).
 // Raise them when triage gets better; never lower them to let a change in.
-// Set again on 2026-12-06 when writers w4-w6 joined the corpus (the part
-// grew from 459 mails of three writers to 892 of six, so the figures are
-// of another set, not a regression): the rubric alone reached exact
-// 64.1%, critical->critical 82.9%, critical->at least high 88.0%, fields
-// start_time 91.7%, error_text 92.4%, repro_steps 89.7%, impact 80.9%,
-// service 97.2% (the extractors alone; the learned field detector is
+// Set again on 2026-12-06 when writers w4-w9 joined the corpus (the part
+// grew from 459 mails of three writers to 1,335 of nine, so the figures
+// are of another set, not a regression): the rubric alone reached exact
+// 62.8%, critical->critical 79.9%, critical->at least high 85.4%, fields
+// start_time 92.1%, error_text 92.8%, repro_steps 89.4%, impact 79.2%,
+// service 96.9% (the extractors alone; the learned field detector is
 // measured by TestFieldModelHeldOutWriters). The margins are a few mails.
 const (
-	ratchetExact    = 63.5
-	ratchetCritCrit = 82.0
-	ratchetCritHigh = 87.0
+	ratchetExact    = 62.2
+	ratchetCritCrit = 79.0
+	ratchetCritHigh = 84.5
 )
 
 var ratchetField = map[string]float64{
-	"start_time":  91.2,
-	"error_text":  91.9,
-	"repro_steps": 89.2,
-	"impact":      80.4,
-	"service":     96.7,
+	"start_time":  91.6,
+	"error_text":  92.3,
+	"repro_steps": 88.9,
+	"impact":      78.7,
+	"service":     96.4,
 }
 
 // TestCorpus scores triage on the development corpus, both parts, and

@@ -123,7 +123,15 @@ func (m *Main) Open(ctx context.Context) error {
 			}
 		},
 		Failed: func(helpdesk.OutMail, error, bool) { m.Metrics.SMTPErrors.Inc() },
+		Throttled: func(limit string, on bool) {
+			v := 0.0
+			if on {
+				v = 1
+			}
+			m.Metrics.OutboxThrottled.WithLabelValues(limit).Set(v)
+		},
 	}
+	m.Outbox.Levels = cfg.Levels
 	hooks := m.Hooks
 	m.Desk, err = desk.New(deskConfig(cfg), desk.Options{
 		Store: st, Triage: tri, Templates: tmpl, Log: m.Log.With("component", "desk"), Now: m.Now,
@@ -277,7 +285,7 @@ func (m *Main) mailboxStates() []ops.MailboxState {
 // metricLabels are the series the daemon exports at zero from its start:
 // its mailboxes, levels, kinds of mail sent, trust events and components.
 func metricLabels(cfg *config.Config) ops.Labels {
-	l := ops.Labels{Components: []string{"outbox", "sla", "fetch", "digest"}}
+	l := ops.Labels{Components: []string{"outbox", "sla", "fetch", "digest"}, Limits: mailbox.Limits}
 	for _, mb := range cfg.Mailboxes {
 		l.Mailboxes = append(l.Mailboxes, mb.Name)
 	}
@@ -479,7 +487,8 @@ func smtpConfig(cfg *config.Config, st *store.Store, tlsCfg *tls.Config) (mailbo
 	}
 	return mailbox.SMTPConfig{TokenFunc: tf, Host: s.Host, Port: s.Port, Security: string(s.Security), Username: s.Username,
 		Password: s.Password.Value, HELO: s.HELO, Timeout: s.Timeout, Batch: s.Batch, Connections: s.Connections,
-		Retry: mailbox.Backoff{Min: s.RetryMin, Max: s.RetryMax}, TLSConfig: tlsCfg}, nil
+		Retry: mailbox.Backoff{Min: s.RetryMin, Max: s.RetryMax}, TLSConfig: tlsCfg,
+		Rate: mailbox.Rate{N: s.Rate.N, Per: s.Rate.Per}, DailyRecipients: s.DailyRecipients}, nil
 }
 
 // readableAttr writes durations as durations ("1.5s", never nanoseconds in
