@@ -34,6 +34,9 @@ type imapSession struct {
 	// relogin is when the session ends to log in again before its token
 	// expires; zero: never.
 	relogin time.Time
+	// bye watches the server's lines for a BYE; nil after STARTTLS (see
+	// byeConn).
+	bye *byeConn
 }
 
 // connect dials, logs in and reads the capabilities.
@@ -65,6 +68,10 @@ func (f *Fetcher) connect(ctx context.Context) (*imapSession, error) {
 	conn, err := dialWire(dialCtx, wireDialer(30*time.Second), cfg.Security, cfg.address(), opts.TLSConfig)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", cfg.address(), err)
+	}
+	if cfg.Security != SecurityStartTLS {
+		s.bye = newByeConn(conn)
+		conn = s.bye
 	}
 	if cfg.Security == SecurityStartTLS {
 		// NewStartTLS reads the greeting and upgrades; bound it like a command.
@@ -829,7 +836,7 @@ func (s *imapSession) wait(ctx context.Context) (announced bool, err error) {
 		case <-t.C:
 		case <-s.wake:
 		case <-s.c.Closed():
-			return false, errors.New("connection closed")
+			return false, s.ended(errors.New("connection closed"))
 		}
 		return false, nil
 	}
@@ -848,7 +855,7 @@ func (s *imapSession) wait(ctx context.Context) (announced bool, err error) {
 		announced = true
 	case <-t.C:
 	case <-s.c.Closed():
-		return false, errors.New("connection closed during IDLE")
+		return false, s.ended(errors.New("connection closed during IDLE"))
 	}
 	return announced, s.do("leave idle", func() error {
 		if err := idle.Close(); err != nil {
@@ -856,4 +863,18 @@ func (s *imapSession) wait(ctx context.Context) (announced bool, err error) {
 		}
 		return idle.Wait()
 	})
+}
+
+// ended is how a session whose connection closed while it waited ends: a
+// serverBye when the server said BYE or closed the connection cleanly
+// (the client's reader met the end of the stream, not an error), else
+// err.
+func (s *imapSession) ended(err error) error {
+	if said, ok := s.bye.said(); ok {
+		return &serverBye{said: said, err: err}
+	}
+	if s.c.Close() == nil {
+		return &serverBye{err: err}
+	}
+	return err
 }

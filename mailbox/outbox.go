@@ -58,12 +58,19 @@ type OutboxStore interface {
 	AcceptedRecipients(ctx context.Context, since time.Time) ([]time.Time, error)
 }
 
-// OutboxHooks are optional callbacks for metrics. They run on the worker's
-// goroutines (one per connection sending at the time) and must not block;
-// each may be nil.
+// OutboxHooks are optional callbacks. They run on the worker's goroutines
+// (one per connection sending at the time); each may be nil. Sent and
+// Failed, for metrics, must not block.
 type OutboxHooks struct {
 	Sent   func(m helpdesk.OutMail, at time.Time)              // the server accepted the mail (at), and it is recorded
 	Failed func(m helpdesk.OutMail, err error, permanent bool) // one attempt failed
+	// LoginRefused is told of every login the server refused (or a token
+	// the provider would not issue), after AuthFailure says so; it may
+	// write to a store, and may enqueue mail.
+	LoginRefused func(ctx context.Context, err *AuthError)
+	// LoginAccepted is told of the first login of the Outbox that works
+	// and of the first after a refusal; it may write to a store.
+	LoginAccepted func(ctx context.Context)
 	// Throttled says that a limit (LimitRate, LimitDailyRecipients,
 	// LimitProviderQuota) began (true) or ceased (false) to hold due
 	// mail back. It runs on Run's goroutine.
@@ -166,6 +173,8 @@ type Outbox struct {
 	// authErr is the server's refusal of the last login ("" once one
 	// succeeds): the credentials or token need fixing.
 	authErr string
+	// loginOK: a login worked, and none was refused since.
+	loginOK bool
 	// unrecorded holds the mails the server accepted whose MarkSent failed
 	// (the disk is full): they are never offered again by this process,
 	// and are recorded as soon as the store can write. While any is held
@@ -732,7 +741,7 @@ func (o *Outbox) submit(ctx context.Context, l *lane, row helpdesk.OutMail) erro
 	for try := 0; ; try++ {
 		if l.s == nil {
 			s, err := o.Dial(ctx)
-			o.noteLogin(err)
+			o.noteLogin(ctx, err)
 			if err == nil && s == nil {
 				err = errors.New("outbox: Dial returned no Sender")
 			}
@@ -827,20 +836,27 @@ func (o *Outbox) AuthFailure() string {
 }
 
 // noteLogin keeps the outcome of a dial for AuthFailure: a refused login
-// is logged once as an error, the first success after it once.
-func (o *Outbox) noteLogin(err error) {
+// is logged once as an error, the first success after it once; and tells
+// the hooks.
+func (o *Outbox) noteLogin(ctx context.Context, err error) {
 	var ae *AuthError
 	refused := errors.As(err, &ae)
 	if !refused && err != nil {
 		return // a network fault says nothing of the credentials
 	}
 	o.mu.Lock()
-	before := o.authErr
-	o.authErr = ""
+	before, told := o.authErr, o.loginOK
+	o.authErr, o.loginOK = "", !refused
 	if refused {
 		o.authErr = ae.Error()
 	}
 	o.mu.Unlock()
+	switch {
+	case refused && o.Hooks.LoginRefused != nil:
+		defer o.Hooks.LoginRefused(ctx, ae)
+	case !refused && !told && o.Hooks.LoginAccepted != nil:
+		defer o.Hooks.LoginAccepted(ctx)
+	}
 	switch {
 	case refused && before == "":
 		o.log.Error("smtp login refused: check [smtp]'s username and password or OAuth2 settings; mail waits and is retried", "server", ae.Server, "user", o.cfg.Username, "err", ae.Err)

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -165,6 +167,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	ost.desk = m.Desk
+	m.Outbox.Hooks.LoginRefused, m.Outbox.Hooks.LoginAccepted = m.loginHooks(smtpAccount)
 	parse := message.ParseOptions{MaxAttachmentSize: cfg.Desk.MaxAttachmentSize}
 	h := intake.New(m.Desk, parse, intake.Hooks{
 		Fetched: func(box string) { m.Metrics.MailFetched.WithLabelValues(box).Inc() },
@@ -190,6 +193,7 @@ func (m *Main) Open(ctx context.Context) error {
 			Error:       func(error) { m.Metrics.IMAPErrors.WithLabelValues(name).Inc() },
 			Quarantined: func(uint32, string) { m.Metrics.Quarantined.WithLabelValues(name).Inc() },
 		}
+		f.Hooks.LoginRefused, f.Hooks.LoginAccepted = m.loginHooks(name)
 		m.Fetchers = append(m.Fetchers, f)
 	}
 	m.Loop, err = sla.NewLoop(st, m.Desk, cfg.SLA.Schedule, m.Now, m.Log.With("component", "sla"))
@@ -225,6 +229,26 @@ func (m *Main) Open(ctx context.Context) error {
 			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
 	}
 	return nil
+}
+
+// loginHooks tell the desk of account's refused and working logins
+// (desk.Desk.LoginRefused, LoginWorks): the managers' mail.
+func (m *Main) loginHooks(account string) (refused func(context.Context, *mailbox.AuthError), accepted func(context.Context)) {
+	attr := []any{"mailbox", account}
+	if account == smtpAccount {
+		attr = []any{"account", account}
+	}
+	refused = func(ctx context.Context, err *mailbox.AuthError) {
+		if err := m.Desk.LoginRefused(ctx, account, err.Error()); err != nil && ctx.Err() == nil {
+			m.Log.Error("could not record the refused login or mail the managers about it", append(attr, "err", err)...)
+		}
+	}
+	accepted = func(ctx context.Context) {
+		if err := m.Desk.LoginWorks(ctx, account); err != nil && ctx.Err() == nil {
+			m.Log.Warn("could not record the working login", append(attr, "err", err)...)
+		}
+	}
+	return refused, accepted
 }
 
 // outboxStore is the outbox's store: the store itself, except that a
@@ -429,6 +453,14 @@ func deskConfig(cfg *config.Config) desk.Config {
 	for _, t := range cfg.Teams {
 		dc.Teams = append(dc.Teams, desk.Team{Name: t.Name, Address: t.Address})
 	}
+	names := map[string]string{}
+	for _, a := range cfg.Agents {
+		names[strings.ToLower(a.Email)] = a.Name
+	}
+	for _, email := range slices.Sorted(maps.Keys(cfg.Managers())) {
+		dc.Managers = append(dc.Managers, helpdesk.Address{Name: names[email], Email: email})
+	}
+	dc.Logins = loginAccounts(cfg)
 	return dc
 }
 
