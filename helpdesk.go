@@ -282,6 +282,7 @@ const (
 	KindEscalation   MessageKind = "escalation"   // escalation mail to managers
 	KindResolution   MessageKind = "resolution"   // resolution mail to the customer
 	KindSystem       MessageKind = "system"       // other mail we sent (command errors, thanks)
+	KindDigest       MessageKind = "digest"       // the managers' scheduled SLA digest (outbox only: it belongs to no ticket)
 )
 
 // Address is a mail address with its display name.

@@ -19,6 +19,10 @@ const (
 	paramSig     = "s" // hex HMAC-SHA256 of the two under the manager's secret
 )
 
+// DefaultLinkTTL is how long a board link is valid unless its maker says
+// otherwise: `helpdeskd board link` and the links in the digest mail.
+const DefaultLinkTTL = 30 * 24 * time.Hour
+
 // maxEmail bounds the address a link may carry (RFC 5321's path limit).
 const maxEmail = 254
 

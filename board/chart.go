@@ -74,8 +74,8 @@ func drawTrend(weeks []week) trendChart {
 		name, class string
 		get         func(w week) (met, breached int)
 	}{
-		{"first response", "resp", func(w week) (int, int) { return w.RespMet, w.RespBreached }},
-		{"resolution", "resol", func(w week) (int, int) { return w.ResolMet, w.ResolBreached }},
+		{"first response", "resp", func(w week) (int, int) { return w.ResponseMet, w.ResponseBreached }},
+		{"resolution", "resol", func(w week) (int, int) { return w.ResolutionMet, w.ResolutionBreached }},
 	} {
 		sr := series{Name: s.name, Class: s.class}
 		var line []string

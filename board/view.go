@@ -107,11 +107,7 @@ type count struct {
 }
 
 // week is one week of the trend: the clocks of the tickets filed in it.
-type week struct {
-	Start                   time.Time
-	RespMet, RespBreached   int
-	ResolMet, ResolBreached int
-}
+type week = sla.WeekFigures
 
 // Options are what the board needs of the configuration.
 type Options struct {
@@ -228,34 +224,9 @@ func cell(name string, met, breached, running, samples int, p50, p90 time.Durati
 func metRate(met, breached int) string { return desk.MetRate(met, breached) }
 
 // weeks measures the tickets filed in each of the last trendWeeks weeks
-// (ending now) with the sla report's computation, all policies and
-// priorities together.
+// (ending now) with the sla report's computation (sla.Weekly).
 func weeks(filed []*helpdesk.Ticket, o Options, now time.Time) []week {
-	const span = 7 * 24 * time.Hour
-	start := now.Add(-trendWeeks * span)
-	buckets := make([][]*helpdesk.Ticket, trendWeeks)
-	for _, t := range filed {
-		if t.CreatedAt.Before(start) || !t.CreatedAt.Before(now) {
-			continue
-		}
-		i := int(t.CreatedAt.Sub(start) / span)
-		if i >= trendWeeks {
-			i = trendWeeks - 1
-		}
-		buckets[i] = append(buckets[i], t)
-	}
-	out := make([]week, trendWeeks)
-	for i, b := range buckets {
-		w := week{Start: start.Add(time.Duration(i) * span)}
-		for _, r := range sla.ComplianceReport(b, o.policy, now) {
-			w.RespMet += r.ResponseMet
-			w.RespBreached += r.ResponseBreached
-			w.ResolMet += r.ResolutionMet
-			w.ResolBreached += r.ResolutionBreached
-		}
-		out[i] = w
-	}
-	return out
+	return sla.Weekly(filed, o.policy, now, trendWeeks)
 }
 
 // counts orders a tally by count, most first, then by name.

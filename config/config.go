@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +42,7 @@ type Config struct {
 	Desk      Desk
 	SLA       SLA
 	Triage    Triage
+	Digest    Digest
 
 	Levels    helpdesk.Levels          // [triage] levels and change_level
 	Calendars map[string]*sla.Calendar // by name: the file's [[calendar]] and the built-ins it does not redefine
@@ -90,6 +93,21 @@ type SMTP struct {
 	// RetryMin and RetryMax space the attempts of a mail after temporary
 	// failures: RetryMin doubling up to RetryMax, with jitter.
 	RetryMin, RetryMax time.Duration
+	// Rate limits the mails submitted to the server: at most Rate.N in
+	// any Rate.Per; the zero Rate is no limit. Exchange Online takes 30 a
+	// minute per mailbox; it is not imposed.
+	Rate Rate
+	// DailyRecipients limits the recipients the server accepts in any 24
+	// hours (a rolling window, as Exchange Online and Gmail count them); 0
+	// is no limit. Exchange Online takes 10,000, Google Workspace 2,000.
+	DailyRecipients int
+}
+
+// Rate is a send rate: at most N mails in any Per. The zero Rate is no
+// limit.
+type Rate struct {
+	N   int
+	Per time.Duration
 }
 
 // Authentication of a mailbox or of [smtp] (the auth key).
@@ -279,6 +297,37 @@ type Desk struct {
 type SLA struct {
 	Schedule      string // robfig/cron spec of the SLA check
 	DefaultPolicy string // policy of mailboxes that name none
+}
+
+// Digest is the [digest] section: the managers' scheduled SLA digest
+// mail. It is on by default whenever there is someone to send it to (a
+// manager), daily at 08:00 in the zone of the default policy's calendar.
+type Digest struct {
+	Enabled bool
+	// Schedule is DigestDaily, DigestWeekly or a five-field cron spec
+	// (read in Location).
+	Schedule     string
+	Hour, Minute int          // time of day of a daily or weekly digest
+	Weekday      time.Weekday // day of a weekly digest
+	Location     *time.Location
+	// To are the recipients, lower case; empty: the managers (see
+	// Config.DigestRecipients).
+	To []string
+}
+
+// Digest schedules besides a cron spec.
+const (
+	DigestDaily  = "daily"
+	DigestWeekly = "weekly"
+)
+
+// DigestRecipients returns who the digest goes to, sorted: [digest] to,
+// or else every manager (Config.Managers).
+func (c *Config) DigestRecipients() []string {
+	if len(c.Digest.To) > 0 {
+		return slices.Clone(c.Digest.To)
+	}
+	return slices.Sorted(maps.Keys(c.Managers()))
 }
 
 // Triage is the [triage] section, less the levels (see Config.Levels). Empty

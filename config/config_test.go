@@ -305,6 +305,8 @@ func TestMinimalDefaults(t *testing.T) {
 		{"smtp.connections", c.SMTP.Connections, 2},
 		{"smtp.retry_min", c.SMTP.RetryMin, 30 * time.Second},
 		{"smtp.retry_max", c.SMTP.RetryMax, time.Hour},
+		{"smtp.rate", c.SMTP.Rate, Rate{}},
+		{"smtp.daily_recipients", c.SMTP.DailyRecipients, 0},
 		{"smtp.password", c.SMTP.Password.String(), "${HELPDESK_SMTP_PASSWORD}"},
 		{"mailbox.port", mb.Port, 993},
 		{"mailbox.folder", mb.Folder, "INBOX"},
@@ -405,6 +407,14 @@ func TestRejections(t *testing.T) {
 			[]string{`helpdesk.toml:16: mailbox[0].port: |99300: must be between 1 and 65535`}},
 		{"too many smtp connections", `from = "Example Support <support@example.com>"`, "from = \"Example Support <support@example.com>\"\nconnections = 40", noSecrets,
 			[]string{`helpdesk.toml:11: smtp.connections: |40: must be between 1 and 16`}},
+		{"rate without a period", `from = "Example Support <support@example.com>"`, "from = \"Example Support <support@example.com>\"\nrate = \"30\"", noSecrets,
+			[]string{`helpdesk.toml:11: smtp.rate: |rate "30": want mails per period, e.g. "30/m"`}},
+		{"rate of an unknown period", `from = "Example Support <support@example.com>"`, "from = \"Example Support <support@example.com>\"\nrate = \"30/fortnight\"", noSecrets,
+			[]string{`helpdesk.toml:11: smtp.rate: |the period must be s, m, h, d or a duration`}},
+		{"negative daily recipients", `from = "Example Support <support@example.com>"`, "from = \"Example Support <support@example.com>\"\nrate = \"30/m\"\ndaily_recipients = -1", noSecrets,
+			[]string{`helpdesk.toml:12: smtp.daily_recipients: |-1: must be between 0 (no limit) and 10000000`}},
+		{"daily recipients of the wrong type", `from = "Example Support <support@example.com>"`, "from = \"Example Support <support@example.com>\"\ndaily_recipients = \"10k\"", noSecrets,
+			[]string{`helpdesk.toml:11: smtp.daily_recipients: |want a whole number, not a string`}},
 		{"retry_max below retry_min", `from = "Example Support <support@example.com>"`, "from = \"Example Support <support@example.com>\"\nretry_min = \"5m\"\nretry_max = \"1m\"", noSecrets,
 			[]string{`helpdesk.toml:12: smtp.retry_max: |1m0s: must be at least retry_min (5m0s)`}},
 		{"port of the wrong type", `port = 587`, `port = "587"`, noSecrets,
@@ -1017,5 +1027,54 @@ func TestSentFolder(t *testing.T) {
 	}
 	if len(found) != 1 || !strings.Contains(found[0], "helpdesk.toml:21:") || !strings.Contains(found[0], "second one") {
 		t.Errorf("sent_folder warnings with Microsoft's SMTP = %v, want one", found)
+	}
+}
+
+// TestParseRate: the forms of [smtp] rate, and what is refused.
+func TestParseRate(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Rate
+		err  string
+	}{
+		{"", Rate{}, ""},
+		{"0", Rate{}, ""},
+		{"30/m", Rate{30, time.Minute}, ""},
+		{" 30 / min ", Rate{30, time.Minute}, ""},
+		{"2/s", Rate{2, time.Second}, ""},
+		{"1000/h", Rate{1000, time.Hour}, ""},
+		{"1000/hour", Rate{1000, time.Hour}, ""},
+		{"5000/d", Rate{5000, 24 * time.Hour}, ""},
+		{"100/15m", Rate{100, 15 * time.Minute}, ""},
+		{"30", Rate{}, "want mails per period"},
+		{"0/m", Rate{}, "from 1 to 100000"},
+		{"-3/m", Rate{}, "from 1 to 100000"},
+		{"1.5/m", Rate{}, "from 1 to 100000"},
+		{"100001/s", Rate{}, "from 1 to 100000"},
+		{"30/", Rate{}, "the period must be"},
+		{"30/x", Rate{}, "the period must be"},
+		{"30/2w", Rate{}, "at most a week"},
+	}
+	for _, tt := range tests {
+		got, err := parseRate(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("parseRate(%q) = %v, %v; want an error with %q", tt.in, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("parseRate(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestRateAsNumber: rate = 0, a TOML integer, is no limit like "0".
+func TestRateAsNumber(t *testing.T) {
+	data := strings.Replace(readMinimal(t), `from = "Example Support <support@example.com>"`,
+		"from = \"Example Support <support@example.com>\"\nrate = 0\ndaily_recipients = 10000", 1)
+	c, _ := mustParse(t, "/etc/helpdesk/helpdesk.toml", data, noSecrets)
+	if c.SMTP.Rate != (Rate{}) || c.SMTP.DailyRecipients != 10000 {
+		t.Errorf("rate %v, daily %d; want none and 10000", c.SMTP.Rate, c.SMTP.DailyRecipients)
 	}
 }

@@ -108,6 +108,7 @@ func (l *loader) load(data []byte, complete bool) *Config {
 	l.http(raw.HTTP, c)
 	l.log(raw.Log, c)
 	l.desk(raw.Desk, c)
+	l.digest(raw.Digest, c)
 	l.crossChecks(c, complete)
 	return c
 }
@@ -851,6 +852,16 @@ func (l *loader) smtp(s rawSMTP, c *Config, complete bool) {
 	if s.Connections < 1 || s.Connections > 16 {
 		l.errf("smtp.connections", "%d: must be between 1 and 16", s.Connections)
 	}
+	if r, err := parseRate(string(s.Rate)); err != nil {
+		l.errf("smtp.rate", "%v", err)
+	} else {
+		m.Rate = r
+	}
+	if s.DailyRecipients < 0 || s.DailyRecipients > maxDailyRecipients {
+		l.errf("smtp.daily_recipients", "%d: must be between 0 (no limit) and %d", s.DailyRecipients, maxDailyRecipients)
+	} else {
+		m.DailyRecipients = s.DailyRecipients
+	}
 	c.SMTP = m
 }
 
@@ -1104,6 +1115,124 @@ func checkSchedule(spec string) error {
 	}
 	if sched.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
 		return fmt.Errorf("%q never fires", spec)
+	}
+	return nil
+}
+
+// digest validates [digest]. It runs after the policies, agents and
+// mailboxes: its default zone is the default policy's calendar's, its
+// default recipients the managers, and no recipient may be a support
+// mailbox (the digest would open a ticket).
+func (l *loader) digest(d rawDigest, c *Config) {
+	g := Digest{Schedule: strings.TrimSpace(d.Schedule), Location: time.UTC, Hour: 8}
+	if p := c.Policies[c.SLA.DefaultPolicy]; p != nil && p.Calendar != nil && p.Calendar.Location() != nil {
+		g.Location = p.Calendar.Location()
+	}
+	if d.TimeZone != "" {
+		loc, err := time.LoadLocation(d.TimeZone)
+		if err != nil || d.TimeZone == "Local" {
+			l.errf("digest.timezone", "%q: want an IANA time zone such as \"Europe/London\" or \"UTC\"", d.TimeZone)
+		} else {
+			g.Location = loc
+		}
+	}
+	timed := g.Schedule == DigestDaily || g.Schedule == DigestWeekly
+	switch {
+	case timed:
+	case g.Schedule == "":
+		l.errf("digest.schedule", "empty: want \"daily\", \"weekly\" or a five-field cron spec such as \"0 8 * * 1-5\"")
+	default:
+		if err := checkDigestSpec(g.Schedule, g.Location); err != nil {
+			l.errf("digest.schedule", "%v", err)
+		}
+	}
+	at := d.At
+	if at == "" {
+		at = defaultDigestAt
+	} else if !timed {
+		l.errf("digest.at", "applies to schedule = \"daily\" or \"weekly\"; a cron spec carries its own time")
+	}
+	if hm, err := time.Parse("15:04", at); err != nil || len(at) != 5 {
+		l.errf("digest.at", "%q: want a time of day as HH:MM, e.g. \"08:00\"", d.At)
+	} else {
+		g.Hour, g.Minute = hm.Hour(), hm.Minute()
+	}
+	g.Weekday = time.Monday
+	if d.Weekday != "" {
+		if g.Schedule != DigestWeekly {
+			l.errf("digest.weekday", "applies to schedule = \"weekly\" only")
+		}
+		wd, ok := weekdays[strings.ToLower(strings.TrimSpace(d.Weekday))]
+		if !ok {
+			l.errf("digest.weekday", "%q: want a day of the week, e.g. \"monday\"", d.Weekday)
+		}
+		g.Weekday = wd
+	}
+	ours := map[string]bool{}
+	for _, m := range c.Mailboxes {
+		for _, a := range m.Addresses() {
+			ours[a] = true
+		}
+	}
+	for i, s := range d.To {
+		key := fmt.Sprintf("digest.to[%d]", i)
+		a, err := parseBareAddress(strings.TrimSpace(s))
+		switch {
+		case err != nil:
+			l.errf(key, "%q is not a mail address", s)
+		case ours[a]:
+			l.errf(key, "%s is a support mailbox: the digest would open a ticket", a)
+		case slices.Contains(g.To, a):
+			l.errf(key, "%s is listed twice", a)
+		default:
+			g.To = append(g.To, a)
+		}
+	}
+	c.Digest = g
+	hasRecipients := len(g.To) > 0 || len(c.Managers()) > 0
+	switch {
+	case d.Enabled == nil:
+		c.Digest.Enabled = hasRecipients
+	case *d.Enabled && !hasRecipients && len(d.To) == 0:
+		l.errf("digest.enabled", "nobody to send the digest to: no manager (an [[agent]] with manager = true, or an address a policy escalates to) and no digest.to")
+	default:
+		c.Digest.Enabled = *d.Enabled
+	}
+}
+
+// weekdays are the names digest.weekday takes.
+var weekdays = map[string]time.Weekday{
+	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
+	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+}
+
+// MinDigestInterval is the shortest time a digest's cron spec may leave
+// between two digests: a digest is a summary, not an alert.
+const MinDigestInterval = time.Hour
+
+// checkDigestSpec checks a digest's cron spec: five fields or a
+// descriptor, no time zone prefix (digest.timezone says the zone), firing
+// at least once a year and never twice within MinDigestInterval.
+func checkDigestSpec(spec string, loc *time.Location) error {
+	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
+		return fmt.Errorf("%q: give the zone as digest.timezone, not in the spec", spec)
+	}
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return fmt.Errorf("%q: %v (want \"daily\", \"weekly\" or a cron spec such as \"0 8 * * 1-5\")", spec, err)
+	}
+	t := sched.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, loc))
+	if t.IsZero() || t.After(time.Date(2027, 1, 2, 0, 0, 0, 0, loc)) {
+		return fmt.Errorf("%q never fires, or less than once a year", spec)
+	}
+	for range 200 {
+		n := sched.Next(t)
+		if n.Sub(t) < MinDigestInterval {
+			return fmt.Errorf("%q fires %s apart; a digest may come at most once an hour", spec, n.Sub(t))
+		}
+		t = n
 	}
 	return nil
 }

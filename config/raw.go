@@ -34,6 +34,7 @@ type rawFile struct {
 	Triage   rawTriage     `toml:"triage"`
 	Calendar []rawCalendar `toml:"calendar"`
 	Policy   []rawPolicy   `toml:"policy"`
+	Digest   rawDigest     `toml:"digest"`
 }
 
 type rawStore struct {
@@ -58,6 +59,9 @@ type rawSMTP struct {
 	Connections  int        `toml:"connections"`
 	RetryMin     text       `toml:"retry_min"`
 	RetryMax     text       `toml:"retry_max"`
+	// Rate is "N/unit" ("30/m"); 0 or "" is no limit.
+	Rate            text `toml:"rate"`
+	DailyRecipients int  `toml:"daily_recipients"`
 }
 
 type rawMailbox struct {
@@ -157,6 +161,15 @@ type rawSLA struct {
 	DefaultPolicy string `toml:"default_policy"`
 }
 
+type rawDigest struct {
+	Enabled  *bool    `toml:"enabled"`
+	Schedule string   `toml:"schedule"`
+	At       string   `toml:"at"`
+	Weekday  string   `toml:"weekday"`
+	TimeZone string   `toml:"timezone"`
+	To       []string `toml:"to"`
+}
+
 type rawTriage struct {
 	Levels          []string            `toml:"levels"`
 	ChangeLevel     string              `toml:"change_level"`
@@ -234,6 +247,8 @@ const (
 	defaultEscalateKeyword = "escalate"
 	defaultShutdownTimeout = "10s"
 	defaultSchedule        = "@every 1m"
+	defaultDigestSchedule  = "daily"
+	defaultDigestAt        = "08:00"
 	defaultPolicyName      = "standard"
 	defaultCalendarName    = "business"
 	defaultChangeLevel     = "change"
@@ -264,6 +279,7 @@ func rawDefaults() rawFile {
 			ShutdownTimeout:   defaultShutdownTimeout,
 		},
 		SLA:    rawSLA{Schedule: defaultSchedule, DefaultPolicy: defaultPolicyName},
+		Digest: rawDigest{Schedule: defaultDigestSchedule},
 		Triage: rawTriage{ChangeLevel: defaultChangeLevel, DefaultPriority: defaultPriority},
 	}
 }

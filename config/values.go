@@ -72,6 +72,49 @@ func parseDuration(s string) (time.Duration, error) {
 	return total, nil
 }
 
+// Bounds of [smtp] rate and daily_recipients: the outbox keeps the time
+// of each mail (rate) and of each sent mail (daily) within the window.
+const (
+	maxRateCount       = 100000
+	maxDailyRecipients = 10000000
+)
+
+// rateUnits are the periods "N/unit" may name.
+var rateUnits = map[string]time.Duration{
+	"s": time.Second, "sec": time.Second, "second": time.Second,
+	"m": time.Minute, "min": time.Minute, "minute": time.Minute,
+	"h": time.Hour, "hour": time.Hour,
+	"d": 24 * time.Hour, "day": 24 * time.Hour,
+}
+
+// parseRate reads a send rate: "N/unit" ("30/m", "2/s", "1000/h"; unit s,
+// m, h or d, or a duration: "100/15m"). "" and "0" are no limit.
+func parseRate(s string) (Rate, error) {
+	in := strings.TrimSpace(s)
+	if in == "" || in == "0" {
+		return Rate{}, nil
+	}
+	num, unit, ok := strings.Cut(in, "/")
+	if !ok {
+		return Rate{}, fmt.Errorf("rate %q: want mails per period, e.g. \"30/m\", \"2/s\" or \"1000/h\" (0 for no limit)", s)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(num))
+	if err != nil || n < 1 || n > maxRateCount {
+		return Rate{}, fmt.Errorf("rate %q: the count must be a whole number from 1 to %d", s, maxRateCount)
+	}
+	unit = strings.ToLower(strings.TrimSpace(unit))
+	per, ok := rateUnits[unit]
+	if !ok {
+		if per, err = parseDuration(unit); err != nil {
+			return Rate{}, fmt.Errorf("rate %q: the period must be s, m, h, d or a duration such as \"15m\"", s)
+		}
+	}
+	if per > 7*24*time.Hour {
+		return Rate{}, fmt.Errorf("rate %q: the period must be at most a week", s)
+	}
+	return Rate{N: n, Per: per}, nil
+}
+
 // parseSize reads a byte size: a whole number of bytes, or a number with
 // B, KB, MB or GB (also KiB, MiB, GiB). KB is 1024 bytes, as mail servers
 // count message size limits.

@@ -69,6 +69,11 @@ type Config struct {
 	Trust           trust.Policy // which Authentication-Results our own servers wrote
 	MaxCc           int          // people in Cc a ticket takes from mail (default 10); a relayed mail goes to no more
 	EscalateKeyword string
+	// Managers are mailed when a login keeps being refused (LoginRefused).
+	Managers []helpdesk.Address
+	// Logins describe the daemon's accounts for that mail, by the name
+	// LoginRefused is given: a mailbox's name, or the SMTP account's.
+	Logins map[string]templates.LoginFailure
 }
 
 // Hooks are optional callbacks for metrics and the demo's event lines. Each

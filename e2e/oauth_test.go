@@ -95,7 +95,8 @@ func TestDovecotOAuth2Login(t *testing.T) {
 // TestDovecotOAuth2Refused: tokens Dovecot refuses — expired ones, and
 // ones signed with a key it does not know (a revoked signing key) — turn
 // /healthz to 503 naming the mailbox and the server's refusal, logged once
-// as an error with the server's challenge; the rest of the daemon runs on.
+// as an error with the server's challenge, and mail the managers once;
+// the rest of the daemon runs on.
 func TestDovecotOAuth2Refused(t *testing.T) {
 	testenv.Long(t)
 	for _, tc := range []struct {
@@ -115,7 +116,9 @@ func TestDovecotOAuth2Refused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, imapAddr, dovecotDir := startOAuthDovecot(t)
 			tc.spoil(ts)
-			peer := testenv.StartSMTP(t) // nothing reaches it: no mail is read
+			// No mail is read: only the managers' mail reaches the peer,
+			// which takes any token ([smtp] logs in with the spoilt ones).
+			peer := testenv.StartSMTPWith(t, testenv.SMTPOptions{Bearer: func(string, string) error { return nil }})
 			desk := oauthDesk(t, ts, imapAddr, peer.Addr(), "")
 			d := newDaemon(t, desk)
 			d.start()
@@ -134,10 +137,15 @@ func TestDovecotOAuth2Refused(t *testing.T) {
 				log, _ := os.ReadFile(filepath.Join(dovecotDir, "dovecot.log"))
 				return strings.Count(string(log), tc.reason) >= 1
 			})
+			alarm := testenv.And(testenv.To("maria@example.com"), testenv.Subject("mailbox support cannot log in"))
+			peer.WaitWithin(t, 30*time.Second, "the managers' mail", alarm)
 			// Not d.stop: it waits for /healthz 200 first.
 			syscall.Kill(d.pid(), syscall.SIGTERM)
 			if code := d.wait(20 * time.Second); code != 0 {
 				t.Errorf("exit status %d after SIGTERM, want 0", code)
+			}
+			if n := peer.Count(alarm); n != 1 || len(peer.Mails()) != 1 {
+				t.Errorf("%d mails to the managers, %d in all; want the one", n, len(peer.Mails()))
 			}
 			if n := strings.Count(d.log(), "imap login refused"); n != 1 {
 				t.Errorf("the refusal was logged %d times, want once", n)
@@ -216,5 +224,75 @@ func TestDovecotOAuth2DeviceRotation(t *testing.T) {
 	syscall.Kill(d.pid(), syscall.SIGTERM)
 	if code := d.wait(20 * time.Second); code != 0 {
 		t.Errorf("exit status %d after SIGTERM, want 0", code)
+	}
+}
+
+// TestDovecotOAuth2RenewInIdle: tokens that expire while the session sits
+// in IDLE. Dovecot checks a token's exp only at login and never ends an
+// established session, so the daemon must log in again before its token
+// expires (Exchange Online would end the session with a BYE). The token
+// endpoint's clock runs 60 s behind (the injected clock of this test):
+// its tokens say they live 63 s (expires_in) while their exp, which
+// Dovecot checks, is 3 s after issue, so each token is dead for Dovecot
+// by the time the daemon renews it, a minute before expires_in runs out.
+// Mail delivered before, between and after the renewals is acknowledged
+// once each, and Dovecot never sees an expired token.
+func TestDovecotOAuth2RenewInIdle(t *testing.T) {
+	testenv.Long(t)
+	ts, imapAddr, dovecotDir := startOAuthDovecot(t)
+	ts.SetLifetime(63 * time.Second)
+	ts.Now = func() time.Time { return time.Now().Add(-61 * time.Second) }
+	peer := testenv.StartSMTP(t)
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "client-secret")
+	if err := os.WriteFile(secret, []byte("client-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	desk := writeConfig(t, deskOpts{Dir: dir, IMAP: imapAddr, IMAPUser: imapUser, SMTP: peer.Addr(), Agents: true,
+		IMAPOAuth2: fmt.Sprintf("provider = \"generic\"\ntoken_url = %q\nscopes = [\"mail.imap\"]\nclient_id = %q\nclient_secret_file = %q\n",
+			ts.URL, ts.ClientID, secret)})
+	d := newDaemon(t, desk)
+	d.start()
+	d.ready()
+	renewals := func() int { return strings.Count(d.log(), "logging in again with a fresh one") }
+	deliver := func(i int) string {
+		rcpt := fmt.Sprintf("gus%d@shop.example", i)
+		appendMails(t, imapAddr, customerMail("Gus <"+rcpt+">", "Checkout down", fmt.Sprintf("renew-%d@shop.example", i),
+			"Our checkout has been down since 9:00 for every customer."))
+		return rcpt
+	}
+	var rcpts []string
+	rcpts = append(rcpts, deliver(0))
+	peer.WaitWithin(t, 30*time.Second, "the ack before the renewal", testenv.To(rcpts[0]))
+	// Across three renewals: a mail after each, and one at once.
+	for r := 1; r <= 3; r++ {
+		testenv.WaitFor(t, fmt.Sprintf("renewal %d", r), 30*time.Second, func() bool { return renewals() >= r })
+		rcpts = append(rcpts, deliver(2*r-1), deliver(2*r))
+	}
+	for _, rcpt := range rcpts {
+		peer.WaitWithin(t, 30*time.Second, "the ack to "+rcpt, testenv.To(rcpt))
+	}
+	n := renewals()
+	testenv.WaitFor(t, "one more renewal", 30*time.Second, func() bool { return renewals() > n })
+	d.stop()
+	for _, rcpt := range rcpts {
+		if got := peer.Count(testenv.To(rcpt)); got != 1 {
+			t.Errorf("%d acks to %s, want 1", got, rcpt)
+		}
+	}
+	log, _ := os.ReadFile(filepath.Join(dovecotDir, "dovecot.log"))
+	if n := strings.Count(string(log), "user=<"+imapUser+">, method=OAUTHBEARER"); n < 4 {
+		t.Errorf("dovecot logged %d token logins, want one per renewal and the first", n)
+	}
+	if strings.Contains(string(log), "Token has expired") {
+		t.Errorf("the daemon offered Dovecot an expired token:\n%s", log)
+	}
+	for _, bad := range []string{"imap login refused", "imap mailbox unavailable"} {
+		if strings.Contains(d.log(), bad) {
+			t.Errorf("a renewal counted as a failure (%q):\n%s", bad, d.log())
+		}
+	}
+	if iss := ts.Issued(); len(iss) < 4 {
+		t.Errorf("%d tokens issued, want one per login", len(iss))
 	}
 }

@@ -103,11 +103,19 @@ type FetcherState struct {
 	Failures    int       // consecutive failed sessions; 0 when healthy
 }
 
-// FetcherHooks are optional callbacks for metrics. They run on the
-// fetcher's goroutine and must not block; each may be nil.
+// FetcherHooks are optional callbacks. They run on the fetcher's
+// goroutine; each may be nil. Error and Quarantined, for metrics, must not
+// block.
 type FetcherHooks struct {
 	Error       func(err error)                 // a session ended with an error and will be retried
 	Quarantined func(uid uint32, reason string) // a mail was put in quarantine
+	// LoginRefused is told of every refused login, after it is logged and
+	// before the wait for the next try; it may write to a store (the
+	// fetcher waits for it).
+	LoginRefused func(ctx context.Context, err *AuthError)
+	// LoginAccepted is told of the first login of Run that works and of
+	// the first after a refusal; it may write to a store.
+	LoginAccepted func(ctx context.Context)
 }
 
 // Fetcher reads one mailbox: it hands the new mails to the Handler in
@@ -123,6 +131,8 @@ type Fetcher struct {
 	h   Handler
 	cp  Checkpoints
 	log *slog.Logger
+
+	loginOK bool // a login of this Run worked, and none was refused since (Run's goroutine only)
 
 	mu    sync.Mutex
 	state FetcherState
@@ -197,6 +207,11 @@ func (e *AuthError) Error() string {
 // Unwrap returns the server's answer or the password's read error.
 func (e *AuthError) Unwrap() error { return e.Err }
 
+// byeGap is how soon after a session the server ended another one it
+// ends counts as a failure, with the backoff of one: a server that says
+// BYE to every session must not have us log in again and again at once.
+const byeGap = 30 * time.Second
+
 // authBackoffSteps is how many doublings of the backoff an authentication
 // failure skips: with the default backoff it is retried after 16 s, then
 // 32 s, up to the 5 minute cap, where a network error starts at 1 s.
@@ -234,7 +249,8 @@ func (f *Fetcher) Run(ctx context.Context) error {
 	defer f.setStatus(FetcherStopped)
 	failures := 0
 	var outageStart time.Time
-	lastAuth := "" // the last authentication failure, logged once
+	lastAuth := ""        // the last authentication failure, logged once
+	var lastBye time.Time // when the server last ended a session, taken as no failure
 	recovered := func() {
 		f.setSuccess()
 		if failures > 0 {
@@ -252,6 +268,13 @@ func (f *Fetcher) Run(ctx context.Context) error {
 		}
 		if errors.Is(err, errRelogin) {
 			f.log.Info("imap session ended before its access token expires; logging in again with a fresh one")
+			continue
+		}
+		if bye, ok := isServerBye(err); ok && (lastBye.IsZero() || f.now().Sub(lastBye) >= byeGap) {
+			// RFC 9051 §7.1.5: the server ends the session. Whatever came
+			// meanwhile is read by the next session's full cycle.
+			lastBye = f.now()
+			f.log.Info("imap server ended the session; logging in again", "server_said", bye.said, "err", bye.err)
 			continue
 		}
 		var auth *AuthError
@@ -277,6 +300,10 @@ func (f *Fetcher) Run(ctx context.Context) error {
 		lastAuth = ""
 		if isAuth {
 			lastAuth = err.Error()
+			f.loginOK = false
+			if f.Hooks.LoginRefused != nil {
+				f.Hooks.LoginRefused(ctx, auth)
+			}
 		}
 		failures++
 		f.setFailure(err, failures)
@@ -323,7 +350,25 @@ func (f *Fetcher) session(ctx context.Context, ok func()) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { s.close(err == nil || errors.Is(err, errRelogin)) }()
+	if !f.loginOK {
+		f.loginOK = true
+		if f.Hooks.LoginAccepted != nil {
+			f.Hooks.LoginAccepted(ctx)
+		}
+	}
+	defer func() {
+		if err != nil && !errors.Is(err, errRelogin) {
+			// A command failed because the server ended the session
+			// (Exchange answers any command with a BYE once the token
+			// expired).
+			if said, ok := s.bye.said(); ok {
+				if _, already := isServerBye(err); !already {
+					err = &serverBye{said: said, err: err}
+				}
+			}
+		}
+		s.close(err == nil || errors.Is(err, errRelogin))
+	}()
 	for full := true; ; {
 		if err := s.cycle(ctx, full); err != nil {
 			return err

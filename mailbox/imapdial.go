@@ -28,6 +28,9 @@ type imapConn struct {
 	// relogin is when the session must end to log in again before its
 	// token expires; zero: never.
 	relogin time.Time
+	// bye watches the server's lines for a BYE; nil after STARTTLS (see
+	// byeConn).
+	bye *byeConn
 }
 
 // dialIMAP dials the server of cfg, logs in (password, or an OAuth2 token
@@ -48,6 +51,10 @@ func dialIMAP(ctx context.Context, cfg IMAPConfig, log *slog.Logger, handler *im
 	conn, err := dialWire(dialCtx, wireDialer(30*time.Second), cfg.Security, cfg.address(), opts.TLSConfig)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", cfg.address(), err)
+	}
+	if cfg.Security != SecurityStartTLS {
+		ic.bye = newByeConn(conn)
+		conn = ic.bye
 	}
 	if cfg.Security == SecurityStartTLS {
 		// NewStartTLS reads the greeting and upgrades; bound it like a command.

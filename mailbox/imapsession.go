@@ -740,7 +740,7 @@ func (s *imapSession) wait(ctx context.Context) (announced bool, err error) {
 		case <-t.C:
 		case <-s.wake:
 		case <-s.c.Closed():
-			return false, errors.New("connection closed")
+			return false, s.ended(errors.New("connection closed"))
 		}
 		return false, nil
 	}
@@ -759,7 +759,7 @@ func (s *imapSession) wait(ctx context.Context) (announced bool, err error) {
 		announced = true
 	case <-t.C:
 	case <-s.c.Closed():
-		return false, errors.New("connection closed during IDLE")
+		return false, s.ended(errors.New("connection closed during IDLE"))
 	}
 	return announced, s.do("leave idle", func() error {
 		if err := idle.Close(); err != nil {
@@ -767,4 +767,18 @@ func (s *imapSession) wait(ctx context.Context) (announced bool, err error) {
 		}
 		return idle.Wait()
 	})
+}
+
+// ended is how a session whose connection closed while it waited ends: a
+// serverBye when the server said BYE or closed the connection cleanly
+// (the client's reader met the end of the stream, not an error), else
+// err.
+func (s *imapSession) ended(err error) error {
+	if said, ok := s.bye.said(); ok {
+		return &serverBye{said: said, err: err}
+	}
+	if s.c.Close() == nil {
+		return &serverBye{err: err}
+	}
+	return err
 }

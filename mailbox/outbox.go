@@ -47,14 +47,34 @@ type OutboxStore interface {
 	MarkRecipients(ctx context.Context, id int64, a helpdesk.DeliveryAttempt) error
 	// NextOutboxAttempt returns the earliest next attempt of a pending row.
 	NextOutboxAttempt(ctx context.Context) (time.Time, bool, error)
+	// DueOutboxRanked is DueOutbox in the order mail goes when the
+	// account's limits make it wait: acknowledgements of tickets at the
+	// most urgent of levels first, then the other mail to customers by
+	// their ticket's priority, then the mail to agents by priority, then
+	// escalations and mail of no ticket; oldest first within each.
+	DueOutboxRanked(ctx context.Context, now time.Time, limit int, levels helpdesk.Levels) ([]helpdesk.OutMail, error)
+	// AcceptedRecipients returns when each recipient the server accepted
+	// at or after since got the mail, oldest first.
+	AcceptedRecipients(ctx context.Context, since time.Time) ([]time.Time, error)
 }
 
-// OutboxHooks are optional callbacks for metrics. They run on the worker's
-// goroutines (one per connection sending at the time) and must not block;
-// each may be nil.
+// OutboxHooks are optional callbacks. They run on the worker's goroutines
+// (one per connection sending at the time); each may be nil. Sent and
+// Failed, for metrics, must not block.
 type OutboxHooks struct {
 	Sent   func(m helpdesk.OutMail, at time.Time)              // the server accepted the mail (at), and it is recorded
 	Failed func(m helpdesk.OutMail, err error, permanent bool) // one attempt failed
+	// LoginRefused is told of every login the server refused (or a token
+	// the provider would not issue), after AuthFailure says so; it may
+	// write to a store, and may enqueue mail.
+	LoginRefused func(ctx context.Context, err *AuthError)
+	// LoginAccepted is told of the first login of the Outbox that works
+	// and of the first after a refusal; it may write to a store.
+	LoginAccepted func(ctx context.Context)
+	// Throttled says that a limit (LimitRate, LimitDailyRecipients,
+	// LimitProviderQuota) began (true) or ceased (false) to hold due
+	// mail back. It runs on Run's goroutine.
+	Throttled func(limit string, on bool)
 }
 
 // Sender is one session with the submission server. The outbox opens one
@@ -131,8 +151,13 @@ type Outbox struct {
 	// that a kill in between does not send the mail again (see
 	// sentJournal). "" means none. Set it before Run.
 	Journal string
+	// Levels rank the tickets' priorities for the order mail goes in
+	// when the account's limits make it wait (DueOutboxRanked); default
+	// helpdesk.DefaultLevels. Set it before Run.
+	Levels helpdesk.Levels
 
 	cfg  SMTPConfig
+	lim  *limiter
 	st   OutboxStore
 	now  func() time.Time
 	log  *slog.Logger
@@ -148,6 +173,8 @@ type Outbox struct {
 	// authErr is the server's refusal of the last login ("" once one
 	// succeeds): the credentials or token need fixing.
 	authErr string
+	// loginOK: a login worked, and none was refused since.
+	loginOK bool
 	// unrecorded holds the mails the server accepted whose MarkSent failed
 	// (the disk is full): they are never offered again by this process,
 	// and are recorded as soon as the store can write. While any is held
@@ -190,7 +217,8 @@ func NewOutbox(cfg SMTPConfig, st OutboxStore, now func() time.Time, log *slog.L
 		log = slog.New(slog.DiscardHandler)
 	}
 	o := &Outbox{cfg: cfg.withDefaults(), st: st, now: now, log: log, kick: make(chan struct{}, 1),
-		started: now(), unrecorded: map[int64]accepted{}}
+		started: now(), unrecorded: map[int64]accepted{}, Levels: helpdesk.DefaultLevels()}
+	o.lim = newLimiter(o.cfg)
 	o.Dial = func(ctx context.Context) (Sender, error) {
 		c, err := dialSMTP(ctx, o.cfg, o.log)
 		if err != nil {
@@ -286,27 +314,50 @@ func (o *Outbox) safeRound(ctx context.Context) (wait time.Duration) {
 	return o.round(ctx)
 }
 
-// round sends everything due and returns how long to sleep before the
-// next due row (-1: none pending).
+// round sends everything due that the account's limits let go, and
+// returns how long to sleep before the next due row or the moment the
+// limits let more go (-1: none pending).
 func (o *Outbox) round(ctx context.Context) time.Duration {
 	storeRetry := o.cfg.Retry.Min
 	if !o.flush(ctx) {
 		return storeRetry // nothing is offered while accepted mail is unrecorded
 	}
+	if o.lim.needsSeed() {
+		if err := o.seedBudget(ctx); err != nil {
+			if ctx.Err() == nil {
+				o.log.Error("read the recipients of the last 24 hours ([smtp] daily_recipients); nothing is sent until it can", "err", err)
+			}
+			return storeRetry
+		}
+	}
+	held := map[string]time.Time{} // the limits that hold due mail back, and until when
 	seen := map[int64]bool{}
 	stuck := false // due rows came back unchanged after an attempt
+	blocked := 0   // the recipients of the mail the daily budget holds back
 	for ctx.Err() == nil {
-		rows, err := o.st.DueOutbox(ctx, o.now(), o.cfg.Batch)
+		now := o.now()
+		if until, paused := o.lim.paused(now); paused {
+			held[LimitProviderQuota] = until
+			o.lim.keepEpisodes(held) // not looked at while paused: as they were
+			break
+		}
+		n, free := o.lim.tokens(now, o.cfg.Batch)
+		if n == 0 {
+			if o.anyDue(ctx, now) {
+				held[LimitRate] = free
+			}
+			break
+		}
+		rows, err := o.due(ctx, now, n)
 		if err != nil {
 			if ctx.Err() == nil {
 				o.log.Error("read outbox", "err", err)
 			}
 			return storeRetry
 		}
-		fresh := rows[:0]
+		var fresh []helpdesk.OutMail
 		for _, r := range rows {
 			if !seen[r.ID] {
-				seen[r.ID] = true
 				fresh = append(fresh, r)
 			}
 		}
@@ -314,16 +365,47 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 			stuck = len(rows) > 0
 			break
 		}
-		if err := o.sendLanes(ctx, fresh); err != nil {
-			o.storeFailed(err)
-			o.closeConns() // no session idles while the store cannot write
-			return storeRetry
+		// In order, as long as the daily budget takes them: a mail that
+		// does not fit holds back those after it, so that the budget
+		// goes to the most urgent mail first.
+		var admitted []helpdesk.OutMail
+		for _, r := range fresh {
+			if !o.lim.admit(r.ID, max(1, len(r.Due())), now) {
+				blocked = max(1, len(r.Due()))
+				break
+			}
+			seen[r.ID] = true
+			admitted = append(admitted, r)
 		}
-		o.resetJournal()
+		if len(admitted) > 0 {
+			err := o.sendLanes(ctx, admitted)
+			o.lim.release(rowIDs(admitted)) // what was not sent, nor settled
+			if err != nil {
+				o.storeFailed(err)
+				o.closeConns() // no session idles while the store cannot write
+				return storeRetry
+			}
+			o.resetJournal()
+		}
+		if blocked > 0 {
+			// When it fits, now that this round's sends are settled.
+			held[LimitDailyRecipients] = o.lim.budgetFreeAt(o.now(), blocked)
+			break
+		}
 	}
 	o.closeConns()
 	if ctx.Err() != nil {
 		return 0
+	}
+	o.noteEpisodes(o.now(), held)
+	if len(held) > 0 {
+		var first time.Time
+		for _, at := range held {
+			if first.IsZero() || at.Before(first) {
+				first = at
+			}
+		}
+		return max(0, first.Sub(o.now()))
 	}
 	next, ok, err := o.st.NextOutboxAttempt(ctx)
 	if err != nil {
@@ -342,6 +424,145 @@ func (o *Outbox) round(ctx context.Context) time.Duration {
 		wait = max(wait, storeRetry)
 	}
 	return wait
+}
+
+// due reads up to n due rows: in the order of urgency while the account
+// has limits (DueOutboxRanked), oldest first otherwise (cheaper: every due
+// row is sent in this round anyway).
+func (o *Outbox) due(ctx context.Context, now time.Time, n int) ([]helpdesk.OutMail, error) {
+	if o.lim.limited() {
+		return o.st.DueOutboxRanked(ctx, now, n, o.Levels)
+	}
+	return o.st.DueOutbox(ctx, now, n)
+}
+
+// anyDue reports whether a row is due at now; an error reads as none (the
+// next read reports it).
+func (o *Outbox) anyDue(ctx context.Context, now time.Time) bool {
+	next, ok, err := o.st.NextOutboxAttempt(ctx)
+	return err == nil && ok && !next.After(now)
+}
+
+func rowIDs(rows []helpdesk.OutMail) []int64 {
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// seedBudget gives the daily budget the recipients the server accepted in
+// the last 24 hours, as the store recorded them (by this process or an
+// earlier one).
+func (o *Outbox) seedBudget(ctx context.Context) error {
+	times, err := o.st.AcceptedRecipients(ctx, o.now().Add(-DailyWindow))
+	if err != nil {
+		return err
+	}
+	o.lim.seed(times)
+	o.log.Info("daily recipient budget", "daily_recipients", o.cfg.DailyRecipients, "accepted_last_24h", len(times))
+	return nil
+}
+
+// noteEpisodes logs and hooks the limits that began or ceased to hold due
+// mail back in a round: once per episode, not per mail. A provider's
+// quota answer is logged when it comes (quotaBackOff).
+func (o *Outbox) noteEpisodes(now time.Time, held map[string]time.Time) {
+	began, ended := o.lim.episodes(now, held)
+	for _, name := range began {
+		switch name {
+		case LimitRate:
+			o.log.Info("outbox throttled by [smtp] rate: due mail waits in the queue, most urgent first", "rate", o.cfg.Rate.String(), "next", held[name])
+		case LimitDailyRecipients:
+			o.log.Warn("[smtp] daily_recipients reached: due mail waits in the queue, most urgent first, until recipients of the last 24 hours age out",
+				"daily_recipients", o.cfg.DailyRecipients, "until", held[name])
+		}
+		if o.Hooks.Throttled != nil {
+			o.Hooks.Throttled(name, true)
+		}
+	}
+	for _, name := range Limits {
+		since, ok := ended[name]
+		if !ok {
+			continue
+		}
+		o.log.Info("outbox no longer held back", "limit", name, "held_for", now.Sub(since))
+		if o.Hooks.Throttled != nil {
+			o.Hooks.Throttled(name, false)
+		}
+	}
+}
+
+// quotaBackOff starts or extends the account's back-off after the
+// server's quota answer qe at now, and returns when it ends: for a rate,
+// the retry backoff (retry_min doubling with each answer of the episode,
+// up to retry_max); for a daily quota, the moment the oldest
+// recipient accepted in the last 24 hours leaves the rolling window, when
+// capacity comes back (retry_max when none is known: the account's quota
+// was spent by others); for a full sending mailbox, retry_max. The first
+// answer of an episode is logged as a warning, the others at debug level.
+func (o *Outbox) quotaBackOff(ctx context.Context, now time.Time, qe *QuotaError) time.Time {
+	o.lim.mu.Lock()
+	streak := o.lim.streak
+	o.lim.mu.Unlock()
+	var until time.Time
+	switch qe.Kind {
+	case QuotaDaily:
+		end, ok := o.lim.budgetOldest(now)
+		if !ok {
+			if times, err := o.st.AcceptedRecipients(ctx, now.Add(-DailyWindow)); err == nil && len(times) > 0 {
+				end, ok = times[0].Add(DailyWindow), true
+			}
+		}
+		if ok {
+			until = maxTime(end, now.Add(o.cfg.Retry.Min))
+		} else {
+			until = now.Add(o.cfg.Retry.Max)
+		}
+	case QuotaMailboxFull:
+		until = now.Add(o.cfg.Retry.Max)
+	default:
+		until = now.Add(o.cfg.Retry.Delay(streak, rand.Float64()))
+	}
+	words := qe.Err.Error()
+	if r := smtpReply(qe.Err); r != nil {
+		words = r.words()
+	}
+	first, _ := o.lim.backOff(until, qe.Kind, words)
+	attrs := []any{"quota", qe.Kind.String(), "reply", words, "until", until, "server", o.cfg.Host}
+	if first {
+		o.log.Warn("the SMTP server refuses more mail from this account for now (a sending quota): mail waits in the queue and goes after the back-off; nothing is given up", attrs...)
+	} else {
+		o.log.Debug("sending quota answered again", attrs...)
+	}
+	return until
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// deferQuota records the quota answer to mail m: it waits until the
+// back-off ends, with the server's words, without counting an attempt.
+func (o *Outbox) deferQuota(ctx context.Context, m helpdesk.OutMail, qe *QuotaError) error {
+	until := o.quotaBackOff(ctx, o.now(), qe)
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	words := qe.Err.Error()
+	if r := smtpReply(qe.Err); r != nil {
+		words = r.words()
+	}
+	if err := o.st.MarkRetry(mctx, m.ID, m.Attempts, until, words); err != nil {
+		return fmt.Errorf("mark %d for retry: %w", m.ID, err)
+	}
+	o.log.Debug("mail waits for the sending quota", append(rowAttrs(m), "until", until)...)
+	if o.Hooks.Failed != nil {
+		o.Hooks.Failed(m, qe, false)
+	}
+	return nil
 }
 
 // dialError is a failure to reach the server: no row of the batch can be
@@ -397,6 +618,14 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 		if ctx.Err() != nil {
 			return nil // shutting down: the rest stays due for the next start
 		}
+		if _, paused := o.lim.paused(o.now()); paused {
+			// The server answered that the account sent too much (here
+			// or on another lane): the rest waits for the back-off.
+			if marked == row.ID {
+				return o.unmark(ctx, row)
+			}
+			return nil
+		}
 		if l.s == nil {
 			// A mail that cannot be built fails without a session: it
 			// neither waits for the server nor opens a session of its own.
@@ -429,6 +658,11 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 			if ctx.Err() != nil {
 				return nil // cancelled while dialling: nothing was sent
 			}
+			if qe := quotaOf(de.err); qe != nil {
+				// Refused before any mail (too many connections or logins):
+				// this row waits for the back-off, the rest stays due.
+				return o.deferQuota(ctx, row, qe)
+			}
 			for _, r := range rows[i:] {
 				if err := o.retry(ctx, r, de.err, true); err != nil {
 					return err
@@ -438,6 +672,7 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 		}
 		if err == nil {
 			at := o.now()
+			o.lim.settle(row.ID, at, true, len(row.Due()))
 			if o.journal != nil {
 				if err := o.journal.add(row.ID, row.MessageID, at); err != nil {
 					o.log.Debug("mail accepted; the sent journal cannot take it", append(rowAttrs(row), "err", err)...)
@@ -458,14 +693,22 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 			if re.Broken {
 				l.drop()
 			}
+			o.lim.settle(row.ID, o.now(), true, countDelivered(re.Results))
 			if err := o.sentApart(ctx, row, re); err != nil {
 				return err
 			}
 			continue
 		}
+		o.lim.settle(row.ID, o.now(), true, 0)
 		permanent, broken, _ := sendFailure(err)
 		if broken {
 			l.drop()
+		}
+		if qe := quotaOf(err); qe != nil {
+			if err := o.deferQuota(ctx, row, qe); err != nil {
+				return err
+			}
+			continue // the next row sees the back-off and stops the lane
 		}
 		if permanent {
 			err = o.fail(ctx, row, err)
@@ -479,6 +722,18 @@ func (o *Outbox) sendBatch(ctx context.Context, l *lane, rows []helpdesk.OutMail
 	return nil
 }
 
+// unmark clears the sending mark of a row that was marked with the
+// record of the mail before it but is not offered after all: it stays
+// due as it was.
+func (o *Outbox) unmark(ctx context.Context, m helpdesk.OutMail) error {
+	mctx, cancel := markCtx(ctx)
+	defer cancel()
+	if err := o.st.MarkRetry(mctx, m.ID, m.Attempts, m.NextAttemptAt, m.LastError); err != nil {
+		return fmt.Errorf("mark %d not sending: %w", m.ID, err)
+	}
+	return nil
+}
+
 // submit sends one mail, dialling when the lane has no session. A reused
 // session that turns out stale (the server closed it while idle) has sent
 // nothing: redial once and send again.
@@ -486,7 +741,7 @@ func (o *Outbox) submit(ctx context.Context, l *lane, row helpdesk.OutMail) erro
 	for try := 0; ; try++ {
 		if l.s == nil {
 			s, err := o.Dial(ctx)
-			o.noteLogin(err)
+			o.noteLogin(ctx, err)
 			if err == nil && s == nil {
 				err = errors.New("outbox: Dial returned no Sender")
 			}
@@ -581,20 +836,27 @@ func (o *Outbox) AuthFailure() string {
 }
 
 // noteLogin keeps the outcome of a dial for AuthFailure: a refused login
-// is logged once as an error, the first success after it once.
-func (o *Outbox) noteLogin(err error) {
+// is logged once as an error, the first success after it once; and tells
+// the hooks.
+func (o *Outbox) noteLogin(ctx context.Context, err error) {
 	var ae *AuthError
 	refused := errors.As(err, &ae)
 	if !refused && err != nil {
 		return // a network fault says nothing of the credentials
 	}
 	o.mu.Lock()
-	before := o.authErr
-	o.authErr = ""
+	before, told := o.authErr, o.loginOK
+	o.authErr, o.loginOK = "", !refused
 	if refused {
 		o.authErr = ae.Error()
 	}
 	o.mu.Unlock()
+	switch {
+	case refused && o.Hooks.LoginRefused != nil:
+		defer o.Hooks.LoginRefused(ctx, ae)
+	case !refused && !told && o.Hooks.LoginAccepted != nil:
+		defer o.Hooks.LoginAccepted(ctx)
+	}
 	switch {
 	case refused && before == "":
 		o.log.Error("smtp login refused: check [smtp]'s username and password or OAuth2 settings; mail waits and is retried", "server", ae.Server, "user", o.cfg.Username, "err", ae.Err)
@@ -799,6 +1061,11 @@ func (o *Outbox) giveUpReason(m helpdesk.OutMail, attempts int, now time.Time, l
 // refused.
 func (o *Outbox) sentApart(ctx context.Context, m helpdesk.OutMail, re *RecipientsError) error {
 	now := o.now()
+	var quotaUntil time.Time // the server's quota answer ended the attempt: the rest waits for the back-off
+	var qe *QuotaError
+	if errors.As(re.Err, &qe) {
+		quotaUntil = o.quotaBackOff(ctx, now, qe)
+	}
 	a := helpdesk.DeliveryAttempt{At: now, Results: append([]helpdesk.Recipient(nil), re.Results...)}
 	var delivered, refused, due []string
 	var why []string // the words of the deferrals, for the row's error
@@ -820,7 +1087,13 @@ func (o *Outbox) sentApart(ctx context.Context, m helpdesk.OutMail, re *Recipien
 	if re.Err != nil && re.Broken {
 		lastErr = strings.TrimPrefix(lastErr+"; "+re.Err.Error(), "; ")
 	}
-	if len(due) > 0 {
+	if len(due) > 0 && qe != nil {
+		// Not the recipients' fault: no attempt counted, nothing given up.
+		a.Attempts, a.LastError, a.Next = m.Attempts, lastErr, quotaUntil
+		if r := smtpReply(qe.Err); r != nil {
+			a.LastError = r.words()
+		}
+	} else if len(due) > 0 {
 		attempts := m.Attempts + 1
 		if o.exhausted(m, attempts, now) {
 			for i := range a.Results {

@@ -182,6 +182,28 @@ func (s *testOutbox) MarkRecipients(_ context.Context, id int64, a helpdesk.Deli
 	return nil
 }
 
+// DueOutboxRanked is DueOutbox: these tests set no limits, whose order
+// the real store's tests check.
+func (s *testOutbox) DueOutboxRanked(ctx context.Context, now time.Time, limit int, _ helpdesk.Levels) ([]helpdesk.OutMail, error) {
+	return s.DueOutbox(ctx, now, limit)
+}
+
+// AcceptedRecipients counts every recipient of a sent row at its SentAt.
+func (s *testOutbox) AcceptedRecipients(_ context.Context, since time.Time) ([]time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []time.Time
+	for _, r := range s.rows {
+		if r.status == "sent" && !r.m.SentAt.Before(since) {
+			for range r.m.Envelope() {
+				out = append(out, r.m.SentAt)
+			}
+		}
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return out, nil
+}
+
 func (s *testOutbox) NextOutboxAttempt(context.Context) (time.Time, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

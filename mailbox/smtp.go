@@ -53,6 +53,16 @@ type SMTPConfig struct {
 	// MTAs' queue lifetime); negative means never.
 	GiveUpAfter time.Duration
 
+	// Rate limits the mails submitted to the server: at most Rate.N in any
+	// Rate.Per (Exchange Online takes 30 a minute per mailbox). Mail over
+	// it waits in the queue. Zero: no limit.
+	Rate Rate
+	// DailyRecipients limits the recipients the server accepts in any 24
+	// hours (DailyWindow; Exchange Online takes 10,000 per mailbox), as
+	// the store's record of sent mail shows them, so that a restart
+	// forgets nothing. Mail over it waits in the queue. 0: no limit.
+	DailyRecipients int
+
 	TLSConfig *tls.Config // optional: roots or server name for tests and private CAs
 }
 
@@ -108,6 +118,12 @@ func (c SMTPConfig) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("smtp: unknown security %q (want starttls, tls or none)", c.Security))
 	}
+	if c.Rate.N < 0 || (c.Rate.N > 0 && c.Rate.Per <= 0) {
+		errs = append(errs, fmt.Errorf("smtp: rate %d per %v: want a positive count per positive period", c.Rate.N, c.Rate.Per))
+	}
+	if c.DailyRecipients < 0 {
+		errs = append(errs, fmt.Errorf("smtp: negative daily recipients %d", c.DailyRecipients))
+	}
 	if c.MaxAttempts < 0 {
 		errs = append(errs, fmt.Errorf("smtp: negative max attempts %d", c.MaxAttempts))
 	}
@@ -115,7 +131,9 @@ func (c SMTPConfig) Validate() error {
 }
 
 // ownedHeader reports whether BuildMessage writes the field itself, so
-// that OutMail.Headers may not set it. name is in canonical form.
+// that OutMail.Headers may not set it (Auto-Submitted and
+// X-Auto-Response-Suppress only when OutMail.Auto). name is in canonical
+// form.
 func ownedHeader(name string) bool {
 	switch name {
 	case "Auto-Submitted", "Bcc", "Cc", "Content-Disposition", "Content-Id", "Content-Transfer-Encoding",
@@ -197,7 +215,10 @@ func BuildMessage(m helpdesk.OutMail) (*mail.Msg, error) {
 		if !validHeaderName(k) || strings.ContainsAny(v, "\r\n") {
 			return nil, fmt.Errorf("outbox %d: invalid header %q", m.ID, k)
 		}
-		if ownedHeader(name) {
+		// RFC 3834 §5: a mail that answers none (the digest) may say it is
+		// "auto-generated" itself; an auto-reply's markers are ours.
+		autoMarker := name == "Auto-Submitted" || name == "X-Auto-Response-Suppress"
+		if ownedHeader(name) && (m.Auto || !autoMarker) {
 			return nil, fmt.Errorf("outbox %d: header %s is set by the sender, not by Headers", m.ID, name)
 		}
 		msg.SetGenHeader(mail.Header(name), v)
@@ -455,6 +476,10 @@ type delivery struct {
 	err     error                // the last failure: a reply refusing a transaction, or the connection's
 	broken  bool                 // the session cannot send the next mail
 	stale   bool                 // broken before the server answered anything of this Send
+	// quota: the server refused the account, not the mail (a sending
+	// limit): the Send ends, and the recipients it did not serve stay
+	// pending.
+	quota *QuotaError
 }
 
 // deliver sends msg from from to every address of to, in as many
@@ -479,7 +504,9 @@ func (c *smtpConn) deliver(from string, msg io.WriterTo, to []string) *delivery 
 			// the session while it was idle (no NOOP is sent before).
 			d.stale = !answered && smtpReply(err) == nil
 			d.fail(err)
-			d.settleAll(next, err)
+			if !d.noteQuota(err, true) {
+				d.settleAll(next, err)
+			}
 			c.reset(d)
 			break
 		}
@@ -496,6 +523,10 @@ func (c *smtpConn) deliver(from string, msg io.WriterTo, to []string) *delivery 
 				d.fail(err)
 				break
 			}
+			if d.noteQuota(err, len(accepted) == 0) {
+				d.fail(err)
+				break
+			}
 			d.apart = true
 			if r.tooManyRecipients() && len(accepted) > 0 {
 				carry = next[k:] // the server's limit: the rest in another transaction
@@ -506,12 +537,17 @@ func (c *smtpConn) deliver(from string, msg io.WriterTo, to []string) *delivery 
 		if d.broken {
 			break
 		}
-		if len(accepted) == 0 {
-			c.reset(d) // every recipient refused: end the transaction
+		if len(accepted) == 0 || d.quota != nil {
+			// Every recipient refused, or the account may send no more
+			// now: end the transaction; those accepted stay pending.
+			c.reset(d)
 			break
 		}
 		if err := c.data(msg); err != nil {
 			d.fail(err)
+			if d.noteQuota(err, false) {
+				break
+			}
 			d.settleAll(accepted, err)
 			if d.broken {
 				break
@@ -562,12 +598,28 @@ func (c *smtpConn) reset(d *delivery) {
 	}
 }
 
-// fail records err; an error without a server reply breaks the session.
+// fail records err; an error without a server reply breaks the session,
+// and so does a 421 (RFC 5321 §3.8: the server closes the channel).
 func (d *delivery) fail(err error) {
 	d.err = err
-	if smtpReply(err) == nil {
+	if r := smtpReply(err); r == nil || r.code == 421 {
 		d.broken = true
 	}
+}
+
+// noteQuota reports whether err is a provider's sending limit (reply.quota;
+// none: no recipient of the transaction was accepted) and keeps it.
+func (d *delivery) noteQuota(err error, none bool) bool {
+	r := smtpReply(err)
+	if r == nil {
+		return false
+	}
+	k := r.quota(none)
+	if k == QuotaNone {
+		return false
+	}
+	d.quota = &QuotaError{Kind: k, Err: err}
+	return true
 }
 
 // settleAll gives the recipients idx the state a server reply refusing
@@ -594,6 +646,12 @@ func (d *delivery) outcome() error {
 	if all {
 		return nil
 	}
+	if d.quota != nil {
+		if d.apart || someDelivered(d.results) {
+			return &RecipientsError{Results: d.results, Broken: d.broken, Err: d.quota}
+		}
+		return &SendError{Err: d.quota, Broken: d.broken}
+	}
 	if !d.apart && !someDelivered(d.results) {
 		err := d.err
 		if err == nil {
@@ -602,6 +660,16 @@ func (d *delivery) outcome() error {
 		return &SendError{Err: err, Permanent: classifySend(err) == sendPermanent, Broken: d.broken, Stale: d.stale}
 	}
 	return &RecipientsError{Results: d.results, Broken: d.broken, Err: d.err}
+}
+
+func countDelivered(rs []helpdesk.Recipient) int {
+	n := 0
+	for _, r := range rs {
+		if r.State == helpdesk.RecipientDelivered {
+			n++
+		}
+	}
+	return n
 }
 
 func someDelivered(rs []helpdesk.Recipient) bool {
@@ -787,4 +855,123 @@ func classifySend(err error) sendOutcome {
 		return sendPermanent
 	}
 	return sendTemporary
+}
+
+// QuotaKind says which of the account's sending limits a server's answer
+// reports.
+type QuotaKind int
+
+// The limits a provider answers about.
+const (
+	QuotaNone        QuotaKind = iota
+	QuotaRate                  // too many mails or connections just now: back off for a while
+	QuotaDaily                 // the account's recipients in 24 hours: wait for the rolling window
+	QuotaMailboxFull           // the sending mailbox is full (Exchange keeps each sent mail in Sent Items)
+)
+
+// String names the kind in logs: "rate", "daily", "sending mailbox full".
+func (k QuotaKind) String() string {
+	switch k {
+	case QuotaRate:
+		return "rate"
+	case QuotaDaily:
+		return "daily"
+	case QuotaMailboxFull:
+		return "sending mailbox full"
+	}
+	return "none"
+}
+
+// QuotaError is an answer refusing mail because the account sent too
+// much, not because of the mail: the mail waits in the queue, the outbox
+// backs off the whole account, and nothing is given up or counted as an
+// attempt. A Sender returns it inside a SendError (or as a
+// RecipientsError's Err when some recipients got the mail first).
+type QuotaError struct {
+	Kind QuotaKind
+	Err  error // the server's reply
+}
+
+// Error says which quota and the server's reply.
+func (e *QuotaError) Error() string { return fmt.Sprintf("sending quota (%v): %v", e.Kind, e.Err) }
+
+// Unwrap returns the server's reply.
+func (e *QuotaError) Unwrap() error { return e.Err }
+
+// quotaOf returns the QuotaError within err: a Sender's, or one of the
+// replies quota reads as such (as to a dial, whose refusals come before
+// any transaction).
+func quotaOf(err error) *QuotaError {
+	var qe *QuotaError
+	if errors.As(err, &qe) {
+		return qe
+	}
+	if r := smtpReply(err); r != nil {
+		if k := r.quota(true); k != QuotaNone {
+			return &QuotaError{Kind: k, Err: err}
+		}
+	}
+	return nil
+}
+
+// rateWords are what temporary answers about an account sending too fast
+// say (Exchange Online: "432 4.3.2 Concurrent connections limit
+// exceeded", Exchange Server: "4.4.2 Message submission rate for this
+// client has exceeded the configured limit", Amazon SES: "454 Throttling
+// failure: Maximum sending rate exceeded").
+var rateWords = []string{"too many", "rate limit", "rate exceeded", "sending rate", "submission rate",
+	"exceeded the rate", "throttl", "quota", "limit exceeded", "exceeded the configured limit", "concurrent connections"}
+
+// quota reads a refusal as a provider's sending limit, or QuotaNone.
+// none says that no recipient of the transaction was accepted (before a
+// RCPT: always). The providers' answers are matched by their words as
+// well as their codes, because the codes alone are not specific: 554
+// 5.2.0 is any store failure at Exchange, 550 5.4.5 any routing failure.
+//
+//   - Exchange Online, over 10,000 recipients in 24 hours: "554 5.2.0
+//     STOREDRV.Submission.Exception:SubmissionQuotaExceededException";
+//     Gmail: "550 5.4.5 Daily user sending limit exceeded" (or "quota");
+//     SES: "454 Throttling failure: Daily message quota exceeded". Daily.
+//   - Exchange, its Sent Items full: "554 5.2.2 mailbox full;
+//     STOREDRV.Submission.Exception:QuotaExceededException…". A 5.2.2
+//     without STOREDRV.Submission is the recipient's mailbox: not ours.
+//   - A 421 saying "try again later" or any of rateWords (Gmail "421
+//     4.7.0 Try again later, closing connection"), another 4xx saying one
+//     of rateWords, and a "452 4.5.3 too many recipients" before any
+//     recipient was accepted (the account may send to no one now; after
+//     some, it is the server's recipients per mail: Send splits the mail).
+//     Rate. A 4xx about a mailbox (4.2.x: full, over quota) is about the
+//     recipient, and stays so.
+func (r *reply) quota(none bool) QuotaKind {
+	text := strings.ToLower(r.text)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(text, w) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("submissionquotaexceeded"):
+		return QuotaDaily
+	case has("storedrv.submission") && has("quotaexceeded"):
+		return QuotaMailboxFull
+	case has("daily") && has("quota", "limit") && has("exceed"):
+		return QuotaDaily
+	case r.code < 400 || r.code >= 500:
+		return QuotaNone
+	case r.tooManyRecipients():
+		if none {
+			return QuotaRate
+		}
+		return QuotaNone
+	case strings.HasPrefix(r.enhanced, "4.2."):
+		return QuotaNone
+	case r.code == 421 && has("try again later"):
+		return QuotaRate
+	case has(rateWords...):
+		return QuotaRate
+	}
+	return QuotaNone
 }

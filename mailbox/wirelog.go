@@ -13,6 +13,64 @@ import (
 	gomaillog "github.com/wneessen/go-mail/log"
 )
 
+// wireLines splits an IMAP stream into its lines, passing over literals
+// (RFC 9051 §4.3: "{N}" at the end of a line announces N bytes that are
+// data, not lines, such as a mail's body, which may hold anything). It
+// keeps the first max bytes of each line, and the end of the line to find
+// the announcement; line is called with each line (without CR LF, cut to
+// max) and the size of the literal it announces, or -1.
+type wireLines struct {
+	max  int
+	line func(line []byte, literal int64)
+
+	head []byte
+	tail []byte // the line's last bytes, where a literal is announced
+	skip int64  // bytes of a literal still to pass over
+}
+
+// wireLineTail is how much of a line's end wireLines keeps: "{" and the
+// 20 digits of the largest literal, "+" and "}".
+const wireLineTail = 24
+
+// reWireLiteral is a literal's announcement at the end of a line.
+var reWireLiteral = regexp.MustCompile(`\{(\d{1,19})\+?\}$`)
+
+// write takes the stream's next bytes.
+func (w *wireLines) write(p []byte) {
+	for len(p) > 0 {
+		if w.skip > 0 {
+			k := min(w.skip, int64(len(p)))
+			w.skip -= k
+			p = p[k:]
+			continue
+		}
+		i := bytes.IndexByte(p, '\n')
+		chunk := p
+		if i >= 0 {
+			chunk = p[:i]
+		}
+		if room := w.max - len(w.head); room > 0 {
+			w.head = append(w.head, chunk[:min(room, len(chunk))]...)
+		}
+		w.tail = append(w.tail, chunk[max(0, len(chunk)-wireLineTail):]...)
+		if len(w.tail) > wireLineTail {
+			w.tail = append(w.tail[:0], w.tail[len(w.tail)-wireLineTail:]...)
+		}
+		if i < 0 {
+			return
+		}
+		p = p[i+1:]
+		literal := int64(-1)
+		if m := reWireLiteral.FindSubmatch(bytes.TrimRight(w.tail, "\r")); m != nil {
+			if n, err := strconv.ParseInt(string(m[1]), 10, 64); err == nil {
+				literal, w.skip = n, n
+			}
+		}
+		w.line(bytes.TrimRight(w.head, "\r"), literal)
+		w.head, w.tail = w.head[:0], w.tail[:0]
+	}
+}
+
 // wireLog writes an IMAP session's protocol lines to the log at debug
 // level, for an operator who needs the protocol steps. It never writes a
 // secret or a mail: the arguments of LOGIN and AUTHENTICATE and bare SASL
@@ -24,18 +82,16 @@ import (
 // goroutines, so it takes a lock; a line written while a read is half
 // logged may be split, which a debug log can bear.
 type wireLog struct {
-	log  *slog.Logger
-	mu   sync.Mutex
-	line []byte
-	skip int // bytes of a literal still to pass unlogged
+	log   *slog.Logger
+	mu    sync.Mutex
+	lines wireLines
 }
 
 const wireLogMaxLine = 300
 
 var (
-	reWireAuth    = regexp.MustCompile(`(?i)^(\S+ (?:LOGIN|AUTHENTICATE))( .*)$`)
-	reWireSASL    = regexp.MustCompile(`^[A-Za-z0-9+/=]{8,}$`)
-	reWireLiteral = regexp.MustCompile(`\{(\d+)\+?\}$`)
+	reWireAuth = regexp.MustCompile(`(?i)^(\S+ (?:LOGIN|AUTHENTICATE))( .*)$`)
+	reWireSASL = regexp.MustCompile(`^[A-Za-z0-9+/=]{8,}$`)
 )
 
 // newWireLog returns a wireLog, or nil when log does not write debug lines.
@@ -43,45 +99,23 @@ func newWireLog(log *slog.Logger) *wireLog {
 	if log == nil || !log.Enabled(context.Background(), slog.LevelDebug) {
 		return nil
 	}
-	return &wireLog{log: log}
+	w := &wireLog{log: log}
+	w.lines = wireLines{max: wireLogMaxLine, line: w.emit}
+	return w
 }
 
 // Write takes bytes of either direction as go-imap tees them.
 func (w *wireLog) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	n := len(p)
-	for len(p) > 0 {
-		if w.skip > 0 {
-			k := min(w.skip, len(p))
-			w.skip -= k
-			p = p[k:]
-			continue
-		}
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			if len(w.line) < wireLogMaxLine {
-				w.line = append(w.line, p[:min(len(p), wireLogMaxLine-len(w.line))]...)
-			}
-			break
-		}
-		if len(w.line) < wireLogMaxLine {
-			w.line = append(w.line, p[:min(i, wireLogMaxLine-len(w.line))]...)
-		}
-		p = p[i+1:]
-		w.emit()
-	}
-	return n, nil
+	w.lines.write(p)
+	return len(p), nil
 }
 
-func (w *wireLog) emit() {
-	line := string(bytes.TrimRight(w.line, "\r"))
-	w.line = w.line[:0]
-	if m := reWireLiteral.FindStringSubmatch(line); m != nil {
-		if size, err := strconv.Atoi(m[1]); err == nil {
-			w.skip = size
-			line += " [" + m[1] + " bytes not logged]"
-		}
+func (w *wireLog) emit(b []byte, literal int64) {
+	line := string(b)
+	if literal >= 0 {
+		line += fmt.Sprintf(" [%d bytes not logged]", literal)
 	}
 	switch {
 	case reWireAuth.MatchString(line):

@@ -20,7 +20,16 @@ import (
 // The approach follows mailgun/talon's: classify each line (text, empty,
 // quote marker, splitter, forward marker, signature), then cut on the
 // shape of the marker sequence.
-func StripReply(text string) string {
+func StripReply(text string) string { return stripReply(text, false) }
+
+// StripForward is StripReply for a mail whose subject says it forwards
+// another ("FW: ...", see ForwardSubject): the first header block or
+// attribution line ("From: ... Sent: ...", "On ... wrote:") starts the
+// forwarded mail, which is the content, as a dashed "Forwarded message"
+// line does in StripReply.
+func StripForward(text string) string { return stripReply(text, true) }
+
+func stripReply(text string, forward bool) string {
 	if strings.TrimSpace(text) == "" {
 		return ""
 	}
@@ -29,6 +38,17 @@ func StripReply(text string) string {
 	lines := strings.Split(text, "\n")
 	lines = replySplitSharedLines(lines)
 	units := replyClassify(lines)
+	if forward {
+		for i := range units {
+			if units[i].kind == replySplitter {
+				units[i].kind = replyForward
+				break
+			}
+			if units[i].kind == replyQuote {
+				break // a quotation before any header: a reply after all
+			}
+		}
+	}
 	keep := replyDecide(units)
 	var b strings.Builder
 	for _, u := range units[:keep.end] {

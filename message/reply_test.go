@@ -78,3 +78,32 @@ func TestStripReply(t *testing.T) {
 		})
 	}
 }
+
+// A mail whose subject forwards another keeps the forwarded mail below
+// an Outlook header block: it is the report.
+func TestStripForward(t *testing.T) {
+	const outlook = "Can you look at this please. Nick\n\n________________________________\nFrom: Sophie Grant <sophie@x.example>\nSent: Tuesday, 6 October 2026 1:58 PM\nTo: Nick <nick@x.example>\nSubject: orders late\n\nSince Friday the web orders are late.\n\nSophie"
+	if got := StripForward(outlook); !strings.Contains(got, "Since Friday the web orders are late.") || !strings.Contains(got, "Can you look at this please.") {
+		t.Errorf("StripForward dropped the forwarded mail: %q", got)
+	}
+	if got := StripReply(outlook); strings.Contains(got, "Since Friday") {
+		t.Errorf("StripReply kept the history of a reply: %q", got)
+	}
+	// A reply quoted with ">" before any header is a reply all the same.
+	const quoted = "Thanks.\n\n> a\n> b\n> c\n\nFrom: x@y.example\nSent: Monday\n\nold text"
+	if got := StripForward(quoted); got != "Thanks." {
+		t.Errorf("StripForward(quoted reply) = %q, want %q", got, "Thanks.")
+	}
+}
+
+// Parse reads a forward's forwarded mail as new text.
+func TestParseForwardNewText(t *testing.T) {
+	raw := "From: nick@x.example\r\nTo: support@y.example\r\nSubject: FW: orders late\r\n\r\nSee below.\r\n\r\nFrom: Sophie <sophie@x.example>\r\nSent: Tuesday, 6 October 2026 1:58 PM\r\nTo: Nick <nick@x.example>\r\nSubject: orders late\r\n\r\nSince Friday the web orders are late.\r\n"
+	m, err := Parse([]byte(raw), ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.NewText, "Since Friday") {
+		t.Errorf("NewText = %q, want the forwarded report in it", m.NewText)
+	}
+}

@@ -82,6 +82,13 @@ func SubjectPrefixes(s string) (base string, reply, forward bool) {
 	}
 }
 
+// ForwardSubject reports whether the outermost prefix of s marks a
+// forward ("FW: RE: ..." forwards; "RE: FW: ..." replies to a forward).
+func ForwardSubject(s string) bool {
+	n, kind := subjectPrefixLen(strings.TrimLeftFunc(s, unicode.IsSpace))
+	return n > 0 && kind == prefixForward
+}
+
 // subjectPrefixLen returns the length of the prefix s starts with, through
 // its colon, and its kind; 0 when s starts with none.
 func subjectPrefixLen(s string) (int, subjectPrefixKind) {

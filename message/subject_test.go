@@ -156,3 +156,18 @@ func FuzzBaseSubject(f *testing.F) {
 		}
 	})
 }
+
+func TestForwardSubject(t *testing.T) {
+	for s, want := range map[string]bool{
+		"FW: orders late":         true,
+		"  Fwd: RE: quotes":       true,
+		"WG: Rechnung":            true,
+		"RE: FW: orders late":     false,
+		"orders late":             false,
+		"Forward planning report": false,
+	} {
+		if got := ForwardSubject(s); got != want {
+			t.Errorf("ForwardSubject(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

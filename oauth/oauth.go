@@ -355,7 +355,13 @@ func (s *Source) refreshed(ctx context.Context) (*oauth2.Token, error) {
 	}
 	t, err := oc.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
 	if err != nil {
-		return nil, s.requestError(err, "the refresh token was refused (revoked, expired after long disuse, or the password was reset); "+s.loginHint())
+		err = s.requestError(err, "the refresh token was refused (revoked, expired after long disuse, or the password was reset); "+s.loginHint())
+		if errors.As(err, new(*RefusedError)) {
+			// The next try reads the store again: `helpdeskd oauth
+			// login` may have put a new token there meanwhile.
+			s.refresh = ""
+		}
+		return nil, err
 	}
 	if t.AccessToken == "" {
 		return nil, fmt.Errorf("token request to %s: the answer has no access_token", s.cfg.TokenURL)

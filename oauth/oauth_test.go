@@ -262,7 +262,7 @@ func (m *memRefresh) Save(_ context.Context, t string) error {
 // TestDeviceFlowAndRotation: the device flow (RFC 8628) shows the code
 // and stores the refresh token; every refresh stores the rotated one,
 // which a new Source (a restart) uses; a revoked one is a refusal that
-// says what to run.
+// says what to run, and a new sign-in is used without a restart.
 func TestDeviceFlowAndRotation(t *testing.T) {
 	ts := testenv.StartTokenServer(t, "unused", "support@helpdesk.test")
 	clk := &clock{t: time.Now()}
@@ -311,5 +311,15 @@ func TestDeviceFlowAndRotation(t *testing.T) {
 	_, err = src2.Token(ctx)
 	if !refused(err) || !strings.Contains(err.Error(), "AADSTS70008") || !strings.Contains(err.Error(), "helpdeskd oauth login -config") {
 		t.Fatalf("revoked: %v", err)
+	}
+	// Signed in again by another process (`helpdeskd oauth login` beside
+	// the running daemon): the running Source takes the new token from
+	// the store at its next try.
+	cli, _ := oauth.New(cfg)
+	if err := cli.Login(ctx, func(string, string, time.Time) {}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src2.Token(ctx); err != nil {
+		t.Fatalf("after signing in again: %v", err)
 	}
 }

@@ -1,10 +1,10 @@
 // Package ops serves what an operator watches: Prometheus metrics of the
-// desk (mail fetched, tickets opened, replies relayed, outbox backlog, SMTP
-// and IMAP errors, SLA warnings and breaches, open tickets at risk and
-// breached, spam and other mail not taken at its word, ingest and ack
-// latency) and a /healthz that is 200 only while the store is writable,
-// every mailbox's server takes its credentials and the outbox holds no
-// sent mail it could not record.
+// desk (mail fetched, tickets opened, replies relayed, outbox backlog and
+// the sending limits holding it back, SMTP and IMAP errors, SLA warnings
+// and breaches, open tickets at risk and breached, spam and other mail not
+// taken at its word, ingest and ack latency) and a /healthz that is 200
+// only while the store is writable, every mailbox's server takes its
+// credentials and the outbox holds no sent mail it could not record.
 package ops
 
 import (
@@ -40,7 +40,11 @@ type Metrics struct {
 	AckLatency     prometheus.Histogram   // commit to the ack accepted by SMTP
 	SentCopies     *prometheus.CounterVec // Sent copies by mailbox and outcome (appended, skipped)
 	SentCopyErrors *prometheus.CounterVec // failed attempts to append Sent copies, by mailbox
-	outbox         func(ctx context.Context) (pending, failed int, err error)
+	// OutboxThrottled is 1 while a limit holds due mail back in the
+	// queue, by limit: rate, daily_recipients ([smtp]) or provider_quota
+	// (the server answered that the account sent too much).
+	OutboxThrottled *prometheus.GaugeVec
+	outbox          func(ctx context.Context) (pending, failed int, err error)
 }
 
 // NewMetrics creates and registers the metrics. outbox reports the outbox
@@ -80,10 +84,13 @@ func NewMetrics(outbox func(ctx context.Context) (pending, failed int, err error
 			Help: "Copies of mail to customers put in a mailbox's Sent folder (appended), or never to be (skipped: larger than the server takes), by mailbox."}, []string{"mailbox", "outcome"}),
 		SentCopyErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "helpdesk_sent_copy_errors_total",
 			Help: "Failed attempts to append Sent copies (connection, login, folder, or the server refusing a copy), by mailbox; each is retried."}, []string{"mailbox"}),
+		OutboxThrottled: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "helpdesk_outbox_throttled",
+			Help: "1 while a sending limit holds due mail back in the outbox, by limit: rate and daily_recipients ([smtp]), provider_quota (the SMTP server refuses more mail from the account for now)."}, []string{"limit"}),
 		outbox: outbox,
 	}
 	reg.MustRegister(m.MailFetched, m.TicketsOpened, m.RepliesRelayed, m.Quarantined, m.IMAPErrors, m.SMTPErrors,
-		m.MailSent, m.SLAWarnings, m.SLABreaches, m.Panics, m.Trust, m.IngestLatency, m.AckLatency, m.SentCopies, m.SentCopyErrors,
+		m.MailSent, m.SLAWarnings, m.SLABreaches, m.Panics, m.Trust, m.IngestLatency, m.AckLatency, m.OutboxThrottled,
+		m.SentCopies, m.SentCopyErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if outbox != nil {
 		reg.MustRegister(&backlogCollector{m: m})
@@ -100,6 +107,7 @@ type Labels struct {
 	Kinds      []string // mails sent
 	Trust      []string // trust events
 	Components []string // recovered panics
+	Limits     []string // outbox throttled
 	SentCopies []string // mailboxes with a Sent folder: copies appended, skipped, errors
 }
 
@@ -123,6 +131,9 @@ func (m *Metrics) Preset(l Labels) {
 	}
 	for _, c := range l.Components {
 		m.Panics.WithLabelValues(c)
+	}
+	for _, n := range l.Limits {
+		m.OutboxThrottled.WithLabelValues(n)
 	}
 	for _, mb := range l.SentCopies {
 		m.SentCopies.WithLabelValues(mb, "appended")

@@ -211,3 +211,69 @@ func SortCompliance(rows []Compliance, levels helpdesk.Levels) {
 		return a.Priority < b.Priority
 	})
 }
+
+// Report is the desk's SLA state at one instant: the open tickets by time
+// left and the compliance of the tickets filed in a period. It is the one
+// computation behind `helpdeskd sla` (text and --json) and the managers'
+// digest mail, so that the two always give the same figures.
+type Report struct {
+	Now, Since, Until time.Time
+	Open              []Standing   // sla.Standings of the open tickets at Now
+	Compliance        []Compliance // tickets filed in [Since, Until), sorted by SortCompliance
+}
+
+// NewReport computes the Report at now: Standings over open (the open and
+// pending tickets), and ComplianceReport, sorted by levels, over the
+// tickets of filed created in [since, until) (filed may hold more; only
+// the clocks, policy, plan, priority and status of each are read).
+func NewReport(open, filed []*helpdesk.Ticket, policy func(name string) *Policy, levels helpdesk.Levels, now, since, until time.Time) Report {
+	var in []*helpdesk.Ticket
+	for _, t := range filed {
+		if !t.CreatedAt.Before(since) && t.CreatedAt.Before(until) {
+			in = append(in, t)
+		}
+	}
+	rows := ComplianceReport(in, policy, now)
+	SortCompliance(rows, levels)
+	return Report{Now: now, Since: since, Until: until, Open: Standings(open, now), Compliance: rows}
+}
+
+// WeekFigures are the clocks decided for the tickets filed in one week, all
+// policies and priorities together (ComplianceReport's met and breached
+// counts).
+type WeekFigures struct {
+	Start                             time.Time
+	ResponseMet, ResponseBreached     int
+	ResolutionMet, ResolutionBreached int
+}
+
+// Weekly measures the tickets of filed created in each of the n weeks
+// that end at now, oldest first, with ComplianceReport at now: the weekly
+// trend of the board and of the digest's chart.
+func Weekly(filed []*helpdesk.Ticket, policy func(name string) *Policy, now time.Time, n int) []WeekFigures {
+	const span = 7 * 24 * time.Hour
+	if n <= 0 {
+		return nil
+	}
+	start := now.Add(-time.Duration(n) * span)
+	buckets := make([][]*helpdesk.Ticket, n)
+	for _, t := range filed {
+		if t.CreatedAt.Before(start) || !t.CreatedAt.Before(now) {
+			continue
+		}
+		i := min(int(t.CreatedAt.Sub(start)/span), n-1)
+		buckets[i] = append(buckets[i], t)
+	}
+	out := make([]WeekFigures, n)
+	for i, b := range buckets {
+		w := WeekFigures{Start: start.Add(time.Duration(i) * span)}
+		for _, r := range ComplianceReport(b, policy, now) {
+			w.ResponseMet += r.ResponseMet
+			w.ResponseBreached += r.ResponseBreached
+			w.ResolutionMet += r.ResolutionMet
+			w.ResolutionBreached += r.ResolutionBreached
+		}
+		out[i] = w
+	}
+	return out
+}

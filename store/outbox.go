@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,21 +82,27 @@ func scanOutMail(r scanner) (helpdesk.OutMail, error) {
 			return m, err
 		}
 	}
-	if rcpts == "" && status != "pending" {
-		// No attempt answered the recipients apart: the row's outcome was
-		// every recipient's (so are rows from before per-recipient state).
-		m.Recipients = m.Envelope()
-		for i := range m.Recipients {
-			r := &m.Recipients[i]
-			switch status {
-			case "sent":
-				r.State, r.At = helpdesk.RecipientDelivered, m.SentAt
-			case "failed":
-				r.State, r.At, r.Reply = helpdesk.RecipientRefused, m.FailedAt, m.LastError
-			}
+	settledEnvelope(&m, status, rcpts)
+	return m, nil
+}
+
+// settledEnvelope gives a done row whose recipients column is empty the state of
+// every recipient: no attempt answered them apart, so the row's outcome
+// was every recipient's (so are rows from before per-recipient state).
+func settledEnvelope(m *helpdesk.OutMail, status, rcpts string) {
+	if rcpts != "" || status == "pending" {
+		return
+	}
+	m.Recipients = m.Envelope()
+	for i := range m.Recipients {
+		r := &m.Recipients[i]
+		switch status {
+		case "sent":
+			r.State, r.At = helpdesk.RecipientDelivered, m.SentAt
+		case "failed":
+			r.State, r.At, r.Reply = helpdesk.RecipientRefused, m.FailedAt, m.LastError
 		}
 	}
-	return m, nil
 }
 
 // DueOutbox returns pending outbox rows due at or before now, oldest first,
@@ -108,25 +115,167 @@ func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]help
 		if err != nil {
 			return fmt.Errorf("due outbox: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanOutMail(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
+		if out, err = scanOutMails(rows); err != nil {
+			return fmt.Errorf("due outbox: %w", err)
 		}
-		if err := rows.Err(); err != nil {
+		return tx.withAttachments(out)
+	})
+	return out, err
+}
+
+// DueOutboxRanked returns up to limit pending outbox rows due at or before
+// now, with their attachments, in the order they are to go when the
+// account's sending limits make mail wait:
+//
+//  0. acknowledgements of tickets at the most urgent level (levels.Order[0]):
+//     a customer with an outage waits for the first word;
+//  1. the other mail to customers (to_customer: acknowledgements,
+//     relayed replies, resolutions), by their ticket's priority;
+//  2. the mail to agents (notifications, command answers), by priority;
+//  3. escalations and mail of no ticket (digests): the managers' mail,
+//     which the board and the CLI can stand in for.
+//
+// Priorities rank as levels.Rank does (an unknown one last); within one
+// rank, oldest first, so that the mails of one ticket to one side keep
+// their order (an acknowledgement is its ticket's first mail to the
+// customer). The order is read from the ids and the light columns of
+// every due row; only the rows returned are read whole.
+func (s *Store) DueOutboxRanked(ctx context.Context, now time.Time, limit int, levels helpdesk.Levels) ([]helpdesk.OutMail, error) {
+	all := levels.All()
+	var top any
+	if len(levels.Order) > 0 {
+		top = string(levels.Order[0])
+	}
+	args := []any{fmtTime(now), top}
+	rank := "CASE t.priority"
+	for _, p := range all {
+		r, _ := levels.Rank(p)
+		rank += " WHEN ? THEN ?"
+		args = append(args, string(p), r)
+	}
+	rank += " ELSE ? END"
+	args = append(args, len(all), limit)
+	q := `SELECT o.id FROM outbox o LEFT JOIN tickets t ON t.id = o.ticket_id
+		WHERE o.status = 'pending' AND o.next_attempt_at <= ?
+		ORDER BY CASE WHEN o.to_customer AND o.kind = 'ack' AND t.priority = ? THEN 0
+			WHEN o.to_customer THEN 1
+			WHEN o.ticket_id IS NULL OR o.kind = 'escalation' THEN 3
+			ELSE 2 END, ` + rank + `, o.id LIMIT ?`
+	var out []helpdesk.OutMail
+	err := s.View(ctx, func(tx *ReadTx) error {
+		rows, err := tx.query(q, args...)
+		if err != nil {
+			return fmt.Errorf("due outbox ranked: %w", err)
+		}
+		ids, err := column[int64](rows)
+		if err != nil {
+			return fmt.Errorf("due outbox ranked: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		// One statement for any number of ids (statements are cached by
+		// their text).
+		rows, err = tx.query(`SELECT `+outboxColumns+` FROM outbox WHERE id IN (SELECT value FROM json_each(?))`, mustJSON(ids))
+		if err != nil {
+			return fmt.Errorf("due outbox ranked: %w", err)
+		}
+		got, err := scanOutMails(rows)
+		if err != nil {
+			return fmt.Errorf("due outbox ranked: %w", err)
+		}
+		byID := make(map[int64]helpdesk.OutMail, len(got))
+		for _, m := range got {
+			byID[m.ID] = m
+		}
+		for _, id := range ids {
+			if m, ok := byID[id]; ok {
+				out = append(out, m)
+			}
+		}
+		return tx.withAttachments(out)
+	})
+	return out, err
+}
+
+// scanOutMails reads every row of rows and closes them.
+func scanOutMails(rows *sql.Rows) ([]helpdesk.OutMail, error) {
+	defer rows.Close()
+	var out []helpdesk.OutMail
+	for rows.Next() {
+		m, err := scanOutMail(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// withAttachments reads the attachments of each row.
+func (tx *ReadTx) withAttachments(rows []helpdesk.OutMail) error {
+	for i := range rows {
+		var err error
+		if rows[i].Attachments, err = tx.outboxAttachments(rows[i].ID); err != nil {
 			return err
 		}
-		rows.Close()
-		for i := range out {
-			if out[i].Attachments, err = tx.outboxAttachments(out[i].ID); err != nil {
-				return err
+	}
+	return nil
+}
+
+// AcceptedRecipients returns, oldest first, when each recipient the SMTP
+// server accepted at or after since got its mail: every recipient of a
+// mail sent whole, at its sent_at; each recipient delivered apart, at its
+// own time (also on a mail still pending for others, or failed for
+// them). It reads only the mails done since then (index outbox_done) and
+// the pending ones, without their bodies.
+func (s *Store) AcceptedRecipients(ctx context.Context, since time.Time) ([]time.Time, error) {
+	var out []time.Time
+	err := s.View(ctx, func(tx *ReadTx) error {
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`SELECT status, to_addrs, cc_addrs, recipients, sent_at FROM outbox
+				WHERE status != 'pending' AND coalesce(sent_at, failed_at) >= ?`, []any{fmtTime(since)}},
+			{`SELECT status, to_addrs, cc_addrs, recipients, sent_at FROM outbox
+				WHERE status = 'pending' AND recipients != ''`, nil},
+		} {
+			rows, err := tx.query(q.sql, q.args...)
+			if err != nil {
+				return fmt.Errorf("accepted recipients: %w", err)
+			}
+			err = func() error {
+				defer rows.Close()
+				for rows.Next() {
+					var status, to, cc, rcpts string
+					var sent sql.NullString
+					if err := rows.Scan(&status, &to, &cc, &rcpts, &sent); err != nil {
+						return err
+					}
+					var m helpdesk.OutMail
+					if err := unmarshalAll([]string{to, cc, rcpts}, []any{&m.To, &m.Cc, &m.Recipients}); err != nil {
+						return err
+					}
+					if m.SentAt, err = parseTime(sent); err != nil {
+						return err
+					}
+					settledEnvelope(&m, status, rcpts)
+					for _, r := range m.Recipients {
+						if r.State == helpdesk.RecipientDelivered && !r.At.Before(since) {
+							out = append(out, r.At)
+						}
+					}
+				}
+				return rows.Err()
+			}()
+			if err != nil {
+				return fmt.Errorf("accepted recipients: %w", err)
 			}
 		}
 		return nil
 	})
+	slices.SortFunc(out, time.Time.Compare)
 	return out, err
 }
 

@@ -40,6 +40,14 @@ func samples(name string) []sample {
 		bare.Undelivered = []Undelivered{{Email: "someone@example.net"}}
 	case "too_large":
 		bare.TooLarge = &TooLarge{Size: "62.4 MB", Limit: "50 MB"}
+	case "login_failed":
+		bare.Ticket, bare.Customer, bare.Priority = helpdesk.Ticket{}, helpdesk.Address{}, ""
+		bare.Login = &LoginFailure{Account: "the SMTP account", Server: "smtp.example.com:587", Username: "support@example.com",
+			Reason: "535 5.7.8 authentication failed", Since: "09:15 Tue 24 Nov, UK time", How: "password"}
+	case "digest":
+		bare.Ticket, bare.Customer, bare.Priority = helpdesk.Ticket{}, helpdesk.Address{}, ""
+		bare.Digest = &Digest{Period: "08:00 Tue 24 Nov to 08:00 Wed 25 Nov 2026, UTC", Thread: "week of 23 Nov 2026",
+			AsOf: "08:00 Wed 25 Nov, UTC", Windows: []DigestWindow{{Name: "the period"}, {Name: "the last 30 days"}}}
 	}
 	return []sample{{"every field set", full}, {"queued, warning step", queued}, {"only the fields always set", bare}}
 }
@@ -89,6 +97,23 @@ func fullSample() Data {
 			{Name: "server.log", Size: "30.0 MiB", Note: "not kept: 31457280 bytes exceeds the 26214400 byte attachment limit"},
 			{Name: "3 more"}},
 		Changes: []string{"Reopened by the customer: it was resolved 2h ago."},
+		Login: &LoginFailure{Account: "mailbox support", Mailbox: "support", Server: "outlook.office365.com:993",
+			Username: "support@example.com", Since: "09:15 Tue 24 Nov, UK time", How: "device", Provider: "microsoft",
+			ClientID: "00000000-0000-0000-0000-000000000000",
+			Reason:   "authentication failed at outlook.office365.com:993: getting an access token: the token endpoint answered 400 Bad Request: invalid_grant: AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.",
+			Secret:   "the file /etc/helpdeskd/client-secret", Reread: true,
+			Command: "helpdeskd oauth login -config /etc/helpdeskd/helpdesk.toml -mailbox support", Sending: true},
+		Digest: &Digest{Period: "08:00 Tue 24 Nov to 08:00 Wed 25 Nov 2026, UK time", Thread: "week of 23 Nov 2026",
+			AsOf: "08:00 Wed 25 Nov, UK time", Open: 12, Breached: 2, AtRisk: 1, Paused: 1,
+			Windows: []DigestWindow{{Name: "the period", Tickets: 5, Rows: []DigestRow{
+				{Policy: "standard", Priority: "critical", Clock: "response", Tickets: 2, Rate: "50% (1 of 2)", Met: 1, Breached: 1, Median: "45 min", P90: "3 h"},
+				{Policy: "standard", Priority: "critical", Clock: "resolution", Tickets: 2, Rate: "none yet", Running: 2, Median: "-", P90: "-"},
+			}}, {Name: "the last 30 days", Tickets: 40}},
+			Urgent: []DigestTicket{{Ref: "HD-1042", Subject: "Checkout fails with 502", Priority: "high", Policy: "standard",
+				State: "BREACHED", Clock: "response", Due: "10:25 Tue 24 Nov, UK time", Left: "2 h 5 min overdue", Owner: "alice@example.com"}},
+			More: 3, Chart: "trend.abc@example.com",
+			Trend: []DigestWeek{{Start: "2 Nov", Response: "92% (46 of 50)", Resolution: "-"}},
+			Board: "https://desk.example.com/board?m=maria%40example.com&x=1&s=00", BoardUntil: "25 Dec 2026"},
 	}
 	for _, name := range helpdesk.FieldNames {
 		label, why := FieldLabel(name)

@@ -16,7 +16,8 @@
 // an empty NAME.html override removes the HTML part.
 //
 // The desk guarantees Data.Command for command_error, Data.Undelivered
-// for undelivered and Data.TooLarge for too_large; Data.Late is set for
+// for undelivered, Data.TooLarge for too_large and Data.Login for
+// login_failed; Data.Late is set for
 // SLA ladder steps only, and nil when an agent (#escalate) or the customer
 // asked to escalate. A reply to a long-closed ticket opens a new ticket
 // whose ack carries Ticket.LinkedTo; there is no separate template for it.
@@ -93,6 +94,100 @@ type Data struct {
 	// Files lists the customer's attachments of the mail concerned
 	// (notify_*): kept with the ticket, never attached to a notification.
 	Files []File
+	// Login is the account whose login keeps being refused (login_failed,
+	// to the managers; the mail is about no ticket, and Ticket is empty).
+	Login *LoginFailure
+	// Digest is the managers' SLA digest (digest; always set there, nil
+	// elsewhere). Ticket is empty in that mail.
+	Digest *Digest
+}
+
+// LoginFailure describes an account whose server or token provider
+// refuses its credentials, and what renews them.
+type LoginFailure struct {
+	// Account names it for people: "mailbox support" or "the SMTP account".
+	Account  string
+	Mailbox  string // the mailbox's name; "" for the SMTP account
+	Server   string // host:port
+	Username string
+	Reason   string // the server's or the provider's words, on one line
+	Since    string // when the login was first refused, formatted
+	// How is how it logs in: "password", "device" (OAuth2, a person
+	// signed in once), "client_credentials" (OAuth2 with the app's client
+	// secret) or "service_account" (OAuth2 with a Google service
+	// account's key).
+	How      string
+	Provider string // "microsoft", "google" or "generic"; "" for a password
+	ClientID string // the app registration's client id (client_credentials, device)
+	// Secret is where the password, client secret or key is kept, for
+	// people: "the file /etc/helpdeskd/imap-password", "the environment
+	// variable HD_SMTP_PASSWORD", "the systemd credential imap"; "" for
+	// a public client.
+	Secret string
+	// Reread: the daemon reads Secret again at each try, so that writing
+	// the new one is enough; otherwise it is read at start, and the
+	// daemon must be restarted.
+	Reread  bool
+	Command string // what signs the account in again (How "device")
+	// Sending: it is the account the desk sends mail through, so this
+	// mail could go out only once its login worked again.
+	Sending bool
+}
+
+// Digest is what the managers' digest mail shows, formatted: the figures
+// come from the computation of `helpdeskd sla` (sla.NewReport).
+type Digest struct {
+	Period string // the period it covers, e.g. "08:00 Tue 24 Nov to 08:00 Wed 25 Nov 2026, UK time"
+	Thread string // the group of digests it belongs to, e.g. "week of 23 Nov 2026" (the subject's)
+	AsOf   string // when the figures were taken, e.g. "08:00 Wed 25 Nov, UK time"
+	// The open tickets now: how many, breached, at risk, paused.
+	Open, Breached, AtRisk, Paused int
+	// Compliance: the period, then the last 30 days (named in Name).
+	Windows []DigestWindow
+	// Urgent are the breached and at-risk open tickets, most overdue
+	// first, at most a few dozen; More counts those left out.
+	Urgent []DigestTicket
+	More   int
+	// Chart is the Content-ID of the inline PNG of the weekly trend
+	// ("" when no week decided a clock: no chart); Trend gives the same
+	// figures as text.
+	Chart string
+	Trend []DigestWeek
+	// Board is the reader's personal link to the SLA board ("" when the
+	// board is off or the reader is no manager), valid until BoardUntil.
+	Board, BoardUntil string
+}
+
+// DigestWindow is the compliance of the tickets filed in one period.
+type DigestWindow struct {
+	Name    string // e.g. "the period" or "the last 30 days"
+	Tickets int
+	Rows    []DigestRow // one per policy, priority and clock
+}
+
+// DigestRow is one clock of one policy and priority in a window.
+type DigestRow struct {
+	Policy, Priority, Clock string // Clock: "response" or "resolution"
+	Tickets                 int
+	Rate                    string // "80% (4 of 5)", "none yet", "no target"
+	Met, Breached, Running  int
+	Median, P90             string // business time; "-" without samples
+}
+
+// DigestTicket is one breached or at-risk open ticket.
+type DigestTicket struct {
+	Ref, Subject, Priority, Policy string
+	State                          string // "BREACHED" or "at risk"
+	Clock                          string // the nearest clock: "response" or "resolution"
+	Due                            string // in the policy's zone
+	Left                           string // "in 2 h 5 min", "36 s overdue"
+	Owner                          string // the assignee, else "team X", else "-"
+}
+
+// DigestWeek is one week of the trend.
+type DigestWeek struct {
+	Start                string // "2 Nov"
+	Response, Resolution string // "92% (46 of 50)", or "-" when no clock was decided
 }
 
 // Undelivered is a recipient a mail could not reach and why.

@@ -88,8 +88,8 @@ var commandLines = []string{"#status open|pending|resolved|closed", "#priority <
 	"#team <team>", "#note", "#escalate [reason]", "#cc <address>"}
 
 func TestNames(t *testing.T) {
-	want := []string{"ack", "address_leak", "command_error", "customer_escalated", "escalation", "fields_complete",
-		"note", "notify_new", "notify_reply", "relay", "resolution", "too_large", "undelivered"}
+	want := []string{"ack", "address_leak", "command_error", "customer_escalated", "digest", "escalation",
+		"fields_complete", "login_failed", "note", "notify_new", "notify_reply", "relay", "resolution", "too_large", "undelivered"}
 	if got := loadDefaults(t).Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
@@ -237,10 +237,65 @@ func TestDefaultsRender(t *testing.T) {
 			want: []string{"Hello Alice,", "Your mail on HD-1042 was 62.4 MB, more than the 50 MB", "no command in it was run",
 				"nothing was sent to the customer", "each under 50 MB"},
 			notWant: []string{"Hello Jane"}, html: true},
+		{name: "login_failed, device flow, the SMTP account", template: "login_failed",
+			edit: func(d *Data) {
+				*d = Data{Desk: "Example Support", Login: &LoginFailure{Account: "the SMTP account", Server: "smtp.office365.com:587",
+					Username: "support@example.com", Since: "09:15 Tue 24 Nov, UK time", How: "device", Provider: "microsoft",
+					Reason:  "invalid_grant: AADSTS70008: The refresh token has expired due to inactivity.",
+					Command: "helpdeskd oauth login -config /etc/helpdeskd/helpdesk.toml -smtp", Sending: true}}
+			},
+			want: []string{"helpdeskd cannot log in to the SMTP account: smtp.office365.com:587 refuses support@example.com with its OAuth2 token, since 09:15 Tue 24 Nov, UK time.",
+				"the desk sends no mail", "  invalid_grant: AADSTS70008: The refresh token has expired due to inactivity.\n",
+				"\n  helpdeskd oauth login -config /etc/helpdeskd/helpdesk.toml -smtp\n", "no restart",
+				"it waited in the outbox", "/healthz answers 503 naming smtp until", "at most once a day"},
+			notWant: []string{"HD-", "client secret", "restart it", "#"}},
+		{name: "login_failed, Microsoft client secret", template: "login_failed",
+			edit: func(d *Data) {
+				*d = Data{Desk: "Example Support", Login: &LoginFailure{Account: "mailbox support", Mailbox: "support", Server: "outlook.office365.com:993",
+					Username: "support@contoso.com", Since: "09:15 Tue 24 Nov, UK time", How: "client_credentials", Provider: "microsoft",
+					ClientID: "11111111-2222", Reason: "invalid_client: AADSTS7000222: The provided client secret keys are expired.",
+					Secret: "the file /etc/helpdeskd/client-secret", Reread: true}}
+			},
+			want: []string{"no mail sent to this mailbox becomes a ticket", "(the file /etc/helpdeskd/client-secret) was refused",
+				"(client id 11111111-2222)", "write its value to the file /etc/helpdeskd/client-secret", "IMAP.AccessAsApp",
+				"Get-MailboxPermission support@contoso.com", "reads it again at its next try; no restart"},
+			notWant: []string{"oauth login", "waited in the outbox"}},
+		{name: "login_failed, Google service account", template: "login_failed",
+			edit: func(d *Data) {
+				*d = Data{Desk: "Example Support", Login: &LoginFailure{Account: "mailbox support", Mailbox: "support", Server: "imap.gmail.com:993",
+					Username: "support@example.com", Since: "09:15 Tue 24 Nov, UK time", How: "service_account", Provider: "google",
+					Reason: "invalid_grant: Invalid JWT Signature.", Secret: "the systemd credential google-key"}}
+			},
+			want: []string{"service account's key (the systemd credential google-key) was refused", "Domain-wide delegation",
+				"https://mail.google.com/", "restart it afterwards"}},
+		{name: "login_failed, password", template: "login_failed",
+			edit: func(d *Data) {
+				*d = Data{Desk: "Example Support", Login: &LoginFailure{Account: "mailbox sales", Mailbox: "sales", Server: "mail.example.com:993",
+					Username: "sales@example.com", Since: "09:15 Tue 24 Nov, UK time", How: "password",
+					Reason: "NO [AUTHENTICATIONFAILED] Authentication failed.", Secret: "the file /etc/helpdeskd/sales-password", Reread: true}}
+			},
+			want: []string{"refuses sales@example.com with its password", "What the server said:",
+				"Write the current password of sales@example.com to the file /etc/helpdeskd/sales-password. The daemon reads it again"},
+			notWant: []string{"OAuth2", "token provider"}},
 		{name: "fields_complete", template: "fields_complete",
 			edit:    func(d *Data) { d.Missing = nil },
 			want:    []string{"Hello Jane Doe,", "everything we need for ticket HD-1042", "respond by 10:30 Tue 24 Nov, UK time"},
 			notWant: []string{startLabel}, html: true},
+		{name: "digest", template: "digest",
+			edit: func(d *Data) {
+				*d = Data{Desk: "Example Support", Digest: &Digest{Period: "08:00 Tue 24 Nov to 08:00 Wed 25 Nov 2026, UK time",
+					Thread: "week of 23 Nov 2026", AsOf: "08:00 Wed 25 Nov, UK time", Open: 12, Breached: 2, AtRisk: 1,
+					Windows: []DigestWindow{{Name: "the period", Tickets: 2, Rows: []DigestRow{{Policy: "standard", Priority: "critical",
+						Clock: "response", Tickets: 2, Rate: "50% (1 of 2)", Met: 1, Breached: 1, Median: "45 min", P90: "3 h"}}},
+						{Name: "the last 30 days"}},
+					Urgent: []DigestTicket{{Ref: "HD-1042", Subject: "Checkout <b>fails</b>", Priority: "high", Policy: "standard",
+						State: "BREACHED", Clock: "response", Due: "10:25 Tue 24 Nov, UK time", Left: "2 h 5 min overdue", Owner: "team web"}},
+					Chart: "trend.1@example.com", Trend: []DigestWeek{{Start: "2 Nov", Response: "92% (46 of 50)", Resolution: "-"}}}}
+			},
+			want: []string{"SLA digest of Example Support", "08:00 Tue 24 Nov to 08:00 Wed 25 Nov 2026, UK time",
+				"12 tickets, 2 breached, 1 at risk, 0 paused", "HD-1042", "2 h 5 min overdue", "Checkout <b>fails</b>", "team web",
+				"standard", "50% (1 of 2)", "45 min", "No tickets filed.", "92% (46 of 50)"},
+			notWant: []string{"Your board", "more:"}, html: true},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -267,7 +322,14 @@ func TestDefaultsRender(t *testing.T) {
 					t.Errorf("mail has %q, want not:\n%s\n%s", w, r.Text, r.HTML)
 				}
 			}
-			if r.Subject != "" {
+			if tt.template == "digest" {
+				if want := "Example Support: SLA digest, week of 23 Nov 2026"; r.Subject != want {
+					t.Errorf("Subject = %q, want %q", r.Subject, want)
+				}
+				if !strings.Contains(r.HTML, `<img src="cid:trend.1@example.com"`) {
+					t.Errorf("HTML does not show the chart by its Content-ID:\n%s", r.HTML)
+				}
+			} else if r.Subject != "" {
 				t.Errorf("Subject = %q, want none (the desk sets it)", r.Subject)
 			}
 			if !strings.HasSuffix(r.Text, "\n") || strings.Contains(r.Text, "\n\n\n") {
@@ -527,6 +589,7 @@ func TestRenderConcurrent(t *testing.T) {
 				dd := d
 				dd.Command = &CommandError{Line: "#x"}
 				dd.TooLarge = &TooLarge{Size: "2 MB", Limit: "1 MB"}
+				dd.Digest = &Digest{}
 				if _, err := s.Render(n, dd); err != nil {
 					t.Error(err)
 				}

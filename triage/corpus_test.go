@@ -194,23 +194,26 @@ func logCorpus(t *testing.T, part string, s *corpusScore) {
 // The development part's ratchet: TestCorpus fails when the development
 // part scores below these figures (reached figures minus a small margin).
 // Raise them when triage gets better; never lower them to let a change in.
-// Reached on 2026-12-06 (issue 15, second round, the rubric alone): exact
-// 68.0%, critical->critical 87.2%, critical->at least high 91.7%, fields
-// start_time 87.1%, error_text 91.9%, repro_steps 90.2%, impact 79.7%,
-// service 95.9%. The margins are a few mails each (459 mails, 109
-// criticals).
+// Set again on 2026-12-06 when writers w4-w12 joined the corpus (the
+// part grew from 459 mails of three writers to 1,783 of twelve, so the
+// figures are of another set, not a regression): the rubric alone reached
+// exact 63.9%, critical->critical 79.0%, critical->at least high 85.1%,
+// fields start_time 92.8%, error_text 93.2%, repro_steps 89.2%, impact
+// 78.9%, service 96.4% (the extractors alone; the learned field detector
+// is measured by TestFieldModelHeldOutWriters). The margins are a few
+// mails.
 const (
-	ratchetExact    = 67.3
-	ratchetCritCrit = 86.0
-	ratchetCritHigh = 90.8
+	ratchetExact    = 63.4
+	ratchetCritCrit = 78.3
+	ratchetCritHigh = 84.4
 )
 
 var ratchetField = map[string]float64{
-	"start_time":  86.5,
-	"error_text":  91.2,
-	"repro_steps": 89.5,
-	"impact":      79.0,
-	"service":     95.2,
+	"start_time":  92.4,
+	"error_text":  92.8,
+	"repro_steps": 88.8,
+	"impact":      78.5,
+	"service":     96.0,
 }
 
 // TestCorpus scores triage on the development corpus, both parts, and

@@ -18,6 +18,7 @@ type decision struct {
 	evidence string // the phrases behind the base level, quoted, for claim reasons
 	degraded bool   // the base level rests only on slowness or delay: the service works
 	unscoped bool   // the level is critical for a fact no scope lowers (security, data loss, prices, legal)
+	raised   bool   // the level is critical because a high failure hits everyone with no workaround
 	reasons  []string
 }
 
@@ -178,9 +179,14 @@ func (t *Triage) decide(an *analysis, ev *evidence, mailboxDefault helpdesk.Prio
 	}
 	if base < 0 && len(ev.question) > 0 {
 		// A question or an admin request that reports no malfunction at
-		// all: every policy puts questions and how-tos at its low level
-		// (the fourth, or the last of fewer).
-		r := min(3, last)
+		// all: policies put questions and how-tos at their low level
+		// (the fourth, or the last of fewer), unless they name them
+		// higher.
+		r := 3
+		if pm.questionRank > 0 {
+			r = pm.questionRank
+		}
+		r = min(r, last)
 		q := quoteHits(&an.d, ev.question, 3)
 		return decision{level: level(r), rank: r, evidence: q,
 			reasons: []string{fmt.Sprintf("%s: a question or request, no failure described (%s)", level(r), q)}}
@@ -288,6 +294,7 @@ func (t *Triage) decide(an *analysis, ev *evidence, mailboxDefault helpdesk.Prio
 			// users; no workaround" (ProspectSoft), "complete loss of
 			// service and work cannot continue" (Claritum).
 			move(0, scope(ev.wide)+", no workaround")
+			dec.raised = true
 		case single:
 			move(2, scope(ev.single))
 		case len(ev.workaround) > 0:
@@ -302,6 +309,9 @@ func (t *Triage) decide(an *analysis, ev *evidence, mailboxDefault helpdesk.Prio
 		case len(ev.intermittent) > 0:
 			move(1, "intermittent "+quoteHits(&an.d, ev.intermittent, 1))
 		}
+	}
+	if pm.lowestRank > 0 && r > pm.lowestRank {
+		move(pm.lowestRank, "the policy's lowest level")
 	}
 	dec.rank, dec.level = r, level(r)
 	return dec

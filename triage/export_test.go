@@ -26,13 +26,16 @@ func EmbeddedModelFile() []byte { return modelFile }
 // up to two steps of their quantisation (floating point may round a
 // little differently on another machine).
 func ModelFilesClose(a, b []byte) (bool, error) {
-	ma, err := decodeModel(a)
+	ma, err := decodeModelOf(a, 0)
 	if err != nil {
 		return false, err
 	}
-	mb, err := decodeModel(b)
+	mb, err := decodeModelOf(b, 0)
 	if err != nil {
 		return false, err
+	}
+	if ma.k != mb.k {
+		return false, nil
 	}
 	tol := float32(0)
 	for _, v := range ma.w {
@@ -72,4 +75,37 @@ func (t *Triage) WithModelMinWords(n int) *Triage {
 	c := *t
 	c.modelMinWords = n
 	return &c
+}
+
+// FieldSet is a labelled set for training the field detector in tests.
+type FieldSet struct {
+	t  *Triage
+	ex []fieldExample
+}
+
+// NewFieldSet starts an empty training set read by t's extractors (t
+// must have no field model).
+func NewFieldSet(t *Triage) *FieldSet { return &FieldSet{t: t} }
+
+// Add adds one mail and the fields its label names.
+func (s *FieldSet) Add(in Input, fields []string) {
+	s.ex = append(s.ex, s.t.fieldExampleOf(in, fields))
+}
+
+// TrainFieldModelFile trains on the set and returns the file's bytes.
+func (s *FieldSet) TrainFieldModelFile() ([]byte, error) { return encodeModel(trainFieldModel(s.ex)) }
+
+// EmbeddedFieldModelFile returns the field model file the package embeds.
+func EmbeddedFieldModelFile() []byte { return fieldModelFile }
+
+// WithFieldModelFile returns a copy of t whose field detector is the one
+// in file.
+func (t *Triage) WithFieldModelFile(file []byte) (*Triage, error) {
+	m, err := decodeModelOf(file, len(learnedFields))
+	if err != nil {
+		return nil, err
+	}
+	c := *t
+	c.fieldModel = m
+	return &c, nil
 }

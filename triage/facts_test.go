@@ -46,6 +46,14 @@ func TestFacts(t *testing.T) {
 		{"prospectsoft", "", "Some users get an error when they export the report.", helpdesk.Medium, "medium"},
 		// Claritum ranks by what users can do, not how many
 		{"claritum", "", "All users get an error when they export the report.", helpdesk.Medium, "medium"},
+		// Prosper EX has no level below Minor, which names usage
+		// questions and typos; StoreConnect's Medium names training and
+		// guidance, its Low what may be fixed "at some point"
+		{"prosperex", "Quick question", "How do I export the contact list to Excel?", helpdesk.Medium, "a question or request"},
+		{"prosperex", "", "There is a typo on the Kudos badge.", helpdesk.Medium, "lowest level"},
+		{"storeconnect", "Quick question", "How do I export the contact list to Excel?", helpdesk.Medium, "a question or request"},
+		{"storeconnect", "", "There is a typo on the footer.", helpdesk.Low, "low"},
+		{"claritum", "Quick question", "How do I export the contact list to Excel?", helpdesk.Low, "a question or request"},
 	}
 	for _, c := range cases {
 		a := tr.Assess(triage.Input{Subject: c.subject, Text: c.text, Policy: c.policy})

@@ -109,9 +109,10 @@ func containsAny(s []byte, words []string) bool {
 }
 
 // labelled returns the value of each labelled field in a text split
-// into lines.
-func labelled(lines []string) map[string]string {
-	out := map[string]string{}
+// into lines, and which fields have a labelled line at all (one with a
+// placeholder such as "n/a" or "?" too).
+func labelled(lines []string) (out map[string]string, stated map[string]bool) {
+	out = map[string]string{}
 	var buf [64]byte
 	for i, line := range lines {
 		line = strings.TrimRight(line, "\r")
@@ -151,16 +152,20 @@ func labelled(lines []string) map[string]string {
 			if v != "" && !placeholder.MatchString(v) {
 				out[l.field] = v
 			}
+			if stated == nil {
+				stated = map[string]bool{}
+			}
+			stated[l.field] = true
 			break
 		}
 	}
-	return out
+	return out, stated
 }
 
 // fields extracts the incident facts: labelled lines first, then free text.
 func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 	var f helpdesk.Fields
-	lab := labelled(an.textLines())
+	lab, stated := labelled(an.textLines())
 	base, ok := reference(in)
 
 	if v := lab[helpdesk.FieldStartTime]; v != "" {
@@ -174,6 +179,8 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 		f.StartTime, f.StartInstant = c.text, c.at
 	} else if m := reEventStart.FindString(in.Text); m != "" {
 		f.StartTime = collapseSpace(m) // "since the last release": a start, though no instant
+	} else if m := reLooseStart.FindString(in.Text); m != "" {
+		f.StartTime = collapseSpace(m) // "since the start of this month", "for about a week"
 	}
 
 	f.ErrorText = lab[helpdesk.FieldErrorText]
@@ -198,12 +205,24 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 	if f.Service == "" {
 		f.Service = findService(an)
 	}
+	if stated != nil {
+		an.stated = stated
+	}
 	return f
 }
 
 // reEventStart is a start told by an event rather than a time: "since the
 // last release", "after yesterday's update", "ever since the migration".
-var reEventStart = regexp.MustCompile(`(?i)\b(?:ever since|since|after|following|right after|straight after)\s+(?:the|your|our|their|last night's|yesterday's|this morning's|today's|the weekend's)?\s*(?:last|latest|recent|new|most recent|weekend|nightly|scheduled|planned|last night's|big)?\s*(?:release|update|upgrade|deploy|deployment|patch|maintenance|migration|go-?live|rollout|roll-out|restart|reboot|outage|version|switch ?over|cut ?over|cutover)\b`)
+var reEventStart = regexp.MustCompile(`(?i)\b(?:ever since|since|after|following|right after|straight after|started after|began after)\s+(?:the|your|our|their|last night's|yesterday's|this morning's|today's|the weekend's|this week's|last week's)?\s*(?:last|latest|recent|new|most recent|weekend|nightly|scheduled|planned|last night's|big|monthly|weekly|overnight|automatic)?\s*(?:[a-z0-9-]+\s+)?(?:release|update|upgrade|deploy|deployment|patch|maintenance|migration|go-?live|rollout|roll-out|restart|reboot|outage|version|switch ?over|cut ?over|cutover|import|installation|install|changeover|change ?over|daylight saving)\b`)
+
+// reLooseStart is a start told without a time the resolver can place: a
+// duration of the problem ("has been patchy for about a week", "since
+// approximately 1 hour", non-native "from some days"; not "we waited for
+// 2 hours"), a part of a period ("since the
+// start of this month", "since the begin of November", "since about
+// mid-September"), a part of a day ("since this night"), or "it started
+// after ...".
+var reLooseStart = regexp.MustCompile(`(?i)\b(?:(?:since|from|(?:been|is|are|was|were|has|have)\s+(?:[a-z']+\s+){0,3}for)\s+(?:(?:about|around|approx\.?|approximately|roughly|maybe|perhaps|nearly|almost|over|more than|at least|the last|the past|last|past|some|a few|few|several|a couple of|couple of|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|\d+)\s+){1,3}(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|nights?)\b(?:\s+now)?|since\s+(?:about\s+|around\s+)?(?:the\s+)?(?:start|beginning|begin|middle|end)\s+of\s+(?:the\s+|this\s+|last\s+)?[a-z]+|since\s+(?:about\s+|around\s+)?mid-?[a-z]+|since\s+(?:this|last|yesterday|today)\s+(?:night|morning|evening|afternoon|week|weekend|month)|(?:it|this|the problem|the issue|this issue|the error)\s+(?:started|began|first happened|first appeared)\s+(?:on|at|after|around|about|when|last|this|yesterday|today|in))\b`)
 
 // reference is the instant relative times count from, in the customer's
 // zone: the mail's Date in in.Location, or in the Date's own zone.
@@ -1169,18 +1188,7 @@ func sentenceOf(d *doc, i int) string {
 	for b+1 < len(d.toks) && d.toks[b+1].clause == c {
 		b++
 	}
-	s := strings.Trim(d.quote(a, b+1), "[](){}\"'\u201c\u201d ")
-	if len(s) > 200 {
-		s = s[:200]
-		for len(s) > 0 && s[len(s)-1]&0xC0 == 0x80 {
-			s = s[:len(s)-1]
-		}
-		if len(s) > 0 && s[len(s)-1] >= 0xC0 {
-			s = s[:len(s)-1]
-		}
-		s += "\u2026"
-	}
-	return s
+	return clipSentence(strings.Trim(d.quote(a, b+1), "[](){}\"'\u201c\u201d "))
 }
 
 // findService returns the first service or feature the mail names (or,

@@ -130,7 +130,11 @@ func encodeModel(m *lrModel) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-func decodeModel(file []byte) (*lrModel, error) {
+func decodeModel(file []byte) (*lrModel, error) { return decodeModelOf(file, len(modelClasses)) }
+
+// decodeModelOf decodes a model file of k classes (k 0: as many as the
+// file has).
+func decodeModelOf(file []byte, k int) (*lrModel, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(file))
 	if err != nil {
 		return nil, fmt.Errorf("triage model: %w", err)
@@ -139,11 +143,12 @@ func decodeModel(file []byte) (*lrModel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("triage model: %w", err)
 	}
-	if len(raw) < 9 || string(raw[:4]) != modelMagic || int(raw[4]) != len(modelClasses) {
+	if len(raw) < 9 || string(raw[:4]) != modelMagic || k > 0 && int(raw[4]) != k || raw[4] == 0 {
 		return nil, errors.New("triage model: not a model file of this version")
 	}
 	scale := math.Float32frombits(binary.LittleEndian.Uint32(raw[5:9]))
-	m := newModel(len(modelClasses))
+	k = int(raw[4])
+	m := newModel(k)
 	r := bytes.NewReader(raw[9:])
 	b := 0
 	for r.Len() > 0 {
@@ -262,7 +267,7 @@ func (t *Triage) modelFeatures(s *featureSink, an *analysis, ev *evidence, dec d
 		{"wide", len(ev.wide) > 0}, {"narrow", len(ev.narrow) > 0}, {"single", len(ev.single) > 0},
 		{"counted", counted}, {"workaround", len(ev.workaround) > 0}, {"no-workaround", len(ev.noWorkaround) > 0},
 		{"intermittent", len(ev.intermittent) > 0}, {"degraded", dec.degraded}, {"question", len(ev.question) > 0},
-		{"change-words", len(ev.change) > 0}, {"unscoped", dec.unscoped},
+		{"change-words", len(ev.change) > 0}, {"unscoped", dec.unscoped}, {"raised", dec.raised},
 		{"any-critical", len(ev.byRank) > 0 && len(ev.byRank[0]) > 0}, {"any-high", len(ev.byRank) > 1 && len(ev.byRank[1]) > 0},
 	} {
 		if f.on {
@@ -271,8 +276,29 @@ func (t *Triage) modelFeatures(s *featureSink, an *analysis, ev *evidence, dec d
 			s.fact(f.name, "|policy=", policy)
 		}
 	}
+	s.mailWords(an)
+}
+
+// mailWords adds the words and word pairs of the mail's subject and
+// text, hashed once per mail for both learned models.
+func (s *featureSink) mailWords(an *analysis) {
+	if s.named {
+		s.words(an.subjectLower, an.textLower)
+		return
+	}
+	if an.wordBuckets == nil {
+		w := featureSink{buckets: make([]uint32, 0, 2*modelMaxWords)}
+		w.words(an.subjectLower, an.textLower)
+		an.wordBuckets = w.buckets
+	}
+	s.buckets = append(s.buckets, an.wordBuckets...)
+}
+
+// words adds the words and word pairs of the texts, at most modelMaxWords
+// words in all, each text's pairs starting afresh.
+func (s *featureSink) words(texts ...string) {
 	n := 0
-	for _, text := range [2]string{an.subjectLower, an.textLower} {
+	for _, text := range texts {
 		prev, prevHash := "", uint32(0)
 		for i := 0; i < len(text) && n < modelMaxWords; {
 			if !isModelLetter(text[i]) {
@@ -415,10 +441,14 @@ func (t *Triage) applyModel(an *analysis, ev *evidence, dec decision, out *helpd
 		return
 	case softmax(s, best)-softmax(s, ruleIdx) < t.modelMargin:
 		return // the model is not surer than the rubric by the margin
-	case out.Priority == helpdesk.Critical && (dec.unscoped || len(ev.wide) > 0):
+	case out.Priority == helpdesk.Critical && (dec.unscoped || len(ev.wide) > 0 && !dec.raised):
 		// security, data, prices, legal: critical whatever the words; and
 		// a critical failure that hits everyone is what every policy's
-		// first level describes
+		// first level describes. A failure the rubric ranked high and
+		// raised for its scope is the model's to weigh: whether the
+		// function is core enough to make it critical is what writers
+		// disagree on most (high read as critical was the largest error
+		// on writers the model had not seen).
 		return
 	case out.Priority == helpdesk.Critical && got != helpdesk.High:
 		got, best = helpdesk.High, 1 // a critical of the rubric stays at least high

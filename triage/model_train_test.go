@@ -2,6 +2,7 @@ package triage
 
 import (
 	"math"
+	"slices"
 
 	"github.com/helpdeskd/helpdesk"
 )
@@ -94,6 +95,74 @@ func trainModel(data []modelExample) *lrModel {
 		for b, v := range w[c] {
 			m.w[b*k+c] = float32(v)
 		}
+	}
+	return m
+}
+
+// fieldExample is one labelled mail as the field detector sees it: its
+// features, and which of learnedFields it gives.
+type fieldExample struct {
+	buckets []uint32
+	has     []bool
+}
+
+// fieldExampleOf turns a mail and the fields its label names into an
+// example, with the extractors' findings as Assess computes them before
+// the detector.
+func (t *Triage) fieldExampleOf(in Input, fields []string) fieldExample {
+	in = limit(in)
+	an := t.analyse(in)
+	f := t.fields(in, an) // t has no field model: the extractors alone
+	var fs featureSink
+	fieldFeatures(&fs, an, &f, in.Policy)
+	an.release()
+	has := make([]bool, len(learnedFields))
+	for c, name := range learnedFields {
+		has[c] = slices.Contains(fields, name)
+	}
+	return fieldExample{buckets: fs.buckets, has: has}
+}
+
+// trainFieldModel fits one logistic regression per learned field by
+// AdaGrad with L2, in a fixed order, with the level model's settings.
+func trainFieldModel(data []fieldExample) *lrModel {
+	k := len(learnedFields)
+	m := newModel(k)
+	w := make([]float64, k*modelBuckets)
+	g := make([]float64, k*modelBuckets)
+	uniq := make([][]uint32, len(data))
+	for i, d := range data {
+		seen := map[uint32]bool{}
+		for _, b := range d.buckets {
+			if !seen[b] {
+				seen[b] = true
+				uniq[i] = append(uniq[i], b)
+			}
+		}
+	}
+	for e := 0; e < modelEpochs && len(data) > 0; e++ {
+		for n := range data {
+			i := (n*7919 + e*31) % len(data)
+			for c := 0; c < k; c++ {
+				s := 0.0
+				for _, b := range uniq[i] {
+					s += w[int(b)*k+c]
+				}
+				grad := 1 / (1 + math.Exp(-s))
+				if data[i].has[c] {
+					grad--
+				}
+				for _, b := range uniq[i] {
+					j := int(b)*k + c
+					gg := grad + modelL2*w[j]
+					g[j] += gg * gg
+					w[j] -= modelRate * gg / math.Sqrt(g[j]+1e-8)
+				}
+			}
+		}
+	}
+	for j, v := range w {
+		m.w[j] = float32(v)
 	}
 	return m
 }

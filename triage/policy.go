@@ -14,6 +14,12 @@ type policyMap struct {
 	// wideFailureCritical: a function failing (not merely slow) for
 	// everyone, with no workaround, is of the first level.
 	wideFailureCritical bool
+	// questionRank is the rank of a question, how-to or admin request
+	// that reports no malfunction (0: the fourth level, low).
+	questionRank int
+	// lowestRank, when set, is the policy's lowest level short of a
+	// change request: nothing it ranks falls below it.
+	lowestRank int
 }
 
 // generalMap is the mapping for mail of no known policy: both a wide and
@@ -35,7 +41,10 @@ var policyMaps = map[string]policyMap{
 	"prospectsoft-out-of-hours": {wideRaises: true, partRaises: false, wideFailureCritical: true},
 	// Prosper EX: Major includes "issues affecting a subset of users".
 	// Critical "prevent[s] the user from carrying out essential tasks".
-	"prosperex": {wideRaises: true, partRaises: true, wideFailureCritical: true},
+	// It has three tiers: Minor, its last, names "typos or minor display
+	// inconsistencies" and "general questions about platform usage", so
+	// nothing of it is below the third level.
+	"prosperex": {wideRaises: true, partRaises: true, wideFailureCritical: true, questionRank: 2, lowestRank: 2},
 	// Claritum ranks by what the user can still do, not by how many:
 	// High "prevents a user from completing a business transaction",
 	// Medium "a department's or an individual's ability ... may be
@@ -46,7 +55,11 @@ var policyMaps = map[string]policyMap{
 	// business", with "errors for some customers but not all".
 	// Critical includes "errors that are severely disrupting the
 	// business".
-	"storeconnect": {wideRaises: true, partRaises: true, wideFailureCritical: true},
+	// Its Medium names "training", "provisioning of new stores or
+	// services" and "guidance on complex feature implementation": the
+	// questions and requests a customer sends; Low is what they "would
+	// like improved or fixed at some point".
+	"storeconnect": {wideRaises: true, partRaises: true, wideFailureCritical: true, questionRank: 2},
 }
 
 // mapFor returns the mapping of the named policy.

@@ -90,6 +90,8 @@ var (
 	// a phrase about the future
 	reFutureWord = regexp.MustCompile(`(?i)\b(?:tomorrow|next)\b`)
 	// inherently past phrases
+	// a part of the day alone, as greetings write it: "Morning Sunil,"
+	reGreeting = regexp.MustCompile(`(?i)^\s*(?:good\s+)?(?:morning|afternoon|evening)\s*$`)
 	reInherent = regexp.MustCompile(`(?i)^(?:since\b|for\s+(?:the\s+)?(?:last|past)\b|.*\bago$|yesterday|last\s+(?:night|week|weekend|month|` + dayNames + `)|earlier\s+today|this\s+past|\d{4}-\d{2}-\d{2}[T ]\d)`)
 )
 
@@ -137,7 +139,7 @@ func (t *Triage) startCandidate(text string, a, b int, base time.Time, haveBase 
 	words := strings.Fields(before)
 	// A time of day that opens its sentence tells when something happened:
 	// "Today at 10:45 our manager exported ...".
-	opens := len(words) == 0 && reHasClock.MatchString(ascii.Lower(phrase))
+	opens := len(words) == 0 && reHasClock.MatchString(ascii.Lower(phrase)) && !reGreeting.MatchString(phrase)
 	if !inherent && !opens && !reStartCue.MatchString(strings.Join(words[max(0, len(words)-8):], " ")) {
 		return timeCandidate{}, false
 	}

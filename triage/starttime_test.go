@@ -92,6 +92,21 @@ func TestStartTime(t *testing.T) {
 		{"It takes 30-40 seconds to open a record.", nil, "", time.Time{}},
 		{"I have to recreate them every morning.", nil, "", time.Time{}},
 		{"We need it from next year.", nil, "", time.Time{}},
+		{"We waited for 2 hours on the phone.", nil, "", time.Time{}},
+		// a forwarded mail's header block is no start
+		{"See below.\n\nFrom: Megan <m@x.example>\nSent: 20 November 2026 08:09\nTo: Sunil <s@x.example>\nSubject: portal down\n\nNobody can log in since 7:30.", nil, "since 7:30", at(2026, 11, 25, 7, 30, time.UTC)},
+		// a greeting is no time of day
+		{"Morning Sunil,\n\nNobody can get onto the portal.", nil, "", time.Time{}},
+		{"Good afternoon,\nthe export fails.", nil, "", time.Time{}},
+		// starts the resolver cannot place: the customer's words are kept
+		{"Our Slack integration has been patchy for about a week.", nil, "has been patchy for about a week", time.Time{}},
+		{"Since the start of this month some orders arrive without an address.", nil, "Since the start of this month", time.Time{}},
+		{"It is wrong since the begin of November.", nil, "since the begin of November", time.Time{}},
+		{"The numbers have not refreshed since about mid-September.", nil, "since about mid-September", time.Time{}},
+		{"Our shop is closed since this night.", nil, "since this night", time.Time{}},
+		{"from some days the shop is very slow", nil, "from some days", time.Time{}},
+		{"Since the latest app update the header is orange.", nil, "Since the latest app update", time.Time{}},
+		{"It started after we added a new value to the picklist.", nil, "It started after", time.Time{}},
 	} {
 		in := triage.Input{Text: c.text, Date: mailDate, Location: c.loc}
 		f := tr.Fields(in)

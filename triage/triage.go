@@ -112,6 +112,8 @@ type Triage struct {
 	model         *lrModel
 	modelMargin   float64 // how much surer than the rubric the model must be to change the level
 	modelMinWords int     // the fewest words of a mail the model reads
+	// fieldModel decides the learned fields (nil: the extractors alone)
+	fieldModel *lrModel
 }
 
 // New fills the empty fields of r from the defaults, validates them and
@@ -240,6 +242,11 @@ func New(r Rules) (*Triage, error) {
 		m, err := embeddedModel()
 		t.model, t.useModel = m, err == nil
 	}
+	if !r.NoModel {
+		if m, err := embeddedFieldModel(); err == nil {
+			t.fieldModel = m
+		}
+	}
 	return t, nil
 }
 
@@ -291,8 +298,10 @@ type analysis struct {
 	// asciiLower of the subject and of the text, made once for every
 	// phase that reads lower-case text
 	subjectLower, textLower string
-	text                    string   // the text analysed
-	lines                   []string // the text's lines, once one phase needs them
+	text                    string          // the text analysed
+	lines                   []string        // the text's lines, once one phase needs them
+	stated                  map[string]bool // the fields the text has a labelled line for
+	wordBuckets             []uint32        // the hashed words and pairs the learned models read, once one needs them
 }
 
 // textLines returns the lines of the text, split once for every phase.
@@ -372,10 +381,90 @@ func limit(in Input) Input {
 		}
 		return s
 	}
-	in.Text = cut(in.Text, maxText)
+	in.Text = dropHeaderBlocks(cut(in.Text, maxText))
 	in.Subject = cut(in.Subject, maxSubject)
 	return in
 }
+
+// dropHeaderBlocks removes the header blocks of forwarded or quoted mails
+// ("From: ... Sent: ... To: ..."), whose dates and names say nothing of
+// the incident, keeping their Subject lines: two or more header lines in
+// a row, one of them naming the sender.
+func dropHeaderBlocks(text string) string {
+	if !strings.Contains(text, ":") {
+		return text
+	}
+	lines := strings.SplitAfter(text, "\n")
+	var b strings.Builder
+	dropped := false
+	for i := 0; i < len(lines); {
+		j, from := i, false
+		for j < len(lines) {
+			name, ok := headerLineName(lines[j])
+			if !ok {
+				break
+			}
+			from = from || senderHeaders[name]
+			j++
+		}
+		if j-i >= 2 && from {
+			if !dropped {
+				b.Grow(len(text))
+				for _, l := range lines[:i] {
+					b.WriteString(l)
+				}
+				dropped = true
+			}
+			for _, l := range lines[i:j] {
+				if name, _ := headerLineName(l); subjectHeaders[name] {
+					b.WriteString(l)
+				}
+			}
+			i = j
+			continue
+		}
+		if j == i {
+			j++
+		}
+		if dropped {
+			for _, l := range lines[i:j] {
+				b.WriteString(l)
+			}
+		}
+		i = j
+	}
+	if !dropped {
+		return text
+	}
+	return b.String()
+}
+
+// headerLineName returns the lower-case name of a header-shaped line
+// ("From: x", "*Sent:* y", "Von: z") whose name is a known one.
+func headerLineName(line string) (string, bool) {
+	l := strings.TrimLeft(line, " \t*>")
+	k := strings.IndexByte(l, ':')
+	if k <= 0 || k > 12 {
+		return "", false
+	}
+	name := strings.ToLower(strings.TrimRight(l[:k], " *"))
+	return name, forwardHeaders[name]
+}
+
+// forwardHeaders are the header names mail clients write above a
+// forwarded or quoted mail, in the common languages; senderHeaders and
+// subjectHeaders are those that name the sender and the subject.
+var (
+	forwardHeaders = map[string]bool{
+		"from": true, "sent": true, "date": true, "to": true, "cc": true, "bcc": true, "subject": true, "reply-to": true,
+		"von": true, "gesendet": true, "an": true, "betreff": true, "datum": true, "de": true, "envoyé": true,
+		"à": true, "objet": true, "para": true, "enviado": true, "asunto": true, "fecha": true, "da": true,
+		"inviato": true, "a": true, "oggetto": true, "data": true, "assunto": true, "van": true, "verzonden": true,
+		"onderwerp": true, "aan": true,
+	}
+	senderHeaders  = map[string]bool{"from": true, "von": true, "de": true, "da": true, "van": true}
+	subjectHeaders = map[string]bool{"subject": true, "betreff": true, "objet": true, "asunto": true, "oggetto": true, "assunto": true, "onderwerp": true}
+)
 
 // Assess ranks one mail and extracts its fields.
 //
@@ -435,6 +524,9 @@ func (t *Triage) rubric(in Input, an *analysis) (helpdesk.Assessment, evidence, 
 	}
 	out.Reasons = reasons
 	out.Fields = fields
+	// The level is judged on what the extractors found, as the level
+	// model learned it; the field detector then decides the fields.
+	t.applyFieldModel(an, &out.Fields, in.Policy)
 	return out, ev, dec
 }
 
@@ -444,6 +536,7 @@ func (t *Triage) Fields(in Input) helpdesk.Fields {
 	in = limit(in)
 	an := t.analyse(in)
 	f := t.fields(in, an)
+	t.applyFieldModel(an, &f, in.Policy)
 	an.release()
 	return f
 }

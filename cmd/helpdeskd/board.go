@@ -20,7 +20,7 @@ import (
 // Board link lifetimes: the default of `board link`, and the longest it
 // accepts (a link is a bearer token; rotation is the way to revoke one).
 const (
-	defaultLinkTTL = 30 * 24 * time.Hour
+	defaultLinkTTL = board.DefaultLinkTTL
 	maxLinkTTL     = 366 * 24 * time.Hour
 )
 

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/helpdeskd/helpdesk/board"
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/desk"
+	"github.com/helpdeskd/helpdesk/digest"
 	"github.com/helpdeskd/helpdesk/intake"
 	"github.com/helpdeskd/helpdesk/internal/runlock"
 	"github.com/helpdeskd/helpdesk/mailbox"
@@ -55,8 +58,10 @@ type Main struct {
 	// sent_folder, one each.
 	SentCopiers []*mailbox.SentCopier
 	Loop        *sla.Loop
-	Metrics     *ops.Metrics
-	HTTPAddr    string // where /healthz and /metrics listen, once Open has bound it
+	// Digest sends the managers' digest ([digest]); nil when it is off.
+	Digest   *digest.Digester
+	Metrics  *ops.Metrics
+	HTTPAddr string // where /healthz and /metrics listen, once Open has bound it
 	// BoardAddr is where the managers' board listens, once Open has bound
 	// it ([http] board).
 	BoardAddr string
@@ -127,7 +132,15 @@ func (m *Main) Open(ctx context.Context) error {
 			}
 		},
 		Failed: func(helpdesk.OutMail, error, bool) { m.Metrics.SMTPErrors.Inc() },
+		Throttled: func(limit string, on bool) {
+			v := 0.0
+			if on {
+				v = 1
+			}
+			m.Metrics.OutboxThrottled.WithLabelValues(limit).Set(v)
+		},
 	}
+	m.Outbox.Levels = cfg.Levels
 	hooks := m.Hooks
 	m.Desk, err = desk.New(deskConfig(cfg), desk.Options{
 		Store: st, Triage: tri, Templates: tmpl, Log: m.Log.With("component", "desk"), Now: m.Now,
@@ -163,6 +176,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	ost.desk = m.Desk
+	m.Outbox.Hooks.LoginRefused, m.Outbox.Hooks.LoginAccepted = m.loginHooks(smtpAccount)
 	parse := message.ParseOptions{MaxAttachmentSize: cfg.Desk.MaxAttachmentSize}
 	h := intake.New(m.Desk, parse, intake.Hooks{
 		Fetched: func(box string) { m.Metrics.MailFetched.WithLabelValues(box).Inc() },
@@ -188,6 +202,7 @@ func (m *Main) Open(ctx context.Context) error {
 			Error:       func(error) { m.Metrics.IMAPErrors.WithLabelValues(name).Inc() },
 			Quarantined: func(uint32, string) { m.Metrics.Quarantined.WithLabelValues(name).Inc() },
 		}
+		f.Hooks.LoginRefused, f.Hooks.LoginAccepted = m.loginHooks(name)
 		m.Fetchers = append(m.Fetchers, f)
 		if mb.SentFolder != "" {
 			cc := mailbox.SentCopyConfig{IMAP: ic, Folder: mb.SentFolder, Retry: m.IMAPBackoff}
@@ -209,6 +224,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("sla loop: %w", err)
 	}
 	m.watchSLA()
+	if cfg.Digest.Enabled {
+		if m.Digest, err = newDigester(cfg, st, tmpl, m.Now, m.Log.With("component", "digest"), m.Outbox.Kick); err != nil {
+			return fmt.Errorf("digest: %w", err)
+		}
+	}
 	if cfg.HTTP.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
@@ -232,6 +252,26 @@ func (m *Main) Open(ctx context.Context) error {
 			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
 	}
 	return nil
+}
+
+// loginHooks tell the desk of account's refused and working logins
+// (desk.Desk.LoginRefused, LoginWorks): the managers' mail.
+func (m *Main) loginHooks(account string) (refused func(context.Context, *mailbox.AuthError), accepted func(context.Context)) {
+	attr := []any{"mailbox", account}
+	if account == smtpAccount {
+		attr = []any{"account", account}
+	}
+	refused = func(ctx context.Context, err *mailbox.AuthError) {
+		if err := m.Desk.LoginRefused(ctx, account, err.Error()); err != nil && ctx.Err() == nil {
+			m.Log.Error("could not record the refused login or mail the managers about it", append(attr, "err", err)...)
+		}
+	}
+	accepted = func(ctx context.Context) {
+		if err := m.Desk.LoginWorks(ctx, account); err != nil && ctx.Err() == nil {
+			m.Log.Warn("could not record the working login", append(attr, "err", err)...)
+		}
+	}
+	return refused, accepted
 }
 
 // outboxStore is the outbox's store: the store itself, except that a
@@ -313,7 +353,8 @@ func (m *Main) mailboxStates() []ops.MailboxState {
 // metricLabels are the series the daemon exports at zero from its start:
 // its mailboxes, levels, kinds of mail sent, trust events and components.
 func metricLabels(cfg *config.Config) ops.Labels {
-	l := ops.Labels{Components: []string{"outbox", "sla", "fetch", "sent-copies"}, SentCopies: sentMailboxes(cfg)}
+	l := ops.Labels{Components: []string{"outbox", "sla", "fetch", "digest", "sent-copies"}, Limits: mailbox.Limits,
+		SentCopies: sentMailboxes(cfg)}
 	for _, mb := range cfg.Mailboxes {
 		l.Mailboxes = append(l.Mailboxes, mb.Name)
 	}
@@ -324,7 +365,7 @@ func metricLabels(cfg *config.Config) ops.Labels {
 		l.Priorities = append(l.Priorities, string(cfg.Levels.Change))
 	}
 	for _, k := range []helpdesk.MessageKind{helpdesk.KindAck, helpdesk.KindNotification, helpdesk.KindRelay,
-		helpdesk.KindEscalation, helpdesk.KindResolution, helpdesk.KindSystem} {
+		helpdesk.KindEscalation, helpdesk.KindResolution, helpdesk.KindSystem, helpdesk.KindDigest} {
 		l.Kinds = append(l.Kinds, string(k))
 	}
 	for _, k := range trustKinds {
@@ -369,6 +410,9 @@ func (m *Main) Run(ctx context.Context) error {
 	goSafe(&workWG, "sla", m.Loop.Run, workCtx)
 	for _, c := range m.SentCopiers {
 		goSafe(&workWG, "sent-copies", c.Run, workCtx)
+	}
+	if m.Digest != nil {
+		goSafe(&workWG, "digest", m.Digest.Run, workCtx)
 	}
 	for _, f := range m.Fetchers {
 		// One mailbox failing (it reconnects forever) never stops the others.
@@ -481,6 +525,14 @@ func deskConfig(cfg *config.Config) desk.Config {
 	for _, t := range cfg.Teams {
 		dc.Teams = append(dc.Teams, desk.Team{Name: t.Name, Address: t.Address})
 	}
+	names := map[string]string{}
+	for _, a := range cfg.Agents {
+		names[strings.ToLower(a.Email)] = a.Name
+	}
+	for _, email := range slices.Sorted(maps.Keys(cfg.Managers())) {
+		dc.Managers = append(dc.Managers, helpdesk.Address{Name: names[email], Email: email})
+	}
+	dc.Logins = loginAccounts(cfg)
 	return dc
 }
 
@@ -508,7 +560,8 @@ func smtpConfig(cfg *config.Config, st *store.Store, tlsCfg *tls.Config) (mailbo
 	}
 	return mailbox.SMTPConfig{TokenFunc: tf, Host: s.Host, Port: s.Port, Security: string(s.Security), Username: s.Username,
 		Password: s.Password.Value, HELO: s.HELO, Timeout: s.Timeout, Batch: s.Batch, Connections: s.Connections,
-		Retry: mailbox.Backoff{Min: s.RetryMin, Max: s.RetryMax}, TLSConfig: tlsCfg}, nil
+		Retry: mailbox.Backoff{Min: s.RetryMin, Max: s.RetryMax}, TLSConfig: tlsCfg,
+		Rate: mailbox.Rate{N: s.Rate.N, Per: s.Rate.Per}, DailyRecipients: s.DailyRecipients}, nil
 }
 
 // readableAttr writes durations as durations ("1.5s", never nanoseconds in

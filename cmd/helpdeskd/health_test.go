@@ -66,6 +66,7 @@ poll_interval = "1s"
 		`helpdesk_tickets_opened_total{priority="critical"} 0`, `helpdesk_sla_breaches_total{priority="low"} 0`,
 		`helpdesk_mail_sent_total{kind="ack"} 0`, `helpdesk_trust_events_total{kind="spam"} 0`,
 		`helpdesk_panics_total{component="fetch"} 0`, `helpdesk_ingest_seconds_count 0`,
+		`helpdesk_outbox_throttled{limit="provider_quota"} 0`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics at start lacks %s", want)

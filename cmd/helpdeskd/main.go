@@ -41,6 +41,9 @@ Usage:
                                            print a manager's signed link to the SLA board
   helpdeskd board rotate EMAIL [-config FILE]
                                            revoke every board link of a manager
+  helpdeskd digest [-config FILE] [-to EMAIL] [-html] [-png FILE]
+                                           preview the managers' SLA digest of the latest
+                                           period (records and sends nothing)
   helpdeskd oauth login -config FILE (-mailbox NAME | -smtp)
                                            sign a mailbox in (OAuth2 device flow); the
                                            refresh token is kept in the database
@@ -112,6 +115,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdAgent(ctx, rest, stdout, stderr)
 	case "board":
 		return cmdBoard(ctx, rest, time.Now(), stdout, stderr)
+	case "digest":
+		return cmdDigest(ctx, rest, time.Now(), stdout, stderr)
 	case "oauth":
 		return cmdOAuth(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":

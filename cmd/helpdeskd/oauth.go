@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/helpdeskd/helpdesk/config"
 	"github.com/helpdeskd/helpdesk/mailbox"
 	"github.com/helpdeskd/helpdesk/oauth"
 	"github.com/helpdeskd/helpdesk/store"
+	"github.com/helpdeskd/helpdesk/templates"
 )
 
 // smtpAccount is the account name of [smtp]'s refresh token; a mailbox's
@@ -151,3 +154,61 @@ func cmdOAuth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "%s signed in; the refresh token is stored in %s and used from the next login on\n", account, cfg.Store.Path)
 	return nil
 }
+
+// loginAccounts describe the daemon's logins for the managers' mail about
+// one that keeps being refused (desk.Desk.LoginRefused): each mailbox by
+// its name, and [smtp] as smtpAccount.
+func loginAccounts(cfg *config.Config) map[string]templates.LoginFailure {
+	out := map[string]templates.LoginFailure{}
+	for _, mb := range cfg.Mailboxes {
+		lf := loginAccount(cfg, mb.Name, mb.Auth, mb.OAuth2, mb.Password, true)
+		lf.Account, lf.Mailbox = "mailbox "+mb.Name, mb.Name
+		lf.Server, lf.Username = net.JoinHostPort(mb.Host, strconv.Itoa(mb.Port)), mb.Username
+		out[mb.Name] = lf
+	}
+	s := cfg.SMTP
+	// The SMTP password is read at start (mailbox.SMTPConfig.Password);
+	// OAuth2 secrets at each token request.
+	lf := loginAccount(cfg, smtpAccount, s.Auth, s.OAuth2, s.Password, false)
+	lf.Account, lf.Sending = "the SMTP account", true
+	lf.Server, lf.Username = net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), s.Username
+	out[smtpAccount] = lf
+	return out
+}
+
+// loginAccount is how account logs in and what renews its credentials;
+// passwordReread says whether its password file is read at each login.
+func loginAccount(cfg *config.Config, account, auth string, o *config.OAuth2, password config.Secret, passwordReread bool) templates.LoginFailure {
+	if auth != config.AuthOAuth2 || o == nil {
+		return templates.LoginFailure{How: "password", Secret: secretPlace(password),
+			Reread: passwordReread && rereadable(password)}
+	}
+	lf := templates.LoginFailure{Provider: o.Provider, ClientID: o.ClientID, How: "client_credentials"}
+	secret := o.ClientSecret
+	switch {
+	case o.Flow == config.FlowDevice:
+		lf.How, lf.Command = "device", loginCommand(cfg, account)
+	case o.Provider == config.ProviderGoogle:
+		lf.How, secret = "service_account", o.KeyFile
+	}
+	lf.Secret, lf.Reread = secretPlace(secret), rereadable(secret)
+	return lf
+}
+
+// secretPlace says where a secret is kept, for people; "" when none is
+// configured.
+func secretPlace(s config.Secret) string {
+	switch {
+	case s.Env != "":
+		return "the environment variable " + s.Env
+	case s.Credential != "":
+		return "the systemd credential " + s.Credential
+	case s.File != "":
+		return "the file " + s.File
+	}
+	return ""
+}
+
+// rereadable: a new value of s is seen without a restart. A systemd
+// credential is a copy made when the service starts.
+func rereadable(s config.Secret) bool { return s.File != "" && s.Credential == "" }

@@ -26,7 +26,9 @@ import (
 // endpoint signs: the customer's mail is read (SASL OAUTHBEARER) and
 // acknowledged (SMTP AUTH XOAUTH2). When the IMAP server starts refusing
 // the token, /healthz turns 503 naming the mailbox and the refusal is
-// logged once as an error; when it accepts again, /healthz is 200.
+// logged once as an error, and the managers are mailed; when it accepts
+// again, /healthz is 200. The same for [smtp], whose mail to the managers
+// waits in the outbox until its login works.
 func TestOAuth2Daemon(t *testing.T) {
 	ts := testenv.StartTokenServer(t, "client-secret", testenv.IMAPUser)
 	var refuse, refuseSMTP atomic.Bool
@@ -130,11 +132,24 @@ poll_interval = "1s"
 		code, h := read()
 		return code == http.StatusServiceUnavailable && strings.Contains(strings.Join(h.Problems, "\n"), "smtp: authentication failed at "+peer.Addr())
 	})
+	// /healthz may say so a moment before the outbox has logged it.
+	testenv.WaitFor(t, "the SMTP refusal logged", 10*time.Second, func() bool {
+		return strings.Contains(logs.String(), "smtp login refused")
+	})
+	testenv.WaitFor(t, "the log saying the managers' mail waits", time.Minute, func() bool {
+		return strings.Contains(logs.String(), "the managers' mail about the refused SMTP login waits in the outbox")
+	})
 	if n := strings.Count(logs.String(), "smtp login refused"); n != 1 {
 		t.Errorf("the SMTP refusal was logged %d times, want once", n)
 	}
 	refuseSMTP.Store(false)
 	peer.Wait(t, "ack to ann", testenv.To("ann@shop.example"))
+	// The managers' mail about the SMTP login went out once it worked;
+	// the one about the sales mailbox before.
+	peer.Wait(t, "the managers' mail about smtp", testenv.And(testenv.To("maria@example.com"), testenv.Subject("the SMTP account cannot log in")))
+	if n := peer.Count(testenv.And(testenv.To("maria@example.com"), testenv.Subject("mailbox sales cannot log in"))); n != 1 {
+		t.Errorf("%d mails to the managers about sales, want 1", n)
+	}
 	testenv.WaitFor(t, "healthz 200 once SMTP accepts the token", time.Minute, func() bool {
 		code, _ := read()
 		return code == http.StatusOK

@@ -139,9 +139,8 @@ func slaReport(ctx context.Context, args []string, now time.Time, stdout, stderr
 	if err != nil {
 		return err
 	}
-	standings := sla.Standings(open, now)
-	rows := sla.ComplianceReport(period, func(name string) *sla.Policy { return cfg.Policies[name] }, now)
-	sla.SortCompliance(rows, cfg.Levels)
+	rep := sla.NewReport(open, period, func(name string) *sla.Policy { return cfg.Policies[name] }, cfg.Levels, now, from, to)
+	standings, rows := rep.Open, rep.Compliance
 	if *asJSON {
 		type openJSON struct {
 			Ref      string   `json:"ref"`

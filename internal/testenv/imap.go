@@ -67,10 +67,11 @@ type IMAP struct {
 	user *imapmemserver.User
 	addr string
 
-	mu   sync.Mutex
-	srv  *imapserver.Server
-	ln   net.Listener
-	done chan struct{} // closed when Serve has returned
+	mu    sync.Mutex
+	srv   *imapserver.Server
+	ln    net.Listener
+	done  chan struct{}             // closed when Serve has returned
+	conns map[*imapserver.Conn]bool // the connections since the last Bye
 }
 
 // StartIMAP starts an in-memory IMAP server; it stops when the test ends.
@@ -158,7 +159,13 @@ func (s *IMAP) RestoreBreakingUIDs(t testing.TB, folder string, raws ...[]byte) 
 
 func (s *IMAP) serve(ln net.Listener) {
 	opts := &imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+		NewSession: func(conn *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			s.mu.Lock()
+			if s.conns == nil {
+				s.conns = map[*imapserver.Conn]bool{}
+			}
+			s.conns[conn] = true
+			s.mu.Unlock()
 			sess := imapidle.Flush(s.mem.NewSession(), idleTurn)
 			if s.opts.Bearer != nil {
 				sess = bearerSession{SessionIMAP4rev2: sess.(imapserver.SessionIMAP4rev2), verify: s.opts.Bearer, password: s.opts.Password}
@@ -207,6 +214,24 @@ func (s *IMAP) Stop() {
 	ln.Close()
 	<-done
 	srv.Close()
+}
+
+// Bye ends every session as a server that no longer wants it does, such
+// as Exchange Online when the session's token expired: an untagged
+// "* BYE text" (RFC 9051 §7.1.5), then the connection closed. The
+// server keeps serving; it returns how many sessions it ended.
+func (s *IMAP) Bye(text string) int {
+	s.mu.Lock()
+	conns := s.conns
+	s.conns = nil
+	s.mu.Unlock()
+	n := 0
+	for c := range conns {
+		if c.Bye(text) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // Restart serves again on the same address after Stop.

@@ -1,0 +1,171 @@
+package triage
+
+import (
+	_ "embed" // the trained weights
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/internal/ascii"
+)
+
+// The learned field detector: a logistic regression per field decides,
+// with the extractors, whether the mail gives the fact. It weighs what the
+// extractors found (all five fields), the phrases that matched, the
+// policy, and the words and word pairs of the mail. It was trained on the
+// development part of testdata/corpus only, like the level model, and is
+// embedded.
+//
+// The extractors read most fields well, the detector reads who is
+// affected far better (leave-one-writer-out on the development part), so
+// they decide together: an extractor's value stands unless the detector
+// is sure it is no such fact (fieldDropBelow), and a fact the extractors
+// missed is added when the detector is fairly sure of it (fieldAddAbove);
+// the value added is the sentence whose words weigh most for the field
+// (for the service, the subject). A labelled line ("Impact: ...") always
+// stands, and mails of fewer than modelMinWords words stay with the
+// extractors. Rules.NoModel turns the detector off with the level model.
+
+//go:embed fields.bin.gz
+var fieldModelFile []byte
+
+// learnedFields are the fields the detector decides, in the order of its
+// weights.
+var learnedFields = helpdesk.FieldNames
+
+// fieldDropBelow and fieldAddAbove are the detector's scores (log-odds)
+// below which it drops an extractor's value (a probability under 2%) and
+// above which it adds a fact the extractors missed (over 73%); chosen by
+// leave-one-writer-out on the development part, the same for every field.
+const (
+	fieldDropBelow = -4
+	fieldAddAbove  = 1
+)
+
+var (
+	loadFieldModelOnce sync.Once
+	theFieldModel      *lrModel
+	fieldModelErr      error
+)
+
+// embeddedFieldModel decodes the embedded field weights once.
+func embeddedFieldModel() (*lrModel, error) {
+	loadFieldModelOnce.Do(func() { theFieldModel, fieldModelErr = decodeModelOf(fieldModelFile, len(learnedFields)) })
+	return theFieldModel, fieldModelErr
+}
+
+// fieldFeatures adds what the detector reads: the rubric's findings, the
+// matched phrases, the policy and the words.
+func fieldFeatures(s *featureSink, an *analysis, f *helpdesk.Fields, policy string) {
+	s.fact("bias")
+	s.fact("policy=", policy)
+	for _, name := range helpdesk.FieldNames {
+		if f.Get(name) != "" {
+			s.fact("found=", name)
+		}
+	}
+	for _, h := range an.hits {
+		if !h.negated && h.pat != nil {
+			s.buckets = append(s.buckets, h.pat.modelHash%modelBuckets)
+		}
+	}
+	s.mailWords(an)
+}
+
+// applyFieldModel lets the detector decide the fields the extractors
+// found in f. It leaves alone the fields the mail has a labelled line for
+// (an.stated), and mails of fewer than modelMinWords words (it learned
+// from whole mails).
+func (t *Triage) applyFieldModel(an *analysis, f *helpdesk.Fields, policy string) {
+	m := t.fieldModel
+	if m == nil || len(an.d.toks) < t.modelMinWords {
+		return
+	}
+	fs := featureSink{buckets: make([]uint32, 0, 2*modelMaxWords+64)}
+	fieldFeatures(&fs, an, f, policy)
+	s := m.scores(fs.buckets)
+	for c, name := range learnedFields {
+		if an.stated[name] {
+			continue
+		}
+		v := fieldPtr(f, name)
+		switch {
+		case *v != "":
+			if s[c] < fieldDropBelow {
+				*v = ""
+				if name == helpdesk.FieldStartTime {
+					f.StartInstant = time.Time{}
+				}
+			}
+		case s[c] <= fieldAddAbove:
+		case name == helpdesk.FieldService && an.subject != "":
+			// the thing concerned is what a subject names
+			*v = clipSentence(collapseSpace(strings.TrimSpace(an.subject)))
+		default:
+			*v = bestSentence(m, c, an)
+		}
+	}
+}
+
+// fieldPtr returns the address of the named field of f.
+func fieldPtr(f *helpdesk.Fields, name string) *string {
+	switch name {
+	case helpdesk.FieldImpact:
+		return &f.Impact
+	case helpdesk.FieldService:
+		return &f.Service
+	case helpdesk.FieldStartTime:
+		return &f.StartTime
+	case helpdesk.FieldErrorText:
+		return &f.ErrorText
+	}
+	return &f.ReproSteps
+}
+
+// bestSentence returns the sentence of the subject or a line of the text
+// (at most 200 bytes) whose words and word pairs weigh most for class c, or "" when
+// none weighs for it.
+func bestSentence(m *lrModel, c int, an *analysis) string {
+	best, bestScore := "", float32(0)
+	consider := func(sentence string) {
+		var s featureSink
+		s.words(ascii.Lower(sentence))
+		var score float32
+		seen := map[uint32]bool{}
+		for _, b := range s.buckets {
+			if !seen[b] {
+				seen[b] = true
+				score += m.at(c, b)
+			}
+		}
+		if score > bestScore {
+			best, bestScore = sentence, score
+		}
+	}
+	if an.subject != "" {
+		consider(an.subject)
+	}
+	for _, line := range an.textLines() {
+		for _, sentence := range sentences(line) {
+			consider(sentence)
+		}
+	}
+	return clipSentence(collapseSpace(strings.TrimSpace(best)))
+}
+
+// clipSentence cuts s to at most 200 bytes, at a character boundary,
+// and marks the cut with an ellipsis.
+func clipSentence(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	s = s[:200]
+	for len(s) > 0 && s[len(s)-1]&0xC0 == 0x80 {
+		s = s[:len(s)-1]
+	}
+	if len(s) > 0 && s[len(s)-1] >= 0xC0 {
+		s = s[:len(s)-1]
+	}
+	return s + "\u2026"
+}
