@@ -194,26 +194,26 @@ func logCorpus(t *testing.T, part string, s *corpusScore) {
 // The development part's ratchet: TestCorpus fails when the development
 // part scores below these figures (reached figures minus a small margin).
 // Raise them when triage gets better; never lower them to let a change in.
-// Set again on 2026-12-06 when writers w4-w12 joined the corpus (the
-// part grew from 459 mails of three writers to 1,783 of twelve, so the
+// Set again on 2026-12-06 when writers w4-w16 joined the corpus (the
+// part grew from 459 mails of three writers to 2,369 of sixteen, so the
 // figures are of another set, not a regression): the rubric alone reached
-// exact 63.9%, critical->critical 79.0%, critical->at least high 85.1%,
-// fields start_time 92.8%, error_text 93.2%, repro_steps 89.2%, impact
-// 78.9%, service 96.4% (the extractors alone; the learned field detector
+// exact 63.3%, critical->critical 78.9%, critical->at least high 86.1%,
+// fields start_time 93.2%, error_text 92.9%, repro_steps 89.5%, impact
+// 78.6%, service 95.9% (the extractors alone; the learned field detector
 // is measured by TestFieldModelHeldOutWriters). The margins are a few
 // mails.
 const (
-	ratchetExact    = 63.4
+	ratchetExact    = 62.8
 	ratchetCritCrit = 78.3
-	ratchetCritHigh = 84.4
+	ratchetCritHigh = 85.5
 )
 
 var ratchetField = map[string]float64{
-	"start_time":  92.4,
-	"error_text":  92.8,
-	"repro_steps": 88.8,
-	"impact":      78.5,
-	"service":     96.0,
+	"start_time":  92.8,
+	"error_text":  92.5,
+	"repro_steps": 89.0,
+	"impact":      78.2,
+	"service":     95.5,
 }
 
 // TestCorpus scores triage on the development corpus, both parts, and

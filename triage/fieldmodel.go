@@ -20,8 +20,8 @@ import (
 // The extractors read most fields well, the detector reads who is
 // affected far better (leave-one-writer-out on the development part), so
 // they decide together: an extractor's value stands unless the detector
-// is sure it is no such fact (fieldDropBelow), and a fact the extractors
-// missed is added when the detector is fairly sure of it (fieldAddAbove);
+// is sure it is no such fact, and a fact the extractors missed is added
+// when the detector is sure enough of it (fieldBounds);
 // the value added is the sentence whose words weigh most for the field
 // (for the service, the subject). A labelled line ("Impact: ...") always
 // stands, and mails of fewer than modelMinWords words stay with the
@@ -34,14 +34,20 @@ var fieldModelFile []byte
 // weights.
 var learnedFields = helpdesk.FieldNames
 
-// fieldDropBelow and fieldAddAbove are the detector's scores (log-odds)
-// below which it drops an extractor's value (a probability under 2%) and
-// above which it adds a fact the extractors missed (over 73%); chosen by
-// leave-one-writer-out on the development part, the same for every field.
-const (
-	fieldDropBelow = -4
-	fieldAddAbove  = 1
-)
+// fieldBounds are, per learned field, the detector's scores (log-odds)
+// below which it drops an extractor's value and above which it adds a
+// fact the extractors missed. Chosen by leave-one-writer-out on the
+// development part (sixteen writers): the extractors read start times,
+// errors and steps well, so the detector overrules them only when sure
+// (-4: a probability under 2%; -6 for steps); who is affected is said in
+// too many ways for them, so there the detector decides alone (0, 0).
+var fieldBounds = map[string]struct{ drop, add float64 }{
+	helpdesk.FieldStartTime:  {-4, 2},
+	helpdesk.FieldErrorText:  {-4, 0},
+	helpdesk.FieldReproSteps: {-6, 0},
+	helpdesk.FieldImpact:     {0, 0},
+	helpdesk.FieldService:    {-4, 1},
+}
 
 var (
 	loadFieldModelOnce sync.Once
@@ -90,15 +96,16 @@ func (t *Triage) applyFieldModel(an *analysis, f *helpdesk.Fields, policy string
 			continue
 		}
 		v := fieldPtr(f, name)
+		bounds := fieldBounds[name]
 		switch {
 		case *v != "":
-			if s[c] < fieldDropBelow {
+			if s[c] < bounds.drop {
 				*v = ""
 				if name == helpdesk.FieldStartTime {
 					f.StartInstant = time.Time{}
 				}
 			}
-		case s[c] <= fieldAddAbove:
+		case s[c] <= bounds.add:
 		case name == helpdesk.FieldService && an.subject != "":
 			// the thing concerned is what a subject names
 			*v = clipSentence(collapseSpace(strings.TrimSpace(an.subject)))
