@@ -109,3 +109,6 @@ func (t *Triage) WithFieldModelFile(file []byte) (*Triage, error) {
 	c.fieldModel = m
 	return &c, nil
 }
+
+// RaceEnabled reports whether the tests run under the race detector.
+const RaceEnabled = raceEnabled

@@ -63,6 +63,9 @@ func trainOn(t testing.TB, mails []corpusMail) []byte {
 // that the embedded one is the same: the rubric and the corpus it learned
 // from have not changed since. -update-model writes the new one.
 func TestModelUpToDate(t *testing.T) {
+	if triage.RaceEnabled {
+		t.Skip("trains models on one goroutine, which the race detector only slows down; .ci/run runs it without -race")
+	}
 	dev := loadCorpus(t, false)
 	for _, c := range []struct {
 		file     string
@@ -108,6 +111,9 @@ func trainFieldsOn(t testing.TB, mails []corpusMail) []byte {
 // level model's: per writer, a detector trained on the others' mails
 // against the extractors alone (which were tuned on every writer).
 func TestFieldModelHeldOutWriters(t *testing.T) {
+	if triage.RaceEnabled {
+		t.Skip("trains models on one goroutine, which the race detector only slows down; .ci/run runs it without -race")
+	}
 	dev := loadCorpus(t, false)
 	rub := rubricOnly(t)
 	right := map[string]int{}
@@ -175,6 +181,9 @@ func corpusWriters(mails []corpusMail) []string {
 // writers' mails ranks this writer's, whose style it has never seen. The
 // rubric's figure beside it was tuned on the first three writers.
 func TestModelHeldOutWriters(t *testing.T) {
+	if triage.RaceEnabled {
+		t.Skip("trains models on one goroutine, which the race detector only slows down; .ci/run runs it without -race")
+	}
 	dev := loadCorpus(t, false)
 	rub := rubricOnly(t)
 	var n, exact, rubric, crit, critCrit, critHigh int
