@@ -121,9 +121,9 @@ type Options struct {
 func buildOpen(open []*helpdesk.Ticket, o Options, now time.Time) *page {
 	p := &page{Now: desk.FormatTime(now, time.UTC)}
 	agents, teams := map[string]int{}, map[string]int{}
-	for _, st := range sla.Standings(open, now) {
+	standings := sla.Standings(open, now)
+	for _, st := range standings {
 		t := st.Ticket
-		p.Open++
 		if t.Assignee != "" {
 			agents[t.Assignee]++
 		} else {
@@ -134,31 +134,16 @@ func buildOpen(open []*helpdesk.Ticket, o Options, now time.Time) *page {
 		} else {
 			teams["(no team)"]++
 		}
-		state := st.State(now)
-		switch state {
-		case sla.StateBreached:
-			p.Breached++
-		case sla.StateAtRisk:
-			p.AtRisk++
-		case sla.StatePaused:
-			p.Paused++
-		}
-		if state != sla.StateBreached && state != sla.StateAtRisk {
-			continue
-		}
-		if len(p.Urgent) == MaxUrgent {
-			p.More++
-			continue
-		}
-		owner := t.Assignee
-		if owner == "" && t.Team != "" {
-			owner = "team " + t.Team
-		}
+	}
+	tally := sla.TallyOpen(standings, now, MaxUrgent)
+	p.Open, p.Breached, p.AtRisk, p.Paused, p.More = tally.Open, tally.Breached, tally.AtRisk, tally.Paused, tally.More
+	for _, st := range tally.Urgent {
+		t := st.Ticket
 		// Outsiders' text is made printable: a bidirectional override in a
 		// subject must not reorder the row.
 		p.Urgent = append(p.Urgent, urgentRow{Ref: t.Ref, Subject: desk.Printable(t.Subject), Priority: string(t.Priority), Policy: t.Policy,
 			Clock: string(st.Clock), Due: desk.FormatTime(st.Due, desk.Location(o.policy(t.Policy), t)), Left: desk.TimeLeft(st.Left),
-			Breached: state == sla.StateBreached, Owner: desk.Printable(owner), Customer: desk.Printable(t.Customer)})
+			Breached: st.State(now) == sla.StateBreached, Owner: desk.Printable(desk.Owner(t)), Customer: desk.Printable(t.Customer)})
 	}
 	p.Agents, p.Teams = counts(agents), counts(teams)
 	return p

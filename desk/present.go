@@ -93,6 +93,18 @@ func MetRate(met, breached int) string {
 	return fmt.Sprintf("%d%% (%d of %d)", pct, met, n)
 }
 
+// Owner names who holds a ticket in a report's column: its assignee, else
+// "team NAME", else "".
+func Owner(t *helpdesk.Ticket) string {
+	switch {
+	case t.Assignee != "":
+		return t.Assignee
+	case t.Team != "":
+		return "team " + t.Team
+	}
+	return ""
+}
+
 // Printable makes text written by outsiders (subjects, addresses, names)
 // safe to show in a report's column or the board's table: tabs and line
 // breaks become a space, other control and format characters (terminal

@@ -280,32 +280,15 @@ func (d *Digester) Figures(ctx context.Context, p Period, now time.Time) (*Figur
 			window(fmt.Sprintf("the last %d days", CompareDays), f.Recent.Compliance),
 		},
 	}
-	for _, st := range f.Period.Open {
-		f.Open++
-		state := st.State(now)
-		switch state {
-		case sla.StateBreached:
-			f.Breached++
-		case sla.StateAtRisk:
-			f.AtRisk++
-		case sla.StatePaused:
-			f.Paused++
-		}
-		if state != sla.StateBreached && state != sla.StateAtRisk {
-			continue
-		}
-		if len(f.Urgent) == MaxUrgent {
-			f.More++
-			continue
-		}
+	tally := sla.TallyOpen(f.Period.Open, now, MaxUrgent)
+	f.Open, f.Breached, f.AtRisk, f.Paused, f.More = tally.Open, tally.Breached, tally.AtRisk, tally.Paused, tally.More
+	for _, st := range tally.Urgent {
 		t := st.Ticket
-		owner := t.Assignee
-		if owner == "" && t.Team != "" {
-			owner = "team " + t.Team
-		}
+		owner := desk.Owner(t)
 		if owner == "" {
 			owner = "unassigned"
 		}
+		state := st.State(now)
 		if state == sla.StateBreached {
 			state = "BREACHED"
 		}

@@ -162,9 +162,12 @@ func (f *Fetcher) State() FetcherState {
 	return f.state
 }
 
-func (f *Fetcher) now() time.Time {
-	if f.Now != nil {
-		return f.Now()
+func (f *Fetcher) now() time.Time { return nowOf(f.Now) }
+
+// nowOf returns clock's time, or the wall clock's when clock is nil.
+func nowOf(clock func() time.Time) time.Time {
+	if clock != nil {
+		return clock()
 	}
 	return time.Now()
 }

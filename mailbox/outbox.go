@@ -277,12 +277,19 @@ func (o *Outbox) Run(ctx context.Context) error {
 	}
 	defer o.closeConns()
 	defer o.lastFlush(ctx)
+	runRounds(ctx, o.kick, o.safeRound)
+	return nil
+}
+
+// runRounds calls round until ctx ends, waiting after each call for a
+// kick or for the wait it returned (negative: for a kick alone).
+func runRounds(ctx context.Context, kick <-chan struct{}, round func(context.Context) time.Duration) {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	for {
-		wait := o.safeRound(ctx)
+		wait := round(ctx)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		var tc <-chan time.Time
 		if wait >= 0 {
@@ -292,8 +299,8 @@ func (o *Outbox) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil
-		case <-o.kick:
+			return
+		case <-kick:
 		case <-tc:
 		}
 		t.Stop()

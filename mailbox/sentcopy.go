@@ -192,12 +192,7 @@ func (c *SentCopier) State() SentCopyState {
 	return c.state
 }
 
-func (c *SentCopier) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
+func (c *SentCopier) now() time.Time { return nowOf(c.Now) }
 
 // Run appends due copies until ctx is done, then returns nil. Like the
 // outbox it sleeps until the next copy is due or a Kick, then logs in (or
@@ -219,27 +214,8 @@ func (c *SentCopier) Run(ctx context.Context) error {
 		return fmt.Errorf("sent copies of %s: no folder", c.cfg.IMAP.Name)
 	}
 	defer c.closeConn(true)
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	for {
-		wait := c.linger(c.safeRound(ctx))
-		if ctx.Err() != nil {
-			return nil
-		}
-		var tc <-chan time.Time
-		if wait >= 0 {
-			t.Reset(wait)
-			tc = t.C
-		}
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-c.kick:
-		case <-tc:
-		}
-		t.Stop()
-	}
+	runRounds(ctx, c.kick, func(ctx context.Context) time.Duration { return c.linger(c.safeRound(ctx)) })
+	return nil
 }
 
 // linger closes the kept connection once it has idled copyLinger, and

@@ -54,6 +54,43 @@ const (
 	StateNone     = "no target"
 )
 
+// Tally is how the open tickets stand at one instant: how many in all and
+// in each state that needs a manager's eye, and the breached and at-risk
+// ones themselves, as TallyOpen lists them.
+type Tally struct {
+	Open, Breached, AtRisk, Paused int
+	Urgent                         []Standing // breached and at risk, soonest first, at most the bound
+	More                           int        // breached and at-risk ones beyond the bound
+}
+
+// TallyOpen counts standings (as Standings sorts them) by state at now
+// and keeps the first max breached or at-risk ones: the board's and the
+// digest's one computation of "what needs attention".
+func TallyOpen(standings []Standing, now time.Time, max int) Tally {
+	var t Tally
+	for _, st := range standings {
+		t.Open++
+		state := st.State(now)
+		switch state {
+		case StateBreached:
+			t.Breached++
+		case StateAtRisk:
+			t.AtRisk++
+		case StatePaused:
+			t.Paused++
+		}
+		if state != StateBreached && state != StateAtRisk {
+			continue
+		}
+		if len(t.Urgent) == max {
+			t.More++
+			continue
+		}
+		t.Urgent = append(t.Urgent, st)
+	}
+	return t
+}
+
 // State names where an open ticket stands: breached (its nearest
 // running clock past its deadline), at risk (the ticket's risk instant,
 // sla.Policy.RiskAt, has come: the same rule as /metrics), on track,

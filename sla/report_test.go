@@ -1,6 +1,7 @@
 package sla
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -83,5 +84,39 @@ func TestComplianceReport(t *testing.T) {
 	}
 	if got, want := r.ResponseP90, 3*time.Hour; got != want {
 		t.Errorf("p90 = %v, want %v", got, want)
+	}
+}
+
+// TallyOpen counts every state and lists at most max of the breached and
+// at-risk standings, in the order given.
+func TestTallyOpen(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	due := now.Add(time.Hour)
+	tk := func(ref string) *helpdesk.Ticket { return &helpdesk.Ticket{Ref: ref} }
+	risky := &helpdesk.Ticket{Ref: "risk", RiskAt: now.Add(-time.Minute)}
+	standings := []Standing{
+		{Ticket: tk("b1"), Due: now.Add(-2 * time.Hour), Left: -2 * time.Hour},
+		{Ticket: tk("b2"), Due: now.Add(-time.Hour), Left: -time.Hour},
+		{Ticket: risky, Due: due, Left: time.Hour},
+		{Ticket: tk("ok"), Due: due, Left: time.Hour},
+		{Ticket: tk("none")},
+	}
+	for _, c := range []struct {
+		max        int
+		wantUrgent []string
+		wantMore   int
+	}{
+		{10, []string{"b1", "b2", "risk"}, 0},
+		{2, []string{"b1", "b2"}, 1},
+		{0, nil, 3},
+	} {
+		got := TallyOpen(standings, now, c.max)
+		var refs []string
+		for _, st := range got.Urgent {
+			refs = append(refs, st.Ticket.Ref)
+		}
+		if got.Open != 5 || got.Breached != 2 || got.AtRisk != 1 || got.Paused != 0 || got.More != c.wantMore || !slices.Equal(refs, c.wantUrgent) {
+			t.Errorf("max %d: %+v (urgent %v), want 5 open, 2 breached, 1 at risk, urgent %v, %d more", c.max, got, refs, c.wantUrgent, c.wantMore)
+		}
 	}
 }
