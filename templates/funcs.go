@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -16,6 +17,7 @@ import (
 //	upper s, lower s
 //	join list sep    strings.Join
 //	indent n s       every non-empty line of s indented by n spaces
+//	count n word     "1 ticket", "2 tickets": n and word, with an s unless n is 1
 //	paragraphs s     s split at blank lines into paragraphs of lines, for
 //	                 HTML: {{range paragraphs .Text}}<p>{{range $i, $l := .}}{{if $i}}<br>{{end}}{{$l}}{{end}}</p>{{end}}
 func funcs() map[string]any {
@@ -26,7 +28,16 @@ func funcs() map[string]any {
 		"join":       strings.Join,
 		"indent":     indent,
 		"paragraphs": paragraphs,
+		"count":      count,
 	}
+}
+
+// count writes n and word, plural unless n is 1.
+func count(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
 }
 
 func title(s string) string {
