@@ -88,16 +88,22 @@ func openStoreFor(ctx context.Context, configPath, dbPath string, stderr io.Writ
 		if err != nil {
 			return nil, err
 		}
-		dbPath = cfg.Store.Path
-		if _, err := os.Stat(dbPath); err != nil {
-			return nil, fmt.Errorf("no database at %s (has the daemon run? under systemd a relative [store] path is in the unit's StateDirectory=, e.g. -db /var/lib/helpdeskd/helpdesk.db): %w", dbPath, err)
-		}
-		return store.Open(ctx, dbPath, store.Options{RefPrefix: cfg.Store.RefPrefix, RefStart: cfg.Store.RefStart})
+		return openConfiguredStore(ctx, cfg)
 	}
 	if _, err := os.Stat(dbPath); err != nil {
 		return nil, fmt.Errorf("no database at %s: %w", dbPath, err)
 	}
 	return store.Open(ctx, dbPath, store.Options{})
+}
+
+// openConfiguredStore opens the existing database a loaded configuration
+// names.
+func openConfiguredStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	dbPath := cfg.Store.Path
+	if _, err := os.Stat(dbPath); err != nil {
+		return nil, fmt.Errorf("no database at %s (has the daemon run? under systemd a relative [store] path is in the unit's StateDirectory=, e.g. -db /var/lib/helpdeskd/helpdesk.db): %w", dbPath, err)
+	}
+	return store.Open(ctx, dbPath, store.Options{RefPrefix: cfg.Store.RefPrefix, RefStart: cfg.Store.RefStart})
 }
 
 func cmdTickets(ctx context.Context, args []string, stdout, stderr io.Writer) error {

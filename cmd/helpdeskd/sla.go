@@ -118,7 +118,13 @@ func slaReport(ctx context.Context, args []string, now time.Time, stdout, stderr
 			return err
 		}
 	}
-	st, err := openStoreFor(ctx, *path, *db, stderr)
+	var st *store.Store
+	var err error
+	if *db == "" {
+		st, err = openConfiguredStore(ctx, cfg) // the configuration read above, not read again
+	} else {
+		st, err = openStoreFor(ctx, *path, *db, stderr)
+	}
 	if err != nil {
 		return err
 	}
