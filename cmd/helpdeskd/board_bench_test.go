@@ -14,8 +14,10 @@ import (
 	"github.com/helpdeskd/helpdesk"
 	"github.com/helpdeskd/helpdesk/board"
 	"github.com/helpdeskd/helpdesk/config"
+	"github.com/helpdeskd/helpdesk/digest"
 	"github.com/helpdeskd/helpdesk/sla"
 	"github.com/helpdeskd/helpdesk/store"
+	"github.com/helpdeskd/helpdesk/templates"
 )
 
 // BenchmarkBoard100k measures the board over a database of 100,000
@@ -29,6 +31,9 @@ import (
 // one request in a minute starts in the background (and the very first
 // request waits for): the 90 days' clocks read, compliance per window,
 // the weekly trend, triage counts.
+//
+// digest: the managers' digest over the same database (its figures, the
+// chart, one reader's mail).
 //
 //	go test ./cmd/helpdeskd -run '^$' -bench Board100k -benchtime 20x
 func BenchmarkBoard100k(b *testing.B) {
@@ -108,6 +113,40 @@ func BenchmarkBoard100k(b *testing.B) {
 			size = rec.Body.Len()
 		}
 		b.ReportMetric(float64(size), "page-bytes")
+	})
+	// digest: the managers' digest of the latest daily period, figures
+	// and chart (computed once per digest, shared by every reader), and
+	// one reader's mail rendered.
+	b.Run("digest", func(b *testing.B) {
+		tmpl, err := templates.Load("")
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := newDigester(cfg, st, tmpl, func() time.Time { return now }, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sched, err := digest.NewSchedule("daily", 8, 0, time.Monday, time.UTC)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := sched.Period(sched.Latest(now))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			f, err := d.Figures(context.Background(), p, now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(f.PNG) == 0 || f.Open == 0 {
+				b.Fatal("no chart or no open tickets")
+			}
+			if _, err := d.Mail(f, p, nil, "maria@example.com", secret, now); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 	b.Run("figures", func(b *testing.B) {
 		b.ReportAllocs()
