@@ -761,12 +761,28 @@ func (s *imapSession) wait(ctx context.Context) (announced bool, err error) {
 	case <-s.c.Closed():
 		return false, s.ended(errors.New("connection closed during IDLE"))
 	}
-	return announced, s.do("leave idle", func() error {
+	err = s.do("leave idle", func() error {
 		if err := idle.Close(); err != nil {
 			return err
 		}
 		return idle.Wait()
 	})
+	if err != nil {
+		// The server may have ended the session just as we left IDLE (mail
+		// announced, then BYE and the close): writing DONE then fails on
+		// the closed connection. That is the server's end, as above, once
+		// the client's reader has seen the close.
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-s.c.Closed():
+			return announced, s.ended(err)
+		case <-t.C:
+		}
+		return announced, err
+	}
+	s.f.setStatus(FetcherConnected) // working, no longer idling
+	return announced, nil
 }
 
 // ended is how a session whose connection closed while it waited ends: a
