@@ -5,18 +5,23 @@ import (
 	"strings"
 
 	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/message"
 	"github.com/helpdeskd/helpdesk/store"
 	"github.com/helpdeskd/helpdesk/templates"
 	"github.com/helpdeskd/helpdesk/triage"
 )
 
-// text is the part of m triage reads: the new text, or all of it.
+// text is the new text of m, or all of it.
 func text(m *helpdesk.Message) string {
 	if strings.TrimSpace(m.NewText) != "" {
 		return m.NewText
 	}
 	return m.Text
 }
+
+// reportText is the part of m triage reads (message.ReportText: a
+// forward's forwarded mail too).
+func reportText(m *helpdesk.Message) string { return message.ReportText(m.Subject, m.Text, m.NewText) }
 
 // senderOf returns the address a ticket for m belongs to.
 func senderOf(m *helpdesk.Message) helpdesk.Address {
@@ -45,6 +50,11 @@ func (w *work) mailbox() *Mailbox {
 // the spam state, with no acknowledgement and no notification.
 func (w *work) newTicket(m *helpdesk.Message, linked *helpdesk.Ticket, doubt, spam string) (Result, error) {
 	d, mb := w.d, w.mailbox()
+	// A customer who forwards a colleague's report ("FW: ...") reports
+	// what was forwarded: the agents are shown it, as triage read it.
+	if message.ForwardSubject(m.Subject) {
+		m.NewText = reportText(m)
+	}
 	from := senderOf(m)
 	plan, policy := "", ""
 	if d.cfg.Customer != nil {
@@ -354,7 +364,7 @@ func (w *work) customerReply(t *helpdesk.Ticket, m *helpdesk.Message, how, doubt
 	}
 	// Re-check the incident facts: the missing list only shrinks.
 	hadMissing := len(t.Missing) > 0
-	found := d.tri.Fields(triage.Input{Subject: m.Subject, Text: text(m), Date: m.Date})
+	found := d.tri.Fields(triage.Input{Subject: m.Subject, Text: reportText(m), Date: m.Date})
 	before := t.Missing
 	t.Fields = t.Fields.Merge(found)
 	t.Missing = t.Fields.Missing(d.policy(t.Policy).Required[t.Priority])

@@ -263,7 +263,7 @@ func (d *Desk) assess(mailbox string, m *helpdesk.Message) helpdesk.Assessment {
 	if mb := d.boxes[mailbox]; mb != nil {
 		def, policy = mb.DefaultPriority, mb.Policy
 	}
-	return d.tri.Assess(triage.Input{Subject: m.Subject, Text: text(m), Date: m.Date, Default: def, Policy: policy})
+	return d.tri.Assess(triage.Input{Subject: m.Subject, Text: reportText(m), Date: m.Date, Default: def, Policy: policy})
 }
 
 // IngestBatch applies mails of one mailbox, in order, in one transaction

@@ -575,3 +575,55 @@ func TestNoteBodyNotLoggedAtInfo(t *testing.T) {
 		t.Errorf("the note event is not logged at all:\n%s", logs)
 	}
 }
+
+// An agent who writes "FW:" over the notification they reply to (some
+// clients do, or anyone with the agent's proof) relays their own words
+// only: the subject is the sender's to write, and a forward's history
+// (the notification, with the agent's reply address and internal text)
+// must never reach the customer. A customer's forward opens a ticket with
+// the forwarded report as its text.
+func TestForwardSubjectRelaysNoHistory(t *testing.T) {
+	td := newTestDesk(t)
+	ref := td.mail("support", customer("f1@x", "Carol <carol@shop.example>", "Store down", outage)).Ref
+	addr := td.agentAddress("alice@example.com", ref)
+	raw := fmt.Sprintf(`From: Alice <alice@example.com>
+To: %s
+Subject: FW: [%s] Store down
+Message-ID: <f2@example.com>
+Date: Wed, 18 Nov 2026 10:40:00 +0000
+
+We are on it.
+
+From: Example Support <support@example.com>
+Sent: Wednesday, 18 November 2026 10:30
+To: Alice <alice@example.com>
+Subject: [%s] Store down
+
+INTERNAL note: reply address %s
+`, addr, ref, ref, addr)
+	td.mail("support", raw)
+	var relay *helpdesk.OutMail
+	for _, m := range td.mailsTo("carol@shop.example") {
+		if m.Kind == helpdesk.KindRelay {
+			relay = &m
+		}
+	}
+	if relay == nil || !strings.Contains(relay.Text, "We are on it.") {
+		t.Fatalf("no relay of the agent's words: %+v", relay)
+	}
+	if strings.Contains(relay.Text, "INTERNAL") || strings.Contains(relay.Text, addr) {
+		t.Fatalf("the relay carried the forwarded history:\n%s", relay.Text)
+	}
+
+	fwd := customer("f3@x", "Nick <nick@shop.example>", "FW: orders late", "See below.\n\nFrom: Sophie <sophie@shop.example>\nSent: Tuesday, 17 November 2026 13:58\nTo: Nick <nick@shop.example>\nSubject: orders late\n\nSince Friday nobody can place an order, the checkout fails for everyone.\n")
+	res := td.mail("support", fwd)
+	var note *helpdesk.OutMail
+	for _, m := range td.mailsTo("alice@example.com") {
+		if strings.Contains(m.Subject, res.Ref) {
+			note = &m
+		}
+	}
+	if note == nil || !strings.Contains(note.Text, "Since Friday nobody can place an order") {
+		t.Fatalf("the agents' notification lacks the forwarded report: %+v", note)
+	}
+}

@@ -571,11 +571,7 @@ func (p *parser) finishBody(acc *parseBody) {
 		p.msg.Text = strings.Clone(strings.TrimRight(p.msg.Text[:cut], " \t\n"))
 	}
 	p.msg.TextOmitted = omitted
-	if ForwardSubject(p.msg.Subject) {
-		p.msg.NewText = StripForward(p.msg.Text)
-	} else {
-		p.msg.NewText = StripReply(p.msg.Text)
-	}
+	p.msg.NewText = StripReply(p.msg.Text)
 }
 
 // headers reads the top-level header fields of the message.

@@ -29,6 +29,25 @@ func StripReply(text string) string { return stripReply(text, false) }
 // line does in StripReply.
 func StripForward(text string) string { return stripReply(text, true) }
 
+// ReportText is the text an incident report is judged on: for a mail
+// whose subject forwards another, the forwarded mail with the comment
+// above it (StripForward); else the new text, or the whole text when it
+// has none. Only the reading of a report uses it: a mail's NewText, which
+// is what gets relayed, stays without quoted history whatever its subject
+// says, since the subject is the sender's to write (an agent's "FW:" over
+// a notification must not relay the notification).
+func ReportText(subject, text, newText string) string {
+	if ForwardSubject(subject) {
+		if s := StripForward(text); strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	if strings.TrimSpace(newText) != "" {
+		return newText
+	}
+	return text
+}
+
 func stripReply(text string, forward bool) string {
 	if strings.TrimSpace(text) == "" {
 		return ""

@@ -96,14 +96,22 @@ func TestStripForward(t *testing.T) {
 	}
 }
 
-// Parse reads a forward's forwarded mail as new text.
+// A forward's report is its forwarded mail (ReportText), but its NewText,
+// which is what gets relayed, keeps no history: the subject is the
+// sender's to write.
 func TestParseForwardNewText(t *testing.T) {
 	raw := "From: nick@x.example\r\nTo: support@y.example\r\nSubject: FW: orders late\r\n\r\nSee below.\r\n\r\nFrom: Sophie <sophie@x.example>\r\nSent: Tuesday, 6 October 2026 1:58 PM\r\nTo: Nick <nick@x.example>\r\nSubject: orders late\r\n\r\nSince Friday the web orders are late.\r\n"
 	m, err := Parse([]byte(raw), ParseOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(m.NewText, "Since Friday") {
-		t.Errorf("NewText = %q, want the forwarded report in it", m.NewText)
+	if got := ReportText(m.Subject, m.Text, m.NewText); !strings.Contains(got, "Since Friday") || !strings.Contains(got, "See below.") {
+		t.Errorf("ReportText = %q, want the comment and the forwarded report", got)
+	}
+	if strings.Contains(m.NewText, "Since Friday") {
+		t.Errorf("NewText = %q kept the forwarded history", m.NewText)
+	}
+	if got := ReportText("RE: orders late", m.Text, m.NewText); got != m.NewText {
+		t.Errorf("ReportText of a reply = %q, want its NewText %q", got, m.NewText)
 	}
 }

@@ -112,10 +112,7 @@ func scoreCorpus(t testing.TB, tr *triage.Triage, mails []corpusMail) *corpusSco
 		if err != nil {
 			t.Fatalf("%s: %v", m.name, err)
 		}
-		text := msg.NewText
-		if strings.TrimSpace(text) == "" {
-			text = msg.Text
-		}
+		text := message.ReportText(msg.Subject, msg.Text, msg.NewText)
 		a := tr.Assess(triage.Input{Subject: msg.Subject, Text: text, Date: msg.Date, Policy: m.Policy})
 		s.mails++
 		got := string(a.Priority)

@@ -498,10 +498,7 @@ func TestGoldenLabelled(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		text := msg.NewText
-		if strings.TrimSpace(text) == "" {
-			text = msg.Text
-		}
+		text := message.ReportText(msg.Subject, msg.Text, msg.NewText)
 		ins := []testInput{{name: name + " (parsed)", in: Input{Subject: msg.Subject, Text: text, Date: msg.Date}}}
 		ins = append(ins, mailVariants(name, raw)...)
 		set.check(name+".json", assessAll(t, rules, ins))

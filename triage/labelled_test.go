@@ -68,10 +68,7 @@ func runLabelled(t *testing.T) map[string]*score {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		text := msg.NewText
-		if strings.TrimSpace(text) == "" {
-			text = msg.Text
-		}
+		text := message.ReportText(msg.Subject, msg.Text, msg.NewText)
 		in := triage.Input{Subject: msg.Subject, Text: text, Date: msg.Date}
 		a := tr.Assess(in)
 		s := scores[l.Set]

@@ -28,10 +28,7 @@ func corpusInput(t testing.TB, m corpusMail) triage.Input {
 	if err != nil {
 		t.Fatalf("%s: %v", m.name, err)
 	}
-	text := msg.NewText
-	if strings.TrimSpace(text) == "" {
-		text = msg.Text
-	}
+	text := message.ReportText(msg.Subject, msg.Text, msg.NewText)
 	return triage.Input{Subject: msg.Subject, Text: text, Date: msg.Date, Policy: m.Policy}
 }
 

@@ -69,11 +69,7 @@ func cmdTriage(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// mailbox when no recipient is one of ours).
 	mb := mailboxFor(cfg, msg)
 	policy := cfg.PolicyFor(mb, msg.From.Email)
-	newText := msg.NewText
-	if strings.TrimSpace(newText) == "" {
-		newText = msg.Text
-	}
-	a := tri.Assess(triage.Input{Subject: msg.Subject, Text: newText, Date: msg.Date, Default: mb.DefaultPriority})
+	a := tri.Assess(triage.Input{Subject: msg.Subject, Text: message.ReportText(msg.Subject, msg.Text, msg.NewText), Date: msg.Date, Default: mb.DefaultPriority})
 	missing := a.Fields.Missing(policy.Required[a.Priority])
 	if *asJSON {
 		out := triageJSON{Priority: string(a.Priority), Accepted: a.ClaimAccepted, Reasons: a.Reasons,
