@@ -186,6 +186,13 @@ func (f *Fetcher) setFailure(err error, failures int) {
 	f.state.LastError, f.state.LastErrorAt, f.state.Failures = err.Error(), f.now(), failures
 }
 
+func (f *Fetcher) loginRecovered() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.state.Status, f.state.Since = FetcherConnected, f.now()
+	f.state.LastError, f.state.LastErrorAt = "", time.Time{}
+}
+
 func (f *Fetcher) setSuccess() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -346,12 +353,19 @@ func (f *Fetcher) session(ctx context.Context, ok func()) (err error) {
 	// A mailbox whose credentials were refused stays auth-failed while it
 	// tries them again: /healthz must not answer 200 for the length of a
 	// login (with OAuth2, a token request and the server's refusal delay).
-	if f.State().Status != FetcherAuthFailed {
+	refused := f.State().Status == FetcherAuthFailed
+	if !refused {
 		f.setStatus(FetcherConnecting)
 	}
 	s, err := f.connect(ctx)
 	if err != nil {
 		return err
+	}
+	if refused {
+		// The login works again: the auth-failed state and the refusal
+		// /healthz showed go together, at once, not the state now and the
+		// error only when the first cycle has succeeded.
+		f.loginRecovered()
 	}
 	if !f.loginOK {
 		f.loginOK = true
