@@ -40,5 +40,10 @@ func TestBlind(t *testing.T) {
 		sort.Slice(mails, func(i, j int) bool { return mails[i].name < mails[j].name })
 		s := scoreCorpus(t, tr, mails)
 		logCorpus(t, filepath.Base(set), s)
+		if *corpusMisses {
+			for _, m := range s.misses {
+				t.Logf("%s miss %s", filepath.Base(set), m)
+			}
+		}
 	}
 }

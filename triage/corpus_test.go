@@ -17,7 +17,7 @@ import (
 )
 
 // The development corpus of issue 15 (testdata/corpus, see its README):
-// 600 mails by three writers who saw only the policies. It is split by a
+// 4,360 mails by twenty-three writers who saw only the policies. It is split by a
 // hash of "writer/filename" into a development part (three quarters),
 // which triage may be tuned on, and a test part, which is only measured:
 // nobody should read its mails or its misses, and no test gates on it.
@@ -57,7 +57,9 @@ func corpusTestPart(name string) bool {
 func loadCorpus(t testing.TB, test bool) []corpusMail {
 	t.Helper()
 	dir := filepath.Join("testdata", "corpus")
-	writers, err := filepath.Glob(filepath.Join(dir, "w*"))
+	// w*: the corpus writers; b*: blind sets written to the same brief
+	// that were scored once and then joined the corpus
+	writers, err := filepath.Glob(filepath.Join(dir, "[wb]*"))
 	if err != nil || len(writers) == 0 {
 		t.Fatalf("no writers in %s: %v", dir, err)
 	}
@@ -191,25 +193,25 @@ func logCorpus(t *testing.T, part string, s *corpusScore) {
 // The development part's ratchet: TestCorpus fails when the development
 // part scores below these figures (reached figures minus a small margin).
 // Raise them when triage gets better; never lower them to let a change in.
-// Set again on 2026-12-06 when writers w4-w16 joined the corpus (the
-// part grew from 459 mails of three writers to 2,369 of sixteen, so the
-// figures are of another set, not a regression): the rubric alone reached
-// exact 63.3%, critical->critical 78.9%, critical->at least high 86.1%,
-// fields start_time 93.2%, error_text 92.9%, repro_steps 89.5%, impact
-// 78.6%, service 95.9% (the extractors alone; the learned field detector
-// is measured by TestFieldModelHeldOutWriters). The margins are a few
-// mails.
+// Set again on 2026-12-06 (sixth session) when writers w17-w20 and the
+// scored blind sets b3-b5 joined the corpus (the part grew from 2,369
+// mails of sixteen writers to 3,263 of twenty-three, so the figures are
+// of another set, not a regression): the rubric alone reached exact
+// 62.9%, critical->critical 79.4%, critical->at least high 87.3%, fields
+// start_time 93.5%, error_text 92.3%, repro_steps 90.1%, impact 78.8%,
+// service 96.0% (the extractors alone; the learned field detector is
+// measured by TestFieldModelHeldOutWriters). The margins are a few mails.
 const (
-	ratchetExact    = 62.8
-	ratchetCritCrit = 78.3
-	ratchetCritHigh = 85.5
+	ratchetExact    = 62.4
+	ratchetCritCrit = 78.9
+	ratchetCritHigh = 86.8
 )
 
 var ratchetField = map[string]float64{
-	"start_time":  92.8,
-	"error_text":  92.5,
-	"repro_steps": 89.0,
-	"impact":      78.2,
+	"start_time":  93.0,
+	"error_text":  91.8,
+	"repro_steps": 89.6,
+	"impact":      78.3,
 	"service":     95.5,
 }
 

@@ -112,3 +112,29 @@ func (t *Triage) WithFieldModelFile(file []byte) (*Triage, error) {
 
 // RaceEnabled reports whether the tests run under the race detector.
 const RaceEnabled = raceEnabled
+
+// FieldScores returns, per learned field, whether the extractors found it,
+// whether a labelled line states it, and the detector's score (log-odds):
+// what applyFieldModel decides from, for choosing fieldBounds.
+func (t *Triage) FieldScores(in Input) (found, stated []bool, scores []float64) {
+	in = limit(in)
+	an := t.analyse(in)
+	defer an.release()
+	f := t.fields(in, an)
+	var fs featureSink
+	fieldFeatures(&fs, an, &f, in.Policy)
+	scores = t.fieldModel.scores(fs.buckets)
+	for _, name := range learnedFields {
+		found = append(found, *fieldPtr(&f, name) != "")
+		stated = append(stated, an.stated[name])
+	}
+	return found, stated, scores
+}
+
+// SetModelCosts sets modelCriticalAt and modelHighAt and returns a
+// function that puts them back, for choosing them in tests.
+func SetModelCosts(criticalAt, highAt float64) (restore func()) {
+	c, h := modelCriticalAt, modelHighAt
+	modelCriticalAt, modelHighAt = criticalAt, highAt
+	return func() { modelCriticalAt, modelHighAt = c, h }
+}

@@ -3,6 +3,7 @@ package triage
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -181,6 +182,8 @@ func (t *Triage) fields(in Input, an *analysis) helpdesk.Fields {
 		f.StartTime = collapseSpace(m) // "since the last release": a start, though no instant
 	} else if m := reLooseStart.FindString(in.Text); m != "" {
 		f.StartTime = collapseSpace(m) // "since the start of this month", "for about a week"
+	} else if m := findClauseStart(in.Text); m != "" {
+		f.StartTime = m // "since we uploaded the new logo", "nobody can log in this morning"
 	}
 
 	f.ErrorText = lab[helpdesk.FieldErrorText]
@@ -223,6 +226,66 @@ var reEventStart = regexp.MustCompile(`(?i)\b(?:ever since|since|after|following
 // mid-September"), a part of a day ("since this night"), or "it started
 // after ...".
 var reLooseStart = regexp.MustCompile(`(?i)\b(?:(?:since|from|(?:been|is|are|was|were|has|have)\s+(?:[a-z']+\s+){0,3}for)\s+(?:(?:about|around|approx\.?|approximately|roughly|maybe|perhaps|nearly|almost|over|more than|at least|the last|the past|last|past|some|a few|few|several|a couple of|couple of|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|\d+)\s+){1,3}(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|nights?)\b(?:\s+now)?|since\s+(?:about\s+|around\s+)?(?:the\s+)?(?:start|beginning|begin|middle|end)\s+of\s+(?:the\s+|this\s+|last\s+)?[a-z]+|since\s+(?:about\s+|around\s+)?mid-?[a-z]+|since\s+(?:this|last|yesterday|today)\s+(?:night|morning|evening|afternoon|week|weekend|month)|(?:it|this|the problem|the issue|this issue|the error)\s+(?:started|began|first happened|first appeared)\s+(?:on|at|after|around|about|when|last|this|yesterday|today|in))\b`)
+
+// The starts findClauseStart reads, each a regular expression over one
+// sentence:
+//   - reSinceClause: "since" and a clause in the past tense ("since we
+//     uploaded the new logo", "since the survey closed on 16/3"), not a
+//     cause ("since we need it by Friday");
+//   - reSinceVague: "since March", "since late May", "since 10ish", "since
+//     about a fortnight ago";
+//   - rePastSpan: a span of the past the problem fills ("over the past
+//     week", "for the last two Mondays", "in the last hour", "started this
+//     month");
+//   - reFailingNow: a failure told with the part of the day it is
+//     happening in ("nobody can log in this morning", "this afternoon all
+//     the notes are gone").
+var (
+	reSinceClause = regexp.MustCompile(`(?i)\bsince\s+(?:we|i|you|they|he|she|it|someone|somebody|(?:the|our|your|my|their|a|an)\s+[a-z0-9-]+(?:\s+[a-z0-9-]+)?)\s+(?:(?:have|has|had|just|first|last|all|both)\s+)?(?:[a-z]{2,}ed|went|came|began|made|put|ran|sent|took|got|did|was|were|brought|built|left|lost|switched|shut|broke|upgraded|logged|set up|moved|opened)\b[^.!?\n]{0,60}`)
+	reSinceVague  = regexp.MustCompile(`(?i)\bsince\s+(?:(?:about|around|roughly|approximately|maybe)\s+)?(?:(?:early|late|mid-?)\s*)?(?:january|february|march|april|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b|\bsince\s+(?:(?:about|around|roughly|approximately)\s+)?(?:[01]?\d|2[0-3])\s?-?ish\b|\b(?:since|for)\s+(?:(?:about|around|roughly|over|almost|nearly)\s+)?(?:a|one|two|the\s+(?:last|past))\s+fortnights?(?:\s+ago)?\b`)
+	rePastSpan    = regexp.MustCompile(`(?i)\b(?:over|during|for|in|throughout)\s+the\s+(?:past|last)\s+(?:(?:few|couple\s+of|several|\d+|two|three|four|five|six)\s+)?(?:minutes?|hours?|days?|weeks?|months?|nights?|mornings?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|weekends?|shifts?)\b(?:\s+or\s+so)?|\b(?:started|began|begun|starting|beginning)\s+(?:(?:only|just|again)\s+)?(?:this|last|earlier\s+this)\s+(?:week|month|morning|afternoon|evening|year|weekend)\b`)
+	reFailingNow  = regexp.MustCompile(`(?i)\b(?:can't|can\x{2019}t|cannot|can not|couldn't|unable to|won't|doesn't|don't|didn't|isn't|aren't|wasn't|weren't|no longer|nobody|no one|none of|stopped|fails?|failed|failing|broke|broken|down|gone|missing|crash(?:ed|es|ing)?|disappeared|wrong|errors?|blank|frozen|stuck|slow)\b[^.!?\n]{0,80}?\b(this morning|this afternoon|this evening|today|this week|tonight|overnight)\b|\b(this morning|this afternoon|this evening|today|this week|overnight)\b[^.!?\n]{0,80}?\b(?:can't|can\x{2019}t|cannot|can not|couldn't|unable to|won't|doesn't|didn't|isn't|aren't|wasn't|weren't|no longer|nobody|no one|none of|stopped|failed|failing|broke|broken|went down|is down|are down|gone|missing|crashed|crashing|disappeared|blank|frozen|stuck)\b`)
+)
+
+// findClauseStart returns the first start of the problem that the
+// expressions of times did not read (see reSinceClause and the others),
+// the sentence's words around it, or "". A sentence about the future
+// (due, needed, a meeting) holds no part of the day.
+func findClauseStart(text string) string {
+	for _, re := range []*regexp.Regexp{reSinceClause, reSinceVague, rePastSpan, reFailingNow} {
+		for _, m := range re.FindAllStringSubmatchIndex(text, 4) {
+			if reFailingFuture.MatchString(text[m[0]:m[1]]) {
+				continue
+			}
+			if re == reFailingNow {
+				// "since" and "over the past" are in the past by their
+				// words; a part of the day needs a sentence that is not
+				// a request or a plan
+				words := strings.Fields(sentenceBefore(text, m[0]))
+				before := strings.Join(words[max(0, len(words)-6):], " ")
+				if futureCue(before) || reFailingFuture.MatchString(before) {
+					continue
+				}
+			}
+			a, b := m[0], m[1]
+			for k := 2; k+1 < len(m); k += 2 {
+				if m[k] >= 0 {
+					a, b = m[k], m[k+1] // the part of the day alone
+				}
+			}
+			v := text[a:b]
+			if i := strings.IndexAny(v, ",;:"); i > 0 {
+				v = v[:i]
+			}
+			return clipSentence(collapseSpace(strings.TrimSpace(v)))
+		}
+	}
+	return ""
+}
+
+// reFailingFuture is a request or a plan inside a span findClauseStart
+// found: "can't wait", "need it today", "by today", "until today".
+var reFailingFuture = regexp.MustCompile(`(?i)\b(?:please|need|needs|needed|by|until|till|due|must|deadline|meeting|call|ring|before)\b`)
 
 // reference is the instant relative times count from, in the customer's
 // zone: the mail's Date in in.Location, or in the Date's own zone.
@@ -829,6 +892,15 @@ func findRepro(text, lower string, lines []string) string {
 		// a menu path in prose: "imports via Data > Import > Leads"
 		case reMenuPath.MatchString(s):
 			return collapseSpace(s)
+		// a path walked with an action: "Open New order > Supplier to
+		// see", "Reports > Sales Analysis > Run", "Steps: New order >
+		// choose cost centre 4410 > Submit"
+		case walksPath(s):
+			return collapseSpace(s)
+		// someone's actions in order: "They enter the code, hit Apply
+		// and get ...", "I open the job, click Approve and ..."
+		case reActorActs.MatchString(s) && countActions(s) >= 2 && (strings.Contains(s, ",") || strings.Contains(s, " and ")):
+			return collapseSpace(s)
 		// a condition made of actions: "when I open a job and click
 		// Approve, the page goes white"
 		case hasPrefixWord(low, stepConditions) && strings.Contains(s, ",") && countActions(s) >= 2:
@@ -863,6 +935,39 @@ var reSeeIt = regexp.MustCompile(`(?im)^[\s>*-]*(?:to|how to|you can) (?:see|tes
 // reMenuPath is a menu path of three or more items: "Data > Import >
 // Leads", "Admin \u2192 Users \u2192 Roles".
 var reMenuPath = regexp.MustCompile(`\b\p{Lu}[\p{L}\d]*(?: [\p{L}\d]+){0,2} (?:>|->|\x{2192}|\x{BB}) \p{Lu}[\p{L}\d]*(?: [\p{L}\d]+){0,2} (?:>|->|\x{2192}|\x{BB}) \p{Lu}`)
+
+// reActorActs is a sentence that starts with someone doing something:
+// "They enter the code", "I then click Save", "Users open the app".
+var reActorActs = regexp.MustCompile(`(?i)^(?:so\s+|and\s+|then\s+)?(?:i|we|they|you|he|she|users?|customers?|staff|the user|the customer|our (?:users|staff|customers|team))\s+(?:then\s+|just\s+|first\s+)?(?:` + actorVerbs + `)\b`)
+
+// actorVerbs are the action words reActorActs knows, as alternatives of
+// a regular expression.
+var actorVerbs = func() string {
+	var verbs []string
+	for v := range actionVerbs {
+		if !uncounted[v] {
+			verbs = append(verbs, v)
+		}
+	}
+	slices.Sort(verbs)
+	return strings.Join(verbs, "|")
+}()
+
+// walksPath reports whether sentence s goes along a path of screens
+// with an action: two steps of a path and an action word anywhere, or one
+// step after a sentence that starts with an action ("Open New order >
+// Supplier").
+func walksPath(s string) bool {
+	steps := 0
+	for _, sep := range []string{" > ", " -> ", " \u2192 ", " \u00bb "} {
+		steps += strings.Count(s, sep)
+	}
+	if steps == 0 || !rePath.MatchString(s) {
+		return false
+	}
+	first := firstWord(strings.TrimPrefix(strings.TrimSpace(s), "Steps:"))
+	return steps >= 2 && countActions(s) >= 1 || actionVerbs[first] && !uncounted[first]
+}
 
 // reHeaderish is a mail header field's name: a text with two of them is a
 // header block pasted or quoted, not a sentence.

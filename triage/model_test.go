@@ -130,6 +130,8 @@ func TestFieldModelHeldOutWriters(t *testing.T) {
 				want := slices.Contains(m.Fields, f)
 				if (got.Get(f) != "") == want {
 					right[f]++
+				} else if *corpusMisses {
+					t.Logf("held-out miss %s %s: want %v, got %q", m.name, f, want, shortText(got.Get(f)))
 				}
 				if (base.Get(f) != "") == want {
 					rubric[f]++

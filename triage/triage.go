@@ -351,6 +351,8 @@ func (a *analysis) release() {
 	toks = toks[:0]
 	a.d.toks = nil
 	tokenPool.Put(&toks)
+	putBuckets(a.wordBuckets)
+	a.wordBuckets = nil
 }
 
 // maxText and maxSubject bound how much of a mail triage reads: the

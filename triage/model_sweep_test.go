@@ -1,0 +1,116 @@
+package triage_test
+
+import (
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/helpdeskd/helpdesk"
+	"github.com/helpdeskd/helpdesk/triage"
+)
+
+var sweep = flag.Bool("triage.sweep", false, "TestSweep: score the learned models' settings by leave-one-writer-out on the development part")
+
+// sweepBounds are the scores TestSweep tries as the field detector's
+// bounds.
+var sweepBounds = []float64{-8, -6, -4, -3, -2, -1, -0.5, 0, 0.5, 1, 2, 3, 4}
+
+// TestSweep is how fieldBounds, modelCriticalAt and modelHighAt were
+// chosen: per writer of the development part, models trained on the
+// other writers' mails read this writer's, and every setting is scored on
+// all of them. It only logs; run it with -triage.sweep -v (a minute or
+// two). The test part is not read.
+func TestSweep(t *testing.T) {
+	if !*sweep {
+		t.Skip("run with -triage.sweep to score the models' settings")
+	}
+	dev := loadCorpus(t, false)
+	type fieldRec struct {
+		found, stated, want bool
+		score               float64
+	}
+	recs := make([][]fieldRec, len(helpdesk.FieldNames))
+	type levelRec struct {
+		tr   *triage.Triage
+		in   triage.Input
+		want string
+	}
+	var levels []levelRec
+	for _, w := range corpusWriters(dev) {
+		train, held := splitWriter(dev, w)
+		ft, err := rubricOnly(t).WithFieldModelFile(trainFieldsOn(t, train))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lt, err := rubricOnly(t).WithModelFile(trainOn(t, train))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range held {
+			in := corpusInput(t, m)
+			found, stated, scores := ft.FieldScores(in)
+			for c, f := range helpdesk.FieldNames {
+				recs[c] = append(recs[c], fieldRec{found[c], stated[c], slices.Contains(m.Fields, f), scores[c]})
+			}
+			levels = append(levels, levelRec{lt, in, m.Priority})
+		}
+	}
+	// The field detector's bounds: an extractor's value dropped below
+	// drop, a missed fact added above add.
+	for c, f := range helpdesk.FieldNames {
+		var cells []string
+		best, bestDrop, bestAdd := -1, 0.0, 0.0
+		for _, drop := range sweepBounds {
+			for _, add := range sweepBounds {
+				if add < drop {
+					continue
+				}
+				right := 0
+				for _, r := range recs[c] {
+					got := r.found
+					if !r.stated && r.found && r.score < drop {
+						got = false
+					}
+					if !r.stated && !r.found && r.score > add {
+						got = true
+					}
+					if got == r.want {
+						right++
+					}
+				}
+				if right > best {
+					best, bestDrop, bestAdd = right, drop, add
+				}
+				cells = append(cells, fmt.Sprintf("(%g,%g) %d", drop, add, right))
+			}
+		}
+		t.Logf("%s, %d mails: best (%g,%g) %.1f%%; %s", f, len(recs[c]), bestDrop, bestAdd, 100*float64(best)/float64(len(recs[c])), strings.Join(cells, ", "))
+	}
+	// The level model's costs.
+	for _, critAt := range []float64{0.2, 0.25, 0.3, 0.35, 0.4, 1.1} {
+		for _, highAt := range []float64{0.3, 0.4, 0.5, 1.1} {
+			restore := triage.SetModelCosts(critAt, highAt)
+			var exact, crit, critCrit, critHigh int
+			for _, r := range levels {
+				got := r.tr.Assess(r.in).Priority
+				if string(got) == r.want {
+					exact++
+				}
+				if r.want == string(helpdesk.Critical) {
+					crit++
+					if got == helpdesk.Critical {
+						critCrit++
+					}
+					if got == helpdesk.Critical || got == helpdesk.High {
+						critHigh++
+					}
+				}
+			}
+			restore()
+			t.Logf("critical at %.2f, high at %.2f: exact %.1f%%, critical->critical %.1f%%, critical->at least high %.1f%%",
+				critAt, highAt, 100*float64(exact)/float64(len(levels)), 100*float64(critCrit)/float64(max(crit, 1)), 100*float64(critHigh)/float64(max(crit, 1)))
+		}
+	}
+}
