@@ -226,6 +226,12 @@ var defaultUnscoped = []string{
 	"(see|seeing|saw|seen|view|access|read|open) * (should not|should never|must not|are not supposed to|is not supposed to|not meant to|was not meant to) (see|be able to|have access|be visible)",
 	"(should|must) (never|not) be (visible|shown|seen|accessible)",
 	"(anonymous|confidential|private|personal) * (visible|exposed|shown|revealed|can see|can read)",
+	// Someone seeing what is not theirs: everyone's records, or private
+	// ones ("the payroll officer can now see everyone's 1-1 notes").
+	"(see|view|read|access|open) (everyone|everybody|every employee|all staff|all employees|all users) (s)? (data|notes|records|details|feedback|messages|salaries|salary|pay|reviews|files|information|check ins)",
+	"(can|could|able to) (now)? (see|view|read|access|open) * (private|confidential|sensitive) (notes|feedback|data|messages|records|information|details|files|documents|check ins)",
+	// Access that should have ended: leavers still in.
+	"(left|leavers|leaver|former employees|former staff|ex employees|ex staff|terminated|departed) * still (active|have access|has access|can log in|can access|able to log in|logging in|log in)",
 	"(api key|api keys|secret|secrets|token|tokens|credentials|password|passwords) * (exposed|leaked|public|published|pushed|committed|compromised|stolen)",
 	"(link|links|session|sessions|token|tokens|password reset|invitation|invitations|api key|api keys|key|keys|credentials|password|passwords|login|logins|certificate|secret) * (never expire|do not expire|does not expire|not expire|never expires|still work|still valid|still opens|can be reused|can be used again|reusable|works again|work again)",
 	"(api key|api keys|secret|secrets|token|tokens|credentials|password|passwords) * (shown|visible|displayed|readable) to (every|all|any|anyone|everyone|everybody)",
