@@ -154,7 +154,7 @@ var defaultDegraded = []string{
 	"(stale|out of sync|not in sync)",
 	"(not|nolonger|no longer|stopped) (updating|syncing|synchronising|synchronizing|refreshing|synced|updated)",
 	"(stale|outdated|out of date|old|obsolete|incorrect|wrong) (data|stock|stock levels|inventory|information|info|figures|content|descriptions|images|totals)",
-	"(data|information|stock|stock levels|figures|content|inventory|availability|prices) * (stale|out of date|outdated|not updat*|not refresh*|behind)",
+	"(data|information|stock|stock levels|figures|content|inventory|availability) * (stale|out of date|outdated|not updat*|not refresh*|behind)",
 }
 
 // defaultQuestion says that a mail asks something: how to do a thing,
@@ -214,6 +214,9 @@ var defaultUnscoped = []string{
 	"(wrong|incorrect|bad|false) (price|prices|pricing)",
 	"(price|prices|pricing) * (wrong|incorrect|excluding vat|without vat|missing vat|zero|showing as 0)",
 	"(listed|selling|sold|showing|priced) * (wrong price|incorrect price|for free|below cost)",
+	// Prices left at old values are wrong prices to the customer who pays them.
+	"(old|outdated|out of date|stale|previous|last year s|superseded) (price|prices|pricing|price list)",
+	"(price|prices|pricing|price list) * (not updat*|not refresh*|out of date|outdated|stale|not changed|have not changed|did not change|still the old)",
 	"legal (liability|issue|problem|risk|exposure|requirement|requirements|action)",
 	"(liability|liabilities|lawsuit|sued|illegal|unlawful|not legal)",
 	"(risk of|face|facing|exposed to|exposes us to) (fines|penalties|legal action|a fine)",
