@@ -1,9 +1,7 @@
 package triage_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -52,20 +50,6 @@ func TestLabellerAgreement(t *testing.T) {
 		}
 		t.Logf("%s, %d mails labelled twice:\n%s", set, len(names), agree.String())
 	}
-}
-
-// readLabels reads a labels file.
-func readLabels(t *testing.T, path string) map[string]corpusLabel {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var labels map[string]corpusLabel
-	if err := json.Unmarshal(raw, &labels); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return labels
 }
 
 // agreement counts, over mails labelled twice, where the labellers agree

@@ -1,8 +1,6 @@
 package triage_test
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -25,16 +23,8 @@ func TestBlind(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, set := range sets {
-		raw, err := os.ReadFile(filepath.Join(set, "labels.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var labels map[string]corpusLabel
-		if err := json.Unmarshal(raw, &labels); err != nil {
-			t.Fatalf("%s: %v", set, err)
-		}
 		var mails []corpusMail
-		for file, l := range labels {
+		for file, l := range readLabels(t, filepath.Join(set, "labels.json")) {
 			mails = append(mails, corpusMail{dir: "blind", name: filepath.Base(set) + "/" + file, corpusLabel: l})
 		}
 		sort.Slice(mails, func(i, j int) bool { return mails[i].name < mails[j].name })

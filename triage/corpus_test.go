@@ -52,6 +52,20 @@ func corpusTestPart(name string) bool {
 	return h.Sum32()%4 == 0
 }
 
+// readLabels reads a labels file.
+func readLabels(t testing.TB, path string) map[string]corpusLabel {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels map[string]corpusLabel
+	if err := json.Unmarshal(raw, &labels); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return labels
+}
+
 // loadCorpus returns the corpus mails of one part (test or development),
 // sorted by name.
 func loadCorpus(t testing.TB, test bool) []corpusMail {
@@ -65,15 +79,7 @@ func loadCorpus(t testing.TB, test bool) []corpusMail {
 	}
 	var out []corpusMail
 	for _, w := range writers {
-		raw, err := os.ReadFile(filepath.Join(w, "labels.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var labels map[string]corpusLabel
-		if err := json.Unmarshal(raw, &labels); err != nil {
-			t.Fatalf("%s: %v", w, err)
-		}
-		for file, l := range labels {
+		for file, l := range readLabels(t, filepath.Join(w, "labels.json")) {
 			name := filepath.Base(w) + "/" + file
 			if corpusTestPart(name) == test {
 				out = append(out, corpusMail{dir: "corpus", name: name, corpusLabel: l})

@@ -117,24 +117,20 @@ const RaceEnabled = raceEnabled
 // whether a labelled line states it, and the detector's score (log-odds):
 // what applyFieldModel decides from, for choosing fieldBounds.
 func (t *Triage) FieldScores(in Input) (found, stated []bool, scores []float64) {
-	in = limit(in)
-	an := t.analyse(in)
-	defer an.release()
-	f := t.fields(in, an)
-	var fs featureSink
-	fieldFeatures(&fs, an, &f, in.Policy)
-	scores = t.fieldModel.scores(fs.buckets)
+	buckets, f, labelled := t.fieldFeaturesOf(in)
+	scores = t.fieldModel.scores(buckets)
 	for _, name := range learnedFields {
 		found = append(found, *fieldPtr(&f, name) != "")
-		stated = append(stated, an.stated[name])
+		stated = append(stated, labelled[name])
 	}
 	return found, stated, scores
 }
 
-// SetModelCosts sets modelCriticalAt and modelHighAt and returns a
-// function that puts them back, for choosing them in tests.
-func SetModelCosts(criticalAt, highAt float64) (restore func()) {
-	c, h := modelCriticalAt, modelHighAt
-	modelCriticalAt, modelHighAt = criticalAt, highAt
-	return func() { modelCriticalAt, modelHighAt = c, h }
+// WithModelCosts returns a copy of t whose model ranks critical from
+// criticalAt and at least high from highAt (the cost rule), for choosing
+// them in tests.
+func (t *Triage) WithModelCosts(criticalAt, highAt float64) *Triage {
+	c := *t
+	c.modelCriticalAt, c.modelHighAt = criticalAt, highAt
+	return &c
 }

@@ -247,10 +247,11 @@ var (
 	reFailingNow  = regexp.MustCompile(`(?i)\b(?:can't|can\x{2019}t|cannot|can not|couldn't|unable to|won't|doesn't|don't|didn't|isn't|aren't|wasn't|weren't|no longer|nobody|no one|none of|stopped|fails?|failed|failing|broke|broken|down|gone|missing|crash(?:ed|es|ing)?|disappeared|wrong|errors?|blank|frozen|stuck|slow)\b[^.!?\n]{0,80}?\b(this morning|this afternoon|this evening|today|this week|tonight|overnight)\b|\b(this morning|this afternoon|this evening|today|this week|overnight)\b[^.!?\n]{0,80}?\b(?:can't|can\x{2019}t|cannot|can not|couldn't|unable to|won't|doesn't|didn't|isn't|aren't|wasn't|weren't|no longer|nobody|no one|none of|stopped|failed|failing|broke|broken|went down|is down|are down|gone|missing|crashed|crashing|disappeared|blank|frozen|stuck)\b`)
 )
 
-// findClauseStart returns the first start of the problem that the
-// expressions of times did not read (see reSinceClause and the others),
-// the sentence's words around it, or "". A sentence about the future
-// (due, needed, a meeting) holds no part of the day.
+// findClauseStart returns the words of the first start of the problem
+// that the expressions of times did not read (see reSinceClause and the
+// others), up to a comma, or "". A span that asks or plans ("please",
+// "by", "need") is none, and a part of the day counts only in a sentence
+// that is not a request or a plan.
 func findClauseStart(text string) string {
 	for _, re := range []*regexp.Regexp{reSinceClause, reSinceVague, rePastSpan, reFailingNow} {
 		for _, m := range re.FindAllStringSubmatchIndex(text, 4) {

@@ -91,26 +91,11 @@ func TestSweep(t *testing.T) {
 	// The level model's costs.
 	for _, critAt := range []float64{0.2, 0.25, 0.3, 0.35, 0.4, 1.1} {
 		for _, highAt := range []float64{0.3, 0.4, 0.5, 1.1} {
-			restore := triage.SetModelCosts(critAt, highAt)
-			var exact, crit, critCrit, critHigh int
+			var s levelScore
 			for _, r := range levels {
-				got := r.tr.Assess(r.in).Priority
-				if string(got) == r.want {
-					exact++
-				}
-				if r.want == string(helpdesk.Critical) {
-					crit++
-					if got == helpdesk.Critical {
-						critCrit++
-					}
-					if got == helpdesk.Critical || got == helpdesk.High {
-						critHigh++
-					}
-				}
+				s.add(r.tr.WithModelCosts(critAt, highAt).Assess(r.in).Priority, r.want)
 			}
-			restore()
-			t.Logf("critical at %.2f, high at %.2f: exact %.1f%%, critical->critical %.1f%%, critical->at least high %.1f%%",
-				critAt, highAt, 100*float64(exact)/float64(len(levels)), 100*float64(critCrit)/float64(max(crit, 1)), 100*float64(critHigh)/float64(max(crit, 1)))
+			t.Logf("critical at %.2f, high at %.2f: %s", critAt, highAt, s)
 		}
 	}
 }

@@ -110,17 +110,25 @@ type fieldExample struct {
 // example, with the extractors' findings as Assess computes them before
 // the detector.
 func (t *Triage) fieldExampleOf(in Input, fields []string) fieldExample {
-	in = limit(in)
-	an := t.analyse(in)
-	f := t.fields(in, an) // t has no field model: the extractors alone
-	var fs featureSink
-	fieldFeatures(&fs, an, &f, in.Policy)
-	an.release()
+	buckets, _, _ := t.fieldFeaturesOf(in) // t has no field model: the extractors alone
 	has := make([]bool, len(learnedFields))
 	for c, name := range learnedFields {
 		has[c] = slices.Contains(fields, name)
 	}
-	return fieldExample{buckets: fs.buckets, has: has}
+	return fieldExample{buckets: buckets, has: has}
+}
+
+// fieldFeaturesOf returns what the field detector reads of a mail, the
+// fields the extractors found and the fields it has labelled lines for.
+func (t *Triage) fieldFeaturesOf(in Input) (buckets []uint32, f helpdesk.Fields, stated map[string]bool) {
+	in = limit(in)
+	an := t.analyse(in)
+	f = t.fields(in, an)
+	var fs featureSink // its own buffer: the mail's pooled words go back below
+	fieldFeatures(&fs, an, &f, in.Policy)
+	stated = an.stated
+	an.release()
+	return fs.buckets, f, stated
 }
 
 // trainFieldModel fits one logistic regression per learned field by

@@ -112,6 +112,9 @@ type Triage struct {
 	model         *lrModel
 	modelMargin   float64 // how much surer than the rubric the model must be to change the level
 	modelMinWords int     // the fewest words of a mail the model reads
+	// the model's cost rule: critical from this probability of critical,
+	// at least high from this one of critical or high
+	modelCriticalAt, modelHighAt float64
 	// fieldModel decides the learned fields (nil: the extractors alone)
 	fieldModel *lrModel
 }
@@ -168,6 +171,7 @@ func New(r Rules) (*Triage, error) {
 		return list
 	}
 	t := &Triage{levels: r.Levels, def: r.Default, modelMargin: modelMargin, modelMinWords: modelMinWords,
+		modelCriticalAt: modelCriticalAt, modelHighAt: modelHighAt,
 		useModel: !r.NoModel && slices.Equal(r.Levels.Order, def.Levels.Order) && r.Levels.Change == def.Levels.Change}
 	t.m.tokensPerHit = 8
 	add := func(m *matcher, kind int, what string, list []string) {
