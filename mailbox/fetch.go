@@ -262,11 +262,13 @@ func (f *Fetcher) Run(ctx context.Context) error {
 	lastAuth := ""        // the last authentication failure, logged once
 	var lastBye time.Time // when the server last ended a session, taken as no failure
 	recovered := func() {
-		f.setSuccess()
+		// Logged before the state shows the recovery, so that whoever sees
+		// Failures back at 0 also finds the line.
 		if failures > 0 {
 			f.log.Info("imap mailbox reachable again", "outage", f.now().Sub(outageStart).Round(time.Millisecond), "attempts", failures)
 			failures = 0
 		}
+		f.setSuccess()
 	}
 	for {
 		err := f.safeSession(ctx, recovered)
