@@ -134,3 +134,63 @@ func (t *Triage) WithModelCosts(criticalAt, highAt float64) *Triage {
 	c.modelCriticalAt, c.modelHighAt = criticalAt, highAt
 	return &c
 }
+
+// SentenceSet is a labelled set for training the sentence detector in
+// tests.
+type SentenceSet struct {
+	t  *Triage
+	ex []sentenceExample
+}
+
+// NewSentenceSet starts an empty training set read by t.
+func NewSentenceSet(t *Triage) *SentenceSet { return &SentenceSet{t: t} }
+
+// Add adds one mail and the fields its label names.
+func (s *SentenceSet) Add(in Input, fields []string) {
+	s.ex = append(s.ex, s.t.sentenceExampleOf(in, fields))
+}
+
+// TrainSentenceModelFile trains on the set and returns the file's bytes.
+func (s *SentenceSet) TrainSentenceModelFile() ([]byte, error) {
+	return encodeModel(trainSentenceModel(s.ex))
+}
+
+// EmbeddedSentenceModelFile returns the sentence model file the package
+// embeds.
+func EmbeddedSentenceModelFile() []byte { return sentenceModelFile }
+
+// WithSentenceModelFile returns a copy of t whose sentence detector is
+// the one in file (nil: none).
+func (t *Triage) WithSentenceModelFile(file []byte) (*Triage, error) {
+	c := *t
+	if file == nil {
+		c.sentenceModel = nil
+		return &c, nil
+	}
+	m, err := decodeModelOf(file, len(learnedFields))
+	if err != nil {
+		return nil, err
+	}
+	c.sentenceModel = m
+	return &c, nil
+}
+
+// SentenceScores returns, per learned field, whether the extractors and
+// the field detector found it, whether a labelled line states it, and the
+// sentence detector's best score: what applySentenceModel decides from,
+// for choosing sentenceBounds. A mail too short for the detector counts
+// as stated: it keeps what the others found.
+func (t *Triage) SentenceScores(in Input) (found, stated []bool, best []float64) {
+	in = limit(in)
+	an := t.analyse(in)
+	f := t.fields(in, an)
+	t.applyFieldModel(an, &f, in.Policy)
+	best, _ = sentenceScores(t.sentenceModel, an)
+	short := len(an.d.toks) < t.modelMinWords // left to the others
+	for _, name := range learnedFields {
+		found = append(found, *fieldPtr(&f, name) != "")
+		stated = append(stated, an.stated[name] || short)
+	}
+	an.release()
+	return found, stated, best
+}

@@ -43,13 +43,17 @@ var learnedFields = helpdesk.FieldNames
 // (-3: a probability under 5%; -6 for steps); for start times, who is
 // affected and the service, whose wording varies more between writers,
 // it drops a value it gives less than 27% (-1).
-var fieldBounds = map[string]struct{ drop, add float64 }{
+var fieldBounds = map[string]detectorBounds{
 	helpdesk.FieldStartTime:  {-1, 1},
 	helpdesk.FieldErrorText:  {-3, 0},
 	helpdesk.FieldReproSteps: {-6, 0},
 	helpdesk.FieldImpact:     {-1, 0},
 	helpdesk.FieldService:    {-1, 1},
 }
+
+// detectorBounds are a detector's bounds for one field: below drop it
+// drops the value found, above add it adds a fact that was missed.
+type detectorBounds struct{ drop, add float64 }
 
 var (
 	loadFieldModelOnce sync.Once
@@ -95,26 +99,34 @@ func (t *Triage) applyFieldModel(an *analysis, f *helpdesk.Fields, policy string
 	s := m.scores(fs.buckets)
 	putBuckets(fs.buckets)
 	for c, name := range learnedFields {
-		if an.stated[name] {
-			continue
-		}
-		v := fieldPtr(f, name)
-		bounds := fieldBounds[name]
-		switch {
-		case *v != "":
-			if s[c] < bounds.drop {
-				*v = ""
-				if name == helpdesk.FieldStartTime {
-					f.StartInstant = time.Time{}
-				}
+		settleField(an, f, name, s[c], fieldBounds[name], func() string { return bestSentence(m, c, an) })
+	}
+}
+
+// settleField gives a detector's verdict on the named field of f: the
+// value found is dropped when the detector's score is below bounds.drop;
+// a missing fact is added when it is above bounds.add, quoting the
+// subject for the service and quote() for the others. A field the mail
+// has a labelled line for stands.
+func settleField(an *analysis, f *helpdesk.Fields, name string, score float64, bounds detectorBounds, quote func() string) {
+	if an.stated[name] {
+		return
+	}
+	v := fieldPtr(f, name)
+	switch {
+	case *v != "":
+		if score < bounds.drop {
+			*v = ""
+			if name == helpdesk.FieldStartTime {
+				f.StartInstant = time.Time{}
 			}
-		case s[c] <= bounds.add:
-		case name == helpdesk.FieldService && an.subject != "":
-			// the thing concerned is what a subject names
-			*v = clipSentence(collapseSpace(strings.TrimSpace(an.subject)))
-		default:
-			*v = bestSentence(m, c, an)
 		}
+	case score <= bounds.add:
+	case name == helpdesk.FieldService && an.subject != "":
+		// the thing concerned is what a subject names
+		*v = clipSentence(collapseSpace(strings.TrimSpace(an.subject)))
+	default:
+		*v = quote()
 	}
 }
 

@@ -977,7 +977,8 @@ var reHeaderish = regexp.MustCompile(`\b[A-Z][A-Za-z]+(?:-[A-Za-z]+)*: `)
 // mayBeSteps reports whether a sentence can hold steps: not a header
 // block pasted or quoted, nor a wall of text of more than 400 bytes.
 func mayBeSteps(s string) bool {
-	return len(s) <= 400 && len(reHeaderish.FindAllStringIndex(s, 2)) < 2
+	// two header names need two ": ", which most sentences lack
+	return len(s) <= 400 && (strings.Count(s, ": ") < 2 || len(reHeaderish.FindAllStringIndex(s, 2)) < 2)
 }
 
 // stepConditions open a sentence whose actions are the steps: "when I
@@ -1153,6 +1154,24 @@ func mayStartCommand(s string) bool {
 // sentences splits text into sentences at . ! ? and blank lines.
 func sentences(text string) []string {
 	var out []string
+	for _, sp := range sentenceSpans(text, nil) {
+		out = append(out, text[sp[0]:sp[1]])
+	}
+	return out
+}
+
+// sentenceSpans appends to out the byte spans of text's sentences (as
+// sentences splits them, without the spaces around), so that the same
+// sentence can be read from a lower-cased copy of text.
+func sentenceSpans(text string, out [][2]int) [][2]int {
+	add := func(a, b int) {
+		s := text[a:b]
+		if trimmed := strings.TrimSpace(s); trimmed != "" {
+			// it starts at s's first character that is no space
+			a += strings.Index(s, trimmed)
+			out = append(out, [2]int{a, a + len(trimmed)})
+		}
+	}
 	start := 0
 	for i := 0; i < len(text); i++ {
 		c := text[i]
@@ -1164,15 +1183,11 @@ func sentences(text string) []string {
 			end = i+1 < len(text) && (text[i+1] == '\n' || text[i+1] == '\r')
 		}
 		if end {
-			if s := strings.TrimSpace(text[start : i+1]); s != "" {
-				out = append(out, s)
-			}
+			add(start, i+1)
 			start = i + 1
 		}
 	}
-	if s := strings.TrimSpace(text[start:]); s != "" {
-		out = append(out, s)
-	}
+	add(start, len(text))
 	return out
 }
 

@@ -359,8 +359,16 @@ var seenPool = sync.Pool{New: func() any { return new([modelBuckets / 64]uint64)
 // scores returns the model's score of each class; a bucket counts once
 // however often its features occur.
 func (m *lrModel) scores(buckets []uint32) []float64 {
-	s := make([]float64, m.k)
 	seen := seenPool.Get().(*[modelBuckets / 64]uint64)
+	s := m.scoresInto(make([]float64, m.k), buckets, seen)
+	seenPool.Put(seen)
+	return s
+}
+
+// scoresInto is scores writing into s (of m.k classes), with seen a
+// cleared bit set, which it leaves cleared.
+func (m *lrModel) scoresInto(s []float64, buckets []uint32, seen *[modelBuckets / 64]uint64) []float64 {
+	clear(s)
 	for _, b := range buckets {
 		if seen[b/64]&(1<<(b%64)) != 0 {
 			continue
@@ -374,7 +382,6 @@ func (m *lrModel) scores(buckets []uint32) []float64 {
 	for _, b := range buckets {
 		seen[b/64] = 0
 	}
-	seenPool.Put(seen)
 	return s
 }
 

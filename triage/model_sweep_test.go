@@ -13,52 +13,21 @@ import (
 
 var sweep = flag.Bool("triage.sweep", false, "TestSweep: score the learned models' settings by leave-one-writer-out on the development part")
 
-// sweepBounds are the scores TestSweep tries as the field detector's
-// bounds.
-var sweepBounds = []float64{-8, -6, -4, -3, -2, -1, -0.5, 0, 0.5, 1, 2, 3, 4}
+// sweepBounds are the scores TestSweep tries as the detectors' bounds
+// (-99: never drop, 99: never add).
+var sweepBounds = []float64{-99, -8, -6, -4, -3, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3, 4, 99}
 
-// TestSweep is how fieldBounds, modelCriticalAt and modelHighAt were
-// chosen: per writer of the development part, models trained on the
-// other writers' mails read this writer's, and every setting is scored on
-// all of them. It only logs; run it with -triage.sweep -v (a minute or
-// two). The test part is not read.
-func TestSweep(t *testing.T) {
-	if !*sweep {
-		t.Skip("run with -triage.sweep to score the models' settings")
-	}
-	dev := loadCorpus(t, false)
-	type fieldRec struct {
-		found, stated, want bool
-		score               float64
-	}
-	recs := make([][]fieldRec, len(helpdesk.FieldNames))
-	type levelRec struct {
-		tr   *triage.Triage
-		in   triage.Input
-		want string
-	}
-	var levels []levelRec
-	for _, w := range corpusWriters(dev) {
-		train, held := splitWriter(dev, w)
-		ft, err := rubricOnly(t).WithFieldModelFile(trainFieldsOn(t, train))
-		if err != nil {
-			t.Fatal(err)
-		}
-		lt, err := rubricOnly(t).WithModelFile(trainOn(t, train))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range held {
-			in := corpusInput(t, m)
-			found, stated, scores := ft.FieldScores(in)
-			for c, f := range helpdesk.FieldNames {
-				recs[c] = append(recs[c], fieldRec{found[c], stated[c], slices.Contains(m.Fields, f), scores[c]})
-			}
-			levels = append(levels, levelRec{lt, in, m.Priority})
-		}
-	}
-	// The field detector's bounds: an extractor's value dropped below
-	// drop, a missed fact added above add.
+// fieldRec is one held-out mail's field as a detector decides it: found
+// before the detector, stated by a labelled line, labelled, and the
+// detector's score.
+type fieldRec struct {
+	found, stated, want bool
+	score               float64
+}
+
+// sweepFieldBounds logs, per field, how many mails every pair of bounds
+// gets right, and the best pair.
+func sweepFieldBounds(t *testing.T, detector string, recs [][]fieldRec) {
 	for c, f := range helpdesk.FieldNames {
 		var cells []string
 		best, bestDrop, bestAdd := -1, 0.0, 0.0
@@ -86,8 +55,57 @@ func TestSweep(t *testing.T) {
 				cells = append(cells, fmt.Sprintf("(%g,%g) %d", drop, add, right))
 			}
 		}
-		t.Logf("%s, %d mails: best (%g,%g) %.1f%%; %s", f, len(recs[c]), bestDrop, bestAdd, 100*float64(best)/float64(len(recs[c])), strings.Join(cells, ", "))
+		t.Logf("%s: %s, %d mails: best (%g,%g) %.1f%%; %s", detector, f, len(recs[c]), bestDrop, bestAdd, 100*float64(best)/float64(len(recs[c])), strings.Join(cells, ", "))
 	}
+}
+
+// TestSweep is how fieldBounds, sentenceBounds (with fieldBounds as they
+// are), modelCriticalAt and modelHighAt were chosen: per writer of the development part, models trained on the
+// other writers' mails read this writer's, and every setting is scored on
+// all of them. It only logs; run it with -triage.sweep -v (a minute or
+// two). The test part is not read.
+func TestSweep(t *testing.T) {
+	if !*sweep {
+		t.Skip("run with -triage.sweep to score the models' settings")
+	}
+	dev := loadCorpus(t, false)
+	recs := make([][]fieldRec, len(helpdesk.FieldNames))
+	sentRecs := make([][]fieldRec, len(helpdesk.FieldNames))
+	type levelRec struct {
+		tr   *triage.Triage
+		in   triage.Input
+		want string
+	}
+	var levels []levelRec
+	for _, w := range corpusWriters(dev) {
+		train, held := splitWriter(dev, w)
+		ft, err := rubricOnly(t).WithFieldModelFile(trainFieldsOn(t, train))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lt, err := rubricOnly(t).WithModelFile(trainOn(t, train))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := ft.WithSentenceModelFile(trainSentencesOn(t, train))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range held {
+			in := corpusInput(t, m)
+			found, stated, scores := ft.FieldScores(in)
+			sfound, sstated, best := st.SentenceScores(in)
+			for c, f := range helpdesk.FieldNames {
+				recs[c] = append(recs[c], fieldRec{found[c], stated[c], slices.Contains(m.Fields, f), scores[c]})
+				sentRecs[c] = append(sentRecs[c], fieldRec{sfound[c], sstated[c], slices.Contains(m.Fields, f), best[c]})
+			}
+			levels = append(levels, levelRec{lt, in, m.Priority})
+		}
+	}
+	// The detectors' bounds: a value found dropped below drop, a missed
+	// fact added above add.
+	sweepFieldBounds(t, "field detector", recs)
+	sweepFieldBounds(t, "sentence detector", sentRecs)
 	// The level model's costs.
 	for _, critAt := range []float64{0.2, 0.25, 0.3, 0.35, 0.4, 1.1} {
 		for _, highAt := range []float64{0.3, 0.4, 0.5, 1.1} {

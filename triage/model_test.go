@@ -71,6 +71,7 @@ func TestModelUpToDate(t *testing.T) {
 	}{
 		{"model.bin.gz", trainOn(t, dev), triage.EmbeddedModelFile()},
 		{"fields.bin.gz", trainFieldsOn(t, dev), triage.EmbeddedFieldModelFile()},
+		{"sentences.bin.gz", trainSentencesOn(t, dev), triage.EmbeddedSentenceModelFile()},
 	} {
 		if *updateModel {
 			if err := os.WriteFile(c.file, c.trained, 0o644); err != nil {
@@ -103,6 +104,34 @@ func trainFieldsOn(t testing.TB, mails []corpusMail) []byte {
 	return file
 }
 
+// trainSentencesOn trains a sentence detector file on the given mails.
+func trainSentencesOn(t testing.TB, mails []corpusMail) []byte {
+	t.Helper()
+	set := triage.NewSentenceSet(rubricOnly(t))
+	for _, m := range mails {
+		set.Add(corpusInput(t, m), m.Fields)
+	}
+	file, err := set.TrainSentenceModelFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// heldOutFieldTriage returns the triage that reads fields as shipped,
+// with both detectors trained on the given mails only.
+func heldOutFieldTriage(t testing.TB, train []corpusMail) *triage.Triage {
+	t.Helper()
+	tr, err := rubricOnly(t).WithFieldModelFile(trainFieldsOn(t, train))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = tr.WithSentenceModelFile(trainSentencesOn(t, train)); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
 // TestFieldModelHeldOutWriters is the honest figure of the field
 // detector inside the development part, as TestModelHeldOutWriters is the
 // level model's: per writer, a detector trained on the others' mails
@@ -118,10 +147,7 @@ func TestFieldModelHeldOutWriters(t *testing.T) {
 	n := 0
 	for _, w := range corpusWriters(dev) {
 		train, held := splitWriter(dev, w)
-		tr, err := rubricOnly(t).WithFieldModelFile(trainFieldsOn(t, train))
-		if err != nil {
-			t.Fatal(err)
-		}
+		tr := heldOutFieldTriage(t, train)
 		for _, m := range held {
 			in := corpusInput(t, m)
 			got, base := tr.Assess(in).Fields, rub.Assess(in).Fields
@@ -280,6 +306,9 @@ func TestModelDecodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := rubricOnly(t).WithFieldModelFile(triage.EmbeddedFieldModelFile()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rubricOnly(t).WithSentenceModelFile(triage.EmbeddedSentenceModelFile()); err != nil {
 		t.Fatal(err)
 	}
 }

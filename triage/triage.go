@@ -117,6 +117,9 @@ type Triage struct {
 	modelCriticalAt, modelHighAt float64
 	// fieldModel decides the learned fields (nil: the extractors alone)
 	fieldModel *lrModel
+	// sentenceModel has the last word on them, a sentence at a time (nil:
+	// none)
+	sentenceModel *lrModel
 }
 
 // New fills the empty fields of r from the defaults, validates them and
@@ -249,6 +252,9 @@ func New(r Rules) (*Triage, error) {
 	if !r.NoModel {
 		if m, err := embeddedFieldModel(); err == nil {
 			t.fieldModel = m
+		}
+		if m, err := embeddedSentenceModel(); err == nil {
+			t.sentenceModel = m
 		}
 	}
 	return t, nil
@@ -531,8 +537,8 @@ func (t *Triage) rubric(in Input, an *analysis) (helpdesk.Assessment, evidence, 
 	out.Reasons = reasons
 	out.Fields = fields
 	// The level is judged on what the extractors found, as the level
-	// model learned it; the field detector then decides the fields.
-	t.applyFieldModel(an, &out.Fields, in.Policy)
+	// model learned it; the detectors then decide the fields.
+	t.detectFields(an, &out.Fields, in.Policy)
 	return out, ev, dec
 }
 
@@ -542,9 +548,16 @@ func (t *Triage) Fields(in Input) helpdesk.Fields {
 	in = limit(in)
 	an := t.analyse(in)
 	f := t.fields(in, an)
-	t.applyFieldModel(an, &f, in.Policy)
+	t.detectFields(an, &f, in.Policy)
 	an.release()
 	return f
+}
+
+// detectFields lets the learned detectors decide the fields the
+// extractors found in f: the field detector, then the sentence detector.
+func (t *Triage) detectFields(an *analysis, f *helpdesk.Fields, policy string) {
+	t.applyFieldModel(an, f, policy)
+	t.applySentenceModel(an, f)
 }
 
 // ClaimNote returns one polite sentence for the acknowledgement when the
