@@ -256,7 +256,10 @@ func (t *Triage) decide(an *analysis, ev *evidence, mailboxDefault helpdesk.Prio
 	// is more precise than the words around it ("every card fails"), so
 	// it wins over a wide scope.
 	countQuote, counted := partialCount(&an.d)
-	wide := len(ev.wide) > 0 && !counted
+	// "Everyone else is fine" says the mail is about a part, whatever
+	// wide words it also uses.
+	contrasted := slices.ContainsFunc(ev.narrow, isContrast) || slices.ContainsFunc(ev.single, isContrast)
+	wide := len(ev.wide) > 0 && !counted && !contrasted
 	single := !wide && len(ev.single) > 0
 	narrow := !wide && !single && (len(ev.narrow) > 0 || counted)
 	if counted && len(ev.narrow) == 0 {
@@ -350,3 +353,6 @@ func shorten(s string, n int) string {
 	}
 	return s[:cut] + "\u2026"
 }
+
+// isContrast reports whether h says that the others are fine.
+func isContrast(h hit) bool { return h.pat != nil && h.pat.contrast && !h.negated }

@@ -325,6 +325,19 @@ const gFew = "(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fiftee
 // gCounted are the things a failure can hit a part of.
 const gCounted = "(payments|payment|card payments|orders|order|transactions|transaction|checkouts|purchases|bookings|requests|calls|emails|invoices|records|jobs|pages|files|uploads|documents|accounts|logins|attempts|sessions)"
 
+// defaultContrast are the scope phrases, of defaultNarrow and
+// defaultSingle, that say the others are fine: a mail that says so is
+// about a part, whatever wide words it also uses ("they are all people
+// we moved", "everyone in the depot").
+var defaultContrast = []string{
+	"(other|others|the other|the others|other users|the rest) * (are|is|work|works|seem|seems) (fine|ok|okay|unaffected|not affected)",
+	"most (people|users|customers|staff|employees) (are|is|seem) (fine|ok|okay|unaffected)",
+	"(some|certain) but not all",
+	"(everyone|everybody) else",
+	"(nobody|no one) else",
+	"(colleagues|my colleagues) (are|have|do not|seem) * (fine|ok|okay|unaffected|no problem|problem)",
+}
+
 // defaultSingle says that one user, one team or one machine is affected.
 var defaultSingle = []string{
 	"(one|1|a single|single|only one|just one) (of)? (our|my|the)? * (user|users|customer|customers|client|clients|colleague|colleagues|employee|employees|member|person|account|agent|agents|manager|managers|team|teams|department|departments)",
@@ -334,6 +347,7 @@ var defaultSingle = []string{
 	"(only|just) (me|for me|my account|mine|my user|my login|my pc|my computer|my laptop|my device)",
 	"(is|it is|it s) (only|just) me",
 	"(everyone|everybody) else",
+	"(nobody|no one) else",
 	"(colleagues|my colleagues) (are|have|do not|seem) * (fine|ok|okay|unaffected|no problem|problem)",
 	"only (affects|affecting|concerns|for) (me|one|my)",
 	"(team|department|office|branch|store|location|user|account|pc|laptop|computer|device|machine) only",

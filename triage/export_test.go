@@ -1,6 +1,10 @@
 package triage
 
-import "github.com/helpdeskd/helpdesk"
+import (
+	"slices"
+
+	"github.com/helpdeskd/helpdesk"
+)
 
 // ModelSet is a labelled set for training the model in tests.
 type ModelSet struct {
@@ -167,7 +171,7 @@ func (t *Triage) WithSentenceModelFile(file []byte) (*Triage, error) {
 		c.sentenceModel = nil
 		return &c, nil
 	}
-	m, err := decodeModelOf(file, len(learnedFields))
+	m, err := decodeModelOf(file, len(sentenceFields))
 	if err != nil {
 		return nil, err
 	}
@@ -176,21 +180,28 @@ func (t *Triage) WithSentenceModelFile(file []byte) (*Triage, error) {
 }
 
 // SentenceScores returns, per learned field, whether the extractors and
-// the field detector found it, whether a labelled line states it, and the
-// sentence detector's best score: what applySentenceModel decides from,
-// for choosing sentenceBounds. A mail too short for the detector counts
-// as stated: it keeps what the others found.
-func (t *Triage) SentenceScores(in Input) (found, stated []bool, best []float64) {
+// the field detector found it, whether the sentence detector leaves it
+// alone (a labelled line states it, the mail is too short for the
+// detector, or the detector does not decide that field), and the
+// detector's best score: what applySentenceModel decides from, for
+// choosing sentenceBounds.
+func (t *Triage) SentenceScores(in Input) (found, kept []bool, best []float64) {
 	in = limit(in)
 	an := t.analyse(in)
 	f := t.fields(in, an)
 	t.applyFieldModel(an, &f, in.Policy)
-	best, _ = sentenceScores(t.sentenceModel, an)
-	short := len(an.d.toks) < t.modelMinWords // left to the others
+	scores, _ := sentenceScores(t.sentenceModel, an)
+	short := len(an.d.toks) < t.modelMinWords
 	for _, name := range learnedFields {
 		found = append(found, *fieldPtr(&f, name) != "")
-		stated = append(stated, an.stated[name] || short)
+		c := slices.Index(sentenceFields, name)
+		kept = append(kept, an.stated[name] || short || c < 0)
+		if c < 0 {
+			best = append(best, 0)
+		} else {
+			best = append(best, scores[c])
+		}
 	}
 	an.release()
-	return found, stated, best
+	return found, kept, best
 }

@@ -165,7 +165,7 @@ func trainFieldModel(data []fieldExample) *lrModel {
 
 // sentenceExample is one labelled mail as the sentence detector sees it:
 // each sentence's features, the fields each may give (sentenceMayHold),
-// and which of learnedFields the mail gives.
+// and which of sentenceFields the mail gives.
 type sentenceExample struct {
 	sentences [][]uint32
 	mayHold   [][]bool
@@ -182,14 +182,14 @@ func (t *Triage) sentenceExampleOf(in Input, fields []string) sentenceExample {
 		var fs featureSink
 		sentenceFeatures(&fs, sentence, lower, subject)
 		ex.sentences = append(ex.sentences, uniqueBuckets(fs.buckets))
-		may := make([]bool, len(learnedFields))
+		may := make([]bool, len(sentenceFields))
 		for c := range may {
 			may[c] = sentenceMayHold(c, sentence)
 		}
 		ex.mayHold = append(ex.mayHold, may)
 	})
 	an.release()
-	for _, name := range learnedFields {
+	for _, name := range sentenceFields {
 		ex.has = append(ex.has, slices.Contains(fields, name))
 	}
 	return ex
@@ -212,12 +212,13 @@ func uniqueBuckets(buckets []uint32) []uint32 {
 // (leave-one-writer-out: 5, 10 and 20 score alike; 10 a little best).
 const sentenceEpochs = 10
 
-// trainSentenceModel fits one logistic regression per learned field as
+// trainSentenceModel fits one logistic regression per field of
+// sentenceFields as
 // multiple instances: a mail's score is its best sentence's, so each step
 // of AdaGrad (with L2, the level model's settings) moves the weights of
 // that sentence alone, towards the mail's label.
 func trainSentenceModel(data []sentenceExample) *lrModel {
-	k := len(learnedFields)
+	k := len(sentenceFields)
 	w := make([]float64, k*modelBuckets)
 	g := make([]float64, k*modelBuckets)
 	for e := 0; e < sentenceEpochs && len(data) > 0; e++ {

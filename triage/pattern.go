@@ -158,6 +158,7 @@ type pattern struct {
 	elems    []elem
 	unscoped bool // a narrow scope does not lower this phrase's level
 	question bool // the phrase says what kind of mail this is (a question), not how bad a failure is
+	contrast bool // a scope phrase saying the others are fine: the mail is about a part
 	degraded bool // the phrase says the service works, but slowly or late
 	order    int  // position in the matcher
 	// modelHash is the hash of the model's feature for this phrase

@@ -221,10 +221,15 @@ func New(r Rules) (*Triage, error) {
 	for _, q := range defaultQuestion {
 		question[normPhrase(q)] = true
 	}
+	contrast := map[string]bool{}
+	for _, q := range defaultContrast {
+		contrast[normPhrase(q)] = true
+	}
 	for _, p := range t.m.pats {
 		p.unscoped = unscoped[normPhrase(p.src)]
 		p.question = question[normPhrase(p.src)]
 		p.degraded = degraded[normPhrase(p.src)]
+		p.contrast = contrast[normPhrase(p.src)]
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("triage rules: %w", errors.Join(errs...))
