@@ -46,8 +46,9 @@ var defaultPhrases = [4][]string{
 		"(sitting|standing|are|is) idle",
 		"(cannot|unable to|not able to|could not|can no longer) (log in|login|log on|logon|sign in|signin|log into|login into|sign into|get in|get into)",
 		"(cannot|unable to|not able to|could not|can no longer) (access|reach|open|load|use|connect to) * " + gWhole,
-		"(nobody|no one|no users|no user|no staff|no employee|no employees|no customers|no customer) * (can|could|is able to|are able to|was able to|has|have|had|manages to|managed to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase|get in|open)",
-		"none of * " + gPeople + " (can|could|is able to|are able to|was able to|has|have|had|manages to|managed to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase|get in|open)",
+		"(nobody|no one|no users|no user|no staff|no employee|no employees|no customers|no customer) * (can|could|is able to|are able to|was able to|has|have|had|manages to|managed to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase|get in|get into|open)",
+		"(none of|not one of|not a single one of) * " + gPeople + " (can|could|is able to|are able to|was able to|has|have|had|manages to|managed to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase|get in|get into|open)",
+		"(none of|not one of) us (can|could|is able to|are able to|was able to|has|have|had|manages to|managed to) * (log in|login|sign in|access|use|buy|pay|order|check out|checkout|work|purchase|get in|get into|open)",
 		// non-native: "the app not open for anybody"
 		"not (open|opening|opens|load|loading|loads|start|starting|starts) for (anyone|anybody|everyone|everybody|all|any of us|all of us|nobody)",
 		"inability to (log in|login|sign in|access)",
@@ -283,7 +284,7 @@ var defaultWide = []string{
 	"(all|every) (of)? (our|the)? * " + gPeople,
 	"(all|every|each) (of)? (our|the|my|your)? * " + gPlaces,
 	"(everyone|everybody|nobody)",
-	"(none|any) of (our|the|my) * " + gPeople,
+	"(none|any|not one|not a single one) of (our|the|my) * " + gPeople,
 	"(any|every) (user|customer|visitor|client|one|shopper|employee)",
 	"(whole|entire|complete) * (company|team|office|organisation|organization|business|staff|workforce|department|site|store|platform|system|shop)",
 	"(company wide|companywide|organisation wide|organization wide|across the board|across the company|across the organisation)",
@@ -381,6 +382,12 @@ var defaultIntermittent = []string{
 	"back (up|online)",
 	"(working|works|work) again",
 	"(recovered|resolved itself|fixed itself|came back)",
+	// "goes down for a few minutes at a time, maybe once an hour, then
+	// comes back by itself"
+	"(minute|minutes|second|seconds|hour|hours) at a time",
+	"(once|twice) (an|a|per|every) (hour|day)",
+	"(comes|come|came) back (by itself|on its own|of its own accord|by themselves)",
+	"(the rest of the time|most of the time|otherwise) (it|the site|the system|everything)? (works|is fine|is ok|is okay|works normally|works fine)",
 	"(retry|retrying|retries|refresh|refreshing|reload|reloading) (usually|often|normally|mostly)? (works|helps|fixes it)",
 }
 
