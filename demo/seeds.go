@@ -99,8 +99,8 @@ Hannah Price
 		Subject: "Reports not working",
 		Body: `Hi,
 
-The reports are not working properly for some of our users. Can you have
-a look?
+The sales reports have stopped working for half of our sales team. Can
+you have a look?
 
 Thanks,
 Tom

@@ -185,9 +185,14 @@ var defaultQuestion = []string{
 	"(please|pls|kindly|could you|can you|would you|could someone|can someone|would someone) (please|kindly)? (reset|grant|transfer|deactivate|reactivate|activate|unlock|assign|revoke|extend|rename|merge|load|upgrade|downgrade|remove|delete|set up|setup|create|change)",
 	"(new|additional|extra|spare) (licence|license|licences|licenses|seat|seats|starter|starters)",
 	"(leaver|leavers|starter|starters|admin rights|admin role|administrator rights|access rights)",
-	"(is|are|does|do|can|will) (there|you|it|we|i) (have|support|offer|allow|provide|need) (a|an|any)?",
+	"(is|are|does|do|can|will) (there|you|it|we|i) (support|offer|allow|provide|need) (a|an|any)?",
+	// "do you have a ...", "can we have a ...", but not "can you have a
+	// look", which asks for a fault to be looked at
+	"(is|are|does|do|will) (there|you|it|we|i) have (a|an|any)?",
+	"can (we|i) have (a|an|any)?",
 	"(what is|what s|what are|which is|which are) the (maximum|minimum|max|min|limit|limits|size|format|setting|settings|process|procedure|policy)",
-	"(do|does|can|could|will|would) (you|it|the system|the platform) (support|allow|have|offer|provide)",
+	"(do|does|can|could|will|would) (you|it|the system|the platform) (support|allow|offer|provide)",
+	"(do|does|will|would) (you|it|the system|the platform) have",
 }
 
 // defaultUnscoped are critical phrases whose level a narrow scope does not
