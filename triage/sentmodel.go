@@ -10,20 +10,20 @@ import (
 )
 
 // The sentence detector reads the fields one sentence at a time, where
-// the field detector reads the whole mail: per learned field, a logistic
-// regression over one sentence's words, word pairs and shape (its first
-// word, a quotation, a menu arrow) for each of start times, errors and
-// steps, trained as multiple instances (a mail
-// gives a field when its best sentence does; the labels name fields per
-// mail, not the sentence) on the development part of testdata/corpus
-// only, and embedded.
+// the field detector reads the whole mail: for each of start times,
+// errors and steps, a logistic regression over one sentence's words, word
+// pairs and shape (its first word, a quotation, a menu arrow). It was
+// trained as multiple instances (a mail gives a field when its best
+// sentence does: the labels name fields per mail, not the sentence) on
+// the development part of testdata/corpus only, and is embedded.
 //
 // It decides last, after the extractors and the field detector: a value
 // stands unless no sentence of the mail scores above the field's drop
 // bound, and a fact still missing is added, quoting the best sentence,
 // when that sentence scores above the add bound (sentenceBounds). Steps
 // are never a pasted header block (mayBeSteps). A labelled line always
-// stands; Rules.NoModel turns it off with the other models.
+// stands, mails of fewer than modelMinWords words keep what the others
+// found, and Rules.NoModel turns it off with the other models.
 
 //go:embed sentences.bin.gz
 var sentenceModelFile []byte
