@@ -205,3 +205,29 @@ func (t *Triage) SentenceScores(in Input) (found, kept []bool, best []float64) {
 	an.release()
 	return found, kept, best
 }
+
+// SentenceWordsDiffer returns how many of the text's sentences the
+// sentence detector read from the mail's word hashes, and the first whose
+// words and pairs read so differ from the sentence hashed afresh ("" when
+// none does).
+func (t *Triage) SentenceWordsDiffer(in Input) (read int, differs string) {
+	in = limit(in)
+	an := t.analyse(in)
+	defer an.release()
+	an.hashWords()
+	an.eachSentence(func(sentence, lower string, at int) {
+		if at < 0 || differs != "" {
+			return
+		}
+		var cached, fresh featureSink
+		if !an.sentenceWords(&cached, at, at+len(sentence)) {
+			return
+		}
+		read++
+		fresh.words(lower)
+		if !slices.Equal(cached.buckets, fresh.buckets) {
+			differs = sentence
+		}
+	})
+	return read, differs
+}

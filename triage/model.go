@@ -2,6 +2,7 @@ package triage
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	_ "embed" // the trained weights
 	"encoding/binary"
@@ -236,14 +237,16 @@ func (s *featureSink) word(prev string, prevHash uint32, w string) uint32 {
 	if prev == "" {
 		return h
 	}
-	// The pair's hash from the two words' hashes: no string hashed twice.
-	pair := ((prevHash^pairSeed)*16777619 ^ h) * 16777619
-	s.buckets = append(s.buckets, pair%modelBuckets)
+	s.buckets = append(s.buckets, pairHash(prevHash, h)%modelBuckets)
 	if s.named {
 		s.names = append(s.names, prev+" "+w)
 	}
 	return h
 }
+
+// pairHash is the hash of the pair of words whose hashes are prev and h:
+// no string is hashed twice.
+func pairHash(prev, h uint32) uint32 { return ((prev^pairSeed)*16777619 ^ h) * 16777619 }
 
 var (
 	wordOffset = fnv1a(fnvOffset, "w:")
@@ -303,12 +306,58 @@ func (s *featureSink) mailWords(an *analysis) {
 		s.words(an.subjectLower, an.textLower)
 		return
 	}
-	if an.wordBuckets == nil {
-		w := featureSink{buckets: getBuckets()}
-		w.words(an.subjectLower, an.textLower)
-		an.wordBuckets = w.buckets
-	}
+	an.hashWords()
 	s.buckets = append(s.buckets, an.wordBuckets...)
+}
+
+// hashWords hashes the words and pairs of the subject and the text once
+// per mail (wordBuckets), and keeps where each word of the text starts
+// and its hash (textWords), for the sentence detector.
+func (an *analysis) hashWords() {
+	if an.wordBuckets != nil {
+		return
+	}
+	w := featureSink{buckets: getBuckets()}
+	n := w.wordsOf(an.subjectLower, 0, nil)
+	an.textWords = getWordsAt()
+	n = w.wordsOf(an.textLower, n, &an.textWords)
+	an.textWordsAll = n < modelMaxWords
+	an.wordBuckets = w.buckets
+}
+
+// wordAt is a word of a mail's text as hashWords hashed it: where it
+// starts and its hash.
+type wordAt struct {
+	off int32
+	h   uint32
+}
+
+// wordsAtPool keeps the textWords buffers between mails.
+var wordsAtPool = sync.Pool{New: func() any { b := make([]wordAt, 0, modelMaxWords); return &b }}
+
+// getWordsAt returns an empty textWords buffer.
+func getWordsAt() []wordAt { return (*wordsAtPool.Get().(*[]wordAt))[:0] }
+
+// sentenceWords adds the words and pairs of the text's bytes a to b (a
+// sentence), from textWords, as words(lower[a:b]) would, and reports
+// whether it could: not when the mail's words stopped at modelMaxWords
+// before the sentence's end.
+func (an *analysis) sentenceWords(s *featureSink, a, b int) bool {
+	ws := an.textWords
+	if !an.textWordsAll && (len(ws) == 0 || b > int(ws[len(ws)-1].off)) {
+		return false
+	}
+	k, _ := slices.BinarySearchFunc(ws, a, func(w wordAt, a int) int { return cmp.Compare(int(w.off), a) })
+	var prev uint32
+	for n := 0; k < len(ws) && int(ws[k].off) < b && n < modelMaxWords; k, n = k+1, n+1 {
+		h := ws[k].h
+		s.buckets = append(s.buckets, h%modelBuckets)
+		if n > 0 {
+			s.buckets = append(s.buckets, pairHash(prev, h)%modelBuckets)
+		}
+		prev = h
+	}
+	return true
 }
 
 // bucketPool keeps the feature buffers of the learned models between
@@ -330,23 +379,34 @@ func putBuckets(b []uint32) {
 func (s *featureSink) words(texts ...string) {
 	n := 0
 	for _, text := range texts {
-		prev, prevHash := "", uint32(0)
-		for i := 0; i < len(text) && n < modelMaxWords; {
-			if !isModelLetter(text[i]) {
-				i++
-				continue
-			}
-			j := i
-			for j < len(text) && (isModelLetter(text[j]) || text[j] == '\'') {
-				j++
-			}
-			w := text[i:j]
-			i = j
-			n++
-			prevHash = s.word(prev, prevHash, w)
-			prev = w
-		}
+		n = s.wordsOf(text, n, nil)
 	}
+}
+
+// wordsOf adds the words and word pairs of text, counting on from n words
+// up to modelMaxWords, and returns the count; with at, it also records
+// where each word starts and its hash.
+func (s *featureSink) wordsOf(text string, n int, at *[]wordAt) int {
+	prev, prevHash := "", uint32(0)
+	for i := 0; i < len(text) && n < modelMaxWords; {
+		if !isModelLetter(text[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && (isModelLetter(text[j]) || text[j] == '\'') {
+			j++
+		}
+		w := text[i:j]
+		n++
+		prevHash = s.word(prev, prevHash, w)
+		if at != nil {
+			*at = append(*at, wordAt{int32(i), prevHash})
+		}
+		prev = w
+		i = j
+	}
+	return n
 }
 
 // isModelLetter reports whether c belongs to a word: an ASCII letter or a

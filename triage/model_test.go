@@ -312,3 +312,24 @@ func TestModelDecodes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSentenceWordsFromMailHashes checks, on every corpus mail, that the
+// sentence detector's words read from the hashes of the whole text are
+// the words of the sentence hashed afresh, as it was trained.
+func TestSentenceWordsFromMailHashes(t *testing.T) {
+	tr := rubricOnly(t)
+	read := 0
+	for _, part := range []bool{false, true} {
+		for _, m := range loadCorpus(t, part) {
+			n, differs := tr.SentenceWordsDiffer(corpusInput(t, m))
+			if differs != "" {
+				t.Fatalf("%s: the sentence %q reads other words from the mail's hashes than hashed afresh", m.name, differs)
+			}
+			read += n
+		}
+	}
+	if read == 0 {
+		t.Fatal("no sentence was read from the mail's hashes")
+	}
+	t.Logf("%d sentences read from the mails' hashes, all as hashed afresh", read)
+}

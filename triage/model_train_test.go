@@ -178,9 +178,9 @@ func (t *Triage) sentenceExampleOf(in Input, fields []string) sentenceExample {
 	in = limit(in)
 	an := t.analyse(in)
 	var ex sentenceExample
-	an.eachSentence(func(sentence, lower string, subject bool) {
+	an.eachSentence(func(sentence, lower string, at int) {
 		var fs featureSink
-		sentenceFeatures(&fs, sentence, lower, subject)
+		an.sentenceFeatures(&fs, sentence, lower, at) // an has no word hashes: each sentence hashed afresh
 		ex.sentences = append(ex.sentences, uniqueBuckets(fs.buckets))
 		may := make([]bool, len(sentenceFields))
 		for c := range may {

@@ -64,13 +64,18 @@ func embeddedSentenceModel() (*lrModel, error) {
 }
 
 // sentenceFeatures adds what the sentence detector reads of one sentence
-// (lower its lower-cased copy): its words and pairs and its shape.
-func sentenceFeatures(s *featureSink, sentence, lower string, subject bool) {
+// (lower its lower-cased copy, at where it starts in the text, -1 for the
+// subject): its words and pairs and its shape. The words of the text's
+// sentences come from the hashes the models made of the whole text, when
+// it has them.
+func (an *analysis) sentenceFeatures(s *featureSink, sentence, lower string, at int) {
 	s.fact("sbias")
-	if subject {
+	if at < 0 {
 		s.fact("subject")
 	}
-	s.words(lower)
+	if at < 0 || an.textWords == nil || !an.sentenceWords(s, at, at+len(sentence)) {
+		s.words(lower)
+	}
 	first, _, _ := strings.Cut(strings.TrimLeft(lower, " -*>\u20220123456789.)("), " ")
 	s.fact("first=", first)
 	if strings.IndexByte(sentence, '"') >= 0 || strings.IndexByte(sentence, '\'') >= 0 ||
@@ -83,21 +88,22 @@ func sentenceFeatures(s *featureSink, sentence, lower string, subject bool) {
 }
 
 // eachSentence calls fn with every sentence of the mail's subject and
-// text and its lower-cased copy. Quoted lines are read too: a forwarded
-// report counts.
-func (an *analysis) eachSentence(fn func(sentence, lower string, subject bool)) {
+// text, its lower-cased copy and, for the text's, where it starts in the
+// text (-1 for the subject). Quoted lines are read too: a forwarded report
+// counts.
+func (an *analysis) eachSentence(fn func(sentence, lower string, at int)) {
 	if an.subject != "" {
-		fn(an.subject, an.subjectLower, true)
+		fn(an.subject, an.subjectLower, -1)
 	}
 	var spans [][2]int
 	off := 0
 	for _, line := range an.textLines() {
 		lower := an.textLower[off : off+len(line)]
-		off += len(line) + 1
 		spans = sentenceSpans(line, spans[:0])
 		for _, sp := range spans {
-			fn(line[sp[0]:sp[1]], lower[sp[0]:sp[1]], false)
+			fn(line[sp[0]:sp[1]], lower[sp[0]:sp[1]], off+sp[0])
 		}
+		off += len(line) + 1
 	}
 }
 
@@ -116,12 +122,13 @@ func sentenceScores(m *lrModel, an *analysis) (best []float64, text []string) {
 	for c := range best {
 		best[c] = math.Inf(-1)
 	}
+	an.hashWords()
 	fs := featureSink{buckets: getBuckets()}
 	seen := seenPool.Get().(*[modelBuckets / 64]uint64)
 	s := make([]float64, m.k)
-	an.eachSentence(func(sentence, lower string, subject bool) {
+	an.eachSentence(func(sentence, lower string, at int) {
 		fs.buckets = fs.buckets[:0]
-		sentenceFeatures(&fs, sentence, lower, subject)
+		an.sentenceFeatures(&fs, sentence, lower, at)
 		m.scoresInto(s, fs.buckets, seen)
 		for c := range sentenceFields {
 			if s[c] > best[c] && sentenceMayHold(c, sentence) {

@@ -317,6 +317,8 @@ type analysis struct {
 	lines                   []string        // the text's lines, once one phase needs them
 	stated                  map[string]bool // the fields the text has a labelled line for
 	wordBuckets             []uint32        // the hashed words and pairs the learned models read, once one needs them
+	textWords               []wordAt        // where each word of the text hashed into wordBuckets starts, and its hash
+	textWordsAll            bool            // textWords holds every word of the text (it stopped short of modelMaxWords)
 }
 
 // textLines returns the lines of the text, split once for every phase.
@@ -368,6 +370,11 @@ func (a *analysis) release() {
 	tokenPool.Put(&toks)
 	putBuckets(a.wordBuckets)
 	a.wordBuckets = nil
+	if a.textWords != nil {
+		ws := a.textWords[:0]
+		wordsAtPool.Put(&ws)
+		a.textWords = nil
+	}
 }
 
 // maxText and maxSubject bound how much of a mail triage reads: the
