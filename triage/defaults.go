@@ -1,6 +1,10 @@
 package triage
 
-import "github.com/helpdeskd/helpdesk"
+import (
+	"slices"
+
+	"github.com/helpdeskd/helpdesk"
+)
 
 // The default phrase lists, distilled from the five support policies in
 // ../shared/policies (ProspectSoft user and infrastructure support,
@@ -304,15 +308,12 @@ var defaultWide = []string{
 }
 
 // defaultNarrow says that a part of the users is affected.
-var defaultNarrow = []string{
+var defaultNarrow = append([]string{
 	"(some|several|certain|few|a few|a number of|a handful of|handful of|a couple of|a subset of|subset of|part of|half of|a third of|a quarter of|a minority of|minority of) (of)? (our|the)? * " + gPeople,
 	"# (of)? (our|the)? " + gPeople + " (are|is|get|gets|cannot|have|report|reported|affected|see|experience)",
 	"# of (our|the|my) * " + gPeople,
 	"# (users|customers|people|employees|staff) (affected|impacted)",
 	"(only|just) (some|a few|certain|a handful)",
-	"(other|others|the other|the others|other users|the rest) * (are|is|work|works|seem|seems) (fine|ok|okay|unaffected|not affected)",
-	"most (people|users|customers|staff|employees) (are|is|seem) (fine|ok|okay|unaffected)",
-	"(some|certain) but not all",
 	"not (all|everyone|everybody)",
 	"affected out of",
 	"(a few|some|several|a number|a couple|a handful|half|part|many|a minority) of (our|my)",
@@ -323,7 +324,7 @@ var defaultNarrow = []string{
 	// card payments", "some of our orders"
 	"(some|several|certain|a few|few|half|a third|a quarter|part|a minority|a small number|a portion|a fraction) of (the|our|my|all)? * " + gCounted,
 	"(some|several|certain|a few) " + gCounted + " (fail|fails|failed|are declined|were declined|get declined|are rejected|error|go through|work)",
-}
+}, contrastNarrow...)
 
 // gFew are counts in words of a few to a dozen or so.
 const gFew = "(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|a dozen|dozen|about a dozen|a couple|couple|a few|few|several)"
@@ -331,33 +332,39 @@ const gFew = "(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fiftee
 // gCounted are the things a failure can hit a part of.
 const gCounted = "(payments|payment|card payments|orders|order|transactions|transaction|checkouts|purchases|bookings|requests|calls|emails|invoices|records|jobs|pages|files|uploads|documents|accounts|logins|attempts|sessions)"
 
-// defaultContrast are the scope phrases, of defaultNarrow and
-// defaultSingle, that say the others are fine: a mail that says so is
-// about a part, whatever wide words it also uses ("they are all people
-// we moved", "everyone in the depot").
-var defaultContrast = []string{
-	"(other|others|the other|the others|other users|the rest) * (are|is|work|works|seem|seems) (fine|ok|okay|unaffected|not affected)",
-	"most (people|users|customers|staff|employees) (are|is|seem) (fine|ok|okay|unaffected)",
-	"(some|certain) but not all",
-	"(everyone|everybody) else",
-	"(nobody|no one) else",
-	"(colleagues|my colleagues) (are|have|do not|seem) * (fine|ok|okay|unaffected|no problem|problem)",
-}
+// contrastNarrow and contrastSingle are the scope phrases that say the
+// others are fine, a part of the users ("the other teams are OK") or all
+// but one ("everyone else"); they end defaultNarrow and defaultSingle.
+var (
+	contrastNarrow = []string{
+		"(other|others|the other|the others|other users|the rest) * (are|is|work|works|seem|seems) (fine|ok|okay|unaffected|not affected)",
+		"most (people|users|customers|staff|employees) (are|is|seem) (fine|ok|okay|unaffected)",
+		"(some|certain) but not all",
+	}
+	contrastSingle = []string{
+		"(everyone|everybody) else",
+		"(nobody|no one) else",
+		"(colleagues|my colleagues) (are|have|do not|seem) * (fine|ok|okay|unaffected|no problem|problem)",
+	}
+)
+
+// defaultContrast are the phrases of contrastNarrow and contrastSingle:
+// a mail that says the others are fine is about a part, whatever wide
+// words it also uses ("they are all people we moved", "everyone in the
+// depot").
+var defaultContrast = append(slices.Clone(contrastNarrow), contrastSingle...)
 
 // defaultSingle says that one user, one team or one machine is affected.
-var defaultSingle = []string{
+var defaultSingle = append([]string{
 	"(one|1|a single|single|only one|just one) (of)? (our|my|the)? * (user|users|customer|customers|client|clients|colleague|colleagues|employee|employees|member|person|account|agent|agents|manager|managers|team|teams|department|departments)",
 	"(one|1|a single|single|only one|just one) (of)? (our|my|the)? * " + gMachines,
 	"(one|1|a single|single|only one|just one) (of)? (our|my|the)? * " + gPlaces,
 	"(only|just) (our|my|the|one)? * (team|department|office|branch|store|location|user|pc|device|laptop|computer|account)",
 	"(only|just) (me|for me|my account|mine|my user|my login|my pc|my computer|my laptop|my device)",
 	"(is|it is|it s) (only|just) me",
-	"(everyone|everybody) else",
-	"(nobody|no one) else",
-	"(colleagues|my colleagues) (are|have|do not|seem) * (fine|ok|okay|unaffected|no problem|problem)",
 	"only (affects|affecting|concerns|for) (me|one|my)",
 	"(team|department|office|branch|store|location|user|account|pc|laptop|computer|device|machine) only",
-}
+}, contrastSingle...)
 
 // defaultWorkaround says that the customer can carry on another way.
 var defaultWorkaround = []string{

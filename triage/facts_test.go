@@ -36,6 +36,14 @@ func TestFacts(t *testing.T) {
 		{"prosperex", "", "The invitation links never expire and still open a session.", helpdesk.Critical, "critical"},
 		// a form's "Workaround: none" is no workaround
 		{"", "", "Impact: none of our 60 users can log in\nWorkaround: none", helpdesk.Critical, "critical"},
+		// a mail that says the others are fine is about a part, whatever
+		// wide words it also uses
+		{"prosperex", "", "About 30 of our night-shift staff couldn't log in overnight. They're all people we moved into the new team on Tuesday. Everyone else logs in fine.", helpdesk.High, "scope"},
+		{"prospectsoft", "", "I'm locked out of the CRM. It's Sunday so nobody else is really on.", helpdesk.High, `lowered to high: scope "nobody else"`},
+		// "none of the reps can get into" is nobody can
+		{"prospectsoft", "", "Since lunch none of the reps can get into the CRM at all, the page never opens.", helpdesk.Critical, "critical"},
+		// an outage that comes and goes is intermittent
+		{"storeconnect", "", "The site goes down for a few minutes at a time, about once an hour, then comes back by itself.", helpdesk.High, "high"},
 		// a failure for everyone with no way round it is critical; slowness is not
 		{"", "", "Nobody can submit an order, it fails with an error for all users.", helpdesk.Critical, "critical"},
 		{"", "", "The CRM is slow for all users.", helpdesk.High, "high"},
