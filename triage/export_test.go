@@ -81,23 +81,35 @@ func (t *Triage) WithModelMinWords(n int) *Triage {
 	return &c
 }
 
-// FieldSet is a labelled set for training the field detector in tests.
+// FieldSet is a labelled set for training the two field detectors (the
+// field detector and the sentence detector) in tests.
 type FieldSet struct {
-	t  *Triage
-	ex []fieldExample
+	t         *Triage
+	fields    []fieldExample
+	sentences []sentenceExample
 }
 
 // NewFieldSet starts an empty training set read by t's extractors (t
-// must have no field model).
+// must have no learned models).
 func NewFieldSet(t *Triage) *FieldSet { return &FieldSet{t: t} }
 
 // Add adds one mail and the fields its label names.
 func (s *FieldSet) Add(in Input, fields []string) {
-	s.ex = append(s.ex, s.t.fieldExampleOf(in, fields))
+	s.fields = append(s.fields, s.t.fieldExampleOf(in, fields))
+	s.sentences = append(s.sentences, s.t.sentenceExampleOf(in, fields))
 }
 
-// TrainFieldModelFile trains on the set and returns the file's bytes.
-func (s *FieldSet) TrainFieldModelFile() ([]byte, error) { return encodeModel(trainFieldModel(s.ex)) }
+// TrainFieldModelFile trains the field detector on the set and returns
+// the file's bytes.
+func (s *FieldSet) TrainFieldModelFile() ([]byte, error) {
+	return encodeModel(trainFieldModel(s.fields))
+}
+
+// TrainSentenceModelFile trains the sentence detector on the set and
+// returns the file's bytes.
+func (s *FieldSet) TrainSentenceModelFile() ([]byte, error) {
+	return encodeModel(trainSentenceModel(s.sentences))
+}
 
 // EmbeddedFieldModelFile returns the field model file the package embeds.
 func EmbeddedFieldModelFile() []byte { return fieldModelFile }
@@ -137,26 +149,6 @@ func (t *Triage) WithModelCosts(criticalAt, highAt float64) *Triage {
 	c := *t
 	c.modelCriticalAt, c.modelHighAt = criticalAt, highAt
 	return &c
-}
-
-// SentenceSet is a labelled set for training the sentence detector in
-// tests.
-type SentenceSet struct {
-	t  *Triage
-	ex []sentenceExample
-}
-
-// NewSentenceSet starts an empty training set read by t.
-func NewSentenceSet(t *Triage) *SentenceSet { return &SentenceSet{t: t} }
-
-// Add adds one mail and the fields its label names.
-func (s *SentenceSet) Add(in Input, fields []string) {
-	s.ex = append(s.ex, s.t.sentenceExampleOf(in, fields))
-}
-
-// TrainSentenceModelFile trains on the set and returns the file's bytes.
-func (s *SentenceSet) TrainSentenceModelFile() ([]byte, error) {
-	return encodeModel(trainSentenceModel(s.ex))
 }
 
 // EmbeddedSentenceModelFile returns the sentence model file the package

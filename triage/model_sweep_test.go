@@ -79,15 +79,8 @@ func TestSweep(t *testing.T) {
 	var levels []levelRec
 	for _, w := range corpusWriters(dev) {
 		train, held := splitWriter(dev, w)
-		ft, err := rubricOnly(t).WithFieldModelFile(trainFieldsOn(t, train))
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, ft := heldOutFieldTriage(t, train)
 		lt, err := rubricOnly(t).WithModelFile(trainOn(t, train))
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := ft.WithSentenceModelFile(trainSentencesOn(t, train))
 		if err != nil {
 			t.Fatal(err)
 		}

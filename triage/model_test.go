@@ -64,14 +64,15 @@ func TestModelUpToDate(t *testing.T) {
 		t.Skip("trains models on one goroutine, which the race detector only slows down; .ci/run runs it without -race")
 	}
 	dev := loadCorpus(t, false)
+	fieldsFile, sentencesFile := trainDetectorsOn(t, dev)
 	for _, c := range []struct {
 		file     string
 		trained  []byte
 		embedded []byte
 	}{
 		{"model.bin.gz", trainOn(t, dev), triage.EmbeddedModelFile()},
-		{"fields.bin.gz", trainFieldsOn(t, dev), triage.EmbeddedFieldModelFile()},
-		{"sentences.bin.gz", trainSentencesOn(t, dev), triage.EmbeddedSentenceModelFile()},
+		{"fields.bin.gz", fieldsFile, triage.EmbeddedFieldModelFile()},
+		{"sentences.bin.gz", sentencesFile, triage.EmbeddedSentenceModelFile()},
 	} {
 		if *updateModel {
 			if err := os.WriteFile(c.file, c.trained, 0o644); err != nil {
@@ -90,46 +91,38 @@ func TestModelUpToDate(t *testing.T) {
 	}
 }
 
-// trainFieldsOn trains a field detector file on the given mails.
-func trainFieldsOn(t testing.TB, mails []corpusMail) []byte {
+// trainDetectorsOn trains the field detector's and the sentence
+// detector's files on the given mails.
+func trainDetectorsOn(t testing.TB, mails []corpusMail) (fields, sentences []byte) {
 	t.Helper()
 	set := triage.NewFieldSet(rubricOnly(t))
 	for _, m := range mails {
 		set.Add(corpusInput(t, m), m.Fields)
 	}
-	file, err := set.TrainFieldModelFile()
+	fields, err := set.TrainFieldModelFile()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return file
-}
-
-// trainSentencesOn trains a sentence detector file on the given mails.
-func trainSentencesOn(t testing.TB, mails []corpusMail) []byte {
-	t.Helper()
-	set := triage.NewSentenceSet(rubricOnly(t))
-	for _, m := range mails {
-		set.Add(corpusInput(t, m), m.Fields)
-	}
-	file, err := set.TrainSentenceModelFile()
-	if err != nil {
+	if sentences, err = set.TrainSentenceModelFile(); err != nil {
 		t.Fatal(err)
 	}
-	return file
+	return fields, sentences
 }
 
 // heldOutFieldTriage returns the triage that reads fields as shipped,
-// with both detectors trained on the given mails only.
-func heldOutFieldTriage(t testing.TB, train []corpusMail) *triage.Triage {
+// with both detectors trained on the given mails only, and the triage
+// with the field detector alone.
+func heldOutFieldTriage(t testing.TB, train []corpusMail) (both, fieldsOnly *triage.Triage) {
 	t.Helper()
-	tr, err := rubricOnly(t).WithFieldModelFile(trainFieldsOn(t, train))
+	fieldsFile, sentencesFile := trainDetectorsOn(t, train)
+	fieldsOnly, err := rubricOnly(t).WithFieldModelFile(fieldsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr, err = tr.WithSentenceModelFile(trainSentencesOn(t, train)); err != nil {
+	if both, err = fieldsOnly.WithSentenceModelFile(sentencesFile); err != nil {
 		t.Fatal(err)
 	}
-	return tr
+	return both, fieldsOnly
 }
 
 // TestFieldModelHeldOutWriters is the honest figure of the field
@@ -147,7 +140,7 @@ func TestFieldModelHeldOutWriters(t *testing.T) {
 	n := 0
 	for _, w := range corpusWriters(dev) {
 		train, held := splitWriter(dev, w)
-		tr := heldOutFieldTriage(t, train)
+		tr, _ := heldOutFieldTriage(t, train)
 		for _, m := range held {
 			in := corpusInput(t, m)
 			got, base := tr.Assess(in).Fields, rub.Assess(in).Fields
