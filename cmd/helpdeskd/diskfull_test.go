@@ -40,7 +40,8 @@ func healthz(t *testing.T, m *Main) (code int, store string, outbox map[string]i
 // TestDiskFull runs the daemon on a database in a 8 MiB tmpfs (root only;
 // skipped elsewhere) with the in-process IMAP server and the SMTP capture.
 // The disk fills up while the capture takes a mail: that mail cannot be
-// recorded as sent. While the disk stays full, over many retry_min
+// recorded as sent, unless SQLite finds room in its WAL's old pages (then
+// only the fetcher meets the full disk; both are checked). While the disk stays full, over many retry_min
 // periods, the capture gets no mail twice and no other mail (the outbox
 // sends nothing it cannot mark), ingest stops, and /healthz says 503 with
 // the reason. Once the disk has room, the mail is recorded as sent (with a
@@ -153,8 +154,14 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("%d mails held unrecorded, want at most the one in flight on each of the %d connections", unrecorded, cfg.SMTP.Connections)
 	}
 	onceEachID(t, whileFull)
-	if !strings.Contains(logs.String(), "mail accepted by the SMTP server, but the store cannot record it") {
-		t.Errorf("no log line says that an accepted mail could not be recorded")
+	// Whether the outbox met the full disk depends on SQLite: when its
+	// background checkpoint had just restarted the WAL, the record of the
+	// mail the capture took fits in the WAL's old pages, and only the
+	// fetcher stalls. Both happen here; the held path on its own is
+	// mailbox's TestSenderDiskFullMidSend, deterministically.
+	held := strings.Contains(logs.String(), "mail accepted by the SMTP server, but the store cannot record it")
+	if !held && unrecorded > 0 {
+		t.Errorf("%d mails held unrecorded, but no log line says that an accepted mail could not be recorded", unrecorded)
 	}
 	// The mail that arrived with the disk full is usually not filed yet;
 	// it may be, when SQLite found room in its WAL (see above): either way
@@ -181,8 +188,13 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("%d outbox mails failed", f)
 	}
 	log := logs.String()
-	if !strings.Contains(log, "the store writes again: recorded as sent the mails the SMTP server accepted meanwhile") {
+	switch recorded := strings.Contains(log, "the store writes again: recorded as sent the mails the SMTP server accepted meanwhile"); {
+	case held && !recorded:
 		t.Errorf("no log line says that the mails held were recorded")
+	case !held && recorded:
+		t.Errorf("a log line says that held mails were recorded, but none was held")
+	case !held:
+		t.Logf("SQLite found room in its WAL for the outbox's records this run; only the fetcher met the full disk")
 	}
 	for _, ml := range whileFull[before:] {
 		if !strings.Contains(log, ml.MessageID()) {
