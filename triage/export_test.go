@@ -223,3 +223,6 @@ func (t *Triage) SentenceWordsDiffer(in Input) (read int, differs string) {
 	})
 	return read, differs
 }
+
+// MayBeImpact is mayBeImpact, for its table test.
+var MayBeImpact = mayBeImpact

@@ -197,3 +197,28 @@ func TestFieldsOnReplies(t *testing.T) {
 		t.Errorf("start instant %v, want %v", got, want)
 	}
 }
+
+// TestMayBeImpact: the sentence quoted for who is affected names people,
+// the writer's firm or a cost when the mail has such a sentence; a
+// signature name, a date or a bare symptom names none.
+func TestMayBeImpact(t *testing.T) {
+	for _, c := range []struct {
+		sentence string
+		want     bool
+	}{
+		{"Half of our sales team cannot log in.", true},
+		{"It's confusing a couple of our managers", true},
+		{"Customers are emailing us about it.", true},
+		{"We are losing sales every hour.", true},
+		{"NOBODY CAN PAY", true},
+		{"Hannah Oyelaran", false},
+		{"Started this morning as far as I know.", false},
+		{"Tried a jpg and a png.", false},
+		{"The export fails with a timeout.", false},
+		{"Userspace tools", false},
+	} {
+		if got := triage.MayBeImpact(c.sentence); got != c.want {
+			t.Errorf("MayBeImpact(%q) = %v, want %v", c.sentence, got, c.want)
+		}
+	}
+}
