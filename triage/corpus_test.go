@@ -213,7 +213,10 @@ func logCorpus(t *testing.T, part string, s *corpusScore) {
 // b11 and b12 joined (3,912 mails of thirty writers; the rubric itself did
 // not change): it reaches 63.1%, 80.3%, 88.2% and fields 92.9 / 92.3 / 89.7
 // / 78.7 / 96.4%; b12's start times, which the extractors read less well
-// than the others', moved the start_time ratchet from 93.0 to 92.6%.
+// than the others', moved the start_time ratchet from 93.0 to 92.6%. With
+// b13 too (4,007 mails of thirty-one writers) it reaches 63.3%, 80.7%,
+// 88.2% and fields 92.9 / 92.3 / 89.5 / 78.8 / 96.4%, and b13's steps
+// moved the repro_steps ratchet from 89.6 to 89.3%.
 const (
 	ratchetExact    = 62.4
 	ratchetCritCrit = 78.9
@@ -223,7 +226,7 @@ const (
 var ratchetField = map[string]float64{
 	"start_time":  92.6,
 	"error_text":  91.8,
-	"repro_steps": 89.6,
+	"repro_steps": 89.3,
 	"impact":      78.3,
 	"service":     95.5,
 }

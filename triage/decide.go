@@ -278,7 +278,7 @@ func (t *Triage) decide(an *analysis, ev *evidence, mailboxDefault helpdesk.Prio
 		}
 		dec.unscoped = unscoped
 		switch {
-		case len(ev.intermittent) > 0:
+		case len(ev.intermittent) > 0 && an.sameParagraph(ev.intermittent, ev.byRank[0]):
 			move(1, "intermittent "+quoteHits(&an.d, ev.intermittent, 1))
 		case single && !unscoped:
 			move(1, scope(ev.single))
@@ -356,3 +356,41 @@ func shorten(s string, n int) string {
 
 // isContrast reports whether h says that the others are fine.
 func isContrast(h hit) bool { return h.pat != nil && h.pat.contrast && !h.negated }
+
+// sameParagraph reports whether one of the hits a lies in the same
+// paragraph (no blank line between them) as one of the hits b, the
+// subject counting as part of every paragraph: "sometimes" qualifies the
+// failure told beside it, not one told in another paragraph.
+func (an *analysis) sameParagraph(a, b []hit) bool {
+	d := &an.d
+	for _, x := range a {
+		for _, y := range b {
+			from, to := d.toks[x.start].start, d.toks[y.start].start
+			if from > to {
+				from, to = to, from
+			}
+			if int(from) < len(an.subject) || !blankLineIn(d.src[from:to]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// blankLineIn reports whether s holds a line with nothing but spaces.
+func blankLineIn(s string) bool {
+	for {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			return false
+		}
+		s = s[i+1:]
+		j := 0
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r') {
+			j++
+		}
+		if j < len(s) && s[j] == '\n' {
+			return true
+		}
+	}
+}

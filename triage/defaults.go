@@ -184,6 +184,9 @@ var defaultQuestion = []string{
 	"(wondering|wonder)",
 	// not finding a setting or a page is how a how-to question is put
 	"(cannot|unable to|not able to|could not|can no longer) find",
+	// nor is not working out how ("I cannot work out whether ...")
+	"(cannot|unable to|not able to|could not) (workout|figure out)",
+	"(could|can|would) (you|someone|somebody|anyone) (please)? (advise|explain|clarify|recommend)",
 	// Admin requests: asking the vendor to do something to an account
 	// (a reset, a licence, a role) reports no failure either.
 	"(please|pls|kindly|could you|can you|would you|could someone|can someone|would someone) (please|kindly)? (reset|grant|transfer|deactivate|reactivate|activate|unlock|assign|revoke|extend|rename|merge|load|upgrade|downgrade|remove|delete|set up|setup|create|change)",

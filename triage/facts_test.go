@@ -25,6 +25,7 @@ func TestFacts(t *testing.T) {
 		// hide an outage
 		{"", "Quick question", "How do I export the contact list to Excel?", helpdesk.Low, "a question or request"},
 		{"", "Reset two-factor", "Could you please reset the 2FA for our CEO? He has a new phone.", helpdesk.Low, "a question or request"},
+		{"", "Memberships", "I have read the docs but can't work out whether pro-rata pricing is possible. Could someone advise?", helpdesk.Low, "a question or request"},
 		{"", "Quick question", "I wonder if you could look: the website shows a blank white page for everyone since 9.", helpdesk.Critical, "critical"},
 		// scope read as numbers: a part lowers a failing payment, the
 		// majority does not
@@ -44,6 +45,10 @@ func TestFacts(t *testing.T) {
 		{"prospectsoft", "", "Since lunch none of the reps can get into the CRM at all, the page never opens.", helpdesk.Critical, "critical"},
 		// an outage that comes and goes is intermittent
 		{"storeconnect", "", "The site goes down for a few minutes at a time, about once an hour, then comes back by itself.", helpdesk.High, "high"},
+		// "sometimes" in another paragraph qualifies that paragraph's
+		// slowness, not the outage told apart from it
+		{"prospectsoft", "", "Since yesterday the mobile app does not sync for any of our reps.\n\nThe web version is slow too, sometimes a page takes two minutes.\n\nNobody can send orders and we are losing orders.", helpdesk.Critical, "critical"},
+		{"prospectsoft", "", "Nobody can send orders, sometimes for an hour, then it works again.", helpdesk.High, "intermittent"},
 		// a failure for everyone with no way round it is critical; slowness is not
 		{"", "", "Nobody can submit an order, it fails with an error for all users.", helpdesk.Critical, "critical"},
 		{"", "", "The CRM is slow for all users.", helpdesk.High, "high"},

@@ -43,7 +43,7 @@ const shortLine = 45
 // idiomFirst reports whether w can start an idiom.
 func idiomFirst(w string) bool {
 	switch w {
-	case "no", "not", "can", "slow", "slowed", "slows", "slowing", "drop", "scroll", "break":
+	case "no", "not", "can", "slow", "slowed", "slows", "slowing", "drop", "scroll", "break", "work":
 		return true
 	}
 	return false
@@ -66,6 +66,8 @@ var idioms = map[[2]string]string{
 	{"drop", "down"}:    "dropdown",
 	{"scroll", "down"}:  "scroll",
 	{"break", "down"}:   "breakdown",
+	// "I cannot work out whether" is a question, not business blocked.
+	{"work", "out"}: "workout",
 }
 
 // isClauseWord reports whether w starts a new sentence-level clause: what
