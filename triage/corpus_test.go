@@ -216,7 +216,9 @@ func logCorpus(t *testing.T, part string, s *corpusScore) {
 // than the others', moved the start_time ratchet from 93.0 to 92.6%. With
 // b13 too (4,007 mails of thirty-one writers) it reaches 63.3%, 80.7%,
 // 88.2% and fields 92.9 / 92.3 / 89.5 / 78.8 / 96.4%, and b13's steps
-// moved the repro_steps ratchet from 89.6 to 89.3%.
+// moved the repro_steps ratchet from 89.6 to 89.3%; b14's (a writer who
+// counts one action as steps; 4,092 mails of thirty-two writers: 63.2%,
+// 80.9%, 88.2%, fields 93.0 / 92.4 / 89.3 / 78.8 / 96.4%) to 89.0%.
 const (
 	ratchetExact    = 62.4
 	ratchetCritCrit = 78.9
@@ -226,7 +228,7 @@ const (
 var ratchetField = map[string]float64{
 	"start_time":  92.6,
 	"error_text":  91.8,
-	"repro_steps": 89.3,
+	"repro_steps": 89.0,
 	"impact":      78.3,
 	"service":     95.5,
 }
