@@ -226,3 +226,6 @@ func (t *Triage) SentenceWordsDiffer(in Input) (read int, differs string) {
 
 // MayBeImpact is mayBeImpact, for its table test.
 var MayBeImpact = mayBeImpact
+
+// SignOff is signOff, for its table test.
+var SignOff = signOff

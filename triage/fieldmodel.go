@@ -151,7 +151,8 @@ func fieldPtr(f *helpdesk.Fields, name string) *string {
 // (at most 200 bytes) whose words and word pairs weigh most for class c, or "" when
 // none weighs for it. Steps are never a pasted header block. For who is
 // affected, a sentence that names people, a group or a cost (mayBeImpact)
-// is preferred to one that weighs more but names none of them: the
+// is preferred to one that weighs more but names none of them, and the
+// writer's name, title and company (signOff) are never quoted: the
 // detector judges the whole mail, and the quote should show the agent
 // who is hit.
 func bestSentence(m *lrModel, c int, an *analysis) string {
@@ -182,7 +183,11 @@ func bestSentence(m *lrModel, c int, an *analysis) string {
 	if an.subject != "" {
 		consider(an.subject)
 	}
-	for _, line := range an.textLines() {
+	lines := an.textLines()
+	if impact {
+		lines = lines[:signOff(lines)]
+	}
+	for _, line := range lines {
 		for _, sentence := range sentences(line) {
 			consider(sentence)
 		}

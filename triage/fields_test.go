@@ -222,3 +222,26 @@ func TestMayBeImpact(t *testing.T) {
 		}
 	}
 }
+
+// TestSignOff: the sentence quoted for who is affected is never taken
+// from the writer's name, title and company below a closing line or in a
+// last paragraph of short lines.
+func TestSignOff(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want int // the line where the signature starts
+	}{
+		{"Hi,\n\nNobody can log in.\n\nKind regards,\nRobert Tanaka\nHead of People, Pacific Rim Logistics", 4},
+		{"Hi,\n\nNobody can log in.\n\nThanks, Bianca\nVilla Ceramics", 4},
+		{"Hi,\n\nNobody can log in.\n\nRobert Tanaka\nHead of People, Pacific Rim Logistics\n", 4},
+		{"Hi,\n\nNobody can log in.\nThe whole office is waiting.", 4},             // the report's own last paragraph
+		{"Hi,\n\nNobody can log in.\n\nThe whole office is waiting since 9.\n", 6}, // a sentence, not a name
+		{"Nobody can log in", 1}, // one paragraph: the text itself
+		{"Hi,\n\nNobody can log in.\n\nCheers\n\nBrit\nLowe Fitness (Head Office)", 4},        // the closing line wins
+		{"Hi,\n\nThanks for the quick fix last week. Now nobody can log in.\n\nTom\nAcme", 4}, // "Thanks for" closes nothing
+	} {
+		if got := triage.SignOff(strings.Split(c.text, "\n")); got != c.want {
+			t.Errorf("SignOff(%q) = %d, want %d", c.text, got, c.want)
+		}
+	}
+}
