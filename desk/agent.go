@@ -2,7 +2,6 @@ package desk
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -171,12 +170,6 @@ func (w *work) reply(t *helpdesk.Ticket, m *helpdesk.Message, agent *Agent, text
 	return w.event(t, kind, agent.Email, fmt.Sprintf("to %s (%d attachments)", t.Customer, len(files)), m.MessageID)
 }
 
-// closing matches a sign-off at the start of a line ("Regards,", "Best
-// wishes", "Mit freundlichen Grüßen"), in the languages of the corpus.
-var closing = regexp.MustCompile(`(?i)^(?:(?:best|kind|warm|warmest|many|with)?\s*(?:regards|wishes|thanks)|thank you|best|cheers|sincerely|yours(?: truly| sincerely)?|all the best|take care|` +
-	`mit freundlichen grüßen|freundliche grüße|viele grüße|beste grüße|liebe grüße|grüße|gruß|cordialement|bien à vous|bien cordialement|` +
-	`saludos|un saludo|atentamente|cordiali saluti|distinti saluti|met vriendelijke groet|groeten)\b[\s,.!:;]*`)
-
 // signedOff reports whether an agent's text already ends with their own
 // sign-off, as Outlook and other clients without a "-- " line write it
 // (the reply stripper takes off only a signature under "-- "):
@@ -199,18 +192,18 @@ func signedOff(text string, a *Agent) bool {
 		return true
 	}
 	for i, l := range tail {
-		m := closing.FindStringIndex(l)
-		if m == nil {
+		rest, ok := message.Closing(l)
+		if !ok {
 			continue
 		}
-		if rest := strings.TrimSpace(l[m[1]:]); rest != "" {
+		if rest != "" {
 			if isName(rest, a, true) {
 				return true
 			}
 			continue
 		}
 		after := tail[i+1:]
-		if len(after) > 0 && len(after) <= 4 && (isName(after[0], a, true) || nameLike(after[0])) {
+		if len(after) > 0 && len(after) <= 4 && (isName(after[0], a, true) || message.NameLike(after[0])) {
 			return true
 		}
 	}
@@ -239,22 +232,6 @@ func isName(s string, a *Agent, prefix bool) bool {
 		}
 	}
 	return false
-}
-
-// nameLike reports whether a line under a closing reads as a signature's
-// name line: one to four capitalised words, no digits, no sentence end
-// ("The Support Team", "Pat O'Neill").
-func nameLike(s string) bool {
-	words := strings.Fields(s)
-	if len(words) == 0 || len(words) > 4 || len(s) > 40 || strings.ContainsAny(s, ".?!:0123456789@") {
-		return false
-	}
-	for _, w := range words {
-		if r, _ := utf8.DecodeRuneInString(w); !unicode.IsUpper(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // note sends an internal note to the other agents on the ticket, never to

@@ -1,6 +1,7 @@
 package triage_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +83,29 @@ func BenchmarkNew(b *testing.B) {
 		if _, err := triage.New(triage.Rules{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAssessHostile triages 64 KiB mails an outsider could send to
+// make triage slow: a critical failure and an intermittent word in
+// alternating paragraphs (the paragraph rule first weighed every pair of
+// them, 1,700 by 1,700), and a wall of one-word sentences.
+func BenchmarkAssessHostile(b *testing.B) {
+	tr, err := triage.New(triage.Rules{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct{ name, unit string }{
+		{"paragraphs", "Nobody can log in.\n\nSometimes.\n\n"},
+		{"sentences", "Go. "},
+	} {
+		text := strings.Repeat(c.unit, 64<<10/len(c.unit))
+		in := triage.Input{Subject: "Help", Text: text, Policy: "storeconnect"}
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				tr.Assess(in)
+			}
+		})
 	}
 }

@@ -360,37 +360,52 @@ func isContrast(h hit) bool { return h.pat != nil && h.pat.contrast && !h.negate
 // sameParagraph reports whether one of the hits a lies in the same
 // paragraph (no blank line between them) as one of the hits b, the
 // subject counting as part of every paragraph: "sometimes" qualifies the
-// failure told beside it, not one told in another paragraph.
+// failure told beside it, not one told in another paragraph. It reads
+// the text once, however many hits a mail has.
 func (an *analysis) sameParagraph(a, b []hit) bool {
 	d := &an.d
+	breaks := blankLines(d.src)
+	// paragraph numbers the paragraph holding a hit, -1 for the subject
+	paragraph := func(h hit) int {
+		off := int(d.toks[h.start].start)
+		if off < len(an.subject) {
+			return -1
+		}
+		n, _ := slices.BinarySearch(breaks, off)
+		return n
+	}
+	in := map[int]bool{}
+	for _, y := range b {
+		p := paragraph(y)
+		if p < 0 {
+			return len(a) > 0
+		}
+		in[p] = true
+	}
 	for _, x := range a {
-		for _, y := range b {
-			from, to := d.toks[x.start].start, d.toks[y.start].start
-			if from > to {
-				from, to = to, from
-			}
-			if int(from) < len(an.subject) || !blankLineIn(d.src[from:to]) {
-				return true
-			}
+		if p := paragraph(x); p < 0 && len(b) > 0 || in[p] {
+			return true
 		}
 	}
 	return false
 }
 
-// blankLineIn reports whether s holds a line with nothing but spaces.
-func blankLineIn(s string) bool {
-	for {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			return false
+// blankLines returns, in order, where each blank line of s starts (the
+// line break before a line of nothing but spaces).
+func blankLines(s string) []int {
+	var out []int
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\n' {
+			continue
 		}
-		s = s[i+1:]
-		j := 0
+		j := i + 1
 		for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r') {
 			j++
 		}
 		if j < len(s) && s[j] == '\n' {
-			return true
+			out = append(out, i)
+			i = j - 1
 		}
 	}
+	return out
 }

@@ -239,6 +239,9 @@ func TestSignOff(t *testing.T) {
 		{"Nobody can log in", 1}, // one paragraph: the text itself
 		{"Hi,\n\nNobody can log in.\n\nCheers\n\nBrit\nLowe Fitness (Head Office)", 4},        // the closing line wins
 		{"Hi,\n\nThanks for the quick fix last week. Now nobody can log in.\n\nTom\nAcme", 4}, // "Thanks for" closes nothing
+		{"Hallo,\n\nNiemand kann sich anmelden.\n\nViele Grüße\nJonas Weber", 4},              // message.Closing reads the corpus's languages
+		{"Hi,\n\nNobody can log in.\n\norders stuck since 9\nwhole office waiting", 6},        // a last paragraph that is no name
+		{"Hi,\n\nNobody can log in.\n\nThanks for looking", 5},                                // a closing word opening a sentence
 	} {
 		if got := triage.SignOff(strings.Split(c.text, "\n")); got != c.want {
 			t.Errorf("SignOff(%q) = %d, want %d", c.text, got, c.want)

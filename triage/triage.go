@@ -594,38 +594,27 @@ func (t *Triage) ClaimNote(a helpdesk.Assessment) string {
 	return fmt.Sprintf("Thank you for marking this request as %s; from the details in your message we have logged it as %s for now, and we will raise it at once if you tell us the impact is wider than described.", claimed, given)
 }
 
-// signOffs are the lines that close a mail before the writer's name and
-// signature ("Kind regards,", "Thanks, Bianca").
-var signOffs = map[string]bool{"thanks": true, "thank you": true, "many thanks": true, "thanks again": true, "thanks in advance": true,
-	"cheers": true, "regards": true, "kind regards": true, "best regards": true, "warm regards": true, "kindest regards": true,
-	"best wishes": true, "best": true, "sincerely": true, "yours sincerely": true, "yours faithfully": true, "all the best": true,
-	"ta": true, "rgds": true, "thx": true, "thank you so much": true, "thanks so much": true, "with thanks": true,
-	"many thanks in advance": true, "thanks a lot": true, "thank you in advance": true}
-
 // signOffLines is how many of a mail's last non-empty lines signOff
 // looks through.
 const signOffLines = 12
 
 // signOff returns the index of the line where the writer's name and
 // signature start, or len(lines) when it finds none: a closing line
-// ("Kind regards,", "Thanks, Bianca") among the last signOffLines
-// non-empty lines, or else a last paragraph of at most four short lines
-// none of which ends a sentence ("Robert Tanaka" / "Head of People,
-// Pacific Rim Logistics"). What follows names the writer, a title and a
+// ("Kind regards,", "Thanks, Bianca"; message.Closing) among the last
+// signOffLines non-empty lines, or else a last paragraph of at most four
+// short lines that opens with a name and ends no sentence ("Robert
+// Tanaka" / "Head of People, Pacific Rim Logistics"). What follows names the writer, a title and a
 // company, which say nothing of the incident.
 func signOff(lines []string) int {
 	seen := 0
 	for i := len(lines) - 1; i >= 0 && seen < signOffLines; i-- {
-		l := strings.ToLower(strings.TrimSpace(lines[i]))
+		l := strings.TrimSpace(lines[i])
 		if l == "" {
 			continue
 		}
 		seen++
-		l = strings.TrimRight(l, ",.!- ")
-		if first, _, ok := strings.Cut(l, ","); ok {
-			l = strings.TrimSpace(first)
-		}
-		if signOffs[l] {
+		// "Kind regards," or "Thanks, Bianca", not "Thanks for the fix"
+		if rest, ok := message.Closing(l); ok && (rest == "" || message.NameLike(rest)) {
 			return i
 		}
 	}
@@ -642,8 +631,8 @@ func signOff(lines []string) int {
 			return len(lines)
 		}
 	}
-	if start == 0 || start == end {
-		return len(lines) // the whole text, or none
+	if start == 0 || start == end || !message.NameLike(strings.TrimSpace(lines[start])) {
+		return len(lines) // the whole text, none, or not a name
 	}
 	return start
 }
