@@ -161,6 +161,10 @@ type pattern struct {
 	contrast bool // a scope phrase saying the others are fine: the mail is about a part
 	degraded bool // the phrase says the service works, but slowly or late
 	order    int  // position in the matcher
+	// need lists, for the words after the first, sets of vocabulary
+	// numbers of which the doc must hold at least one each for p to
+	// match anywhere in it; filled by intern (see possible)
+	need [][]int32
 	// modelHash is the hash of the model's feature for this phrase
 	// ("phrase:" and its source), computed once (model.go)
 	modelHash uint32
@@ -356,15 +360,81 @@ func (v vocab) intern(w string) int32 {
 	return id
 }
 
-// ids sets the vocabulary number of every token of d.
+// ids sets the vocabulary number of every token of d, and the set of
+// the numbers d holds.
 func (v vocab) ids(d *doc) {
+	d.present = make([]uint64, (len(v)+63)/64)
 	for i := range d.toks {
 		if id, ok := v[d.toks[i].w]; ok {
 			d.toks[i].id = id
+			d.present[id>>6] |= 1 << (id & 63)
 		} else {
 			d.toks[i].id = -1
 		}
 	}
+}
+
+// setNeed fills p.need from its words, which must have their ids: for
+// each word after the first that every match contains, the word and its
+// plural; for each later choice whose alternatives all start with a
+// plain word, those first words.
+func (p *pattern) setNeed() {
+	p.need = p.need[:0]
+	for i := range p.elems {
+		e := &p.elems[i]
+		if e.gap || e.opt {
+			continue
+		}
+		if len(e.alts) == 1 {
+			for k, w := range e.alts[0] {
+				if (i > 0 || k > 0) && !w.prefix && !w.number {
+					p.need = append(p.need, idAndPlural(w))
+				}
+			}
+			continue
+		}
+		if i == 0 {
+			continue
+		}
+		var set []int32
+		for _, alt := range e.alts {
+			if alt[0].prefix || alt[0].number {
+				set = nil
+				break
+			}
+			set = append(set, idAndPlural(alt[0])...)
+		}
+		if set != nil {
+			p.need = append(p.need, set)
+		}
+	}
+}
+
+// idAndPlural returns the vocabulary numbers of w and of its plural.
+func idAndPlural(w wordm) []int32 {
+	if w.plural >= 0 {
+		return []int32{w.id, w.plural}
+	}
+	return []int32{w.id}
+}
+
+// possible reports whether d holds, for each of p's needed sets, one of
+// its words: a quick test that rules p out of most mails before it is
+// tried at any token. A doc without the set of its words passes.
+func (p *pattern) possible(d *doc) bool {
+	if d.present == nil {
+		return true
+	}
+next:
+	for _, set := range p.need {
+		for _, id := range set {
+			if d.present[id>>6]&(1<<(id&63)) != 0 {
+				continue next
+			}
+		}
+		return false
+	}
+	return true
 }
 
 // matcher finds the phrases of several lists in a doc at once. After the
@@ -426,6 +496,7 @@ func (m *matcher) intern(v vocab) {
 			}
 			p.elems[i].index()
 		}
+		p.setNeed()
 	}
 }
 
@@ -557,9 +628,21 @@ func (m *matcher) find(d *doc) []hit {
 	var hits []hit
 	gaps := make([]int, 0, 16)
 	var scratch []int32
+	// whether each pattern is possible in d: 0 not asked yet, 1 yes, 2 no
+	verdict := make([]uint8, len(m.pats))
 	for i := range d.toks {
 		for _, n := range m.candidates(&d.toks[i], &scratch) {
 			p := m.pats[n]
+			switch verdict[n] {
+			case 0:
+				verdict[n] = 2
+				if !p.possible(d) {
+					continue
+				}
+				verdict[n] = 1
+			case 2:
+				continue
+			}
 			end, g, ok := p.matchAt(d.toks, i, gaps[:0])
 			gaps = g
 			if !ok {

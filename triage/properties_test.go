@@ -126,3 +126,37 @@ func FuzzCueShortcuts(f *testing.F) {
 		}
 	})
 }
+
+// TestPossibleKeepsHits checks that the words-present filter of the
+// matcher (pattern.possible) only skips patterns that could not match:
+// every matcher finds the same hits in every mail with and without it.
+func TestPossibleKeepsHits(t *testing.T) {
+	tr, err := New(Rules{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := append(corpusInputs(t), generatedInputs(300)...)
+	filtered := 0
+	for _, x := range ins {
+		a := tr.analyse(x.in)
+		for name, m := range map[string]*matcher{"phrases": &tr.m, "negations": &tr.neg, "impact": &tr.impact} {
+			with := m.find(&a.d)
+			present := a.d.present
+			a.d.present = nil
+			without := m.find(&a.d)
+			a.d.present = present
+			if !reflect.DeepEqual(with, without) {
+				t.Fatalf("%s, %s matcher: %d hits with the filter, %d without", x.name, name, len(with), len(without))
+			}
+			for _, p := range m.pats {
+				if !p.possible(&a.d) {
+					filtered++
+				}
+			}
+		}
+		a.release()
+	}
+	if filtered == 0 {
+		t.Fatal("the filter never ruled a pattern out")
+	}
+}

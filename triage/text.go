@@ -24,6 +24,9 @@ type token struct {
 type doc struct {
 	src  string
 	toks []token
+	// present is the set of the vocabulary numbers of toks, set with
+	// them by vocab.ids; nil until then
+	present []uint64
 }
 
 // expansions of contractions written without the apostrophe, and of the
