@@ -42,6 +42,9 @@ type corpusMail struct {
 	dir  string // the set's folder under testdata: "corpus" or "blind"
 	name string // "writer/filename"
 	corpusLabel
+	// second is the second labeller's label (labels2.json), when the set
+	// has one
+	second *corpusLabel
 }
 
 // corpusTestPart reports whether the mail named "writer/filename" belongs
@@ -79,10 +82,18 @@ func loadCorpus(t testing.TB, test bool) []corpusMail {
 	}
 	var out []corpusMail
 	for _, w := range writers {
+		var second map[string]corpusLabel
+		if _, err := os.Stat(filepath.Join(w, "labels2.json")); err == nil {
+			second = readLabels(t, filepath.Join(w, "labels2.json"))
+		}
 		for file, l := range readLabels(t, filepath.Join(w, "labels.json")) {
 			name := filepath.Base(w) + "/" + file
 			if corpusTestPart(name) == test {
-				out = append(out, corpusMail{dir: "corpus", name: name, corpusLabel: l})
+				m := corpusMail{dir: "corpus", name: name, corpusLabel: l}
+				if l2, ok := second[file]; ok {
+					m.second = &l2
+				}
+				out = append(out, m)
 			}
 		}
 	}

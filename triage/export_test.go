@@ -15,9 +15,10 @@ type ModelSet struct {
 // NewModelSet starts an empty training set read by t's rubric.
 func NewModelSet(t *Triage) *ModelSet { return &ModelSet{t: t} }
 
-// Add adds one mail and its label.
-func (s *ModelSet) Add(in Input, label helpdesk.Priority) {
-	s.ex = append(s.ex, s.t.modelExampleOf(in, label))
+// Add adds one mail and its labels, one per labeller: the model learns
+// the share of them that chose each level.
+func (s *ModelSet) Add(in Input, labels ...helpdesk.Priority) {
+	s.ex = append(s.ex, s.t.modelExampleOf(in, labels...))
 }
 
 // TrainModelFile trains on the set and returns the model file's bytes.
@@ -93,10 +94,11 @@ type FieldSet struct {
 // must have no learned models).
 func NewFieldSet(t *Triage) *FieldSet { return &FieldSet{t: t} }
 
-// Add adds one mail and the fields its label names.
-func (s *FieldSet) Add(in Input, fields []string) {
-	s.fields = append(s.fields, s.t.fieldExampleOf(in, fields))
-	s.sentences = append(s.sentences, s.t.sentenceExampleOf(in, fields))
+// Add adds one mail and the fields its labels name: one list per
+// labeller, the detectors learning the share that names each field.
+func (s *FieldSet) Add(in Input, labels ...[]string) {
+	s.fields = append(s.fields, s.t.fieldExampleOf(in, labels))
+	s.sentences = append(s.sentences, s.t.sentenceExampleOf(in, labels))
 }
 
 // TrainFieldModelFile trains the field detector on the set and returns

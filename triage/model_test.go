@@ -42,12 +42,18 @@ func rubricOnly(t testing.TB) *triage.Triage {
 	return tr
 }
 
-// trainOn trains a model file on the given mails.
+// trainOn trains a model file on the given mails; where a second
+// labeller labelled a mail too, the model learns the share of the two
+// that chose each level.
 func trainOn(t testing.TB, mails []corpusMail) []byte {
 	t.Helper()
 	set := triage.NewModelSet(rubricOnly(t))
 	for _, m := range mails {
-		set.Add(corpusInput(t, m), helpdesk.Priority(m.Priority))
+		if m.second != nil {
+			set.Add(corpusInput(t, m), helpdesk.Priority(m.Priority), helpdesk.Priority(m.second.Priority))
+		} else {
+			set.Add(corpusInput(t, m), helpdesk.Priority(m.Priority))
+		}
 	}
 	file, err := set.TrainModelFile()
 	if err != nil {
@@ -92,12 +98,17 @@ func TestModelUpToDate(t *testing.T) {
 }
 
 // trainDetectorsOn trains the field detector's and the sentence
-// detector's files on the given mails.
+// detector's files on the given mails, from both labellers' fields where
+// a set has a second labeller.
 func trainDetectorsOn(t testing.TB, mails []corpusMail) (fields, sentences []byte) {
 	t.Helper()
 	set := triage.NewFieldSet(rubricOnly(t))
 	for _, m := range mails {
-		set.Add(corpusInput(t, m), m.Fields)
+		if m.second != nil {
+			set.Add(corpusInput(t, m), m.Fields, m.second.Fields)
+		} else {
+			set.Add(corpusInput(t, m), m.Fields)
+		}
 	}
 	fields, err := set.TrainFieldModelFile()
 	if err != nil {

@@ -10,25 +10,29 @@ import (
 // modelExample is one labelled mail as the model sees it.
 type modelExample struct {
 	buckets []uint32
-	class   int
+	want    []float64 // per class of modelClasses, the share of the labellers who chose it
 }
 
 // modelExampleOf turns a mail and its label into an example: the rubric's
 // facts and the words, exactly as Assess computes them.
-func (t *Triage) modelExampleOf(in Input, label helpdesk.Priority) modelExample {
+func (t *Triage) modelExampleOf(in Input, labels ...helpdesk.Priority) modelExample {
 	in = limit(in)
 	an := t.analyse(in)
 	out, ev, dec := t.rubric(in, an)
 	var fs featureSink
 	t.modelFeatures(&fs, an, &ev, dec, out, in.Policy)
 	an.release()
-	class := 2
-	for c, p := range modelClasses {
-		if p == label {
-			class = c
+	want := make([]float64, len(modelClasses))
+	for _, label := range labels {
+		class := 2
+		for c, p := range modelClasses {
+			if p == label {
+				class = c
+			}
 		}
+		want[class] += 1 / float64(len(labels))
 	}
-	return modelExample{buckets: fs.buckets, class: class}
+	return modelExample{buckets: fs.buckets, want: want}
 }
 
 // The training settings: found by leave-one-writer-out cross-validation
@@ -72,10 +76,7 @@ func trainModel(data []modelExample) *lrModel {
 				z += p[c]
 			}
 			for c := range p {
-				grad := p[c] / z
-				if c == data[i].class {
-					grad--
-				}
+				grad := p[c]/z - data[i].want[c]
 				for _, b := range uniq[i] {
 					gg := grad + modelL2*w[c][b]
 					g[c][b] += gg * gg
@@ -97,19 +98,30 @@ func trainModel(data []modelExample) *lrModel {
 // features, and which of learnedFields it gives.
 type fieldExample struct {
 	buckets []uint32
-	has     []bool
+	want    []float64 // per field, the share of the labellers who say the mail gives it
 }
 
 // fieldExampleOf turns a mail and the fields its label names into an
 // example, with the extractors' findings as Assess computes them before
 // the detector.
-func (t *Triage) fieldExampleOf(in Input, fields []string) fieldExample {
+func (t *Triage) fieldExampleOf(in Input, labels [][]string) fieldExample {
 	buckets, _, _ := t.fieldFeaturesOf(in) // t has no field model: the extractors alone
-	has := make([]bool, len(learnedFields))
-	for c, name := range learnedFields {
-		has[c] = slices.Contains(fields, name)
+	return fieldExample{buckets: buckets, want: shareOf(learnedFields, labels)}
+}
+
+// shareOf returns, for each name, the share of the labels (each a list
+// of the fields one labeller names) that name it.
+func shareOf(names []string, labels [][]string) []float64 {
+	out := make([]float64, len(names))
+	for c, name := range names {
+		for _, fields := range labels {
+			if slices.Contains(fields, name) {
+				out[c]++
+			}
+		}
+		out[c] /= float64(max(1, len(labels)))
 	}
-	return fieldExample{buckets: buckets, has: has}
+	return out
 }
 
 // fieldFeaturesOf returns what the field detector reads of a mail, the
@@ -144,10 +156,7 @@ func trainFieldModel(data []fieldExample) *lrModel {
 				for _, b := range uniq[i] {
 					s += w[int(b)*k+c]
 				}
-				grad := 1 / (1 + math.Exp(-s))
-				if data[i].has[c] {
-					grad--
-				}
+				grad := 1/(1+math.Exp(-s)) - data[i].want[c]
 				for _, b := range uniq[i] {
 					j := int(b)*k + c
 					gg := grad + modelL2*w[j]
@@ -169,12 +178,12 @@ func trainFieldModel(data []fieldExample) *lrModel {
 type sentenceExample struct {
 	sentences [][]uint32
 	mayHold   [][]bool
-	has       []bool
+	want      []float64 // per field, the share of the labellers who say the mail gives it
 }
 
 // sentenceExampleOf turns a mail and the fields its label names into an
 // example, its sentences read as Assess reads them.
-func (t *Triage) sentenceExampleOf(in Input, fields []string) sentenceExample {
+func (t *Triage) sentenceExampleOf(in Input, labels [][]string) sentenceExample {
 	in = limit(in)
 	an := t.analyse(in)
 	var ex sentenceExample
@@ -189,9 +198,7 @@ func (t *Triage) sentenceExampleOf(in Input, fields []string) sentenceExample {
 		ex.mayHold = append(ex.mayHold, may)
 	})
 	an.release()
-	for _, name := range sentenceFields {
-		ex.has = append(ex.has, slices.Contains(fields, name))
-	}
+	ex.want = shareOf(sentenceFields, labels)
 	return ex
 }
 
@@ -241,10 +248,7 @@ func trainSentenceModel(data []sentenceExample) *lrModel {
 				if at < 0 {
 					continue
 				}
-				grad := 1 / (1 + math.Exp(-best))
-				if d.has[c] {
-					grad--
-				}
+				grad := 1/(1+math.Exp(-best)) - d.want[c]
 				for _, b := range d.sentences[at] {
 					j := int(b)*k + c
 					gg := grad + modelL2*w[j]
