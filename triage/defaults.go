@@ -408,7 +408,7 @@ var defaultIntermittent = []string{
 
 // defaultNegation are words that cancel a phrase shortly after them.
 var defaultNegation = []string{
-	"(not|no|never|without|neither|nor|non|hardly|barely|nolonger)",
+	"(not|no|never|nothing|without|neither|nor|non|hardly|barely|nolonger)",
 	"(prevent|prevents|preventing|avoid|avoids|avoiding)",
 	"(if|whether|in case|what if|rather than)",
 }

@@ -405,9 +405,127 @@ func limit(in Input) Input {
 		}
 		return s
 	}
-	in.Text = dropHeaderBlocks(cut(in.Text, maxText))
+	in.Text = dropDisclaimers(dropHeaderBlocks(cut(in.Text, maxText)))
 	in.Subject = cut(in.Subject, maxSubject)
 	return in
+}
+
+// maxDisclaimer is the longest text dropDisclaimers takes for a
+// disclaimer; a longer one is kept as text.
+const maxDisclaimer = 2000
+
+// dropDisclaimers removes the confidentiality notices mail systems
+// append ("This e-mail is confidential and intended solely for the
+// addressee ... may be unlawful"), whose legal words say nothing of the
+// incident: in a paragraph, from the first line that calls the mail
+// confidential or privileged to the paragraph's end, when that part also
+// speaks of the intended recipient or of mail received in error. Lines of
+// the paragraph before it stay.
+func dropDisclaimers(text string) string {
+	if !mayBeConfidential(text) {
+		return text
+	}
+	e := lineEdit{lines: strings.SplitAfter(text, "\n")}
+	lines := e.lines
+	for i := 0; i < len(lines); {
+		// the paragraph is lines[i:end]
+		end := i
+		for end < len(lines) && strings.TrimSpace(lines[end]) != "" {
+			end++
+		}
+		if end == i {
+			end++ // a blank line
+		}
+		from := -1
+		for k := i; k < end && from < 0; k++ {
+			if mayBeConfidential(lines[k]) && (ascii.IndexFold(lines[k], "confidential") >= 0 || ascii.IndexFold(lines[k], "privileged") >= 0) {
+				from = k
+			}
+		}
+		if from >= 0 && isDisclaimer(lines[from:end]) {
+			e.edit(i, len(text))
+			e.write(lines[i:from]...)
+			e.write("\n")
+		} else {
+			e.keep(i, end)
+		}
+		i = end
+	}
+	return e.result(text)
+}
+
+// lineEdit copies the lines of a text that an edit keeps, from the first
+// line it changes: a text left alone is never copied.
+type lineEdit struct {
+	lines  []string
+	b      strings.Builder
+	edited bool
+}
+
+// edit starts the copy, if it has not started, with the lines before
+// line i; n is the text's length.
+func (e *lineEdit) edit(i, n int) {
+	if e.edited {
+		return
+	}
+	e.edited = true
+	e.b.Grow(n)
+	e.write(e.lines[:i]...)
+}
+
+// write adds strings to the copy.
+func (e *lineEdit) write(ss ...string) {
+	for _, s := range ss {
+		e.b.WriteString(s)
+	}
+}
+
+// keep adds lines[i:j] to the copy, once it has started.
+func (e *lineEdit) keep(i, j int) {
+	if e.edited {
+		e.write(e.lines[i:j]...)
+	}
+}
+
+// result returns the edited text, or text when nothing was changed.
+func (e *lineEdit) result(text string) string {
+	if !e.edited {
+		return text
+	}
+	return e.b.String()
+}
+
+// mayBeConfidential is a quick test of whether s may say "confidential"
+// or "privileged", in lower or upper case after the first letter.
+func mayBeConfidential(s string) bool {
+	return strings.Contains(s, "onfidential") || strings.Contains(s, "rivileged") ||
+		strings.Contains(s, "ONFIDENTIAL") || strings.Contains(s, "RIVILEGED")
+}
+
+// disclaimerMarks are what a confidentiality notice says besides
+// "confidential": to whom the mail is meant, and what to do with it
+// otherwise.
+var disclaimerMarks = []string{"intended recipient", "intended solely", "intended only", "intended exclusively",
+	"addressee", "not the intended", "received this e-mail", "received this email", "received this message",
+	"received this communication", "received it in error"}
+
+// isDisclaimer reports whether lines, the first of which calls a mail
+// confidential, read as a notice appended to it.
+func isDisclaimer(lines []string) bool {
+	n := 0
+	for _, l := range lines {
+		n += len(l)
+	}
+	if n > maxDisclaimer {
+		return false
+	}
+	s := strings.Join(lines, "")
+	for _, m := range disclaimerMarks {
+		if ascii.IndexFold(s, m) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // dropHeaderBlocks removes the header blocks of forwarded or quoted mails
@@ -418,9 +536,8 @@ func dropHeaderBlocks(text string) string {
 	if !strings.Contains(text, ":") {
 		return text
 	}
-	lines := strings.SplitAfter(text, "\n")
-	var b strings.Builder
-	dropped := false
+	e := lineEdit{lines: strings.SplitAfter(text, "\n")}
+	lines := e.lines
 	for i := 0; i < len(lines); {
 		j, from := i, false
 		for j < len(lines) {
@@ -432,16 +549,10 @@ func dropHeaderBlocks(text string) string {
 			j++
 		}
 		if j-i >= 2 && from {
-			if !dropped {
-				b.Grow(len(text))
-				for _, l := range lines[:i] {
-					b.WriteString(l)
-				}
-				dropped = true
-			}
+			e.edit(i, len(text))
 			for _, l := range lines[i:j] {
 				if name, _ := headerLineName(l); subjectHeaders[name] {
-					b.WriteString(l)
+					e.write(l)
 				}
 			}
 			i = j
@@ -450,17 +561,10 @@ func dropHeaderBlocks(text string) string {
 		if j == i {
 			j++
 		}
-		if dropped {
-			for _, l := range lines[i:j] {
-				b.WriteString(l)
-			}
-		}
+		e.keep(i, j)
 		i = j
 	}
-	if !dropped {
-		return text
-	}
-	return b.String()
+	return e.result(text)
 }
 
 // headerLineName returns the lower-case name of a header-shaped line

@@ -198,6 +198,8 @@ func TestNegation(t *testing.T) {
 		{"The site is not down, but it is very slow.", helpdesk.High},
 		{"No data was lost, the export just shows a typo.", helpdesk.Low},
 		{"This is not a security issue, only a typo in the footer.", helpdesk.Low},
+		// "nothing urgent" claims no urgency: the high stays high
+		{"The invoice export fails for all users since this morning. Nothing urgent though.", helpdesk.High},
 		{"We have not lost any orders, but the export fails.", helpdesk.Medium},
 		{"I don't think the portal is down, it's only slow.", helpdesk.High},
 		{"There is no workaround: the website is down for everyone.", helpdesk.Critical},
@@ -472,4 +474,25 @@ func TestConcurrentUse(t *testing.T) {
 			t.Errorf("concurrent result %+v, want %+v", got, want)
 		}
 	}
+}
+
+// A confidentiality notice below a mail is not part of the report: its
+// legal words ("unauthorised", "may be unlawful") must not read as legal
+// liability or exposure, while a report that confidential data went to
+// the wrong people stays critical.
+func TestDisclaimerIgnored(t *testing.T) {
+	const notice = "\n\nHale Marketing Group Ltd. Registered in England No. 00000000.\n" +
+		"The information in this email is confidential and may be legally privileged. It is intended solely " +
+		"for the addressee. Access to this email by anyone else is unauthorised. If you are not the intended " +
+		"recipient, any disclosure, copying or distribution is prohibited and may be unlawful.\n"
+	const wrapped = "\n\n--\nJane Smith\n\nThis e-mail and any attachments are CONFIDENTIAL and intended solely for the\n" +
+		"addressee. If you have received it in error, please notify the sender and\n" +
+		"delete it. Unauthorised use may be unlawful.\n"
+	checkRubric(t, []rubricCase{
+		{"Hello, what are your support hours over Christmas? Our office closes on 24 December." + notice, helpdesk.Low},
+		{"Hi, a quick question: where do I change my notification settings?" + wrapped, helpdesk.Low},
+		// the report itself keeps its words, notice or not
+		{"Since this morning we can see other customers' confidential orders and addresses in our account." + wrapped, helpdesk.Critical},
+		{"Confidential invoices of other customers are visible to anyone who logs in to our portal." + notice, helpdesk.Critical},
+	})
 }
