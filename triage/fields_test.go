@@ -237,11 +237,14 @@ func TestSignOff(t *testing.T) {
 		{"Hi,\n\nNobody can log in.\nThe whole office is waiting.", 4},             // the report's own last paragraph
 		{"Hi,\n\nNobody can log in.\n\nThe whole office is waiting since 9.\n", 6}, // a sentence, not a name
 		{"Nobody can log in", 1}, // one paragraph: the text itself
-		{"Hi,\n\nNobody can log in.\n\nCheers\n\nBrit\nLowe Fitness (Head Office)", 4},        // the closing line wins
-		{"Hi,\n\nThanks for the quick fix last week. Now nobody can log in.\n\nTom\nAcme", 4}, // "Thanks for" closes nothing
-		{"Hallo,\n\nNiemand kann sich anmelden.\n\nViele Grüße\nJonas Weber", 4},              // message.Closing reads the corpus's languages
-		{"Hi,\n\nNobody can log in.\n\norders stuck since 9\nwhole office waiting", 6},        // a last paragraph that is no name
-		{"Hi,\n\nNobody can log in.\n\nThanks for looking", 5},                                // a closing word opening a sentence
+		{"Hi,\n\nNobody can log in.\n\nCheers\n\nBrit\nLowe Fitness (Head Office)", 4},                            // the closing line wins
+		{"Hi,\n\nThanks for the quick fix last week. Now nobody can log in.\n\nTom\nAcme", 4},                     // "Thanks for" closes nothing
+		{"Hallo,\n\nNiemand kann sich anmelden.\n\nViele Grüße\nJonas Weber", 4},                                  // message.Closing reads the corpus's languages
+		{"Hi,\n\nNobody can log in.\n\norders stuck since 9\nwhole office waiting", 6},                            // a last paragraph that is no name
+		{"Hi,\n\nNobody can log in.\n\nThanks for looking", 5},                                                    // a closing word opening a sentence
+		{"G'day,\nNo birthdays for weeks. Not a biggie.\nConnor\nStore Manager, Outback Camping Co – Penrith", 2}, // no blank line above the name
+		{"Hi,\nsite down\nHelp", 3}, // short lines up to the top: the report itself
+		{"Hi,\nThe site is down.\nnobody can log in\nwhole office waiting", 4}, // after the last sentence, but no name
 	} {
 		if got := triage.SignOff(strings.Split(c.text, "\n")); got != c.want {
 			t.Errorf("SignOff(%q) = %d, want %d", c.text, got, c.want)

@@ -705,9 +705,10 @@ const signOffLines = 12
 // signOff returns the index of the line where the writer's name and
 // signature start, or len(lines) when it finds none: a closing line
 // ("Kind regards,", "Thanks, Bianca"; message.Closing) among the last
-// signOffLines non-empty lines, or else a last paragraph of at most four
-// short lines that opens with a name and ends no sentence ("Robert
-// Tanaka" / "Head of People, Pacific Rim Logistics"). What follows names the writer, a title and a
+// signOffLines non-empty lines, or else up to four short lines at the
+// end, after a blank line or a line that ends a sentence, that open with
+// a name and end no sentence ("Robert Tanaka" / "Head of People, Pacific
+// Rim Logistics"). What follows names the writer, a title and a
 // company, which say nothing of the incident.
 func signOff(lines []string) int {
 	seen := 0
@@ -729,11 +730,14 @@ func signOff(lines []string) int {
 	}
 	start := end
 	for start > 0 && strings.TrimSpace(lines[start-1]) != "" {
-		start--
-		l := strings.TrimSpace(lines[start])
-		if end-start > 4 || len(l) > 60 || strings.ContainsAny(l[len(l)-1:], ".?!:") {
-			return len(lines)
+		l := strings.TrimSpace(lines[start-1])
+		if end-start >= 4 || len(l) > 60 || strings.ContainsAny(l[len(l)-1:], ".?!:") {
+			if start == end {
+				return len(lines) // the text ends with a sentence
+			}
+			break // the report's last sentence, with the name below it
 		}
+		start--
 	}
 	if start == 0 || start == end || !message.NameLike(strings.TrimSpace(lines[start])) {
 		return len(lines) // the whole text, none, or not a name
