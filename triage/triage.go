@@ -438,7 +438,7 @@ func dropDisclaimers(text string) string {
 		}
 		from := -1
 		for k := i; k < end && from < 0; k++ {
-			if mayBeConfidential(lines[k]) && (ascii.IndexFold(lines[k], "confidential") >= 0 || ascii.IndexFold(lines[k], "privileged") >= 0) {
+			if mayBeConfidential(lines[k]) {
 				from = k
 			}
 		}
@@ -495,12 +495,17 @@ func (e *lineEdit) result(text string) string {
 	return e.b.String()
 }
 
-// mayBeConfidential is a quick test of whether s may say "confidential"
-// or "privileged", in lower or upper case after the first letter.
+// mayBeConfidential reports whether s says "confidential" or
+// "privileged", in lower case or in capitals after the first letter.
 func mayBeConfidential(s string) bool {
 	return strings.Contains(s, "onfidential") || strings.Contains(s, "rivileged") ||
 		strings.Contains(s, "ONFIDENTIAL") || strings.Contains(s, "RIVILEGED")
 }
+
+// selfMarks are how a confidentiality notice names the mail it is
+// appended to; a report that confidential data reached the wrong
+// addressee does not speak of "this email".
+var selfMarks = []string{"this e-mail", "this email", "this mail", "this message", "this communication", "this transmission"}
 
 // disclaimerMarks are what a confidentiality notice says besides
 // "confidential": to whom the mail is meant, and what to do with it
@@ -509,8 +514,10 @@ var disclaimerMarks = []string{"intended recipient", "intended solely", "intende
 	"addressee", "not the intended", "received this e-mail", "received this email", "received this message",
 	"received this communication", "received it in error"}
 
-// isDisclaimer reports whether lines, the first of which calls a mail
-// confidential, read as a notice appended to it.
+// isDisclaimer reports whether lines, the first of which says
+// "confidential", read as a notice appended to a mail: they name the mail
+// itself (selfMarks) and whom it is meant for or what to do when it went
+// astray (disclaimerMarks).
 func isDisclaimer(lines []string) bool {
 	n := 0
 	for _, l := range lines {
@@ -520,7 +527,13 @@ func isDisclaimer(lines []string) bool {
 		return false
 	}
 	s := strings.Join(lines, "")
-	for _, m := range disclaimerMarks {
+	return containsAnyFold(s, selfMarks) && containsAnyFold(s, disclaimerMarks)
+}
+
+// containsAnyFold reports whether s holds one of marks (lower case),
+// whatever the case of its ASCII letters.
+func containsAnyFold(s string, marks []string) bool {
+	for _, m := range marks {
 		if ascii.IndexFold(s, m) >= 0 {
 			return true
 		}

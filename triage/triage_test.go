@@ -494,5 +494,7 @@ func TestDisclaimerIgnored(t *testing.T) {
 		// the report itself keeps its words, notice or not
 		{"Since this morning we can see other customers' confidential orders and addresses in our account." + wrapped, helpdesk.Critical},
 		{"Confidential invoices of other customers are visible to anyone who logs in to our portal." + notice, helpdesk.Critical},
+		// a report that names the addressee and confidential data is no notice
+		{"Since this morning we can see other customers' confidential orders and addresses in our account; your system names the wrong addressee on each.", helpdesk.Critical},
 	})
 }
