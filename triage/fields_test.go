@@ -224,8 +224,9 @@ func TestMayBeImpact(t *testing.T) {
 }
 
 // TestSignOff: the sentence quoted for who is affected is never taken
-// from the writer's name, title and company below a closing line or in a
-// last paragraph of short lines.
+// from the writer's name, title and company below a closing line, or in
+// up to four short lines at the end that open with a name after a blank
+// line or the report's last sentence.
 func TestSignOff(t *testing.T) {
 	for _, c := range []struct {
 		text string
