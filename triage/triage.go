@@ -405,7 +405,7 @@ func limit(in Input) Input {
 		}
 		return s
 	}
-	in.Text = dropDisclaimers(dropHeaderBlocks(cut(in.Text, maxText)))
+	in.Text = dropBoilerplate(cut(in.Text, maxText))
 	in.Subject = cut(in.Subject, maxSubject)
 	return in
 }
@@ -414,19 +414,41 @@ func limit(in Input) Input {
 // disclaimer; a longer one is kept as text.
 const maxDisclaimer = 2000
 
+// dropBoilerplate removes from a mail's text what says nothing of the
+// incident: the header blocks of forwarded or quoted mails
+// (dropHeaderBlocks) and confidentiality notices (dropDisclaimers). The
+// text is split into lines once, for both, and joined again only when
+// one of them dropped something.
+func dropBoilerplate(text string) string {
+	headers, notices := strings.Contains(text, ":"), mayBeConfidential(text)
+	if !headers && !notices {
+		return text
+	}
+	lines := strings.SplitAfter(text, "\n")
+	dropped := false
+	if headers {
+		lines, dropped = dropHeaderBlocks(lines)
+	}
+	if notices {
+		var d bool
+		lines, d = dropDisclaimers(lines)
+		dropped = dropped || d
+	}
+	if !dropped {
+		return text
+	}
+	return strings.Join(lines, "")
+}
+
 // dropDisclaimers removes the confidentiality notices mail systems
 // append ("This e-mail is confidential and intended solely for the
 // addressee ... may be unlawful"), whose legal words say nothing of the
-// incident: in a paragraph, from the first line that calls the mail
-// confidential or privileged to the paragraph's end, when that part also
-// speaks of the intended recipient or of mail received in error. Lines of
-// the paragraph before it stay.
-func dropDisclaimers(text string) string {
-	if !mayBeConfidential(text) {
-		return text
-	}
-	e := lineEdit{lines: strings.SplitAfter(text, "\n")}
-	lines := e.lines
+// incident: in a paragraph, from the first line that says "confidential"
+// or "privileged" to the paragraph's end, when that part is a notice
+// (isDisclaimer). Lines of the paragraph before it stay. It returns the
+// lines kept, and whether it dropped any.
+func dropDisclaimers(lines []string) ([]string, bool) {
+	e := lineEdit{lines: lines}
 	for i := 0; i < len(lines); {
 		// the paragraph is lines[i:end]
 		end := i
@@ -443,7 +465,7 @@ func dropDisclaimers(text string) string {
 			}
 		}
 		if from >= 0 && isDisclaimer(lines[from:end]) {
-			e.edit(i, len(text))
+			e.edit(i)
 			e.write(lines[i:from]...)
 			e.write("\n")
 		} else {
@@ -451,34 +473,29 @@ func dropDisclaimers(text string) string {
 		}
 		i = end
 	}
-	return e.result(text)
+	return e.result()
 }
 
-// lineEdit copies the lines of a text that an edit keeps, from the first
-// line it changes: a text left alone is never copied.
+// lineEdit collects the lines a filter keeps, from the first line it
+// drops: lines left alone are never copied.
 type lineEdit struct {
 	lines  []string
-	b      strings.Builder
+	out    []string
 	edited bool
 }
 
 // edit starts the copy, if it has not started, with the lines before
-// line i; n is the text's length.
-func (e *lineEdit) edit(i, n int) {
+// line i.
+func (e *lineEdit) edit(i int) {
 	if e.edited {
 		return
 	}
 	e.edited = true
-	e.b.Grow(n)
-	e.write(e.lines[:i]...)
+	e.out = append(make([]string, 0, len(e.lines)), e.lines[:i]...)
 }
 
-// write adds strings to the copy.
-func (e *lineEdit) write(ss ...string) {
-	for _, s := range ss {
-		e.b.WriteString(s)
-	}
-}
+// write adds lines to the copy.
+func (e *lineEdit) write(ss ...string) { e.out = append(e.out, ss...) }
 
 // keep adds lines[i:j] to the copy, once it has started.
 func (e *lineEdit) keep(i, j int) {
@@ -487,12 +504,12 @@ func (e *lineEdit) keep(i, j int) {
 	}
 }
 
-// result returns the edited text, or text when nothing was changed.
-func (e *lineEdit) result(text string) string {
+// result returns the lines kept and whether any was dropped.
+func (e *lineEdit) result() ([]string, bool) {
 	if !e.edited {
-		return text
+		return e.lines, false
 	}
-	return e.b.String()
+	return e.out, true
 }
 
 // mayBeConfidential reports whether s says "confidential" or
@@ -544,13 +561,10 @@ func containsAnyFold(s string, marks []string) bool {
 // dropHeaderBlocks removes the header blocks of forwarded or quoted mails
 // ("From: ... Sent: ... To: ..."), whose dates and names say nothing of
 // the incident, keeping their Subject lines: two or more header lines in
-// a row, one of them naming the sender.
-func dropHeaderBlocks(text string) string {
-	if !strings.Contains(text, ":") {
-		return text
-	}
-	e := lineEdit{lines: strings.SplitAfter(text, "\n")}
-	lines := e.lines
+// a row, one of them naming the sender. It returns the lines kept, and
+// whether it dropped any.
+func dropHeaderBlocks(lines []string) ([]string, bool) {
+	e := lineEdit{lines: lines}
 	for i := 0; i < len(lines); {
 		j, from := i, false
 		for j < len(lines) {
@@ -562,7 +576,7 @@ func dropHeaderBlocks(text string) string {
 			j++
 		}
 		if j-i >= 2 && from {
-			e.edit(i, len(text))
+			e.edit(i)
 			for _, l := range lines[i:j] {
 				if name, _ := headerLineName(l); subjectHeaders[name] {
 					e.write(l)
@@ -577,7 +591,7 @@ func dropHeaderBlocks(text string) string {
 		e.keep(i, j)
 		i = j
 	}
-	return e.result(text)
+	return e.result()
 }
 
 // headerLineName returns the lower-case name of a header-shaped line
