@@ -230,6 +230,10 @@ func logCorpus(t *testing.T, part string, s *corpusScore) {
 // moved the repro_steps ratchet from 89.6 to 89.3%; b14's (a writer who
 // counts one action as steps; 4,092 mails of thirty-two writers: 63.2%,
 // 80.9%, 88.2%, fields 93.0 / 92.4 / 89.3 / 78.8 / 96.4%) to 89.0%.
+// Tenth session: with b16-b24 too (4,908 mails of forty-one writers) it
+// reaches 63.0%, 80.7%, 88.2% and fields 92.8 / 91.9 / 89.6 / 78.3 /
+// 96.7%; actsTwice (someone doing two things in a row) raised steps from
+// 89.1 to 89.6%, so the repro_steps ratchet moved from 89.0 to 89.3%.
 const (
 	ratchetExact    = 62.4
 	ratchetCritCrit = 78.9
@@ -239,7 +243,7 @@ const (
 var ratchetField = map[string]float64{
 	"start_time":  92.6,
 	"error_text":  91.8,
-	"repro_steps": 89.0,
+	"repro_steps": 89.3,
 	"impact":      78.3,
 	"service":     95.5,
 }

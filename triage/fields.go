@@ -902,6 +902,12 @@ func findRepro(text, lower string, lines []string) string {
 		// and get ...", "I open the job, click Approve and ..."
 		case reActorActs.MatchString(s) && countActions(s) >= 2 && (strings.Contains(s, ",") || strings.Contains(s, " and ")):
 			return collapseSpace(s)
+		// someone doing two things in a row, in any verb form and
+		// anywhere in the sentence: "Customer types SPRING20, clicks
+		// Apply and gets ...", "when she logs in and goes to My
+		// Accounts ..."
+		case actsTwice(low):
+			return collapseSpace(s)
 		// a condition made of actions: "when I open a job and click
 		// Approve, the page goes white"
 		case hasPrefixWord(low, stepConditions) && strings.Contains(s, ",") && countActions(s) >= 2:
@@ -1065,6 +1071,110 @@ func countActions(s string) int {
 		i = j
 	}
 	return n
+}
+
+// actors are the words for someone who acts in a sentence of steps.
+var actors = map[string]bool{
+	"i": true, "we": true, "they": true, "you": true, "he": true, "she": true,
+	"customer": true, "customers": true, "user": true, "users": true, "staff": true,
+	"people": true, "everyone": true, "someone": true, "anyone": true,
+}
+
+// actsTwice reports whether the lower-cased sentence lower has someone
+// (actors) doing an action (isActionForm: "clicks", "logged") and, after
+// a comma or "and", another one within the next twelve words: "they
+// enter the code, hit Apply and get ...", "she logs in and goes to My
+// Accounts". A question is no such sentence: it asks how to act.
+func actsTwice(lower string) bool {
+	if strings.IndexByte(lower, '?') >= 0 {
+		return false
+	}
+	type word struct {
+		w     string
+		comma bool // a comma follows the word, before the next one
+	}
+	var buf [48]word
+	words := buf[:0]
+	for i := 0; i < len(lower) && len(words) < cap(buf); {
+		if !isASCIILetter(lower[i]) {
+			if lower[i] == ',' && len(words) > 0 {
+				words[len(words)-1].comma = true
+			}
+			i++
+			continue
+		}
+		j := i
+		for j < len(lower) && isASCIILetter(lower[j]) {
+			j++
+		}
+		words = append(words, word{w: lower[i:j]})
+		i = j
+	}
+	skip := func(i int) int {
+		for i < len(words) && (words[i].w == "then" || words[i].w == "just" || words[i].w == "first") {
+			i++
+		}
+		return i
+	}
+	for i, a := range words {
+		if !actors[a.w] {
+			continue
+		}
+		v := skip(i + 1)
+		if v >= len(words) || !isActionForm(words[v].w) {
+			continue
+		}
+		for k := v; k < len(words) && k <= v+12; k++ {
+			next := -1
+			switch {
+			case words[k].comma:
+				next = k + 1
+				if next < len(words) && words[next].w == "and" {
+					next++
+				}
+			case k > v && words[k].w == "and":
+				next = k + 1
+			}
+			if next > 0 {
+				if n := skip(next); n < len(words) && isActionForm(words[n].w) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// isActionForm reports whether the lower-case word w is an action verb
+// that starts steps (actionVerbs, not uncounted) as it is or with an
+// ending: "clicks", "presses", "typing", "tapping", "pressed", "logged".
+func isActionForm(w string) bool {
+	if actionVerbs[w] {
+		return !uncounted[w]
+	}
+	verb := func(stem string) bool { return actionVerbs[stem] && !uncounted[stem] }
+	for _, end := range [...]string{"ing", "ed", "es", "s"} {
+		stem, ok := strings.CutSuffix(w, end)
+		if !ok || len(stem) < 2 {
+			continue
+		}
+		if verb(stem) {
+			return true
+		}
+		switch end {
+		case "ing", "ed":
+			// "typing", "saved"; "tapping", "logged"
+			if verb(stem+"e") || len(stem) > 2 && stem[len(stem)-1] == stem[len(stem)-2] && verb(stem[:len(stem)-1]) {
+				return true
+			}
+		case "es":
+			// "types", "saves"
+			if verb(stem + "e") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // uncounted are the action verbs that start other sentences as often as

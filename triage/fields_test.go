@@ -80,12 +80,18 @@ func TestReproSteps(t *testing.T) {
 		{"When our team imports leads via Data > Import > Leads, duplicates are created.", "Data > Import > Leads"},
 		{"When I open a job and click Approve, the page goes white.", "When I open a job and click Approve"},
 		{"I tested it with 6000: add to cart, checkout, enter the address, and no shipping appears.", "add to cart, checkout"},
+		{"None of our promo codes work: the customer enters SPRING20, clicks Apply, and gets \"This code is not valid\".", "clicks Apply"},
+		{"Since yesterday she logs in fine, goes to My Accounts and the list is empty.", "goes to My Accounts"},
+		{"Sarah said when they pressed Approve and then selected a supplier, nothing happened.", "selected a supplier"},
 		// no steps
 		{"The export does not work.", ""},
 		{"First of all, thanks for the quick fix last week. Then again, the export is slow.", ""},
 		{"When you have time, could you add two users?", ""},
 		{"Received: from mx.example (mx.example [192.0.2.1]) by mail.example; Subject: Order submitted, type A, type B, open", ""},
 		{"How do I add a new user? I can't find the option.", ""},
+		{"How do I add a location and move 6 of the staff across to it?", ""},
+		{"They can still log in. Orders and invoices are fine.", ""},
+		{"I logged a ticket last week and nobody answered.", ""},
 		{"We have three stores:\n- London\n- Leeds\n- York", ""},
 		{"1. The price is wrong\n2. The logo is blurry", ""},
 	})
