@@ -251,7 +251,11 @@ var defaultUnscoped = []string{
 	"(api key|api keys|secret|secrets|token|tokens|credentials|password|passwords) * (exposed|leaked|public|published|pushed|committed|compromised|stolen)",
 	"(link|links|session|sessions|token|tokens|password reset|invitation|invitations|api key|api keys|key|keys|credentials|password|passwords|login|logins|certificate|secret) * (never expire|do not expire|does not expire|not expire|never expires|still work|still valid|still opens|can be reused|can be used again|reusable|works again|work again)",
 	"(api key|api keys|secret|secrets|token|tokens|credentials|password|passwords) * (shown|visible|displayed|readable) to (every|all|any|anyone|everyone|everybody)",
-	"(opens|open|accessible|access|available) without (login|logging in|a login|signing in|password|a password|authentication|any login)",
+	// Reached without signing in: "the link opens the report in a private
+	// window without asking me to log in", "report links work without
+	// logging in".
+	"(opens|open|opened|accessible|access|available|viewable|visible|readable|reachable|work|works|worked|load|loads|loaded) * without (login|logging in|a login|signing in|password|a password|authentication|any login|being logged in)",
+	"without (asking|prompting|requiring|needing) (me|you|us|them|anyone|anybody|people|users)? (to)? (log in|login|sign in|authenticate|enter a password)",
 	// Legal liability: a fine, a licence or a tax document made invalid.
 	"(could|can|might|may|will|would) (be|get) (fined|sued|prosecuted)",
 	"(lose|losing|lost|breach|breaching|breaches|requires|required by) (our|the|a)? (licence|license|liquor licence|liquor license)",

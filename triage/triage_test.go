@@ -98,6 +98,8 @@ func TestRubricCriticalSecurity(t *testing.T) {
 		{"There's an SQL injection in the search field.", helpdesk.Critical},
 		{"The API key you sent us never expires and is shown to every user in the admin screen.", helpdesk.Critical},
 		{"Old password reset links can be reused, even weeks later.", helpdesk.Critical},
+		{"The shared report link opens the whole report in a private window without asking me to log in.", helpdesk.Critical},
+		{"Probably minor: report links work without logging in?", helpdesk.Critical},
 	})
 }
 
