@@ -973,7 +973,7 @@ func walksPath(s string) bool {
 		return false
 	}
 	first := firstWord(strings.TrimPrefix(strings.TrimSpace(s), "Steps:"))
-	return steps >= 2 && countActions(s) >= 1 || actionVerbs[first] && !uncounted[first]
+	return steps >= 2 && countActions(s) >= 1 || isAction(first)
 }
 
 // reHeaderish is a mail header field's name: a text with two of them is a
@@ -1041,7 +1041,7 @@ func countActions(s string) int {
 			for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 				return !(r >= 'a' && r <= 'z')
 			}) {
-				if actionVerbs[w] && !uncounted[w] {
+				if isAction(w) {
 					n++
 				}
 			}
@@ -1064,7 +1064,7 @@ func countActions(s string) int {
 			for k := range w {
 				w[k] = s[i+k] | 0x20
 			}
-			if actionVerbs[string(w)] && !uncounted[string(w)] {
+			if isAction(string(w)) {
 				n++
 			}
 		}
@@ -1145,31 +1145,33 @@ func actsTwice(lower string) bool {
 	return false
 }
 
+// isAction reports whether the lower-case word w is an action verb that
+// starts steps: in actionVerbs and not uncounted.
+func isAction(w string) bool { return actionVerbs[w] && !uncounted[w] }
+
 // isActionForm reports whether the lower-case word w is an action verb
-// that starts steps (actionVerbs, not uncounted) as it is or with an
-// ending: "clicks", "presses", "typing", "tapping", "pressed", "logged".
+// that starts steps (isAction) as it is or with an ending: "clicks",
+// "presses", "typing", "tapping", "pressed", "logged". No action verb
+// with an ending is longer than 16 letters.
 func isActionForm(w string) bool {
-	if actionVerbs[w] {
-		return !uncounted[w]
+	if len(w) > 16 {
+		return false
 	}
-	verb := func(stem string) bool { return actionVerbs[stem] && !uncounted[stem] }
+	if isAction(w) {
+		return true
+	}
 	for _, end := range [...]string{"ing", "ed", "es", "s"} {
 		stem, ok := strings.CutSuffix(w, end)
 		if !ok || len(stem) < 2 {
 			continue
 		}
-		if verb(stem) {
+		if isAction(stem) {
 			return true
 		}
-		switch end {
-		case "ing", "ed":
-			// "typing", "saved"; "tapping", "logged"
-			if verb(stem+"e") || len(stem) > 2 && stem[len(stem)-1] == stem[len(stem)-2] && verb(stem[:len(stem)-1]) {
-				return true
-			}
-		case "es":
-			// "types", "saves"
-			if verb(stem + "e") {
+		// "typing", "saved"; "tapping", "logged" ("types" is "type"
+		// with an "s")
+		if end == "ing" || end == "ed" {
+			if isAction(stem+"e") || len(stem) > 2 && stem[len(stem)-1] == stem[len(stem)-2] && isAction(stem[:len(stem)-1]) {
 				return true
 			}
 		}
