@@ -240,7 +240,12 @@ func logCorpus(t *testing.T, part string, s *corpusScore) {
 // new writers' errors, steps and who is affected are read less well by
 // the extractors than the others', so those ratchets moved to 91.2, 89.0
 // and 77.8% (another set, not a regression; the rubric and extractors
-// did not change but for one security phrase).
+// did not change but for one security phrase). Eleventh session: with
+// b33-b36 (5,961 mails of fifty-three writers) it reaches 63.4%, 81.2%,
+// 88.5% and fields 93.0 / 91.6 / 89.4 / 77.9 / 97.0% before, 78.2% after
+// the extractors learned "the only one affected", "half our studio" and
+// "only me" in a mail no rubric phrase calls a failure; the impact
+// ratchet moved from 77.8 to 78.1%.
 const (
 	ratchetExact    = 62.4
 	ratchetCritCrit = 78.9
@@ -251,7 +256,7 @@ var ratchetField = map[string]float64{
 	"start_time":  92.6,
 	"error_text":  91.2,
 	"repro_steps": 89.0,
-	"impact":      77.8,
+	"impact":      78.1,
 	"service":     95.5,
 }
 

@@ -42,13 +42,10 @@ func ModelFilesClose(a, b []byte) (bool, error) {
 	if ma.k != mb.k {
 		return false, nil
 	}
-	tol := float32(0)
-	for _, v := range ma.w {
-		tol = max(tol, v, -v)
-	}
-	tol = 2 * tol / 32767
+	// two steps of the larger scale
+	tol := 2 * max(ma.scale, mb.scale)
 	for i := range ma.w {
-		if d := ma.w[i] - mb.w[i]; d > tol || -d > tol {
+		if d := float32(ma.w[i])*ma.scale - float32(mb.w[i])*mb.scale; d > tol || -d > tol {
 			return false, nil
 		}
 	}

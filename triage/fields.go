@@ -1319,6 +1319,9 @@ var impactPhrases = []string{
 	"(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|dozen|dozens of|hundreds of) " + gPeople,
 	"(all|whole|entire) (the|our)? (studio|company|office|team|shop|firm|school|practice|warehouse|department|branch|staff|organisation|organization|business|agency|clinic|store|site)",
 	gPeople + " * (are|is|seem|seems|remain|remains) (unaffected|not affected|fine|ok|okay|working normally)",
+	// "he's the only one affected", "half our studio uses dark mode"
+	"(the|is the) only (one|person|user) (affected|impacted|having|with|who|that)",
+	"half (of)? (our|my|the) (studio|company|office|team|shop|firm|school|practice|warehouse|department|branch|staff|crew|workforce|kitchen|floor|users|customers|people|members|employees|colleagues)",
 }
 
 // impactBusiness names what a failure costs the business: "we are losing
@@ -1363,13 +1366,16 @@ func (t *Triage) findImpact(an *analysis, errorText string) string {
 	// A scope says who is affected only in a mail that reports a problem:
 	// "send an SMS to all members" in a feature request names no one.
 	problem := errorText != ""
+	request := false
 	for _, h := range an.hits {
 		problem = problem || (catOf(h.kind) == catLevel && rankOf(h.kind) <= 2 || catOf(h.kind) == catIntermittent) && !h.negated
+		request = request || catOf(h.kind) == catChange && !h.negated
 	}
 	for _, h := range an.hits {
 		switch catOf(h.kind) {
 		case catWide, catNarrow, catSingle:
-			if h.negated || !problem {
+			// ("only me" says who is hit in any mail but a request)
+			if h.negated || !problem && (request || !onlyMe(an, h)) {
 				continue
 			}
 			// "some of our consultants": whoever follows "of our" is meant,
@@ -1408,6 +1414,20 @@ func (t *Triage) findImpact(an *analysis, errorText string) string {
 		}
 	}
 	return ""
+}
+
+// onlyMe reports whether scope hit h is the writer alone: a single
+// scope that names "me" ("only me", "just for me").
+func onlyMe(an *analysis, h hit) bool {
+	if catOf(h.kind) != catSingle {
+		return false
+	}
+	for k := h.start; k < h.end; k++ {
+		if an.d.toks[k].w == "me" {
+			return true
+		}
+	}
+	return false
 }
 
 // sentenceOf returns the source text of the sentence holding token i,

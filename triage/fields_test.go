@@ -115,6 +115,12 @@ func TestImpact(t *testing.T) {
 		{"Afterpay fails at checkout, we are losing some sales since noon.", "losing some sales"},
 		{"The export fails and payroll is due tomorrow.", "payroll is due"},
 		{"The sync is broken. The account managers on Windows are unaffected.", "account managers on Windows are unaffected"},
+		{"Thabo's phone was stolen. He's the only one affected.", "He's the only one affected"},
+		{"The kudos text is unreadable in dark mode. Half our studio uses dark mode.", "Half our studio uses dark mode"},
+		// a scope of one counts in a mail that names no failure by a
+		// rubric phrase; in a request it names no one
+		{"My profile picture won't update. Only me I think.", "Only me I think"},
+		{"Please add a larger font option, just for me.", ""},
 		// no one named
 		{"Could you add a dark mode? It would save us time.", ""},
 		{"The export does not work.", ""},

@@ -38,7 +38,7 @@ import (
 var modelFile []byte
 
 // modelBuckets is the number of hashed feature slots.
-const modelBuckets = 1 << 16
+const modelBuckets = 1 << 18
 
 // modelClasses are the levels the model ranks, in its output order: the
 // default levels and change category. A desk with other levels uses the
@@ -79,16 +79,36 @@ const modelMaxWords = 400
 
 // lrModel is a trained model: one weight per class and feature bucket,
 // the classes of a bucket side by side (w[b*k+c], k classes), so that
-// scoring a feature reads one cache line.
+// scoring a feature reads one cache line. The weights are kept as the
+// file stores them, int16 steps of scale, which halves the memory of
+// float32 (the three models hold 3.5 million weights).
 type lrModel struct {
-	k int
-	w []float32
+	k     int
+	scale float32
+	w     []int16
 }
 
-func newModel(k int) *lrModel { return &lrModel{k: k, w: make([]float32, k*modelBuckets)} }
+func newModel(k int) *lrModel { return &lrModel{k: k, scale: 1, w: make([]int16, k*modelBuckets)} }
+
+// quantize returns the model of k classes whose weights w (w[b*k+c])
+// are rounded to int16 steps of the largest weight's 32767th part.
+func quantize(k int, w []float64) *lrModel {
+	var maxW float64
+	for _, v := range w {
+		maxW = math.Max(maxW, math.Abs(v))
+	}
+	m := newModel(k)
+	if maxW > 0 {
+		m.scale = float32(maxW / 32767)
+	}
+	for j, v := range w {
+		m.w[j] = int16(math.Round(v / float64(m.scale)))
+	}
+	return m
+}
 
 // at returns the weight of class c for bucket b.
-func (m *lrModel) at(c int, b uint32) float32 { return m.w[int(b)*m.k+c] }
+func (m *lrModel) at(c int, b uint32) float32 { return float32(m.w[int(b)*m.k+c]) * m.scale }
 
 var (
 	loadModelOnce sync.Once
@@ -108,33 +128,20 @@ func embeddedModel() (*lrModel, error) {
 const modelMagic = "HDM1"
 
 func encodeModel(m *lrModel) ([]byte, error) {
-	var maxW float64
-	for _, v := range m.w {
-		maxW = math.Max(maxW, math.Abs(float64(v)))
-	}
-	scale := float32(maxW / 32767)
-	if scale == 0 {
-		scale = 1
-	}
 	var raw bytes.Buffer
 	raw.WriteString(modelMagic)
 	raw.WriteByte(byte(m.k))
-	binary.Write(&raw, binary.LittleEndian, scale)
+	binary.Write(&raw, binary.LittleEndian, m.scale)
 	prev := 0
 	var vb [binary.MaxVarintLen64]byte
-	q := make([]int16, m.k)
-	for b := uint32(0); b < modelBuckets; b++ {
-		used := false
-		for c := range q {
-			q[c] = int16(math.Round(float64(m.at(c, b) / scale)))
-			used = used || q[c] != 0
-		}
-		if !used {
+	for b := 0; b < modelBuckets; b++ {
+		q := m.w[b*m.k : b*m.k+m.k]
+		if !slices.ContainsFunc(q, func(v int16) bool { return v != 0 }) {
 			continue
 		}
-		raw.Write(vb[:binary.PutUvarint(vb[:], uint64(int(b)-prev))])
+		raw.Write(vb[:binary.PutUvarint(vb[:], uint64(b-prev))])
 		binary.Write(&raw, binary.LittleEndian, q)
-		prev = int(b)
+		prev = b
 	}
 	var out bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&out, gzip.BestCompression)
@@ -167,6 +174,7 @@ func decodeModelOf(file []byte, k int) (*lrModel, error) {
 	scale := math.Float32frombits(binary.LittleEndian.Uint32(raw[5:9]))
 	k = int(raw[4])
 	m := newModel(k)
+	m.scale = scale
 	r := bytes.NewReader(raw[9:])
 	b := 0
 	for r.Len() > 0 {
@@ -178,12 +186,8 @@ func decodeModelOf(file []byte, k int) (*lrModel, error) {
 		if b >= modelBuckets {
 			return nil, errors.New("triage model: bucket out of range")
 		}
-		for c := 0; c < m.k; c++ {
-			var v int16
-			if err := binary.Read(r, binary.LittleEndian, &v); err != nil {
-				return nil, fmt.Errorf("triage model: %w", err)
-			}
-			m.w[b*m.k+c] = float32(v) * scale
+		if err := binary.Read(r, binary.LittleEndian, m.w[b*m.k:b*m.k+m.k]); err != nil {
+			return nil, fmt.Errorf("triage model: %w", err)
 		}
 	}
 	return m, nil
@@ -441,6 +445,9 @@ func (m *lrModel) scoresInto(s []float64, buckets []uint32, seen *[modelBuckets 
 	}
 	for _, b := range buckets {
 		seen[b/64] = 0
+	}
+	for c := range s {
+		s[c] *= float64(m.scale)
 	}
 	return s
 }

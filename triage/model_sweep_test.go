@@ -99,6 +99,7 @@ func TestSweep(t *testing.T) {
 	// fact added above add.
 	sweepFieldBounds(t, "field detector", recs)
 	sweepFieldBounds(t, "sentence detector", sentRecs)
+	sweepImpact(t, recs, sentRecs)
 	// The level model's costs.
 	for _, critAt := range []float64{0.2, 0.25, 0.3, 0.35, 0.4, 1.1} {
 		for _, highAt := range []float64{0.3, 0.4, 0.5, 1.1} {
@@ -109,4 +110,33 @@ func TestSweep(t *testing.T) {
 			t.Logf("critical at %.2f, high at %.2f: %s", critAt, highAt, s)
 		}
 	}
+}
+
+// sweepImpact logs how many mails each blend and bound of who is
+// affected (impactBlend, impactAt) gets right: the field detector's score
+// plus blend times the best sentence's, above the bound, for a mail with
+// no labelled line and enough words (the sentence detector's kept).
+func sweepImpact(t *testing.T, recs, sentRecs [][]fieldRec) {
+	c := slices.Index(helpdesk.FieldNames, helpdesk.FieldImpact)
+	var cells []string
+	best, bestBlend, bestAt := -1, 0.0, 0.0
+	for _, blend := range []float64{0, 0.25, 0.5, 0.75, 1, 1.5} {
+		for _, at := range []float64{-1, -0.5, -0.25, 0, 0.25, 0.5, 0.75, 1, 1.5} {
+			right := 0
+			for i, r := range recs[c] {
+				got := r.found
+				if !sentRecs[c][i].stated {
+					got = r.score+blend*sentRecs[c][i].score > at
+				}
+				if got == r.want {
+					right++
+				}
+			}
+			if right > best {
+				best, bestBlend, bestAt = right, blend, at
+			}
+			cells = append(cells, fmt.Sprintf("(%g,%g) %d", blend, at, right))
+		}
+	}
+	t.Logf("who is affected, both detectors, %d mails: best blend %g at %g, %.1f%%; %s", len(recs[c]), bestBlend, bestAt, 100*float64(best)/float64(len(recs[c])), strings.Join(cells, ", "))
 }

@@ -85,13 +85,13 @@ func trainModel(data []modelExample) *lrModel {
 			}
 		}
 	}
-	m := newModel(k)
+	flat := make([]float64, k*modelBuckets)
 	for c := range w {
 		for b, v := range w[c] {
-			m.w[b*k+c] = float32(v)
+			flat[b*k+c] = v
 		}
 	}
-	return m
+	return quantize(k, flat)
 }
 
 // fieldExample is one labelled mail as the field detector sees it: its
@@ -141,7 +141,6 @@ func (t *Triage) fieldFeaturesOf(in Input) (buckets []uint32, f helpdesk.Fields,
 // AdaGrad with L2, in a fixed order, with the level model's settings.
 func trainFieldModel(data []fieldExample) *lrModel {
 	k := len(learnedFields)
-	m := newModel(k)
 	w := make([]float64, k*modelBuckets)
 	g := make([]float64, k*modelBuckets)
 	uniq := make([][]uint32, len(data))
@@ -166,10 +165,7 @@ func trainFieldModel(data []fieldExample) *lrModel {
 			}
 		}
 	}
-	for j, v := range w {
-		m.w[j] = float32(v)
-	}
-	return m
+	return quantize(k, w)
 }
 
 // sentenceExample is one labelled mail as the sentence detector sees it:
@@ -258,9 +254,5 @@ func trainSentenceModel(data []sentenceExample) *lrModel {
 			}
 		}
 	}
-	m := newModel(k)
-	for j, v := range w {
-		m.w[j] = float32(v)
-	}
-	return m
+	return quantize(k, w)
 }

@@ -3,6 +3,7 @@ package triage
 import (
 	_ "embed" // the trained weights
 	"math"
+	"slices"
 	"strings"
 	"sync"
 
@@ -11,7 +12,7 @@ import (
 
 // The sentence detector reads the fields one sentence at a time, where
 // the field detector reads the whole mail: for each of start times,
-// errors and steps, a logistic regression over one sentence's words, word
+// errors, steps and who is affected, a logistic regression over one sentence's words, word
 // pairs and shape (its first word, a quotation, a menu arrow). It was
 // trained as multiple instances (a mail gives a field when its best
 // sentence does: the labels name fields per mail, not the sentence) on
@@ -21,18 +22,21 @@ import (
 // stands unless no sentence of the mail scores above the field's drop
 // bound, and a fact still missing is added, quoting the best sentence,
 // when that sentence scores above the add bound (sentenceBounds). Steps
-// are never a pasted header block (mayBeSteps). A labelled line always
-// stands, mails of fewer than modelMinWords words keep what the others
+// are never a pasted header block (mayBeSteps). Who is affected is
+// decided by both detectors' scores together (settleImpact). A labelled
+// line always stands, mails of fewer than modelMinWords words keep what the others
 // found, and Rules.NoModel turns it off with the other models.
 
 //go:embed sentences.bin.gz
 var sentenceModelFile []byte
 
 // sentenceFields are the fields the sentence detector decides, in the
-// order of its weights: for who is affected and the service, no bound
-// read them better than the field detector does (TestSweep, sixth and
-// seventh sessions), so it has no weights for them.
-var sentenceFields = []string{helpdesk.FieldStartTime, helpdesk.FieldErrorText, helpdesk.FieldReproSteps}
+// order of its weights. For the service no bound read it better than the
+// field detector does (TestSweep, sixth and seventh sessions), so it has
+// no weights for it. Who is affected it decides together with the field
+// detector (settleImpact): alone it reads it worse, together better
+// (eleventh session).
+var sentenceFields = []string{helpdesk.FieldStartTime, helpdesk.FieldErrorText, helpdesk.FieldReproSteps, helpdesk.FieldImpact}
 
 // sentenceBounds are, per field of sentenceFields, the best sentence's
 // scores (log-odds) below which the detector drops the value the others
@@ -50,6 +54,17 @@ var sentenceBounds = map[string]detectorBounds{
 	helpdesk.FieldErrorText:  {-2, 0.5},
 	helpdesk.FieldReproSteps: {-2, 0},
 }
+
+// impactBlend and impactAt decide who is affected (settleImpact): the
+// field detector's score plus impactBlend times the best sentence's, a
+// fact above impactAt. Chosen by leave-one-writer-out on the development
+// part (TestSweep), never on a blind set: with fifty-three writers (5,961
+// mails) it reads 94.2% right, against 93.9% for the field detector's
+// bounds alone.
+const (
+	impactBlend = 0.5
+	impactAt    = 0.25
+)
 
 var (
 	loadSentenceModelOnce sync.Once
@@ -152,8 +167,25 @@ func (t *Triage) applySentenceModel(an *analysis, f *helpdesk.Fields) {
 	}
 	best, text := sentenceScores(m, an)
 	for c, name := range sentenceFields {
+		if name == helpdesk.FieldImpact {
+			t.settleImpact(an, f, best[c])
+			continue
+		}
 		settleField(an, f, name, best[c], sentenceBounds[name], func() string {
 			return clipSentence(collapseSpace(strings.TrimSpace(text[c])))
 		})
 	}
+}
+
+// settleImpact decides who is affected from both detectors' scores: the
+// field detector's for the mail plus impactBlend times the best
+// sentence's (sentence), against impactAt, both ways. The value added is
+// the field detector's best sentence (bestSentence), as before.
+func (t *Triage) settleImpact(an *analysis, f *helpdesk.Fields, sentence float64) {
+	if !an.impactScored {
+		return
+	}
+	c := slices.Index(learnedFields, helpdesk.FieldImpact)
+	settleField(an, f, helpdesk.FieldImpact, an.impactScore+impactBlend*sentence, detectorBounds{impactAt, impactAt},
+		func() string { return bestSentence(t.fieldModel, c, an) })
 }

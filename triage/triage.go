@@ -319,6 +319,10 @@ type analysis struct {
 	wordBuckets             []uint32        // the hashed words and pairs the learned models read, once one needs them
 	textWords               []wordAt        // where each word of the text hashed into wordBuckets starts, and its hash
 	textWordsAll            bool            // textWords holds every word of the text (it stopped short of modelMaxWords)
+	// the field detector's score for who is affected, which the sentence
+	// detector's joins (impactScored: it was given)
+	impactScore  float64
+	impactScored bool
 }
 
 // textLines returns the lines of the text, split once for every phase.
