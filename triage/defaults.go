@@ -242,6 +242,10 @@ var defaultUnscoped = []string{
 	"(see|seeing|saw|seen|view|access|read|open) * (should not|should never|must not|are not supposed to|is not supposed to|not meant to|was not meant to) (see|be able to|have access|be visible)",
 	"(should|must) (never|not) be (visible|shown|seen|accessible)",
 	"(anonymous|confidential|private|personal) * (visible|exposed|shown|revealed|can see|can read)",
+	// Private words others can read: "some of the private messages
+	// between two of my groomers are showing up on the kudos page where
+	// everyone can see them".
+	"(private|personal|confidential|anonymous) * * * * (everyone|everybody|anyone|all staff|all employees|all users|other staff|other people|others|the public|the whole company|the whole team) (can|could|is able to|are able to) (see|read|view)",
 	// Someone seeing what is not theirs: everyone's records, or private
 	// ones ("the payroll officer can now see everyone's 1-1 notes").
 	"(see|view|read|access|open) (everyone|everybody|every employee|all staff|all employees|all users) (s)? (data|notes|records|details|feedback|messages|salaries|salary|pay|reviews|files|information|check ins)",
