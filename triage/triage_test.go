@@ -100,7 +100,7 @@ func TestRubricCriticalSecurity(t *testing.T) {
 		{"Old password reset links can be reused, even weeks later.", helpdesk.Critical},
 		{"The shared report link opens the whole report in a private window without asking me to log in.", helpdesk.Critical},
 		{"Probably minor: report links work without logging in?", helpdesk.Critical},
-		{"Probably a minor thing: some of the private messages between two of my groomers are showing up on the kudos page where everyone can see them.", helpdesk.Critical},
+		{"Probably minor: private messages between two of my groomers show on the kudos page where everyone can see them.", helpdesk.Critical},
 		{"Private notes from our 1-1s appear on the team feed and everybody can read them.", helpdesk.Critical},
 	})
 }
