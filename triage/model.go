@@ -81,7 +81,7 @@ const modelMaxWords = 400
 // the classes of a bucket side by side (w[b*k+c], k classes), so that
 // scoring a feature reads one cache line. The weights are kept as the
 // file stores them, int16 steps of scale, which halves the memory of
-// float32 (the three models hold 3.5 million weights).
+// float32 (the three models hold 3.7 million weights).
 type lrModel struct {
 	k     int
 	scale float32

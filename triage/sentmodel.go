@@ -12,11 +12,12 @@ import (
 
 // The sentence detector reads the fields one sentence at a time, where
 // the field detector reads the whole mail: for each of start times,
-// errors, steps and who is affected, a logistic regression over one sentence's words, word
-// pairs and shape (its first word, a quotation, a menu arrow). It was
-// trained as multiple instances (a mail gives a field when its best
-// sentence does: the labels name fields per mail, not the sentence) on
-// the development part of testdata/corpus only, and is embedded.
+// errors, steps and who is affected, a logistic regression over one
+// sentence's words, word pairs and shape (its first word, a quotation, a
+// menu arrow). It was trained as multiple instances (a mail gives a field
+// when its best sentence does: the labels name fields per mail, not the
+// sentence) on the development part of testdata/corpus only, and is
+// embedded.
 //
 // It decides last, after the extractors and the field detector: a value
 // stands unless no sentence of the mail scores above the field's drop
@@ -24,8 +25,9 @@ import (
 // when that sentence scores above the add bound (sentenceBounds). Steps
 // are never a pasted header block (mayBeSteps). Who is affected is
 // decided by both detectors' scores together (settleImpact). A labelled
-// line always stands, mails of fewer than modelMinWords words keep what the others
-// found, and Rules.NoModel turns it off with the other models.
+// line always stands, mails of fewer than modelMinWords words keep what
+// the others found, and Rules.NoModel turns it off with the other
+// models.
 
 //go:embed sentences.bin.gz
 var sentenceModelFile []byte
