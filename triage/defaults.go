@@ -242,6 +242,11 @@ var defaultUnscoped = []string{
 	"(see|seeing|saw|seen|view|access|read|open) * (should not|should never|must not|are not supposed to|is not supposed to|not meant to|was not meant to) (see|be able to|have access|be visible)",
 	"(should|must) (never|not) be (visible|shown|seen|accessible)",
 	"(anonymous|confidential|private|personal) * (visible|exposed|shown|revealed|can see|can read)",
+	// Records filed under the wrong thing are corrupt: "the answers for
+	// question 3 are showing under question 7", "notes saved against the
+	// wrong employee".
+	"(answers|responses|results|scores|notes|comments|records|entries|data|feedback|ratings|reviews|check ins) * (showing|shown|appear|appearing|appears|recorded|saved|stored|filed|attributed|attached) (under|against|to|on|for) (the)? (wrong|a different) (question|questions|person|employee|employees|customer|customers|account|accounts|record|records|user|users|staff member|member|members|manager|managers|client|clients)",
+	"(answers|responses|results|scores) * * (are|is|were|was) (showing|appearing|recorded|saved|stored|listed|counted) (under|against) (question|q) #",
 	// Private words others can read: "some of the private messages
 	// between two of my groomers are showing up on the kudos page where
 	// everyone can see them".

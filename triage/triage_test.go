@@ -83,6 +83,9 @@ func TestRubricCriticalData(t *testing.T) {
 		{"Several invoices have been deleted without anyone touching them.", helpdesk.Critical},
 		{"After the sync our database looks corrupted.", helpdesk.Critical},
 		{"Only one of our users noticed it, but her documents are gone.", helpdesk.Critical},
+		// told plainly: records filed under the wrong thing
+		{"Probably minor: in the survey results the answers for question 3 are showing under question 7.", helpdesk.Critical},
+		{"Since the update, 1-1 notes are being saved against the wrong employee.", helpdesk.Critical},
 	})
 }
 
