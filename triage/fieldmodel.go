@@ -92,11 +92,13 @@ func fieldFeatures(s *featureSink, an *analysis, f *helpdesk.Fields, policy stri
 // applyFieldModel lets the detector decide the fields the extractors
 // found in f. It leaves alone the fields the mail has a labelled line for
 // (an.stated), and mails of fewer than modelMinWords words (it learned
-// from whole mails).
-func (t *Triage) applyFieldModel(an *analysis, f *helpdesk.Fields, policy string) {
+// from whole mails). With a sentence detector, who is affected is left
+// to the two together: applyFieldModel returns its score for it (ok
+// false when it did not read the mail) for applySentenceModel.
+func (t *Triage) applyFieldModel(an *analysis, f *helpdesk.Fields, policy string) (impact float64, ok bool) {
 	m := t.fieldModel
 	if m == nil || len(an.d.toks) < t.modelMinWords {
-		return
+		return 0, false
 	}
 	fs := featureSink{buckets: getBuckets()}
 	fieldFeatures(&fs, an, f, policy)
@@ -104,12 +106,12 @@ func (t *Triage) applyFieldModel(an *analysis, f *helpdesk.Fields, policy string
 	putBuckets(fs.buckets)
 	for c, name := range learnedFields {
 		if name == helpdesk.FieldImpact && t.sentenceModel != nil {
-			// decided with the sentence detector's score (applySentenceModel)
-			an.impactScore, an.impactScored = s[c], true
+			impact, ok = s[c], true
 			continue
 		}
 		settleField(an, f, name, s[c], fieldBounds[name], func() string { return bestSentence(m, c, an) })
 	}
+	return impact, ok
 }
 
 // settleField gives a detector's verdict on the named field of f: the

@@ -161,8 +161,10 @@ func sentenceScores(m *lrModel, an *analysis) (best []float64, text []string) {
 }
 
 // applySentenceModel lets the sentence detector have the last word on
-// the fields in f, except those the mail has a labelled line for.
-func (t *Triage) applySentenceModel(an *analysis, f *helpdesk.Fields) {
+// the fields in f, except those the mail has a labelled line for; impact
+// is the field detector's score for who is affected (impactOK: it read
+// the mail), which settleImpact joins to the sentence detector's.
+func (t *Triage) applySentenceModel(an *analysis, f *helpdesk.Fields, impact float64, impactOK bool) {
 	m := t.sentenceModel
 	if m == nil || len(an.d.toks) < t.modelMinWords {
 		return
@@ -170,7 +172,9 @@ func (t *Triage) applySentenceModel(an *analysis, f *helpdesk.Fields) {
 	best, text := sentenceScores(m, an)
 	for c, name := range sentenceFields {
 		if name == helpdesk.FieldImpact {
-			t.settleImpact(an, f, best[c])
+			if impactOK {
+				t.settleImpact(an, f, impact, best[c])
+			}
 			continue
 		}
 		settleField(an, f, name, best[c], sentenceBounds[name], func() string {
@@ -180,14 +184,11 @@ func (t *Triage) applySentenceModel(an *analysis, f *helpdesk.Fields) {
 }
 
 // settleImpact decides who is affected from both detectors' scores: the
-// field detector's for the mail plus impactBlend times the best
+// field detector's for the mail (mail) plus impactBlend times the best
 // sentence's (sentence), against impactAt, both ways. The value added is
 // the field detector's best sentence (bestSentence), as before.
-func (t *Triage) settleImpact(an *analysis, f *helpdesk.Fields, sentence float64) {
-	if !an.impactScored {
-		return
-	}
+func (t *Triage) settleImpact(an *analysis, f *helpdesk.Fields, mail, sentence float64) {
 	c := slices.Index(learnedFields, helpdesk.FieldImpact)
-	settleField(an, f, helpdesk.FieldImpact, an.impactScore+impactBlend*sentence, detectorBounds{impactAt, impactAt},
+	settleField(an, f, helpdesk.FieldImpact, mail+impactBlend*sentence, detectorBounds{impactAt, impactAt},
 		func() string { return bestSentence(t.fieldModel, c, an) })
 }

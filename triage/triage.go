@@ -319,10 +319,6 @@ type analysis struct {
 	wordBuckets             []uint32        // the hashed words and pairs the learned models read, once one needs them
 	textWords               []wordAt        // where each word of the text hashed into wordBuckets starts, and its hash
 	textWordsAll            bool            // textWords holds every word of the text (it stopped short of modelMaxWords)
-	// the field detector's score for who is affected, which the sentence
-	// detector's joins (impactScored: it was given)
-	impactScore  float64
-	impactScored bool
 }
 
 // textLines returns the lines of the text, split once for every phase.
@@ -703,8 +699,8 @@ func (t *Triage) Fields(in Input) helpdesk.Fields {
 // detectFields lets the learned detectors decide the fields the
 // extractors found in f: the field detector, then the sentence detector.
 func (t *Triage) detectFields(an *analysis, f *helpdesk.Fields, policy string) {
-	t.applyFieldModel(an, f, policy)
-	t.applySentenceModel(an, f)
+	impact, ok := t.applyFieldModel(an, f, policy)
+	t.applySentenceModel(an, f, impact, ok)
 }
 
 // ClaimNote returns one polite sentence for the acknowledgement when the
